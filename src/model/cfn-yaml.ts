@@ -1,0 +1,209 @@
+/**
+ * CloudFormation templates as YAML (or JSON) with the short-form intrinsic tags (`!Ref`, `!Sub`,
+ * `!GetAtt`, …): parsing into the long form (`{ "Fn::Sub": … }`) with positions for errors, and
+ * writing the long form back as readable short-form YAML.
+ *
+ * Short forms: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference.html
+ * (each function's page shows its "Syntax for the short form").
+ */
+import YAML, { isMap, isScalar, isSeq, Scalar, YAMLMap, YAMLSeq } from 'yaml'
+import type { Document, Node, ParsedNode, ScalarTag, CollectionTag } from 'yaml'
+import { CrosspipeError } from './errors.js'
+import type { InputProblem } from './errors.js'
+
+/** Short tag name → long-form key. `Ref` and `Condition` are not `Fn::`-prefixed. */
+const TAGS: Readonly<Record<string, string>> = {
+  Ref: 'Ref',
+  Condition: 'Condition',
+  Sub: 'Fn::Sub',
+  GetAtt: 'Fn::GetAtt',
+  Join: 'Fn::Join',
+  Select: 'Fn::Select',
+  Split: 'Fn::Split',
+  If: 'Fn::If',
+  Equals: 'Fn::Equals',
+  And: 'Fn::And',
+  Or: 'Fn::Or',
+  Not: 'Fn::Not',
+  FindInMap: 'Fn::FindInMap',
+  Base64: 'Fn::Base64',
+  GetAZs: 'Fn::GetAZs',
+  ImportValue: 'Fn::ImportValue',
+  Cidr: 'Fn::Cidr',
+  Transform: 'Fn::Transform',
+  Length: 'Fn::Length',
+  ToJsonString: 'Fn::ToJsonString',
+  GetParam: 'Fn::GetParam',
+  ForEach: 'Fn::ForEach',
+}
+const LONG_TO_SHORT: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(TAGS).map(([short, long]) => [long, short]),
+)
+
+/** The yaml library's custom tags: each short form on a scalar, a sequence and a mapping. */
+function customTags(): (ScalarTag | CollectionTag)[] {
+  const tags: (ScalarTag | CollectionTag)[] = []
+  for (const [short, long] of Object.entries(TAGS)) {
+    const tag = `!${short}`
+    tags.push({
+      tag,
+      identify: () => false,
+      resolve: (value: string) => {
+        // `!GetAtt Resource.Attribute` is the one scalar short form that becomes a list; the
+        // attribute may itself contain dots (`Endpoint.Address`), so split at the first dot only.
+        if (short === 'GetAtt') {
+          const dot = value.indexOf('.')
+          return { [long]: dot < 0 ? [value] : [value.slice(0, dot), value.slice(dot + 1)] }
+        }
+        return { [long]: value }
+      },
+    } as ScalarTag)
+    tags.push({
+      tag,
+      collection: 'seq',
+      identify: () => false,
+      resolve: (seq: YAMLSeq) => ({ [long]: seq.toJSON() as unknown }),
+    } as unknown as CollectionTag)
+    tags.push({
+      tag,
+      collection: 'map',
+      identify: () => false,
+      resolve: (map: YAMLMap) => ({ [long]: map.toJSON() as unknown }),
+    } as unknown as CollectionTag)
+  }
+  return tags
+}
+const CUSTOM_TAGS = customTags()
+
+/** A template read from text, with a way back from a path to the place it was written. */
+export interface ParsedTemplate {
+  /** The template in long form, as CloudFormation's JSON would have it. */
+  readonly body: Record<string, unknown>
+  /** The file the template came from, for messages. */
+  readonly file: string
+  /** Line and column (1-based) of the value at a path such as `['Resources', 'Key', 'Properties']`. */
+  locate(path: readonly (string | number)[]): { line: number; column: number } | undefined
+}
+
+/**
+ * Parses a CloudFormation template written in YAML (short or long form) or JSON (JSON is YAML).
+ * Throws `CrosspipeError('invalid-template')` with file, line and column for syntax errors,
+ * duplicate keys and a document that is not a mapping.
+ */
+export function parseTemplate(text: string, file: string): ParsedTemplate {
+  const doc = YAML.parseDocument(text, {
+    customTags: CUSTOM_TAGS,
+    uniqueKeys: true,
+    prettyErrors: false,
+    keepSourceTokens: false,
+  })
+  const lineOf = lineCounter(text)
+  const problems: InputProblem[] = []
+  for (const e of doc.errors) {
+    const pos = lineOf(e.pos[0])
+    problems.push({ location: { file, ...pos }, message: firstLine(e.message) })
+  }
+  if (problems.length) throw new CrosspipeError('invalid-template', `${file}: not a valid template`, problems)
+  const body: unknown = doc.toJS({ maxAliasCount: 100 })
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new CrosspipeError('invalid-template', `${file}: not a valid template`, [
+      { location: { file, line: 1, column: 1 }, message: 'a template is a mapping with a Resources section' },
+    ])
+  }
+  return {
+    body: body as Record<string, unknown>,
+    file,
+    locate: (path) => {
+      const node = doc.getIn(path, true) as Node | undefined
+      const range = node && (node as ParsedNode).range
+      return range ? lineOf(range[0]) : undefined
+    },
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s
+}
+
+/** Maps a character offset to a 1-based line and column. */
+function lineCounter(text: string): (offset: number) => { line: number; column: number } {
+  const starts = [0]
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1)
+  return (offset) => {
+    let lo = 0
+    let hi = starts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (starts[mid]! <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return { line: lo + 1, column: offset - starts[lo]! + 1 }
+  }
+}
+
+/** Comments attached to a template when it is written: path (joined with `.`) → comment text. */
+export type TemplateComments = Readonly<Record<string, string>>
+
+/** Options for {@link stringifyTemplate}. */
+export interface StringifyOptions {
+  /** `yaml` (short-form tags, the default) or `json` (long form, 2-space indent). */
+  readonly format?: 'yaml' | 'json'
+  /** Comments to place before the keys at these paths (YAML only), e.g. `Resources.ArtifactKey`. */
+  readonly comments?: TemplateComments
+  /** A comment at the top of the file (YAML only). */
+  readonly header?: string
+}
+
+/**
+ * Writes a long-form template as YAML with short-form tags (like hand-written templates), or as
+ * JSON. Deterministic: the same object gives the same bytes. Strings that a YAML 1.1 reader would
+ * take for another type (`yes`, `2012-10-17`, `0123`) are quoted, because CloudFormation and
+ * cfn-lint read YAML 1.1.
+ */
+export function stringifyTemplate(
+  body: Readonly<Record<string, unknown>>,
+  opts: StringifyOptions = {},
+): string {
+  if (opts.format === 'json') return JSON.stringify(body, null, 2) + '\n'
+  const doc = new YAML.Document(null, { version: '1.1' })
+  doc.contents = toNode(doc, body, [], opts.comments ?? {}) as typeof doc.contents
+  if (opts.header) doc.commentBefore = opts.header.replace(/^/gm, ' ')
+  return doc.toString({ lineWidth: 0, indentSeq: true, singleQuote: false })
+}
+
+function toNode(doc: Document, value: unknown, path: string[], comments: TemplateComments): Node {
+  if (Array.isArray(value)) {
+    const seq = new YAMLSeq()
+    value.forEach((v, i) => seq.items.push(toNode(doc, v, [...path, String(i)], comments)))
+    return seq
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+    if (entries.length === 1) {
+      const [key, inner] = entries[0]!
+      const short = LONG_TO_SHORT[key]
+      if (short !== undefined && short !== 'ForEach') {
+        let node: Node
+        // `!GetAtt A.B` reads better than a two-item list, and is equivalent.
+        if (short === 'GetAtt' && Array.isArray(inner) && inner.every((x) => typeof x === 'string')) {
+          node = doc.createNode((inner as string[]).join('.'))
+        } else {
+          node = toNode(doc, inner, path, comments)
+        }
+        node.tag = `!${short}`
+        if (isSeq(node) || isMap(node)) node.flow = isSeq(node) && node.items.every((i) => isScalar(i))
+        return node
+      }
+    }
+    const map = new YAMLMap()
+    for (const [k, v] of entries) {
+      const keyNode = new Scalar(k)
+      const childPath = [...path, k]
+      const c = comments[childPath.join('.')]
+      if (c) keyNode.commentBefore = c.replace(/^/gm, ' ')
+      map.items.push(doc.createPair(keyNode, toNode(doc, v, childPath, comments)))
+    }
+    return map
+  }
+  return doc.createNode(value)
+}
