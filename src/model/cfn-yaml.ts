@@ -57,7 +57,7 @@ function customTags(): (ScalarTag | CollectionTag)[] {
         }
         return { [long]: value }
       },
-    } as ScalarTag)
+    })
     tags.push({
       tag,
       collection: 'seq',
@@ -166,7 +166,7 @@ export function stringifyTemplate(
 ): string {
   if (opts.format === 'json') return JSON.stringify(body, null, 2) + '\n'
   const doc = new YAML.Document(null, { version: '1.1' })
-  doc.contents = toNode(doc, body, [], opts.comments ?? {}) as typeof doc.contents
+  doc.contents = toNode(doc, body, [], opts.comments ?? {})
   if (opts.header) doc.commentBefore = opts.header.replace(/^/gm, ' ')
   return doc.toString({ lineWidth: 0, indentSeq: true, singleQuote: false })
 }
@@ -178,7 +178,7 @@ function toNode(doc: Document, value: unknown, path: string[], comments: Templat
     return seq
   }
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
+    const entries = Object.entries(value as Record<string, unknown>)
     if (entries.length === 1) {
       const [key, inner] = entries[0]!
       const short = LONG_TO_SHORT[key]
