@@ -186,7 +186,7 @@ function toNode(doc: Document, value: unknown, path: string[], comments: Templat
         let node: Node
         // `!GetAtt A.B` reads better than a two-item list, and is equivalent.
         if (short === 'GetAtt' && Array.isArray(inner) && inner.every((x) => typeof x === 'string')) {
-          node = doc.createNode((inner as string[]).join('.'))
+          node = doc.createNode((inner).join('.'))
         } else {
           node = toNode(doc, inner, path, comments)
         }
