@@ -15,6 +15,12 @@ export type ContextValue = string | readonly string[]
 /** The three outcomes of AWS's evaluation logic. */
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied'
 
+/**
+ * What a policy is, which decides the elements it may contain: identity policies name no
+ * Principal, resource and trust policies must, trust policies name no Resource.
+ */
+export type PolicyKind = 'identity' | 'resource' | 'trust' | 'scp' | 'rcp' | 'boundary' | 'session'
+
 /** Where a policy came from, for explanations ("the bucket policy of …", "inline policy X of role Y"). */
 export interface PolicySource {
   readonly kind: 'identity' | 'resource' | 'scp' | 'rcp' | 'permission-boundary' | 'session'
@@ -50,6 +56,13 @@ export interface SimulateRequest {
   readonly sessionPolicy?: PolicyDocument | CompiledPolicy
   /** Names for the policies above, for the reasons (optional). */
   readonly policyNames?: Readonly<{ resource?: string; identity?: readonly string[] }>
+  /**
+   * The caller's unique ID (AROA… for a role, AIDA… for a user), from which `aws:userid` is derived
+   * (`<role-id>:<session>` for a session). Without it `aws:userid` is absent unless `context` sets it.
+   */
+  readonly principalId?: string
+  /** The request time, for `aws:CurrentTime` / `aws:EpochTime` (default: now). */
+  readonly now?: Date
 }
 
 /** The decision and why. */
@@ -62,10 +75,44 @@ export interface SimulateResult {
    * `because no resource-based policy allows the kms:Decrypt action`.
    */
   readonly denialReason?: string
+  /** The statements that decided, for tools that point at a line of a template. */
+  readonly matched: readonly MatchedStatement[]
+}
+
+/** A statement that took part in the decision. */
+export interface MatchedStatement {
+  readonly policyType: PolicyTypeName
+  readonly policyName?: string
+  readonly effect: 'Allow' | 'Deny'
+  readonly statementIndex: number
+  readonly sid?: string
+}
+
+/** The policy types of AWS's evaluation logic, with the names its AccessDenied messages use. */
+export type PolicyTypeName =
+  | 'service control policy'
+  | 'resource control policy'
+  | 'resource-based policy'
+  | 'identity-based policy'
+  | 'permissions boundary'
+  | 'session policy'
+
+/** One problem in a policy document: where it is and what is wrong. */
+export interface PolicyProblem {
+  /** Index in the Statement array (0 for a single statement object); absent for document-level problems. */
+  readonly statementIndex?: number
+  readonly sid?: string
+  /** The element at fault: `Effect`, `Action`, `Condition`, `Principal`, `Version`… */
+  readonly element: string
+  readonly message: string
 }
 
 /** A policy parsed and validated once, to evaluate many requests against. */
 export interface CompiledPolicy {
   readonly compiled: true
   readonly source: PolicyDocument
+  /** The kind it was compiled as. */
+  readonly kind?: PolicyKind
+  /** A human name for explanations. */
+  readonly name?: string
 }

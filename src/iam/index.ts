@@ -1,0 +1,17 @@
+/**
+ * The IAM policy engine: AWS's authorization decision, offline, fast, and explained.
+ * `crosspipe check` and the sandbox both decide every authorization here. See README.md.
+ */
+export {
+  simulate,
+  accessDeniedMessage,
+  explicitDenyPhrase,
+  implicitDenyPhrase,
+  SimulateInputError,
+} from './evaluate.js'
+export { compilePolicy, validatePolicy, PolicyValidationError, type CompileOptions } from './compile.js'
+export { serviceRuleFor, type ServiceRule } from './rules.js'
+export { PrincipalFormatError } from './principal.js'
+export { CONDITION_OPERATORS } from './conditions.js'
+export * from './types.js'
+export * from './arn.js'
