@@ -1,0 +1,131 @@
+/**
+ * Loading a pipeline definition: YAML with positions → schema → semantic rules → the resolved
+ * model synth consumes. Every problem is collected before anything is thrown, so a user fixes a
+ * file in one round instead of one error per run.
+ */
+import { readFile } from 'node:fs/promises'
+import { partitionOf } from '../iam/arn.js'
+import { CrosspipeError } from './errors.js'
+import type { InputProblem } from './errors.js'
+import { issueProblems, locateProblem } from './messages.js'
+import type { Locator } from './messages.js'
+import { PipelineDefinition } from './schema.js'
+import type { Pipeline, PipelineDefinitionInput, ResolvedPipeline } from './schema.js'
+import { semanticProblems } from './semantics.js'
+import { readYaml } from './yaml-source.js'
+
+/** The file name used in locations of definitions made in TypeScript, which have no file. */
+export const DEFINE_PIPELINE_FILE = 'definePipeline()'
+
+/**
+ * Parses and validates the text of a `crosspipe.yml`.
+ *
+ * @param text the file content
+ * @param file the file name shown in problem locations (as the user would open it)
+ * @returns the definition with defaults applied, target regions and the naming prefix resolved
+ * @throws CrosspipeError `invalid-definition` with one problem per mistake found, each located at
+ *   `file:line:column` and the field path. YAML syntax errors, an empty file and a document that is
+ *   not a mapping stop before validation (the data is unreliable); otherwise schema and semantic
+ *   rules all run and report together.
+ */
+export function parsePipeline(text: string, file: string): ResolvedPipeline {
+  const read = readYaml(text, file)
+  if (!read.ok) throw invalid(file, read.problems)
+  return validate(read.source.data, read.source, read.problems)
+}
+
+/**
+ * Reads and validates a `crosspipe.yml` file.
+ *
+ * @throws CrosspipeError `file-not-found` when there is no file at `path`, `invalid-definition`
+ *   as {@link parsePipeline} does.
+ */
+export async function loadPipeline(path: string): Promise<ResolvedPipeline> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT')
+      throw new CrosspipeError(
+        'file-not-found',
+        `${path} does not exist; run \`crosspipe init\` to write an example crosspipe.yml, or pass the definition with -c <file>`,
+        [{ location: { file: path }, message: 'no such file' }],
+      )
+    if (code === 'EISDIR')
+      throw new CrosspipeError('file-not-found', `${path} is a directory; pass the crosspipe.yml inside it`, [
+        { location: { file: path }, message: 'is a directory' },
+      ])
+    throw err
+  }
+  return parsePipeline(text, path)
+}
+
+/**
+ * Validates a definition written in TypeScript (`import { definePipeline } from 'crosspipe'`),
+ * with the same rules as a YAML file. Problem locations carry the field path only.
+ *
+ * @throws CrosspipeError `invalid-definition` with every problem found
+ */
+export function definePipeline(def: PipelineDefinitionInput): ResolvedPipeline {
+  const locator: Locator = {
+    file: DEFINE_PIPELINE_FILE,
+    locate: () => undefined,
+    scalar: () => undefined,
+  }
+  return validate(def, locator, [])
+}
+
+function validate(data: unknown, locator: Locator, earlier: readonly InputProblem[]): ResolvedPipeline {
+  const result = PipelineDefinition.safeParse(data)
+  const problems = [
+    ...earlier,
+    ...(result.success ? [] : issueProblems(PipelineDefinition, result.error.issues, data, locator)),
+    ...semanticProblems(data, locator).map((p) => locateProblem(locator, p)),
+  ]
+  if (problems.length > 0 || !result.success) throw invalid(locator.file, problems)
+  return resolve(result.data)
+}
+
+/** Applies the defaults that depend on other fields: target regions and the naming prefix. */
+export function resolve(p: Pipeline): ResolvedPipeline {
+  return {
+    ...p,
+    stages: p.stages.map((s) => ({
+      ...s,
+      targets: s.targets.map((t) => ({ account: t.account, region: t.region ?? p.ci.region })),
+    })),
+    naming: { prefix: p.naming.prefix ?? p.name, referenceNames: p.naming.referenceNames },
+    partition: partitionOf(p.ci.region),
+  }
+}
+
+function invalid(file: string, problems: readonly InputProblem[]): CrosspipeError {
+  const sorted = sortProblems(problems)
+  const n = sorted.length
+  return new CrosspipeError(
+    'invalid-definition',
+    `${file} is not a valid pipeline definition (${n} problem${n === 1 ? '' : 's'})`,
+    sorted,
+  )
+}
+
+/** In file order, so the list reads top to bottom; problems without a line keep their order. */
+function sortProblems(problems: readonly InputProblem[]): InputProblem[] {
+  const seen = new Set<string>()
+  return problems
+    .map((p, i) => ({ p, i }))
+    .filter(({ p }) => {
+      const key = `${p.location?.line}:${p.location?.column}:${p.location?.path}:${p.message}`
+      if (seen.has(key)) return false
+      seen.add(key)
+      return true
+    })
+    .sort(
+      (a, b) =>
+        (a.p.location?.line ?? 0) - (b.p.location?.line ?? 0) ||
+        (a.p.location?.column ?? 0) - (b.p.location?.column ?? 0) ||
+        a.i - b.i,
+    )
+    .map(({ p }) => p)
+}
