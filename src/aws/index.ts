@@ -1,0 +1,16 @@
+/**
+ * The only module that builds AWS SDK clients and credentials (DESIGN.md "One place for
+ * credentials"). Everything else uses the SDK-free interfaces of `types.ts`.
+ */
+export * from './types.js'
+export {
+  assumeRoleAccess,
+  profileAccess,
+  sandboxAccess,
+  verifyAccess,
+  type AssumeRoleAccessOptions,
+  type ClientOptions,
+  type ProfileAccessOptions,
+  type SandboxAccessOptions,
+  type VerifiedAccount,
+} from './access.js'

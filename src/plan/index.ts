@@ -1,0 +1,14 @@
+/**
+ * Plan, then apply (DESIGN.md): manifest + deployed state → an ordered, serializable plan. Pure.
+ */
+export * from './types.js'
+export {
+  destroyNotes,
+  formatPlan,
+  isInProgress,
+  planDeploy,
+  planDestroy,
+  stackId,
+  type PlanDeployOptions,
+  type PlanDestroyOptions,
+} from './plan.js'
