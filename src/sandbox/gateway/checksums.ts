@@ -1,0 +1,96 @@
+/**
+ * The flexible checksums S3 accepts (`x-amz-checksum-*`, base64 of the big-endian digest):
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
+ */
+import { createHash } from 'node:crypto'
+import * as zlib from 'node:zlib'
+
+/** Checksum algorithms by their header suffix. */
+export type ChecksumAlgorithm = 'crc32' | 'crc32c' | 'crc64nvme' | 'sha1' | 'sha256'
+
+/** Every algorithm, for iterating headers. */
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = [
+  'crc32',
+  'crc32c',
+  'crc64nvme',
+  'sha1',
+  'sha256',
+]
+
+const CRC32C_TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let i = 0; i < 256; i++) {
+    let c = i
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
+    t[i] = c >>> 0
+  }
+  return t
+})()
+
+const CRC32_TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let i = 0; i < 256; i++) {
+    let c = i
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[i] = c >>> 0
+  }
+  return t
+})()
+
+function crcWithTable(table: Uint32Array, data: Uint8Array): number {
+  let c = 0xffffffff
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+
+// CRC-64/NVME: reflected polynomial 0x9a6c9329ac4bc9b5, init and xorout all ones.
+const CRC64_TABLE = (() => {
+  const poly = 0x9a6c9329ac4bc9b5n
+  const t: bigint[] = []
+  for (let i = 0n; i < 256n; i++) {
+    let c = i
+    for (let k = 0; k < 8; k++) c = c & 1n ? poly ^ (c >> 1n) : c >> 1n
+    t.push(c)
+  }
+  return t
+})()
+
+function crc64nvme(data: Uint8Array): Buffer {
+  let c = 0xffffffffffffffffn
+  for (let i = 0; i < data.length; i++) c = CRC64_TABLE[Number((c ^ BigInt(data[i]!)) & 0xffn)]! ^ (c >> 8n)
+  c ^= 0xffffffffffffffffn
+  const out = Buffer.alloc(8)
+  out.writeBigUInt64BE(c)
+  return out
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4)
+  b.writeUInt32BE(n >>> 0)
+  return b
+}
+
+type Crc32Fn = (data: Uint8Array) => number
+const nativeCrc32 = (zlib as unknown as { crc32?: Crc32Fn }).crc32
+
+/** The base64 checksum of data, as S3 reports it. */
+export function checksum(alg: ChecksumAlgorithm, data: Uint8Array): string {
+  switch (alg) {
+    case 'crc32':
+      return u32(nativeCrc32 ? nativeCrc32(data) : crcWithTable(CRC32_TABLE, data)).toString('base64')
+    case 'crc32c':
+      return u32(crcWithTable(CRC32C_TABLE, data)).toString('base64')
+    case 'crc64nvme':
+      return crc64nvme(data).toString('base64')
+    case 'sha1':
+      return createHash('sha1').update(data).digest('base64')
+    case 'sha256':
+      return createHash('sha256').update(data).digest('base64')
+  }
+}
+
+/** The algorithm named by a header like `x-amz-checksum-crc32`, or undefined. */
+export function algorithmOfHeader(name: string): ChecksumAlgorithm | undefined {
+  const m = /^x-amz-checksum-(crc32|crc32c|crc64nvme|sha1|sha256)$/.exec(name.toLowerCase())
+  return m ? (m[1] as ChecksumAlgorithm) : undefined
+}

@@ -1,0 +1,521 @@
+/**
+ * The gateway: one HTTP listener on loopback for every service, as LocalStack's edge port.
+ *
+ * A request is routed by its SigV4 credential scope's service name, then by `X-Amz-Target`,
+ * then by the awsQuery `Action` parameter — the same facts the real endpoints dispatch on — and
+ * its signature is verified before any service code runs. Services answer with values or throw
+ * {@link AwsError}; anything else escaping a service is a bug, logged and answered 500.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { accountRootArn } from '../../iam/arn.js'
+import { emit, type IoHost } from '../../model/io.js'
+import type { Identity } from '../auth/identity.js'
+import { MAX_API_BODY_BYTES, MAX_BODY_BYTES } from '../config.js'
+import { hostId as newHostId, requestId as newRequestId } from '../ids.js'
+import type { Runtime } from '../runtime.js'
+import type { QueryService, RequestContext, Service } from '../services/types.js'
+import { authError, type AuthFailure, type AuthFamily } from './auth-errors.js'
+import { decodeChunked } from './chunked.js'
+import { AwsError, isAwsError } from './errors.js'
+import { jsonError, jsonResult, queryError, queryResult, s3Error, type WireResponse } from './protocols.js'
+import {
+  checkTime,
+  computeSignature,
+  headerMap,
+  parseRawQuery,
+  readClaim,
+  sameSignature,
+  sha256Hex,
+  type SignatureClaim,
+} from './sigv4.js'
+
+/** Options for {@link startGateway}. */
+export interface GatewayOptions {
+  readonly runtime: Runtime
+  /** 0 picks a free port. */
+  readonly port: number
+  readonly io?: IoHost
+  /** Admin API token (`x-crosspipe-admin-token`), required for `/_crosspipe/accounts` writes. */
+  readonly adminToken: string
+}
+
+/** A running gateway. */
+export interface Gateway {
+  readonly server: Server
+  readonly port: number
+  readonly endpoint: string
+  close(): Promise<void>
+}
+
+const HOST = '127.0.0.1'
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0')
+    if (declared > limit) {
+      req.resume()
+      reject(new BodyTooLarge())
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > limit) {
+        req.removeAllListeners('data')
+        req.resume()
+        reject(new BodyTooLarge())
+        return
+      }
+      chunks.push(c)
+    })
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function familyOf(s: Service | undefined): AuthFamily {
+  if (!s) return 'query'
+  return s.protocol === 'rest-xml' ? 's3' : s.protocol === 'json' ? 'json' : 'query'
+}
+
+function identityOf(runtime: Runtime, accessKeyId: string): Identity | undefined {
+  const c = runtime.credential(accessKeyId)
+  if (!c) return undefined
+  const arn = c.kind === 'root' ? accountRootArn(c.partition, c.account) : (c.arn ?? '')
+  const userId =
+    c.kind === 'root'
+      ? c.account
+      : c.kind === 'assumed-role'
+        ? `${c.principalId ?? ''}:${c.sessionName ?? ''}`
+        : (c.principalId ?? '')
+  return { kind: c.kind, account: c.account, partition: c.partition, arn, userId, accessKeyId, credential: c }
+}
+
+/** Finds the service for a request: signing name, then X-Amz-Target, then the Action parameter. */
+function route(
+  services: readonly Service[],
+  claim: SignatureClaim | undefined,
+  target: string | undefined,
+  action: string | undefined,
+): Service | undefined {
+  if (claim) return services.find((s) => s.signingName === claim.service)
+  if (target) {
+    const prefix = target.split('.')[0]
+    return services.find((s) => s.protocol === 'json' && s.targetPrefix === prefix)
+  }
+  if (action) return services.find((s) => s.protocol === 'query' && Object.hasOwn(s.actions, action))
+  return services.find((s) => s.protocol === 'rest-xml')
+}
+
+function send(res: ServerResponse, w: WireResponse, head: boolean): void {
+  const body = typeof w.body === 'string' ? Buffer.from(w.body) : w.body
+  const headers: Record<string, string | number> = { ...w.headers }
+  if (headers['content-length'] === undefined) headers['content-length'] = body.length
+  res.writeHead(w.status, headers)
+  res.end(head ? undefined : body)
+}
+
+function renderError(
+  service: Service | undefined,
+  err: AwsError,
+  requestId: string,
+  method: string,
+): WireResponse {
+  if (!service || service.protocol === 'query')
+    return queryError(err, service?.xmlNamespace ?? 'https://sts.amazonaws.com/doc/2011-06-15/', requestId)
+  if (service.protocol === 'json') return jsonError(service.jsonVersion, err, requestId)
+  return s3Error(err, requestId, newHostId(), method === 'HEAD')
+}
+
+/** Starts the gateway on 127.0.0.1. */
+export function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { runtime, io } = opts
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    void handle(req, res).catch((e: unknown) => {
+      emit(
+        io,
+        'error',
+        'sandbox.bug',
+        `sandbox: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      )
+      if (!res.headersSent)
+        send(
+          res,
+          queryError(
+            new AwsError('InternalFailure', 'Internal failure in the sandbox.', 500),
+            '',
+            newRequestId(),
+          ),
+          false,
+        )
+      else res.destroy()
+    })
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = newRequestId()
+    const method = req.method ?? 'GET'
+    const url = req.url ?? '/'
+    const qi = url.indexOf('?')
+    const rawPath = qi < 0 ? url : url.slice(0, qi)
+    const rawQuery = qi < 0 ? '' : url.slice(qi + 1)
+    if (rawPath.startsWith('/_crosspipe/')) return admin(req, res, rawPath, method)
+
+    const headers = headerMap(req.rawHeaders)
+    const query = parseRawQuery(rawQuery)
+    const claimOrProblem = readClaim(headers, query)
+    const claim = 'kind' in claimOrProblem ? undefined : claimOrProblem
+    const target = headers.get('x-amz-target')?.[0]
+    let service = route(runtime.services, claim, target, query.find(([k]) => k === 'Action')?.[1])
+    const isS3 = service?.protocol === 'rest-xml'
+    const fail = (e: AwsError): void =>
+      send(res, renderError(service, e, requestId, method), method === 'HEAD')
+
+    let body: Buffer
+    try {
+      body = await readBody(req, isS3 || !service ? MAX_BODY_BYTES : MAX_API_BODY_BYTES)
+    } catch (e) {
+      if (e instanceof BodyTooLarge)
+        return fail(
+          isS3
+            ? new AwsError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400)
+            : new AwsError('RequestEntityTooLarge', 'Request body is too large.', 413),
+        )
+      throw e
+    }
+    // Unsigned awsQuery requests name their action only in the form body.
+    if (!service && !claim && !target && body.length > 0) {
+      const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? undefined
+      service = route(runtime.services, undefined, undefined, action)
+    }
+    const family = familyOf(service)
+    if (claim && !service)
+      return fail(
+        new AwsError(
+          'InvalidAction',
+          `The crosspipe sandbox does not implement the service '${claim.service}'.`,
+          400,
+        ),
+      )
+    if (!claim) {
+      const p = claimOrProblem as { kind: 'missing' } | { kind: 'malformed'; message: string }
+      return fail(
+        authError(
+          p.kind === 'missing'
+            ? { kind: 'missing' }
+            : { kind: 'malformed', message: p.message, presigned: !headers.has('authorization') },
+          family,
+        ),
+      )
+    }
+    const authFail = (f: AuthFailure): void => fail(authError(f, family))
+
+    const identity = identityOf(runtime, claim.accessKeyId)
+    if (!identity || identity.credential.status !== 'Active')
+      return authFail({ kind: 'unknown-key', accessKeyId: claim.accessKeyId })
+    const now = new Date()
+    const cred = identity.credential
+    if (cred.sessionToken !== undefined && claim.securityToken !== cred.sessionToken)
+      return authFail({ kind: 'bad-token' })
+    if (cred.sessionToken === undefined && claim.securityToken !== undefined && claim.securityToken !== '')
+      return authFail({ kind: 'bad-token' })
+    const time = checkTime(claim, now)
+    if (time?.kind === 'bad-date') return authFail({ kind: 'bad-date' })
+    if (time?.kind === 'skewed' || time?.kind === 'not-yet-valid')
+      return authFail({ kind: 'skewed', requestTime: time.requestTime, now })
+    if (time?.kind === 'expired')
+      return authFail({ kind: 'expired-url', expiresAt: time.expiresAt, now, expires: claim.expires ?? 0 })
+
+    // The payload line of the canonical request.
+    const contentSha = headers.get('x-amz-content-sha256')?.[0]
+    let payloadHash: string
+    if (isS3) {
+      if (contentSha !== undefined) payloadHash = contentSha
+      else if (claim.presigned) payloadHash = 'UNSIGNED-PAYLOAD'
+      else
+        return fail(
+          new AwsError(
+            'InvalidRequest',
+            'Missing required header for this request: x-amz-content-sha256',
+            400,
+          ),
+        )
+    } else payloadHash = contentSha ?? sha256Hex(body)
+    const rawReq = { method, rawPath, rawQuery, rawHeaders: req.rawHeaders }
+    const computed = computeSignature({
+      request: rawReq,
+      headers,
+      query,
+      claim,
+      payloadHash,
+      secret: cred.secretAccessKey,
+    })
+    if (!sameSignature(computed.signature, claim.signature))
+      return authFail({
+        kind: 'signature',
+        accessKeyId: claim.accessKeyId,
+        stringToSign: computed.stringToSign,
+        canonicalRequest: computed.canonicalRequest,
+      })
+    // Expiry of temporary credentials is checked after the signature, as AWS does.
+    if (cred.expiration !== undefined && Date.parse(cred.expiration) <= now.getTime())
+      return authFail({ kind: 'expired-token' })
+
+    // Body: a signed hash must match; streaming bodies are decoded and their chunk signatures checked.
+    let payload = body
+    let trailers: ReadonlyMap<string, string> = new Map()
+    if (/^[0-9a-f]{64}$/.test(payloadHash)) {
+      const actual = sha256Hex(body)
+      if (actual !== payloadHash) {
+        if (isS3) return authFail({ kind: 'content-sha256-mismatch', claimed: payloadHash, actual })
+        return authFail({ kind: 'signature', accessKeyId: claim.accessKeyId })
+      }
+    } else if (payloadHash.startsWith('STREAMING-')) {
+      const signed = payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')
+      const known = [
+        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+        'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      ]
+      if (!known.includes(payloadHash))
+        return fail(
+          new AwsError('InvalidArgument', `Unsupported x-amz-content-sha256 value: ${payloadHash}`, 400),
+        )
+      const decoded = decodeChunked(
+        body,
+        signed
+          ? {
+              key: computed.key,
+              amzDate: claim.amzDate,
+              scope: `${claim.scopeDate}/${claim.region}/${claim.service}/aws4_request`,
+              seedSignature: claim.signature,
+            }
+          : undefined,
+        payloadHash.endsWith('-TRAILER') && signed,
+      )
+      if (!decoded.ok) {
+        if (decoded.reason === 'signature')
+          return authFail({ kind: 'signature', accessKeyId: claim.accessKeyId })
+        return fail(new AwsError('IncompleteBody', 'The request body terminated unexpectedly', 400))
+      }
+      const declared = headers.get('x-amz-decoded-content-length')?.[0]
+      if (declared !== undefined && Number(declared) !== decoded.body.length)
+        return fail(
+          new AwsError(
+            'IncompleteBody',
+            'You did not provide the number of bytes specified by the Content-Length HTTP header',
+            400,
+          ),
+        )
+      payload = decoded.body
+      trailers = decoded.trailers
+    } else if (payloadHash !== 'UNSIGNED-PAYLOAD') {
+      return fail(
+        new AwsError(
+          'InvalidArgument',
+          `x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-… or a SHA-256 hex digest`,
+          400,
+        ),
+      )
+    }
+
+    const region = claim.region
+    const ctx: RequestContext = {
+      requestId,
+      region,
+      partition: runtime.partition(region),
+      identity,
+      secureTransport: false,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      now,
+      runtime,
+    }
+    const svc = service!
+    try {
+      send(
+        res,
+        await dispatch(svc, ctx, {
+          method,
+          rawPath,
+          query,
+          headers,
+          body: payload,
+          trailers,
+          target,
+          presigned: claim.presigned,
+          host: headers.get('host')?.[0] ?? '',
+        }),
+        method === 'HEAD',
+      )
+    } catch (e) {
+      if (isAwsError(e)) return fail(e)
+      throw e
+    }
+  }
+
+  async function admin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    method: string,
+  ): Promise<void> {
+    const json = (status: number, v: unknown): void =>
+      send(res, { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(v) }, false)
+    const body = await readBody(req, 64 * 1024).catch(() => Buffer.alloc(0))
+    if (path === '/_crosspipe/health') return json(200, { status: 'running', pid: process.pid })
+    if (req.headers['x-crosspipe-admin-token'] !== opts.adminToken)
+      return json(403, { message: 'admin token required' })
+    if (path === '/_crosspipe/accounts' && method === 'GET')
+      return json(200, { accounts: runtime.accounts().map((a) => ({ name: a.name, id: a.id })) })
+    if (path === '/_crosspipe/accounts' && method === 'POST') {
+      let input: { name?: unknown; id?: unknown }
+      try {
+        input = JSON.parse(body.toString('utf8')) as { name?: unknown; id?: unknown }
+      } catch {
+        return json(400, { message: 'body must be JSON {"name": …, "id": …}' })
+      }
+      if (
+        typeof input.name !== 'string' ||
+        typeof input.id !== 'string' ||
+        !/^\d{12}$/.test(input.id) ||
+        !/^[A-Za-z0-9_-]{1,64}$/.test(input.name)
+      )
+        return json(400, { message: 'name must be 1-64 letters, digits, _ or -, and id 12 digits' })
+      const a = runtime.addAccount(input.name, input.id)
+      return json(200, { name: a.name, id: a.id })
+    }
+    return json(404, { message: `no admin route ${method} ${path}` })
+  }
+
+  return new Promise((resolve, reject) => {
+    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 300_000 }, handler)
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      else socket.destroy()
+    })
+    server.once('error', reject)
+    server.listen(opts.port, HOST, () => {
+      const port = (server.address() as AddressInfo).port
+      resolve({
+        server,
+        port,
+        endpoint: `http://${HOST}:${port}`,
+        close: () =>
+          new Promise<void>((res2) => {
+            server.close(() => res2())
+            server.closeAllConnections()
+          }),
+      })
+    })
+  })
+}
+
+/** Everything dispatch needs from the verified request. */
+interface Verified {
+  readonly method: string
+  readonly rawPath: string
+  readonly query: readonly (readonly [string, string])[]
+  readonly headers: Map<string, string[]>
+  readonly body: Buffer
+  readonly trailers: ReadonlyMap<string, string>
+  readonly target: string | undefined
+  readonly presigned: boolean
+  readonly host: string
+}
+
+function safeDecodePath(p: string): string {
+  try {
+    return decodeURIComponent(p)
+  } catch {
+    throw new AwsError('InvalidURI', "Couldn't parse the specified URI.", 400)
+  }
+}
+
+async function dispatch(service: Service, ctx: RequestContext, v: Verified): Promise<WireResponse> {
+  if (service.protocol === 'rest-xml') {
+    const first = new Map<string, string>()
+    for (const [k, vals] of v.headers) first.set(k, vals[0]!)
+    const r = await service.handle(
+      {
+        method: v.method,
+        path: safeDecodePath(v.rawPath),
+        rawPath: v.rawPath,
+        query: v.query,
+        headers: first,
+        body: v.body,
+        trailers: v.trailers,
+        host: v.host,
+        presigned: v.presigned,
+      },
+      ctx,
+    )
+    const headers: Record<string, string> = {
+      'x-amz-request-id': ctx.requestId,
+      'x-amz-id-2': newHostId(),
+      ...r.headers,
+    }
+    return { status: r.status, headers, body: r.body ?? '' }
+  }
+  if (service.protocol === 'json') {
+    const op = v.target?.startsWith(service.targetPrefix + '.')
+      ? v.target.slice(service.targetPrefix.length + 1)
+      : undefined
+    if (v.method !== 'POST' || !op || !Object.hasOwn(service.actions, op))
+      return jsonError(service.jsonVersion, new AwsError('UnknownOperationException', '', 400), ctx.requestId)
+    let input: unknown
+    try {
+      input = v.body.length === 0 ? {} : JSON.parse(v.body.toString('utf8'))
+    } catch {
+      return jsonError(
+        service.jsonVersion,
+        new AwsError('SerializationException', 'Start of structure or map found where not expected.', 400),
+        ctx.requestId,
+      )
+    }
+    if (input === null || typeof input !== 'object' || Array.isArray(input))
+      return jsonError(
+        service.jsonVersion,
+        new AwsError('SerializationException', 'Start of structure or map found where not expected.', 400),
+        ctx.requestId,
+      )
+    const out = await service.actions[op]!(input as Record<string, unknown>, ctx)
+    return jsonResult(service.jsonVersion, out, ctx.requestId)
+  }
+  // awsQuery: parameters from the form body (POST) or the query string (GET).
+  const params = new Map<string, string>()
+  for (const [k, val] of v.query) if (!k.startsWith('X-Amz-')) params.set(k, val)
+  const ctype = v.headers.get('content-type')?.[0] ?? ''
+  if (v.method === 'POST' && v.body.length > 0) {
+    if (!ctype.startsWith('application/x-www-form-urlencoded'))
+      throw new AwsError(
+        'InvalidParameterValue',
+        'Content-Type must be application/x-www-form-urlencoded.',
+        400,
+      )
+    for (const [k, val] of new URLSearchParams(v.body.toString('utf8'))) params.set(k, val)
+  }
+  const action = params.get('Action')
+  if (!action)
+    return queryError(
+      new AwsError('MissingAction', 'Missing Action', 400),
+      service.xmlNamespace,
+      ctx.requestId,
+    )
+  if (!Object.hasOwn(service.actions, action))
+    return queryError(
+      new AwsError(
+        'InvalidAction',
+        `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`,
+        400,
+      ),
+      service.xmlNamespace,
+      ctx.requestId,
+    )
+  const result = await service.actions[action]!(params, ctx)
+  return queryResult(action, service.xmlNamespace, result, ctx.requestId)
+}

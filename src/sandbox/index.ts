@@ -1,0 +1,347 @@
+/**
+ * `crosspipe sandbox`: a local multi-account AWS (STS, IAM, KMS, S3) that speaks the real wire
+ * protocols and enforces IAM across accounts through the same engine as `crosspipe check`.
+ *
+ * The library API for the CLI: {@link startSandbox} (foreground, tests), {@link detachSandbox}
+ * and {@link stopSandbox} (scripts), {@link sandboxEnv} (`crosspipe sandbox env`),
+ * {@link readSandboxState} (`deploy --sandbox` finds the running endpoint and credentials file).
+ */
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  closeSync,
+} from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CrosspipeError } from '../model/errors.js'
+import { emit, type IoHost } from '../model/io.js'
+import { DEFAULT_ACCOUNTS, DEFAULT_REGION } from './config.js'
+import { startGateway } from './gateway/server.js'
+import { Runtime } from './runtime.js'
+import { SERVICE_FACTORIES } from './services/index.js'
+import { pruneSessions } from './services/sts/store.js'
+
+export { DEFAULT_ACCOUNTS, DEFAULT_PORT, DEFAULT_REGION } from './config.js'
+
+/** Options for {@link startSandbox}. */
+export interface StartSandboxOptions {
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  readonly port?: number
+  /** Where state lives: the database, object bodies, the credentials and config files. */
+  readonly stateDir: string
+  /** Account name → 12-digit id, created if missing. Default: {@link DEFAULT_ACCOUNTS} on an empty state. */
+  readonly accounts?: Readonly<Record<string, string>>
+  /** Start empty: delete the state directory's sandbox data first. */
+  readonly reset?: boolean
+  /** Region written to the profiles (requests may sign for any region). */
+  readonly region?: string
+  readonly io?: IoHost
+}
+
+/** An account of a running sandbox and its root credentials. */
+export interface SandboxAccount {
+  readonly name: string
+  readonly id: string
+  /** The profile name in the credentials and config files (the account's name). */
+  readonly profile: string
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+}
+
+/** A running sandbox. */
+export interface RunningSandbox {
+  /** `http://127.0.0.1:<port>`. */
+  readonly endpoint: string
+  readonly port: number
+  readonly region: string
+  readonly stateDir: string
+  readonly accounts: readonly SandboxAccount[]
+  /** AWS shared credentials file with one profile per account. */
+  readonly credentialsFile: string
+  /** AWS config file with region and `endpoint_url` per profile. */
+  readonly configFile: string
+  /** Stops listening, closes the database and removes the state file. */
+  stop(): Promise<void>
+}
+
+/** What the state directory records about the running sandbox (`sandbox.json`). */
+export interface SandboxState {
+  readonly endpoint: string
+  readonly port: number
+  readonly pid: number
+  readonly region: string
+  readonly startedAt: string
+  readonly credentialsFile: string
+  readonly configFile: string
+  readonly accounts: readonly { readonly name: string; readonly id: string }[]
+}
+
+const STATE_FILE = 'sandbox.json'
+const TOKEN_FILE = 'admin-token'
+
+function writeAtomic(path: string, text: string, mode = 0o600): void {
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, text, { mode })
+  renameSync(tmp, path)
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** The state of the sandbox running from a state directory, or undefined when none runs there. */
+export function readSandboxState(stateDir: string): SandboxState | undefined {
+  const p = join(resolve(stateDir), STATE_FILE)
+  if (!existsSync(p)) return undefined
+  try {
+    const s = JSON.parse(readFileSync(p, 'utf8')) as SandboxState
+    return pidAlive(s.pid) ? s : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function credentialsText(accounts: readonly SandboxAccount[]): string {
+  return (
+    accounts
+      .map(
+        (a) =>
+          `[${a.profile}]\naws_access_key_id = ${a.accessKeyId}\naws_secret_access_key = ${a.secretAccessKey}\n`,
+      )
+      .join('\n') + '\n'
+  )
+}
+
+function configText(accounts: readonly SandboxAccount[], endpoint: string, region: string): string {
+  // endpoint_url in a profile: https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+  // path-style S3 addressing for the AWS CLI: https://docs.aws.amazon.com/cli/latest/topic/s3-config.html
+  return (
+    accounts
+      .map(
+        (a) =>
+          `[profile ${a.profile}]\nregion = ${region}\noutput = json\nendpoint_url = ${endpoint}\ns3 =\n    addressing_style = path\n`,
+      )
+      .join('\n') + '\n'
+  )
+}
+
+/** Starts a sandbox in this process. */
+export async function startSandbox(options: StartSandboxOptions): Promise<RunningSandbox> {
+  const stateDir = resolve(options.stateDir)
+  const region = options.region ?? DEFAULT_REGION
+  const running = readSandboxState(stateDir)
+  if (running && running.pid !== process.pid)
+    throw new CrosspipeError(
+      'sandbox',
+      `A sandbox is already running from ${stateDir} (pid ${running.pid}, ${running.endpoint}). Stop it with \`crosspipe sandbox stop\` or use another --state directory.`,
+    )
+  for (const [name, id] of Object.entries(options.accounts ?? {}))
+    if (!/^\d{12}$/.test(id) || !/^[A-Za-z0-9_-]{1,64}$/.test(name))
+      throw new CrosspipeError(
+        'usage',
+        `Account ${name}=${id}: names are letters, digits, _ or - and ids are 12 digits (e.g. ci=111111111111).`,
+      )
+  if (options.reset)
+    for (const f of ['sandbox.db', 'sandbox.db-wal', 'sandbox.db-shm', 'objects', 'credentials', 'config'])
+      rmSync(join(stateDir, f), { recursive: true, force: true })
+  mkdirSync(stateDir, { recursive: true })
+
+  const runtime = new Runtime({ stateDir, defaultRegion: region })
+  try {
+    for (const make of SERVICE_FACTORIES) runtime.services.push(make(runtime))
+    const wanted = options.accounts ?? (runtime.accounts().length === 0 ? DEFAULT_ACCOUNTS : {})
+    for (const [name, id] of Object.entries(wanted)) runtime.addAccount(name, id)
+    pruneSessions(runtime, new Date())
+  } catch (e) {
+    runtime.close()
+    throw e
+  }
+
+  const tokenPath = join(stateDir, TOKEN_FILE)
+  const adminToken = existsSync(tokenPath)
+    ? readFileSync(tokenPath, 'utf8').trim()
+    : randomBytes(24).toString('hex')
+  writeAtomic(tokenPath, adminToken)
+
+  let gateway
+  try {
+    gateway = await startGateway({ runtime, port: options.port ?? 0, io: options.io, adminToken })
+  } catch (e) {
+    runtime.close()
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE')
+      throw new CrosspipeError(
+        'sandbox',
+        `Port ${options.port ?? 0} on 127.0.0.1 is in use: pick another with --port (0 picks a free one).`,
+      )
+    throw e
+  }
+
+  const accounts = (): SandboxAccount[] =>
+    runtime.accounts().map((a) => {
+      const c = runtime.credential(a.rootAccessKeyId)!
+      return {
+        name: a.name,
+        id: a.id,
+        profile: a.name,
+        accessKeyId: c.accessKeyId,
+        secretAccessKey: c.secretAccessKey,
+      }
+    })
+  const credentialsFile = join(stateDir, 'credentials')
+  const configFile = join(stateDir, 'config')
+  const list = accounts()
+  writeAtomic(credentialsFile, credentialsText(list))
+  writeAtomic(configFile, configText(list, gateway.endpoint, region))
+  const state: SandboxState = {
+    endpoint: gateway.endpoint,
+    port: gateway.port,
+    pid: process.pid,
+    region,
+    startedAt: new Date().toISOString(),
+    credentialsFile,
+    configFile,
+    accounts: list.map((a) => ({ name: a.name, id: a.id })),
+  }
+  writeAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n', 0o644)
+  emit(
+    options.io,
+    'info',
+    'sandbox.started',
+    `sandbox listening on ${gateway.endpoint} (state in ${stateDir})`,
+    state,
+  )
+
+  let stopped = false
+  return {
+    endpoint: gateway.endpoint,
+    port: gateway.port,
+    region,
+    stateDir,
+    accounts: list,
+    credentialsFile,
+    configFile,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await gateway.close()
+      runtime.close()
+      const s = readSandboxState(stateDir)
+      if (s?.pid === process.pid) rmSync(join(stateDir, STATE_FILE), { force: true })
+      emit(options.io, 'info', 'sandbox.stopped', `sandbox on ${gateway.endpoint} stopped`)
+    },
+  }
+}
+
+/** Environment variables that point the AWS CLI and SDKs at a sandbox profile. */
+export function sandboxEnv(stateDir: string, profile: string): Record<string, string> {
+  const s = readSandboxState(stateDir)
+  if (!s)
+    throw new CrosspipeError(
+      'sandbox',
+      `No sandbox is running from ${resolve(stateDir)}: start one with \`crosspipe sandbox\`.`,
+    )
+  if (!s.accounts.some((a) => a.name === profile))
+    throw new CrosspipeError(
+      'usage',
+      `The sandbox has no account named ${profile}; it has ${s.accounts.map((a) => a.name).join(', ')}.`,
+    )
+  return {
+    AWS_SHARED_CREDENTIALS_FILE: s.credentialsFile,
+    AWS_CONFIG_FILE: s.configFile,
+    AWS_PROFILE: profile,
+    AWS_ENDPOINT_URL: s.endpoint,
+    AWS_REGION: s.region,
+    AWS_DEFAULT_REGION: s.region,
+  }
+}
+
+/** `export NAME='value'` lines for a POSIX shell. */
+export function formatEnvExports(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`)
+    .join('\n')
+}
+
+/** Options for {@link detachSandbox}: those of startSandbox that can be serialized, and a log file. */
+export interface DetachSandboxOptions extends Omit<StartSandboxOptions, 'io'> {
+  /** Where the background process writes its messages (default `<stateDir>/sandbox.log`). */
+  readonly logFile?: string
+  /** How long to wait for it to answer, in ms (default 20 s). */
+  readonly timeoutMs?: number
+}
+
+/** Starts a sandbox in a background process and returns once it answers. */
+export async function detachSandbox(options: DetachSandboxOptions): Promise<SandboxState> {
+  const stateDir = resolve(options.stateDir)
+  const running = readSandboxState(stateDir)
+  if (running)
+    throw new CrosspipeError(
+      'sandbox',
+      `A sandbox is already running from ${stateDir} (pid ${running.pid}, ${running.endpoint}).`,
+    )
+  mkdirSync(stateDir, { recursive: true })
+  rmSync(join(stateDir, STATE_FILE), { force: true })
+  const here = fileURLToPath(import.meta.url)
+  const fromSource = here.endsWith('.ts')
+  const entry = join(dirname(here), fromSource ? 'process.ts' : 'process.js')
+  const log = openSync(options.logFile ?? join(stateDir, 'sandbox.log'), 'a')
+  const args = JSON.stringify({ ...options, stateDir, logFile: undefined, timeoutMs: undefined })
+  const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), entry, args], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  })
+  closeSync(log)
+  child.unref()
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000)
+  while (Date.now() < deadline) {
+    const s = readSandboxState(stateDir)
+    if (s && s.pid === child.pid) return s
+    if (child.exitCode !== null) break
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new CrosspipeError(
+    'sandbox',
+    `The background sandbox did not start; see ${options.logFile ?? join(stateDir, 'sandbox.log')}.`,
+  )
+}
+
+/** Stops the sandbox running from a state directory; false when none was running. */
+export async function stopSandbox(stateDir: string, timeoutMs = 10_000): Promise<boolean> {
+  const s = readSandboxState(stateDir)
+  if (!s) return false
+  process.kill(s.pid, 'SIGTERM')
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (!pidAlive(s.pid)) return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  process.kill(s.pid, 'SIGKILL')
+  rmSync(join(resolve(stateDir), STATE_FILE), { force: true })
+  return true
+}
+
+/** Adds an account to a running sandbox through its admin API. */
+export async function addSandboxAccount(stateDir: string, name: string, id: string): Promise<void> {
+  const s = readSandboxState(stateDir)
+  if (!s) throw new CrosspipeError('sandbox', `No sandbox is running from ${resolve(stateDir)}.`)
+  const token = readFileSync(join(resolve(stateDir), TOKEN_FILE), 'utf8').trim()
+  const res = await fetch(`${s.endpoint}/_crosspipe/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-crosspipe-admin-token': token },
+    body: JSON.stringify({ name, id }),
+  })
+  if (!res.ok) throw new CrosspipeError('usage', `The sandbox refused the account: ${await res.text()}`)
+}

@@ -1,0 +1,118 @@
+/**
+ * The sandbox's shared state: the database, the body store, accounts and credentials, and the
+ * services. One Runtime per running sandbox; services reach each other's internals through it
+ * (S3 asks KMS for data keys on behalf of its caller; STS reads IAM's roles).
+ */
+import { join } from 'node:path'
+import { partitionOf } from '../iam/arn.js'
+import type { CredentialRecord } from './auth/identity.js'
+import { DEFAULT_PARTITION } from './config.js'
+import { secretKey, uniqueId } from './ids.js'
+import { IamStore } from './services/iam/store.js'
+import type { Service } from './services/types.js'
+import { BlobStore } from './store/blobs.js'
+import { ItemTable, openDb, type Db } from './store/db.js'
+
+/** An account of the sandbox. */
+export interface AccountRecord {
+  readonly name: string
+  readonly id: string
+  /** The access key of the account's root credentials. */
+  readonly rootAccessKeyId: string
+  readonly created: string
+}
+
+/** Options for {@link Runtime}. */
+export interface RuntimeOptions {
+  readonly stateDir: string
+  /** The region of profiles and of requests that name none. */
+  readonly defaultRegion: string
+}
+
+/** The sandbox's state and services. */
+export class Runtime {
+  readonly db: Db
+  readonly blobs: BlobStore
+  readonly credentials: ItemTable<CredentialRecord>
+  readonly accountTable: ItemTable<AccountRecord>
+  readonly iam: IamStore
+  readonly services: Service[] = []
+  readonly defaultRegion: string
+  readonly stateDir: string
+  /** Internal APIs services expose to each other, by service name. */
+  private readonly internals = new Map<string, unknown>()
+
+  constructor(opts: RuntimeOptions) {
+    this.stateDir = opts.stateDir
+    this.defaultRegion = opts.defaultRegion
+    this.db = openDb(opts.stateDir)
+    this.blobs = new BlobStore(join(opts.stateDir, 'objects'))
+    this.credentials = new ItemTable(this.db, 'credential')
+    this.accountTable = new ItemTable(this.db, 'account')
+    this.iam = new IamStore(this.db)
+  }
+
+  /** The partition of a region (the default partition for regions the table does not know). */
+  partition(region: string): string {
+    return partitionOf(region) ?? DEFAULT_PARTITION
+  }
+
+  /** The accounts, by id order. */
+  accounts(): AccountRecord[] {
+    return this.accountTable.list('').map((r) => r.value)
+  }
+
+  /** The account with this id, or undefined. */
+  account(id: string): AccountRecord | undefined {
+    return this.accountTable.get('', id)
+  }
+
+  /** Creates an account with root credentials; an existing id keeps its credentials (and its name is updated). */
+  addAccount(name: string, id: string): AccountRecord {
+    const existing = this.account(id)
+    if (existing) {
+      if (existing.name !== name) this.accountTable.put('', id, { ...existing, name })
+      return this.account(id)!
+    }
+    const now = new Date().toISOString()
+    const akid = uniqueId('AKIA')
+    const partition = this.partition(this.defaultRegion)
+    const cred: CredentialRecord = {
+      accessKeyId: akid,
+      secretAccessKey: secretKey(),
+      account: id,
+      partition,
+      kind: 'root',
+      status: 'Active',
+      created: now,
+    }
+    const rec: AccountRecord = { name, id, rootAccessKeyId: akid, created: now }
+    this.db.transaction(() => {
+      this.credentials.put('', akid, cred)
+      this.accountTable.put('', id, rec)
+    })()
+    return rec
+  }
+
+  /** The credential record of an access key, or undefined. */
+  credential(accessKeyId: string): CredentialRecord | undefined {
+    return this.credentials.get('', accessKeyId)
+  }
+
+  /** Registers an internal API under a service name. */
+  provide<T>(name: string, api: T): void {
+    this.internals.set(name, api)
+  }
+
+  /** An internal API registered by another service. */
+  use<T>(name: string): T {
+    const api = this.internals.get(name)
+    if (!api) throw new Error(`sandbox: internal API ${name} is not registered`)
+    return api as T
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.db.close()
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * STS keeps no state of its own beyond the temporary credentials it issues, which live in the
+ * runtime's credential table (the gateway resolves every access key there). This module issues
+ * and prunes them.
+ */
+import { formatArn } from '../../../iam/arn.js'
+import type { PolicyDocument } from '../../../iam/types.js'
+import type { CredentialRecord } from '../../auth/identity.js'
+import { secretKey, sessionToken, uniqueId } from '../../ids.js'
+import type { Runtime } from '../../runtime.js'
+import type { RoleRecord } from '../iam/store.js'
+
+/** Options for {@link issueSession}. */
+export interface IssueSessionOptions {
+  readonly runtime: Runtime
+  readonly account: string
+  readonly partition: string
+  readonly role: RoleRecord
+  readonly sessionName: string
+  readonly durationSeconds: number
+  readonly now: Date
+  readonly sessionPolicy?: PolicyDocument
+  readonly sourceIdentity?: string
+}
+
+/** Issues temporary credentials acting as a role session; returns the stored record. */
+export function issueSession(o: IssueSessionOptions): CredentialRecord {
+  const akid = uniqueId('ASIA')
+  const rec: CredentialRecord = {
+    accessKeyId: akid,
+    secretAccessKey: secretKey(),
+    account: o.account,
+    partition: o.partition,
+    kind: 'assumed-role',
+    arn: formatArn({
+      partition: o.partition,
+      service: 'sts',
+      account: o.account,
+      resource: `assumed-role/${o.role.name}/${o.sessionName}`,
+    }),
+    principalId: o.role.roleId,
+    roleArn: o.role.arn,
+    roleName: o.role.name,
+    sessionName: o.sessionName,
+    sessionToken: sessionToken(),
+    expiration: new Date(o.now.getTime() + o.durationSeconds * 1000).toISOString(),
+    issuedAt: o.now.toISOString(),
+    sessionPolicy: o.sessionPolicy,
+    sourceIdentity: o.sourceIdentity,
+    status: 'Active',
+    created: o.now.toISOString(),
+  }
+  o.runtime.credentials.put('', akid, rec)
+  return rec
+}
+
+/** Deletes session credentials that expired more than a day ago (they can only ever answer ExpiredToken). */
+export function pruneSessions(runtime: Runtime, now: Date): number {
+  const cutoff = now.getTime() - 24 * 3600 * 1000
+  let n = 0
+  for (const { id, value } of runtime.credentials.list('', 'ASIA'))
+    if (value.expiration && Date.parse(value.expiration) < cutoff && runtime.credentials.delete('', id)) n++
+  return n
+}

@@ -1,0 +1,95 @@
+/**
+ * The sandbox's metadata store: one SQLite database (better-sqlite3) in the state directory.
+ *
+ * Durability: WAL journal with `synchronous=NORMAL`. In WAL mode a commit is appended to the WAL
+ * before the statement returns, so an acknowledged write survives the process being killed
+ * (SIGKILL, crash) — the OS still holds and later writes those pages. What NORMAL gives up is the
+ * fsync of the WAL at each commit, so after a *power loss* the last commits may be missing, but
+ * the database is never corrupted (https://www.sqlite.org/pragma.html#pragma_synchronous and
+ * https://www.sqlite.org/wal.html). That is the right trade for a laptop sandbox whose promise is
+ * "survives kill -9 and a restart"; object bodies are still fsynced before their row commits (see
+ * blobs.ts), so even after a power loss no row ever points at a torn body.
+ */
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** The open database. */
+export type Db = Database.Database
+
+/** Opens (creating if needed) the database under a state directory. */
+export function openDb(stateDir: string): Db {
+  mkdirSync(stateDir, { recursive: true })
+  const db = new Database(join(stateDir, 'sandbox.db'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('busy_timeout = 5000')
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS items (
+      ns TEXT NOT NULL, scope TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
+      PRIMARY KEY (ns, scope, id)
+    ) WITHOUT ROWID;
+  `)
+  return db
+}
+
+/**
+ * A typed view of one namespace of the generic `items` table: JSON values keyed by a scope
+ * (account and region, or account alone for global services) and an id. Services with richer
+ * queries (S3 objects) keep their own tables.
+ */
+export class ItemTable<T> {
+  private readonly getStmt: Database.Statement<[string, string, string], { body: string }>
+  private readonly putStmt: Database.Statement<[string, string, string, string]>
+  private readonly delStmt: Database.Statement<[string, string, string]>
+  private readonly listStmt: Database.Statement<
+    [string, string, string, string],
+    { id: string; body: string }
+  >
+  private readonly listAllStmt: Database.Statement<[string], { scope: string; id: string; body: string }>
+
+  constructor(
+    db: Db,
+    private readonly ns: string,
+  ) {
+    this.getStmt = db.prepare('SELECT body FROM items WHERE ns = ? AND scope = ? AND id = ?')
+    this.putStmt = db.prepare('INSERT OR REPLACE INTO items (ns, scope, id, body) VALUES (?, ?, ?, ?)')
+    this.delStmt = db.prepare('DELETE FROM items WHERE ns = ? AND scope = ? AND id = ?')
+    // Prefix listing as a range scan: ids >= prefix and < prefix followed by the highest code point.
+    this.listStmt = db.prepare(
+      'SELECT id, body FROM items WHERE ns = ? AND scope = ? AND id >= ? AND id < ? ORDER BY id',
+    )
+    this.listAllStmt = db.prepare('SELECT scope, id, body FROM items WHERE ns = ? ORDER BY scope, id')
+  }
+
+  /** The value at scope/id, or undefined. */
+  get(scope: string, id: string): T | undefined {
+    const row = this.getStmt.get(this.ns, scope, id)
+    return row ? (JSON.parse(row.body) as T) : undefined
+  }
+
+  /** Writes (inserts or replaces) a value. */
+  put(scope: string, id: string, value: T): void {
+    this.putStmt.run(this.ns, scope, id, JSON.stringify(value))
+  }
+
+  /** Deletes a value; true when one existed. */
+  delete(scope: string, id: string): boolean {
+    return this.delStmt.run(this.ns, scope, id).changes > 0
+  }
+
+  /** Values in a scope whose id starts with a prefix, in id order. */
+  list(scope: string, prefix = ''): { id: string; value: T }[] {
+    return this.listStmt
+      .all(this.ns, scope, prefix, prefix + '\u{10ffff}')
+      .map((r) => ({ id: r.id, value: JSON.parse(r.body) as T }))
+  }
+
+  /** Every value of the namespace, in every scope. */
+  all(): { scope: string; id: string; value: T }[] {
+    return this.listAllStmt
+      .all(this.ns)
+      .map((r) => ({ scope: r.scope, id: r.id, value: JSON.parse(r.body) as T }))
+  }
+}

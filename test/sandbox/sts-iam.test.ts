@@ -1,0 +1,225 @@
+// STS and IAM through the real SDK v3 clients: identities, roles, policies, cross-account AssumeRole.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { GetCallerIdentityCommand, AssumeRoleCommand } from '@aws-sdk/client-sts'
+import {
+  CreateRoleCommand,
+  GetRoleCommand,
+  PutRolePolicyCommand,
+  GetRolePolicyCommand,
+  CreateUserCommand,
+  CreateAccessKeyCommand,
+  PutUserPolicyCommand,
+  CreatePolicyCommand,
+  AttachRolePolicyCommand,
+  GetPolicyVersionCommand,
+  DeleteRoleCommand,
+  ListRolesCommand,
+  ListRolePoliciesCommand,
+  UpdateAssumeRolePolicyCommand,
+  DeletePolicyCommand,
+  DetachRolePolicyCommand,
+  DeleteRolePolicyCommand,
+  CreatePolicyVersionCommand,
+  ListAttachedRolePoliciesCommand,
+} from '@aws-sdk/client-iam'
+import { harness, failure, trustAccount, allowAll, type Harness, type Creds } from './helpers.js'
+
+let h: Harness
+before(async () => {
+  h = await harness()
+})
+after(async () => {
+  await h.close()
+})
+
+async function userWith(account: string, name: string, policy: string): Promise<Creds> {
+  const { iam } = h.clients(h.creds(account))
+  await iam.send(new CreateUserCommand({ UserName: name }))
+  await iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: 'p', PolicyDocument: policy }))
+  const k = await iam.send(new CreateAccessKeyCommand({ UserName: name }))
+  return { accessKeyId: k.AccessKey!.AccessKeyId!, secretAccessKey: k.AccessKey!.SecretAccessKey! }
+}
+
+test('GetCallerIdentity answers as the account root', async () => {
+  const { sts } = h.clients(h.creds('dev'))
+  const id = await sts.send(new GetCallerIdentityCommand({}))
+  assert.equal(id.Account, '222222222222')
+  assert.equal(id.Arn, 'arn:aws:iam::222222222222:root')
+  assert.equal(id.UserId, '222222222222')
+})
+
+test('roles, inline policies and managed policies round-trip, documents URL-encoded as IAM returns them', async () => {
+  const { iam } = h.clients(h.creds('dev'))
+  const trust = trustAccount('111111111111')
+  const r = await iam.send(
+    new CreateRoleCommand({ RoleName: 'deploy', AssumeRolePolicyDocument: trust, Path: '/ci/' }),
+  )
+  assert.equal(r.Role?.Arn, 'arn:aws:iam::222222222222:role/ci/deploy')
+  assert.match(r.Role!.RoleId!, /^AROA[A-Z0-9]{17}$/)
+  const got = await iam.send(new GetRoleCommand({ RoleName: 'DEPLOY' }))
+  assert.equal(decodeURIComponent(got.Role!.AssumeRolePolicyDocument!), trust)
+  const dup = await failure(
+    iam.send(new CreateRoleCommand({ RoleName: 'Deploy', AssumeRolePolicyDocument: trust })),
+  )
+  assert.equal(dup.name, 'EntityAlreadyExistsException')
+  assert.equal(dup.status, 409)
+
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'deploy',
+      PolicyName: 'inline',
+      PolicyDocument: allowAll('s3:GetObject'),
+    }),
+  )
+  const ip = await iam.send(new GetRolePolicyCommand({ RoleName: 'deploy', PolicyName: 'inline' }))
+  assert.equal(decodeURIComponent(ip.PolicyDocument!), allowAll('s3:GetObject'))
+  assert.deepEqual((await iam.send(new ListRolePoliciesCommand({ RoleName: 'deploy' }))).PolicyNames, [
+    'inline',
+  ])
+
+  const mp = await iam.send(
+    new CreatePolicyCommand({ PolicyName: 'managed', PolicyDocument: allowAll('kms:Decrypt') }),
+  )
+  await iam.send(new AttachRolePolicyCommand({ RoleName: 'deploy', PolicyArn: mp.Policy!.Arn! }))
+  const v2 = await iam.send(
+    new CreatePolicyVersionCommand({
+      PolicyArn: mp.Policy!.Arn!,
+      PolicyDocument: allowAll('kms:*'),
+      SetAsDefault: true,
+    }),
+  )
+  assert.equal(v2.PolicyVersion?.VersionId, 'v2')
+  const v = await iam.send(new GetPolicyVersionCommand({ PolicyArn: mp.Policy!.Arn!, VersionId: 'v1' }))
+  assert.equal(decodeURIComponent(v.PolicyVersion!.Document!), allowAll('kms:Decrypt'))
+  assert.equal(v.PolicyVersion!.IsDefaultVersion, false)
+  const att = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'deploy' }))
+  assert.deepEqual(
+    att.AttachedPolicies?.map((p) => p.PolicyName),
+    ['managed'],
+  )
+
+  const conflict = await failure(iam.send(new DeleteRoleCommand({ RoleName: 'deploy' })))
+  assert.equal(conflict.name, 'DeleteConflictException')
+  assert.equal(
+    (await failure(iam.send(new DeletePolicyCommand({ PolicyArn: mp.Policy!.Arn! })))).name,
+    'DeleteConflictException',
+  )
+  await iam.send(new DetachRolePolicyCommand({ RoleName: 'deploy', PolicyArn: mp.Policy!.Arn! }))
+  await iam.send(new DeleteRolePolicyCommand({ RoleName: 'deploy', PolicyName: 'inline' }))
+  await iam.send(new DeleteRoleCommand({ RoleName: 'deploy' }))
+  const gone = await failure(iam.send(new GetRoleCommand({ RoleName: 'deploy' })))
+  assert.equal(gone.name, 'NoSuchEntityException')
+  assert.equal(gone.status, 404)
+  assert.match(gone.message, /The role with name deploy cannot be found/)
+})
+
+test('malformed policies are refused with MalformedPolicyDocument', async () => {
+  const { iam } = h.clients(h.creds('prod'))
+  const bad = await failure(
+    iam.send(new CreatePolicyCommand({ PolicyName: 'x', PolicyDocument: '{"Version":"2012-10-17",' })),
+  )
+  assert.equal(bad.name, 'MalformedPolicyDocumentException')
+  const principal = await failure(
+    iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'y',
+        PolicyDocument: JSON.stringify({
+          Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: '*' }],
+        }),
+      }),
+    ),
+  )
+  assert.equal(principal.name, 'MalformedPolicyDocumentException')
+  const trust = await failure(
+    iam.send(new CreateRoleCommand({ RoleName: 'r', AssumeRolePolicyDocument: allowAll('sts:AssumeRole') })),
+  )
+  assert.equal(trust.name, 'MalformedPolicyDocumentException')
+})
+
+test('cross-account AssumeRole: trust policy and the caller identity policy must both allow', async () => {
+  // Target role in prod trusts the ci account.
+  const prod = h.clients(h.creds('prod'))
+  await prod.iam.send(
+    new CreateRoleCommand({ RoleName: 'target', AssumeRolePolicyDocument: trustAccount('111111111111') }),
+  )
+  const arn = 'arn:aws:iam::333333333333:role/target'
+  const root = await failure(
+    h.clients(h.creds('ci')).sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'sx' })),
+  )
+  assert.equal(root.name, 'AccessDenied')
+  assert.match(root.message, /Roles may not be assumed by root accounts/)
+
+  const withGrant = await userWith('ci', 'alice', allowAll('sts:AssumeRole', arn))
+  const without = await userWith('ci', 'bob', allowAll('s3:GetObject'))
+  const denied = await failure(
+    h.clients(without).sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'bob' })),
+  )
+  assert.equal(denied.name, 'AccessDenied')
+  assert.equal(denied.status, 403)
+  assert.equal(
+    denied.message,
+    `User: arn:aws:iam::111111111111:user/bob is not authorized to perform: sts:AssumeRole on resource: ${arn} because no identity-based policy allows the sts:AssumeRole action`,
+  )
+  const out = await h
+    .clients(withGrant)
+    .sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'alice-session', DurationSeconds: 900 }))
+  assert.equal(out.AssumedRoleUser?.Arn, 'arn:aws:sts::333333333333:assumed-role/target/alice-session')
+  assert.match(out.Credentials!.AccessKeyId!, /^ASIA/)
+  const session = {
+    accessKeyId: out.Credentials!.AccessKeyId!,
+    secretAccessKey: out.Credentials!.SecretAccessKey!,
+    sessionToken: out.Credentials!.SessionToken!,
+  }
+  const me = await h.clients(session).sts.send(new GetCallerIdentityCommand({}))
+  assert.equal(me.Account, '333333333333')
+  assert.equal(me.Arn, 'arn:aws:sts::333333333333:assumed-role/target/alice-session')
+  assert.match(me.UserId!, /^AROA[A-Z0-9]{17}:alice-session$/)
+
+  // The session acts in prod with the role's (empty) permissions.
+  const iamDenied = await failure(h.clients(session).iam.send(new ListRolesCommand({})))
+  assert.equal(iamDenied.name, 'AccessDenied')
+
+  // ExternalId condition in the trust policy.
+  await prod.iam.send(
+    new UpdateAssumeRolePolicyCommand({
+      RoleName: 'target',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::111111111111:root' },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEquals: { 'sts:ExternalId': 'secret-123' } },
+          },
+        ],
+      }),
+    }),
+  )
+  const noExt = await failure(
+    h.clients(withGrant).sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'ab' })),
+  )
+  assert.equal(noExt.name, 'AccessDenied')
+  await h
+    .clients(withGrant)
+    .sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'ab', ExternalId: 'secret-123' }))
+
+  const long = await failure(
+    h
+      .clients(withGrant)
+      .sts.send(
+        new AssumeRoleCommand({
+          RoleArn: arn,
+          RoleSessionName: 'ab',
+          ExternalId: 'secret-123',
+          DurationSeconds: 7200,
+        }),
+      ),
+  )
+  assert.equal(long.name, 'ValidationError')
+  const badName = await failure(
+    h.clients(withGrant).sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'a b' })),
+  )
+  assert.equal(badName.name, 'ValidationError')
+})
