@@ -31,6 +31,12 @@ export const ManifestStack = z.strictObject({
   parameters: z.record(z.string(), ParameterValue).default({}),
   tags: z.record(z.string(), z.string()).optional(),
   description: z.string().optional().describe('What this stack is for (informational).'),
+  upload: z
+    .boolean()
+    .optional()
+    .describe(
+      'The template is over the 51,200-byte TemplateBody limit: deploy must upload it to S3 and pass TemplateURL (up to 1 MB).',
+    ),
 })
 
 export const Manifest = z.strictObject({

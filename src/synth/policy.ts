@@ -1,0 +1,207 @@
+/**
+ * Policy documents as synth writes them, their size as AWS will measure it once CloudFormation has
+ * resolved every `!Sub` and `!Ref`, and the packing of a role's statements into inline and managed
+ * policies within the IAM quotas.
+ *
+ * IAM quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html):
+ * "Role policy size cannot exceed 10,240 characters" (aggregate of a role's inline policies),
+ * "Managed policy size cannot exceed 6,144 characters", 10 managed policies per role (default),
+ * and "IAM doesn't count white space when calculating the size of a policy".
+ */
+import { ALL_REGIONS, PARTITIONS } from '../iam/arn.js'
+import { CrosspipeError } from '../model/errors.js'
+import { sub, ref } from './cfn.js'
+import type { CfnValue, TemplateBuilder } from './cfn.js'
+
+/** The aggregate size of a role's inline policies. */
+export const ROLE_INLINE_POLICY_MAX = 10_240
+/** The size of one managed policy. */
+export const MANAGED_POLICY_MAX = 6_144
+/** Managed policies attached to one role (the default quota). */
+export const MANAGED_POLICIES_PER_ROLE = 10
+
+/** A policy statement in long form (values may be intrinsic functions). */
+export interface Statement {
+  readonly Sid?: string
+  readonly Effect: 'Allow' | 'Deny'
+  readonly Principal?: unknown
+  readonly Action?: string | readonly string[]
+  readonly NotAction?: string | readonly string[]
+  readonly Resource?: CfnValue | readonly CfnValue[]
+  readonly NotResource?: CfnValue | readonly CfnValue[]
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+}
+
+/** An Allow statement; resources given as `!Sub` strings. */
+export function allow(
+  sid: string,
+  actions: readonly string[],
+  resources: readonly string[],
+  condition?: Record<string, Record<string, unknown>>,
+): Statement {
+  const res = resources.map(sub)
+  return {
+    Sid: sid,
+    Effect: 'Allow',
+    Action: actions.length === 1 ? actions[0]! : [...actions],
+    Resource: res.length === 1 ? res[0]! : res,
+    ...(condition ? { Condition: condition } : {}),
+  }
+}
+
+/** `{ Version, Statement }`. 2012-10-17 is the current policy language version. */
+export function policyDocument(statements: readonly Statement[]): Record<string, unknown> {
+  return { Version: '2012-10-17', Statement: statements }
+}
+
+const LONGEST_PARTITION = Math.max(...Object.keys(PARTITIONS).map((p) => p.length))
+const LONGEST_REGION = Math.max(...ALL_REGIONS.map((r) => r.length))
+const LONGEST_URL_SUFFIX = Math.max(...Object.values(PARTITIONS).map((p) => p.dnsSuffix.length))
+/** A KMS key ARN: `arn:<partition>:kms:<region>:<account>:key/<36-character key id>`. */
+export const KEY_ARN_MAX = 'arn::kms:::key/'.length + LONGEST_PARTITION + LONGEST_REGION + 12 + 36
+/** An S3 bucket name: 63 characters at most. */
+export const BUCKET_NAME_MAX = 63
+
+/**
+ * The longest value a reference can resolve to, by name (parameters and pseudo parameters).
+ * Anything unknown counts as 256 characters: sizes are upper bounds, so a policy that passes here
+ * passes in AWS.
+ */
+export function referenceLength(name: string): number {
+  if (name === 'AWS::Partition') return LONGEST_PARTITION
+  if (name === 'AWS::Region') return LONGEST_REGION
+  if (name === 'AWS::AccountId') return 12
+  if (name === 'AWS::URLSuffix') return LONGEST_URL_SUFFIX
+  if (name.startsWith('ArtifactBucket')) return BUCKET_NAME_MAX
+  if (name.startsWith('ArtifactKeyArn')) return KEY_ARN_MAX
+  return 256
+}
+
+/** Replaces intrinsic functions by placeholder strings of their longest resolved length. */
+function resolveForSize(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(resolveForSize)
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>
+    const keys = Object.keys(o)
+    if (keys.length === 1) {
+      const k = keys[0]!
+      if (k === 'Fn::Sub' && typeof o[k] === 'string') {
+        return o[k].replace(/\$\{([^}!][^}]*)\}/g, (_m, n: string) => 'x'.repeat(referenceLength(n)))
+      }
+      if (k === 'Ref' && typeof o[k] === 'string') return 'x'.repeat(referenceLength(o[k]))
+      if (k === 'Fn::GetAtt') return 'x'.repeat(256)
+    }
+    return Object.fromEntries(keys.map((key) => [key, resolveForSize(o[key])]))
+  }
+  return v
+}
+
+/**
+ * The size of a policy document or template value as AWS will see it: compact JSON of the
+ * resolved value (upper bound), white space excluded.
+ */
+export function resolvedSize(value: unknown): number {
+  return JSON.stringify(resolveForSize(value)).length
+}
+
+/** Splits a statement whose Resource list is long into statements with fewer resources each. */
+function splitStatement(s: Statement, max: number): Statement[] {
+  if (!Array.isArray(s.Resource) || resolvedSize(s) <= max) return [s]
+  const resources = s.Resource as readonly CfnValue[]
+  const out: Statement[] = []
+  let chunk: CfnValue[] = []
+  const flush = () => {
+    if (chunk.length) {
+      const part: Statement = { ...s, Resource: chunk }
+      out.push(s.Sid ? { ...part, Sid: `${s.Sid}${out.length + 1}` } : part)
+    }
+    chunk = []
+  }
+  for (const r of resources) {
+    chunk.push(r)
+    if (resolvedSize({ ...s, Resource: chunk }) > max) {
+      chunk.pop()
+      flush()
+      chunk.push(r)
+    }
+  }
+  flush()
+  return out
+}
+
+/** Options for {@link attachPolicies}. */
+export interface AttachOptions {
+  /** The template the role is in: overflow managed policies are added to it. */
+  readonly template: TemplateBuilder
+  /** Logical id of the role. */
+  readonly roleId: string
+  /** Stack name, for messages. */
+  readonly stack: string
+  /** The inline policy's name. */
+  readonly policyName: string
+  readonly statements: readonly Statement[]
+}
+
+/**
+ * Returns the role's `Policies` property and adds `AWS::IAM::ManagedPolicy` resources for what does
+ * not fit the 10,240-character inline quota (the pipeline role of a pipeline with many targets).
+ * Returns the logical ids of the managed policies too: a resource that needs the role's full
+ * permissions must depend on them. Throws `limit-exceeded` when even 10 managed policies would not
+ * hold the statements.
+ */
+export function attachPolicies(o: AttachOptions): {
+  Policies: Record<string, unknown>[]
+  managed: string[]
+} {
+  // Statements cannot span policies; one that alone exceeds a managed policy is split by resource.
+  const overhead = resolvedSize(policyDocument([]))
+  const statements = o.statements.flatMap((s) => splitStatement(s, MANAGED_POLICY_MAX - overhead - 1))
+  const inline: Statement[] = []
+  const managed: Statement[][] = []
+  let spilled = false
+  for (const s of statements) {
+    if (!spilled && resolvedSize(policyDocument([...inline, s])) <= ROLE_INLINE_POLICY_MAX) {
+      inline.push(s)
+      continue
+    }
+    spilled = true
+    const last = managed[managed.length - 1]
+    if (last && resolvedSize(policyDocument([...last, s])) <= MANAGED_POLICY_MAX) last.push(s)
+    else managed.push([s])
+  }
+  for (const s of statements) {
+    if (resolvedSize(policyDocument([s])) > MANAGED_POLICY_MAX) {
+      throw new CrosspipeError(
+        'limit-exceeded',
+        `IAM managed policy size (6,144 characters): a statement of role ${o.roleId} in stack ${o.stack} measures ${resolvedSize(policyDocument([s]))} characters on its own; shorten it (fewer conditions or actions).`,
+      )
+    }
+  }
+  if (managed.length > MANAGED_POLICIES_PER_ROLE) {
+    throw new CrosspipeError(
+      'limit-exceeded',
+      `IAM role policy size: role ${o.roleId} in stack ${o.stack} needs ${resolvedSize(policyDocument(statements))} characters of policy, more than its 10,240-character inline quota plus ${MANAGED_POLICIES_PER_ROLE} managed policies of 6,144; split the pipeline (fewer targets per pipeline).`,
+    )
+  }
+  const ids: string[] = []
+  managed.forEach((stmts, i) => {
+    const id = `${o.roleId}Policy${i + 1}`
+    ids.push(id)
+    o.template.resource(
+      id,
+      {
+        Type: 'AWS::IAM::ManagedPolicy',
+        Properties: {
+          Description: `Part ${i + 1} of the permissions of ${o.roleId} that do not fit its inline policy (IAM role policy quota: 10,240 characters).`,
+          Roles: [ref(o.roleId)],
+          PolicyDocument: policyDocument(stmts),
+        },
+      },
+      `${o.roleId}, continued: the inline policy quota is 10,240 characters per role.`,
+    )
+  })
+  return {
+    Policies: inline.length ? [{ PolicyName: o.policyName, PolicyDocument: policyDocument(inline) }] : [],
+    managed: ids,
+  }
+}
