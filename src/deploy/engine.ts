@@ -1,0 +1,337 @@
+/**
+ * What deploy and destroy share: reading the deployed state, running a phase's stacks with
+ * bounded concurrency, following a stack operation through its events until a terminal status,
+ * and finding the resource that caused a failure.
+ */
+import type { CloudFormationApi, StackEvent } from '../aws/index.js'
+import { emit, type IoHost, type MessageLevel } from '../model/io.js'
+import { isInProgress, stackId, type DeployedState, type PlanAction } from '../plan/index.js'
+import type { ManifestStackEntry } from '../synth/manifest.js'
+import type { AccountAccess } from '../aws/index.js'
+import type {
+  DeployMessageCode,
+  LatestEvent,
+  ResourceCounts,
+  StackError,
+  StackOutcome,
+  StackResult,
+} from './types.js'
+
+export const DEFAULT_CONCURRENCY = 8
+export const DEFAULT_POLL_MS = 2000
+
+/** Typed emit for this module's codes. */
+export function say(
+  io: IoHost | undefined,
+  level: MessageLevel,
+  code: DeployMessageCode,
+  message: string,
+  data?: unknown,
+) {
+  emit(io, level, code, message, data)
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Runs `work` over `items` with at most `limit` at once; results in input order. */
+export async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    for (;;) {
+      const i = next++
+      if (i >= items.length) return
+      results[i] = await work(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  return results
+}
+
+/**
+ * Reads every stack's current state (DescribeStacks, and GetTemplate for existing stacks). A
+ * stack with an operation running is waited for first — a deploy interrupted by a killed process
+ * leaves one, and planning against a moving target would be wrong.
+ */
+export async function readState(o: {
+  readonly stacks: readonly ManifestStackEntry[]
+  readonly credentials: AccountAccess
+  readonly concurrency: number
+  readonly pollIntervalMs: number
+  readonly io: IoHost | undefined
+  readonly signal: AbortSignal | undefined
+}): Promise<DeployedState> {
+  const entries = await pool(o.stacks, o.concurrency * 2, async (s) => {
+    const cfn = o.credentials.cloudFormation(s)
+    let d = await cfn.describeStack(s.name)
+    let announced = false
+    while (d && isInProgress(d.status) && !o.signal?.aborted) {
+      if (!announced)
+        say(
+          o.io,
+          'info',
+          'deploy.waiting',
+          `${s.name} (${s.account} ${s.region}) is ${d.status}; waiting for it to finish`,
+          {
+            id: stackId(s),
+            status: d.status,
+          },
+        )
+      announced = true
+      await sleep(o.pollIntervalMs)
+      d = await cfn.describeStack(s.name)
+    }
+    if (!d) return [stackId(s), undefined] as const
+    const template = await cfn.getTemplate(s.name)
+    return [stackId(s), { ...d, ...(template !== undefined ? { template } : {}) }] as const
+  })
+  return Object.fromEntries(entries)
+}
+
+/** Terminal stack statuses that mean the operation succeeded. */
+export const SUCCESS = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE', 'DELETE_COMPLETE'])
+
+/** Outcome of following one stack operation. */
+export interface Followed {
+  /** The final status; `DELETE_COMPLETE` when the stack is gone. */
+  readonly status: string
+  readonly statusReason?: string
+  readonly events: readonly StackEvent[]
+  /** True when CancelUpdateStack was called. */
+  readonly cancelledUpdate: boolean
+}
+
+/**
+ * Polls DescribeStacks and DescribeStackEvents until the stack leaves `*_IN_PROGRESS` (a stack
+ * status ending in `_IN_PROGRESS` is not terminal; see the stack status table,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html). Emits
+ * one `deploy.stack.status` per stack status change, with resource counts and the latest event.
+ *
+ * When `signal` aborts during an update, it calls CancelUpdateStack, which "cancels an update on
+ * the specified stack … the stack rolls back the update and reverts to the previous stack
+ * configuration"; only UPDATE_IN_PROGRESS can be cancelled
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CancelUpdateStack.html).
+ * Creations and deletions are left to finish: cancelling them leaves nothing cleaner.
+ */
+export async function follow(o: {
+  readonly cfn: CloudFormationApi
+  readonly stackName: string
+  readonly id: string
+  /** Event ids that existed before this operation started (they are not this operation's). */
+  readonly seen: ReadonlySet<string>
+  readonly expectedResources: number
+  readonly pollIntervalMs: number
+  readonly io: IoHost | undefined
+  readonly signal: AbortSignal | undefined
+}): Promise<Followed> {
+  const seen = new Set(o.seen)
+  const events: StackEvent[] = []
+  const latestByResource = new Map<string, string>()
+  let lastStatus = ''
+  let cancelled = false
+  for (;;) {
+    const d = await o.cfn.describeStack(o.stackName)
+    const fresh = d ? (await o.cfn.describeStackEvents(o.stackName)).filter((e) => !seen.has(e.eventId)) : []
+    // DescribeStackEvents lists newest first; replay oldest first.
+    for (const e of [...fresh].reverse()) {
+      seen.add(e.eventId)
+      events.push(e)
+      if (e.logicalId !== o.stackName || e.resourceType !== 'AWS::CloudFormation::Stack')
+        latestByResource.set(e.logicalId, e.status)
+      say(
+        o.io,
+        'debug',
+        'deploy.stack.event',
+        `${o.stackName}: ${e.logicalId} ${e.status}${e.reason ? ` (${e.reason})` : ''}`,
+        {
+          id: o.id,
+          event: e,
+        },
+      )
+    }
+    const status = d?.status ?? 'DELETE_COMPLETE'
+    if (status !== lastStatus) {
+      lastStatus = status
+      const counts = countResources(latestByResource, o.expectedResources)
+      const latest = latestEvent(events, o.stackName)
+      say(
+        o.io,
+        status.endsWith('FAILED') || status.includes('ROLLBACK') ? 'warn' : 'info',
+        'deploy.stack.status',
+        `${o.stackName}: ${status} (${counts.complete}/${counts.total} resources${counts.failed ? `, ${counts.failed} failed` : ''})${latest ? ` — ${latest.logicalId} ${latest.status}${latest.reason ? `: ${latest.reason}` : ''}` : ''}`,
+        { id: o.id, status, counts, latest },
+      )
+    }
+    if (!isInProgress(status))
+      return {
+        status,
+        ...(d?.statusReason !== undefined ? { statusReason: d.statusReason } : {}),
+        events,
+        cancelledUpdate: cancelled,
+      }
+    if (o.signal?.aborted && !cancelled && status === 'UPDATE_IN_PROGRESS') {
+      cancelled = true
+      try {
+        await o.cfn.cancelUpdateStack(o.stackName)
+      } catch {
+        // The update may have just moved past UPDATE_IN_PROGRESS; following it to its end is still right.
+      }
+    }
+    await sleep(o.pollIntervalMs)
+  }
+}
+
+function countResources(latest: ReadonlyMap<string, string>, expected: number): ResourceCounts {
+  let complete = 0
+  let inProgress = 0
+  let failed = 0
+  for (const s of latest.values()) {
+    if (s.endsWith('_COMPLETE') || s === 'DELETE_SKIPPED') complete++
+    else if (s.endsWith('_IN_PROGRESS')) inProgress++
+    else if (s.endsWith('_FAILED')) failed++
+  }
+  return { total: Math.max(expected, latest.size), complete, inProgress, failed }
+}
+
+function latestEvent(events: readonly StackEvent[], stackName: string): LatestEvent | undefined {
+  const e = [...events].reverse().find((x) => x.logicalId !== stackName) ?? events.at(-1)
+  return e
+    ? {
+        logicalId: e.logicalId,
+        resourceType: e.resourceType,
+        status: e.status,
+        ...(e.reason ? { reason: e.reason } : {}),
+      }
+    : undefined
+}
+
+/**
+ * The resource that caused a failed operation: the earliest `*_FAILED` resource event whose
+ * reason is not a consequence of another failure ("Resource creation cancelled" is what
+ * CloudFormation writes for resources stopped because a sibling failed).
+ */
+export function rootCause(events: readonly StackEvent[], stackName: string): StackError | undefined {
+  const failed = events.filter((e) => e.status.endsWith('_FAILED') && e.logicalId !== stackName)
+  const cause = failed.find((e) => !/cancelled/i.test(e.reason ?? '')) ?? failed[0]
+  if (!cause) return undefined
+  return {
+    message: `${cause.logicalId} (${cause.resourceType}) ${cause.status}: ${cause.reason ?? 'no reason given'}`,
+    logicalId: cause.logicalId,
+    resourceType: cause.resourceType,
+    ...(cause.reason !== undefined ? { reason: cause.reason } : {}),
+    kind: 'aws',
+  }
+}
+
+/** A result for an action that never ran. */
+export function notRun(a: PlanAction, outcome: StackOutcome, error?: StackError): StackResult {
+  return {
+    id: a.id,
+    stack: a.stack,
+    account: a.account,
+    region: a.region,
+    phase: a.phase,
+    action: a.action,
+    outcome,
+    ...(a.currentStatus ? { status: a.currentStatus } : {}),
+    durationMs: 0,
+    ...(error ? { error } : {}),
+  }
+}
+
+/** Outcomes that let dependents go ahead. */
+export const OK_OUTCOMES: ReadonlySet<StackOutcome> = new Set([
+  'created',
+  'updated',
+  'replaced',
+  'deleted',
+  'no-change',
+  'planned',
+])
+
+/** The level of a `deploy.stack.done` message for an outcome. */
+export function levelOf(outcome: StackOutcome): MessageLevel {
+  if (outcome === 'failed' || outcome === 'blocked') return 'error'
+  if (outcome === 'skipped' || outcome === 'cancelled') return 'warn'
+  return 'info'
+}
+
+/** One text line for a finished stack. */
+export function describeResult(r: StackResult): string {
+  const where = `${r.stack} (${r.account} ${r.region})`
+  const took = r.durationMs > 0 ? ` in ${(r.durationMs / 1000).toFixed(1)} s` : ''
+  const err = r.error ? `: ${r.error.message}${r.error.advice ? ` — ${r.error.advice}` : ''}` : ''
+  return `${where}: ${r.outcome}${r.status ? ` [${r.status}]` : ''}${took}${err}`
+}
+
+/**
+ * Runs a plan's actions phase by phase: within a phase, at most `concurrency` at once; an action
+ * whose dependencies did not all succeed is skipped; once the signal aborts, nothing new starts.
+ */
+export async function runPhases(o: {
+  readonly actions: readonly PlanAction[]
+  readonly phases: readonly number[]
+  readonly concurrency: number
+  readonly signal: AbortSignal | undefined
+  readonly io: IoHost | undefined
+  readonly run: (a: PlanAction) => Promise<StackResult>
+}): Promise<Map<string, StackResult>> {
+  const results = new Map<string, StackResult>()
+  const inFlight = new Set<string>()
+  let reportedCancel = false
+  const reportCancel = () => {
+    if (reportedCancel) return
+    reportedCancel = true
+    const notStarted = o.actions.filter((a) => !results.has(a.id) && !inFlight.has(a.id)).map((a) => a.id)
+    say(
+      o.io,
+      'warn',
+      'deploy.cancelled',
+      `interrupted: ${results.size} stack(s) done, ${inFlight.size} finishing (${[...inFlight].join(', ') || 'none'}), ${notStarted.length} not started`,
+      { done: [...results.keys()], inFlight: [...inFlight], notStarted },
+    )
+  }
+  o.signal?.addEventListener('abort', reportCancel, { once: true })
+  try {
+    for (const phase of o.phases) {
+      const actions = o.actions.filter((a) => a.phase === phase)
+      await pool(actions, o.concurrency, async (a) => {
+        let r: StackResult
+        const failedDep = a.dependsOn.map((d) => results.get(d)).find((d) => d && !OK_OUTCOMES.has(d.outcome))
+        if (o.signal?.aborted)
+          r = notRun(a, 'cancelled', { message: 'not started: the deploy was interrupted' })
+        else if (failedDep)
+          r = notRun(a, 'skipped', {
+            message: `not started: ${failedDep.stack} (${failedDep.account} ${failedDep.region}), which it depends on, ended ${failedDep.outcome}`,
+          })
+        else {
+          inFlight.add(a.id)
+          try {
+            r = await o.run(a)
+          } catch (err) {
+            r = {
+              ...notRun(a, 'failed', {
+                message: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+                kind: 'aws',
+              }),
+            }
+          } finally {
+            inFlight.delete(a.id)
+          }
+        }
+        results.set(a.id, r)
+        say(o.io, levelOf(r.outcome), 'deploy.stack.done', describeResult(r), { result: r })
+        return r
+      })
+    }
+  } finally {
+    o.signal?.removeEventListener('abort', reportCancel)
+  }
+  return results
+}

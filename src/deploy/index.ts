@@ -1,0 +1,7 @@
+/**
+ * `crosspipe deploy` and `crosspipe destroy` as library functions: plan, then apply, through
+ * src/aws. The CLI renders the messages they emit and maps their results to exit codes.
+ */
+export { deploy, summaryText, TEMPLATE_BODY_LIMIT } from './deploy.js'
+export { destroy } from './destroy.js'
+export * from './types.js'
