@@ -136,20 +136,32 @@ function kindOfSchema(s: SchemaLike): string {
   return t
 }
 
-/** Every object path in the schema with its keys, e.g. `stages[].targets[]` → account, region. */
+/**
+ * Every object in the schema with its keys, labelled as a user would find it: `stages[].targets[]`,
+ * `source (type: s3)` for the members of a discriminated union.
+ */
 function objectPaths(root: SchemaLike): Map<string, readonly string[]> {
   const out = new Map<string, readonly string[]>()
-  const visit = (s: SchemaLike, at: string): void => {
+  const visit = (s: SchemaLike, at: string, label: string): void => {
     const { schema } = unwrap(s)
     const def = schema._zod.def
     if (def.type === 'object' && def.shape) {
       const keys = Object.keys(def.shape)
-      out.set(at, [...(out.get(at) ?? []), ...keys.filter((k) => !out.get(at)?.includes(k))])
-      for (const k of keys) visit(def.shape[k] as SchemaLike, at ? `${at}.${k}` : k)
-    } else if (def.type === 'array' && def.element) visit(def.element, `${at}[]`)
-    else if (def.type === 'union' && def.options) for (const o of def.options) visit(o, at)
+      out.set(label, [...(out.get(label) ?? []), ...keys.filter((k) => !out.get(label)?.includes(k))])
+      for (const k of keys) {
+        const child = at ? `${at}.${k}` : k
+        visit(def.shape[k] as SchemaLike, child, `"${child}"`)
+      }
+    } else if (def.type === 'array' && def.element) visit(def.element, `${at}[]`, `"${at}[]"`)
+    else if (def.type === 'union' && def.options)
+      for (const o of def.options) {
+        const disc = def.discriminator
+        const lit = disc ? unwrap(o).schema._zod.def.shape?.[disc] : undefined
+        const value = lit ? unwrap(lit).schema._zod.def.values?.[0] : undefined
+        visit(o, at, disc && typeof value === 'string' ? `"${at}" with ${disc}: ${value}` : label)
+      }
   }
-  visit(root, '')
+  visit(root, '', 'the top level')
   return out
 }
 
@@ -247,7 +259,36 @@ export function issueProblems(
 ): InputProblem[] {
   const schema = root as unknown as SchemaLike
   const ctx: Context = { root: schema, data, loc, objectPaths: objectPaths(schema) }
-  return issues.flatMap((i) => convert(ctx, i, [])).map((p) => locateProblem(loc, p))
+  // "unknown key stak; did you mean stack?" already says that stack is missing: drop the
+  // missing-field issue it explains, so each mistake is reported once.
+  const explained = new Set<string>()
+  for (const i of issues)
+    if (i.code === 'unrecognized_keys')
+      for (const k of i.keys) {
+        const guess = suggestKey(ctx, i.path as PathSegment[], k)
+        if (guess) explained.add(formatPath([...(i.path as PathSegment[]), guess]))
+      }
+  return issues
+    .filter(
+      (i) =>
+        !(
+          i.code === 'invalid_type' &&
+          valueAt(data, i.path as PathSegment[]) === undefined &&
+          explained.has(formatPath(i.path as PathSegment[]))
+        ),
+    )
+    .flatMap((i) => convert(ctx, i, []))
+    .map((p) => locateProblem(loc, p))
+}
+
+/** The valid keys of the object at `parent` (without `$schema`, which no one misspells into). */
+function validKeys(ctx: Context, parent: readonly PathSegment[]): string[] {
+  const shape = schemaAt(ctx.root, parent, ctx.data)?.schema._zod.def.shape
+  return shape ? Object.keys(shape).filter((k) => k !== '$schema') : []
+}
+
+function suggestKey(ctx: Context, parent: readonly PathSegment[], key: string): string | undefined {
+  return nearest(key, validKeys(ctx, parent))
 }
 
 function convert(ctx: Context, issue: Issue, prefix: readonly PathSegment[]): PathProblem[] {
@@ -304,15 +345,11 @@ function convert(ctx: Context, issue: Issue, prefix: readonly PathSegment[]): Pa
 
 function unknownKey(ctx: Context, parent: readonly PathSegment[], key: string): PathProblem {
   const path = [...parent, key]
-  const here = schemaAt(ctx.root, parent, ctx.data)
-  const shape = here?.schema._zod.def.shape
-  const valid = shape ? Object.keys(shape).filter((k) => k !== '$schema') : []
-  const guess = nearest(key, valid)
+  const valid = validKeys(ctx, parent)
+  const guess = suggestKey(ctx, parent, key)
   if (guess) return { path, at: 'key', message: `unknown key "${key}"; did you mean "${guess}"?` }
   // A key that is right, but in the wrong place, is a common mistake: say where it belongs.
-  const elsewhere = [...ctx.objectPaths]
-    .filter(([, keys]) => keys.includes(key))
-    .map(([p]) => p || 'the top level')
+  const elsewhere = [...ctx.objectPaths].filter(([, keys]) => keys.includes(key)).map(([label]) => label)
   if (elsewhere.length > 0)
     return {
       path,
@@ -389,14 +426,18 @@ function invalidUnion(
       ]
     const text = typeof value === 'string' ? value : JSON.stringify(value)
     const mapped = SOURCE_TYPE_HINTS[text.toLowerCase()]
-    const guess = mapped ?? nearest(text, options)
-    const why = mapped
-      ? ` (GitHub, GitLab and Bitbucket repositories come through a CodeConnections connection)`
-      : ''
+    if (mapped)
+      return [
+        {
+          path: [...owner, disc],
+          message: `there is no ${ownerName} ${disc} ${JSON.stringify(value)}: GitHub, GitLab and Bitbucket repositories come through a CodeConnections connection, so write ${disc}: ${mapped} with connectionArn and repository ("owner/name")`,
+        },
+      ]
+    const guess = nearest(text, options)
     return [
       {
         path: [...owner, disc],
-        message: `unknown ${ownerName} ${disc} ${JSON.stringify(value)}; ${guess ? `did you mean "${guess}"?${why} ` : ''}expected one of ${list}`,
+        message: `unknown ${ownerName} ${disc} ${JSON.stringify(value)}; ${guess ? `did you mean "${guess}"? ` : ''}expected one of ${list}`,
       },
     ]
   }

@@ -277,7 +277,9 @@ function roleNameRules(
     } else
       out.push({
         path: ['stages', i, 'name'],
-        message: `${what}; shorten the stage name or naming.prefix by ${over} character${over === 1 ? '' : 's'}`,
+        message: `${what}; shorten the stage name by ${over} character${over === 1 ? '' : 's'}, or ${
+          prefixField[0] === 'name' ? 'set a naming.prefix that is' : 'shorten naming.prefix by'
+        } ${over} character${over === 1 ? '' : 's'}${prefixField[0] === 'name' ? ' shorter than the pipeline name' : ''}`,
       })
   })
 }

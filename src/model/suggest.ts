@@ -22,7 +22,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate nearest to `value`, or undefined when none is within a third of the longer word
- * (at least 2 edits), ties going to the earlier candidate.
+ * (at least 2 edits), ties going to the earlier candidate; failing that, the one candidate that
+ * `value` abbreviates.
  */
 export function nearest(value: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined
@@ -36,5 +37,9 @@ export function nearest(value: string, candidates: readonly string[]): string | 
       bestScore = d
     }
   }
-  return best
+  if (best !== undefined || value.length < 3) return best
+  // An abbreviation ("repo", "env") is far from its word by edits, but plainly meant: suggest
+  // the one candidate it begins.
+  const expansions = candidates.filter((c) => c.toLowerCase().startsWith(value.toLowerCase()))
+  return expansions.length === 1 ? expansions[0] : undefined
 }

@@ -51,14 +51,31 @@ export type ReadResult =
   | { readonly ok: true; readonly source: YamlSource; readonly problems: readonly InputProblem[] }
   | { readonly ok: false; readonly problems: readonly InputProblem[] }
 
-/** Extra words for the `yaml` package's error codes whose own message rarely says what to do. */
-const SYNTAX_HINTS: Readonly<Record<string, string>> = {
-  BLOCK_AS_IMPLICIT_KEY: 'a value that contains ": " must be quoted',
-  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line and end with ":" — is a ":" missing?',
-  MISSING_CHAR: 'a key must be followed by ":" and a closing bracket or quote must not be missing',
-  TAB_AS_INDENT: 'YAML indents with spaces, not tabs',
-  BAD_INDENT: 'check the indentation: items of one mapping or list start in the same column',
-  UNEXPECTED_TOKEN: 'a list item ("- ") starts on its own line, below its key',
+/**
+ * Extra words for the `yaml` package's errors, whose own message says what the parser saw rather
+ * than what to do. Matched on code and message, because one code covers different mistakes.
+ */
+const SYNTAX_HINTS: readonly { code: string; message?: RegExp; hint: string }[] = [
+  { code: 'BLOCK_AS_IMPLICIT_KEY', hint: 'a value that contains ": " must be quoted' },
+  { code: 'MULTILINE_IMPLICIT_KEY', hint: 'a key must fit on one line and end with ":" — is a ":" missing?' },
+  { code: 'MISSING_CHAR', message: /quote/i, hint: 'close the quoted string on the line where it starts' },
+  { code: 'MISSING_CHAR', message: /map values/i, hint: 'a key must be followed by ":"' },
+  { code: 'TAB_AS_INDENT', hint: 'YAML indents with spaces, not tabs' },
+  {
+    code: 'BAD_INDENT',
+    message: /flow/i,
+    hint: 'close the [ or { on the same item, or indent the continuation lines',
+  },
+  { code: 'BAD_INDENT', hint: 'items of one mapping or list start in the same column' },
+  {
+    code: 'UNEXPECTED_TOKEN',
+    message: /seq-ind/,
+    hint: 'a list item ("- ") starts on its own line, below its key',
+  },
+]
+
+function syntaxHint(code: string, message: string): string | undefined {
+  return SYNTAX_HINTS.find((h) => h.code === code && (!h.message || h.message.test(message)))?.hint
 }
 
 const PARSE_OPTIONS = {
@@ -89,7 +106,7 @@ export function readYaml(text: string, file: string): ReadResult {
   const problems: InputProblem[] = []
   for (const doc of docs) {
     for (const e of doc.errors) {
-      const hint = SYNTAX_HINTS[e.code]
+      const hint = syntaxHint(e.code, e.message)
       problems.push(problem(e.pos[0], `invalid YAML: ${lowerFirst(e.message)}${hint ? ` (${hint})` : ''}`))
     }
   }
@@ -212,12 +229,18 @@ function checkKeys(
         continue
       }
       const keyPath = [...path, name]
-      if (isScalar(key) && key.type === 'PLAIN' && typeof key.value === 'number' && key.source !== name)
+      if (
+        isScalar(key) &&
+        key.type === 'PLAIN' &&
+        typeof key.value === 'number' &&
+        key.source !== undefined &&
+        key.source !== name
+      )
         out.push(
           problem(
             offset,
             `the unquoted key ${key.source} is read by YAML as the number ${name}; quote it: "${key.source}"`,
-            keyPath,
+            [...path, key.source],
           ),
         )
       const earlier = seen.get(name)

@@ -22,7 +22,10 @@ test('the example crosspipe.yml loads through parsePipeline', () => {
 test('the example files are consistent with each other', () => {
   const files = exampleProject()
   assert.deepEqual(Object.keys(files).sort(), ['buildspec.yml', 'crosspipe.yml', 'template.yml'])
-  assert.match(files['crosspipe.yml']!, new RegExp(`^# yaml-language-server: \\$schema=\\./${JSON_SCHEMA_FILE}\\n`))
+  assert.match(
+    files['crosspipe.yml']!,
+    new RegExp(`^# yaml-language-server: \\$schema=\\./${JSON_SCHEMA_FILE}\\n`),
+  )
   const p = parsePipeline(files['crosspipe.yml']!, 'crosspipe.yml')
   // The buildspec the build names exists and puts every stage's template into the artifact.
   const buildspec = parse(files[p.build.buildspec!]!) as { version: number; artifacts: { files: string[] } }
