@@ -5,6 +5,7 @@
  */
 import type { Runtime } from '../runtime.js'
 import { iamService } from './iam/api.js'
+import { kmsService } from './kms/api.js'
 import { stsService } from './sts/api.js'
 import type { Service } from './types.js'
 
@@ -12,4 +13,4 @@ import type { Service } from './types.js'
 export type ServiceFactory = (runtime: Runtime) => Service
 
 /** Every service the gateway serves. */
-export const SERVICE_FACTORIES: readonly ServiceFactory[] = [stsService, iamService]
+export const SERVICE_FACTORIES: readonly ServiceFactory[] = [stsService, iamService, kmsService]
