@@ -25,13 +25,22 @@ const boundaryConfigs = modules.map((mod) => {
         'error',
         {
           patterns: [
-            {
-              group: forbidden.flatMap((m) => [`**/${m}/*`, `**/${m}/**`, `**/${m}`]),
-              message: `DESIGN.md: src/${mod} may import only ${allowed[mod].join(', ') || 'nothing else in src/'}.`,
-            },
+            ...(forbidden.length === 0
+              ? []
+              : [
+                  {
+                    group: forbidden.flatMap((m) => [`**/${m}/*`, `**/${m}/**`, `**/${m}`]),
+                    message: `DESIGN.md: src/${mod} may import only ${allowed[mod].join(', ') || 'nothing else in src/'}.`,
+                  },
+                ]),
             ...(mod === 'aws'
               ? []
-              : [{ group: ['@aws-sdk/client-*', '@aws-sdk/credential-providers'], message: 'Only src/aws builds AWS SDK clients.' }]),
+              : [
+                  {
+                    group: ['@aws-sdk/client-*', '@aws-sdk/credential-providers'],
+                    message: 'Only src/aws builds AWS SDK clients.',
+                  },
+                ]),
           ],
         },
       ],

@@ -1,0 +1,19 @@
+/** The command table, in the order `crosspipe --help` lists them. */
+import type { Command } from '../command.js'
+import { checkCommand } from './check.js'
+import { initCommand } from './init.js'
+import { synthCommand } from './synth.js'
+import { notYet } from './not-yet.js'
+
+export const COMMANDS: readonly Command[] = [
+  initCommand,
+  synthCommand,
+  checkCommand,
+  notYet('deploy', 'Deploy every stack into every account in the right order'),
+  notYet('destroy', 'Delete every stack, in reverse order'),
+  notYet('sandbox', 'Run a local multi-account AWS (STS, IAM, KMS, S3, …)'),
+  notYet('run', 'Start a pipeline execution and follow it'),
+  notYet('status', 'Show a pipeline execution'),
+  notYet('approve', 'Approve or reject a manual approval'),
+  notYet('demo', 'The whole system end to end in a local sandbox'),
+]

@@ -1,0 +1,58 @@
+import { relative, resolve } from 'node:path'
+import { CrosspipeError } from '../../model/errors.js'
+import { loadPipeline } from '../../model/index.js'
+import { synthesize } from '../../synth/index.js'
+import type { Command } from '../command.js'
+import { EXIT } from '../command.js'
+import { replaceDirectory } from '../files.js'
+
+/** `crosspipe synth`: templates and manifest.json. */
+export const synthCommand: Command = {
+  name: 'synth',
+  summary: 'Write one CloudFormation template per stack and manifest.json',
+  usage: 'crosspipe synth [-c crosspipe.yml] [-o crosspipe.out] [--format yaml|json]',
+  details: `Reads the definition, checks it and AWS's limits, and replaces the output directory with
+one <stack>.template.yaml per stack (or .json) and manifest.json (accounts, regions, deploy phases,
+parameters). Nothing is written when the definition has an error.`,
+  options: {
+    config: {
+      type: 'string',
+      short: 'c',
+      value: 'FILE',
+      description: 'The pipeline definition.',
+      default: 'crosspipe.yml',
+    },
+    output: {
+      type: 'string',
+      short: 'o',
+      value: 'DIR',
+      description: 'The output directory.',
+      default: 'crosspipe.out',
+    },
+    format: { type: 'string', value: 'yaml|json', description: 'Template format.', default: 'yaml' },
+  },
+  maxPositionals: 0,
+  async run({ args, term, cwd }) {
+    const format = args.values.format as string
+    if (format !== 'yaml' && format !== 'json') {
+      throw new CrosspipeError(
+        'usage',
+        `crosspipe synth: --format must be "yaml" or "json", not "${format}".`,
+      )
+    }
+    const pipeline = await loadPipeline(resolve(cwd, args.values.config as string))
+    const out = synthesize(pipeline, { format })
+    const dir = resolve(cwd, args.values.output as string)
+    replaceDirectory(dir, out.files)
+    if (args.values.json) {
+      term.out(JSON.stringify({ ok: true, directory: dir, manifest: out.manifest }, null, 2) + '\n')
+    } else {
+      const rel = relative(cwd, dir) || '.'
+      for (const s of out.manifest.stacks) {
+        term.out(`phase ${s.phase}  ${s.account} ${s.region}  ${s.name}  →  ${rel}/${s.template}\n`)
+      }
+      term.out(`wrote ${Object.keys(out.files).length} files to ${rel}/\n`)
+    }
+    return EXIT.ok
+  },
+}

@@ -1,0 +1,91 @@
+/**
+ * `crosspipe`: the command-line entry. Parses the command, runs it, and maps outcomes to exit
+ * codes in one place: 0 ok, 1 findings or a failed deploy/run, 2 bad input or usage. User errors
+ * (`CrosspipeError`) print without a stack trace; anything else is a bug and propagates.
+ */
+import { readFileSync } from 'node:fs'
+import { CrosspipeError, formatError } from '../model/errors.js'
+import { nearest, parseCommandArgs } from './args.js'
+import { EXIT } from './command.js'
+import type { Command } from './command.js'
+import { processTerminal, style } from './output.js'
+import type { Terminal } from './output.js'
+import { COMMANDS } from './commands/index.js'
+
+/** The package version, read from package.json next to dist/. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+  return pkg.version
+}
+
+function topHelp(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length))
+  return `crosspipe ${version()} — least-privilege cross-account AWS delivery pipelines
+
+Usage: crosspipe <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n')}
+
+Options:
+  -h, --help     Show help (also: crosspipe <command> --help)
+      --version  Print the version
+      --json     Machine-readable output on commands that report something
+
+Exit codes: 0 ok, 1 findings or a failed deploy/run, 2 bad input or usage.
+`
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: readonly string[], term: Terminal = processTerminal()): Promise<number> {
+  const [first, ...rest] = argv
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    if (first === 'help' && rest[0]) return main([rest[0], '--help'], term)
+    term.out(topHelp())
+    return first === undefined ? EXIT.badInput : EXIT.ok
+  }
+  if (first === '--version' || first === '-V') {
+    term.out(`${version()}\n`)
+    return EXIT.ok
+  }
+  const cmd: Command | undefined = COMMANDS.find((c) => c.name === first)
+  if (!cmd) {
+    const guess = nearest(
+      first,
+      COMMANDS.map((c) => c.name),
+    )
+    term.err(
+      `crosspipe: unknown command "${first}"${guess ? ` (did you mean "${guess}"?)` : ''}. Run \`crosspipe --help\` for the list.\n`,
+    )
+    return EXIT.badInput
+  }
+  try {
+    const args = parseCommandArgs(cmd.name, rest, cmd.options, cmd.maxPositionals)
+    const t: Terminal = args.values['no-color'] ? { ...term, color: false } : term
+    if (args.values.help) {
+      t.out(
+        `${cmd.usage}\n\n${cmd.summary}\n${cmd.details ? `\n${cmd.details.trim()}\n` : ''}\nOptions:\n${(await import('./args.js')).renderOptions(cmd.options)}\n`,
+      )
+      return EXIT.ok
+    }
+    return await cmd.run({ args, term: t, cwd: process.cwd() })
+  } catch (e) {
+    if (e instanceof CrosspipeError) {
+      if (rest.includes('--json')) {
+        term.out(
+          JSON.stringify(
+            { ok: false, error: { code: e.code, message: e.message, problems: e.problems } },
+            null,
+            2,
+          ) + '\n',
+        )
+      } else {
+        term.err(`${style(term, 'red', 'error:')} ${formatError(e)}\n`)
+      }
+      return EXIT.badInput
+    }
+    throw e
+  }
+}
