@@ -1,0 +1,415 @@
+/**
+ * Evaluation of the required calls with the IAM engine (`src/iam`): every decision is the
+ * engine's; this module only gathers the policies that apply to each call, and, for a denied
+ * call, asks the engine which side (the caller's identity policy or the resource's policy)
+ * lacks the grant, to write the fix.
+ */
+import YAML from 'yaml'
+import {
+  accountRootArn,
+  formatArn,
+  parseArn,
+  simulate,
+  compilePolicy,
+  PolicyValidationError,
+} from '../iam/index.js'
+import type {
+  CompiledPolicy,
+  PolicyDocument,
+  PolicyKind,
+  SimulateRequest,
+  SimulateResult,
+} from '../iam/index.js'
+import { CrosspipeError } from '../model/errors.js'
+import { DOCS } from './catalogue.js'
+import type { CallSpec } from './catalogue.js'
+import type { AccountsModel, Origin, RoleModel } from './model.js'
+import type { CheckCall, CheckFinding } from './types.js'
+
+/** A call with its engine result. */
+export interface EvaluatedCall {
+  readonly spec: CallSpec
+  readonly result: SimulateResult
+  readonly call: CheckCall
+}
+
+/** Compiles a template's policy once, turning a malformed policy into a located bad-input error. */
+export function compiled(
+  doc: PolicyDocument,
+  kind: PolicyKind,
+  name: string,
+  origin?: Origin,
+  locate?: (o: Origin) => { line: number; column: number } | undefined,
+): CompiledPolicy {
+  try {
+    return compilePolicy(doc, { kind, name })
+  } catch (e) {
+    if (e instanceof PolicyValidationError) {
+      const file = origin?.file ?? 'template'
+      const loc = origin && locate ? locate(origin) : undefined
+      throw new CrosspipeError('invalid-policy', `${file}: ${name} is not a valid policy: ${e.message}`, [
+        { location: { file, ...loc, path: origin?.path.join('.') }, message: e.message },
+      ])
+    }
+    throw e
+  }
+}
+
+/** The documented key policy of the AWS managed `aws/s3` key (AWS KMS Developer Guide, AWS managed keys). */
+function awsS3KeyPolicy(partition: string, account: string, region: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Allow access through S3 for all principals in the account that are authorized to use S3',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+        Resource: '*',
+        Condition: {
+          StringEquals: { 'kms:CallerAccount': account, 'kms:ViaService': `s3.${region}.amazonaws.com` },
+        },
+      },
+      {
+        Sid: 'Allow direct access to key metadata to the account',
+        Effect: 'Allow',
+        Principal: { AWS: accountRootArn(partition, account) },
+        Action: ['kms:Describe*', 'kms:Get*', 'kms:List*'],
+        Resource: '*',
+      },
+    ],
+  }
+}
+
+/** Evaluates calls against the model. */
+export class Evaluator {
+  readonly #m: AccountsModel
+  readonly #locate: (o: Origin) => { line: number; column: number } | undefined
+  readonly #symbolize: (s: string) => string
+  readonly #identity = new Map<
+    string,
+    { policies: CompiledPolicy[]; names: string[]; boundary?: CompiledPolicy }
+  >()
+
+  constructor(
+    model: AccountsModel,
+    locate: (o: Origin) => { line: number; column: number } | undefined,
+    symbolize: (s: string) => string,
+  ) {
+    this.#m = model
+    this.#locate = locate
+    this.#symbolize = symbolize
+  }
+
+  #identityOf(role: RoleModel): { policies: CompiledPolicy[]; names: string[]; boundary?: CompiledPolicy } {
+    let r = this.#identity.get(role.arn)
+    if (!r) {
+      r = {
+        policies: role.policies.map((p) => compiled(p.document, 'identity', p.name, p.origin, this.#locate)),
+        names: role.policies.map((p) => p.name),
+        boundary: role.boundary
+          ? compiled(
+              role.boundary,
+              'boundary',
+              `permissions boundary of role ${role.name}`,
+              role.origin,
+              this.#locate,
+            )
+          : undefined,
+      }
+      this.#identity.set(role.arn, r)
+    }
+    return r
+  }
+
+  /** The resource-based policy of a call's resource, and its name; undefined when it has none. */
+  resourcePolicy(c: CallSpec): { policy: CompiledPolicy; name: string; origin?: Origin } | undefined {
+    const m = this.#m
+    switch (c.resourceKind) {
+      case 'role': {
+        const r = m.roles.get(c.resource)
+        return r
+          ? {
+              policy: compiled(r.trust, 'trust', `trust policy of role ${r.name}`, r.origin, this.#locate),
+              name: `trust policy of role ${r.name}`,
+              origin: r.origin,
+            }
+          : undefined
+      }
+      case 'key': {
+        const k = m.keys.get(c.resource)
+        if (k)
+          return {
+            policy: compiled(
+              k.policy,
+              'resource',
+              `key policy of ${k.origin.logicalId} (${k.origin.stack})`,
+              k.origin,
+              this.#locate,
+            ),
+            name: `key policy of ${k.origin.logicalId} (${k.origin.stack})`,
+            origin: k.origin,
+          }
+        const a = parseArn(c.resource)
+        if (a && a.resource === 'key/aws-managed-s3')
+          return {
+            policy: compilePolicy(awsS3KeyPolicy(a.partition, a.account, a.region), {
+              kind: 'resource',
+              name: `key policy of the AWS managed key aws/s3 of ${a.account}`,
+            }),
+            name: `key policy of the AWS managed key aws/s3 of account ${a.account}`,
+          }
+        return undefined
+      }
+      case 'bucket': {
+        const name = (parseArn(c.resource)?.resource ?? '').split('/')[0] ?? ''
+        const b = m.buckets.get(name)
+        if (b?.policy)
+          return {
+            policy: compiled(
+              b.policy,
+              'resource',
+              `bucket policy of ${b.origin.logicalId}`,
+              b.policyOrigin,
+              this.#locate,
+            ),
+            name: `bucket policy of ${b.origin.logicalId} (${b.origin.stack})`,
+            origin: b.policyOrigin,
+          }
+        return undefined
+      }
+      case 'topic': {
+        const t = m.topics.get(c.resource)
+        if (t?.policy)
+          return {
+            policy: compiled(
+              t.policy,
+              'resource',
+              `topic policy of ${t.origin.logicalId}`,
+              t.origin,
+              this.#locate,
+            ),
+            name: `topic policy of ${t.origin.logicalId}`,
+            origin: t.origin,
+          }
+        return undefined
+      }
+      default:
+        return undefined
+    }
+  }
+
+  #request(
+    c: CallSpec,
+    override?: { identity?: CompiledPolicy[]; resource?: CompiledPolicy | null },
+  ): SimulateRequest {
+    const rp =
+      override?.resource === null ? undefined : (override?.resource ?? this.resourcePolicy(c)?.policy)
+    if (c.principal.kind === 'service')
+      return {
+        principal: c.principal.name,
+        action: c.operation,
+        resource: c.resource,
+        resourceAccount: c.resourceAccount,
+        context: c.context,
+        resourcePolicy: rp,
+      }
+    const role = this.#m.roles.get(c.principal.arn)
+    const a = parseArn(c.principal.arn)
+    const name = (a?.resource ?? '').split('/').pop() ?? ''
+    const session = formatArn({
+      partition: a?.partition ?? 'aws',
+      service: 'sts',
+      account: a?.account ?? '',
+      resource: `assumed-role/${name}/crosspipe-check`,
+    })
+    const ident = role ? this.#identityOf(role) : { policies: [], names: [], boundary: undefined }
+    return {
+      principal: session,
+      action: c.operation,
+      resource: c.resource,
+      resourceAccount: c.resourceAccount,
+      // A session ARN carries no role path; aws:PrincipalArn is the role's full ARN.
+      context: { 'aws:PrincipalArn': c.principal.arn, ...c.context },
+      identityPolicies: override?.identity ?? ident.policies,
+      permissionBoundary: override?.identity ? undefined : ident.boundary,
+      resourcePolicy: rp,
+      policyNames: {
+        identity: override?.identity ? undefined : ident.names,
+        resource: this.resourcePolicy(c)?.name,
+      },
+    }
+  }
+
+  /** Evaluates one call. */
+  evaluate(c: CallSpec): EvaluatedCall {
+    const result = simulate(this.#request(c))
+    const reasons = [...result.reasons]
+    if (c.principal.kind === 'role' && !this.#m.roles.has(c.principal.arn))
+      reasons.push(
+        `role ${c.principal.arn} is not created by any stack of this manifest, so it has no policies here`,
+      )
+    if (c.resourceKind === 'key' && !this.resourcePolicy(c))
+      reasons.push(`no stack of this manifest creates key ${c.resource}`)
+    if (c.resourceKind === 'role' && !this.#m.roles.has(c.resource))
+      reasons.push(`role ${c.resource} is not created by any stack of this manifest`)
+    if (result.denialReason) reasons.push(`AWS would answer AccessDenied ${result.denialReason}`)
+    const sym = this.#symbolize
+    return {
+      spec: c,
+      result,
+      call: {
+        stage: c.stage,
+        action: c.action,
+        principal: c.principal.kind === 'service' ? c.principal.name : sym(c.principal.arn),
+        operation: c.operation,
+        resource: sym(c.resource),
+        decision: result.decision,
+        reasons: reasons.map(sym),
+      },
+    }
+  }
+
+  /** The `call-denied` finding of a denied call, with the statement(s) that would allow it. */
+  deniedFinding(e: EvaluatedCall, pipelineOrigin: Origin): CheckFinding {
+    const c = e.spec
+    const sym = this.#symbolize
+    const role = c.principal.kind === 'role' ? this.#m.roles.get(c.principal.arn) : undefined
+    const rp = this.resourcePolicy(c)
+    const who = c.principal.kind === 'service' ? c.principal.name : sym(c.principal.arn)
+    const base = `${c.stage} / ${c.action}: ${who} cannot ${c.operation} on ${sym(c.resource)} (${c.purpose}; ${c.doc})`
+    if (e.result.decision === 'ExplicitlyDenied') {
+      const deny = e.result.matched.find((s) => s.effect === 'Deny')
+      const target =
+        deny?.policyType === 'resource-based policy'
+          ? rp?.origin
+          : role?.policies.find((p) => p.name === deny?.policyName)?.origin
+      const o = target ?? role?.origin ?? pipelineOrigin
+      return {
+        rule: 'call-denied',
+        severity: 'error',
+        stack: o.stack,
+        logicalId: o.logicalId,
+        message: `${base}: explicitly denied by ${deny?.policyName ?? deny?.policyType ?? 'a Deny statement'}${deny?.sid ? ` (Sid ${deny.sid})` : ''}. Narrow that Deny statement so it does not match this call.`,
+        fix: null,
+        location: this.#location(o),
+      }
+    }
+    // Which side lacks the grant? Ask the engine twice: once with a resource policy that defers to
+    // the caller's account (so only identity policies decide), once with an identity policy that
+    // allows exactly this call (so only the resource policy decides).
+    const callerAccount = c.principal.kind === 'role' ? (parseArn(c.principal.arn)?.account ?? '') : ''
+    const partition =
+      parseArn(c.resource)?.partition ||
+      parseArn(c.principal.kind === 'role' ? c.principal.arn : '')?.partition ||
+      'aws'
+    let identityOk = true
+    if (c.principal.kind === 'role') {
+      const deferring =
+        c.resourceKind === 'none'
+          ? null
+          : compilePolicy(
+              {
+                Version: '2012-10-17',
+                Statement: [
+                  {
+                    Effect: 'Allow',
+                    Principal: { AWS: accountRootArn(partition, callerAccount) },
+                    Action: c.operation,
+                    ...(c.resourceKind === 'role' ? {} : { Resource: '*' }),
+                  },
+                ],
+              },
+              {
+                kind: c.resourceKind === 'role' ? 'trust' : 'resource',
+                name: 'a resource policy that trusts the caller account',
+              },
+            )
+      identityOk = simulate(this.#request(c, { resource: deferring })).decision === 'Allowed'
+    }
+    let resourceOk = true
+    if (c.resourceKind !== 'none') {
+      const allowThis = compilePolicy(
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: c.operation, Resource: c.resource }],
+        },
+        { kind: 'identity', name: 'an identity policy that allows this call' },
+      )
+      resourceOk = simulate(this.#request(c, { identity: [allowThis] })).decision === 'Allowed'
+    }
+    const parts: string[] = []
+    const fixes: string[] = []
+    let target: Origin | undefined
+    if (!identityOk) {
+      const where = role?.policies.find((p) => p.origin)?.origin ?? role?.origin
+      target = where
+      parts.push(
+        role
+          ? `no identity-based policy of role ${role.name} allows it`
+          : `role ${sym(c.principal.kind === 'role' ? c.principal.arn : '')} is not created by any stack of this manifest`,
+      )
+      const stmt: Record<string, unknown> = {
+        Effect: 'Allow',
+        Action: c.operation,
+        Resource: sym(c.resource),
+      }
+      if (c.operation === 'iam:PassRole')
+        stmt.Condition = {
+          StringEquals: { 'iam:PassedToService': String(c.context['iam:PassedToService'] ?? '') },
+        }
+      fixes.push(
+        `# ${where ? `${where.file}: ${where.path.join('.')}${where.path.includes('PolicyDocument') ? '.Statement' : ' (add a policy)'}` : 'the caller role'}: add\n${YAML.stringify([stmt])}`,
+      )
+    }
+    if (!resourceOk) {
+      const o = rp?.origin ?? this.#resourceOrigin(c)
+      target ??= o
+      parts.push(rp ? `the ${rp.name} does not allow it` : `the resource has no policy that allows it`)
+      const stmt: Record<string, unknown> = { Effect: 'Allow' }
+      if (c.principal.kind === 'service') stmt.Principal = { Service: c.principal.name }
+      else stmt.Principal = { AWS: accountRootArn(partition, callerAccount) }
+      stmt.Action = c.operation
+      if (c.resourceKind === 'key') stmt.Resource = '*'
+      else if (c.resourceKind === 'bucket') stmt.Resource = sym(c.resource.replace(/\/\{object\}$/, '/*'))
+      else if (c.resourceKind === 'topic') stmt.Resource = sym(c.resource)
+      // Naming the account with an aws:PrincipalArn condition, not the role itself, keeps the policy
+      // valid before the role exists and after it is re-created (IAM User Guide, "AWS JSON policy
+      // elements: Principal", role principals).
+      if (c.principal.kind === 'role')
+        stmt.Condition = { ArnEquals: { 'aws:PrincipalArn': sym(c.principal.arn) } }
+      const path = o ? [...o.path] : []
+      fixes.push(
+        `# ${o ? `${o.file}: ${path.join('.')}.Statement` : 'the resource policy'}: add\n${YAML.stringify([stmt])}`,
+      )
+    }
+    if (identityOk && resourceOk) parts.push(e.result.denialReason ?? 'the policies do not allow it together')
+    const o = target ?? role?.origin ?? pipelineOrigin
+    return {
+      rule: 'call-denied',
+      severity: 'error',
+      stack: o.stack,
+      logicalId: o.logicalId,
+      message: `${base}: ${parts.join(', and ')}.`,
+      fix: fixes.length ? fixes.join('\n') : null,
+      location: this.#location(o),
+    }
+  }
+
+  #resourceOrigin(c: CallSpec): Origin | undefined {
+    if (c.resourceKind === 'role') return this.#m.roles.get(c.resource)?.origin
+    if (c.resourceKind === 'key') return this.#m.keys.get(c.resource)?.origin
+    if (c.resourceKind === 'bucket')
+      return this.#m.buckets.get((parseArn(c.resource)?.resource ?? '').split('/')[0] ?? '')?.origin
+    if (c.resourceKind === 'topic') return this.#m.topics.get(c.resource)?.origin
+    return undefined
+  }
+
+  #location(o: Origin): { file: string; line?: number; column?: number } {
+    const l = this.#locate(o)
+    return { file: o.file, ...l }
+  }
+}
+
+/** The documentation the evaluation cites, re-exported for RULES.md. */
+export const EVALUATION_DOCS = DOCS

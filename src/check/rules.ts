@@ -1,0 +1,609 @@
+/**
+ * The structural rules (pitfalls that are not one call) and the privilege lints. Each rule id is
+ * documented in RULES.md. Where a rule is about what a policy allows, it asks the IAM engine.
+ */
+import YAML from 'yaml'
+import { accountRootArn, parseArn, simulate, compilePolicy } from '../iam/index.js'
+import type { PolicyDocument } from '../iam/types.js'
+import { CATALOGUE } from './catalogue.js'
+import type { EvaluatedCall, Evaluator } from './evaluate.js'
+import { findKey, keyArnOf } from './model.js'
+import type { AccountsModel, DeclaredPolicy, KeyModel, Origin, PipelineModel, RoleModel } from './model.js'
+import { isObject } from './resolve.js'
+import type { ManifestResolver } from './resolve.js'
+import type { CheckFinding, RuleId, Severity } from './types.js'
+
+/** What the rules get. */
+export interface RuleContext {
+  readonly model: AccountsModel
+  readonly resolver: ManifestResolver
+  readonly locate: (o: Origin) => { line: number; column: number } | undefined
+  readonly symbolize: (s: string) => string
+  readonly evaluator: Evaluator
+  readonly calls?: readonly EvaluatedCall[]
+}
+
+/**
+ * Limits, with their sources.
+ * CodePipeline: https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html ("Maximum
+ *   number of actions per stage: 50"; action configuration values: "Maximum length … 1,000
+ *   characters", also the ActionConfigurationValue length constraint of the API reference,
+ *   https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ActionDeclaration.html).
+ * IAM: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (role inline
+ *   policies, aggregate 10,240 characters; managed policy 6,144; trust policy 2,048 by default;
+ *   whitespace not counted).
+ * KMS key policy 32 KB: https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html
+ * S3 bucket policy 20 KB: https://docs.aws.amazon.com/AmazonS3/latest/userguide/BucketRestrictions.html
+ */
+export const LIMITS = {
+  actionsPerStage: 50,
+  actionConfigValue: 1000,
+  roleInlinePolicies: 10_240,
+  managedPolicy: 6_144,
+  trustPolicy: 2_048,
+  keyPolicy: 32_768,
+  bucketPolicy: 20_480,
+} as const
+
+const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v])
+const strings = (v: unknown): string[] => asArray(v).filter((x): x is string => typeof x === 'string')
+const statements = (doc: PolicyDocument): Record<string, unknown>[] => asArray(doc.Statement).filter(isObject)
+
+function finding(
+  ctx: RuleContext,
+  rule: RuleId,
+  severity: Severity,
+  o: Origin,
+  message: string,
+  fix: unknown,
+): CheckFinding {
+  const l = ctx.locate(o)
+  return {
+    rule,
+    severity,
+    stack: o.stack,
+    logicalId: o.logicalId,
+    message: ctx.symbolize(message),
+    fix: fix === null ? null : ctx.symbolize(typeof fix === 'string' ? fix : YAML.stringify(fix)),
+    location: { file: o.file, ...l },
+  }
+}
+
+const actionOrigin = (p: PipelineModel, path: readonly (string | number)[]): Origin => ({ ...p.origin, path })
+
+/** The account an action's calls are made from (its role's, else the pipeline role's). */
+function actionAccount(p: PipelineModel, roleArn: string | undefined): string {
+  return parseArn(roleArn ?? p.roleArn ?? '')?.account || p.account
+}
+
+/** The pitfalls that are not one call. */
+export function structuralFindings(ctx: RuleContext): CheckFinding[] {
+  const out: CheckFinding[] = []
+  const m = ctx.model
+  for (const p of m.pipelines) {
+    const crossAccount = p.stages.some((s) =>
+      s.actions.some((a) => actionAccount(p, a.roleArn) !== p.account),
+    )
+    for (const store of p.stores) {
+      const o = actionOrigin(p, store.path)
+      const key = store.keyId ? findKey(m, store.keyId, p.account, store.region) : undefined
+      const isKeyArn =
+        store.keyId !== undefined && parseArn(store.keyId)?.resource.startsWith('key/') === true
+      if (store.keyId === undefined && crossAccount)
+        out.push(
+          finding(
+            ctx,
+            'artifact-key-default',
+            'error',
+            o,
+            `the artifact store of pipeline ${p.name} has no EncryptionKey, so artifacts are encrypted with the AWS managed key aws/s3 of account ${p.account}, which no other account can use: every cross-account artifact read fails. Use a customer managed key whose key policy grants the target accounts, named by its ARN.`,
+            {
+              EncryptionKey: {
+                Id: 'arn:<partition>:kms:<region>:<account>:key/<key-id>  # !GetAtt ArtifactKey.Arn, or the ARN passed as a parameter',
+                Type: 'KMS',
+              },
+            },
+          ),
+        )
+      else if (store.keyId !== undefined && !isKeyArn && crossAccount)
+        out.push(
+          finding(
+            ctx,
+            'artifact-key-not-arn',
+            'error',
+            o,
+            `the artifact store of pipeline ${p.name} names its key as "${store.keyId}", not as a key ARN: actions that run in another account look a key id or alias up in their own account, where it does not exist (AWS::CodePipeline::Pipeline EncryptionKey: "For cross-account actions, you can only use the key ID or key ARN … specifying the key ID will use the key from the other account").`,
+            {
+              EncryptionKey: {
+                Id: key ? key.arn : keyArnOf(store.keyId, p.partition, p.account, store.region),
+                Type: 'KMS',
+              },
+            },
+          ),
+        )
+      // CodeBuild encrypts its outputs with the project's key, not the pipeline's.
+      if (store.keyId === undefined) continue
+      const storeKey = key?.arn ?? keyArnOf(store.keyId, p.partition, p.account, store.region)
+      for (const s of p.stages)
+        for (const a of s.actions) {
+          if (a.provider !== 'CodeBuild' || a.owner !== 'AWS') continue
+          const acct = actionAccount(p, a.roleArn)
+          const name = typeof a.configuration.ProjectName === 'string' ? a.configuration.ProjectName : ''
+          const project = m.projects.get(`${acct}/${a.region}/${name}`)
+          if (!project || a.outputs.length === 0) continue
+          const pk = project.encryptionKey
+            ? (findKey(m, project.encryptionKey, project.account, project.region)?.arn ??
+              keyArnOf(project.encryptionKey, p.partition, project.account, project.region))
+            : undefined
+          if (pk !== storeKey)
+            out.push(
+              finding(
+                ctx,
+                'codebuild-key-mismatch',
+                'error',
+                project.origin,
+                `CodeBuild project ${name} encrypts its output artifacts with ${project.encryptionKey ? `key ${project.encryptionKey}` : 'the AWS managed key aws/s3 (it has no EncryptionKey)'}, not with the artifact store's key ${storeKey}: CodeBuild does not use the pipeline's key, so the actions after ${s.name}/${a.name} in other accounts cannot decrypt its output.`,
+                { EncryptionKey: storeKey },
+              ),
+            )
+        }
+    }
+    for (const s of p.stages) {
+      if (s.actions.length > LIMITS.actionsPerStage)
+        out.push(
+          finding(
+            ctx,
+            'stage-action-limit',
+            'error',
+            actionOrigin(p, s.path),
+            `stage ${s.name} of pipeline ${p.name} has ${s.actions.length} actions; CodePipeline allows at most ${LIMITS.actionsPerStage} per stage. Split it into several stages.`,
+            null,
+          ),
+        )
+      for (const a of s.actions) {
+        for (const [k, v] of Object.entries(a.configuration)) {
+          const text = typeof v === 'string' ? v : JSON.stringify(v)
+          if (text.length > LIMITS.actionConfigValue)
+            out.push(
+              finding(
+                ctx,
+                'action-config-too-long',
+                'error',
+                actionOrigin(p, [...a.path, 'Configuration', k]),
+                `the ${k} of action ${s.name}/${a.name} is ${text.length} characters; CodePipeline allows at most ${LIMITS.actionConfigValue} per configuration value. Move parameters into a template configuration file in the artifact (TemplateConfiguration).`,
+                null,
+              ),
+            )
+        }
+        if (!CATALOGUE[`${a.category}/${a.owner}/${a.provider}`])
+          out.push(
+            finding(
+              ctx,
+              'action-not-catalogued',
+              'warning',
+              actionOrigin(p, a.path),
+              `action ${s.name}/${a.name} is of type ${a.category}/${a.owner}/${a.provider}, whose calls crosspipe does not know: they were not checked.`,
+              null,
+            ),
+          )
+        if (a.provider === 'CloudFormation' && typeof a.configuration.RoleArn === 'string') {
+          const deployAcct = parseArn(a.configuration.RoleArn)?.account
+          const acct = actionAccount(p, a.roleArn)
+          if (deployAcct && deployAcct !== acct) {
+            const fixed = a.configuration.RoleArn.replace(`:${deployAcct}:`, `:${acct}:`)
+            out.push(
+              finding(
+                ctx,
+                'passrole-cross-account',
+                'error',
+                actionOrigin(p, [...a.path, 'Configuration', 'RoleArn']),
+                `action ${s.name}/${a.name} runs as a role of account ${acct} but hands CloudFormation the deployment role ${a.configuration.RoleArn} of account ${deployAcct}: a role cannot be passed to another account ("Cross-account pass role is not allowed"). The deployment role must be in the same account as the action role.`,
+                { Configuration: { RoleArn: fixed } },
+              ),
+            )
+          }
+        }
+      }
+    }
+  }
+  for (const o of ctx.resolver.orderProblems) {
+    const s = ctx.resolver.stack(o.stack)
+    out.push(
+      finding(
+        ctx,
+        'output-not-yet-available',
+        'error',
+        { stack: o.stack, logicalId: o.parameter, file: s.template.file, path: ['Parameters', o.parameter] },
+        `${o.message}. Move ${o.stack} to a later phase than ${o.fromStack}.`,
+        null,
+      ),
+    )
+  }
+  out.push(...notYetCreated(ctx))
+  out.push(...policySizes(ctx))
+  return out
+}
+
+/** The role and user ARNs a policy names as principals. */
+function namedPrincipals(stmt: Record<string, unknown>): string[] {
+  const p = stmt.Principal ?? stmt.NotPrincipal
+  if (!isObject(p)) return []
+  return strings(p.AWS).filter((x) => {
+    const a = parseArn(x)
+    return a?.service === 'iam' && (a.resource.startsWith('role/') || a.resource.startsWith('user/'))
+  })
+}
+
+/**
+ * A resource or trust policy that names a role or user that does not exist yet when the policy is
+ * created fails with "Invalid principal in policy" (IAM User Guide, Principal element: "If the
+ * principal … does not exist … the policy is invalid"; a role re-created later is no longer
+ * matched either, as IAM stores its unique id).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles
+ */
+function notYetCreated(ctx: RuleContext): CheckFinding[] {
+  const out: CheckFinding[] = []
+  for (const pol of ctx.model.policies) {
+    if (pol.kind === 'identity' || pol.kind === 'managed') continue
+    const here = ctx.resolver.stack(pol.origin.stack)
+    for (const stmt of statements(pol.document))
+      for (const arn of namedPrincipals(stmt)) {
+        const role = ctx.model.roles.get(arn)
+        if (!role) continue
+        const sameStack = role.origin.stack === pol.origin.stack
+        if (sameStack || role.phase < here.phase) continue
+        const acct = parseArn(arn)?.account ?? ''
+        const partition = parseArn(arn)?.partition ?? 'aws'
+        out.push(
+          finding(
+            ctx,
+            'principal-not-yet-created',
+            'error',
+            pol.origin,
+            `the ${pol.name} (stack ${pol.origin.stack}, phase ${here.phase}) names ${arn} as a principal, but stack ${role.origin.stack} creates it in phase ${role.phase}${role.phase === here.phase ? ' (in parallel)' : ''}: creating the policy fails with "Invalid principal in policy". Name the account and narrow it with aws:PrincipalArn instead.`,
+            {
+              Principal: { AWS: accountRootArn(partition, acct) },
+              Condition: { ArnEquals: { 'aws:PrincipalArn': arn } },
+            },
+          ),
+        )
+      }
+  }
+  return out
+}
+
+function size(doc: PolicyDocument): number {
+  return JSON.stringify(doc).length
+}
+
+function policySizes(ctx: RuleContext): CheckFinding[] {
+  const out: CheckFinding[] = []
+  const byRole = new Map<RoleModel, { total: number; policies: DeclaredPolicy[] }>()
+  for (const pol of ctx.model.policies) {
+    const n = size(pol.document)
+    const check = (limit: number, what: string): void => {
+      if (n > limit)
+        out.push(
+          finding(
+            ctx,
+            'policy-too-large',
+            'error',
+            pol.origin,
+            `the ${pol.name} is ${n} characters (without whitespace); the ${what} limit is ${limit}. Split it or narrow it with wildcards in resource names.`,
+            null,
+          ),
+        )
+    }
+    if (pol.kind === 'trust') check(LIMITS.trustPolicy, 'IAM trust policy')
+    else if (pol.kind === 'managed') check(LIMITS.managedPolicy, 'IAM managed policy')
+    else if (pol.kind === 'key') check(LIMITS.keyPolicy, 'KMS key policy')
+    else if (pol.kind === 'bucket') check(LIMITS.bucketPolicy, 'S3 bucket policy')
+    else if (pol.kind === 'identity')
+      for (const r of pol.roles) {
+        const e = byRole.get(r) ?? { total: 0, policies: [] }
+        e.total += n
+        e.policies.push(pol)
+        byRole.set(r, e)
+      }
+  }
+  for (const [role, e] of byRole)
+    if (e.total > LIMITS.roleInlinePolicies)
+      out.push(
+        finding(
+          ctx,
+          'policy-too-large',
+          'error',
+          e.policies[0]!.origin,
+          `the inline policies of role ${role.name} total ${e.total} characters (without whitespace); IAM allows ${LIMITS.roleInlinePolicies} per role. Move statements into a customer managed policy (AWS::IAM::ManagedPolicy) or split the role.`,
+          null,
+        ),
+      )
+  return out
+}
+
+/** Roles that a principal of another account may assume (per their trust policy). */
+function crossAccountRoles(m: AccountsModel): Set<RoleModel> {
+  const out = new Set<RoleModel>()
+  for (const r of m.roles.values())
+    for (const stmt of statements(r.trust)) {
+      if (stmt.Effect !== 'Allow' || !isObject(stmt.Principal)) continue
+      for (const p of strings(stmt.Principal.AWS)) {
+        const acct = p === '*' ? '*' : /^\d{12}$/.test(p) ? p : parseArn(p)?.account
+        if (acct && acct !== r.account) out.add(r)
+      }
+    }
+  return out
+}
+
+/** Whether an action pattern is a service wildcard (`*`, `s3:*`). */
+const isServiceWildcard = (a: string): boolean => a === '*' || /^[a-z0-9-]+:\*$/i.test(a)
+
+/** Actions that read data, change deployments or escalate, and should name their resources. */
+const SENSITIVE =
+  /^(s3:(GetObject|PutObject|DeleteObject)|kms:(Decrypt|Encrypt|GenerateDataKey.*|ReEncrypt.*|CreateGrant)|cloudformation:(CreateStack|UpdateStack|DeleteStack|CreateChangeSet|ExecuteChangeSet)|sts:AssumeRole|codebuild:StartBuild|lambda:InvokeFunction|secretsmanager:GetSecretValue|ssm:GetParameters?|iam:(Create|Put|Attach|Update|Delete).*)$/i
+
+/** Principals of other accounts in a resource policy statement. */
+function otherAccountPrincipals(stmt: Record<string, unknown>, account: string): string[] {
+  if (stmt.Principal === '*') return ['*']
+  if (!isObject(stmt.Principal)) return []
+  return strings(stmt.Principal.AWS).filter((p) => {
+    const acct = p === '*' ? '*' : /^\d{12}$/.test(p) ? p : parseArn(p)?.account
+    return acct !== undefined && acct !== account
+  })
+}
+
+/** The privilege lints. */
+export function lintFindings(ctx: RuleContext): CheckFinding[] {
+  const out: CheckFinding[] = []
+  const m = ctx.model
+  const assumable = crossAccountRoles(m)
+  for (const pol of m.policies) {
+    const docStatements = statements(pol.document)
+    docStatements.forEach((stmt, i) => {
+      if (stmt.Effect !== 'Allow') return
+      const actions = strings(stmt.Action)
+      const resources = strings(stmt.Resource)
+      const o: Origin = { ...pol.origin, path: [...pol.origin.path, 'Statement', i] }
+      const sid = typeof stmt.Sid === 'string' ? ` (Sid ${stmt.Sid})` : ''
+      const wild = actions.filter(isServiceWildcard)
+      const crossRoles = pol.roles.filter((r) => assumable.has(r))
+      if (pol.kind === 'key' || pol.kind === 'bucket' || pol.kind === 'topic') {
+        const others = otherAccountPrincipals(stmt, pol.account)
+        if (others.length && (wild.length || stmt.NotAction !== undefined))
+          out.push(
+            finding(
+              ctx,
+              'wildcard-cross-account',
+              'error',
+              o,
+              `statement ${i}${sid} of the ${pol.name} grants ${wild.join(', ') || 'NotAction'} to ${others.join(', ')} in another account. Grant only the actions the pipeline calls.`,
+              {
+                Action:
+                  pol.kind === 'bucket'
+                    ? ['s3:GetObject', 's3:GetObjectVersion']
+                    : ['kms:Decrypt', 'kms:DescribeKey'],
+              },
+            ),
+          )
+      }
+      if ((pol.kind === 'identity' || pol.kind === 'managed') && crossRoles.length) {
+        const names = crossRoles.map((r) => r.name).join(', ')
+        if (wild.length || stmt.NotAction !== undefined)
+          out.push(
+            finding(
+              ctx,
+              'wildcard-cross-account',
+              'error',
+              o,
+              `statement ${i}${sid} of the ${pol.name} grants ${wild.join(', ') || 'NotAction'} to role ${names}, which another account can assume. Grant only the actions the pipeline calls.`,
+              null,
+            ),
+          )
+        else if (resources.includes('*')) {
+          const sensitive = actions.filter((a) => SENSITIVE.test(a) && a.toLowerCase() !== 'iam:passrole')
+          if (sensitive.length)
+            out.push(
+              finding(
+                ctx,
+                'sensitive-action-any-resource',
+                'warning',
+                o,
+                `statement ${i}${sid} of the ${pol.name} allows ${sensitive.join(', ')} on every resource ("*") to role ${names}, which another account can assume. Name the resources.`,
+                null,
+              ),
+            )
+        }
+      }
+      if (pol.kind === 'identity' || pol.kind === 'managed') {
+        const passes = actions.some((a) => /^iam:(PassRole|Pass\*|\*)$/i.test(a))
+        const cond = isObject(stmt.Condition) ? JSON.stringify(stmt.Condition) : ''
+        if (
+          passes &&
+          resources.some((r) => r === '*' || /:role\/\*$/.test(r)) &&
+          !/iam:PassedToService/i.test(cond)
+        )
+          out.push(
+            finding(
+              ctx,
+              'passrole-unrestricted',
+              'error',
+              o,
+              `statement ${i}${sid} of the ${pol.name} allows iam:PassRole of any role to any service: whoever holds it can hand a more privileged role to a service. Name the role and the service.`,
+              {
+                Effect: 'Allow',
+                Action: 'iam:PassRole',
+                Resource: '<the ARN of the role to pass>',
+                Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+              },
+            ),
+          )
+      }
+      if (pol.kind === 'trust' && isObject(stmt.Principal) && stmt.Condition === undefined) {
+        const accounts = strings(stmt.Principal.AWS).filter((p) => /^\d{12}$/.test(p) || /:root$/.test(p))
+        if (accounts.length) {
+          const acct = parseArn(accounts[0]!)?.account ?? accounts[0]!
+          out.push(
+            finding(
+              ctx,
+              'trust-unconditioned',
+              'warning',
+              o,
+              `the ${pol.name} trusts the whole account ${accounts.join(', ')} without a condition: any role of that account whose own policy allows sts:AssumeRole can assume it. Narrow it with aws:PrincipalArn.`,
+              {
+                Condition: {
+                  ArnEquals: {
+                    'aws:PrincipalArn': `arn:${parseArn(accounts[0]!)?.partition ?? 'aws'}:iam::${acct}:role/<the pipeline role>`,
+                  },
+                },
+              },
+            ),
+          )
+        }
+      }
+    })
+  }
+  for (const r of m.roles.values())
+    for (const arn of r.unknownManaged)
+      out.push(
+        finding(
+          ctx,
+          'managed-policy-unknown',
+          'warning',
+          r.origin,
+          `role ${r.name} attaches managed policy ${arn}, which no stack of this manifest declares and crosspipe does not know: it was assumed to grant nothing.`,
+          null,
+        ),
+      )
+  out.push(...bucketLints(ctx))
+  for (const k of m.keys.values()) {
+    if (k.symmetric && !k.rotation)
+      out.push(
+        finding(
+          ctx,
+          'key-rotation-off',
+          'warning',
+          k.origin,
+          `key ${k.origin.logicalId} does not rotate its key material. Turn on automatic rotation (https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html).`,
+          { EnableKeyRotation: true },
+        ),
+      )
+    out.push(...unusedKeyPrincipals(ctx, k))
+  }
+  return out
+}
+
+/** Asks the engine whether a bucket policy denies a request, as S3 would evaluate it. */
+function explicitlyDenied(
+  policy: PolicyDocument,
+  bucket: { arn: string; account: string; name: string },
+  action: string,
+  context: Record<string, string>,
+): boolean {
+  const partition = parseArn(bucket.arn)?.partition ?? 'aws'
+  const r = simulate({
+    principal: `arn:${partition}:iam::${bucket.account}:role/any-role`,
+    action,
+    resource: `${bucket.arn}/any-object`,
+    resourceAccount: bucket.account,
+    context,
+    identityPolicies: [
+      compilePolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+    ],
+    resourcePolicy: compilePolicy(policy, { kind: 'resource', name: `bucket policy of ${bucket.name}` }),
+  })
+  return r.decision === 'ExplicitlyDenied'
+}
+
+function bucketLints(ctx: RuleContext): CheckFinding[] {
+  const out: CheckFinding[] = []
+  for (const b of ctx.model.buckets.values()) {
+    const policy = b.policy ?? { Version: '2012-10-17', Statement: [] }
+    const o = b.policyOrigin ?? b.origin
+    const denies = (action: string, c: Record<string, string>): boolean =>
+      b.policy ? explicitlyDenied(policy, b, action, c) : false
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html ("Enforce encryption of data in transit")
+    if (!denies('s3:GetObject', { 'aws:SecureTransport': 'false' }))
+      out.push(
+        finding(
+          ctx,
+          'bucket-insecure-transport',
+          'warning',
+          o,
+          `bucket ${b.origin.logicalId} accepts requests without TLS: its policy has no Deny for aws:SecureTransport false.`,
+          [
+            {
+              Sid: 'DenyInsecureTransport',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:*',
+              Resource: [b.arn, `${b.arn}/*`],
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            },
+          ],
+        ),
+      )
+    // https://docs.aws.amazon.com/codepipeline/latest/userguide/S3-artifact-encryption.html (the
+    // DenyUnEncryptedObjectUploads statement) and https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms
+    const kmsDefault = b.sseAlgorithm === 'aws:kms' || b.sseAlgorithm === 'aws:kms:dsse'
+    const deniesOther = denies('s3:PutObject', {
+      'aws:SecureTransport': 'true',
+      's3:x-amz-server-side-encryption': 'AES256',
+    })
+    if (!kmsDefault || !deniesOther)
+      out.push(
+        finding(
+          ctx,
+          'bucket-unencrypted-uploads',
+          'warning',
+          o,
+          `bucket ${b.origin.logicalId} ${!kmsDefault ? 'has no default SSE-KMS encryption' : 'accepts uploads that are not encrypted with KMS'}: artifacts could be stored without the pipeline's key.`,
+          [
+            {
+              Sid: 'DenyUnencryptedUploads',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:PutObject',
+              Resource: `${b.arn}/*`,
+              Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+            },
+          ],
+        ),
+      )
+  }
+  return out
+}
+
+/** Roles a key policy lets use the key (by name, or through aws:PrincipalArn) that no call needs. */
+function unusedKeyPrincipals(ctx: RuleContext, k: KeyModel): CheckFinding[] {
+  if (!ctx.calls) return []
+  const users = new Set(
+    ctx.calls
+      .filter((c) => c.spec.resource === k.arn && c.spec.principal.kind === 'role')
+      .map((c) => (c.spec.principal as { arn: string }).arn),
+  )
+  const out: CheckFinding[] = []
+  statements(k.policy).forEach((stmt, i) => {
+    if (stmt.Effect !== 'Allow') return
+    const actions = strings(stmt.Action)
+    if (!actions.some((a) => /^kms:(Decrypt|Encrypt|GenerateDataKey|ReEncrypt)/i.test(a))) return
+    const named = [...namedPrincipals(stmt)]
+    if (isObject(stmt.Condition))
+      for (const [op, block] of Object.entries(stmt.Condition))
+        if (/^(ArnEquals|ArnLike|StringEquals|StringLike)/.test(op) && isObject(block))
+          for (const [key, v] of Object.entries(block))
+            if (key.toLowerCase() === 'aws:principalarn') named.push(...strings(v))
+    const unused = named.filter((a) => !a.includes('*') && ctx.model.roles.has(a) && !users.has(a))
+    if (unused.length)
+      out.push(
+        finding(
+          ctx,
+          'key-unused-principal',
+          'warning',
+          { ...k.origin, path: [...k.origin.path, 'Properties', 'KeyPolicy', 'Statement', i] },
+          `statement ${i} of the key policy of ${k.origin.logicalId} lets ${unused.join(', ')} use the key, but no pipeline action needs ${unused.length > 1 ? 'them' : 'it'} to. Remove ${unused.length > 1 ? 'them' : 'it'}.`,
+          null,
+        ),
+      )
+  })
+  return out
+}
