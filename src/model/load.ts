@@ -9,7 +9,7 @@ import { CrosspipeError } from './errors.js'
 import type { InputProblem } from './errors.js'
 import { issueProblems, locateProblem } from './messages.js'
 import type { Locator } from './messages.js'
-import { PipelineDefinition } from './schema.js'
+import { EXTENSION_KEY, PipelineDefinition } from './schema.js'
 import type { Pipeline, PipelineDefinitionInput, ResolvedPipeline } from './schema.js'
 import { semanticProblems } from './semantics.js'
 import { readYaml } from './yaml-source.js'
@@ -76,7 +76,13 @@ export function definePipeline(def: PipelineDefinitionInput): ResolvedPipeline {
   return validate(def, locator, [])
 }
 
-function validate(data: unknown, locator: Locator, earlier: readonly InputProblem[]): ResolvedPipeline {
+function withoutExtensions(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data
+  return Object.fromEntries(Object.entries(data).filter(([k]) => !EXTENSION_KEY.test(k)))
+}
+
+function validate(raw: unknown, locator: Locator, earlier: readonly InputProblem[]): ResolvedPipeline {
+  const data = withoutExtensions(raw)
   const result = PipelineDefinition.safeParse(data)
   const problems = [
     ...earlier,

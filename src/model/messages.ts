@@ -356,7 +356,8 @@ function unknownKey(ctx: Context, parent: readonly PathSegment[], key: string): 
       at: 'key',
       message: `"${key}" does not belong here; it is a key of ${elsewhere.join(' and of ')}. Keys here: ${valid.join(', ')}`,
     }
-  return { path, at: 'key', message: `unknown key "${key}"; valid keys here: ${valid.join(', ')}` }
+  const own = parent.length === 0 ? ' (and your own keys starting with "x-", for YAML anchors)' : ''
+  return { path, at: 'key', message: `unknown key "${key}"; valid keys here: ${valid.join(', ')}${own}` }
 }
 
 function invalidType(

@@ -358,6 +358,12 @@ export const Ci = z
   })
   .describe('The CI (tools) account and its region.')
 
+/**
+ * Top-level keys starting with `x-` are the user's own (as in Docker Compose files): a place for
+ * YAML anchors that stages share (`x-defaults: &defaults`). The loader drops them before validation.
+ */
+export const EXTENSION_KEY = /^x-/
+
 export const PipelineDefinition = z
   .strictObject({
     $schema: z.string().optional().describe('The JSON Schema of this file, for editors.'),
