@@ -773,9 +773,10 @@ export function kmsService(runtime: Runtime): JsonService {
           ? (input['Tags'] as { TagKey?: unknown; TagValue?: unknown }[])
           : []
         for (const t of tags) {
-          k.tags = k.tags.filter((x) => ((x.TagKey !== typeof t.TagKey) === 'string' ? t.TagKey : ''))
+          const key = typeof t.TagKey === 'string' ? t.TagKey : ''
+          k.tags = k.tags.filter((x) => x.TagKey !== key)
           k.tags.push({
-            TagKey: typeof t.TagKey === 'string' ? t.TagKey : '',
+            TagKey: key,
             TagValue: typeof t.TagValue === 'string' ? t.TagValue : '',
           })
         }
