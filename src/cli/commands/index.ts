@@ -4,6 +4,7 @@ import { checkCommand } from './check.js'
 import { initCommand } from './init.js'
 import { synthCommand } from './synth.js'
 import { notYet } from './not-yet.js'
+import { sandboxCommand } from './sandbox.js'
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
@@ -11,7 +12,7 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   notYet('deploy', 'Deploy every stack into every account in the right order'),
   notYet('destroy', 'Delete every stack, in reverse order'),
-  notYet('sandbox', 'Run a local multi-account AWS (STS, IAM, KMS, S3, …)'),
+  sandboxCommand,
   notYet('run', 'Start a pipeline execution and follow it'),
   notYet('status', 'Show a pipeline execution'),
   notYet('approve', 'Approve or reject a manual approval'),

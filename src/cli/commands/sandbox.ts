@@ -1,0 +1,180 @@
+import { resolve } from 'node:path'
+import { CrosspipeError } from '../../model/errors.js'
+import {
+  DEFAULT_PORT,
+  detachSandbox,
+  formatEnvExports,
+  readSandboxState,
+  sandboxEnv,
+  startSandbox,
+  stopSandbox,
+} from '../../sandbox/index.js'
+import type { Command, CommandContext } from '../command.js'
+import { EXIT } from '../command.js'
+import { terminalIo } from '../output.js'
+
+/** The default state directory, relative to the working directory. */
+export const DEFAULT_SANDBOX_STATE = '.crosspipe/sandbox'
+
+/** Parses `ci=111111111111,dev=222222222222`. */
+export function parseAccounts(value: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const part of value.split(',').filter(Boolean)) {
+    const m = /^([A-Za-z][\w-]*)=(\d{12})$/.exec(part.trim())
+    if (!m) {
+      throw new CrosspipeError(
+        'usage',
+        `crosspipe sandbox: --accounts entry "${part}" is not NAME=ACCOUNT_ID with a 12-digit id (for example ci=111111111111,dev=222222222222).`,
+      )
+    }
+    if (m[1]! in out)
+      throw new CrosspipeError('usage', `crosspipe sandbox: --accounts names "${m[1]}" twice.`)
+    if (Object.values(out).includes(m[2]!)) {
+      throw new CrosspipeError('usage', `crosspipe sandbox: --accounts gives account id ${m[2]} twice.`)
+    }
+    out[m[1]!] = m[2]!
+  }
+  if (Object.keys(out).length === 0)
+    throw new CrosspipeError('usage', 'crosspipe sandbox: --accounts is empty.')
+  return out
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PORT
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 65535) {
+    throw new CrosspipeError(
+      'usage',
+      `crosspipe sandbox: --port must be a number from 0 to 65535 (0: a free port), not "${value}".`,
+    )
+  }
+  return n
+}
+
+async function foreground(ctx: CommandContext, stateDir: string): Promise<number> {
+  const { args, term } = ctx
+  const accounts = args.values.accounts ? parseAccounts(args.values.accounts as string) : undefined
+  const sandbox = await startSandbox({
+    port: parsePort(args.values.port as string | undefined),
+    stateDir,
+    ...(accounts ? { accounts } : {}),
+    reset: Boolean(args.values.reset),
+    io: terminalIo(term, { verbose: Boolean(args.values.verbose) }),
+  })
+  if (args.values.json) {
+    term.out(
+      JSON.stringify({
+        endpoint: sandbox.endpoint,
+        accounts: sandbox.accounts.map((a) => ({ name: a.name, id: a.id })),
+      }) + '\n',
+    )
+  } else {
+    term.out(`crosspipe sandbox listening on ${sandbox.endpoint} (state: ${stateDir})\n`)
+    for (const a of sandbox.accounts)
+      term.out(`  account ${a.name.padEnd(8)} ${a.id}   profile "${a.profile}"\n`)
+    term.out(
+      `\nUse it from another shell:  eval "$(crosspipe sandbox env --profile ${sandbox.accounts[0]?.profile ?? 'ci'})"\n`,
+    )
+    term.out('Press Ctrl-C to stop.\n')
+  }
+  await new Promise<void>((done) => {
+    let stopping = false
+    const stop = (): void => {
+      if (stopping) return
+      stopping = true
+      void sandbox.stop().then(done)
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  return EXIT.ok
+}
+
+/** `crosspipe sandbox`: run, detach, stop, or print the environment for a profile. */
+export const sandboxCommand: Command = {
+  name: 'sandbox',
+  summary: 'Run a local multi-account AWS (STS, IAM, KMS, S3, …) that enforces IAM across accounts',
+  usage: `crosspipe sandbox [--port ${DEFAULT_PORT}] [--state DIR] [--accounts ci=111111111111,dev=…] [--reset] [--detach]
+crosspipe sandbox stop [--state DIR]
+crosspipe sandbox env --profile NAME [--state DIR]
+crosspipe sandbox status [--state DIR]`,
+  details: `Runs in the foreground on 127.0.0.1 until Ctrl-C (or in the background with --detach).
+State (accounts, roles, keys, buckets, objects) persists in the state directory; --reset starts empty.
+The state directory also holds an AWS credentials file and config file with one profile per
+account, so the AWS CLI and SDKs work unchanged:
+  eval "$(crosspipe sandbox env --profile dev)" && aws sts get-caller-identity`,
+  options: {
+    port: {
+      type: 'string',
+      value: 'PORT',
+      description: `Port on 127.0.0.1 (0: a free port).`,
+      default: String(DEFAULT_PORT),
+    },
+    state: { type: 'string', value: 'DIR', description: 'State directory.', default: DEFAULT_SANDBOX_STATE },
+    accounts: {
+      type: 'string',
+      value: 'NAME=ID,…',
+      description: 'Accounts to create (default ci, dev, prod).',
+    },
+    reset: { type: 'boolean', description: 'Start with empty state.' },
+    detach: { type: 'boolean', description: 'Run in the background and return once it answers.' },
+    profile: { type: 'string', value: 'NAME', description: 'With env: the account profile.' },
+  },
+  maxPositionals: 1,
+  async run(ctx) {
+    const { args, term, cwd } = ctx
+    const stateDir = resolve(cwd, args.values.state as string)
+    const sub = args.positionals[0]
+    switch (sub) {
+      case undefined:
+        if (!args.values.detach) return foreground(ctx, stateDir)
+        {
+          const accounts = args.values.accounts ? parseAccounts(args.values.accounts as string) : undefined
+          const s = await detachSandbox({
+            port: parsePort(args.values.port as string | undefined),
+            stateDir,
+            ...(accounts ? { accounts } : {}),
+            reset: Boolean(args.values.reset),
+          })
+          if (args.values.json) term.out(JSON.stringify(s, null, 2) + '\n')
+          else
+            term.out(
+              `crosspipe sandbox running in the background on ${s.endpoint} (pid ${s.pid}); stop it with \`crosspipe sandbox stop\`\n`,
+            )
+          return EXIT.ok
+        }
+      case 'stop': {
+        const stopped = await stopSandbox(stateDir)
+        if (args.values.json) term.out(JSON.stringify({ stopped }) + '\n')
+        else term.out(stopped ? 'sandbox stopped\n' : `no sandbox was running from ${stateDir}\n`)
+        return EXIT.ok
+      }
+      case 'env': {
+        const profile = args.values.profile as string | undefined
+        if (!profile)
+          throw new CrosspipeError(
+            'usage',
+            'crosspipe sandbox env: --profile NAME is required (an account name such as ci or dev).',
+          )
+        const env = sandboxEnv(stateDir, profile)
+        term.out(args.values.json ? JSON.stringify(env, null, 2) + '\n' : formatEnvExports(env) + '\n')
+        return EXIT.ok
+      }
+      case 'status': {
+        const s = readSandboxState(stateDir)
+        if (args.values.json) term.out(JSON.stringify({ running: Boolean(s), ...(s ?? {}) }, null, 2) + '\n')
+        else if (!s) term.out(`no sandbox is running from ${stateDir}\n`)
+        else {
+          term.out(`sandbox running on ${s.endpoint} (pid ${s.pid}, since ${s.startedAt})\n`)
+          for (const a of s.accounts) term.out(`  account ${a.name.padEnd(8)} ${a.id}\n`)
+        }
+        return s ? EXIT.ok : EXIT.failed
+      }
+      default:
+        throw new CrosspipeError(
+          'usage',
+          `crosspipe sandbox: unknown subcommand "${sub}"; use stop, env or status (or none to run).`,
+        )
+    }
+  },
+}
