@@ -132,7 +132,7 @@ export class Evaluator {
           ? {
               policy: compiled(r.trust, 'trust', `trust policy of role ${r.name}`, r.origin, this.#locate),
               name: `trust policy of role ${r.name}`,
-              origin: r.origin,
+              origin: { ...r.origin, path: [...r.origin.path, 'Properties', 'AssumeRolePolicyDocument'] },
             }
           : undefined
       }
@@ -148,7 +148,7 @@ export class Evaluator {
               this.#locate,
             ),
             name: `key policy of ${k.origin.logicalId} (${k.origin.stack})`,
-            origin: k.origin,
+            origin: { ...k.origin, path: [...k.origin.path, 'Properties', 'KeyPolicy'] },
           }
         const a = parseArn(c.resource)
         if (a && a.resource === 'key/aws-managed-s3')

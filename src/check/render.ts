@@ -20,9 +20,11 @@ export function renderCheck(result: CheckResult, opts: RenderOptions): string {
   const paint = (c: keyof typeof CODES, s: string): string =>
     opts.color ? `\u001b[${CODES[c]}m${s}\u001b[0m` : s
   const lines: string[] = []
-  const callFindings = new Map<string, CheckFinding>()
-  for (const f of result.findings)
-    if (f.rule === 'call-denied') callFindings.set(f.message.split(': ').slice(0, 2).join(': '), f)
+  const denied = result.findings.filter((f) => f.rule === 'call-denied')
+  const fixOf = (c: CheckCall): CheckFinding | undefined => {
+    const prefix = `${c.stage} / ${c.action}: ${c.principal} cannot ${c.operation} on ${c.resource} (`
+    return denied.find((f) => f.message.startsWith(prefix))
+  }
   const indent = (s: string, n: number): string => s.replace(/\n$/, '').replace(/^/gm, ' '.repeat(n))
 
   let stage = ''
@@ -43,12 +45,7 @@ export function renderCheck(result: CheckResult, opts: RenderOptions): string {
     const reasons = ok && !opts.verbose ? c.reasons.slice(0, 1) : c.reasons
     for (const r of reasons) lines.push(paint('dim', `        ${r}`))
     if (!ok) {
-      const f = callFindings.get(
-        `${c.stage} / ${c.action}: ${c.principal} cannot ${c.operation} on ${c.resource}`
-          .split(': ')
-          .slice(0, 2)
-          .join(': '),
-      )
+      const f = fixOf(c)
       if (f?.fix) {
         lines.push(`        fix:`)
         lines.push(indent(f.fix, 10))
@@ -72,11 +69,11 @@ export function renderCheck(result: CheckResult, opts: RenderOptions): string {
       }
     }
   }
-  const denied = result.calls.filter((c) => c.decision !== 'Allowed').length
+  const deniedCount = result.calls.filter((c) => c.decision !== 'Allowed').length
   const errors = result.findings.filter((f) => f.severity === 'error').length
   const warnings = result.findings.length - errors
   lines.push('')
-  const summary = `${result.calls.length} calls: ${result.calls.length - denied} allowed, ${denied} denied; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`
+  const summary = `${result.calls.length} calls: ${result.calls.length - deniedCount} allowed, ${deniedCount} denied; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`
   lines.push(result.ok ? paint('green', `✓ ${summary}`) : paint('red', `✗ ${summary}`))
   return lines.join('\n') + '\n'
 }

@@ -576,10 +576,14 @@ function bucketLints(ctx: RuleContext): CheckFinding[] {
 /** Roles a key policy lets use the key (by name, or through aws:PrincipalArn) that no call needs. */
 function unusedKeyPrincipals(ctx: RuleContext, k: KeyModel): CheckFinding[] {
   if (!ctx.calls) return []
+  // A call that a structural finding redirects (key named by id, CodeBuild's own key) was meant
+  // for the artifact store's key: its caller needs this key once the finding is fixed.
   const users = new Set(
     ctx.calls
-      .filter((c) => c.spec.resource === k.arn && c.spec.principal.kind === 'role')
-      .map((c) => (c.spec.principal as { arn: string }).arn),
+      .filter(
+        (c) => c.spec.resourceKind === 'key' && (c.spec.resource === k.arn || c.spec.coveredBy !== undefined),
+      )
+      .map((c) => (c.spec.principal.kind === 'role' ? c.spec.principal.arn : '')),
   )
   const out: CheckFinding[] = []
   statements(k.policy).forEach((stmt, i) => {

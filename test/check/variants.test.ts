@@ -1,0 +1,52 @@
+// The hand-written three-account setup passes with no finding at all; each broken variant
+// (fixtures/<name>/, described in fixtures/variants.json) produces exactly its expected finding
+// and no other finding.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { checkManifestFile, renderCheck, toSarif } from '../../src/check/index.js'
+
+const fixtures = join(import.meta.dirname, 'fixtures')
+const variants = JSON.parse(readFileSync(join(fixtures, 'variants.json'), 'utf8')) as Record<
+  string,
+  { expect: string; note: string }
+>
+
+test('the correct three-account setup: every call allowed, no finding', async () => {
+  const r = await checkManifestFile(join(fixtures, 'good', 'manifest.json'))
+  assert.deepEqual(r.findings, [])
+  assert.equal(r.ok, true)
+  assert.ok(r.calls.length > 30)
+  assert.ok(r.calls.every((c) => c.decision === 'Allowed'))
+  // The cross-account calls the issue names are all there.
+  const has = (stage: string, op: string, principal: RegExp) =>
+    r.calls.some((c) => c.stage === stage && c.operation === op && principal.test(c.principal))
+  assert.ok(has('(pipeline)', 'sts:AssumeRole', /^codepipeline\.amazonaws\.com$/))
+  assert.ok(has('Production', 'sts:AssumeRole', /:111111111111:role\/pipeline-role$/))
+  assert.ok(has('Production', 'kms:Decrypt', /:333333333333:role\/cross-account-role$/))
+  assert.ok(has('Production', 's3:GetObject', /:333333333333:role\/cross-account-role$/))
+  assert.ok(has('Production', 'iam:PassRole', /:333333333333:role\/cross-account-role$/))
+  assert.ok(has('Production', 'sts:AssumeRole', /^cloudformation\.amazonaws\.com$/))
+  assert.ok(has('Build', 'kms:GenerateDataKey', /BuildRole/))
+  // Values unknown before deploy are shown symbolically, the same across stacks.
+  const decrypt = r.calls.find((c) => c.operation === 'kms:Decrypt' && c.stage === 'Production')!
+  assert.equal(decrypt.resource, 'arn:aws:kms:eu-west-1:111111111111:key/{ci-base.ArtifactKey.KeyId}')
+})
+
+for (const [name, v] of Object.entries(variants)) {
+  test(`variant ${name}: exactly ${v.expect} (${v.note})`, async () => {
+    const r = await checkManifestFile(join(fixtures, name, 'manifest.json'))
+    const rules = [...new Set(r.findings.map((f) => f.rule))]
+    assert.deepEqual(rules, [v.expect], renderCheck(r, { color: false }))
+    const errors = r.findings.filter((f) => f.severity === 'error')
+    assert.equal(r.ok, errors.length === 0 && r.calls.every((c) => c.decision === 'Allowed'))
+    for (const f of r.findings) {
+      assert.ok(f.message.length > 20)
+      assert.ok(f.location?.file, `${f.rule} has a location`)
+      assert.ok(f.location?.line, `${f.rule} has a line`)
+    }
+    const sarif = toSarif(r) as any
+    assert.equal(sarif.runs[0].results.length, r.findings.length)
+  })
+}
