@@ -106,8 +106,11 @@ export interface SandboxAccessOptions extends ClientOptions {
   readonly credentialsFile: string
   /** The config file the sandbox wrote. */
   readonly configFile?: string
-  /** The profile of an account (default: the account id itself). */
-  readonly profileFor?: (account: string) => string
+  /**
+   * Account id → profile name in those files (the sandbox names profiles after its accounts:
+   * `ci`, `dev`…; its state file lists `{ name, id }` per account). Default: the account id.
+   */
+  readonly profiles?: Readonly<Record<string, string>>
 }
 
 /** How to get credentials for one account. */
@@ -178,9 +181,18 @@ export function assumeRoleAccess(options: AssumeRoleAccessOptions): AccountAcces
  * paths rather than a sandbox state directory so that `src/aws` does not depend on the sandbox.
  */
 export function sandboxAccess(options: SandboxAccessOptions): AccountAccess {
-  const profileFor = options.profileFor ?? ((account: string) => account)
   return new SdkAccess(options, options.endpointUrl, (account, region) => {
-    const profile = profileFor(account)
+    const profiles = options.profiles
+    const profile = profiles === undefined ? account : profiles[account]
+    if (profile === undefined)
+      throw new CrosspipeError(
+        'credentials',
+        `account ${account} is not an account of the sandbox at ${options.endpointUrl} (it has: ${Object.entries(
+          profiles ?? {},
+        )
+          .map(([id, name]) => `${name} ${id}`)
+          .join(', ')}); start the sandbox with that account or fix the manifest`,
+      )
     return {
       description: `sandbox profile "${profile}" at ${options.endpointUrl}`,
       provider: fromIni({
