@@ -1,0 +1,405 @@
+/**
+ * Providers for resources of services the sandbox does not run as APIs yet: SNS topics, SQS
+ * queues, SSM parameters, CodeBuild projects, CodePipeline pipelines (validated and stored;
+ * executions are another issue) and wait condition handles. They keep their resources in
+ * CloudFormation's local store, and authorize each write with the deploying identity's
+ * policies exactly as the service would (the IAM action and resource ARN of the service's
+ * authorization reference), so a stack cannot do here what its role could not do on AWS.
+ *
+ * Ref and GetAtt values follow each resource's "Return values" section:
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topic.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sqs-queue.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ssm-parameter.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codebuild-project.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codepipeline-pipeline.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-waitconditionhandle.html
+ */
+import { formatArn, parseArn } from '../../../../iam/arn.js'
+import { AwsError } from '../../../gateway/errors.js'
+import type { ProviderContext, ProvisionResult, ResourceProvider } from './types.js'
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined
+}
+
+function arn(ctx: ProviderContext, service: string, resource: string): string {
+  return formatArn({ partition: ctx.partition, service, region: ctx.region, account: ctx.account, resource })
+}
+
+// ---------------------------------------------------------------- SNS
+
+interface TopicRecord {
+  readonly name: string
+  readonly arn: string
+  readonly properties: Readonly<Record<string, unknown>>
+}
+
+/** AWS::SNS::Topic: Ref is the topic ARN; GetAtt TopicArn, TopicName. */
+export const snsTopic: ResourceProvider = {
+  type: 'AWS::SNS::Topic',
+  nameProperty: 'TopicName',
+  async create(ctx, props) {
+    const fifo = props.FifoTopic === true || props.FifoTopic === 'true'
+    let name = str(props.TopicName) ?? ctx.physicalName({ maxLength: fifo ? 251 : 256 })
+    if (fifo && props.TopicName === undefined) name += '.fifo'
+    // CreateTopic naming rules: https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+    if (!/^[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(name) || (fifo && !name.endsWith('.fifo'))) {
+      throw new AwsError('InvalidParameter', 'Invalid parameter: Topic Name', 400)
+    }
+    const topicArn = arn(ctx, 'sns', name)
+    await ctx.aws.authorize('sns:CreateTopic', topicArn)
+    ctx.local.put<TopicRecord>('sns-topic', name, { name, arn: topicArn, properties: props })
+    return topicResult(name, topicArn)
+  },
+  async update(ctx, current, props) {
+    const name = String(current.attributes.TopicName)
+    const topicArn = current.physicalId
+    await ctx.aws.authorize('sns:SetTopicAttributes', topicArn)
+    ctx.local.put<TopicRecord>('sns-topic', name, { name, arn: topicArn, properties: props })
+    return topicResult(name, topicArn)
+  },
+  async delete(ctx, current) {
+    await ctx.aws.authorize('sns:DeleteTopic', current.physicalId)
+    ctx.local.delete('sns-topic', String(current.attributes.TopicName))
+  },
+}
+
+function topicResult(name: string, topicArn: string): ProvisionResult {
+  return { physicalId: topicArn, attributes: { TopicArn: topicArn, TopicName: name } }
+}
+
+// ---------------------------------------------------------------- SQS
+
+/** AWS::SQS::Queue: Ref is the queue URL; GetAtt Arn, QueueName, QueueUrl. */
+export const sqsQueue: ResourceProvider = {
+  type: 'AWS::SQS::Queue',
+  nameProperty: 'QueueName',
+  async create(ctx, props) {
+    const fifo = props.FifoQueue === true || props.FifoQueue === 'true'
+    let name = str(props.QueueName) ?? ctx.physicalName({ maxLength: fifo ? 75 : 80 })
+    if (fifo && props.QueueName === undefined) name += '.fifo'
+    // Queue names: up to 80 characters, alphanumerics, hyphens, underscores (API_CreateQueue.html).
+    if (
+      !/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name) ||
+      name.length > 80 ||
+      (fifo && !name.endsWith('.fifo'))
+    ) {
+      throw new AwsError(
+        'InvalidParameterValue',
+        `Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length`,
+        400,
+      )
+    }
+    const queueArn = arn(ctx, 'sqs', name)
+    await ctx.aws.authorize('sqs:CreateQueue', queueArn)
+    const url = `https://sqs.${ctx.region}.${ctx.urlSuffix}/${ctx.account}/${name}`
+    ctx.local.put('sqs-queue', name, { name, arn: queueArn, url, properties: props })
+    return { physicalId: url, attributes: { Arn: queueArn, QueueName: name, QueueUrl: url } }
+  },
+  async update(ctx, current, props) {
+    const name = String(current.attributes.QueueName)
+    await ctx.aws.authorize('sqs:SetQueueAttributes', String(current.attributes.Arn))
+    ctx.local.put('sqs-queue', name, {
+      name,
+      arn: current.attributes.Arn,
+      url: current.physicalId,
+      properties: props,
+    })
+    return { physicalId: current.physicalId, attributes: current.attributes }
+  },
+  async delete(ctx, current) {
+    await ctx.aws.authorize('sqs:DeleteQueue', String(current.attributes.Arn))
+    ctx.local.delete('sqs-queue', String(current.attributes.QueueName))
+  },
+}
+
+// ---------------------------------------------------------------- SSM
+
+/** A stored SSM parameter (also read by `AWS::SSM::Parameter::Value<…>` template parameters). */
+export interface SsmParameterRecord {
+  readonly name: string
+  readonly type: string
+  readonly value: string
+  readonly version: number
+  readonly description?: string
+}
+
+function ssmArn(ctx: ProviderContext, name: string): string {
+  // Parameter ARNs drop the leading slash of hierarchical names (sysman-paramstore-access.html).
+  return arn(ctx, 'ssm', `parameter/${name.replace(/^\//, '')}`)
+}
+
+/** AWS::SSM::Parameter: Ref is the parameter name; GetAtt Type, Value. */
+export const ssmParameter: ResourceProvider = {
+  type: 'AWS::SSM::Parameter',
+  nameProperty: 'Name',
+  async create(ctx, props) {
+    const name = str(props.Name) ?? `CFN-${ctx.logicalId}-${ctx.physicalName({ maxLength: 12 }).slice(-12)}`
+    await ctx.aws.authorize('ssm:PutParameter', ssmArn(ctx, name))
+    if (ctx.local.get('ssm-parameter', name)) {
+      throw new AwsError(
+        'ParameterAlreadyExists',
+        'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+        400,
+      )
+    }
+    return putParameter(ctx, name, props, 1)
+  },
+  async update(ctx, current, props) {
+    await ctx.aws.authorize('ssm:PutParameter', ssmArn(ctx, current.physicalId))
+    const prev = ctx.local.get<SsmParameterRecord>('ssm-parameter', current.physicalId)
+    return putParameter(ctx, current.physicalId, props, (prev?.version ?? 0) + 1)
+  },
+  async delete(ctx, current) {
+    await ctx.aws.authorize('ssm:DeleteParameter', ssmArn(ctx, current.physicalId))
+    ctx.local.delete('ssm-parameter', current.physicalId)
+  },
+}
+
+function putParameter(
+  ctx: ProviderContext,
+  name: string,
+  props: Readonly<Record<string, unknown>>,
+  version: number,
+): ProvisionResult {
+  const type = str(props.Type) ?? 'String'
+  const value = str(props.Value) ?? ''
+  // CloudFormation cannot create SecureString parameters (aws-resource-ssm-parameter.html, Type).
+  if (type === 'SecureString')
+    throw new AwsError(
+      'ValidationException',
+      'SecureString parameters cannot be created with CloudFormation',
+      400,
+    )
+  ctx.local.put<SsmParameterRecord>('ssm-parameter', name, {
+    name,
+    type,
+    value,
+    version,
+    description: str(props.Description),
+  })
+  return { physicalId: name, attributes: { Type: type, Value: value, Arn: ssmArn(ctx, name) } }
+}
+
+// ---------------------------------------------------------------- WaitConditionHandle
+
+/** AWS::CloudFormation::WaitConditionHandle: Ref is a presigned URL for signalling; nothing to authorize. */
+export const waitConditionHandle: ResourceProvider = {
+  type: 'AWS::CloudFormation::WaitConditionHandle',
+  create(ctx) {
+    const url = `https://cloudformation-waitcondition-${ctx.region}.s3.${ctx.urlSuffix}/${encodeURIComponent(ctx.stackId)}/${ctx.logicalId}`
+    return Promise.resolve({ physicalId: url, attributes: { Id: url } })
+  },
+  update(_ctx, current) {
+    return Promise.resolve({ physicalId: current.physicalId, attributes: { Id: current.physicalId } })
+  },
+  delete() {
+    return Promise.resolve()
+  },
+}
+
+// ---------------------------------------------------------------- CodeBuild
+
+/** A stored CodeBuild project. */
+export interface CodeBuildProjectRecord {
+  readonly name: string
+  readonly arn: string
+  readonly serviceRole: string
+  readonly properties: Readonly<Record<string, unknown>>
+}
+
+/** A role given by name or ARN, as an ARN in the stack's account. */
+function roleArnOf(ctx: ProviderContext, v: unknown): string {
+  const s = str(v) ?? ''
+  if (s.startsWith('arn:')) return s
+  return formatArn({ partition: ctx.partition, service: 'iam', account: ctx.account, resource: `role/${s}` })
+}
+
+/** AWS::CodeBuild::Project: Ref is the project name; GetAtt Arn. */
+export const codeBuildProject: ResourceProvider = {
+  type: 'AWS::CodeBuild::Project',
+  nameProperty: 'Name',
+  async create(ctx, props) {
+    const name = str(props.Name) ?? ctx.physicalName({ maxLength: 150 })
+    // Project names: https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html
+    if (!/^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/.test(name)) {
+      throw new AwsError('InvalidInputException', `Invalid project name: ${name}`, 400)
+    }
+    const projectArn = arn(ctx, 'codebuild', `project/${name}`)
+    await ctx.aws.authorize('codebuild:CreateProject', projectArn)
+    const serviceRole = roleArnOf(ctx, props.ServiceRole)
+    // CreateProject passes the service role to CodeBuild (auth-and-access-control-iam-identity-based-access-control.html).
+    await ctx.aws.authorize('iam:PassRole', serviceRole, { 'iam:PassedToService': 'codebuild.amazonaws.com' })
+    if (ctx.local.get('codebuild-project', name))
+      throw new AwsError('ResourceAlreadyExistsException', `Project already exists: ${name}`, 400)
+    ctx.local.put<CodeBuildProjectRecord>('codebuild-project', name, {
+      name,
+      arn: projectArn,
+      serviceRole,
+      properties: props,
+    })
+    return { physicalId: name, attributes: { Arn: projectArn, Id: name } }
+  },
+  async update(ctx, current, props) {
+    const projectArn = String(current.attributes.Arn)
+    await ctx.aws.authorize('codebuild:UpdateProject', projectArn)
+    const serviceRole = roleArnOf(ctx, props.ServiceRole)
+    if (serviceRole !== roleArnOf(ctx, current.properties.ServiceRole)) {
+      await ctx.aws.authorize('iam:PassRole', serviceRole, {
+        'iam:PassedToService': 'codebuild.amazonaws.com',
+      })
+    }
+    ctx.local.put<CodeBuildProjectRecord>('codebuild-project', current.physicalId, {
+      name: current.physicalId,
+      arn: projectArn,
+      serviceRole,
+      properties: props,
+    })
+    return { physicalId: current.physicalId, attributes: current.attributes }
+  },
+  async delete(ctx, current) {
+    await ctx.aws.authorize('codebuild:DeleteProject', String(current.attributes.Arn))
+    ctx.local.delete('codebuild-project', current.physicalId)
+  },
+}
+
+// ---------------------------------------------------------------- CodePipeline
+
+/** A stored pipeline (executions are another issue; the pipeline engine reads these records). */
+export interface PipelineRecord {
+  readonly name: string
+  readonly arn: string
+  readonly roleArn: string
+  readonly version: number
+  readonly properties: Readonly<Record<string, unknown>>
+}
+
+type Obj = Record<string, unknown>
+function objs(v: unknown): Obj[] {
+  return Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as Obj[]) : []
+}
+
+/**
+ * The structural rules CodePipeline's CreatePipeline enforces, with its InvalidStructureException
+ * texts (https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-pipeline-structure.html):
+ * at least two stages; the first stage only source actions and source actions only there;
+ * unique stage and action names; every input artifact produced by an earlier action.
+ */
+export function validatePipeline(props: Readonly<Record<string, unknown>>): string | undefined {
+  const stages = objs(props.Stages)
+  if (stages.length < 2)
+    return 'Pipeline has only 1 stage(s). There should be a minimum of 2 stages in a pipeline'
+  if (props.ArtifactStore !== undefined && props.ArtifactStores !== undefined) {
+    return 'Pipeline cannot have both artifactStore and artifactStores'
+  }
+  if (props.ArtifactStore === undefined && props.ArtifactStores === undefined)
+    return 'Pipeline must have an artifactStore or artifactStores'
+  const stageNames = new Set<string>()
+  const produced = new Set<string>()
+  for (const [i, stage] of stages.entries()) {
+    const sname = String(stage.Name)
+    if (stageNames.has(sname)) return `Stage name '${sname}' is not unique`
+    stageNames.add(sname)
+    const actions = objs(stage.Actions)
+    if (!actions.length) return `Stage ${sname} should have at least one action`
+    const actionNames = new Set<string>()
+    const runOrders = new Map<number, Obj[]>()
+    for (const a of actions) {
+      const aname = String(a.Name)
+      if (actionNames.has(aname)) return `Action name '${aname}' is not unique in stage '${sname}'`
+      actionNames.add(aname)
+      const category = String((a.ActionTypeId as Obj | undefined)?.Category)
+      if (i === 0 && category !== 'Source') return `Stage ${sname} should only have source actions`
+      if (i > 0 && category === 'Source')
+        return `Source actions can only be in the first stage of the pipeline: stage ${sname}`
+      const order = Number(a.RunOrder ?? 1)
+      runOrders.set(order, [...(runOrders.get(order) ?? []), a])
+    }
+    for (const order of [...runOrders.keys()].sort((x, y) => x - y)) {
+      for (const a of runOrders.get(order)!) {
+        for (const art of objs(a.InputArtifacts)) {
+          if (!produced.has(String(art.Name))) {
+            return `Input Artifact Bundle ${String(art.Name)} in action '${String(a.Name)}' is not declared as an output artifact in any of the preceding actions`
+          }
+        }
+      }
+      for (const a of runOrders.get(order)!) {
+        for (const art of objs(a.OutputArtifacts)) {
+          const n = String(art.Name)
+          if (produced.has(n)) return `Output Artifact Bundle name ${n} is not unique in the pipeline`
+          produced.add(n)
+        }
+      }
+    }
+  }
+  return undefined
+}
+
+/** Roles a pipeline passes: the pipeline role and the actions' roles (`RoleArn` of each action). */
+function pipelineRoles(ctx: ProviderContext, props: Readonly<Record<string, unknown>>): string[] {
+  return [roleArnOf(ctx, props.RoleArn)]
+}
+
+/** AWS::CodePipeline::Pipeline: Ref is the pipeline name; GetAtt Version. */
+export const codePipeline: ResourceProvider = {
+  type: 'AWS::CodePipeline::Pipeline',
+  nameProperty: 'Name',
+  async create(ctx, props) {
+    const name = str(props.Name) ?? ctx.physicalName({ maxLength: 100 })
+    const pipelineArn = arn(ctx, 'codepipeline', name)
+    await ctx.aws.authorize('codepipeline:CreatePipeline', pipelineArn)
+    for (const r of pipelineRoles(ctx, props)) {
+      await ctx.aws.authorize('iam:PassRole', r, { 'iam:PassedToService': 'codepipeline.amazonaws.com' })
+    }
+    const problem = validatePipeline(props)
+    if (problem) throw new AwsError('InvalidStructureException', problem, 400)
+    if (ctx.local.get('codepipeline-pipeline', name))
+      throw new AwsError('PipelineNameInUseException', `Pipeline name ${name} is already in use`, 400)
+    ctx.local.put<PipelineRecord>('codepipeline-pipeline', name, {
+      name,
+      arn: pipelineArn,
+      roleArn: roleArnOf(ctx, props.RoleArn),
+      version: 1,
+      properties: props,
+    })
+    return { physicalId: name, attributes: { Version: '1', Arn: pipelineArn } }
+  },
+  async update(ctx, current, props) {
+    const pipelineArn = arn(ctx, 'codepipeline', current.physicalId)
+    await ctx.aws.authorize('codepipeline:UpdatePipeline', pipelineArn)
+    for (const r of pipelineRoles(ctx, props)) {
+      await ctx.aws.authorize('iam:PassRole', r, { 'iam:PassedToService': 'codepipeline.amazonaws.com' })
+    }
+    const problem = validatePipeline(props)
+    if (problem) throw new AwsError('InvalidStructureException', problem, 400)
+    const prev = ctx.local.get<PipelineRecord>('codepipeline-pipeline', current.physicalId)
+    const version = (prev?.version ?? 1) + 1
+    ctx.local.put<PipelineRecord>('codepipeline-pipeline', current.physicalId, {
+      name: current.physicalId,
+      arn: pipelineArn,
+      roleArn: roleArnOf(ctx, props.RoleArn),
+      version,
+      properties: props,
+    })
+    return { physicalId: current.physicalId, attributes: { Version: String(version), Arn: pipelineArn } }
+  },
+  async delete(ctx, current) {
+    await ctx.aws.authorize('codepipeline:DeletePipeline', arn(ctx, 'codepipeline', current.physicalId))
+    ctx.local.delete('codepipeline-pipeline', current.physicalId)
+  },
+}
+
+/** The account of a role ARN (for cross-account checks by callers). */
+export function accountOf(roleArn: string): string | undefined {
+  return parseArn(roleArn)?.account
+}
+
+/** Every local provider. */
+export const LOCAL_PROVIDERS: readonly ResourceProvider[] = [
+  snsTopic,
+  sqsQueue,
+  ssmParameter,
+  waitConditionHandle,
+  codeBuildProject,
+  codePipeline,
+]
