@@ -5,13 +5,14 @@ import { initCommand } from './init.js'
 import { synthCommand } from './synth.js'
 import { notYet } from './not-yet.js'
 import { sandboxCommand } from './sandbox.js'
+import { deployCommand, destroyCommand } from './deploy.js'
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
   synthCommand,
   checkCommand,
-  notYet('deploy', 'Deploy every stack into every account in the right order'),
-  notYet('destroy', 'Delete every stack, in reverse order'),
+  deployCommand,
+  destroyCommand,
   sandboxCommand,
   notYet('run', 'Start a pipeline execution and follow it'),
   notYet('status', 'Show a pipeline execution'),
