@@ -332,15 +332,34 @@ function convert(ctx: Context, issue: Issue, prefix: readonly PathSegment[]): Pa
       return [{ path, message: `invalid value ${JSON.stringify(actual)}: ${issue.message}` }]
     }
     case 'too_small':
-    case 'too_big': {
-      const custom = !/^Too (small|big)/.test(issue.message)
-      const what = kindOfValue(actual) === 'list' ? `has ${(actual as unknown[]).length} items` : undefined
-      if (custom) return [{ path, message: issue.message }]
-      return [{ path, message: `${what ?? 'is out of range'}: ${issue.message.toLowerCase()}` }]
-    }
+    case 'too_big':
+      return [{ path, message: sizeMessage(issue, actual) }]
     default:
       return [{ path, message: issue.message }]
   }
+}
+
+/**
+ * Length and count limits. The schema's own message says the rule when it has one; the user's
+ * value and its size say by how much it misses.
+ */
+function sizeMessage(issue: Extract<Issue, { code: 'too_small' | 'too_big' }>, actual: unknown): string {
+  const limit = issue.code === 'too_small' ? issue.minimum : issue.maximum
+  const custom = !/^Too (small|big)/.test(issue.message)
+  if (typeof actual === 'string') {
+    if (actual.length === 0) return custom ? issue.message : 'must not be empty'
+    const rule = custom
+      ? issue.message
+      : `must be ${issue.code === 'too_small' ? 'at least' : 'at most'} ${limit} characters`
+    return `${JSON.stringify(actual)} has ${actual.length} characters; ${rule}`
+  }
+  if (Array.isArray(actual)) {
+    const rule = custom
+      ? issue.message
+      : `needs ${issue.code === 'too_small' ? 'at least' : 'at most'} ${limit} items`
+    return actual.length === 0 || custom ? rule : `has ${actual.length} items; ${rule}`
+  }
+  return custom ? issue.message : issue.message.charAt(0).toLowerCase() + issue.message.slice(1)
 }
 
 function unknownKey(ctx: Context, parent: readonly PathSegment[], key: string): PathProblem {

@@ -43,7 +43,7 @@ export const RegionName = z
 const SimpleName = z
   .string()
   .min(1, 'must not be empty')
-  .max(40, 'must be at most 40 characters')
+  .max(40, 'a name has at most 40 characters')
   .regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'use letters, digits and hyphens, starting with a letter')
 
 /** CloudFormation stack names: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html */

@@ -22,6 +22,8 @@ type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 const list = (v: unknown): readonly unknown[] => (Array.isArray(v) ? v : [])
+/** The schema's rule for names (`SimpleName`), so rules here skip what it reports. */
+const isName = (v: string): boolean => v.length <= 40 && /^[A-Za-z][A-Za-z0-9-]*$/.test(v)
 
 /** Runs every cross-field rule on the (unvalidated) data. */
 export function semanticProblems(data: unknown, loc: Locator): PathProblem[] {
@@ -245,14 +247,15 @@ function roleNameRules(
   out: PathProblem[],
 ): void {
   const prefix = str(naming.prefix) ?? str(data.name)
-  if (!prefix) return
+  // A name the schema refuses is reported there; its role names would only repeat the news.
+  if (!prefix || !isName(prefix)) return
   const prefixField: PathSegment[] = str(naming.prefix) !== undefined ? ['naming', 'prefix'] : ['name']
   const opts = { prefix, referenceNames: naming.referenceNames === true }
   let prefixReported = false
   stages.forEach((stage, i) => {
     if (!isObj(stage)) return
     const stageName = str(stage.name)
-    if (stageName === undefined) return
+    if (stageName === undefined || !isName(stageName)) return
     let worst: ReturnType<typeof longestRoleName> | undefined
     let worstRegion = ''
     for (const t of list(stage.targets)) {

@@ -154,7 +154,31 @@ export function readYaml(text: string, file: string): ReadResult {
   }
   checkKeys(doc, root, [], { problem, pos }, problems)
 
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 })
+  // An alias without an anchor before it has no value; the plain data cannot be made.
+  const unresolved: InputProblem[] = []
+  YAML.visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) === undefined)
+        unresolved.push(
+          problem(
+            alias.range?.[0] ?? 0,
+            `the alias *${alias.source} refers to no anchor; define &${alias.source} on a value above it (or quote the text if "*" was meant literally)`,
+          ),
+        )
+    },
+  })
+  if (unresolved.length > 0) return { ok: false, problems: [...problems, ...unresolved] }
+
+  let data: unknown
+  try {
+    // The alias limit keeps a "billion laughs" file from exhausting memory.
+    data = doc.toJS({ maxAliasCount: 1000 })
+  } catch (err) {
+    return {
+      ok: false,
+      problems: [...problems, problem(0, `the YAML cannot be read: ${lowerFirst((err as Error).message)}`)],
+    }
+  }
   const source: YamlSource = {
     file,
     data,
