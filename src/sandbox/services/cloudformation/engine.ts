@@ -1467,13 +1467,11 @@ export class CloudFormationEngine {
     }
     emit('DELETE_IN_PROGRESS')
     try {
-      await this.providers
-        .get(old.type)!
-        .delete(this.providerContext(op, stack, id, calls), {
-          physicalId: old.physicalId,
-          properties: old.properties,
-          attributes: old.attributes,
-        })
+      await this.providers.get(old.type)!.delete(this.providerContext(op, stack, id, calls), {
+        physicalId: old.physicalId,
+        properties: old.properties,
+        attributes: old.attributes,
+      })
       emit('DELETE_COMPLETE')
     } catch (e) {
       emit('DELETE_FAILED', failureReason(e, old.type))
