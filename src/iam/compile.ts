@@ -6,7 +6,7 @@
  * A compiled policy keeps its statements indexed by service prefix, its actions lower-cased and
  * split, its wildcards compiled to matchers, so evaluating a request does no parsing at all.
  */
-import { compileArnParts, compileGlob, globParts, hasWildcard, type Matcher } from './glob.js'
+import { compileArnGlob, compileGlob, hasWildcard, type Matcher } from './glob.js'
 import { compileCondition, parseOperator, type CompiledCondition } from './conditions.js'
 import { addAwsPrincipal, type PrincipalSet } from './principal.js'
 import { parseTemplate, withoutVariables, type Template } from './variables.js'
@@ -210,7 +210,11 @@ function compileStatement(
     notAction = st.Action === undefined
     const element = notAction ? 'NotAction' : 'Action'
     const actions = stringList(notAction ? st.NotAction : st.Action, element, add)
+    // RCPs take neither NotAction nor a bare "*" action:
+    // https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html
+    if (kind === 'rcp' && notAction) add('NotAction', 'a resource control policy cannot use NotAction')
     for (const a of actions ?? []) {
+      if (a === '*' && kind === 'rcp') add(element, 'a resource control policy cannot use the action "*"')
       if (a === '*') {
         actionAll = true
         continue
@@ -260,7 +264,7 @@ function compileStatement(
         continue
       }
       const tpl = parseTemplate(r, variables)
-      resources.push(tpl.isStatic ? { matcher: compileArnParts(globParts(r)), raw: r } : { tpl, raw: r })
+      resources.push(tpl.isStatic ? { matcher: compileArnGlob(r), raw: r } : { tpl, raw: r })
     }
   }
 
@@ -423,7 +427,7 @@ export function compilePolicy(doc: PolicyDocument, opts: CompileOptions = {}): C
 
 /** {@link compilePolicy} returning the implementation type (for the evaluator). */
 export function compileInternal(doc: PolicyDocument, kind: PolicyKind, name?: string): CompiledPolicyImpl {
-  const cacheKey = `${kind}|${name ?? ''}`
+  const cacheKey = name === undefined ? kind : kind + '|' + name
   let byKind = compiledCache.get(doc)
   const hit = byKind?.get(cacheKey)
   if (hit) return hit

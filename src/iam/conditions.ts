@@ -12,7 +12,15 @@
  *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
  * Operator and key names are case-insensitive; values are case-sensitive except where the operator says otherwise.
  */
-import { compileArnParts, compileParts, globParts, type GlobPart, type Matcher } from './glob.js'
+import {
+  compileArnGlob,
+  compileArnParts,
+  compileGlob,
+  compileParts,
+  globParts,
+  type GlobPart,
+  type Matcher,
+} from './glob.js'
 import {
   parseTemplate,
   resolveGlobParts,
@@ -115,6 +123,8 @@ export interface CompiledCondition {
   readonly values: readonly CValue[]
   /** The raw values, for explanations. */
   readonly raw: readonly string[]
+  /** Some value holds a policy variable. */
+  readonly hasVariables: boolean
 }
 
 /** Compiles one operator/key/values triple (already validated). */
@@ -142,22 +152,31 @@ export function compileCondition(
         const tpl = parseTemplate(r, variables)
         if (!tpl.isStatic) return { t: 'tpl', tpl }
         if (fam === 'stringIC' || fam === 'bool') return { t: 'tpl', tpl, lower: r.toLowerCase() }
-        if (fam === 'like') return { t: 'tpl', tpl, matcher: compileParts(globParts(r), false) }
-        if (fam === 'arn') return { t: 'tpl', tpl, matcher: compileArnParts(globParts(r)) }
+        if (fam === 'like') return { t: 'tpl', tpl, matcher: compileGlob(r) }
+        if (fam === 'arn') return { t: 'tpl', tpl, matcher: compileArnGlob(r) }
         return { t: 'tpl', tpl }
       }
     }
   })
-  return { operator, op, key: keyName.toLowerCase(), keyName, values, raw }
+  const hasVariables = values.some((v) => v.t === 'tpl' && !v.tpl.isStatic)
+  return { operator, op, key: keyName.toLowerCase(), keyName, values, raw, hasVariables }
 }
 
 /** Looks a context key up by its lower-case name. */
-export type ContextLookup = (key: string) => ContextValue | undefined
+export interface ContextLookup extends VariableLookup {
+  get(key: string): ContextValue | undefined
+}
 
 /** Evaluates a compiled condition against the request context. */
-export function evaluateCondition(c: CompiledCondition, get: ContextLookup, vars: VariableLookup): boolean {
+export function evaluateCondition(c: CompiledCondition, ctx: ContextLookup): boolean {
+  const vars: VariableLookup = ctx
   const { def, qualifier, ifExists } = c.op
-  const v = get(c.key)
+  // "If AWS can't resolve a variable this might cause the entire statement to be invalid"
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): a value
+  // whose variable has no value and no default makes the condition false, whatever the operator.
+  if (c.hasVariables)
+    for (const pv of c.values) if (pv.t === 'tpl' && resolveString(pv.tpl, vars) === undefined) return false
+  const v = ctx.get(c.key)
   const present = v !== undefined && (typeof v === 'string' || v.length > 0)
   if (def.family === 'null') {
     for (const pv of c.values) if ((pv as { wantMissing: boolean }).wantMissing !== present) return true
@@ -169,18 +188,20 @@ export function evaluateCondition(c: CompiledCondition, get: ContextLookup, vars
     if (qualifier === 'any') return false
     return def.negated
   }
-  if (typeof v === 'string') {
-    const m = matchesAny(c, v, vars)
-    return def.negated ? !m : m
-  }
-  const list = v
+  if (typeof v === 'string') return test(c, v, vars)
   if (qualifier === 'all') {
-    for (const r of list) if (matchesAny(c, r, vars) === def.negated) return false
+    for (const r of v) if (!test(c, r, vars)) return false
     return true
   }
   // ForAnyValue, and a plain operator given a list (treated as "some value matches").
-  for (const r of list) if (matchesAny(c, r, vars) !== def.negated) return true
+  for (const r of v) if (test(c, r, vars)) return true
   return false
+}
+
+/** One request value against the operator: the positive match, or its negation. */
+function test(c: CompiledCondition, r: string, vars: VariableLookup): boolean {
+  const m = matchesAny(c, r, vars)
+  return c.op.def.negated ? !m : m
 }
 
 /** True when the request value matches at least one policy value (the positive form of the operator). */
@@ -191,7 +212,7 @@ function matchesAny(c: CompiledCondition, r: string, vars: VariableLookup): bool
     case 'string':
       for (const pv of c.values) {
         const s = resolveString((pv as { tpl: Template }).tpl, vars)
-        if (s !== undefined && s === r) return true
+        if (s === r) return true
       }
       return false
     case 'stringIC':
@@ -200,7 +221,7 @@ function matchesAny(c: CompiledCondition, r: string, vars: VariableLookup): bool
       for (const pv of c.values) {
         const x = pv as { tpl: Template; lower?: string }
         const s = x.lower ?? resolveString(x.tpl, vars)?.toLowerCase()
-        if (s !== undefined && s === rl) return true
+        if (s === rl) return true
       }
       return false
     }
@@ -212,7 +233,7 @@ function matchesAny(c: CompiledCondition, r: string, vars: VariableLookup): bool
       for (const pv of c.values) {
         const x = pv as { tpl: Template; matcher?: Matcher }
         const m = x.matcher ?? dynamicMatcher(x.tpl, vars, fam === 'arn')
-        if (m && m(r)) return true
+        if (m?.(r)) return true
       }
       return false
     case 'numeric':

@@ -15,40 +15,56 @@ export interface ContextInputs {
   readonly service: string
   readonly resourceAccount: string | undefined
   readonly resource: string
-  readonly principalId?: string
-  readonly now?: Date
+  readonly principalId?: string | undefined
+  readonly now?: Date | undefined
 }
 
 const ENCRYPTION_CONTEXT_PREFIX = 'kms:encryptioncontext:'
+const EMPTY = new Map<string, ContextValue>()
+const normalized = new WeakMap<object, Map<string, ContextValue>>()
 
 /** A request context: lower-case key → value. */
 export class RequestContext {
-  private readonly given = new Map<string, ContextValue>()
-  private readonly givenNames: string[] = []
-  private readonly derived = new Map<string, ContextValue | undefined>()
+  // Built on first lookup: many requests are decided without reading any context key.
+  private given: Map<string, ContextValue> | undefined
+  private derived: Map<string, ContextValue | undefined> | undefined
   constructor(
     private readonly inputs: ContextInputs,
-    overrides: Readonly<Record<string, ContextValue>> | undefined,
-  ) {
-    if (overrides)
-      for (const k in overrides) {
-        this.given.set(k.toLowerCase(), overrides[k]!)
-        this.givenNames.push(k)
+    private readonly overrides: Readonly<Record<string, ContextValue>> | undefined,
+  ) {}
+
+  private givenMap(): Map<string, ContextValue> {
+    if (!this.given) {
+      const o = this.overrides
+      if (!o) this.given = EMPTY
+      else {
+        // Request contexts are Readonly and callers reuse them across many evaluations (the
+        // sandbox per request, check per call): normalize each object once.
+        let m = normalized.get(o)
+        if (!m) {
+          m = new Map()
+          for (const k in o) m.set(k.toLowerCase(), o[k]!)
+          normalized.set(o, m)
+        }
+        this.given = m
       }
+    }
+    return this.given
   }
 
   /** The value of a key (lower-case name), given or derived; undefined when absent. */
-  readonly get = (key: string): ContextValue | undefined => {
-    const g = this.given.get(key)
+  get(key: string): ContextValue | undefined {
+    const g = this.givenMap().get(key)
     if (g !== undefined) return g
-    if (this.derived.has(key)) return this.derived.get(key)
+    const derived = (this.derived ??= new Map<string, ContextValue | undefined>())
+    if (derived.has(key)) return derived.get(key)
     const d = this.derive(key)
-    this.derived.set(key, d)
+    derived.set(key, d)
     return d
   }
 
   /** A single-valued lookup for policy variables: lists count as absent. */
-  readonly variable = (key: string): string | undefined => {
+  variable(key: string): string | undefined {
     const v = this.get(key)
     return typeof v === 'string' ? v : undefined
   }
@@ -60,7 +76,7 @@ export class RequestContext {
       const v = this.get(k)
       if (v !== undefined) out[k] = v
     }
-    for (const [k, v] of this.given) out[k] = v
+    for (const [k, v] of this.givenMap()) out[k] = v
     return out
   }
 
@@ -122,7 +138,7 @@ export class RequestContext {
         // Derived from the kms:EncryptionContext:<key> pairs the caller supplied.
         const keys: string[] = []
         // Encryption context keys keep their case: only the condition key's name is case-insensitive.
-        for (const k of this.givenNames)
+        for (const k in this.overrides ?? {})
           if (k.toLowerCase().startsWith(ENCRYPTION_CONTEXT_PREFIX))
             keys.push(k.slice(ENCRYPTION_CONTEXT_PREFIX.length))
         return keys.length > 0 ? keys : undefined

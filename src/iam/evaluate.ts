@@ -23,12 +23,11 @@ import { toCompiled, type CompiledPolicyImpl, type CompiledStatement } from './c
 import { RequestContext } from './context.js'
 import { dynamicMatcher } from './conditions.js'
 import { matchPrincipal, parseCaller, type Caller, type PrincipalMatch } from './principal.js'
-import { serviceRuleFor } from './rules.js'
+import { serviceRuleFor, type ServiceRule } from './rules.js'
 import type {
-  CompiledPolicy,
+  ContextValue,
   Decision,
   MatchedStatement,
-  PolicyDocument,
   PolicyKind,
   PolicyTypeName,
   SimulateRequest,
@@ -53,6 +52,7 @@ interface Req {
   readonly resource: string
   readonly caller: Caller
   readonly ctx: RequestContext
+  readonly hasBoundary: boolean
 }
 
 /** What one policy said about a request. */
@@ -63,7 +63,7 @@ interface PolicyVerdict {
   match?: PrincipalMatch
 }
 
-const MATCH_RANK: Record<PrincipalMatch, number> = { account: 1, role: 2, direct: 3 }
+const MATCH_RANK: Record<PrincipalMatch, number> = { account: 1, role: 2, any: 3, direct: 4 }
 
 function actionMatches(s: CompiledStatement, r: Req): boolean {
   let m = s.actionAll
@@ -90,19 +90,22 @@ function resourceMatches(s: CompiledStatement, r: Req): boolean {
   if (!list) return true
   let m = false
   for (const e of list) {
-    if ('all' in e) m = true
-    else if ('matcher' in e) m = e.matcher(r.resource)
+    if ('all' in e) m = m || true
+    else if ('matcher' in e) m = m || e.matcher(r.resource)
     else {
-      const f = dynamicMatcher(e.tpl, r.ctx.variable, true)
-      m = f !== undefined && f(r.resource)
+      const f = dynamicMatcher(e.tpl, r.ctx, true)
+      // "If AWS can't resolve a variable this might cause the entire statement to be invalid"
+      // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): the
+      // statement then does not apply at all, whatever its effect and its other entries.
+      if (f === undefined) return false
+      m = m || f(r.resource)
     }
-    if (m) break
   }
   return s.notResource ? !m : m
 }
 
 function conditionsHold(s: CompiledStatement, r: Req): boolean {
-  for (const c of s.conditions) if (!evaluateCondition(c, r.ctx.get, r.ctx.variable)) return false
+  for (const c of s.conditions) if (!evaluateCondition(c, r.ctx)) return false
   return true
 }
 
@@ -116,7 +119,12 @@ function evalPolicy(p: CompiledPolicyImpl, r: Req, rankPrincipals: boolean): Pol
     if (s.principal) {
       const m = matchPrincipal(s.principal, r.caller)
       if (s.notPrincipal) {
-        if (m !== undefined) continue
+        // "The NotPrincipal element with a Deny effect will always deny any IAM principal that has a
+        // permissions boundary policy attached, regardless of the values specified in the NotPrincipal
+        // element." https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+        if (m !== undefined && !(s.effect === 'Deny' && r.hasBoundary)) continue
+        // An Allow with NotPrincipal names nobody specifically.
+        match = 'any'
       } else if (m === undefined) continue
       else match = m
     }
@@ -133,22 +141,18 @@ function evalPolicy(p: CompiledPolicyImpl, r: Req, rankPrincipals: boolean): Pol
   return v
 }
 
-/** A policy with the name and type used in explanations. */
-interface Named {
+/** A policy taking part in a request, with what it said; names are worked out only for explanations. */
+interface Part {
   readonly policy: CompiledPolicyImpl
   readonly type: PolicyTypeName
-  readonly name: string
+  /** Position: SCP/RCP level and index, identity index; for the default name. */
+  readonly level: number
+  readonly index: number
+  verdict: PolicyVerdict | undefined
 }
 
-function named(
-  p: PolicyDocument | CompiledPolicy,
-  kind: PolicyKind,
-  type: PolicyTypeName,
-  fallback: string,
-  name?: string,
-): Named {
-  const policy = toCompiled(p, kind, name)
-  return { policy, type, name: name ?? policy.name ?? fallback }
+function part(policy: CompiledPolicyImpl, type: PolicyTypeName, level: number, index: number): Part {
+  return { policy, type, level, index, verdict: undefined }
 }
 
 /** The AWS phrase for an explicit deny: `with an explicit deny in an identity-based policy`. */
@@ -161,34 +165,39 @@ export function implicitDenyPhrase(type: PolicyTypeName, action: string): string
   return `because no ${type} allows the ${action} action`
 }
 
-function describe(n: Named, s: CompiledStatement): string {
-  return `statement ${s.index}${s.sid ? ` ("${s.sid}")` : ''} of ${n.name}`
-}
+/** Why a request was decided as it was, kept as data and written out only when someone reads it. */
+type Note =
+  | { readonly t: 'deny'; readonly part: Part; readonly stmt: CompiledStatement }
+  | {
+      readonly t: 'allow'
+      readonly part: Part
+      readonly stmt: CompiledStatement
+      readonly match?: PrincipalMatch
+    }
+  | { readonly t: 'text'; readonly text: string }
 
-function matched(n: Named, s: CompiledStatement): MatchedStatement {
-  return {
-    policyType: n.type,
-    policyName: n.name,
-    effect: s.effect,
-    statementIndex: s.index,
-    ...(s.sid !== undefined ? { sid: s.sid } : {}),
-  }
-}
-
-/** A result whose reasons are written only when read: the sandbox asks for millions of decisions and few reasons. */
+/** A result whose reasons and matched statements are written only when read: the sandbox asks for many decisions and few reasons. */
 class Result implements SimulateResult {
-  #cached: readonly string[] | undefined
-  readonly #explain: () => string[]
+  #reasons: readonly string[] | undefined
+  #matched: readonly MatchedStatement[] | undefined
+  readonly #ev: Evaluation
+  readonly #notes: readonly Note[]
   constructor(
     readonly decision: Decision,
     readonly denialReason: string | undefined,
-    readonly matched: readonly MatchedStatement[],
-    explain: () => string[],
+    ev: Evaluation,
+    notes: readonly Note[],
   ) {
-    this.#explain = explain
+    this.#ev = ev
+    this.#notes = notes
   }
   get reasons(): readonly string[] {
-    return (this.#cached ??= this.#explain())
+    return (this.#reasons ??= this.#notes.map((n) => this.#ev.sentence(n)))
+  }
+  get matched(): readonly MatchedStatement[] {
+    return (this.#matched ??= this.#notes.flatMap((n) =>
+      n.t === 'text' ? [] : [this.#ev.matchedOf(n.part, n.stmt)],
+    ))
   }
   toJSON(): object {
     return {
@@ -208,6 +217,248 @@ function isIamCaller(c: Caller): boolean {
     c.kind === 'session' ||
     c.kind === 'federated-user'
   )
+}
+
+const ROLE_TRUST: PolicyKind = 'trust'
+const RESOURCE: PolicyKind = 'resource'
+
+/** One request being decided. Methods, not closures: the hot path allocates as little as it can. */
+class Evaluation {
+  readonly notes: Note[] = []
+  scp: Part[][] = []
+  rcp: Part[][] = []
+  res: Part | undefined
+  ids: Part[] = []
+  boundary: Part | undefined
+  session: Part | undefined
+  constructor(
+    readonly req: SimulateRequest,
+    readonly r: Req,
+    readonly rule: ServiceRule,
+    readonly iam: boolean,
+    readonly resourceAccount: string | undefined,
+  ) {}
+
+  gather(): void {
+    const req = this.req
+    const iam = this.iam
+    if (iam && req.serviceControlPolicies)
+      this.scp = req.serviceControlPolicies.map((level, li) =>
+        level.map((p, i) => part(toCompiled(p, 'scp'), 'service control policy', li, i)),
+      )
+    if (req.resourceControlPolicies)
+      this.rcp = req.resourceControlPolicies.map((level, li) =>
+        level.map((p, i) => part(toCompiled(p, 'rcp'), 'resource control policy', li, i)),
+      )
+    if (req.resourcePolicy && !this.rule.identityOnly)
+      this.res = part(
+        toCompiled(req.resourcePolicy, this.rule.id === 'role-trust-policy' ? ROLE_TRUST : RESOURCE),
+        'resource-based policy',
+        0,
+        0,
+      )
+    if (iam && req.identityPolicies)
+      this.ids = req.identityPolicies.map((p, i) =>
+        part(toCompiled(p, 'identity'), 'identity-based policy', 0, i),
+      )
+    if (iam && req.permissionBoundary)
+      this.boundary = part(toCompiled(req.permissionBoundary, 'boundary'), 'permissions boundary', 0, 0)
+    if (iam && req.sessionPolicy)
+      this.session = part(toCompiled(req.sessionPolicy, 'session'), 'session policy', 0, 0)
+  }
+
+  /** Step 1: an explicit deny anywhere decides. Evaluates every policy once, keeping its verdict. */
+  findDeny(): SimulateResult | undefined {
+    for (const level of this.scp) for (const p of level) if (this.evaluate(p, false)) return this.denied(p)
+    for (const level of this.rcp) for (const p of level) if (this.evaluate(p, false)) return this.denied(p)
+    if (this.res && this.evaluate(this.res, true)) return this.denied(this.res)
+    for (const p of this.ids) if (this.evaluate(p, false)) return this.denied(p)
+    if (this.boundary && this.evaluate(this.boundary, false)) return this.denied(this.boundary)
+    if (this.session && this.evaluate(this.session, false)) return this.denied(this.session)
+    return undefined
+  }
+
+  /** Evaluates a policy; true when it explicitly denies. */
+  private evaluate(p: Part, rank: boolean): boolean {
+    p.verdict = evalPolicy(p.policy, this.r, rank)
+    return p.verdict.deny !== undefined
+  }
+
+  private denied(p: Part): SimulateResult {
+    return new Result('ExplicitlyDenied', explicitDenyPhrase(p.type), this, [
+      { t: 'deny', part: p, stmt: p.verdict!.deny! },
+    ])
+  }
+
+  allowed(): SimulateResult {
+    return new Result('Allowed', undefined, this, this.notes)
+  }
+
+  implicit(type: PolicyTypeName, text: string): SimulateResult {
+    this.notes.push({ t: 'text', text })
+    return new Result('ImplicitlyDenied', implicitDenyPhrase(type, this.req.action), this, this.notes)
+  }
+
+  noteAllow(p: Part | undefined): void {
+    const v = p?.verdict
+    if (p && v?.allow)
+      this.notes.push({ t: 'allow', part: p, stmt: v.allow, ...(v.match ? { match: v.match } : {}) })
+  }
+
+  decide(): SimulateResult {
+    const { req, rule, iam, r } = this
+    const action = req.action
+    const caller = r.caller
+
+    // 2. Every SCP level must allow.
+    for (let li = 0; li < this.scp.length; li++) {
+      const hit = this.scp[li]!.find((p) => p.verdict?.allow)
+      if (!hit)
+        return this.implicit(
+          'service control policy',
+          `No service control policy at level ${li} of the caller's organization allows ${action}: every level ` +
+            `from the root to the account must allow it.`,
+        )
+      this.noteAllow(hit)
+    }
+
+    if (rule.sameAccountOnly && (caller.account === undefined || caller.account !== this.resourceAccount))
+      return this.implicit(
+        'identity-based policy',
+        `${action} cannot be granted across accounts: ${req.resource} is in account ${this.resourceAccount ?? '?'}, the ` +
+          `caller in ${caller.account ?? 'no account'}; a role can only be passed within its own account (${rule.docs}).`,
+      )
+
+    // 3. The resource-based policy.
+    const resVerdict = this.res?.verdict
+    const resAllow = resVerdict?.allow !== undefined
+    const resMatch = resVerdict?.match
+    this.noteAllow(this.res)
+
+    if (!iam) {
+      // Services, identity providers and anonymous callers have no identity-based policies.
+      return resAllow ? this.allowed() : this.missingResource()
+    }
+
+    const idHit = this.ids.find((p) => p.verdict?.allow)
+    const identityAllows = caller.kind === 'root' || idHit !== undefined
+    if (idHit) this.noteAllow(idHit)
+    else if (caller.kind === 'root')
+      this.notes.push({
+        t: 'text',
+        text: `The account root user has full access to its own account's resources.`,
+      })
+
+    if (rule.resourcePolicyRequired && !resAllow) return this.missingResource()
+    if (caller.account === this.resourceAccount) {
+      if (resAllow && resMatch === 'direct') {
+        this.notes.push({
+          t: 'text',
+          text: `Within one account a resource-based policy that names the caller is enough on its own.`,
+        })
+        return this.allowed()
+      }
+      if (resAllow && resMatch === 'any') {
+        // A grant to everyone needs no identity-based policy, but it does not name the session, so a
+        // session policy still limits it.
+        if (this.session && !this.session.verdict?.allow)
+          return this.implicit('session policy', `The session policy does not allow ${action}.`)
+        this.notes.push({
+          t: 'text',
+          text: `Within one account a resource-based policy that allows every principal is enough on its own.`,
+        })
+        return this.allowed()
+      }
+      // Naming the role lets a session in without an identity-based policy, but the session policy and
+      // permissions boundary still limit it: only a grant to the session itself (or to everyone) is
+      // "in addition to the permissions that are granted by the session policies"
+      // (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+      if (resAllow && resMatch === 'role') return this.boundaryAndSession()
+      if (!identityAllows) return this.missingIdentity(resAllow && resMatch === 'account')
+      return this.boundaryAndSession()
+    }
+    if (!identityAllows) return this.missingIdentity(false)
+    if (!resAllow) return this.missingResource()
+    return this.boundaryAndSession()
+  }
+
+  private boundaryAndSession(): SimulateResult {
+    const action = this.req.action
+    if (this.boundary && !this.boundary.verdict?.allow)
+      return this.implicit(
+        'permissions boundary',
+        `The permissions boundary does not allow ${action}, so no identity-based grant takes effect.`,
+      )
+    if (this.session && !this.session.verdict?.allow)
+      return this.implicit('session policy', `The session policy does not allow ${action}.`)
+    this.noteAllow(this.boundary)
+    this.noteAllow(this.session)
+    return this.allowed()
+  }
+
+  private missingResource(): SimulateResult {
+    const { req, rule } = this
+    return this.implicit(
+      'resource-based policy',
+      this.res
+        ? `No statement of ${this.nameOf(this.res)} allows ${req.principal} to perform ${req.action} on ${req.resource}.` +
+            (rule.resourcePolicyRequired ? ` ${rule.summary}` : '')
+        : `There is no ${rule.resourcePolicyName} for ${req.resource}, and ${
+            rule.resourcePolicyRequired || !this.iam ? 'one is required' : 'one is required across accounts'
+          }.`,
+    )
+  }
+
+  private missingIdentity(accountOnly: boolean): SimulateResult {
+    const { req, r } = this
+    return this.implicit(
+      'identity-based policy',
+      `No identity-based policy of ${req.principal} allows ${req.action} on ${req.resource}` +
+        (r.caller.account !== this.resourceAccount
+          ? ` (across accounts the caller's own identity-based policy must allow as well as the resource's policy).`
+          : accountOnly
+            ? ` (the ${this.rule.resourcePolicyName} names only the account, which defers to its identity-based policies).`
+            : '.'),
+    )
+  }
+
+  /** The human name of a policy: given in the request, given at compile time, or by position. */
+  nameOf(p: Part): string {
+    const names = this.req.policyNames
+    switch (p.type) {
+      case 'resource-based policy':
+        return names?.resource ?? p.policy.name ?? `the ${this.rule.resourcePolicyName}`
+      case 'identity-based policy':
+        return names?.identity?.[p.index] ?? p.policy.name ?? `identity-based policy #${p.index}`
+      case 'service control policy':
+        return p.policy.name ?? `SCP #${p.index} at level ${p.level}`
+      case 'resource control policy':
+        return p.policy.name ?? `RCP #${p.index} at level ${p.level}`
+      default:
+        return p.policy.name ?? `the ${p.type}`
+    }
+  }
+
+  matchedOf(p: Part, s: CompiledStatement): MatchedStatement {
+    return {
+      policyType: p.type,
+      policyName: this.nameOf(p),
+      effect: s.effect,
+      statementIndex: s.index,
+      ...(s.sid !== undefined ? { sid: s.sid } : {}),
+    }
+  }
+
+  sentence(n: Note): string {
+    if (n.t === 'text') return n.text
+    const where = `statement ${n.stmt.index}${n.stmt.sid ? ` ("${n.stmt.sid}")` : ''} of ${this.nameOf(n.part)}`
+    const { action, resource } = this.req
+    if (n.t === 'deny')
+      return `${capital(where)} explicitly denies ${action} on ${resource}; an explicit deny overrides any allow.`
+    if (n.part.type === 'resource-based policy')
+      return `${capital(where)} allows ${action} for ${whom(n.match, this.r.caller)}.`
+    return `${capital(where)} allows ${action}.`
+  }
 }
 
 /**
@@ -244,169 +495,28 @@ export function simulate(req: SimulateRequest): SimulateResult {
       service: svc,
       resourceAccount,
       resource: req.resource,
-      ...(req.principalId !== undefined ? { principalId: req.principalId } : {}),
-      ...(req.now !== undefined ? { now: req.now } : {}),
+      principalId: req.principalId,
+      now: req.now,
     },
     req.context,
   )
-  const r: Req = { svc, name: full.slice(colon + 1), full, resource: req.resource, caller, ctx }
   const iam = isIamCaller(caller)
-
-  if (rule.alwaysAllowed && caller.kind !== 'anonymous')
-    return new Result('Allowed', undefined, [], () => [
-      `${action} is allowed for any authenticated caller (${rule.docs}).`,
-    ])
-
-  // Gather what every applicable policy says.
-  const scpLevels = iam ? (req.serviceControlPolicies ?? []) : []
-  const scp = scpLevels.map((level, li) =>
-    level.map((p, i) => named(p, 'scp', 'service control policy', `SCP #${i} at level ${li}`)),
-  )
-  const rcp = (req.resourceControlPolicies ?? []).map((level, li) =>
-    level.map((p, i) => named(p, 'rcp', 'resource control policy', `RCP #${i} at level ${li}`)),
-  )
-  const res =
-    req.resourcePolicy && !rule.identityOnly
-      ? named(
-          req.resourcePolicy,
-          rule.id === 'role-trust-policy' ? 'trust' : 'resource',
-          'resource-based policy',
-          `the ${rule.resourcePolicyName}`,
-          req.policyNames?.resource,
-        )
-      : undefined
-  const ids = iam
-    ? (req.identityPolicies ?? []).map((p, i) =>
-        named(
-          p,
-          'identity',
-          'identity-based policy',
-          `identity-based policy #${i}`,
-          req.policyNames?.identity?.[i],
-        ),
-      )
-    : []
-  const boundary =
-    iam && req.permissionBoundary
-      ? named(req.permissionBoundary, 'boundary', 'permissions boundary', 'the permissions boundary')
-      : undefined
-  const session =
-    iam && req.sessionPolicy
-      ? named(req.sessionPolicy, 'session', 'session policy', 'the session policy')
-      : undefined
-
-  // 1. Explicit deny anywhere.
-  const order: Named[] = [...scp.flat(), ...rcp.flat(), ...(res ? [res] : []), ...ids]
-  if (boundary) order.push(boundary)
-  if (session) order.push(session)
-  const verdicts = new Map<Named, PolicyVerdict>()
-  for (const n of order) {
-    const v = evalPolicy(n.policy, r, n === res)
-    verdicts.set(n, v)
-    if (v.deny) {
-      const s = v.deny
-      return new Result('ExplicitlyDenied', explicitDenyPhrase(n.type), [matched(n, s)], () => [
-        `${describe(n, s)} explicitly denies ${action} on ${req.resource}; an explicit deny overrides any allow.`,
-      ])
-    }
+  const r: Req = {
+    svc,
+    name: full.slice(colon + 1),
+    full,
+    resource: req.resource,
+    caller,
+    ctx,
+    hasBoundary: iam && req.permissionBoundary !== undefined,
   }
-  const allowOf = (n: Named | undefined): CompiledStatement | undefined =>
-    n ? verdicts.get(n)?.allow : undefined
-  const allows: MatchedStatement[] = []
-  const why: string[] = []
-  const deny = (type: PolicyTypeName, sentence: string): SimulateResult =>
-    new Result('ImplicitlyDenied', implicitDenyPhrase(type, action), [...allows], () => [...why, sentence])
-
-  // 2. Every SCP level must allow.
-  for (let li = 0; li < scp.length; li++) {
-    const level = scp[li]!
-    const hit = level.find((n) => allowOf(n))
-    if (!hit)
-      return deny(
-        'service control policy',
-        `No service control policy at level ${li} of the caller's organization allows ${action}: every level ` +
-          `from the root to the account must allow it.`,
-      )
-    allows.push(matched(hit, allowOf(hit)!))
+  const ev = new Evaluation(req, r, rule, iam, resourceAccount)
+  if (rule.alwaysAllowed && caller.kind !== 'anonymous') {
+    ev.notes.push({ t: 'text', text: `${action} is allowed for any authenticated caller (${rule.docs}).` })
+    return ev.allowed()
   }
-
-  if (rule.sameAccountOnly && (caller.account === undefined || caller.account !== resourceAccount))
-    return deny(
-      'identity-based policy',
-      `${action} cannot be granted across accounts: ${req.resource} is in account ${resourceAccount ?? '?'}, the caller ` +
-        `in ${caller.account ?? 'no account'}; a role can only be passed within its own account (${rule.docs}).`,
-    )
-
-  // 3. The resource-based policy.
-  const resVerdict = res ? verdicts.get(res) : undefined
-  const resAllow = resVerdict?.allow
-  const resMatch = resVerdict?.match
-  if (res && resAllow) {
-    allows.push(matched(res, resAllow))
-    why.push(`${capital(describe(res, resAllow))} allows ${action} for ${whom(resMatch, caller)}.`)
-  }
-  const missingResource = (): SimulateResult =>
-    deny(
-      'resource-based policy',
-      res
-        ? `No statement of ${res.name} allows ${req.principal} to perform ${action} on ${req.resource}.` +
-            (rule.resourcePolicyRequired ? ` ${rule.summary}` : '')
-        : `There is no ${rule.resourcePolicyName} for ${req.resource}, and ${
-            rule.resourcePolicyRequired || !iam ? 'one is required' : 'one is required across accounts'
-          }.`,
-    )
-
-  if (!iam) {
-    // Services, identity providers and anonymous callers have no identity-based policies.
-    if (!resAllow) return missingResource()
-    return new Result('Allowed', undefined, allows, () => why)
-  }
-
-  const idHit = ids.find((n) => allowOf(n))
-  const identityAllows = caller.kind === 'root' || idHit !== undefined
-  if (idHit) {
-    allows.push(matched(idHit, allowOf(idHit)!))
-    why.push(`${capital(describe(idHit, allowOf(idHit)!))} allows ${action}.`)
-  } else if (caller.kind === 'root')
-    why.push(`The account root user has full access to its own account's resources.`)
-  const boundaryOk = !boundary || allowOf(boundary) !== undefined
-  const sessionOk = !session || allowOf(session) !== undefined
-  const checkBoundaryAndSession = (): SimulateResult => {
-    if (!boundaryOk)
-      return deny(
-        'permissions boundary',
-        `The permissions boundary does not allow ${action}, so no identity-based grant takes effect.`,
-      )
-    if (!sessionOk) return deny('session policy', `The session policy does not allow ${action}.`)
-    if (boundary) allows.push(matched(boundary, allowOf(boundary)!))
-    if (session) allows.push(matched(session, allowOf(session)!))
-    return new Result('Allowed', undefined, allows, () => why)
-  }
-  const missingIdentity = (): SimulateResult =>
-    deny(
-      'identity-based policy',
-      `No identity-based policy of ${req.principal} allows ${action} on ${req.resource}` +
-        (caller.account !== resourceAccount
-          ? ` (across accounts the caller's own identity-based policy must allow as well as the resource's policy).`
-          : resAllow && resMatch === 'account'
-            ? ` (the ${rule.resourcePolicyName} names only the account, which defers to its identity-based policies).`
-            : '.'),
-    )
-
-  if (rule.resourcePolicyRequired && !resAllow) return missingResource()
-  const sameAccount = caller.account === resourceAccount
-  if (sameAccount) {
-    if (resAllow && resMatch === 'direct') {
-      why.push(`Within one account a resource-based policy that names the caller is enough on its own.`)
-      return new Result('Allowed', undefined, allows, () => why)
-    }
-    if (resAllow && resMatch === 'role') return checkBoundaryAndSession()
-    if (!identityAllows) return missingIdentity()
-    return checkBoundaryAndSession()
-  }
-  if (!identityAllows) return missingIdentity()
-  if (!resAllow) return missingResource()
-  return checkBoundaryAndSession()
+  ev.gather()
+  return ev.findDeny() ?? ev.decide()
 }
 
 function capital(s: string): string {
@@ -419,9 +529,32 @@ function whom(m: PrincipalMatch | undefined, c: Caller): string {
       return `the caller's account ${c.account ?? ''}`.trimEnd()
     case 'role':
       return `the role ${c.roleArn ?? ''}`.trimEnd()
+    case 'any':
+      return 'every principal ("*")'
     default:
       return c.raw
   }
+}
+
+/**
+ * The request context `simulate` evaluates for a request: every key it derives (aws:PrincipalArn,
+ * aws:PrincipalAccount, aws:ResourceAccount, aws:CurrentTime, kms:CallerAccount…) plus the
+ * caller's own `context`, with lower-case key names. For explanations ("the engine saw …").
+ */
+export function describeContext(req: SimulateRequest): Record<string, ContextValue> {
+  const caller = parseCaller(req.principal)
+  const colon = req.action.indexOf(':')
+  return new RequestContext(
+    {
+      caller,
+      service: req.action.slice(0, Math.max(colon, 0)).toLowerCase(),
+      resourceAccount: resolveResourceAccount(req, caller),
+      resource: req.resource,
+      principalId: req.principalId,
+      now: req.now,
+    },
+    req.context,
+  ).snapshot()
 }
 
 function resolveResourceAccount(req: SimulateRequest, caller: Caller): string | undefined {

@@ -74,9 +74,29 @@ export function compileParts(parts: readonly GlobPart[], ignoreCase: boolean): M
   return (v) => re.test(v)
 }
 
+// Policies repeat the same patterns endlessly (s3:GetObject, arn:aws:s3:::bucket/*): compile each once.
+const globCache = new Map<string, Matcher>()
+const arnCache = new Map<string, Matcher>()
+function cached(cache: Map<string, Matcher>, key: string, make: () => Matcher): Matcher {
+  let m = cache.get(key)
+  if (!m) {
+    m = make()
+    if (cache.size > 10000) cache.clear()
+    cache.set(key, m)
+  }
+  return m
+}
+
 /** Compiles a wildcard pattern (`*`, `?`) into a matcher. */
 export function compileGlob(pattern: string, ignoreCase = false): Matcher {
-  return compileParts(globParts(pattern), ignoreCase)
+  return cached(globCache, (ignoreCase ? 'i' : 's') + pattern, () =>
+    compileParts(globParts(pattern), ignoreCase),
+  )
+}
+
+/** Compiles an ARN pattern without variables (see {@link compileArnParts}). */
+export function compileArnGlob(pattern: string): Matcher {
+  return cached(arnCache, pattern, () => compileArnParts(globParts(pattern)))
 }
 
 /** True when a pattern contains a wildcard. */

@@ -4,6 +4,7 @@
  */
 export {
   simulate,
+  describeContext,
   accessDeniedMessage,
   explicitDenyPhrase,
   implicitDenyPhrase,

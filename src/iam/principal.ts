@@ -133,8 +133,10 @@ function parseCallerUncached(principal: string): Caller {
 
 /** How a Principal element matched the caller; the evaluation logic treats each differently. */
 export type PrincipalMatch =
-  /** `*`, the exact user, session, federated user or service. */
+  /** The exact user, session, federated user or service. */
   | 'direct'
+  /** `*`: everyone, without naming the caller specifically. */
+  | 'any'
   /** The role of an assumed-role session (or the role itself). */
   | 'role'
   /** The caller's account (account ID or `:root` ARN). */
@@ -197,8 +199,8 @@ export function addAwsPrincipal(
 
 /** Matches a caller against a compiled Principal element. */
 export function matchPrincipal(set: PrincipalSet, caller: Caller): PrincipalMatch | undefined {
-  if (set.any) return 'direct'
   for (const k of caller.directKeys) if (set.keys.has(k)) return caller.kind === 'root' ? 'account' : 'direct'
+  if (set.any) return 'any'
   if (caller.roleKey !== undefined && set.keys.has(caller.roleKey)) return 'role'
   if (caller.account !== undefined && set.accounts.has(caller.account)) return 'account'
   return undefined

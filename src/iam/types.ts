@@ -42,7 +42,11 @@ export interface SimulateRequest {
   readonly resource: string
   /** The resource's account; required where the ARN has none (S3). */
   readonly resourceAccount?: string
-  /** Context keys added to, or overriding, those derived from the request. */
+  /**
+   * Context keys added to, or overriding, those derived from the request. Key names are
+   * case-insensitive. The object is read once and its normalized form cached: do not mutate it
+   * after passing it (build a new one per request).
+   */
   readonly context?: Readonly<Record<string, ContextValue>>
   /** Identity-based policies of the principal (for a session: of its role). */
   readonly identityPolicies?: readonly (PolicyDocument | CompiledPolicy)[]

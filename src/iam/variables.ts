@@ -47,7 +47,9 @@ export function parseTemplate(raw: string, variables: boolean): Template {
 }
 
 /** Looks a context key up (lower-case name); lists count as absent (multivalued keys cannot be variables). */
-export type VariableLookup = (key: string) => string | readonly string[] | undefined
+export interface VariableLookup {
+  variable(key: string): string | undefined
+}
 
 /**
  * Resolves a template to a plain string, treating policy text and substituted values alike
@@ -61,8 +63,8 @@ export function resolveString(t: Template, lookup: VariableLookup): string | und
     if (p.kind === 'text') out += p.text
     else if (p.kind === 'char') out += p.char
     else {
-      const v = lookup(p.key)
-      if (typeof v === 'string') out += v
+      const v = lookup.variable(p.key)
+      if (v !== undefined) out += v
       else if (p.fallback !== undefined) out += p.fallback
       else return undefined
     }
@@ -84,8 +86,8 @@ export function resolveGlobParts(
     if (p.kind === 'text') out.push(...split(p.text))
     else if (p.kind === 'char') out.push({ lit: p.char })
     else {
-      const v = lookup(p.key)
-      if (typeof v === 'string') out.push({ lit: v })
+      const v = lookup.variable(p.key)
+      if (v !== undefined) out.push({ lit: v })
       else if (p.fallback !== undefined) out.push({ lit: p.fallback })
       else return undefined
     }

@@ -1,0 +1,134 @@
+// Differential test against @cloud-copilot/iam-simulate: every corpus case plus 10,000 fast-check
+// generated requests must get the same decision, or a disagreement explained by a reviewed entry of
+// differential-allowlist.json (each entry cites the AWS documentation that decides who is right).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { runSimulation } from '@cloud-copilot/iam-simulate'
+import { simulate, type SimulateRequest } from '../../src/iam/index.js'
+import { requestArb } from './generators.js'
+import { toIamSimulate } from './iam-simulate-adapter.js'
+import { loadCases } from './cases.js'
+
+const dir = import.meta.dirname
+const allowlist = JSON.parse(readFileSync(join(dir, 'differential-allowlist.json'), 'utf8')) as {
+  iamSimulateVersion: string
+  entries: { id: string; ours: string; theirs: string; docs: string[] }[]
+}
+const N = Number(process.env.CROSSPIPE_DIFF_RUNS ?? 10_000)
+
+interface Theirs {
+  decision: string
+  analysis: any
+}
+async function theirs(req: SimulateRequest): Promise<Theirs> {
+  const r: any = await runSimulation(toIamSimulate(req), {})
+  if (r.resultType === 'error') return { decision: `error: ${JSON.stringify(r.errors)}`, analysis: undefined }
+  return { decision: r.overallResult, analysis: r.result?.analysis }
+}
+function ours(req: SimulateRequest): string {
+  return simulate(req).decision
+}
+function accountOf(principal: string): string {
+  return principal.split(':')[4]!
+}
+
+/** Each classifier confirms its explanation by removing the one factor and requiring agreement. */
+const classifiers: Record<string, (req: SimulateRequest, o: string, t: Theirs) => Promise<boolean>> = {
+  async 'session-arn-grant'(req, o, t) {
+    if (o !== 'Allowed' || t.decision !== 'ImplicitlyDenied') return false
+    const res = JSON.stringify(req.resourcePolicy ?? {})
+    if (!req.principal.includes(':assumed-role/') || !res.includes(`"${req.principal}"`)) return false
+    const resourceAccount = req.resourceAccount ?? req.resource.split(':')[4]
+    if (accountOf(req.principal) !== resourceAccount) return false
+    const { sessionPolicy: _s, permissionBoundary: _b, ...rest } = req
+    return (await theirs(rest)).decision === 'Allowed' && ours(rest) === 'Allowed'
+  },
+  async 'explicit-deny-not-evaluated'(req, o, t) {
+    if (o !== 'ExplicitlyDenied' || t.decision !== 'ImplicitlyDenied') return false
+    // iam-simulate stopped at an implicit deny: give it allow-all everywhere except the policy that
+    // denies, and it must find the same explicit deny.
+    const r = simulate(req)
+    const type = r.matched[0]?.policyType
+    const allowAll = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }
+    const keep: SimulateRequest = {
+      ...req,
+      ...(type !== 'service control policy' ? { serviceControlPolicies: [] } : {}),
+      ...(type !== 'identity-based policy' ? { identityPolicies: [allowAll] } : {}),
+      ...(type !== 'permissions boundary' && req.permissionBoundary ? { permissionBoundary: allowAll } : {}),
+      ...(type !== 'session policy' && req.sessionPolicy ? { sessionPolicy: allowAll } : {}),
+    }
+    return (await theirs(keep)).decision === 'ExplicitlyDenied' && ours(keep) === 'ExplicitlyDenied'
+  },
+  async 'unresolved-variable'(req, o, t) {
+    const text = JSON.stringify(req)
+    if (!text.includes('${aws:username}') || req.context?.['aws:username'] !== undefined) return false
+    const withName = { ...req, context: { ...req.context, 'aws:username': 'carol' } }
+    const t2 = await theirs(withName)
+    return t2.decision === ours(withName) && o !== t.decision
+  },
+}
+
+test('every allowlist entry has a classifier and cites AWS documentation', () => {
+  const pkg = JSON.parse(readFileSync('node_modules/@cloud-copilot/iam-simulate/package.json', 'utf8'))
+  assert.equal(
+    pkg.version,
+    allowlist.iamSimulateVersion,
+    'allowlist reviewed for another iam-simulate version',
+  )
+  for (const e of allowlist.entries) {
+    assert.ok(classifiers[e.id], `no classifier for ${e.id}`)
+    assert.ok(e.docs.length > 0 && e.docs.every((d) => d.startsWith('https://docs.aws.amazon.com/')), e.id)
+  }
+  assert.deepEqual(Object.keys(classifiers).sort(), allowlist.entries.map((e) => e.id).sort())
+})
+
+async function compare(reqs: { name: string; req: SimulateRequest }[]) {
+  const counts: Record<string, number> = { agree: 0 }
+  const unexplained: string[] = []
+  for (const { name, req } of reqs) {
+    const o = ours(req)
+    const t = await theirs(req)
+    if (t.decision.startsWith('error')) {
+      unexplained.push(`${name}: iam-simulate refused the input: ${t.decision.slice(0, 300)}`)
+      continue
+    }
+    if (o === t.decision) {
+      counts.agree!++
+      continue
+    }
+    let id: string | undefined
+    for (const [k, f] of Object.entries(classifiers))
+      if (await f(req, o, t)) {
+        id = k
+        break
+      }
+    if (id) counts[id] = (counts[id] ?? 0) + 1
+    else unexplained.push(`${name}: crosspipe ${o}, iam-simulate ${t.decision}: ${JSON.stringify(req)}`)
+  }
+  return { counts, unexplained }
+}
+
+test(`${N} generated requests agree with iam-simulate or are explained by the allowlist`, async () => {
+  const reqs = fc
+    .sample(requestArb, { numRuns: N, seed: 20261126 })
+    .map((req, i) => ({ name: `generated #${i}`, req }))
+  const { counts, unexplained } = await compare(reqs)
+  console.log(`differential (generated): ${JSON.stringify(counts)}`)
+  assert.deepEqual(unexplained.slice(0, 5), [])
+  // A differential test that never compares anything interesting cannot fail: require every outcome.
+  const decisions = new Set(reqs.map(({ req }) => ours(req)))
+  assert.deepEqual([...decisions].sort(), ['Allowed', 'ExplicitlyDenied', 'ImplicitlyDenied'])
+  assert.ok(counts.agree! > N * 0.95, `only ${counts.agree} of ${N} agree`)
+})
+
+test('corpus cases agree with iam-simulate or are explained by the allowlist', async () => {
+  const cases = loadCases().filter((c) => c.differential !== false && c.request)
+  const { counts, unexplained } = await compare(
+    cases.map((c) => ({ name: `${c.file}: ${c.name}`, req: c.request! })),
+  )
+  console.log(`differential (corpus, ${cases.length} cases): ${JSON.stringify(counts)}`)
+  assert.deepEqual(unexplained, [])
+})
