@@ -164,6 +164,9 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
     const wanted = options.accounts ?? (runtime.accounts().length === 0 ? DEFAULT_ACCOUNTS : {})
     for (const [name, id] of Object.entries(wanted)) runtime.addAccount(name, id)
     pruneSessions(runtime, new Date())
+    const orphans = runtime.sweepBlobs()
+    if (orphans > 0)
+      emit(options.io, 'debug', 'sandbox.sweep', `removed ${orphans} bodies of writes that never committed`)
   } catch (e) {
     runtime.close()
     throw e

@@ -41,6 +41,8 @@ export class Runtime {
   readonly stateDir: string
   /** Internal APIs services expose to each other, by service name. */
   private readonly internals = new Map<string, unknown>()
+  /** Functions listing the bodies each service's rows refer to, for the start-up sweep. */
+  private readonly blobOwners: (() => ReadonlySet<string>)[] = []
 
   constructor(opts: RuntimeOptions) {
     this.stateDir = opts.stateDir
@@ -109,6 +111,18 @@ export class Runtime {
     const api = this.internals.get(name)
     if (!api) throw new Error(`sandbox: internal API ${name} is not registered`)
     return api as T
+  }
+
+  /** Registers a service's list of live bodies; bodies nobody lists are orphans of interrupted writes. */
+  registerBlobOwner(live: () => ReadonlySet<string>): void {
+    this.blobOwners.push(live)
+  }
+
+  /** Removes bodies no service refers to (call once every service is built). Returns how many. */
+  sweepBlobs(): number {
+    const live = new Set<string>()
+    for (const f of this.blobOwners) for (const id of f()) live.add(id)
+    return this.blobs.sweep(live)
   }
 
   /** Closes the database. */

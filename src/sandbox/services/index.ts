@@ -6,6 +6,7 @@
 import type { Runtime } from '../runtime.js'
 import { iamService } from './iam/api.js'
 import { kmsService } from './kms/api.js'
+import { s3Service } from './s3/api.js'
 import { stsService } from './sts/api.js'
 import type { Service } from './types.js'
 
@@ -13,4 +14,4 @@ import type { Service } from './types.js'
 export type ServiceFactory = (runtime: Runtime) => Service
 
 /** Every service the gateway serves. */
-export const SERVICE_FACTORIES: readonly ServiceFactory[] = [stsService, iamService, kmsService]
+export const SERVICE_FACTORIES: readonly ServiceFactory[] = [stsService, iamService, kmsService, s3Service]

@@ -1,0 +1,353 @@
+/**
+ * S3 state. Buckets are global by name (one namespace per partition, as in S3); objects, their
+ * versions and multipart uploads have their own tables so listing is an index range scan.
+ * Bodies live in the BlobStore: written and fsynced before the row that names them commits.
+ */
+import type Database from 'better-sqlite3'
+import type { Db } from '../../store/db.js'
+
+/** Bucket default encryption. */
+export interface BucketEncryption {
+  readonly algorithm: 'AES256' | 'aws:kms' | 'aws:kms:dsse'
+  readonly kmsKeyId?: string
+  readonly bucketKeyEnabled: boolean
+}
+
+/** Public access block settings. */
+export interface PublicAccessBlock {
+  readonly BlockPublicAcls: boolean
+  readonly IgnorePublicAcls: boolean
+  readonly BlockPublicPolicy: boolean
+  readonly RestrictPublicBuckets: boolean
+}
+
+/** A bucket. */
+export interface BucketRecord {
+  readonly name: string
+  readonly account: string
+  readonly region: string
+  readonly created: string
+  policy?: string
+  encryption: BucketEncryption
+  versioning?: 'Enabled' | 'Suspended'
+  publicAccessBlock?: PublicAccessBlock
+  ownership?: 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter'
+  /** The lifecycle configuration XML as accepted. */
+  lifecycle?: string
+  tags?: { Key: string; Value: string }[]
+}
+
+/** Object metadata kept beside the body. */
+export interface ObjectMeta {
+  readonly size: number
+  readonly etag: string
+  readonly lastModified: string
+  readonly contentType?: string
+  readonly contentEncoding?: string
+  readonly contentDisposition?: string
+  readonly contentLanguage?: string
+  readonly cacheControl?: string
+  readonly expires?: string
+  readonly userMeta: Record<string, string>
+  readonly sse: 'AES256' | 'aws:kms'
+  readonly kmsKeyArn?: string
+  /** The KMS-encrypted data key (base64) for SSE-KMS bodies. */
+  readonly dataKey?: string
+  /** The encryption context the data key is bound to. */
+  readonly kmsContext?: Record<string, string>
+  readonly bucketKeyEnabled?: boolean
+  readonly checksums: Partial<Record<string, string>>
+  readonly storageClass: string
+  readonly tagCount?: number
+  readonly partsCount?: number
+}
+
+/** One version of an object (or a delete marker). */
+export interface ObjectRow {
+  readonly bucket: string
+  readonly key: string
+  readonly seq: number
+  readonly versionId: string
+  readonly latest: boolean
+  readonly deleteMarker: boolean
+  readonly blob: string | null
+  readonly meta: ObjectMeta
+}
+
+/** A multipart upload in progress. */
+export interface UploadRecord {
+  readonly uploadId: string
+  readonly bucket: string
+  readonly key: string
+  readonly initiated: string
+  readonly initiator: string
+  readonly meta: Omit<ObjectMeta, 'size' | 'etag' | 'lastModified' | 'checksums' | 'dataKey'> & {
+    readonly checksumAlgorithm?: string
+  }
+}
+
+/** A part of an upload. */
+export interface PartRow {
+  readonly partNumber: number
+  readonly blob: string
+  readonly etag: string
+  readonly size: number
+  readonly lastModified: string
+}
+
+interface RawRow {
+  bucket: string
+  key: string
+  seq: number
+  version_id: string
+  latest: number
+  delete_marker: number
+  blob: string | null
+  meta: string
+}
+
+function toRow(r: RawRow): ObjectRow {
+  return {
+    bucket: r.bucket,
+    key: r.key,
+    seq: r.seq,
+    versionId: r.version_id,
+    latest: r.latest === 1,
+    deleteMarker: r.delete_marker === 1,
+    blob: r.blob,
+    meta: JSON.parse(r.meta) as ObjectMeta,
+  }
+}
+
+/** Typed access to S3's tables. */
+export class S3Store {
+  private readonly s: Record<string, Database.Statement>
+
+  constructor(readonly db: Db) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS s3_buckets (name TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS s3_objects (
+        bucket TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, version_id TEXT NOT NULL,
+        latest INTEGER NOT NULL, delete_marker INTEGER NOT NULL, blob TEXT, meta TEXT NOT NULL,
+        PRIMARY KEY (bucket, key, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS s3_objects_latest ON s3_objects (bucket, latest, key);
+      CREATE TABLE IF NOT EXISTS s3_uploads (upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS s3_parts (
+        upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, blob TEXT NOT NULL, etag TEXT NOT NULL,
+        size INTEGER NOT NULL, last_modified TEXT NOT NULL, PRIMARY KEY (upload_id, part_number)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS s3_seq (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
+      INSERT OR IGNORE INTO s3_seq (id, next) VALUES (1, 1);
+    `)
+    const p = (sql: string): Database.Statement => db.prepare(sql)
+    this.s = {
+      getBucket: p('SELECT body FROM s3_buckets WHERE name = ?'),
+      putBucket: p('INSERT OR REPLACE INTO s3_buckets (name, body) VALUES (?, ?)'),
+      delBucket: p('DELETE FROM s3_buckets WHERE name = ?'),
+      listBuckets: p('SELECT body FROM s3_buckets ORDER BY name'),
+      anyObject: p('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1'),
+      anyUpload: p('SELECT 1 FROM s3_uploads WHERE bucket = ? LIMIT 1'),
+      latest: p('SELECT * FROM s3_objects WHERE bucket = ? AND key = ? AND latest = 1'),
+      version: p('SELECT * FROM s3_objects WHERE bucket = ? AND key = ? AND version_id = ?'),
+      versionsOfKey: p('SELECT * FROM s3_objects WHERE bucket = ? AND key = ? ORDER BY seq DESC'),
+      nextSeq: p('UPDATE s3_seq SET next = next + 1 WHERE id = 1 RETURNING next - 1 AS seq'),
+      clearLatest: p('UPDATE s3_objects SET latest = 0 WHERE bucket = ? AND key = ? AND latest = 1'),
+      setLatest: p('UPDATE s3_objects SET latest = 1 WHERE bucket = ? AND key = ? AND seq = ?'),
+      insert: p(
+        'INSERT INTO s3_objects (bucket, key, seq, version_id, latest, delete_marker, blob, meta) VALUES (?, ?, ?, ?, 1, ?, ?, ?)',
+      ),
+      delVersion: p('DELETE FROM s3_objects WHERE bucket = ? AND key = ? AND seq = ?'),
+      listLatest: p(
+        'SELECT * FROM s3_objects WHERE bucket = ? AND latest = 1 AND delete_marker = 0 AND key > ? AND key >= ? ORDER BY key LIMIT ?',
+      ),
+      listVersions: p(
+        'SELECT * FROM s3_objects WHERE bucket = ? AND (key > ? OR (key = ? AND seq < ?)) AND key >= ? ORDER BY key, seq DESC LIMIT ?',
+      ),
+      getUpload: p('SELECT body FROM s3_uploads WHERE upload_id = ?'),
+      putUpload: p('INSERT INTO s3_uploads (upload_id, bucket, key, body) VALUES (?, ?, ?, ?)'),
+      delUpload: p('DELETE FROM s3_uploads WHERE upload_id = ?'),
+      listUploads: p('SELECT body FROM s3_uploads WHERE bucket = ? ORDER BY key, upload_id'),
+      putPart: p(
+        'INSERT OR REPLACE INTO s3_parts (upload_id, part_number, blob, etag, size, last_modified) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      getPart: p('SELECT blob FROM s3_parts WHERE upload_id = ? AND part_number = ?'),
+      parts: p('SELECT * FROM s3_parts WHERE upload_id = ? ORDER BY part_number'),
+      delParts: p('DELETE FROM s3_parts WHERE upload_id = ?'),
+      allBlobs: p('SELECT blob FROM s3_objects WHERE blob IS NOT NULL UNION ALL SELECT blob FROM s3_parts'),
+    }
+  }
+
+  /** A bucket by name. */
+  bucket(name: string): BucketRecord | undefined {
+    const r = this.s['getBucket']!.get(name) as { body: string } | undefined
+    return r ? (JSON.parse(r.body) as BucketRecord) : undefined
+  }
+
+  /** Writes a bucket. */
+  putBucket(b: BucketRecord): void {
+    this.s['putBucket']!.run(b.name, JSON.stringify(b))
+  }
+
+  /** Deletes a bucket row. */
+  deleteBucket(name: string): void {
+    this.s['delBucket']!.run(name)
+  }
+
+  /** Every bucket, by name. */
+  buckets(): BucketRecord[] {
+    return (this.s['listBuckets']!.all() as { body: string }[]).map((r) => JSON.parse(r.body) as BucketRecord)
+  }
+
+  /** True when the bucket holds any object version or upload. */
+  hasContent(bucket: string): boolean {
+    return this.s['anyObject']!.get(bucket) !== undefined || this.s['anyUpload']!.get(bucket) !== undefined
+  }
+
+  /** The current version of a key (possibly a delete marker). */
+  latest(bucket: string, key: string): ObjectRow | undefined {
+    const r = this.s['latest']!.get(bucket, key) as RawRow | undefined
+    return r ? toRow(r) : undefined
+  }
+
+  /** A given version of a key. */
+  version(bucket: string, key: string, versionId: string): ObjectRow | undefined {
+    const r = this.s['version']!.get(bucket, key, versionId) as RawRow | undefined
+    return r ? toRow(r) : undefined
+  }
+
+  /**
+   * Makes a new current version (or delete marker). With `replaceNull`, the existing `null`
+   * version is removed first (unversioned and suspended buckets). Returns the bodies no longer
+   * referenced, to remove once the transaction has committed.
+   */
+  writeVersion(o: {
+    bucket: string
+    key: string
+    versionId: string
+    deleteMarker: boolean
+    blob: string | null
+    meta: ObjectMeta
+    replaceNull: boolean
+  }): string[] {
+    const freed: string[] = []
+    this.db.transaction(() => {
+      if (o.replaceNull) {
+        const old = this.s['version']!.get(o.bucket, o.key, 'null') as RawRow | undefined
+        if (old) {
+          this.s['delVersion']!.run(o.bucket, o.key, old.seq)
+          if (old.blob) freed.push(old.blob)
+        }
+      }
+      this.s['clearLatest']!.run(o.bucket, o.key)
+      const { seq } = this.s['nextSeq']!.get() as { seq: number }
+      this.s['insert']!.run(
+        o.bucket,
+        o.key,
+        seq,
+        o.versionId,
+        o.deleteMarker ? 1 : 0,
+        o.blob,
+        JSON.stringify(o.meta),
+      )
+    })()
+    return freed
+  }
+
+  /** Deletes one version; the newest remaining version becomes current. Returns the freed body. */
+  deleteVersion(row: ObjectRow): string | null {
+    this.db.transaction(() => {
+      this.s['delVersion']!.run(row.bucket, row.key, row.seq)
+      if (row.latest) {
+        const rest = this.s['versionsOfKey']!.all(row.bucket, row.key) as RawRow[]
+        if (rest[0]) this.s['setLatest']!.run(row.bucket, row.key, rest[0].seq)
+      }
+    })()
+    return row.blob
+  }
+
+  /** Current, non-deleted objects with key > after and key >= prefix, in key order. */
+  listLatest(bucket: string, after: string, prefix: string, limit: number): ObjectRow[] {
+    return (this.s['listLatest']!.all(bucket, after, prefix, limit) as RawRow[]).map(toRow)
+  }
+
+  /** Versions after (key, seq) in (key asc, seq desc) order. */
+  listVersions(
+    bucket: string,
+    afterKey: string,
+    afterSeq: number,
+    prefix: string,
+    limit: number,
+  ): ObjectRow[] {
+    return (this.s['listVersions']!.all(bucket, afterKey, afterKey, afterSeq, prefix, limit) as RawRow[]).map(
+      toRow,
+    )
+  }
+
+  /** Every version of a key, newest first. */
+  versionsOf(bucket: string, key: string): ObjectRow[] {
+    return (this.s['versionsOfKey']!.all(bucket, key) as RawRow[]).map(toRow)
+  }
+
+  /** An upload. */
+  upload(id: string): UploadRecord | undefined {
+    const r = this.s['getUpload']!.get(id) as { body: string } | undefined
+    return r ? (JSON.parse(r.body) as UploadRecord) : undefined
+  }
+
+  /** Records a new upload. */
+  putUpload(u: UploadRecord): void {
+    this.s['putUpload']!.run(u.uploadId, u.bucket, u.key, JSON.stringify(u))
+  }
+
+  /** Uploads of a bucket. */
+  uploads(bucket: string): UploadRecord[] {
+    return (this.s['listUploads']!.all(bucket) as { body: string }[]).map(
+      (r) => JSON.parse(r.body) as UploadRecord,
+    )
+  }
+
+  /** Stores a part; returns the body it replaced, if any. */
+  putPart(uploadId: string, p: PartRow): string | undefined {
+    let old: string | undefined
+    this.db.transaction(() => {
+      old = (this.s['getPart']!.get(uploadId, p.partNumber) as { blob: string } | undefined)?.blob
+      this.s['putPart']!.run(uploadId, p.partNumber, p.blob, p.etag, p.size, p.lastModified)
+    })()
+    return old
+  }
+
+  /** The parts of an upload, by number. */
+  parts(uploadId: string): PartRow[] {
+    return (
+      this.s['parts']!.all(uploadId) as {
+        part_number: number
+        blob: string
+        etag: string
+        size: number
+        last_modified: string
+      }[]
+    ).map((r) => ({
+      partNumber: r.part_number,
+      blob: r.blob,
+      etag: r.etag,
+      size: r.size,
+      lastModified: r.last_modified,
+    }))
+  }
+
+  /** Removes an upload and its parts; returns their bodies. */
+  deleteUpload(uploadId: string): string[] {
+    const bodies = this.parts(uploadId).map((p) => p.blob)
+    this.db.transaction(() => {
+      this.s['delParts']!.run(uploadId)
+      this.s['delUpload']!.run(uploadId)
+    })()
+    return bodies
+  }
+
+  /** Every body any row refers to (for the start-up sweep of orphans). */
+  liveBlobs(): Set<string> {
+    return new Set((this.s['allBlobs']!.all() as { blob: string }[]).map((r) => r.blob))
+  }
+}
