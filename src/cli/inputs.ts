@@ -14,47 +14,7 @@ import { readSandboxState } from '../sandbox/index.js'
 import { synthesize } from '../synth/index.js'
 import { Manifest } from '../synth/manifest.js'
 import type { ManifestDocument } from '../synth/manifest.js'
-import type { OptionSpec, ParsedArgs } from './args.js'
-import { DEFAULT_SANDBOX_STATE } from './commands/sandbox.js'
-
-/** Options of every command that reads a definition or manifest and talks to accounts. */
-export const DEPLOY_INPUT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  config: {
-    type: 'string',
-    short: 'c',
-    value: 'FILE',
-    description: 'The pipeline definition (default crosspipe.yml).',
-  },
-  manifest: {
-    type: 'string',
-    short: 'm',
-    value: 'FILE',
-    description: 'A manifest of templates instead of a definition.',
-  },
-  sandbox: { type: 'boolean', description: 'Use the sandbox running from --state.' },
-  state: {
-    type: 'string',
-    value: 'DIR',
-    description: 'Sandbox state directory.',
-    default: DEFAULT_SANDBOX_STATE,
-  },
-  'profile-map': {
-    type: 'string',
-    value: 'KEY=PROFILE,…',
-    description: 'AWS profile per account: keys are account ids, "ci", or stage names.',
-  },
-  'assume-role': {
-    type: 'string',
-    value: 'ROLE',
-    description: 'Assume this role in every account (e.g. OrganizationAccountAccessRole).',
-  },
-  profile: { type: 'string', value: 'NAME', description: 'With --assume-role: the profile that assumes it.' },
-  'endpoint-url': {
-    type: 'string',
-    value: 'URL',
-    description: 'Send requests to this endpoint (also AWS_ENDPOINT_URL).',
-  },
-}
+import type { ParsedArgs } from './args.js'
 
 /** A manifest and the text of every template it names. */
 export interface DeployInput {

@@ -1,7 +1,5 @@
 import { resolve } from 'node:path'
-import { checkManifestFile, checkPipeline, renderCheck, toSarif } from '../../check/index.js'
 import { CrosspipeError } from '../../model/errors.js'
-import { loadPipeline } from '../../model/index.js'
 import type { Command } from '../command.js'
 import { EXIT } from '../command.js'
 
@@ -25,6 +23,8 @@ Exit code 0 when every call is allowed and there is no error finding, 1 otherwis
   },
   maxPositionals: 0,
   async run({ args, term, cwd }) {
+    const { checkManifestFile, checkPipeline, renderCheck, toSarif } = await import('../../check/index.js')
+    const { loadPipeline } = await import('../../model/index.js')
     if (args.values.config && args.values.manifest) {
       throw new CrosspipeError(
         'usage',

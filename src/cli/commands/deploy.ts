@@ -1,11 +1,16 @@
 import { createInterface } from 'node:readline/promises'
-import { deploy, destroy, summaryText } from '../../deploy/index.js'
 import type { DeployResult } from '../../deploy/index.js'
 import { CrosspipeError } from '../../model/errors.js'
 import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
-import { DEPLOY_INPUT_OPTIONS, accountAccess, readDeployInput } from '../inputs.js'
+import { DEPLOY_INPUT_OPTIONS } from '../options.js'
 import { style } from '../output.js'
+
+/** The deploy engine and the AWS SDK, loaded only when deploy or destroy runs. */
+const deployLib = async () => ({
+  ...(await import('../../deploy/index.js')),
+  ...(await import('../inputs.js')),
+})
 import { progressIo } from '../progress.js'
 
 function parseConcurrency(v: string | undefined): number | undefined {
@@ -30,7 +35,7 @@ function interruptSignal(ctx: CommandContext): { signal: AbortSignal; dispose():
   return { signal: ac.signal, dispose: () => void process.off('SIGINT', onInt) }
 }
 
-function report(ctx: CommandContext, r: DeployResult): number {
+function report(ctx: CommandContext, r: DeployResult, summaryText: (r: DeployResult) => string): number {
   if (ctx.args.values.json) ctx.term.out(JSON.stringify(r, null, 2) + '\n')
   else ctx.term.out(summaryText(r) + '\n')
   if (r.stacks.some((s) => s.error?.kind === 'unresolvable')) return EXIT.badInput
@@ -70,6 +75,7 @@ Exit code 0 when every stack succeeded, 1 when one failed, 2 for bad input.`,
   maxPositionals: 0,
   async run(ctx) {
     const { args, term, cwd } = ctx
+    const { deploy, summaryText, readDeployInput, accountAccess } = await deployLib()
     const input = await readDeployInput('deploy', args, cwd)
     const credentials = accountAccess('deploy', args, input, cwd)
     const io = progressIo(term, { verbose: Boolean(args.values.verbose) })
@@ -90,7 +96,7 @@ Exit code 0 when every stack succeeded, 1 when one failed, 2 for bad input.`,
         io: args.values.json ? undefined : io,
       })
       io.finish()
-      return report(ctx, r)
+      return report(ctx, r, summaryText)
     } finally {
       sig.dispose()
     }
@@ -130,6 +136,7 @@ printed. Asks for confirmation unless --yes is given (required when not on a ter
   maxPositionals: 0,
   async run(ctx) {
     const { args, term, cwd } = ctx
+    const { destroy, summaryText, readDeployInput, accountAccess } = await deployLib()
     const input = await readDeployInput('destroy', args, cwd)
     const credentials = accountAccess('destroy', args, input, cwd)
     const dryRun = Boolean(args.values['dry-run'])
@@ -163,7 +170,7 @@ printed. Asks for confirmation unless --yes is given (required when not on a ter
         io: args.values.json ? undefined : io,
       })
       io.finish()
-      return report(ctx, r)
+      return report(ctx, r, summaryText)
     } finally {
       sig.dispose()
     }

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { CrosspipeError } from '../../model/errors.js'
-import { exampleProject, pipelineJsonSchema } from '../../model/index.js'
 import type { Command } from '../command.js'
 import { EXIT } from '../command.js'
 import { writeFiles } from '../files.js'
@@ -19,7 +18,8 @@ export const initCommand: Command = {
 Existing files are never overwritten unless --force is given.`,
   options: { force: { type: 'boolean', description: 'Overwrite existing files.' } },
   maxPositionals: 1,
-  run({ args, term, cwd }) {
+  async run({ args, term, cwd }) {
+    const { exampleProject, pipelineJsonSchema } = await import('../../model/index.js')
     const dir = resolve(cwd, args.positionals[0] ?? '.')
     const files: Record<string, string> = {
       ...exampleProject(),
@@ -39,6 +39,6 @@ Existing files are never overwritten unless --force is given.`,
       const rel = relative(cwd, dir)
       term.out(`\nNext: ${rel ? `cd ${rel} && ` : ''}crosspipe synth && crosspipe check\n`)
     }
-    return Promise.resolve(EXIT.ok)
+    return EXIT.ok
   },
 }

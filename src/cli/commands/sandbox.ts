@@ -1,20 +1,13 @@
 import { resolve } from 'node:path'
 import { CrosspipeError } from '../../model/errors.js'
-import {
-  DEFAULT_PORT,
-  detachSandbox,
-  formatEnvExports,
-  readSandboxState,
-  sandboxEnv,
-  startSandbox,
-  stopSandbox,
-} from '../../sandbox/index.js'
+import { DEFAULT_PORT } from '../../sandbox/config.js'
 import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
+import { DEFAULT_SANDBOX_STATE } from '../options.js'
 import { terminalIo } from '../output.js'
 
-/** The default state directory, relative to the working directory. */
-export const DEFAULT_SANDBOX_STATE = '.crosspipe/sandbox'
+/** The sandbox library, loaded only when a sandbox command runs (it opens SQLite, starts servers). */
+const sandboxLib = () => import('../../sandbox/index.js')
 
 /** Parses `ci=111111111111,dev=222222222222`. */
 export function parseAccounts(value: string): Record<string, string> {
@@ -54,6 +47,7 @@ function parsePort(value: string | undefined): number {
 async function foreground(ctx: CommandContext, stateDir: string): Promise<number> {
   const { args, term } = ctx
   const accounts = args.values.accounts ? parseAccounts(args.values.accounts as string) : undefined
+  const { startSandbox } = await sandboxLib()
   const sandbox = await startSandbox({
     port: parsePort(args.values.port as string | undefined),
     stateDir,
@@ -125,6 +119,7 @@ account, so the AWS CLI and SDKs work unchanged:
     const { args, term, cwd } = ctx
     const stateDir = resolve(cwd, args.values.state as string)
     const sub = args.positionals[0]
+    const { detachSandbox, formatEnvExports, readSandboxState, sandboxEnv, stopSandbox } = await sandboxLib()
     switch (sub) {
       case undefined:
         if (!args.values.detach) return foreground(ctx, stateDir)

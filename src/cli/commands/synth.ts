@@ -1,7 +1,5 @@
 import { relative, resolve } from 'node:path'
 import { CrosspipeError } from '../../model/errors.js'
-import { loadPipeline } from '../../model/index.js'
-import { synthesize } from '../../synth/index.js'
 import type { Command } from '../command.js'
 import { EXIT } from '../command.js'
 import { replaceDirectory } from '../files.js'
@@ -40,6 +38,8 @@ parameters). Nothing is written when the definition has an error.`,
         `crosspipe synth: --format must be "yaml" or "json", not "${format}".`,
       )
     }
+    const { loadPipeline } = await import('../../model/index.js')
+    const { synthesize } = await import('../../synth/index.js')
     const pipeline = await loadPipeline(resolve(cwd, args.values.config as string))
     const out = synthesize(pipeline, { format })
     const dir = resolve(cwd, args.values.output as string)
