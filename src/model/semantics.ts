@@ -85,6 +85,12 @@ export function semanticProblems(data: unknown, loc: Locator): PathProblem[] {
     }
 
     const stack = str(stage.stack)
+    const prefix = str(naming.prefix) ?? str(data.name)
+    if (stack !== undefined && prefix !== undefined && isOwnStackName(prefix, stack))
+      out.push({
+        path: [...at, 'stack'],
+        message: `"${stack}" is a name crosspipe gives its own stacks (${prefix}-pipeline, ${prefix}-source, ${prefix}-ci-base…, ${prefix}-target-…); choose another stack name`,
+      })
     const seenTargets = new Map<string, number>()
     list(stage.targets).forEach((target, j) => {
       if (!isObj(target)) return
@@ -196,6 +202,26 @@ function statementRules(s: unknown, at: PathSegment[], out: PathProblem[]): void
     else if (s[a] !== undefined && s[b] !== undefined)
       out.push({ path: [...at, b], message: `a statement has ${a} or ${b}, not both` })
   }
+}
+
+/**
+ * Whether `stack` is, or could be, one of the stacks crosspipe deploys itself. This mirrors the
+ * stack names of `src/synth/names.ts` (which the model may not import): `<prefix>-pipeline`,
+ * `<prefix>-source`, `<prefix>-ci-base[-<region>]` and `<prefix>-target-<account>-<region>`.
+ * An application stack of the same name in the same account and region would be overwritten by
+ * (or overwrite) crosspipe's, so the names are reserved everywhere — simpler to explain than
+ * "only in the account where it collides". Compared ignoring case, as stack names are.
+ */
+export function isOwnStackName(prefix: string, stack: string): boolean {
+  const s = stack.toLowerCase()
+  const p = prefix.toLowerCase()
+  return (
+    s === `${p}-pipeline` ||
+    s === `${p}-source` ||
+    s === `${p}-ci-base` ||
+    s.startsWith(`${p}-ci-base-`) ||
+    s.startsWith(`${p}-target-`)
+  )
 }
 
 /** The longest IAM role name AWS accepts: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html */
