@@ -36,6 +36,10 @@ export const DOCS = {
     'https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeBuild.html#edit-role-codebuild',
   codeBuildServiceRole: 'https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html',
   codeBuildKms: 'https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-kms.html',
+  codeBuildConfusedDeputy:
+    'https://docs.aws.amazon.com/codebuild/latest/userguide/cross-service-confused-deputy-prevention.html',
+  codePipelineConfusedDeputy:
+    'https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html#security_iam_service-with-iam-confused-deputy',
   cloudFormationAction:
     'https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CloudFormation.html#action-reference-CloudFormation-permissions',
   cloudFormationServiceRole:
@@ -117,11 +121,23 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
       resource: p.roleArn,
       resourceAccount: acctOf(p.roleArn),
       resourceKind: 'role',
-      context: {},
+      // CodePipeline sets the confused-deputy keys to the pipeline (CodePipeline User Guide,
+      // "Cross-service confused deputy prevention").
+      context: {
+        'aws:SourceAccount': p.account,
+        'aws:SourceArn': formatArn({
+          partition: part,
+          service: 'codepipeline',
+          region: p.region,
+          account: p.account,
+          resource: p.name,
+        }),
+      },
       purpose: 'CodePipeline assumes the pipeline role to run the pipeline',
       doc: DOCS.serviceRole,
     })
-  const artifactKeys = new Map<string, ArtifactKey>()
+  const artifactKeys = new Map<string, { key: ArtifactKey; region: string }>()
+  const replicated = new Set<string>()
   const storeFor = (region: string) => p.stores.find((s) => s.region === region) ?? p.stores[0]
 
   for (const stage of p.stages) {
@@ -129,7 +145,8 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
     for (const a of actions) {
       const caller = a.roleArn ?? p.roleArn ?? ''
       const callerAccount = acctOf(caller)
-      const store = storeFor(a.region)
+      const storeHere = storeFor(a.region)
+      const store = storeHere
       const push = (c: Omit<CallSpec, 'stage' | 'action'>): void =>
         void calls.push({ stage: stage.name, action: a.name, ...c })
       if (a.roleArn && p.roleArn)
@@ -153,6 +170,7 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
         mode: 'read' | 'write',
         key: ArtifactKey,
         why: string,
+        store = storeHere,
       ): void => {
         if (!store || !principalArn) return
         const bucket = model.buckets.get(store.bucket)
@@ -210,13 +228,32 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
         })
       }
       const readInputs = (principalArn: string, why: string, only?: readonly string[]): void => {
-        for (const i of only ?? a.inputs)
-          artifactCalls(principalArn, i, 'read', artifactKeys.get(i) ?? storeKey, why)
+        for (const i of only ?? a.inputs) {
+          // An artifact read in another region than it was written is the copy CodePipeline made
+          // into that region's artifact store, encrypted with that store's key (CodePipeline User
+          // Guide, "Add a cross-Region action").
+          const produced = artifactKeys.get(i)
+          if (produced && produced.region !== a.region && p.roleArn && !replicated.has(`${i}/${a.region}`)) {
+            // The copy is made by CodePipeline with the pipeline role: read from the producer's
+            // store, write into this region's.
+            replicated.add(`${i}/${a.region}`)
+            const from = storeFor(produced.region)
+            artifactCalls(p.roleArn, i, 'read', produced.key, 'the cross-region copy', from)
+            artifactCalls(p.roleArn, i, 'write', storeKey, 'the cross-region copy')
+          }
+          artifactCalls(
+            principalArn,
+            i,
+            'read',
+            produced && produced.region === a.region ? produced.key : storeKey,
+            why,
+          )
+        }
       }
       const writeOutputs = (principalArn: string, why: string, key: ArtifactKey = storeKey): void => {
         for (const o of a.outputs) {
           artifactCalls(principalArn, o, 'write', key, why)
-          artifactKeys.set(o, key)
+          artifactKeys.set(o, { key, region: a.region })
         }
       }
       const cfg = a.configuration
@@ -284,7 +321,9 @@ function codeBuild(i: EntryInput, what: string): void {
     resource: role,
     resourceAccount: parseArn(role)?.account ?? callerAccount,
     resourceKind: 'role',
-    context: {},
+    // CodeBuild sets the confused-deputy keys to the project (CodeBuild User Guide,
+    // "Cross-service confused deputy prevention").
+    context: { 'aws:SourceAccount': project.account, 'aws:SourceArn': project.arn },
     purpose: `CodeBuild assumes the service role of project ${name}`,
     doc: DOCS.codeBuildServiceRole,
   })
@@ -433,7 +472,9 @@ export const CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
       const arn = i.cstr('ConnectionArn') ?? ''
       i.push({
         principal: ROLE(i.caller),
-        operation: 'codestar-connections:UseConnection',
+        // The action's permission carries the connection ARN's own prefix: codestar-connections,
+        // or codeconnections since the service was renamed (same page).
+        operation: `${parseArn(arn)?.service ?? 'codestar-connections'}:UseConnection`,
         resource: arn,
         resourceAccount: parseArn(arn)?.account ?? i.callerAccount,
         resourceKind: 'none',

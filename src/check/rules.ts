@@ -121,33 +121,37 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
             },
           ),
         )
-      // CodeBuild encrypts its outputs with the project's key, not the pipeline's.
-      if (store.keyId === undefined) continue
-      const storeKey = key?.arn ?? keyArnOf(store.keyId, p.partition, p.account, store.region)
-      for (const s of p.stages)
-        for (const a of s.actions) {
-          if (a.provider !== 'CodeBuild' || a.owner !== 'AWS') continue
-          const acct = actionAccount(p, a.roleArn)
-          const name = typeof a.configuration.ProjectName === 'string' ? a.configuration.ProjectName : ''
-          const project = m.projects.get(`${acct}/${a.region}/${name}`)
-          if (!project || a.outputs.length === 0) continue
-          const pk = project.encryptionKey
-            ? (findKey(m, project.encryptionKey, project.account, project.region)?.arn ??
-              keyArnOf(project.encryptionKey, p.partition, project.account, project.region))
-            : undefined
-          if (pk !== storeKey)
-            out.push(
-              finding(
-                ctx,
-                'codebuild-key-mismatch',
-                'error',
-                project.origin,
-                `CodeBuild project ${name} encrypts its output artifacts with ${project.encryptionKey ? `key ${project.encryptionKey}` : 'the AWS managed key aws/s3 (it has no EncryptionKey)'}, not with the artifact store's key ${storeKey}: CodeBuild does not use the pipeline's key, so the actions after ${s.name}/${a.name} in other accounts cannot decrypt its output.`,
-                { EncryptionKey: storeKey },
-              ),
-            )
-        }
     }
+    // CodeBuild encrypts its outputs with the project's key, not the pipeline's: it must be the
+    // key of the artifact store of the action's region.
+    for (const s of p.stages)
+      for (const a of s.actions) {
+        if (a.provider !== 'CodeBuild' || a.owner !== 'AWS' || a.outputs.length === 0) continue
+        const store = p.stores.find((x) => x.region === a.region) ?? p.stores[0]
+        if (store?.keyId === undefined) continue
+        const storeKey =
+          findKey(m, store.keyId, p.account, store.region)?.arn ??
+          keyArnOf(store.keyId, p.partition, p.account, store.region)
+        const acct = actionAccount(p, a.roleArn)
+        const name = typeof a.configuration.ProjectName === 'string' ? a.configuration.ProjectName : ''
+        const project = m.projects.get(`${acct}/${a.region}/${name}`)
+        if (!project) continue
+        const pk = project.encryptionKey
+          ? (findKey(m, project.encryptionKey, project.account, project.region)?.arn ??
+            keyArnOf(project.encryptionKey, p.partition, project.account, project.region))
+          : undefined
+        if (pk !== storeKey)
+          out.push(
+            finding(
+              ctx,
+              'codebuild-key-mismatch',
+              'error',
+              project.origin,
+              `CodeBuild project ${name} encrypts its output artifacts with ${project.encryptionKey ? `key ${project.encryptionKey}` : 'the AWS managed key aws/s3 (it has no EncryptionKey)'}, not with the artifact store's key ${storeKey}: CodeBuild does not use the pipeline's key, so the actions after ${s.name}/${a.name} in other accounts cannot decrypt its output.`,
+              { EncryptionKey: storeKey },
+            ),
+          )
+      }
     for (const s of p.stages) {
       if (s.actions.length > LIMITS.actionsPerStage)
         out.push(
