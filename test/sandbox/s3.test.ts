@@ -2,7 +2,7 @@
 // copies, listings, multipart uploads, presigned URLs.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import {
   CreateBucketCommand,
@@ -37,8 +37,7 @@ import {
   AbortMultipartUploadCommand,
   ListObjectsCommand,
 } from '@aws-sdk/client-s3'
-import { SignatureV4 } from '@smithy/signature-v4'
-import { harness, failure, type Harness } from './helpers.js'
+import { harness, failure, presignS3, type Harness } from './helpers.js'
 
 let h: Harness
 before(async () => {
@@ -470,67 +469,27 @@ test('multipart upload: parts, completion ETag, abort, small parts refused', asy
   )
 })
 
-/** The SHA-256 the SDK's signer wants (hash, or HMAC with a secret), from node:crypto. */
-class Sha256 {
-  private readonly h: Hash | Hmac
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret)
-  }
-  update(data: string | Uint8Array): void {
-    this.h.update(data)
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(this.h.digest())
-  }
-}
-
-/** A presigned URL made with the SDK's own signer (as @aws-sdk/s3-request-presigner does). */
-async function presign(
-  method: string,
-  bucket: string,
-  key: string,
-  expiresIn: number,
-  signingDate?: Date,
-): Promise<string> {
-  const url = new URL(`${h.sandbox.endpoint}/${bucket}/${encodeURIComponent(key)}`)
-  const signer = new SignatureV4({
-    service: 's3',
-    region: 'us-east-1',
-    credentials: h.creds('ci'),
-    sha256: Sha256,
-    uriEscapePath: false,
-  })
-  const signed = await signer.presign(
-    {
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: url.pathname,
-      query: {},
-      headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-    },
-    { expiresIn, signingDate, unsignableHeaders: new Set(), signableHeaders: new Set(['host']) },
-  )
-  const qs = Object.entries(signed.query ?? {})
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-    .join('&')
-  return `${url.origin}${signed.path}?${qs}`
-}
-
 test('presigned URLs: GET and PUT work, an expired or altered URL is refused', async () => {
   const c = s3()
   await c.send(new CreateBucketCommand({ Bucket: 'presigned' }))
-  const putUrl = await presign('PUT', 'presigned', 'p.txt', 60)
+  const putUrl = await presignS3(h, h.creds('ci'), 'PUT', 'presigned', 'p.txt', 60)
   const put = await fetch(putUrl, { method: 'PUT', body: 'via url' })
   assert.equal(put.status, 200, await put.text())
-  const getUrl = await presign('GET', 'presigned', 'p.txt', 60)
+  const getUrl = await presignS3(h, h.creds('ci'), 'GET', 'presigned', 'p.txt', 60)
   const got = await fetch(getUrl)
   assert.equal(await got.text(), 'via url')
   const tampered = await fetch(getUrl.replace('p.txt', 'q.txt'))
   assert.equal(tampered.status, 403)
   assert.match(await tampered.text(), /<Code>SignatureDoesNotMatch<\/Code>/)
-  const past = await presign('GET', 'presigned', 'p.txt', 1, new Date(Date.now() - 60_000))
+  const past = await presignS3(
+    h,
+    h.creds('ci'),
+    'GET',
+    'presigned',
+    'p.txt',
+    1,
+    new Date(Date.now() - 60_000),
+  )
   const expired = await fetch(past)
   assert.equal(expired.status, 403)
   assert.match(await expired.text(), /<Message>Request has expired<\/Message>/)

@@ -206,16 +206,14 @@ test('cross-account AssumeRole: trust policy and the caller identity policy must
     .sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'ab', ExternalId: 'secret-123' }))
 
   const long = await failure(
-    h
-      .clients(withGrant)
-      .sts.send(
-        new AssumeRoleCommand({
-          RoleArn: arn,
-          RoleSessionName: 'ab',
-          ExternalId: 'secret-123',
-          DurationSeconds: 7200,
-        }),
-      ),
+    h.clients(withGrant).sts.send(
+      new AssumeRoleCommand({
+        RoleArn: arn,
+        RoleSessionName: 'ab',
+        ExternalId: 'secret-123',
+        DurationSeconds: 7200,
+      }),
+    ),
   )
   assert.equal(long.name, 'ValidationError')
   const badName = await failure(

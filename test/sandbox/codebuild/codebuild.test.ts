@@ -1,0 +1,317 @@
+// CodeBuild through the SDK v3 client: projects, builds that run a buildspec with bash as the
+// service role, artifacts encrypted with the project's key, failures, StopBuild, logs.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { unzipSync } from 'fflate'
+import {
+  CodeBuildClient,
+  CreateProjectCommand,
+  BatchGetProjectsCommand,
+  ListProjectsCommand,
+  UpdateProjectCommand,
+  DeleteProjectCommand,
+  StartBuildCommand,
+  BatchGetBuildsCommand,
+  StopBuildCommand,
+  type Build,
+} from '@aws-sdk/client-codebuild'
+import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import { CreateKeyCommand } from '@aws-sdk/client-kms'
+import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3'
+import { failure, type Harness } from '../helpers.js'
+import { readBuildLog } from '../../../src/sandbox/services/codebuild/api.js'
+import { sandboxWithBuilds, trustService, until } from './setup.js'
+
+let h: Harness
+let cb: CodeBuildClient
+let keyArn: string
+const ROLE = 'arn:aws:iam::111111111111:role/build-role'
+
+before(async () => {
+  h = await sandboxWithBuilds()
+  const c = h.clients(h.creds('ci'))
+  cb = new CodeBuildClient({
+    endpoint: h.sandbox.endpoint,
+    region: 'us-east-1',
+    credentials: h.creds('ci'),
+    maxAttempts: 1,
+  })
+  await c.iam.send(
+    new CreateRoleCommand({ RoleName: 'build-role', AssumeRolePolicyDocument: trustService('codebuild') }),
+  )
+  await c.iam.send(
+    new CreateRoleCommand({
+      RoleName: 'not-for-codebuild',
+      AssumeRolePolicyDocument: trustService('codepipeline'),
+    }),
+  )
+  keyArn = (await c.kms.send(new CreateKeyCommand({ Description: 'build key' }))).KeyMetadata!.Arn!
+  await c.s3.send(new CreateBucketCommand({ Bucket: 'build-out' }))
+  await c.iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'build-role',
+      PolicyName: 'build',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion'],
+            Resource: 'arn:aws:s3:::build-out/*',
+          },
+          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn },
+          { Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' },
+        ],
+      }),
+    }),
+  )
+})
+after(async () => {
+  cb?.destroy()
+  await h.close()
+})
+
+const project = (name: string, buildspec: string, extra: Record<string, unknown> = {}) =>
+  new CreateProjectCommand({
+    name,
+    source: { type: 'NO_SOURCE', buildspec },
+    artifacts: { type: 'NO_ARTIFACTS' },
+    environment: {
+      type: 'LINUX_CONTAINER',
+      image: 'aws/codebuild/standard:7.0',
+      computeType: 'BUILD_GENERAL1_SMALL',
+    },
+    serviceRole: ROLE,
+    ...extra,
+  })
+
+async function finished(id: string): Promise<Build> {
+  return until(`build ${id}`, async () => {
+    const b = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds![0]!
+    return b.buildComplete ? b : undefined
+  })
+}
+
+test('projects: create, read, list, update, delete, and the errors AWS gives', async () => {
+  const p = await cb.send(project('crud', 'version: 0.2\nphases:\n  build:\n    commands:\n      - "true"\n'))
+  assert.equal(p.project!.arn, 'arn:aws:codebuild:us-east-1:111111111111:project/crud')
+  assert.equal(p.project!.encryptionKey, 'arn:aws:kms:us-east-1:111111111111:alias/aws/s3')
+  const dup = await failure(cb.send(project('crud', 'version: 0.2')))
+  assert.equal(dup.name, 'ResourceAlreadyExistsException')
+  assert.match(dup.message, /Project already exists: arn:aws:codebuild:us-east-1:111111111111:project\/crud/)
+  const untrusted = await failure(
+    cb.send(
+      project('bad-role', 'version: 0.2', {
+        serviceRole: 'arn:aws:iam::111111111111:role/not-for-codebuild',
+      }),
+    ),
+  )
+  assert.equal(untrusted.name, 'InvalidInputException')
+  assert.equal(
+    untrusted.message,
+    'CodeBuild is not authorized to perform: sts:AssumeRole on arn:aws:iam::111111111111:role/not-for-codebuild',
+  )
+  const got = await cb.send(new BatchGetProjectsCommand({ names: ['crud', 'nope'] }))
+  assert.equal(got.projects!.length, 1)
+  assert.deepEqual(got.projectsNotFound, ['nope'])
+  const up = await cb.send(
+    new UpdateProjectCommand({ name: 'crud', description: 'changed', timeoutInMinutes: 10 }),
+  )
+  assert.equal(up.project!.description, 'changed')
+  assert.equal(up.project!.timeoutInMinutes, 10)
+  assert.ok((await cb.send(new ListProjectsCommand({}))).projects!.includes('crud'))
+  await cb.send(new DeleteProjectCommand({ name: 'crud' }))
+  assert.equal((await cb.send(new BatchGetProjectsCommand({ names: ['crud'] }))).projects!.length, 0)
+  const missing = await failure(cb.send(new StartBuildCommand({ projectName: 'crud' })))
+  assert.equal(missing.name, 'ResourceNotFoundException')
+})
+
+test('a build runs the buildspec as the service role and uploads its artifact with the project key', async () => {
+  const spec = [
+    'version: 0.2',
+    'env:',
+    '  variables:',
+    '    GREETING: from-buildspec',
+    '    OVERRIDDEN: buildspec',
+    '  exported-variables:',
+    '    - RESULT',
+    'phases:',
+    '  install:',
+    '    commands:',
+    '      - mkdir -p out/sub && cd out',
+    '  pre_build:',
+    '    commands:',
+    '      - echo "cwd is $(basename $PWD)"',
+    '      - export CARRIED=yes',
+    '  build:',
+    '    commands:',
+    '      - echo "$GREETING $OVERRIDDEN $CARRIED" > sub/hello.txt',
+    '      - echo keep > sub/keep.txt',
+    '      - echo drop > sub/drop.log',
+    '      - aws sts get-caller-identity --query Arn --output text > sub/whoami.txt',
+    '  post_build:',
+    '    commands:',
+    '      - export RESULT=done-$CODEBUILD_BUILD_SUCCEEDING',
+    'artifacts:',
+    '  base-directory: out',
+    '  files:',
+    '    - "**/*.txt"',
+    '  discard-paths: yes',
+  ].join('\n')
+  await cb.send(
+    project('hello', spec, {
+      artifacts: { type: 'S3', location: 'build-out', name: 'hello.zip', packaging: 'ZIP' },
+      encryptionKey: keyArn,
+      environment: {
+        type: 'LINUX_CONTAINER',
+        image: 'aws/codebuild/standard:7.0',
+        computeType: 'BUILD_GENERAL1_SMALL',
+        environmentVariables: [{ name: 'OVERRIDDEN', value: 'project', type: 'PLAINTEXT' }],
+      },
+    }),
+  )
+  const started = await cb.send(new StartBuildCommand({ projectName: 'hello' }))
+  assert.equal(started.build!.buildStatus, 'IN_PROGRESS')
+  assert.match(started.build!.id!, /^hello:[0-9a-f-]{36}$/)
+  const b = await finished(started.build!.id!)
+  const log = readBuildLog(h.dir, b.id!)
+  assert.equal(b.buildStatus, 'SUCCEEDED', log)
+  assert.deepEqual(
+    b.phases!.map((p) => p.phaseType),
+    [
+      'SUBMITTED',
+      'QUEUED',
+      'PROVISIONING',
+      'DOWNLOAD_SOURCE',
+      'INSTALL',
+      'PRE_BUILD',
+      'BUILD',
+      'POST_BUILD',
+      'UPLOAD_ARTIFACTS',
+      'FINALIZING',
+      'COMPLETED',
+    ],
+  )
+  assert.equal(b.initiator, 'root')
+  assert.deepEqual(b.exportedEnvironmentVariables, [{ name: 'RESULT', value: 'done-1' }])
+  assert.match(log, /aws\/codebuild\/standard:7\.0 is recorded but not pulled/)
+  assert.match(log, /cwd is out/)
+  assert.equal(b.logs!.groupName, '/aws/codebuild/hello')
+
+  const { s3 } = h.clients(h.creds('ci'))
+  const obj = await s3.send(new GetObjectCommand({ Bucket: 'build-out', Key: 'hello.zip' }))
+  assert.equal(obj.ServerSideEncryption, 'aws:kms')
+  assert.equal(obj.SSEKMSKeyId, keyArn)
+  const files = unzipSync(await obj.Body!.transformToByteArray())
+  assert.deepEqual(Object.keys(files).sort(), ['hello.txt', 'keep.txt', 'whoami.txt'])
+  const txt = (n: string) => new TextDecoder().decode(files[n]).trim()
+  assert.equal(txt('hello.txt'), 'from-buildspec project yes')
+  assert.match(
+    txt('whoami.txt'),
+    /^arn:aws:sts::111111111111:assumed-role\/build-role\/AWSCodeBuild-[0-9a-f-]{36}$/,
+  )
+})
+
+test('a failing command fails the build in BUILD, still runs POST_BUILD, and the log says why', async () => {
+  const spec = [
+    'version: 0.2',
+    'phases:',
+    '  build:',
+    '    commands:',
+    '      - echo before',
+    '      - "false"',
+    '      - echo never',
+    '  post_build:',
+    '    commands:',
+    '      - echo "post ran succeeding=$CODEBUILD_BUILD_SUCCEEDING"',
+  ].join('\n')
+  await cb.send(project('fails', spec))
+  const b = await finished((await cb.send(new StartBuildCommand({ projectName: 'fails' }))).build!.id!)
+  assert.equal(b.buildStatus, 'FAILED')
+  const build = b.phases!.find((p) => p.phaseType === 'BUILD')!
+  assert.equal(build.phaseStatus, 'FAILED')
+  assert.deepEqual(build.contexts, [
+    {
+      statusCode: 'COMMAND_EXECUTION_ERROR',
+      message: 'Error while executing command: false. Reason: exit status 1',
+    },
+  ])
+  const log = readBuildLog(h.dir, b.id!)
+  assert.match(log, /post ran succeeding=0/)
+  assert.doesNotMatch(log, /^never$/m)
+  assert.match(readBuildLog(h.dir, b.id!, 2), /COMPLETED State: FAILED/)
+
+  // A failed INSTALL skips to FINALIZING; on-failure: CONTINUE goes on.
+  await cb.send(
+    project(
+      'install-fails',
+      'version: 0.2\nphases:\n  install:\n    commands:\n      - exit 3\n  build:\n    commands:\n      - echo built\n',
+    ),
+  )
+  const i = await finished(
+    (await cb.send(new StartBuildCommand({ projectName: 'install-fails' }))).build!.id!,
+  )
+  assert.equal(i.buildStatus, 'FAILED')
+  assert.deepEqual(
+    i.phases!.map((p) => p.phaseType),
+    ['SUBMITTED', 'QUEUED', 'PROVISIONING', 'DOWNLOAD_SOURCE', 'INSTALL', 'FINALIZING', 'COMPLETED'],
+  )
+  await cb.send(
+    project(
+      'continues',
+      'version: 0.2\nphases:\n  install:\n    on-failure: CONTINUE\n    commands:\n      - exit 3\n  build:\n    commands:\n      - echo built\n',
+    ),
+  )
+  const c = await finished((await cb.send(new StartBuildCommand({ projectName: 'continues' }))).build!.id!)
+  assert.equal(c.buildStatus, 'FAILED')
+  assert.equal(c.phases!.find((p) => p.phaseType === 'BUILD')!.phaseStatus, 'SUCCEEDED')
+
+  // A buildspec the sandbox cannot honour fails loudly in DOWNLOAD_SOURCE.
+  await cb.send(project('ssm', 'version: 0.2\nenv:\n  parameter-store:\n    X: /x\n'))
+  const s = await finished((await cb.send(new StartBuildCommand({ projectName: 'ssm' }))).build!.id!)
+  const dl = s.phases!.find((p) => p.phaseType === 'DOWNLOAD_SOURCE')!
+  assert.equal(dl.contexts![0]!.statusCode, 'YAML_FILE_ERROR')
+  assert.match(dl.contexts![0]!.message!, /parameter-store is not supported by the crosspipe sandbox/)
+})
+
+test('artifacts the service role may not write fail UPLOAD_ARTIFACTS with S3 access denied', async () => {
+  const { s3 } = h.clients(h.creds('ci'))
+  await s3.send(new CreateBucketCommand({ Bucket: 'not-granted' }))
+  await cb.send(
+    project(
+      'denied',
+      'version: 0.2\nphases:\n  build:\n    commands:\n      - echo x > a.txt\nartifacts:\n  files:\n    - a.txt\n',
+      {
+        artifacts: { type: 'S3', location: 'not-granted', name: 'a.zip' },
+        encryptionKey: keyArn,
+      },
+    ),
+  )
+  const b = await finished((await cb.send(new StartBuildCommand({ projectName: 'denied' }))).build!.id!)
+  assert.equal(b.buildStatus, 'FAILED')
+  const up = b.phases!.find((p) => p.phaseType === 'UPLOAD_ARTIFACTS')!
+  assert.equal(up.contexts![0]!.statusCode, 'CLIENT_ERROR')
+  assert.match(
+    up.contexts![0]!.message!,
+    /^Error uploading artifacts: AccessDenied: User: arn:aws:sts::111111111111:assumed-role\/build-role\/AWSCodeBuild-.* is not authorized to perform: s3:PutObject/,
+  )
+})
+
+test('StopBuild kills the running commands and the build ends STOPPED', async () => {
+  await cb.send(project('sleeper', 'version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 30\n'))
+  const id = (await cb.send(new StartBuildCommand({ projectName: 'sleeper' }))).build!.id!
+  await until('the build phase', async () => {
+    const b = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds![0]!
+    return b.currentPhase === 'BUILD' ? true : undefined
+  })
+  const t0 = Date.now()
+  await cb.send(new StopBuildCommand({ id }))
+  const b = await finished(id)
+  assert.equal(b.buildStatus, 'STOPPED')
+  assert.ok(Date.now() - t0 < 5000)
+  const nf = await cb.send(
+    new BatchGetBuildsCommand({ ids: ['sleeper:00000000-0000-0000-0000-000000000000'] }),
+  )
+  assert.equal(nf.builds!.length, 0)
+  assert.equal(nf.buildsNotFound!.length, 1)
+})
