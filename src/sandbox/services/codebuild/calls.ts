@@ -1,0 +1,240 @@
+/**
+ * Calls from CodeBuild and CodePipeline into the other sandbox services, made as an identity.
+ *
+ * On AWS these services act with a role's temporary credentials: CodeBuild with the project's
+ * service role, CodePipeline with the pipeline role or an action's role. So that the sandbox
+ * authorizes those calls exactly as direct calls, they go through the other services' own
+ * handlers (S3's restXml handler, KMS's and STS's actions) with a {@link RequestContext} whose
+ * identity is that role session — never through a private shortcut into another service's store.
+ */
+import { XMLParser } from 'fast-xml-parser'
+import { PARTITIONS, accountRootArn, parseArn, simulate } from '../../../iam/index.js'
+import type { CredentialRecord, Identity } from '../../auth/identity.js'
+import { requestId } from '../../ids.js'
+import { AwsError } from '../../gateway/errors.js'
+import { queryResult } from '../../gateway/protocols.js'
+import type { Runtime } from '../../runtime.js'
+import type { RoleRecord } from '../iam/store.js'
+import { issueSession } from '../sts/store.js'
+import type { RequestContext, RestResponse, Service } from '../types.js'
+
+/** Who acts, and in which region (the SigV4 scope a real client would sign for). */
+export interface Acting {
+  readonly identity: Identity
+  readonly region: string
+}
+
+/** The identity of a stored credential, as the gateway derives it for a request. */
+export function identityOf(c: CredentialRecord): Identity {
+  const arn = c.kind === 'root' ? accountRootArn(c.partition, c.account) : (c.arn ?? '')
+  const userId =
+    c.kind === 'root'
+      ? c.account
+      : c.kind === 'assumed-role'
+        ? `${c.principalId ?? ''}:${c.sessionName ?? ''}`
+        : (c.principalId ?? '')
+  return {
+    kind: c.kind,
+    account: c.account,
+    partition: c.partition,
+    arn,
+    userId,
+    accessKeyId: c.accessKeyId,
+    credential: c,
+  }
+}
+
+/** A request context for an internal call, as the gateway would build it. */
+export function contextFor(runtime: Runtime, as: Acting): RequestContext {
+  return {
+    requestId: requestId(),
+    region: as.region,
+    partition: runtime.partition(as.region),
+    identity: as.identity,
+    secureTransport: true,
+    sourceIp: '127.0.0.1',
+    now: new Date(),
+    runtime,
+  }
+}
+
+function service(runtime: Runtime, name: string): Service {
+  const s = runtime.services.find((x) => x.name === name)
+  if (!s)
+    throw new AwsError(
+      'InternalFailure',
+      `The crosspipe sandbox has no ${name} service registered; ${name} calls cannot be made.`,
+      500,
+    )
+  return s
+}
+
+/** An awsJson action of another service (KMS, CodeBuild), as `as`. */
+export async function callJson(
+  runtime: Runtime,
+  as: Acting,
+  name: string,
+  action: string,
+  input: Readonly<Record<string, unknown>>,
+): Promise<unknown> {
+  const s = service(runtime, name)
+  if (s.protocol !== 'json' || !Object.hasOwn(s.actions, action))
+    throw new AwsError('InternalFailure', `${name} has no awsJson action ${action}`, 500)
+  return await s.actions[action]!(input, contextFor(runtime, as))
+}
+
+const xml = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  isArray: (tag) => tag === 'member',
+})
+
+/**
+ * An awsQuery action of another service (STS, CloudFormation), as `as`. The result is rendered
+ * to XML and parsed back, so callers read it as an SDK reads the wire answer (lists are
+ * `{ member: [...] }`), whatever the service keeps in memory.
+ */
+export async function callQuery(
+  runtime: Runtime,
+  as: Acting,
+  name: string,
+  action: string,
+  params: Readonly<Record<string, string>>,
+): Promise<Record<string, unknown>> {
+  const s = service(runtime, name)
+  if (s.protocol !== 'query' || !Object.hasOwn(s.actions, action))
+    throw new AwsError('InternalFailure', `${name} has no awsQuery action ${action}`, 500)
+  const map = new Map<string, string>(Object.entries({ Action: action, Version: s.apiVersion, ...params }))
+  const result = await s.actions[action]!(map, contextFor(runtime, as))
+  const wire = queryResult(action, s.xmlNamespace, result, requestId())
+  const doc = xml.parse(String(wire.body)) as Record<string, Record<string, unknown>>
+  const resp = doc[`${action}Response`] ?? {}
+  const r = resp[`${action}Result`]
+  return r !== null && typeof r === 'object' ? (r as Record<string, unknown>) : {}
+}
+
+/** A restXml request to another service (S3), as `as`. Errors throw the service's AwsError. */
+export async function callRest(
+  runtime: Runtime,
+  as: Acting,
+  name: string,
+  req: {
+    readonly method: string
+    readonly path: string
+    readonly query?: readonly (readonly [string, string])[]
+    readonly headers?: Readonly<Record<string, string>>
+    readonly body?: Buffer
+  },
+): Promise<RestResponse> {
+  const s = service(runtime, name)
+  if (s.protocol !== 'rest-xml')
+    throw new AwsError('InternalFailure', `${name} is not a restXml service`, 500)
+  const headers = new Map<string, string>()
+  for (const [k, v] of Object.entries(req.headers ?? {})) headers.set(k.toLowerCase(), v)
+  const rawPath = req.path
+    .split('/')
+    .map((p) => encodeURIComponent(p))
+    .join('/')
+  const res = await s.handle(
+    {
+      method: req.method,
+      path: req.path,
+      rawPath,
+      query: req.query ?? [],
+      headers,
+      body: req.body ?? Buffer.alloc(0),
+      trailers: new Map(),
+      host: '127.0.0.1',
+      presigned: false,
+    },
+    contextFor(runtime, as),
+  )
+  return res
+}
+
+/** The service principal of a service in a partition (`codebuild.amazonaws.com`). */
+export function servicePrincipal(partition: string, serviceName: string): string {
+  return `${serviceName}.${PARTITIONS[partition]?.dnsSuffix ?? PARTITIONS['aws']!.dnsSuffix}`
+}
+
+/** Options for {@link assumeRoleAsService}. */
+export interface ServiceAssumeOptions {
+  readonly runtime: Runtime
+  readonly roleArn: string
+  /** `codebuild`, `codepipeline`. */
+  readonly service: string
+  readonly sessionName: string
+  readonly now?: Date
+  readonly durationSeconds?: number
+}
+
+/**
+ * A service assumes a role for its work: the role's trust policy must allow the service
+ * principal (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-service.html),
+ * decided by the IAM engine. Returns the session's identity, or undefined when the trust policy
+ * does not allow it (or the role does not exist) — each service words that failure its own way.
+ */
+export function assumeRoleAsService(o: ServiceAssumeOptions): Identity | undefined {
+  const arn = parseArn(o.roleArn)
+  const role = serviceMayAssume(o)
+  if (!arn || !role) return undefined
+  const now = o.now ?? new Date()
+  const rec = issueSession({
+    runtime: o.runtime,
+    account: arn.account,
+    partition: arn.partition,
+    role,
+    sessionName: o.sessionName,
+    durationSeconds: o.durationSeconds ?? 3600,
+    now,
+  })
+  return identityOf(rec)
+}
+
+/**
+ * Whether the service principal may assume the role (its trust policy, by the IAM engine):
+ * the role's record when it may, undefined when it may not or the role does not exist.
+ */
+export function serviceMayAssume(o: ServiceAssumeOptions): RoleRecord | undefined {
+  const arn = parseArn(o.roleArn)
+  const name = arn?.resource.startsWith('role/') ? arn.resource.split('/').pop() : undefined
+  const role = arn && name ? o.runtime.iam.role(arn.account, name) : undefined
+  if (!arn || !role || role.arn !== o.roleArn) return undefined
+  const result = simulate({
+    principal: servicePrincipal(arn.partition, o.service),
+    action: 'sts:AssumeRole',
+    resource: role.arn,
+    resourceAccount: arn.account,
+    resourcePolicy: o.runtime.iam.parsed(role.assumeRolePolicy),
+    context: { 'sts:RoleSessionName': o.sessionName },
+    now: o.now ?? new Date(),
+  })
+  return result.decision === 'Allowed' ? role : undefined
+}
+
+/**
+ * A role session assumes another role through STS's own AssumeRole (trust policy and the
+ * caller's identity policy, cross-account rules): what CodePipeline does for an action's RoleArn.
+ */
+export async function assumeRoleAs(
+  runtime: Runtime,
+  as: Acting,
+  roleArn: string,
+  sessionName: string,
+): Promise<Identity> {
+  const r = await callQuery(runtime, as, 'sts', 'AssumeRole', {
+    RoleArn: roleArn,
+    RoleSessionName: sessionName,
+  })
+  const creds = r['Credentials'] as Record<string, string> | undefined
+  const akid = creds?.['AccessKeyId']
+  const rec = akid ? runtime.credential(akid) : undefined
+  if (!rec) throw new AwsError('InternalFailure', `AssumeRole of ${roleArn} returned no credentials`, 500)
+  return identityOf(rec)
+}
+
+/** An AwsError's `Code: message` for action and build details. */
+export function describeError(e: unknown): string {
+  if (e instanceof AwsError) return `${e.code}: ${e.message}`
+  return e instanceof Error ? e.message : String(e)
+}
