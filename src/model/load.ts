@@ -37,8 +37,8 @@ export function parsePipeline(text: string, file: string): ResolvedPipeline {
 /**
  * Reads and validates a `crosspipe.yml` file.
  *
- * @throws CrosspipeError `file-not-found` when there is no file at `path`, `invalid-definition`
- *   as {@link parsePipeline} does.
+ * @throws CrosspipeError `file-not-found` when there is no file at `path` (or it cannot be read),
+ *   `invalid-definition` as {@link parsePipeline} does.
  */
 export async function loadPipeline(path: string): Promise<ResolvedPipeline> {
   let text: string
@@ -56,7 +56,12 @@ export async function loadPipeline(path: string): Promise<ResolvedPipeline> {
       throw new CrosspipeError('file-not-found', `${path} is a directory; pass the crosspipe.yml inside it`, [
         { location: { file: path }, message: 'is a directory' },
       ])
-    throw err
+    // Permissions and the like: the user's environment, not a crosspipe bug.
+    throw new CrosspipeError(
+      'file-not-found',
+      `${path} cannot be read (${code ?? (err as Error).message}); check its permissions`,
+      [{ location: { file: path }, message: (err as Error).message }],
+    )
   }
   return parsePipeline(text, path)
 }

@@ -4,7 +4,7 @@
  * found problems elsewhere, so one run reports everything; each rule therefore checks the shape
  * of what it reads and skips values the schema already reports.
  */
-import { formatArn, partitionOf } from '../iam/arn.js'
+import { formatArn, parseArn, partitionOf } from '../iam/arn.js'
 import type { Locator, PathProblem } from './messages.js'
 import { formatPath } from './paths.js'
 import type { PathSegment } from './paths.js'
@@ -46,7 +46,7 @@ export function semanticProblems(data: unknown, loc: Locator): PathProblem[] {
       })
   }
   const arnPartition = (arn: unknown): string | undefined =>
-    typeof arn === 'string' ? /^arn:([^:]+):/.exec(arn)?.[1] : undefined
+    typeof arn === 'string' ? parseArn(arn)?.partition : undefined
 
   // Source.
   const source = isObj(data.source) ? data.source : {}
