@@ -1,0 +1,200 @@
+// The rules that the file fixtures do not cover, each from a one-change variant of the good
+// setup: it produces exactly its finding.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { checkSetup, renderCheck } from '../../src/check/index.js'
+import type { CheckResult } from '../../src/check/index.js'
+import { goodSetup, props } from './helpers.js'
+
+function rulesOf(r: CheckResult): string[] {
+  return [...new Set(r.findings.map((f) => f.rule))]
+}
+function expectOnly(r: CheckResult, rule: string): void {
+  assert.deepEqual(rulesOf(r), [rule], renderCheck(r, { color: false }))
+}
+const approval = (i: number) => ({
+  Name: `approve-${i}`,
+  ActionTypeId: { Category: 'Approval', Owner: 'AWS', Provider: 'Manual', Version: '1' },
+})
+
+test('the good setup, loaded in memory, has no finding', () => {
+  const r = checkSetup(goodSetup())
+  assert.deepEqual(r.findings, [])
+  assert.equal(r.ok, true)
+})
+
+test('stage-action-limit: 51 actions in one stage', () => {
+  const s = goodSetup()
+  const stages = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages
+  stages[3].Actions.push(...Array.from({ length: 48 }, (_, i) => approval(i)))
+  assert.equal(stages[3].Actions.length, 51)
+  const r = checkSetup(s)
+  expectOnly(r, 'stage-action-limit')
+  assert.equal(r.ok, false)
+  assert.match(r.findings[0]!.message, /51 actions.*at most 50/)
+})
+
+test('50 actions in one stage are fine', () => {
+  const s = goodSetup()
+  props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[3].Actions.push(
+    ...Array.from({ length: 47 }, (_, i) => approval(i)),
+  )
+  assert.deepEqual(checkSetup(s).findings, [])
+})
+
+test('action-config-too-long: a 1,001-character configuration value', () => {
+  const s = goodSetup()
+  const cfg = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[2].Actions[0].Configuration
+  cfg.ParameterOverrides = JSON.stringify({ Big: 'x'.repeat(1001 - 10) })
+  assert.equal(cfg.ParameterOverrides.length, 1001)
+  const r = checkSetup(s)
+  expectOnly(r, 'action-config-too-long')
+  assert.match(
+    r.findings[0]!.message,
+    /ParameterOverrides of action StagingDev\/create-changeset is 1001 characters/,
+  )
+  cfg.ParameterOverrides = JSON.stringify({ Big: 'x'.repeat(1000 - 10) })
+  assert.deepEqual(checkSetup(s).findings, [])
+})
+
+test('policy-too-large: inline policies of a role over 10,240 characters', () => {
+  const s = goodSetup()
+  const doc = props(s, 'ci-pipeline.yaml', 'PipelineRole').Policies[0].PolicyDocument
+  doc.Statement.push({
+    Sid: 'Many',
+    Effect: 'Allow',
+    Action: 'codecommit:GetBranch',
+    Resource: Array.from({ length: 200 }, (_, i) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:\${AWS::AccountId}:repository-number-${i}`,
+    })),
+  })
+  const r = checkSetup(s)
+  expectOnly(r, 'policy-too-large')
+  assert.match(r.findings[0]!.message, /inline policies of role pipeline-role total \d+ characters.*10240/)
+})
+
+test('policy-too-large: a trust policy over 2,048 characters', () => {
+  const s = goodSetup()
+  const trust = props(s, 'target-roles.yaml', 'CrossAccountRole').AssumeRolePolicyDocument
+  trust.Statement[0].Condition.ArnEquals['aws:PrincipalArn'] = [
+    ...Array.from({ length: 60 }, (_, i) => `arn:aws:iam::111111111111:role/pipeline-role-${i}`),
+    { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${ToolsAccountId}:role/${PipelineRoleName}' },
+  ]
+  const r = checkSetup(s)
+  expectOnly(r, 'policy-too-large')
+  assert.match(r.findings[0]!.message, /trust policy of role cross-account-role is \d+ characters.*2048/)
+})
+
+test('sensitive-action-any-resource: the action role reads any object', () => {
+  const s = goodSetup()
+  props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement[2].Resource = '*'
+  const r = checkSetup(s)
+  expectOnly(r, 'sensitive-action-any-resource')
+  assert.equal(r.ok, true, 'a warning does not fail check')
+  assert.equal(r.findings.length, 2, 'one per target account (the template is deployed twice)')
+})
+
+test('wildcard-cross-account: cloudformation:* for a role another account assumes (the reference)', () => {
+  const s = goodSetup()
+  props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement[0].Action = [
+    'cloudformation:*',
+  ]
+  const r = checkSetup(s)
+  expectOnly(r, 'wildcard-cross-account')
+  assert.match(
+    r.findings[0]!.message,
+    /cloudformation:\* to role cross-account-role, which another account can assume/,
+  )
+})
+
+test('managed-policy-unknown: an AWS managed policy crosspipe does not know is assumed to grant nothing', () => {
+  const s = goodSetup()
+  props(s, 'target-roles.yaml', 'CloudFormationRole').ManagedPolicyArns = [
+    'arn:aws:iam::aws:policy/AWSLambda_FullAccess',
+  ]
+  const r = checkSetup(s)
+  expectOnly(r, 'managed-policy-unknown')
+  assert.match(r.findings[0]!.message, /assumed to grant nothing/)
+})
+
+test('key-unused-principal: the key lets a role use it that no action needs', () => {
+  const s = goodSetup()
+  const stmt = props(s, 'ci-base.yaml', 'ArtifactKey').KeyPolicy.Statement[1]
+  stmt.Condition.ArnEquals['aws:PrincipalArn'].push({
+    'Fn::Sub': 'arn:${AWS::Partition}:iam::${DevAccountId}:role/cloudformation-role',
+  })
+  const r = checkSetup(s)
+  expectOnly(r, 'key-unused-principal')
+  assert.match(
+    r.findings[0]!.message,
+    /222222222222:role\/cloudformation-role use the key, but no pipeline action needs it/,
+  )
+})
+
+test('action-not-catalogued: an action type whose calls are unknown is a warning', () => {
+  const s = goodSetup()
+  props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[1].Actions.push({
+    Name: 'scan',
+    ActionTypeId: { Category: 'Test', Owner: 'ThirdParty', Provider: 'Scanner', Version: '1' },
+  })
+  const r = checkSetup(s)
+  expectOnly(r, 'action-not-catalogued')
+})
+
+test('call-denied: the fix names the policy and the statement to add, as YAML', () => {
+  const s = goodSetup()
+  // The action role may no longer read artifacts: an identity-side denial.
+  props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement.splice(2, 1)
+  const r = checkSetup(s)
+  expectOnly(r, 'call-denied')
+  const f = r.findings.find((x) => x.message.includes('s3:GetObject'))!
+  assert.equal(f.stack, 'dev-roles')
+  assert.equal(f.logicalId, 'CrossAccountPolicy')
+  assert.match(
+    f.fix!,
+    /^# target-roles\.yaml: Resources\.CrossAccountPolicy\.Properties\.PolicyDocument\.Statement: add\n- Effect: Allow\n {2}Action: s3:GetObject\n {2}Resource: arn:aws:s3:::\{ci-base\.ArtifactBucket\.Name\}\/pipeline\/BuildArtifact\/\{object\}\n$/,
+  )
+  assert.ok(f.location?.line)
+  const text = renderCheck(r, { color: false })
+  assert.match(text, /✗ cross-account-role@222222222222 s3:GetObject/)
+  assert.match(text, /fix:\n +# target-roles\.yaml/)
+})
+
+test('call-denied: an explicit Deny is named', () => {
+  const s = goodSetup()
+  props(s, 'ci-base.yaml', 'ArtifactBucketPolicy').PolicyDocument.Statement.push({
+    Sid: 'NoProd',
+    Effect: 'Deny',
+    Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${ProdAccountId}:root' } },
+    Action: 's3:GetObject',
+    Resource: { 'Fn::Sub': '${ArtifactBucket.Arn}/*' },
+  })
+  const r = checkSetup(s)
+  expectOnly(r, 'call-denied')
+  assert.equal(r.findings.length, 1)
+  assert.match(r.findings[0]!.message, /explicitly denied by .*Sid NoProd/)
+  assert.equal(r.calls.find((c) => c.decision === 'ExplicitlyDenied')?.operation, 's3:GetObject')
+})
+
+test('JSON output has exactly the fields of the issue', () => {
+  const s = goodSetup()
+  props(s, 'ci-base.yaml', 'ArtifactKey').EnableKeyRotation = false
+  const r = JSON.parse(JSON.stringify(checkSetup(s)))
+  assert.deepEqual(Object.keys(r).sort(), ['calls', 'findings', 'ok'])
+  assert.deepEqual(
+    Object.keys(r.calls[0]).sort(),
+    ['action', 'decision', 'principal', 'operation', 'reasons', 'resource', 'stage'].sort(),
+  )
+  assert.deepEqual(Object.keys(r.findings[0]).sort(), [
+    'fix',
+    'location',
+    'logicalId',
+    'message',
+    'rule',
+    'severity',
+    'stack',
+  ])
+  assert.equal(r.findings[0].rule, 'key-rotation-off')
+  assert.equal(r.findings[0].severity, 'warning')
+  assert.equal(r.ok, true)
+})
