@@ -188,9 +188,14 @@ export function startGateway(opts: GatewayOptions): Promise<Gateway> {
       throw e
     }
     // Unsigned awsQuery requests name their action only in the form body.
-    if (!service && !claim && !target && body.length > 0) {
+    if (
+      !claim &&
+      !target &&
+      body.length > 0 &&
+      headers.get('content-type')?.[0]?.startsWith('application/x-www-form-urlencoded')
+    ) {
       const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? undefined
-      service = route(runtime.services, undefined, undefined, action)
+      service = (action && route(runtime.services, undefined, undefined, action)) || service
     }
     const family = familyOf(service)
     if (claim && !service)
