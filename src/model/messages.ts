@@ -441,7 +441,7 @@ function invalidUnion(
       return [
         {
           path: [...owner, disc],
-          message: `missing required field "${disc}": the kind of ${ownerName}, one of ${list}`,
+          message: `missing required field "${disc}" — the kind of ${ownerName}, one of ${list}`,
         },
       ]
     const text = typeof value === 'string' ? value : JSON.stringify(value)

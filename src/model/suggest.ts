@@ -23,7 +23,7 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate nearest to `value`, or undefined when none is within a third of the longer word
  * (at least 2 edits), ties going to the earlier candidate; failing that, the one candidate that
- * `value` abbreviates.
+ * `value` abbreviates or ends.
  */
 export function nearest(value: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined
@@ -38,8 +38,13 @@ export function nearest(value: string, candidates: readonly string[]): string | 
     }
   }
   if (best !== undefined || value.length < 3) return best
-  // An abbreviation ("repo", "env") is far from its word by edits, but plainly meant: suggest
-  // the one candidate it begins.
-  const expansions = candidates.filter((c) => c.toLowerCase().startsWith(value.toLowerCase()))
+  // An abbreviation ("repo", "env") or the distinctive end of a long value ("SMALL" for
+  // BUILD_GENERAL1_SMALL) is far from its word by edits, but plainly meant: suggest the one
+  // candidate it begins, or whose last words it is.
+  const v = value.toLowerCase()
+  const expansions = candidates.filter((c) => {
+    const lc = c.toLowerCase()
+    return lc.startsWith(v) || lc.endsWith(`_${v}`) || lc.endsWith(`-${v}`)
+  })
   return expansions.length === 1 ? expansions[0] : undefined
 }

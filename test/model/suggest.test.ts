@@ -29,3 +29,15 @@ test('paths read as users write them', () => {
   assert.equal(formatPath(['tags', 'aws:x']), 'tags["aws:x"]')
   assert.equal(formatPath([]), '')
 })
+
+test('nearest suggests the one value whose distinctive end was written', () => {
+  const types = [
+    'BUILD_GENERAL1_SMALL',
+    'BUILD_GENERAL1_MEDIUM',
+    'BUILD_GENERAL1_LARGE',
+    'BUILD_GENERAL1_XLARGE',
+  ]
+  assert.equal(nearest('SMALL', types), 'BUILD_GENERAL1_SMALL')
+  assert.equal(nearest('large', types), 'BUILD_GENERAL1_LARGE')
+  assert.equal(nearest('GENERAL1', types), undefined)
+})
