@@ -31,6 +31,7 @@ interface Op {
   queue: { logicalId: string; type: string; fail?: string; remove?: boolean; props: unknown }[]
   rollingBack: boolean
   cancel: boolean
+  lastStep?: number
 }
 interface Stack {
   stackId: string
@@ -115,6 +116,16 @@ class FakeCfn implements CloudFormationApi {
   private step(s: Stack) {
     const op = s.op
     if (!op) return
+    // With `stepMs`, each step takes that long in wall-clock time, like a real provisioning.
+    if (this.world.stepMs > 0) {
+      const now = Date.now()
+      if (op.lastStep !== undefined && now - op.lastStep < this.world.stepMs) return
+      if (op.lastStep === undefined) {
+        op.lastStep = now
+        return
+      }
+      op.lastStep = now
+    }
     const next = op.queue.shift()
     if (op.cancel && !op.rollingBack && op.kind === 'UPDATE') {
       op.rollingBack = true
@@ -425,6 +436,8 @@ export class FakeAws implements AccountAccess {
   readonly noEcho = new Set<string>()
   /** Accounts without credentials. */
   readonly missingProfiles = new Set<string>()
+  /** Milliseconds each operation step takes (0: one step per DescribeStacks call). */
+  stepMs = 0
   active = 0
   maxActive = 0
   private readonly cfns = new Map<string, FakeCfn>()
