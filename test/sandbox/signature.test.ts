@@ -303,7 +303,7 @@ test('unsigned requests get the missing-authentication answer of their protocol'
     body: '{}',
   })
   assert.equal(j.status, 400)
-  assert.equal((await j.json()).__type, 'MissingAuthenticationTokenException')
+  assert.equal(((await j.json()) as { __type: string }).__type, 'MissingAuthenticationTokenException')
   const s = await fetch(h.sandbox.endpoint + '/sigs/obj')
   assert.equal(s.status, 403)
   assert.match(await s.text(), /<Code>AccessDenied<\/Code>/)
