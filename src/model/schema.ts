@@ -151,6 +151,7 @@ export const S3Source = z
   })
   .describe('A zip object in a versioned S3 bucket of the CI account.')
 
+/** A GitHub, GitLab or Bitbucket repository through an AWS CodeConnections (formerly CodeStar) connection. */
 export const ConnectionSource = z
   .strictObject({
     type: z
@@ -223,6 +224,7 @@ const CodeBuildFields = {
     .describe('Inline shell commands, instead of a buildspec.'),
 }
 
+/** The build: CodeBuild in the CI account, from a buildspec in the source or inline commands. */
 export const Build = z
   .strictObject({
     ...CodeBuildFields,
@@ -236,6 +238,7 @@ export const Build = z
   })
   .describe('The build, run by CodeBuild in the CI account.')
 
+/** One account and region a stage deploys to; the region defaults to the CI region. */
 export const Target = z
   .strictObject({
     account: AccountId,
@@ -262,6 +265,7 @@ export const Approval = z
   })
   .describe('A manual approval before the stage deploys.')
 
+/** Tests after a stage's deploy: a CodeBuild action in each target account. */
 export const Tests = z
   .strictObject({
     ...CodeBuildFields,
@@ -293,6 +297,7 @@ export const DeployPermissions = z
     'What the CloudFormation deployment role in the target account may do. When absent: the AWS managed PowerUserAccess policy (everything but IAM, Organizations and Account management).',
   )
 
+/** CloudFormation capabilities: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html */
 export const Capability = z
   .enum(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'])
   .describe('A CloudFormation capability the template needs.')
@@ -308,6 +313,7 @@ const Parameters = z
   )
   .describe('Template parameters (name: "value", literal strings).')
 
+/** A deployment stage: one application stack, deployed to each of its targets in parallel. */
 export const Stage = z
   .strictObject({
     name: SimpleName.describe('The stage name, unique in the pipeline (not "Source" or "Build").'),
@@ -336,6 +342,7 @@ export const Stage = z
   })
   .describe('A deployment stage: one or more targets that deploy in parallel.')
 
+/** How crosspipe names what it creates: a prefix (several pipelines per account), or the reference names. */
 export const Naming = z
   .strictObject({
     prefix: SimpleName.optional().describe(
@@ -364,6 +371,7 @@ export const Ci = z
  */
 export const EXTENSION_KEY = /^x-/
 
+/** The whole `crosspipe.yml`. Cross-field rules are in `semantics.ts`; the loader runs both. */
 export const PipelineDefinition = z
   .strictObject({
     $schema: z.string().optional().describe('The JSON Schema of this file, for editors.'),
