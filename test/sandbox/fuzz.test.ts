@@ -27,22 +27,87 @@ function rnd(): number {
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
 const ACTIONS = {
   sts: ['GetCallerIdentity', 'AssumeRole', 'Nope'],
-  iam: ['CreateRole', 'GetRole', 'PutRolePolicy', 'GetRolePolicy', 'CreatePolicy', 'AttachRolePolicy', 'CreatePolicyVersion', 'DeleteRole', 'ListRoles', 'CreateUser', 'CreateAccessKey', 'UpdateAssumeRolePolicy', 'TagRole', 'Bogus'],
-  kms: ['CreateKey', 'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'CreateAlias', 'PutKeyPolicy', 'DescribeKey', 'ScheduleKeyDeletion', 'ListAliases', 'Bogus'],
+  iam: [
+    'CreateRole',
+    'GetRole',
+    'PutRolePolicy',
+    'GetRolePolicy',
+    'CreatePolicy',
+    'AttachRolePolicy',
+    'CreatePolicyVersion',
+    'DeleteRole',
+    'ListRoles',
+    'CreateUser',
+    'CreateAccessKey',
+    'UpdateAssumeRolePolicy',
+    'TagRole',
+    'Bogus',
+  ],
+  kms: [
+    'CreateKey',
+    'Encrypt',
+    'Decrypt',
+    'ReEncrypt',
+    'GenerateDataKey',
+    'CreateAlias',
+    'PutKeyPolicy',
+    'DescribeKey',
+    'ScheduleKeyDeletion',
+    'ListAliases',
+    'Bogus',
+  ],
 }
-const PARAMS = ['RoleName', 'PolicyName', 'PolicyDocument', 'AssumeRolePolicyDocument', 'RoleArn', 'RoleSessionName', 'DurationSeconds', 'PolicyArn', 'Path', 'MaxItems', 'Marker', 'UserName', 'Tags.member.1.Key', 'VersionId', 'ExternalId', 'Policy']
-const JSON_FIELDS = ['KeyId', 'Plaintext', 'CiphertextBlob', 'EncryptionContext', 'Policy', 'AliasName', 'TargetKeyId', 'KeySpec', 'NumberOfBytes', 'PendingWindowInDays', 'Limit', 'Marker', 'DestinationKeyId', 'Description', 'Tags']
+const PARAMS = [
+  'RoleName',
+  'PolicyName',
+  'PolicyDocument',
+  'AssumeRolePolicyDocument',
+  'RoleArn',
+  'RoleSessionName',
+  'DurationSeconds',
+  'PolicyArn',
+  'Path',
+  'MaxItems',
+  'Marker',
+  'UserName',
+  'Tags.member.1.Key',
+  'VersionId',
+  'ExternalId',
+  'Policy',
+]
+const JSON_FIELDS = [
+  'KeyId',
+  'Plaintext',
+  'CiphertextBlob',
+  'EncryptionContext',
+  'Policy',
+  'AliasName',
+  'TargetKeyId',
+  'KeySpec',
+  'NumberOfBytes',
+  'PendingWindowInDays',
+  'Limit',
+  'Marker',
+  'DestinationKeyId',
+  'Description',
+  'Tags',
+]
 function value(): string {
   return pick([
     () => '',
     () => 'x'.repeat(Math.floor(rnd() * 3000)),
     () => String(Math.floor(rnd() * 1e6) - 5000),
     () => '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
-    () => '{"Statement":[{"Effect":"Allow","Principal":{"AWS":"' + pick(['*', 'arn:aws:iam::111111111111:root', 'bogus']) + '"},"Action":"sts:AssumeRole"}]}',
+    () =>
+      '{"Statement":[{"Effect":"Allow","Principal":{"AWS":"' +
+      pick(['*', 'arn:aws:iam::111111111111:root', 'bogus']) +
+      '"},"Action":"sts:AssumeRole"}]}',
     () => '{"Statement":' + pick(['null', '[]', '[1]', '"x"', '{"Effect":"Deny"}']) + '}',
-    () => 'arn:aws:iam::' + pick(['111111111111', '222222222222', '1']) + ':role/' + pick(['a', 'b', '../x', '']),
+    () =>
+      'arn:aws:iam::' + pick(['111111111111', '222222222222', '1']) + ':role/' + pick(['a', 'b', '../x', '']),
     () => 'alias/' + pick(['a', 'aws/s3', '', '../../x']),
-    () => Buffer.from([...Array(Math.floor(rnd() * 40))].map(() => Math.floor(rnd() * 256))).toString('base64'),
+    () =>
+      Buffer.from([...Array(Math.floor(rnd() * 40))].map(() => Math.floor(rnd() * 256))).toString('base64'),
     () => '\u0000\uffff%%%<>&"\'',
     () => 'r' + Math.floor(rnd() * 5),
   ])()
@@ -58,7 +123,12 @@ function jsonValue(depth = 0): unknown {
   ])()
 }
 
-function raw(method: string, path: string, headers: Record<string, string>, body: Buffer | string): Promise<number> {
+function raw(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer | string,
+): Promise<number> {
   const url = new URL(h.sandbox.endpoint)
   return new Promise((resolve) => {
     const req = request({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
@@ -75,21 +145,55 @@ async function one(): Promise<{ desc: string; status: number }> {
   const kind = pick(['query', 'json', 's3', 'garbage'])
   if (kind === 'garbage') {
     const method = pick(['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS'])
-    const path = pick(['/', '/%', '/%zz', '/_crosspipe/accounts', '/fuzz-bucket/' + value().slice(0, 50), '/?Action=GetCallerIdentity', '/x?X-Amz-Algorithm=AWS4-HMAC-SHA256'])
+    const path = pick([
+      '/',
+      '/%',
+      '/%zz',
+      '/_crosspipe/accounts',
+      '/fuzz-bucket/' + value().slice(0, 50),
+      '/?Action=GetCallerIdentity',
+      '/x?X-Amz-Algorithm=AWS4-HMAC-SHA256',
+    ])
     const headers: Record<string, string> = {}
-    if (rnd() > 0.5) headers['authorization'] = pick(['AWS4-HMAC-SHA256 ', 'AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request, SignedHeaders=host, Signature=00', 'Basic x', 'AWS4-HMAC-SHA256 Credential=' + creds.accessKeyId + '/20200101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=' + '0'.repeat(64)])
-    if (rnd() > 0.5) headers['x-amz-target'] = pick(['TrentService.ListKeys', 'TrentService.', 'Nope.Nope', '.'])
+    if (rnd() > 0.5)
+      headers['authorization'] = pick([
+        'AWS4-HMAC-SHA256 ',
+        'AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request, SignedHeaders=host, Signature=00',
+        'Basic x',
+        'AWS4-HMAC-SHA256 Credential=' +
+          creds.accessKeyId +
+          '/20200101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=' +
+          '0'.repeat(64),
+      ])
+    if (rnd() > 0.5)
+      headers['x-amz-target'] = pick(['TrentService.ListKeys', 'TrentService.', 'Nope.Nope', '.'])
     if (rnd() > 0.5) headers['x-amz-date'] = pick(['20200101T000000Z', 'garbage', ''])
-    if (rnd() > 0.5) headers['content-type'] = pick(['application/x-www-form-urlencoded', 'application/x-amz-json-1.1', 'text/xml'])
+    if (rnd() > 0.5)
+      headers['content-type'] = pick([
+        'application/x-www-form-urlencoded',
+        'application/x-amz-json-1.1',
+        'text/xml',
+      ])
     const status = await raw(method, path.replace(/[^\x21-\x7e]/g, 'x'), headers, value())
     return { desc: `garbage ${method} ${path}`, status }
   }
   if (kind === 'query') {
     const service = pick(['sts', 'iam'] as const)
-    const params = new URLSearchParams({ Action: pick(ACTIONS[service]), Version: service === 'sts' ? '2011-06-15' : '2010-05-08' })
+    const params = new URLSearchParams({
+      Action: pick(ACTIONS[service]),
+      Version: service === 'sts' ? '2011-06-15' : '2010-05-08',
+    })
     for (let i = Math.floor(rnd() * 5); i > 0; i--) params.set(pick(PARAMS), value())
     const body = params.toString()
-    const s = await signRaw({ endpoint: h.sandbox.endpoint, creds, service, method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
+    const s = await signRaw({
+      endpoint: h.sandbox.endpoint,
+      creds,
+      service,
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    })
     const r = await fetch(s.url, { method: 'POST', headers: s.headers, body })
     await r.arrayBuffer()
     return { desc: `${service} ${body.slice(0, 200)}`, status: r.status }
@@ -99,22 +203,65 @@ async function one(): Promise<{ desc: string; status: number }> {
     const doc: Record<string, unknown> = {}
     for (let i = Math.floor(rnd() * 5); i > 0; i--) doc[pick(JSON_FIELDS)] = jsonValue()
     const body = rnd() > 0.9 ? pick(['', '[', 'null', '[]', '"x"', '{"a":']) : JSON.stringify(doc)
-    const s = await signRaw({ endpoint: h.sandbox.endpoint, creds, service: 'kms', method: 'POST', path: '/', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target }, body })
+    const s = await signRaw({
+      endpoint: h.sandbox.endpoint,
+      creds,
+      service: 'kms',
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
+      body,
+    })
     const r = await fetch(s.url, { method: 'POST', headers: s.headers, body })
     await r.arrayBuffer()
     return { desc: `kms ${target} ${body.slice(0, 200)}`, status: r.status }
   }
   const method = pick(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
-  const sub = pick(['', '?policy', '?versioning', '?encryption', '?tagging', '?lifecycle', '?uploads', '?delete', '?versions', '?list-type=2&max-keys=' + value().slice(0, 5), '?uploadId=x&partNumber=' + value().slice(0, 4), '?publicAccessBlock', '?ownershipControls', '?location'])
-  const path = pick(['/fuzz-bucket', '/fuzz-bucket/k', '/fuzz-bucket/' + encodeURIComponent(value().slice(0, 30)), '/' + encodeURIComponent(value().slice(0, 20)), '/']) + sub
-  const body = pick(['', value(), '<Delete><Object><Key>k</Key></Object></Delete>', '<VersioningConfiguration><Status>' + value().slice(0, 10) + '</Status></VersioningConfiguration>', '<a><b>', '{"Statement":[]}'])
-  const headers: Record<string, string> = { 'x-amz-content-sha256': pick(['UNSIGNED-PAYLOAD', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'nonsense']) }
+  const sub = pick([
+    '',
+    '?policy',
+    '?versioning',
+    '?encryption',
+    '?tagging',
+    '?lifecycle',
+    '?uploads',
+    '?delete',
+    '?versions',
+    '?list-type=2&max-keys=' + value().slice(0, 5),
+    '?uploadId=x&partNumber=' + value().slice(0, 4),
+    '?publicAccessBlock',
+    '?ownershipControls',
+    '?location',
+  ])
+  const path =
+    pick([
+      '/fuzz-bucket',
+      '/fuzz-bucket/k',
+      '/fuzz-bucket/' + encodeURIComponent(value().slice(0, 30)),
+      '/' + encodeURIComponent(value().slice(0, 20)),
+      '/',
+    ]) + sub
+  const body = pick([
+    '',
+    value(),
+    '<Delete><Object><Key>k</Key></Object></Delete>',
+    '<VersioningConfiguration><Status>' + value().slice(0, 10) + '</Status></VersioningConfiguration>',
+    '<a><b>',
+    '{"Statement":[]}',
+  ])
+  const headers: Record<string, string> = {
+    'x-amz-content-sha256': pick(['UNSIGNED-PAYLOAD', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'nonsense']),
+  }
   if (rnd() > 0.6) headers['range'] = pick(['bytes=0-1', 'bytes=-', 'bytes=5-1', 'items=1-2'])
   if (rnd() > 0.7) headers['x-amz-copy-source'] = pick(['/fuzz-bucket/k', 'nope', '%%', '/no-bucket/x'])
   if (rnd() > 0.7) headers['x-amz-server-side-encryption'] = pick(['aws:kms', 'AES256', 'bogus'])
   if (rnd() > 0.8) headers['content-md5'] = pick(['bad', '1B2M2Y8AsgTpgAmY7PhCfg=='])
   const s = await signRaw({ endpoint: h.sandbox.endpoint, creds, service: 's3', method, path, headers, body })
-  const r = await fetch(s.url, { method, headers: s.headers, body: method === 'GET' || method === 'HEAD' ? undefined : body })
+  const r = await fetch(s.url, {
+    method,
+    headers: s.headers,
+    body: method === 'GET' || method === 'HEAD' ? undefined : body,
+  })
   await r.arrayBuffer()
   return { desc: `s3 ${method} ${path}`, status: r.status }
 }
@@ -131,7 +278,9 @@ test(`fuzz: ${SECONDS}s of random requests, no 5xx and no crash`, async () => {
       assert.ok(r.status < 500, `5xx (${r.status}) for ${r.desc} (seed ${startSeed})`)
     }
   }
-  console.log(`fuzz: ${n} requests, seed ${startSeed}, statuses ${JSON.stringify(Object.fromEntries(statuses))}`)
+  console.log(
+    `fuzz: ${n} requests, seed ${startSeed}, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+  )
   assert.ok(n > 100)
   const id = await h.clients(h.creds('ci')).sts.send(new GetCallerIdentityCommand({}))
   assert.equal(id.Account, '111111111111')
