@@ -133,7 +133,11 @@ async function deleteOne(
   const cfn = options.credentials.cloudFormation(a)
   const notes = a.notes ?? []
   const resources = notes.length > 0 ? await cfn.listStackResources(a.stack) : []
-  const physical = (logicalId: string) => resources.find((r) => r.logicalId === logicalId)?.physicalId
+  // Only resources that exist now: after a rollback, ListStackResources still lists the ones it
+  // deleted (DELETE_COMPLETE) or never created (CREATE_FAILED).
+  const gone = new Set(['DELETE_COMPLETE', 'DELETE_SKIPPED', 'CREATE_FAILED'])
+  const physical = (logicalId: string) =>
+    resources.find((r) => r.logicalId === logicalId && !gone.has(r.status))?.physicalId
   for (const n of notes.filter((x) => x.kind === 'empty-bucket')) {
     const bucket = physical(n.logicalId)
     if (bucket === undefined) continue
@@ -180,20 +184,21 @@ async function deleteOne(
     })
   for (const n of notes.filter((x) => x.kind === 'key-deletion')) {
     const keyId = physical(n.logicalId)
+    if (keyId === undefined) continue
     const days = n.pendingWindowInDays ?? 30
     keys.push({
       stack: a.stack,
       account: a.account,
       region: a.region,
       logicalId: n.logicalId,
-      ...(keyId ? { keyId } : {}),
+      keyId,
       pendingWindowInDays: days,
     })
     say(
       io,
       'warn',
       'destroy.key.scheduled',
-      `${a.stack}: KMS key ${keyId ?? n.logicalId} is scheduled for deletion by CloudFormation; it is deleted after a ${days}-day waiting period (PendingWindowInDays) and can be recovered until then with kms cancel-key-deletion`,
+      `${a.stack}: KMS key ${keyId} (${n.logicalId}) is scheduled for deletion by CloudFormation; it is deleted after a ${days}-day waiting period (PendingWindowInDays) and can be recovered until then with kms cancel-key-deletion`,
       { id: a.id, logicalId: n.logicalId, keyId, pendingWindowInDays: days },
     )
   }

@@ -535,3 +535,25 @@ test("destroy: a bucket that could not be emptied fails its stack with S3's reas
     /Store \(AWS::S3::Bucket\) DELETE_FAILED: The bucket you tried to delete is not empty/,
   )
 })
+
+test('destroy after a failed creation: the rolled-back key is not reported as scheduled; the stack is deleted', async () => {
+  const aws = new FakeAws()
+  const broken = {
+    ...templates(),
+    'base.yaml': BASE.replace('  Bucket:\n    Type: AWS::S3::Bucket\n', '  Bucket:\n    Type: Test::Fail\n'),
+  }
+  const r = await deploy({ manifest: manifest(), templates: broken, credentials: aws, pollIntervalMs: 1 })
+  assert.equal(r.stacks.find((s) => s.stack === 'base')!.status, 'ROLLBACK_COMPLETE')
+  const io = recordingIo()
+  const gone = await destroy({
+    manifest: manifest(),
+    templates: broken,
+    credentials: aws,
+    yes: true,
+    io,
+    pollIntervalMs: 1,
+  })
+  assert.equal(outcomes(gone).base, 'deleted')
+  assert.deepEqual(gone.scheduledKeyDeletions, [])
+  assert.ok(!io.messages.some((m) => m.code === 'destroy.key.scheduled'))
+})

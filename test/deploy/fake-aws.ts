@@ -191,8 +191,12 @@ class FakeCfn implements CloudFormationApi {
     }
     if (op.rollingBack) {
       if (op.kind === 'CREATE') {
-        for (const [id, r] of s.resources) this.event(s, id, r.type, 'DELETE_COMPLETE')
-        s.resources.clear()
+        // As on AWS, ListStackResources still lists what the rollback deleted, as DELETE_COMPLETE.
+        for (const [id, r] of s.resources) {
+          this.event(s, id, r.type, 'DELETE_COMPLETE')
+          r.status = 'DELETE_COMPLETE'
+          this.world.buckets.delete(r.physicalId)
+        }
         s.status = 'ROLLBACK_COMPLETE'
       } else s.status = 'UPDATE_ROLLBACK_COMPLETE'
       s.pending = undefined
@@ -384,7 +388,9 @@ class FakeCfn implements CloudFormationApi {
     if (!s) return Promise.resolve()
     s.op = {
       kind: 'DELETE',
-      queue: [...s.resources].map(([logicalId, r]) => ({ logicalId, type: r.type, props: r.props })),
+      queue: [...s.resources]
+        .filter(([, r]) => r.status !== 'DELETE_COMPLETE')
+        .map(([logicalId, r]) => ({ logicalId, type: r.type, props: r.props })),
       rollingBack: false,
       cancel: false,
     }
