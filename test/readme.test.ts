@@ -1,0 +1,22 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { cliReferenceMarkdown } from '../src/cli/reference.js'
+import { replaceSection } from '../scripts/readme.js'
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+
+test('the README CLI reference is the one the command table generates (run scripts/readme.ts)', () => {
+  assert.equal(replaceSection(readme, 'cli-reference', cliReferenceMarkdown()), readme)
+})
+
+test('the README quick start has one set-up command and the test command', () => {
+  const quick = readme.slice(
+    readme.indexOf('## Quick start'),
+    readme.indexOf('\n## ', readme.indexOf('## Quick start') + 5),
+  )
+  const commands = [...quick.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.trim())
+  assert.equal(commands.length, 2, commands.join('\n'))
+  assert.match(commands[0]!, /^npm ci && npx crosspipe /)
+  assert.equal(commands[1], 'npm test')
+})
