@@ -23,6 +23,7 @@ import { ciBaseStack } from './ci-base.js'
 import { Names } from './names.js'
 import { pipelineStack } from './pipeline.js'
 import { sourceStack, targetStack } from './target.js'
+import { fastTemplateYaml } from './yaml.js'
 import type { ManifestDocument, ManifestStackEntry } from './manifest.js'
 import type { Deployment, StackPlan, SynthContext, TargetGroup } from './types.js'
 
@@ -163,7 +164,11 @@ export function synthesize(p: ResolvedPipeline, opts: SynthOptions = {}): SynthO
   const stacks: ManifestStackEntry[] = []
   for (const s of planStacks(p)) {
     const file = `${s.name}.template.${ext}`
-    const text = stringifyTemplate(s.body, { format, comments: s.comments, header: header(p, s) })
+    const h = header(p, s)
+    // The fast writer gives stringifyTemplate's bytes for synth's shapes; anything else falls back.
+    const text =
+      (format === 'yaml' ? fastTemplateYaml(s.body, { comments: s.comments, header: h }) : undefined) ??
+      stringifyTemplate(s.body, { format, comments: s.comments, header: h })
     const bytes = Buffer.byteLength(text, 'utf8')
     const resources = Object.keys(s.body.Resources as object).length
     const params = Object.keys((s.body.Parameters as object | undefined) ?? {}).length

@@ -108,22 +108,24 @@ export function resolvedSize(value: unknown): number {
 function splitStatement(s: Statement, max: number): Statement[] {
   if (!Array.isArray(s.Resource) || resolvedSize(s) <= max) return [s]
   const resources = s.Resource as readonly CfnValue[]
+  // The statement with an empty list, plus each resource and a comma between two.
+  const base = resolvedSize({ ...s, Resource: [] })
   const out: Statement[] = []
   let chunk: CfnValue[] = []
+  let total = 0
   const flush = () => {
     if (chunk.length) {
       const part: Statement = { ...s, Resource: chunk }
       out.push(s.Sid ? { ...part, Sid: `${s.Sid}${out.length + 1}` } : part)
     }
     chunk = []
+    total = 0
   }
   for (const r of resources) {
+    const size = resolvedSize(r)
+    if (chunk.length && base + total + size + chunk.length > max) flush()
     chunk.push(r)
-    if (resolvedSize({ ...s, Resource: chunk }) > max) {
-      chunk.pop()
-      flush()
-      chunk.push(r)
-    }
+    total += size
   }
   flush()
   return out
@@ -156,35 +158,44 @@ export function attachPolicies(o: AttachOptions): {
   // Statements cannot span policies; one that alone exceeds a managed policy is split by resource.
   const overhead = resolvedSize(policyDocument([]))
   const statements = o.statements.flatMap((s) => splitStatement(s, MANAGED_POLICY_MAX - overhead - 1))
+  // A document's size is its overhead plus its statements and the commas between them: measure
+  // each statement once instead of re-serializing the growing document.
+  const sizes = statements.map((s) => resolvedSize(s))
+  const docSize = (total: number, count: number) => overhead + total + Math.max(0, count - 1)
   const inline: Statement[] = []
-  const managed: Statement[][] = []
+  let inlineTotal = 0
+  const managed: { statements: Statement[]; total: number }[] = []
   let spilled = false
-  for (const s of statements) {
-    if (!spilled && resolvedSize(policyDocument([...inline, s])) <= ROLE_INLINE_POLICY_MAX) {
+  statements.forEach((s, i) => {
+    const size = sizes[i]!
+    if (!spilled && docSize(inlineTotal + size, inline.length + 1) <= ROLE_INLINE_POLICY_MAX) {
       inline.push(s)
-      continue
+      inlineTotal += size
+      return
     }
     spilled = true
     const last = managed[managed.length - 1]
-    if (last && resolvedSize(policyDocument([...last, s])) <= MANAGED_POLICY_MAX) last.push(s)
-    else managed.push([s])
-  }
-  for (const s of statements) {
-    if (resolvedSize(policyDocument([s])) > MANAGED_POLICY_MAX) {
+    if (last && docSize(last.total + size, last.statements.length + 1) <= MANAGED_POLICY_MAX) {
+      last.statements.push(s)
+      last.total += size
+    } else managed.push({ statements: [s], total: size })
+  })
+  statements.forEach((_, i) => {
+    if (docSize(sizes[i]!, 1) > MANAGED_POLICY_MAX) {
       throw new CrosspipeError(
         'limit-exceeded',
-        `IAM managed policy size (6,144 characters): a statement of role ${o.roleId} in stack ${o.stack} measures ${resolvedSize(policyDocument([s]))} characters on its own; shorten it (fewer conditions or actions).`,
+        `IAM managed policy size (6,144 characters): a statement of role ${o.roleId} in stack ${o.stack} measures ${sizes[i]} characters on its own; shorten it (fewer conditions or actions).`,
       )
     }
-  }
+  })
   if (managed.length > MANAGED_POLICIES_PER_ROLE) {
     throw new CrosspipeError(
       'limit-exceeded',
-      `IAM role policy size: role ${o.roleId} in stack ${o.stack} needs ${resolvedSize(policyDocument(statements))} characters of policy, more than its 10,240-character inline quota plus ${MANAGED_POLICIES_PER_ROLE} managed policies of 6,144; split the pipeline (fewer targets per pipeline).`,
+      `IAM role policy size: role ${o.roleId} in stack ${o.stack} needs ${docSize(inlineTotal + managed.reduce((k, m) => k + m.total, 0), statements.length)} characters of policy, more than its 10,240-character inline quota plus ${MANAGED_POLICIES_PER_ROLE} managed policies of 6,144; split the pipeline (fewer targets per pipeline).`,
     )
   }
   const ids: string[] = []
-  managed.forEach((stmts, i) => {
+  managed.forEach(({ statements: stmts }, i) => {
     const id = `${o.roleId}Policy${i + 1}`
     ids.push(id)
     o.template.resource(

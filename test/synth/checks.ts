@@ -11,6 +11,8 @@ import type { ManifestStackEntry } from '../../src/synth/manifest.js'
 import type { SynthOutput } from '../../src/synth/index.js'
 import { Names } from '../../src/synth/names.js'
 import { resolvedSize } from '../../src/synth/policy.js'
+import { fastTemplateYaml } from '../../src/synth/yaml.js'
+import { stringifyTemplate } from '../../src/model/cfn-yaml.js'
 
 export type Json = any
 
@@ -387,4 +389,16 @@ export function assertCrossAccountProperties(p: ResolvedPipeline, out: SynthOutp
       if (r.Type === 'AWS::IAM::ManagedPolicy') assert.ok(resolvedSize(r.Properties.PolicyDocument) <= 6_144)
     }
   }
+}
+
+/** The fast writer must give stringifyTemplate's exact bytes, or decline. */
+export function assertSameYaml(
+  body: Record<string, unknown>,
+  comments: Record<string, string>,
+  header?: string,
+): boolean {
+  const fast = fastTemplateYaml(body, { comments, ...(header !== undefined ? { header } : {}) })
+  if (fast === undefined) return false
+  assert.equal(fast, stringifyTemplate(body, { comments, ...(header !== undefined ? { header } : {}) }))
+  return true
 }
