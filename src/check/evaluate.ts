@@ -199,12 +199,23 @@ export class Evaluator {
     }
   }
 
+  readonly #rpCache = new Map<string, { policy: CompiledPolicy; name: string; origin?: Origin } | undefined>()
+
+  /** {@link resourcePolicy}, memoized per resource (thousands of calls share a few policies). */
+  #resourcePolicyOf(c: CallSpec): { policy: CompiledPolicy; name: string; origin?: Origin } | undefined {
+    const k = `${c.resourceKind} ${c.resource}`
+    if (this.#rpCache.has(k)) return this.#rpCache.get(k)
+    const r = this.resourcePolicy(c)
+    this.#rpCache.set(k, r)
+    return r
+  }
+
   #request(
     c: CallSpec,
     override?: { identity?: CompiledPolicy[]; resource?: CompiledPolicy | null },
   ): SimulateRequest {
-    const rp =
-      override?.resource === null ? undefined : (override?.resource ?? this.resourcePolicy(c)?.policy)
+    const own = this.#resourcePolicyOf(c)
+    const rp = override?.resource === null ? undefined : (override?.resource ?? own?.policy)
     if (c.principal.kind === 'service')
       return {
         principal: c.principal.name,
@@ -236,20 +247,29 @@ export class Evaluator {
       resourcePolicy: rp,
       policyNames: {
         identity: override?.identity ? undefined : ident.names,
-        resource: this.resourcePolicy(c)?.name,
+        resource: own?.name,
       },
     }
   }
 
   /** Evaluates one call. */
+  readonly #results = new Map<string, SimulateResult>()
+
   evaluate(c: CallSpec): EvaluatedCall {
-    const result = simulate(this.#request(c))
+    // The same request recurs across actions (a target's action role is assumed by each of its
+    // actions): the engine's answer depends only on the request, so it is asked once.
+    const key = `${c.principal.kind === 'service' ? c.principal.name : c.principal.arn}\n${c.operation}\n${c.resource}\n${c.resourceAccount}\n${c.resourceKind}\n${JSON.stringify(c.context)}`
+    let result = this.#results.get(key)
+    if (!result) {
+      result = simulate(this.#request(c))
+      this.#results.set(key, result)
+    }
     const reasons = [...result.reasons]
     if (c.principal.kind === 'role' && !this.#m.roles.has(c.principal.arn))
       reasons.push(
         `role ${c.principal.arn} is not created by any stack of this manifest, so it has no policies here`,
       )
-    if (c.resourceKind === 'key' && !this.resourcePolicy(c))
+    if (c.resourceKind === 'key' && !this.#resourcePolicyOf(c))
       reasons.push(`no stack of this manifest creates key ${c.resource}`)
     if (c.resourceKind === 'role' && !this.#m.roles.has(c.resource))
       reasons.push(`role ${c.resource} is not created by any stack of this manifest`)
@@ -275,7 +295,7 @@ export class Evaluator {
     const c = e.spec
     const sym = this.#symbolize
     const role = c.principal.kind === 'role' ? this.#m.roles.get(c.principal.arn) : undefined
-    const rp = this.resourcePolicy(c)
+    const rp = this.#resourcePolicyOf(c)
     const who = c.principal.kind === 'service' ? c.principal.name : sym(c.principal.arn)
     const base = `${c.stage} / ${c.action}: ${who} cannot ${c.operation} on ${sym(c.resource)} (${c.purpose}; ${c.doc})`
     if (e.result.decision === 'ExplicitlyDenied') {

@@ -184,7 +184,28 @@ async function readText(
 export function checkPipeline(p: ResolvedPipeline): CheckResult {
   const out = synthesize(p)
   const templates = new Map<string, ParsedTemplate>()
-  for (const t of out.templates)
-    templates.set(t.file, parseTemplate(out.files[t.file] ?? JSON.stringify(t.body), t.file))
+  for (const t of out.templates) templates.set(t.file, lazilyLocated(t.body, t.file, out.files[t.file]))
   return checkSetup({ manifest: out.manifest, templates, manifestFile: 'manifest.json' })
+}
+
+/**
+ * A synthesized template: synth already gives the long form, so the YAML text is parsed only
+ * when a finding needs a line number (parsing every template of a 100-target pipeline would
+ * cost more than checking it).
+ */
+function lazilyLocated(
+  body: Record<string, unknown>,
+  file: string,
+  text: string | undefined,
+): ParsedTemplate {
+  let parsed: ParsedTemplate | undefined
+  return {
+    body,
+    file,
+    locate(path) {
+      if (text === undefined) return undefined
+      parsed ??= parseTemplate(text, file)
+      return parsed.locate(path)
+    },
+  }
 }
