@@ -1,9 +1,24 @@
 /**
  * Regenerates the generated sections of README.md (between `<!-- NAME -->` and `<!-- /NAME -->`):
- * the CLI reference from the command table. Run: `node --import tsx scripts/readme.ts`.
+ * the CLI reference from the command table, the configuration reference from src/model/README.md. Run: `node --import tsx scripts/readme.ts`.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { cliReferenceMarkdown } from '../src/cli/reference.js'
+
+/** A module's reference document without its own `## ` heading, with its headings one level down. */
+export function moduleSection(path: string): string {
+  return readFileSync(new URL(`../${path}`, import.meta.url), 'utf8')
+    .replace(/^## .*\n/, '')
+    .trim()
+}
+
+/** Every generated section of README.md: name → body. */
+export function generatedSections(): Record<string, string> {
+  return {
+    'cli-reference': cliReferenceMarkdown(),
+    'config-reference': moduleSection('src/model/README.md'),
+  }
+}
 
 /** Replaces the body of a marked section. */
 export function replaceSection(text: string, name: string, body: string): string {
@@ -14,6 +29,6 @@ export function replaceSection(text: string, name: string, body: string): string
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   let text = readFileSync('README.md', 'utf8')
-  text = replaceSection(text, 'cli-reference', cliReferenceMarkdown())
+  for (const [name, body] of Object.entries(generatedSections())) text = replaceSection(text, name, body)
   writeFileSync('README.md', text)
 }

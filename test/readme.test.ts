@@ -1,14 +1,15 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { cliReferenceMarkdown } from '../src/cli/reference.js'
-import { replaceSection } from '../scripts/readme.js'
+import { generatedSections, replaceSection } from '../scripts/readme.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
-test('the README CLI reference is the one the command table generates (run scripts/readme.ts)', () => {
-  assert.equal(replaceSection(readme, 'cli-reference', cliReferenceMarkdown()), readme)
-})
+for (const [name, body] of Object.entries(generatedSections())) {
+  test(`the README section ${name} is up to date (node --import tsx scripts/readme.ts)`, () => {
+    assert.equal(replaceSection(readme, name, body), readme)
+  })
+}
 
 test('the README quick start has one set-up command and the test command', () => {
   const quick = readme.slice(
