@@ -303,7 +303,7 @@ function compileStatement(
           continue
         }
         for (const [key, raw] of Object.entries(block)) {
-          if (!/^[a-zA-Z0-9-]+:.+$/.test(key)) {
+          if (!/^[^:\s]+:\S.*$/.test(key)) {
             add('Condition', `"${key}" is not a condition key (service:KeyName)`)
             continue
           }

@@ -22,7 +22,13 @@ import { evaluateCondition } from './conditions.js'
 import { toCompiled, type CompiledPolicyImpl, type CompiledStatement } from './compile.js'
 import { RequestContext } from './context.js'
 import { dynamicMatcher } from './conditions.js'
-import { matchPrincipal, parseCaller, type Caller, type PrincipalMatch } from './principal.js'
+import {
+  excludedByNotPrincipal,
+  matchPrincipal,
+  parseCaller,
+  type Caller,
+  type PrincipalMatch,
+} from './principal.js'
 import { serviceRuleFor, type ServiceRule } from './rules.js'
 import type {
   ContextValue,
@@ -117,16 +123,18 @@ function evalPolicy(p: CompiledPolicyImpl, r: Req, rankPrincipals: boolean): Pol
     if (!actionMatches(s, r) || !resourceMatches(s, r)) continue
     let match: PrincipalMatch = 'direct'
     if (s.principal) {
-      const m = matchPrincipal(s.principal, r.caller)
       if (s.notPrincipal) {
         // "The NotPrincipal element with a Deny effect will always deny any IAM principal that has a
         // permissions boundary policy attached, regardless of the values specified in the NotPrincipal
         // element." https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
-        if (m !== undefined && !(s.effect === 'Deny' && r.hasBoundary)) continue
+        if (excludedByNotPrincipal(s.principal, r.caller) && !(s.effect === 'Deny' && r.hasBoundary)) continue
         // An Allow with NotPrincipal names nobody specifically.
         match = 'any'
-      } else if (m === undefined) continue
-      else match = m
+      } else {
+        const m = matchPrincipal(s.principal, r.caller)
+        if (m === undefined) continue
+        match = m
+      }
     }
     if (!conditionsHold(s, r)) continue
     if (s.effect === 'Deny') {

@@ -206,6 +206,24 @@ export function matchPrincipal(set: PrincipalSet, caller: Caller): PrincipalMatc
   return undefined
 }
 
+/**
+ * Whether a NotPrincipal element excludes the caller. AWS evaluates the statement for each identity
+ * in the caller's chain (session, role, account; user, account), so the caller escapes a
+ * `Deny` + `NotPrincipal` only when every one of them is listed: "When you use NotPrincipal with
+ * Deny, you must also specify the account ARN of the not-denied principal", and for a role
+ * session the session ARN, the role ARN and the account.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+ */
+export function excludedByNotPrincipal(set: PrincipalSet, caller: Caller): boolean {
+  if (set.any) return true
+  if (caller.kind === 'anonymous') return false
+  for (const k of caller.directKeys) if (!set.keys.has(k) && caller.kind !== 'root') return false
+  if (caller.kind === 'session' && caller.roleKey !== undefined && !set.keys.has(caller.roleKey)) return false
+  if (caller.kind === 'role' && caller.roleKey !== undefined && !set.keys.has(caller.roleKey)) return false
+  if (caller.account !== undefined && !set.accounts.has(caller.account)) return false
+  return caller.directKeys.length > 0 || caller.roleKey !== undefined || caller.account !== undefined
+}
+
 /** The root ARN of the caller's account, for messages. */
 export function callerAccountRoot(caller: Caller): string | undefined {
   return caller.partition && caller.account ? accountRootArn(caller.partition, caller.account) : undefined

@@ -16,6 +16,8 @@ export interface Case {
   readonly reasonIncludes?: readonly string[]
   /** Set false where iam-simulate cannot take the input (keys it does not know, services it lacks). */
   readonly differential?: boolean
+  /** Why the case is excluded from the differential test, or what it shows. */
+  readonly why?: string
   readonly validate?: { readonly kind: PolicyKind; readonly policy: unknown }
   /** Expected problems: statement index and element of each (empty: valid). */
   readonly problems?: readonly { readonly statementIndex?: number; readonly element: string }[]
@@ -40,7 +42,10 @@ export function loadCases(): Case[] {
     if (!file.docs?.length) throw new Error(`${f}: cite the AWS pages its cases come from in "docs"`)
     for (const c of file.cases) {
       const { request: partial, ...rest } = c
-      const request = partial ? ({ ...file.defaults, ...partial } as SimulateRequest) : undefined
+      const merged = partial ? { ...file.defaults, ...partial } : undefined
+      // JSON has no Date: a request time is written as an ISO string.
+      if (merged && typeof merged.now === 'string') merged.now = new Date(merged.now)
+      const request = merged as SimulateRequest | undefined
       out.push({ ...rest, file: f, ...(request ? { request } : {}) })
     }
   }

@@ -1,15 +1,14 @@
 // Differential test against @cloud-copilot/iam-simulate: every corpus case plus 10,000 fast-check
 // generated requests must get the same decision, or a disagreement explained by a reviewed entry of
 // differential-allowlist.json (each entry cites the AWS documentation that decides who is right).
-import { test } from 'node:test'
+import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { runSimulation } from '@cloud-copilot/iam-simulate'
 import { simulate, type SimulateRequest } from '../../src/iam/index.js'
 import { requestArb } from './generators.js'
-import { toIamSimulate } from './iam-simulate-adapter.js'
+import { IamSimulatePool } from './iam-simulate-adapter.js'
 import { loadCases } from './cases.js'
 
 const dir = import.meta.dirname
@@ -19,14 +18,13 @@ const allowlist = JSON.parse(readFileSync(join(dir, 'differential-allowlist.json
 }
 const N = Number(process.env.CROSSPIPE_DIFF_RUNS ?? 10_000)
 
+const pool = new IamSimulatePool(2)
+after(() => pool.close())
 interface Theirs {
   decision: string
-  analysis: any
 }
 async function theirs(req: SimulateRequest): Promise<Theirs> {
-  const r: any = await runSimulation(toIamSimulate(req), {})
-  if (r.resultType === 'error') return { decision: `error: ${JSON.stringify(r.errors)}`, analysis: undefined }
-  return { decision: r.overallResult, analysis: r.result?.analysis }
+  return { decision: await pool.decide(req) }
 }
 function ours(req: SimulateRequest): string {
   return simulate(req).decision
@@ -62,6 +60,31 @@ const classifiers: Record<string, (req: SimulateRequest, o: string, t: Theirs) =
     }
     return (await theirs(keep)).decision === 'ExplicitlyDenied' && ours(keep) === 'ExplicitlyDenied'
   },
+  async 'ipv4-zero-prefix'(req, o, t) {
+    const text = JSON.stringify(req)
+    if (o !== 'Allowed' || t.decision !== 'ImplicitlyDenied' || !text.includes('0.0.0.0/0')) return false
+    // Two /1 halves cover the same addresses without a /0 mask.
+    const split = JSON.parse(text.replaceAll('"0.0.0.0/0"', '["0.0.0.0/1","128.0.0.0/1"]')) as SimulateRequest
+    return (await theirs(split)).decision === 'Allowed' && ours(split) === 'Allowed'
+  },
+  async 'notprincipal-needs-every-identity'(req, o, t) {
+    if (o !== 'ExplicitlyDenied' || t.decision !== 'Allowed') return false
+    const account = accountOf(req.principal)
+    const text = JSON.stringify(req.resourcePolicy ?? {})
+    if (!text.includes('NotPrincipal') || !text.includes(`arn:aws:iam::${account}:root`)) return false
+    const without = {
+      ...req,
+      resourcePolicy: JSON.parse(
+        text.replaceAll(`"arn:aws:iam::${account}:root"`, '"arn:aws:iam::999999999999:root"'),
+      ),
+    }
+    return (await theirs(without)).decision === 'ExplicitlyDenied'
+  },
+  async 'root-user-full-access'(req, o, t) {
+    if (!req.principal.endsWith(':root') || o !== 'Allowed' || t.decision !== 'ImplicitlyDenied') return false
+    const allowAll = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }
+    return (await theirs({ ...req, identityPolicies: [allowAll] })).decision === 'Allowed'
+  },
   async 'unresolved-variable'(req, o, t) {
     const text = JSON.stringify(req)
     if (!text.includes('${aws:username}') || req.context?.['aws:username'] !== undefined) return false
@@ -85,19 +108,18 @@ test('every allowlist entry has a classifier and cites AWS documentation', () =>
   assert.deepEqual(Object.keys(classifiers).sort(), allowlist.entries.map((e) => e.id).sort())
 })
 
+/** Runs both engines on every request; iam-simulate awaits its data files, so requests run in batches. */
 async function compare(reqs: { name: string; req: SimulateRequest }[]) {
   const counts: Record<string, number> = { agree: 0 }
   const unexplained: string[] = []
-  for (const { name, req } of reqs) {
-    const o = ours(req)
-    const t = await theirs(req)
+  const classify = async (name: string, req: SimulateRequest, o: string, t: Theirs) => {
     if (t.decision.startsWith('error')) {
       unexplained.push(`${name}: iam-simulate refused the input: ${t.decision.slice(0, 300)}`)
-      continue
+      return
     }
     if (o === t.decision) {
       counts.agree!++
-      continue
+      return
     }
     let id: string | undefined
     for (const [k, f] of Object.entries(classifiers))
@@ -108,6 +130,17 @@ async function compare(reqs: { name: string; req: SimulateRequest }[]) {
     if (id) counts[id] = (counts[id] ?? 0) + 1
     else unexplained.push(`${name}: crosspipe ${o}, iam-simulate ${t.decision}: ${JSON.stringify(req)}`)
   }
+  const batches: Promise<void>[] = []
+  for (let i = 0; i < reqs.length; i += 250) {
+    const batch = reqs.slice(i, i + 250)
+    batches.push(
+      pool.decideAll(batch.map((b) => b.req)).then(async (out) => {
+        for (let j = 0; j < batch.length; j++)
+          await classify(batch[j]!.name, batch[j]!.req, ours(batch[j]!.req), { decision: out[j]! })
+      }),
+    )
+  }
+  await Promise.all(batches)
   return { counts, unexplained }
 }
 
