@@ -4,6 +4,7 @@
  * here: a new service is one folder and one line.
  */
 import type { Runtime } from '../runtime.js'
+import { cloudformationService } from './cloudformation/api.js'
 import { iamService } from './iam/api.js'
 import { kmsService } from './kms/api.js'
 import { s3Service } from './s3/api.js'
@@ -14,4 +15,4 @@ import type { Service } from './types.js'
 export type ServiceFactory = (runtime: Runtime) => Service
 
 /** Every service the gateway serves. */
-export const SERVICE_FACTORIES: readonly ServiceFactory[] = [stsService, iamService, kmsService, s3Service]
+export const SERVICE_FACTORIES: readonly ServiceFactory[] = [stsService, iamService, kmsService, s3Service, cloudformationService]

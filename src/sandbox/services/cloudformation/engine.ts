@@ -1750,9 +1750,10 @@ export class CloudFormationEngine {
     const prev = this.ops.get(key) ?? Promise.resolve()
     const next = prev
       .then(work)
-      .catch(() => {
-        // A bug in an operation must not take the sandbox down; the stack keeps the last state
-        // written, which says IN_PROGRESS — visible to the user, never silently complete.
+      .catch((e: unknown) => {
+        // A bug in an operation must not take the sandbox down, nor leave the stack pretending to
+        // work: it is marked failed with the error (see recover(), which does the same at start-up).
+        this.crashed(key, e)
       })
       .finally(() => {
         if (this.ops.get(key) === next) this.ops.delete(key)
@@ -1840,13 +1841,15 @@ export class CloudFormationEngine {
     })
   }
 
-  /**
-   * Operations do not survive a restart of the sandbox process: a stack found *_IN_PROGRESS at
-   * start-up is marked failed (the operation's final status with the reason), never left
-   * pretending to work.
-   */
-  private recover(): void {
-    const reason = 'The crosspipe sandbox stopped while this operation was in progress'
+  private crashed(key: string, e: unknown): void {
+    const reason = `Internal failure of the crosspipe sandbox: ${e instanceof Error ? e.message : String(e)}`
+    for (const s of this.store.allStacks()) {
+      if (s.stackId !== key) continue
+      this.failInProgress(s, reason)
+    }
+  }
+
+  private failInProgress(s: StackRecord, reason: string): void {
     const next: Partial<Record<StackStatus, StackStatus>> = {
       CREATE_IN_PROGRESS: 'CREATE_FAILED',
       ROLLBACK_IN_PROGRESS: 'ROLLBACK_FAILED',
@@ -1856,17 +1859,29 @@ export class CloudFormationEngine {
       UPDATE_ROLLBACK_IN_PROGRESS: 'UPDATE_ROLLBACK_FAILED',
       UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS: 'UPDATE_ROLLBACK_COMPLETE',
     }
-    for (const s of this.store.allStacks()) {
-      const to = next[s.status]
-      if (!to) continue
-      const scope = { account: s.account, region: s.region }
-      const op: OpContext = {
-        scope,
-        partition: s.partition,
-        caller: { principal: '', account: s.account, partition: s.partition },
-      }
-      this.setStatus(op, s, to, reason)
+    const to = next[s.status]
+    if (!to) return
+    const scope = { account: s.account, region: s.region }
+    const op: OpContext = {
+      scope,
+      partition: s.partition,
+      caller: { principal: '', account: s.account, partition: s.partition },
     }
+    try {
+      this.setStatus(op, s, to, reason)
+    } catch {
+      // The store is gone (the sandbox is stopping): nothing left to record.
+    }
+  }
+
+  /**
+   * Operations do not survive a restart of the sandbox process: a stack found *_IN_PROGRESS at
+   * start-up is marked failed (the operation's final status with the reason), never left
+   * pretending to work.
+   */
+  private recover(): void {
+    const reason = 'The crosspipe sandbox stopped while this operation was in progress'
+    for (const s of this.store.allStacks()) this.failInProgress(s, reason)
   }
 }
 
