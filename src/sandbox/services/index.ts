@@ -15,4 +15,10 @@ import type { Service } from './types.js'
 export type ServiceFactory = (runtime: Runtime) => Service
 
 /** Every service the gateway serves. */
-export const SERVICE_FACTORIES: readonly ServiceFactory[] = [stsService, iamService, kmsService, s3Service, cloudformationService]
+export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
+  stsService,
+  iamService,
+  kmsService,
+  s3Service,
+  cloudformationService,
+]
