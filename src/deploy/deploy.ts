@@ -217,11 +217,13 @@ async function runStack(r: RunStack): Promise<StackResult> {
   if (a.action === 'replace-failed') {
     if (options.dryRun)
       return done({ outcome: 'planned', ...(a.currentStatus ? { status: a.currentStatus } : {}) })
+    const existingId = (await cfn.describeStack(a.stack))?.stackId
     const seen = new Set((await cfn.describeStackEvents(a.stack)).map((e) => e.eventId))
     await cfn.deleteStack(a.stack)
     const gone = await follow({
       cfn,
       stackName: a.stack,
+      ...(existingId ? { stackId: existingId } : {}),
       id: a.id,
       seen,
       expectedResources: 0,

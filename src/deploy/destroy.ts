@@ -158,11 +158,13 @@ async function deleteOne(
   if (options.signal?.aborted)
     return done({ outcome: 'cancelled', ...(a.currentStatus ? { status: a.currentStatus } : {}) })
 
+  const stackId = (await cfn.describeStack(a.stack))?.stackId
   const seen = new Set((await cfn.describeStackEvents(a.stack)).map((e) => e.eventId))
   await cfn.deleteStack(a.stack)
   const f = await follow({
     cfn,
     stackName: a.stack,
+    ...(stackId ? { stackId } : {}),
     id: a.id,
     seen,
     expectedResources: resources.length,

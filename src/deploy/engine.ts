@@ -122,6 +122,8 @@ export interface Followed {
 export async function follow(o: {
   readonly cfn: CloudFormationApi
   readonly stackName: string
+  /** The stack's id when known (a deletion may finish before the first poll sees it). */
+  readonly stackId?: string
   readonly id: string
   /** Event ids that existed before this operation started (they are not this operation's). */
   readonly seen: ReadonlySet<string>
@@ -135,9 +137,15 @@ export async function follow(o: {
   const latestByResource = new Map<string, string>()
   let lastStatus = ''
   let cancelled = false
+  // Events are read by stack id once known: after a deletion, DescribeStackEvents by name no
+  // longer finds the stack, but by id it still returns the deletion's events.
+  let ref = o.stackId ?? o.stackName
   for (;;) {
     const d = await o.cfn.describeStack(o.stackName)
-    const fresh = d ? (await o.cfn.describeStackEvents(o.stackName)).filter((e) => !seen.has(e.eventId)) : []
+    if (d?.stackId) ref = d.stackId
+    let all: readonly StackEvent[] = []
+    if (d || ref !== o.stackName) all = await o.cfn.describeStackEvents(ref).catch(() => [])
+    const fresh = all.filter((e) => !seen.has(e.eventId))
     // DescribeStackEvents lists newest first; replay oldest first.
     for (const e of [...fresh].reverse()) {
       seen.add(e.eventId)

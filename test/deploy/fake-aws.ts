@@ -366,7 +366,8 @@ class FakeCfn implements CloudFormationApi {
     return Promise.resolve()
   }
 
-  describeStackEvents(name: string): Promise<readonly StackEvent[]> {
+  describeStackEvents(nameOrId: string): Promise<readonly StackEvent[]> {
+    const name = nameOrId.includes(':stack/') ? nameOrId.slice(nameOrId.indexOf(':stack/') + 7) : nameOrId
     return Promise.resolve([...(this.stacks.get(name)?.events ?? this.world.graveyard.get(name) ?? [])])
   }
 
