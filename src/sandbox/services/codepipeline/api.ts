@@ -1,0 +1,533 @@
+/**
+ * CodePipeline over awsJson 1.1 (`CodePipeline_20150709`): pipelines, executions, approvals,
+ * retries; executions run in engine.ts. Behaviour and citations in SPEC.md.
+ */
+import { formatArn } from '../../../iam/arn.js'
+import { authorize } from '../../auth/authorize.js'
+import { AwsError } from '../../gateway/errors.js'
+import type { Runtime } from '../../runtime.js'
+import { servicePrincipal, serviceMayAssume } from '../codebuild/calls.js'
+import type { JsonService, RequestContext } from '../types.js'
+import { readDeclaration, validateDeclaration } from './declaration.js'
+import { PipelineEngine } from './engine.js'
+import {
+  actionNotFound,
+  executionNotFound,
+  invalidStructure,
+  pipelineNameInUse,
+  pipelineNotFound,
+  pipelineVersionNotFound,
+  stageNotFound,
+  validationException,
+} from './errors.js'
+import {
+  PipelineStore,
+  scopeOf,
+  type ActionRun,
+  type ExecutionRecord,
+  type PipelineDeclaration,
+  type PipelineRecord,
+} from './store.js'
+
+type Input = Readonly<Record<string, unknown>>
+
+/** Options for {@link codepipelineService}'s engine, for tests and the demo. */
+export interface CodePipelineServiceOptions {
+  /** How often source changes are polled (ms); default 1000. */
+  readonly pollIntervalMs?: number
+}
+
+/** What other parts of the sandbox use (registered on the runtime as `codepipeline`). */
+export interface CodePipelineInternal {
+  readonly store: PipelineStore
+  readonly engine: PipelineEngine
+}
+
+function str(input: Input, name: string, required: true): string
+function str(input: Input, name: string, required?: false): string | undefined
+function str(input: Input, name: string, required = false): string | undefined {
+  const v = input[name]
+  if (v === undefined || v === null) {
+    if (required)
+      throw validationException(
+        `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`,
+      )
+    return undefined
+  }
+  if (typeof v !== 'string')
+    throw new AwsError('SerializationException', `Expected a string for ${name}`, 400)
+  return v
+}
+
+const epoch = (iso: string | undefined): number | undefined =>
+  iso === undefined ? undefined : Date.parse(iso) / 1000
+
+/** The declaration as the API returns it. */
+function declarationOut(d: PipelineDeclaration, version: number): Record<string, unknown> {
+  return {
+    name: d.name,
+    roleArn: d.roleArn,
+    artifactStore: d.artifactStore,
+    artifactStores: d.artifactStores,
+    stages: d.stages.map((s) => ({
+      name: s.name,
+      blockers: s.blockers,
+      actions: s.actions.map((a) => ({
+        name: a.name,
+        actionTypeId: a.actionTypeId,
+        runOrder: a.runOrder ?? 1,
+        configuration: a.configuration && Object.keys(a.configuration).length ? a.configuration : undefined,
+        outputArtifacts: a.outputArtifacts ?? [],
+        inputArtifacts: a.inputArtifacts ?? [],
+        roleArn: a.roleArn,
+        region: a.region,
+        namespace: a.namespace,
+        timeoutInMinutes: a.timeoutInMinutes,
+      })),
+    })),
+    version,
+    executionMode: d.executionMode ?? 'SUPERSEDED',
+    pipelineType: d.pipelineType ?? 'V1',
+    variables: d.variables,
+    triggers: d.triggers,
+  }
+}
+
+function actionExecutionOut(r: ActionRun): Record<string, unknown> {
+  return {
+    actionExecutionId: r.actionExecutionId,
+    status: r.status,
+    summary: r.summary,
+    lastStatusChange: epoch(r.lastUpdateTime),
+    token: r.status === 'InProgress' ? r.token : undefined,
+    lastUpdatedBy: r.updatedBy,
+    externalExecutionId: r.externalExecutionId,
+    externalExecutionUrl: r.externalExecutionUrl,
+    errorDetails: r.errorDetails,
+  }
+}
+
+function sourceRevisions(
+  e: ExecutionRecord,
+): { actionName: string; revisionId: string; revisionSummary?: string; created: string }[] {
+  const first = e.declaration.stages[0]
+  const runs = first ? e.stages[first.name]?.actions : undefined
+  const out: { actionName: string; revisionId: string; revisionSummary?: string; created: string }[] = []
+  for (const [name, r] of Object.entries(runs ?? {}))
+    if (r.revision)
+      out.push({
+        actionName: name,
+        revisionId: r.revision.revisionId,
+        revisionSummary: r.revision.revisionSummary,
+        created: r.revision.created,
+      })
+  return out
+}
+
+/**
+ * The CodePipeline service; also registers {@link CodePipelineInternal} as `codepipeline`.
+ * A factory with options returns the factory the core's service list takes.
+ */
+export function codepipelineService(runtime: Runtime, options: CodePipelineServiceOptions = {}): JsonService {
+  const store = new PipelineStore(runtime)
+  const engine = new PipelineEngine({ runtime, store, pollIntervalMs: options.pollIntervalMs })
+  runtime.provide<CodePipelineInternal>('codepipeline', { store, engine })
+
+  const pipelineArn = (ctx: RequestContext, account: string, name: string): string =>
+    formatArn({
+      partition: ctx.partition,
+      service: 'codepipeline',
+      region: ctx.region,
+      account,
+      resource: name,
+    })
+
+  function allow(ctx: RequestContext, action: string, resource: string): void {
+    authorize(ctx, { action: `codepipeline:${action}`, resource }, 'json')
+  }
+
+  /** A pipeline of the caller's account and region, authorized for `action`. */
+  function pipelineFor(
+    ctx: RequestContext,
+    name: string,
+    action: string,
+    resourceSuffix = '',
+  ): PipelineRecord {
+    const account = ctx.identity.account
+    allow(ctx, action, pipelineArn(ctx, account, name) + resourceSuffix)
+    const p = store.pipeline(account, ctx.region, name)
+    if (!p) throw pipelineNotFound(`Account '${account}' does not have a pipeline with name '${name}'`)
+    return p
+  }
+
+  function checkRole(ctx: RequestContext, d: PipelineDeclaration): void {
+    // Passing the pipeline role needs iam:PassRole (https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html#how-to-update-role-new-services).
+    authorize(
+      ctx,
+      {
+        action: 'iam:PassRole',
+        resource: d.roleArn,
+        context: { 'iam:PassedToService': servicePrincipal(ctx.partition, 'codepipeline') },
+      },
+      'json',
+    )
+    if (
+      !serviceMayAssume({ runtime, roleArn: d.roleArn, service: 'codepipeline', sessionName: 'codepipeline' })
+    )
+      throw invalidStructure(`CodePipeline is not authorized to perform AssumeRole on role ${d.roleArn}`)
+  }
+
+  function tagsOf(input: Input): { key: string; value: string }[] {
+    const t = input['tags']
+    if (t === undefined || t === null) return []
+    if (!Array.isArray(t)) throw new AwsError('SerializationException', 'tags must be a list', 400)
+    return t.map((x: unknown) => {
+      const o = x as Record<string, unknown>
+      if (typeof o?.['key'] !== 'string' || typeof o['value'] !== 'string')
+        throw validationException('Each tag needs a key and a value')
+      return { key: o['key'], value: o['value'] }
+    })
+  }
+
+  function executionFor(ctx: RequestContext, p: PipelineRecord, id: string): ExecutionRecord {
+    const e = store.execution(p.account, p.region, p.declaration.name, id)
+    if (!e)
+      throw executionNotFound(`Pipeline execution ID ${id} does not exist for pipeline ${p.declaration.name}`)
+    void ctx
+    return e
+  }
+
+  return {
+    name: 'codepipeline',
+    signingName: 'codepipeline',
+    protocol: 'json',
+    jsonVersion: '1.1',
+    targetPrefix: 'CodePipeline_20150709',
+    actions: {
+      CreatePipeline: (input, ctx) => {
+        const d = readDeclaration(input['pipeline'])
+        const account = ctx.identity.account
+        const arn = pipelineArn(ctx, account, d.name)
+        allow(ctx, 'CreatePipeline', arn)
+        if (store.pipeline(account, ctx.region, d.name))
+          throw pipelineNameInUse(
+            `A pipeline with the name '${d.name}' already exists in account '${account}'`,
+          )
+        validateDeclaration(d, ctx.region)
+        checkRole(ctx, d)
+        const tags = tagsOf(input)
+        const t = new Date().toISOString()
+        const p: PipelineRecord = {
+          account,
+          region: ctx.region,
+          arn,
+          declaration: { ...d, version: 1 },
+          version: 1,
+          created: t,
+          updated: t,
+          tags,
+          lastRevisions: {},
+          stageLatest: {},
+          stageInbound: {},
+        }
+        store.savePipeline(p)
+        // A new pipeline starts an execution at once (pipelines-about-starting.html).
+        engine.startExecution(p, { triggerType: 'CreatePipeline', triggerDetail: ctx.identity.arn })
+        return { pipeline: declarationOut(p.declaration, 1), tags: tags.length ? tags : undefined }
+      },
+
+      UpdatePipeline: (input, ctx) => {
+        const d = readDeclaration(input['pipeline'])
+        const p = pipelineFor(ctx, d.name, 'UpdatePipeline')
+        validateDeclaration(d, ctx.region)
+        if (d.roleArn !== p.declaration.roleArn) checkRole(ctx, d)
+        p.version += 1
+        p.declaration = { ...d, version: p.version }
+        p.updated = new Date().toISOString()
+        store.savePipeline(p)
+        return { pipeline: declarationOut(p.declaration, p.version) }
+      },
+
+      DeletePipeline: (input, ctx) => {
+        const name = str(input, 'name', true)
+        const account = ctx.identity.account
+        allow(ctx, 'DeletePipeline', pipelineArn(ctx, account, name))
+        const p = store.pipeline(account, ctx.region, name)
+        // Deleting a pipeline that does not exist succeeds (API_DeletePipeline.html lists no PipelineNotFoundException).
+        if (!p) return {}
+        engine.abandonAll({ account, region: ctx.region }, name)
+        for (const e of store.executionsOf(account, ctx.region, name))
+          store.executions.delete(scopeOf(account, ctx.region), `${name}/${e.pipelineExecutionId}`)
+        store.pipelines.delete(scopeOf(account, ctx.region), name)
+        return {}
+      },
+
+      GetPipeline: (input, ctx) => {
+        const name = str(input, 'name', true)
+        const p = pipelineFor(ctx, name, 'GetPipeline')
+        const v = input['version']
+        if (v !== undefined && v !== null && v !== p.version)
+          throw pipelineVersionNotFound(
+            `Pipeline ${name} has no version ${JSON.stringify(v)} (the sandbox keeps the current version only)`,
+          )
+        return {
+          pipeline: declarationOut(p.declaration, p.version),
+          metadata: { pipelineArn: p.arn, created: epoch(p.created), updated: epoch(p.updated) },
+        }
+      },
+
+      ListPipelines: (input, ctx) => {
+        allow(ctx, 'ListPipelines', '*')
+        const all = store.pipelines.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
+        const start = Number(str(input, 'nextToken') ?? '0') || 0
+        const max = typeof input['maxResults'] === 'number' ? input['maxResults'] : 1000
+        const page = all.slice(start, start + max)
+        return {
+          pipelines: page.map((p) => ({
+            name: p.declaration.name,
+            version: p.version,
+            pipelineType: p.declaration.pipelineType ?? 'V1',
+            executionMode: p.declaration.executionMode ?? 'SUPERSEDED',
+            created: epoch(p.created),
+            updated: epoch(p.updated),
+          })),
+          nextToken: start + max < all.length ? String(start + max) : undefined,
+        }
+      },
+
+      StartPipelineExecution: (input, ctx) => {
+        const p = pipelineFor(ctx, str(input, 'name', true), 'StartPipelineExecution')
+        const e = engine.startExecution(p, {
+          triggerType: 'StartPipelineExecution',
+          triggerDetail: ctx.identity.arn,
+        })
+        return { pipelineExecutionId: e.pipelineExecutionId }
+      },
+
+      StopPipelineExecution: (input, ctx) => {
+        const p = pipelineFor(ctx, str(input, 'pipelineName', true), 'StopPipelineExecution')
+        const id = str(input, 'pipelineExecutionId', true)
+        executionFor(ctx, p, id)
+        engine.stopExecution(
+          { account: p.account, region: p.region },
+          p.declaration.name,
+          id,
+          input['abandon'] === true,
+          str(input, 'reason'),
+        )
+        return { pipelineExecutionId: id }
+      },
+
+      GetPipelineExecution: (input, ctx) => {
+        const p = pipelineFor(ctx, str(input, 'pipelineName', true), 'GetPipelineExecution')
+        const e = executionFor(ctx, p, str(input, 'pipelineExecutionId', true))
+        const revisions = sourceRevisions(e)
+        return {
+          pipelineExecution: {
+            pipelineName: e.pipelineName,
+            pipelineVersion: e.pipelineVersion,
+            pipelineExecutionId: e.pipelineExecutionId,
+            status: e.status,
+            statusSummary: e.statusSummary,
+            artifactRevisions: revisions.map((r) => ({
+              name: e.declaration.stages[0]?.actions.find((a) => a.name === r.actionName)
+                ?.outputArtifacts?.[0]?.name,
+              revisionId: r.revisionId,
+              revisionSummary: r.revisionSummary,
+              created: epoch(r.created),
+            })),
+            trigger: e.trigger,
+            executionMode: e.executionMode,
+            executionType: 'STANDARD',
+            variables: Object.entries(e.variables).flatMap(([ns, vars]) =>
+              Object.entries(vars).map(([k, v]) => ({ name: `${ns}.${k}`, resolvedValue: v })),
+            ),
+          },
+        }
+      },
+
+      ListPipelineExecutions: (input, ctx) => {
+        const p = pipelineFor(ctx, str(input, 'pipelineName', true), 'ListPipelineExecutions')
+        const all = store.executionsOf(p.account, p.region, p.declaration.name)
+        const start = Number(str(input, 'nextToken') ?? '0') || 0
+        const max = typeof input['maxResults'] === 'number' ? input['maxResults'] : 100
+        return {
+          pipelineExecutionSummaries: all.slice(start, start + max).map((e) => ({
+            pipelineExecutionId: e.pipelineExecutionId,
+            status: e.status,
+            statusSummary: e.statusSummary,
+            startTime: epoch(e.startTime),
+            lastUpdateTime: epoch(e.lastUpdateTime),
+            sourceRevisions: sourceRevisions(e).map((r) => ({
+              actionName: r.actionName,
+              revisionId: r.revisionId,
+              revisionSummary: r.revisionSummary,
+            })),
+            trigger: e.trigger,
+            stopTrigger: e.stopRequested ? { reason: e.stopRequested.reason } : undefined,
+            executionMode: e.executionMode,
+            executionType: 'STANDARD',
+          })),
+          nextToken: start + max < all.length ? String(start + max) : undefined,
+        }
+      },
+
+      GetPipelineState: (input, ctx) => {
+        const p = pipelineFor(ctx, str(input, 'name', true), 'GetPipelineState')
+        const history = store.executionsOf(p.account, p.region, p.declaration.name)
+        const byId = new Map(history.map((e) => [e.pipelineExecutionId, e]))
+        return {
+          pipelineName: p.declaration.name,
+          pipelineVersion: p.version,
+          created: epoch(p.created),
+          updated: epoch(p.updated),
+          stageStates: p.declaration.stages.map((s) => {
+            const latestId = p.stageLatest[s.name]
+            const latest = latestId ? byId.get(latestId) : undefined
+            const inbound = (p.stageInbound[s.name] ?? [])
+              .map((id) => byId.get(id))
+              .filter((e): e is ExecutionRecord => !!e)
+            const stageRun = latest?.stages[s.name]
+            return {
+              stageName: s.name,
+              inboundTransitionState: { enabled: true },
+              inboundExecution: inbound[0]
+                ? { pipelineExecutionId: inbound[0].pipelineExecutionId, status: 'InProgress' }
+                : undefined,
+              inboundExecutions: inbound.length
+                ? inbound.map((e) => ({ pipelineExecutionId: e.pipelineExecutionId, status: 'InProgress' }))
+                : undefined,
+              latestExecution:
+                latest && stageRun
+                  ? { pipelineExecutionId: latest.pipelineExecutionId, status: stageRun.status }
+                  : undefined,
+              actionStates: s.actions.map((a) => {
+                // The latest run of this action in any execution (the latest stage run may not have reached it).
+                const run = history
+                  .map((e) => e.stages[s.name]?.actions[a.name])
+                  .find((r): r is ActionRun => !!r)
+                return {
+                  actionName: a.name,
+                  latestExecution: run ? actionExecutionOut(run) : undefined,
+                  currentRevision: run?.revision
+                    ? {
+                        revisionId: run.revision.revisionId,
+                        revisionChangeId: run.revision.revisionId,
+                        created: epoch(run.revision.created),
+                      }
+                    : undefined,
+                }
+              }),
+            }
+          }),
+        }
+      },
+
+      ListActionExecutions: (input, ctx) => {
+        const p = pipelineFor(ctx, str(input, 'pipelineName', true), 'ListActionExecutions')
+        const filter = input['filter'] as { pipelineExecutionId?: unknown } | undefined
+        const only = typeof filter?.pipelineExecutionId === 'string' ? filter.pipelineExecutionId : undefined
+        let execs = store.executionsOf(p.account, p.region, p.declaration.name)
+        if (only !== undefined) {
+          execs = execs.filter((e) => e.pipelineExecutionId === only)
+          if (!execs.length)
+            throw executionNotFound(
+              `Pipeline execution ID ${only} does not exist for pipeline ${p.declaration.name}`,
+            )
+        }
+        const details = execs.flatMap((e) =>
+          e.declaration.stages.flatMap((s) =>
+            s.actions.flatMap((a) => {
+              const r = e.stages[s.name]?.actions[a.name]
+              if (!r) return []
+              return [
+                {
+                  pipelineExecutionId: e.pipelineExecutionId,
+                  actionExecutionId: r.actionExecutionId,
+                  pipelineVersion: e.pipelineVersion,
+                  stageName: s.name,
+                  actionName: a.name,
+                  startTime: epoch(r.startTime),
+                  lastUpdateTime: epoch(r.lastUpdateTime),
+                  updatedBy: r.updatedBy,
+                  status: r.status,
+                  input: {
+                    actionTypeId: a.actionTypeId,
+                    configuration: a.configuration ?? {},
+                    resolvedConfiguration: r.configuration,
+                    roleArn: r.roleArn,
+                    region: r.region,
+                    inputArtifacts: r.inputArtifacts.map((i) => ({
+                      name: i.name,
+                      s3location: { bucket: i.bucket, key: i.key },
+                    })),
+                    namespace: a.namespace,
+                  },
+                  output: {
+                    outputArtifacts: r.outputArtifacts.map((o) => ({
+                      name: o.name,
+                      s3location: { bucket: o.bucket, key: o.key },
+                    })),
+                    executionResult: {
+                      externalExecutionId: r.externalExecutionId,
+                      externalExecutionSummary: r.summary ?? r.errorDetails?.message,
+                      externalExecutionUrl: r.externalExecutionUrl,
+                      errorDetails: r.errorDetails,
+                    },
+                    outputVariables: r.outputVariables,
+                  },
+                },
+              ]
+            }),
+          ),
+        )
+        details.sort((x, y) => (y.startTime ?? 0) - (x.startTime ?? 0))
+        return { actionExecutionDetails: details }
+      },
+
+      PutApprovalResult: (input, ctx) => {
+        const pipelineName = str(input, 'pipelineName', true)
+        const stageName = str(input, 'stageName', true)
+        const actionName = str(input, 'actionName', true)
+        const token = str(input, 'token', true)
+        const p = pipelineFor(ctx, pipelineName, 'PutApprovalResult', `/${stageName}/${actionName}`)
+        const stage = p.declaration.stages.find((s) => s.name === stageName)
+        if (!stage) throw stageNotFound(`Stage ${stageName} does not exist in pipeline ${pipelineName}`)
+        const action = stage.actions.find((a) => a.name === actionName)
+        if (!action) throw actionNotFound(`Action ${actionName} does not exist in stage ${stageName}`)
+        const result = input['result'] as { summary?: unknown; status?: unknown } | undefined
+        if (!result || (result.status !== 'Approved' && result.status !== 'Rejected'))
+          throw validationException(
+            `1 validation error detected: Value '${String(result?.status)}' at 'result.status' failed to satisfy constraint: Member must satisfy enum value set: [Approved, Rejected]`,
+          )
+        const at = engine.approve(
+          p,
+          stageName,
+          actionName,
+          token,
+          result.status,
+          typeof result.summary === 'string' ? result.summary : '',
+          ctx.identity.arn,
+        )
+        return { approvedAt: epoch(at) }
+      },
+
+      RetryStageExecution: (input, ctx) => {
+        const pipelineName = str(input, 'pipelineName', true)
+        const stageName = str(input, 'stageName', true)
+        const p = pipelineFor(ctx, pipelineName, 'RetryStageExecution', `/${stageName}`)
+        if (!p.declaration.stages.some((s) => s.name === stageName))
+          throw stageNotFound(`Stage ${stageName} does not exist in pipeline ${pipelineName}`)
+        const id = str(input, 'pipelineExecutionId', true)
+        executionFor(ctx, p, id)
+        const mode = str(input, 'retryMode', true)
+        if (mode !== 'FAILED_ACTIONS' && mode !== 'ALL_ACTIONS')
+          throw validationException(
+            `1 validation error detected: Value '${mode}' at 'retryMode' failed to satisfy constraint: Member must satisfy enum value set: [FAILED_ACTIONS, ALL_ACTIONS]`,
+          )
+        engine.retryStage(p, stageName, id, mode)
+        return { pipelineExecutionId: id }
+      },
+    },
+  }
+}
