@@ -77,31 +77,51 @@ export function referenceLength(name: string): number {
   return 256
 }
 
-/** Replaces intrinsic functions by placeholder strings of their longest resolved length. */
-function resolveForSize(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(resolveForSize)
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>
-    const keys = Object.keys(o)
-    if (keys.length === 1) {
-      const k = keys[0]!
-      if (k === 'Fn::Sub' && typeof o[k] === 'string') {
-        return o[k].replace(/\$\{([^}!][^}]*)\}/g, (_m, n: string) => 'x'.repeat(referenceLength(n)))
-      }
-      if (k === 'Ref' && typeof o[k] === 'string') return 'x'.repeat(referenceLength(o[k]))
-      if (k === 'Fn::GetAtt') return 'x'.repeat(256)
-    }
-    return Object.fromEntries(keys.map((key) => [key, resolveForSize(o[key])]))
-  }
-  return v
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/
+const SUB_VARIABLE = /\$\{([^}!][^}]*)\}/g
+
+/** JSON length of a string literal. */
+function stringSize(s: string): number {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s).length : s.length + 2
+}
+
+/** JSON length of a `!Sub` string once resolved, each variable at its longest value. */
+function subSize(s: string): number {
+  let length = s.length
+  for (const m of s.matchAll(SUB_VARIABLE)) length += referenceLength(m[1]!) - m[0].length
+  return NEEDS_ESCAPE.test(s) ? length + JSON.stringify(s).length - s.length : length + 2
 }
 
 /**
- * The size of a policy document or template value as AWS will see it: compact JSON of the
- * resolved value (upper bound), white space excluded.
+ * The size of a policy document or template value as AWS will see it: the length of its compact
+ * JSON once resolved (an upper bound: each reference at its longest value), white space excluded.
+ * Computed by walking the value, without building the resolved copy: synth measures every policy
+ * and action configuration value, so this runs tens of thousands of times for a large pipeline.
  */
 export function resolvedSize(value: unknown): number {
-  return JSON.stringify(resolveForSize(value)).length
+  if (typeof value === 'string') return stringSize(value)
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value).length
+  if (value === null) return 4
+  if (Array.isArray(value)) {
+    let total = 2 + Math.max(0, value.length - 1)
+    for (const v of value) total += v === undefined ? 4 : resolvedSize(v)
+    return total
+  }
+  if (typeof value === 'object') {
+    const o = value as Record<string, unknown>
+    const keys = Object.keys(o).filter((k) => o[k] !== undefined)
+    if (keys.length === 1) {
+      const k = keys[0]!
+      const v = o[k]
+      if (k === 'Fn::Sub' && typeof v === 'string') return subSize(v)
+      if (k === 'Ref' && typeof v === 'string') return referenceLength(v) + 2
+      if (k === 'Fn::GetAtt') return 256 + 2
+    }
+    let total = 2 + Math.max(0, keys.length - 1)
+    for (const k of keys) total += stringSize(k) + 1 + resolvedSize(o[k])
+    return total
+  }
+  return 0
 }
 
 /** Splits a statement whose Resource list is long into statements with fewer resources each. */
