@@ -77,6 +77,8 @@ export function referenceLength(name: string): number {
   return 256
 }
 
+// Characters JSON escapes: quote, backslash, control characters (and JS line separators).
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/
 const SUB_VARIABLE = /\$\{([^}!][^}]*)\}/g
 
