@@ -170,7 +170,7 @@ test('TemplateURL reads the template from the sandbox S3 (path-style URL), as th
       }),
     )
     .catch((e: Error) => e)
-  assert.ok(err instanceof Error && err.name === 'ValidationError', String(err))
+  assert.ok(err instanceof Error && err.name === 'ValidationError', JSON.stringify(err))
   assert.match(err.message, /^S3 error: Access Denied/)
 })
 
