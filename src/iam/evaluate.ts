@@ -17,7 +17,7 @@
  * 5. Across accounts, the resource-based policy and the caller's identity-based policy must both allow.
  * Service rules (KMS key policies, role trust policies, iam:PassRole) are in rules.ts.
  */
-import { parseArn } from './arn.js'
+import { parseArn, type Arn } from './arn.js'
 import { evaluateCondition } from './conditions.js'
 import { toCompiled, type CompiledPolicyImpl, type CompiledStatement } from './compile.js'
 import { RequestContext } from './context.js'
@@ -495,7 +495,7 @@ export function simulate(req: SimulateRequest): SimulateResult {
   const full = action.toLowerCase()
   const svc = full.slice(0, colon)
   const caller = parseCaller(req.principal)
-  const rule = serviceRuleFor(action, req.resource)
+  const rule = serviceRuleFor(action, req.resource, parseArnCached)
   const resourceAccount = resolveResourceAccount(req, caller)
   const ctx = new RequestContext(
     {
@@ -565,9 +565,21 @@ export function describeContext(req: SimulateRequest): Record<string, ContextVal
   ).snapshot()
 }
 
+// The sandbox and check ask about the same resources over and over: parse each ARN once.
+const arnCache = new Map<string, Arn | undefined>()
+function parseArnCached(value: string): Arn | undefined {
+  let a = arnCache.get(value)
+  if (a === undefined && !arnCache.has(value)) {
+    a = parseArn(value)
+    if (arnCache.size > 5000) arnCache.clear()
+    arnCache.set(value, a)
+  }
+  return a
+}
+
 function resolveResourceAccount(req: SimulateRequest, caller: Caller): string | undefined {
   if (req.resourceAccount) return req.resourceAccount
-  const arn = parseArn(req.resource)
+  const arn = parseArnCached(req.resource)
   if (arn?.account) return arn.account
   if (req.resource === '*' || !arn) return caller.account
   throw new SimulateInputError(

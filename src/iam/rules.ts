@@ -3,7 +3,7 @@
  * them by looking at the action's service prefix and the resource; `serviceRuleFor` describes them
  * to the sandbox and to `crosspipe check` (which explain findings with `summary` and `docs`).
  */
-import { parseArn } from './arn.js'
+import { parseArn, type Arn } from './arn.js'
 
 /** How one service authorizes one action on one resource. */
 export interface ServiceRule {
@@ -100,17 +100,21 @@ const TRUST_ACTIONS = new Set([
  * Everything else (S3 among it) follows the general logic; S3 ARNs carry no account, so the
  * caller supplies `resourceAccount`.
  */
-export function serviceRuleFor(action: string, resource: string): ServiceRule {
+export function serviceRuleFor(
+  action: string,
+  resource: string,
+  parse: (arn: string) => Arn | undefined = parseArn,
+): ServiceRule {
   const lower = action.toLowerCase()
   if (lower === 'sts:getcalleridentity') return CALLER_IDENTITY
   if (lower === 'iam:passrole') return PASS_ROLE
   if (lower.startsWith('kms:')) {
-    const arn = parseArn(resource)
+    const arn = parse(resource)
     if (arn?.service === 'kms' && arn.resource.startsWith('key/')) return KMS_KEY
     return DEFAULT
   }
   if (TRUST_ACTIONS.has(lower)) {
-    const arn = parseArn(resource)
+    const arn = parse(resource)
     if (arn?.service === 'iam' && arn.resource.startsWith('role/')) return TRUST
   }
   return DEFAULT
