@@ -3,6 +3,10 @@
  * options passed as one JSON argument, logs messages as JSON lines on stdout (the log file), and
  * stops cleanly on SIGTERM / SIGINT.
  */
+// Object writes are open/write/fsync/rename/fsync on the libuv thread pool; four threads (the
+// default) queue under eight concurrent writers. Must be set before the pool first starts.
+process.env['UV_THREADPOOL_SIZE'] ??= '16'
+
 import type { IoMessage } from '../model/io.js'
 import { startSandbox, type StartSandboxOptions } from './index.js'
 

@@ -236,7 +236,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
 
   async function readBody(ctx: RequestContext, b: BucketRecord, row: ObjectRow): Promise<Buffer> {
     if (!row.blob) return Buffer.alloc(0)
-    const stored = await runtime.blobs.read(row.blob)
+    const stored = await runtime.blobs.read(row.blob, row.meta.size)
     if (row.meta.sse !== 'aws:kms' || !row.meta.dataKey) return stored
     const m = row.meta
     const dk = viaKms(() =>
