@@ -45,7 +45,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers'
-import { PARTITIONS, partitionOf, roleArn } from '../iam/arn.js'
+import { ALL_REGIONS, PARTITIONS, partitionOf, roleArn } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
 import type {
   AccountAccess,
@@ -336,8 +336,9 @@ class SdkAccess implements AccountAccess {
   }
 }
 
+/** Any known region: descriptions do not depend on it (the first of the table in src/iam/arn.ts). */
 function firstRegion(): string {
-  return PARTITIONS.aws?.regions[0] ?? ''
+  return ALL_REGIONS[0] ?? ''
 }
 
 /** Turns a credentials failure into a user error that names the account's credential source. */
@@ -587,8 +588,13 @@ class SdkS3 implements S3Api {
   objectUrl(bucket: string, key: string): string {
     const path = key.split('/').map(encodeURIComponent).join('/')
     if (this.endpointUrl !== undefined) return `${this.endpointUrl.replace(/\/+$/, '')}/${bucket}/${path}`
-    const partition = partitionOf(this.region) ?? 'aws'
-    const suffix = PARTITIONS[partition]?.dnsSuffix ?? ''
+    const partition = partitionOf(this.region)
+    const suffix = partition !== undefined ? PARTITIONS[partition]?.dnsSuffix : undefined
+    if (suffix === undefined)
+      throw new CrosspipeError(
+        'usage',
+        `"${this.region}" is not an AWS region crosspipe knows; pass an endpoint URL for it`,
+      )
     return `https://${bucket}.s3.${this.region}.${suffix}/${path}`
   }
 

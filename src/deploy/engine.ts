@@ -17,7 +17,13 @@ import type {
   StackResult,
 } from './types.js'
 
+/** Stacks worked on at once within a phase, by default: well under CloudFormation's API rate limits. */
 export const DEFAULT_CONCURRENCY = 8
+/**
+ * Milliseconds between polls, by default. The SDK's CloudFormation waiters poll every 30 s
+ * (stack) and 5 s (change set in `aws cloudformation deploy`); 2 s keeps progress live while the
+ * retry strategy absorbs the occasional throttling.
+ */
 export const DEFAULT_POLL_MS = 2000
 
 /** Typed emit for this module's codes. */
@@ -31,6 +37,7 @@ export function say(
   emit(io, level, code, message, data)
 }
 
+/** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
