@@ -9,7 +9,7 @@
  *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html,
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ChangeSetSummary.html).
  *   These are the acceptors of the SDK's `waitUntilChangeSetCreateComplete` waiter (success on
- *   CREATE_COMPLETE, failure on FAILED); crosspipe polls itself so that it can report progress and
+ *   CREATE_COMPLETE, failure on FAILED or a ValidationError); crosspipe polls itself so that it can report progress and
  *   use a short interval against local endpoints.
  * - A change set with nothing to change ends FAILED with the reason "The submitted information
  *   didn't contain changes. Submit different information to create a change set." (sometimes

@@ -20,9 +20,9 @@ import type {
 /** Stacks worked on at once within a phase, by default: well under CloudFormation's API rate limits. */
 export const DEFAULT_CONCURRENCY = 8
 /**
- * Milliseconds between polls, by default. The SDK's CloudFormation waiters poll every 30 s
- * (stack) and 5 s (change set in `aws cloudformation deploy`); 2 s keeps progress live while the
- * retry strategy absorbs the occasional throttling.
+ * Milliseconds between polls, by default. The SDK v3 CloudFormation waiters wait 30 to 120 s
+ * between polls (`minDelay: 30, maxDelay: 120` in @aws-sdk/client-cloudformation), too slow for
+ * live progress; 2 s keeps progress live while the retry strategy absorbs occasional throttling.
  */
 export const DEFAULT_POLL_MS = 2000
 
