@@ -546,9 +546,12 @@ export const CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
         // Parameter overrides that read artifact locations (Fn::GetArtifactAtt, e.g. Lambda code)
         // make CloudFormation, with the deployment role, read that artifact from the store.
         const overrides = i.cstr('ParameterOverrides') ?? ''
-        for (const m of overrides.matchAll(/"Fn::GetArtifactAtt"\s*:\s*\[\s*"([^"]+)"/g))
+        const read = new Set(
+          [...overrides.matchAll(/"Fn::GetArtifactAtt"\s*:\s*\[\s*"([^"]+)"/g)].map((m) => m[1]!),
+        )
+        if (read.size)
           i.readInputs(deployRole, 'the deployment role (for Fn::GetArtifactAtt in ParameterOverrides)', [
-            m[1]!,
+            ...read,
           ])
       }
       if (i.cstr('OutputFileName')) i.writeOutputs(i.caller, 'the CloudFormation action')

@@ -198,3 +198,65 @@ test('JSON output has exactly the fields of the issue', () => {
   assert.equal(r.findings[0].severity, 'warning')
   assert.equal(r.ok, true)
 })
+
+test('Fn::GetArtifactAtt in ParameterOverrides: the deployment role reads the artifact (Lambda code)', () => {
+  const s = goodSetup()
+  const cfg = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[2].Actions[0].Configuration
+  cfg.ParameterOverrides =
+    '{"CodeBucket": {"Fn::GetArtifactAtt": ["BuildArtifact", "BucketName"]}, "CodeKey": {"Fn::GetArtifactAtt": ["BuildArtifact", "ObjectKey"]}}'
+  const r = checkSetup(s)
+  const byDeployRole = r.calls.filter(
+    (c) => c.stage === 'StagingDev' && c.principal.endsWith(':222222222222:role/cloudformation-role'),
+  )
+  assert.deepEqual(
+    byDeployRole.map((c) => c.operation),
+    ['s3:GetObject', 'kms:Decrypt'],
+  )
+  // PowerUserAccess allows both on its side; the bucket and key policies of the CI account do not name the role.
+  assert.ok(byDeployRole.every((c) => c.decision === 'ImplicitlyDenied'))
+  expectOnly(r, 'call-denied')
+  assert.equal(r.findings.length, 2)
+  assert.deepEqual(r.findings.map((f) => f.logicalId).sort(), ['ArtifactBucketPolicy', 'ArtifactKey'])
+  assert.ok(
+    r.findings.every((f) =>
+      f.fix?.includes('aws:PrincipalArn: arn:aws:iam::222222222222:role/cloudformation-role'),
+    ),
+  )
+})
+
+test('SARIF: one rule per rule id, one result per finding, located in its template', async () => {
+  const { toSarif } = await import('../../src/check/index.js')
+  const s = goodSetup()
+  props(s, 'ci-base.yaml', 'ArtifactKey').EnableKeyRotation = false
+  props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement[0].Action = [
+    'cloudformation:*',
+  ]
+  const r = checkSetup(s)
+  const sarif = toSarif(r) as any
+  assert.equal(sarif.version, '2.1.0')
+  const run = sarif.runs[0]
+  assert.deepEqual(
+    run.tool.driver.rules.map((x: any) => x.id),
+    ['key-rotation-off', 'wildcard-cross-account'],
+  )
+  assert.equal(run.results.length, r.findings.length)
+  const rot = run.results.find((x: any) => x.ruleId === 'key-rotation-off')
+  assert.equal(rot.level, 'warning')
+  assert.equal(rot.locations[0].physicalLocation.artifactLocation.uri, 'ci-base.yaml')
+  assert.equal(rot.locations[0].physicalLocation.region.startLine, 17)
+  assert.equal(rot.locations[0].logicalLocations[0].fullyQualifiedName, 'ci-base/ArtifactKey')
+  assert.equal(run.results.find((x: any) => x.ruleId === 'wildcard-cross-account').level, 'error')
+})
+
+test('render: colour only when asked, a summary line, ✓ and ✗', () => {
+  const s = goodSetup()
+  props(s, 'ci-base.yaml', 'ArtifactKey').EnableKeyRotation = false
+  const r = checkSetup(s)
+  const plain = renderCheck(r, { color: false })
+  assert.ok(!plain.includes('\u001b['))
+  assert.match(plain, /^Pipeline\n  service role\n    ✓ codepipeline\.amazonaws\.com sts:AssumeRole/)
+  assert.match(plain, /Stage Production\n  create-changeset\n/)
+  assert.match(plain, /warning key-rotation-off ci-base\/ArtifactKey ci-base\.yaml:17:5/)
+  assert.match(plain, /✓ 43 calls: 43 allowed, 0 denied; 0 errors, 1 warning\n$/)
+  assert.ok(renderCheck(r, { color: true }).includes('\u001b[32m✓\u001b[0m'))
+})
