@@ -227,9 +227,13 @@ function bucketPolicy(
       Sid: 'SourceRoleWritesSourceArtifact',
       Effect: 'Allow',
       Principal: accountPrincipals([ctx.sourceAccount]),
-      Action: 's3:PutObject',
+      Action: ['s3:PutObject', 's3:PutObjectAcl'],
       Resource: sub(objects),
-      Condition: principalArnCondition([roleArnSub(ctx.sourceAccount, names.sourceRole)], true),
+      // Only the bucket-owner-full-control ACL: the one BucketOwnerEnforced accepts.
+      Condition: {
+        ...principalArnCondition([roleArnSub(ctx.sourceAccount, names.sourceRole)], true),
+        StringEqualsIfExists: { 's3:x-amz-acl': 'bucket-owner-full-control' },
+      },
     })
   }
   return policyDocument(statements)

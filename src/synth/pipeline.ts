@@ -114,7 +114,7 @@ export function pipelineStack(ctx: SynthContext, names: Names): StackPlan {
     t.parameter(ps.key, {
       Type: 'String',
       Description: `Artifact key ARN in ${region} (output ${CI_BASE_OUTPUTS.key} of ${base}).`,
-      AllowedPattern: '^arn:[a-z-]+:kms:[a-z0-9-]+:\\d{12}:key/[a-f0-9-]+$',
+      AllowedPattern: '^arn:[a-z-]+:kms:[a-z0-9-]+:\\d{12}:key/[a-zA-Z0-9-]+$',
     })
     parameters[ps.bucket] = { fromStack: base, output: CI_BASE_OUTPUTS.bucket }
     parameters[ps.key] = { fromStack: base, output: CI_BASE_OUTPUTS.key }

@@ -57,7 +57,7 @@ function artifactParameters(t: TemplateBuilder, fromStack: string, suffix = ''):
     {
       Type: 'String',
       Description: `Artifact key ARN (output ${CI_BASE_OUTPUTS.key} of ${fromStack}).`,
-      AllowedPattern: '^arn:[a-z-]+:kms:[a-z0-9-]+:\\d{12}:key/[a-f0-9-]+$',
+      AllowedPattern: '^arn:[a-z-]+:kms:[a-z0-9-]+:\\d{12}:key/[a-zA-Z0-9-]+$',
     },
     `From ${fromStack}: the key ARN, never an id or alias, which would resolve in this account.`,
   )
@@ -243,6 +243,12 @@ export function sourceStack(ctx: SynthContext, names: Names, account: string, re
       [arnIn('codecommit', repository, REGION, ACCOUNT)],
     ),
     allow('WriteSourceArtifact', ['s3:PutObject'], [arnIn('s3', '${ArtifactBucket}/*')]),
+    // A writer from another account may send the bucket-owner-full-control canned ACL, which
+    // needs s3:PutObjectAcl; that one ACL is still accepted with ACLs disabled (BucketOwnerEnforced).
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html
+    allow('GrantBucketOwnerSourceArtifact', ['s3:PutObjectAcl'], [arnIn('s3', '${ArtifactBucket}/*')], {
+      StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' },
+    }),
     allow('EncryptSourceArtifact', [...KEY_WRITE_ACTIONS], ['${ArtifactKeyArn}']),
   ]
   const pol = attachPolicies({ template: t, roleId: 'SourceRole', stack, policyName: 'source', statements })

@@ -204,6 +204,19 @@ test('CodeCommit in another account: a source stack and role, the pipeline assum
   const kp = v.body('myapp-ci-base').Resources.ArtifactKey.Properties.KeyPolicy.Statement
   const put = kp.find((x: any) => x.Sid === 'SourceRoleEncryptArtifacts')
   assert.ok(list(put.Action).includes('kms:GenerateDataKey*'))
+  const bp = v.body('myapp-ci-base').Resources.ArtifactBucketPolicy.Properties.PolicyDocument.Statement
+  const write = resolve(
+    bp.find((x: any) => x.Sid === 'SourceRoleWritesSourceArtifact'),
+    v.stack('myapp-ci-base'),
+  )
+  assert.deepEqual(write.Principal, { AWS: `arn:aws:iam::${DEV}:root` })
+  assert.deepEqual(write.Action, ['s3:PutObject', 's3:PutObjectAcl'])
+  assert.deepEqual(write.Condition, {
+    ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${DEV}:role/myapp-source` },
+    StringEqualsIfExists: { 's3:x-amz-acl': 'bucket-owner-full-control' },
+  })
+  const acl = stmts.find((x: any) => x.Sid === 'GrantBucketOwnerSourceArtifact')
+  assert.deepEqual(acl.Condition, { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } })
 })
 
 test('S3 and connection sources: the pipeline role gets exactly their permissions', () => {
