@@ -236,7 +236,7 @@ test('SARIF: one rule per rule id, one result per finding, located in its templa
   assert.equal(sarif.version, '2.1.0')
   const run = sarif.runs[0]
   assert.deepEqual(
-    run.tool.driver.rules.map((x: any) => x.id),
+    run.tool.driver.rules.map((x: { id: string }) => x.id),
     ['key-rotation-off', 'wildcard-cross-account'],
   )
   assert.equal(run.results.length, r.findings.length)
@@ -254,8 +254,8 @@ test('render: colour only when asked, a summary line, ✓ and ✗', () => {
   const r = checkSetup(s)
   const plain = renderCheck(r, { color: false })
   assert.ok(!plain.includes('\u001b['))
-  assert.match(plain, /^Pipeline\n  service role\n    ✓ codepipeline\.amazonaws\.com sts:AssumeRole/)
-  assert.match(plain, /Stage Production\n  create-changeset\n/)
+  assert.match(plain, /^Pipeline\n {2}service role\n {4}✓ codepipeline\.amazonaws\.com sts:AssumeRole/)
+  assert.match(plain, /Stage Production\n {2}create-changeset\n/)
   assert.match(plain, /warning key-rotation-off ci-base\/ArtifactKey ci-base\.yaml:17:5/)
   assert.match(plain, /✓ 43 calls: 43 allowed, 0 denied; 0 errors, 1 warning\n$/)
   assert.ok(renderCheck(r, { color: true }).includes('\u001b[32m✓\u001b[0m'))
