@@ -19,6 +19,8 @@ export interface Harness {
   op: OpContext
   /** Actions the deploying identity is denied (changeable between steps). */
   deny: Set<string>
+  /** The registry the engine uses: tests may register fake providers. */
+  providers: ProviderRegistry
 }
 
 export function harness(): Harness {
@@ -73,5 +75,5 @@ export function harness(): Harness {
     partition: 'aws',
     caller: { principal: PRINCIPAL, account: ACCOUNT, partition: 'aws' },
   }
-  return { engine, store, op, deny }
+  return { engine, store, op, deny, providers }
 }

@@ -1,0 +1,94 @@
+// Targeted engine behaviour the corpus cannot show through events: the work graph provisions
+// independent resources concurrently and dependent ones in order; deletion runs in reverse.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { harness } from './harness.js'
+import type { ResourceProvider } from '../../../src/sandbox/services/cloudformation/providers/types.js'
+
+function slowProvider(log: string[], counter: { now: number; max: number }): ResourceProvider {
+  const step = async (what: string): Promise<void> => {
+    counter.now++
+    counter.max = Math.max(counter.max, counter.now)
+    log.push(`start ${what}`)
+    await new Promise((r) => setTimeout(r, 30))
+    log.push(`end ${what}`)
+    counter.now--
+  }
+  return {
+    type: 'AWS::SQS::Queue',
+    async create(ctx) {
+      await step(`create ${ctx.logicalId}`)
+      return {
+        physicalId: ctx.logicalId,
+        attributes: { Arn: `arn:${ctx.logicalId}`, QueueName: ctx.logicalId, QueueUrl: ctx.logicalId },
+      }
+    },
+    async delete(ctx) {
+      await step(`delete ${ctx.logicalId}`)
+    },
+  }
+}
+
+test('independent resources are provisioned concurrently, dependent ones after their dependencies; deletion in reverse order', async () => {
+  const h = harness()
+  const log: string[] = []
+  const counter = { now: 0, max: 0 }
+  // Replace the queue provider through the public registry, as a later service would.
+  h.providers.register(slowProvider(log, counter))
+  const q = { Type: 'AWS::SQS::Queue' }
+  await h.engine.createStack(h.op, {
+    stackName: 'graph',
+    templateBody: JSON.stringify({
+      Resources: {
+        A: q,
+        B: q,
+        C: q,
+        D: { ...q, DependsOn: ['A', 'B', 'C'] },
+        E: { ...q, Properties: { QueueName: { 'Fn::GetAtt': ['D', 'QueueName'] } } },
+      },
+    }),
+  })
+  await h.engine.idle()
+  assert.equal(h.engine.getStack(h.op.scope, 'graph').status, 'CREATE_COMPLETE')
+  assert.equal(counter.max, 3, 'A, B and C ran at the same time')
+  const order = (x: string): number => log.indexOf(x)
+  for (const dep of ['A', 'B', 'C']) assert.ok(order(`end create ${dep}`) < order('start create D'))
+  assert.ok(order('end create D') < order('start create E'))
+
+  log.length = 0
+  counter.max = 0
+  await h.engine.deleteStack(h.op, 'graph')
+  await h.engine.idle()
+  assert.equal(h.engine.listStacks(h.op.scope)[0]!.status, 'DELETE_COMPLETE')
+  assert.ok(order('end delete E') < order('start delete D'))
+  for (const dep of ['A', 'B', 'C']) assert.ok(order('end delete D') < order(`start delete ${dep}`))
+  assert.equal(counter.max, 3)
+})
+
+test('a stack is found by name only while live, by id always; ListStacks keeps deleted stacks', async () => {
+  const h = harness()
+  const id = await h.engine.createStack(h.op, {
+    stackName: 's',
+    templateBody: JSON.stringify({ Resources: { H: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } }),
+  })
+  await h.engine.idle()
+  await h.engine.deleteStack(h.op, 's')
+  await h.engine.idle()
+  assert.throws(() => h.engine.getStack(h.op.scope, 's'), /Stack with id s does not exist/)
+  assert.equal(h.engine.getStack(h.op.scope, id).status, 'DELETE_COMPLETE')
+  // DeleteStack of a stack that no longer exists succeeds, as AWS.
+  await h.engine.deleteStack(h.op, 's')
+  const id2 = await h.engine.createStack(h.op, {
+    stackName: 's',
+    templateBody: JSON.stringify({ Resources: { H: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } }),
+  })
+  await h.engine.idle()
+  assert.notEqual(id, id2)
+  assert.deepEqual(
+    h.engine
+      .listStacks(h.op.scope)
+      .map((s) => s.status)
+      .sort(),
+    ['CREATE_COMPLETE', 'DELETE_COMPLETE'],
+  )
+})
