@@ -4,6 +4,7 @@
  * as on AWS (https://docs.aws.amazon.com/codepipeline/latest/userguide/S3-artifact-encryption.html).
  */
 import { randomBytes } from 'node:crypto'
+import { formatArn } from '../../../iam/arn.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import { callRest, type Acting } from '../codebuild/calls.js'
@@ -45,13 +46,33 @@ export function storeFor(d: PipelineDeclaration, region: string): ArtifactStore 
  * The sentence CodePipeline gives when the acting role cannot use the artifact store, with S3's
  * (or KMS's, through S3) error as the underlying error.
  */
-export function storeError(e: unknown, bucket: string, key: string): ActionFailure {
-  if (e instanceof AwsError)
-    return new ActionFailure(
-      `${e.status === 403 ? 'Insufficient permissions ' : ''}The provided role does not have permissions to perform this action on s3://${bucket}/${key}. Underlying error: ${e.message} (Service: Amazon S3; Status Code: ${e.status}; Error Code: ${e.code})`,
-      e.status === 403 ? 'JobFailed' : 'JobFailed',
-    )
+export function storeError(e: unknown, bucket: string, key: string, op: 'read' | 'write'): ActionFailure {
+  if (e instanceof AwsError) {
+    const underlying = `Underlying error: ${e.message} (Service: Amazon S3; Status Code: ${e.status}; Error Code: ${e.code})`
+    if (e.status === 403)
+      return new ActionFailure(
+        `Insufficient permissions The provided role does not have permissions to perform this action on s3://${bucket}/${key}. ${underlying}`,
+      )
+    return new ActionFailure(`Could not ${op} the artifact s3://${bucket}/${key}. ${underlying}`)
+  }
   return new ActionFailure(e instanceof Error ? e.message : String(e))
+}
+
+/**
+ * The store key as the acting role names it. A key ID (or alias) is resolved in the acting
+ * role's account: "Cross-account actions involve using the role from the other account
+ * (AccountB), so specifying the key ID will use the key from the other account (AccountB)"
+ * (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_EncryptionKey.html).
+ */
+export function storeKeyFor(runtime: Runtime, id: string, as: Acting): string {
+  if (id.startsWith('arn:')) return id
+  return formatArn({
+    partition: runtime.partition(as.region),
+    service: 'kms',
+    region: as.region,
+    account: as.identity.account,
+    resource: id.startsWith('alias/') ? id : `key/${id}`,
+  })
 }
 
 /** Reads an artifact's object as `as`. */
@@ -60,7 +81,7 @@ export async function readArtifact(runtime: Runtime, as: Acting, ref: ArtifactRe
     const res = await callRest(runtime, as, 's3', { method: 'GET', path: `/${ref.bucket}/${ref.key}` })
     return typeof res.body === 'string' ? Buffer.from(res.body) : (res.body ?? Buffer.alloc(0))
   } catch (e) {
-    throw storeError(e, ref.bucket, ref.key)
+    throw storeError(e, ref.bucket, ref.key, 'read')
   }
 }
 
@@ -80,7 +101,8 @@ export async function writeArtifact(
     'content-type': 'application/zip',
     'content-length': String(body.length),
   }
-  if (store.encryptionKey) headers['x-amz-server-side-encryption-aws-kms-key-id'] = store.encryptionKey.id
+  if (store.encryptionKey)
+    headers['x-amz-server-side-encryption-aws-kms-key-id'] = storeKeyFor(runtime, store.encryptionKey.id, as)
   try {
     const res = await callRest(runtime, as, 's3', {
       method: 'PUT',
@@ -90,6 +112,6 @@ export async function writeArtifact(
     })
     return res.headers?.['x-amz-version-id']
   } catch (e) {
-    throw storeError(e, store.location, key)
+    throw storeError(e, store.location, key, 'write')
   }
 }
