@@ -97,10 +97,12 @@ export const run: BenchRun = async ({ quick }) => {
   const sizes = [1, 10, 50, 100]
   const reps = quick ? 5 : 30
   const procReps = quick ? 3 : 10
-  const lintReps = quick ? 1 : 3
+  const lintReps = quick ? 1 : 2
   const dir = mkdtempSync(join(tmpdir(), 'crosspipe-bench-synth-'))
   const rows: string[] = []
   const node = runProcess(process.execPath, ['-e', ''], procReps)
+  // The CLI's own start-up (loading every command), the floor under `crosspipe synth`.
+  const version = cliBuilt ? runProcess(process.execPath, [cli, '--version'], procReps) : undefined
   try {
     for (const n of sizes) {
       const file = join(dir, `crosspipe-${n}.yml`)
@@ -150,7 +152,9 @@ stacks and a pipeline stack.
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-Bare \`node -e ''\` (the floor of any Node CLI process): ${fmt(node.ms, 0)} ms, peak RSS ${fmt(node.rssMiB, 0)} MiB.
+Floors of the process column: bare \`node -e ''\` ${fmt(node.ms, 0)} ms (peak RSS ${fmt(node.rssMiB, 0)} MiB);
+\`crosspipe --version\` (Node plus loading the CLI) ${version ? `${fmt(version.ms, 0)} ms (peak RSS ${fmt(version.rssMiB, 0)} MiB)` : 'n/a (dist/ not built)'}.
+The difference between that and the process column is reading the definition, synthesizing and writing the files.
 
 What a user does instead: writes and maintains these templates by hand (the "lines written" column is the
 YAML they would write: roles, key and bucket policies, one action pair per target), then runs \`cfn-lint\`
