@@ -97,12 +97,7 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
             'error',
             o,
             `the artifact store of pipeline ${p.name} has no EncryptionKey, so artifacts are encrypted with the AWS managed key aws/s3 of account ${p.account}, which no other account can use: every cross-account artifact read fails. Use a customer managed key whose key policy grants the target accounts, named by its ARN.`,
-            {
-              EncryptionKey: {
-                Id: 'arn:<partition>:kms:<region>:<account>:key/<key-id>  # !GetAtt ArtifactKey.Arn, or the ARN passed as a parameter',
-                Type: 'KMS',
-              },
-            },
+            'EncryptionKey:\n  Id: !GetAtt ArtifactKey.Arn  # a customer managed key, by ARN (or the ARN passed as a parameter)\n  Type: KMS\n',
           ),
         )
       else if (store.keyId !== undefined && !isKeyArn && crossAccount)
