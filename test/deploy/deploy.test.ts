@@ -557,3 +557,32 @@ test('destroy after a failed creation: the rolled-back key is not reported as sc
   assert.deepEqual(gone.scheduledKeyDeletions, [])
   assert.ok(!io.messages.some((m) => m.code === 'destroy.key.scheduled'))
 })
+
+test('a stack left in progress by a killed deploy is waited for, then the deploy converges', async () => {
+  const aws = new FakeAws()
+  // A previous process created base's change set, executed it and died without following it.
+  const cfn = aws.cloudFormation(CI)
+  const cs = await cfn.createChangeSet({
+    stackName: 'base',
+    changeSetName: 'killed',
+    changeSetType: 'CREATE',
+    templateBody: BASE,
+    parameters: { Prefix: 'cp' },
+    capabilities: [],
+  })
+  await cfn.executeChangeSet('base', cs.id)
+  assert.equal(aws.stack(CI, 'base')!.status, 'CREATE_IN_PROGRESS')
+  const io = recordingIo()
+  const r = await deploy({
+    manifest: manifest(),
+    templates: templates(),
+    credentials: aws,
+    io,
+    pollIntervalMs: 1,
+  })
+  const waiting = io.messages.find((m) => m.code === 'deploy.waiting')!
+  assert.deepEqual(waiting.data, { id: '111111111111/eu-west-1/base', status: 'CREATE_IN_PROGRESS' })
+  // The finished stack matches the manifest, so it is left alone; the others are created.
+  assert.deepEqual(outcomes(r), { base: 'no-change', target: 'created', app: 'created' })
+  assert.equal(aws.stack(DEV, 'app')!.parameters.KeyArn, `arn:fake:${CI.account}:Key.Arn`)
+})
