@@ -92,3 +92,33 @@ test('a stack is found by name only while live, by id always; ListStacks keeps d
     ['CREATE_COMPLETE', 'DELETE_COMPLETE'],
   )
 })
+
+test('CancelUpdateStack stops an update in progress and rolls it back; outside an update it is refused', async () => {
+  const h = harness()
+  const log: string[] = []
+  h.providers.register(slowProvider(log, { now: 0, max: 0 }))
+  const q = { Type: 'AWS::SQS::Queue' }
+  await h.engine.createStack(h.op, { stackName: 'c', templateBody: JSON.stringify({ Resources: { A: q } }) })
+  await h.engine.idle()
+  assert.throws(
+    () => h.engine.cancelUpdateStack(h.op.scope, 'c'),
+    /CancelUpdateStack cannot be called from current stack status/,
+  )
+  await h.engine.updateStack(h.op, {
+    stackName: 'c',
+    templateBody: JSON.stringify({
+      Resources: { A: q, B: q, C: { ...q, DependsOn: 'B' }, D: { ...q, DependsOn: 'C' } },
+    }),
+  })
+  await new Promise((r) => setTimeout(r, 10))
+  h.engine.cancelUpdateStack(h.op.scope, 'c')
+  await h.engine.idle()
+  const s = h.engine.getStack(h.op.scope, 'c')
+  assert.equal(s.status, 'UPDATE_ROLLBACK_COMPLETE')
+  assert.deepEqual(Object.keys(s.resources), ['A'])
+  assert.ok(!log.includes('start create D'), log.join('\n'))
+  const events = h.store
+    .events(h.op.scope, s.stackId)
+    .map((e) => `${e.resourceStatus} ${e.resourceStatusReason ?? ''}`)
+  assert.ok(events.includes('UPDATE_ROLLBACK_IN_PROGRESS Stack update cancelled'), events.join('\n'))
+})

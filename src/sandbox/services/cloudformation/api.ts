@@ -271,6 +271,13 @@ export function cloudformationService(runtime: Runtime): QueryService {
         return { StackId: await engine.updateStack(op(ctx), input) }
       },
 
+      CancelUpdateStack: (p, ctx) => {
+        const name = required(p, 'StackName')
+        allow(ctx, 'CancelUpdateStack', stackArn(ctx, name))
+        engine.cancelUpdateStack(op(ctx).scope, name)
+        return undefined
+      },
+
       DeleteStack: async (p, ctx) => {
         const name = required(p, 'StackName')
         const roleArn = optional(p, 'RoleARN')

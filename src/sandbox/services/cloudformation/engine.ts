@@ -199,6 +199,8 @@ export class CloudFormationEngine {
   /** The tail of each stack's operation chain: one operation at a time per stack. */
   private readonly ops = new Map<string, Promise<void>>()
   private lastEventTime = 0
+  /** Stacks whose update the caller cancelled (CancelUpdateStack): no new resource starts. */
+  private readonly cancelled = new Set<string>()
 
   constructor(opts: EngineOptions) {
     this.store = opts.store
@@ -599,7 +601,7 @@ export class CloudFormationEngine {
     const ready = (id: string): boolean =>
       [...(prepared.deps.get(id) ?? [])].every((d) => done.has(d) || !ids.has(d))
     while (pending.size || running.size) {
-      if (!failed.length) {
+      if (!failed.length && !this.cancelled.has(stack.stackId)) {
         for (const id of [...pending]) {
           if (!ready(id)) continue
           pending.delete(id)
@@ -1155,6 +1157,18 @@ export class CloudFormationEngine {
   }
 
   /**
+   * CancelUpdateStack: only while UPDATE_IN_PROGRESS; the update stops starting resources and
+   * rolls back (API_CancelUpdateStack.html).
+   */
+  cancelUpdateStack(scope: Scope, nameOrId: string): void {
+    const stack = this.getStack(scope, nameOrId)
+    if (stack.status !== 'UPDATE_IN_PROGRESS') {
+      throw validationError(`CancelUpdateStack cannot be called from current stack status`)
+    }
+    this.cancelled.add(stack.stackId)
+  }
+
+  /**
    * Parameters not sent on an update keep their previous value when the template still declares
    * them without a default — AWS requires UsePreviousValue for that; the sandbox is as strict.
    */
@@ -1335,7 +1349,11 @@ export class CloudFormationEngine {
     const touched = new Map<string, Touched>()
     const failed = await this.provision(op, stack, prepared, calls, prepared.active, touched)
     let reason: string | undefined
-    if (failed.length) {
+    const cancelled = this.cancelled.delete(stackId)
+    if (cancelled) {
+      reason = 'Stack update cancelled'
+      disableRollback = false
+    } else if (failed.length) {
       const created = failed.filter(
         (id) => !previous.resources[id] || previous.resources[id].physicalId === undefined,
       )
