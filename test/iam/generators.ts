@@ -152,7 +152,7 @@ const conditionArb: fc.Arbitrary<Record<string, unknown> | undefined> = fc.optio
 function statementArb(withPrincipal: boolean, withResource: boolean): fc.Arbitrary<Record<string, unknown>> {
   return fc
     .record({
-      effect: fc.constantFrom('Allow', 'Allow', 'Allow', 'Deny'),
+      effect: fc.constantFrom('Allow', 'Allow', 'Allow', 'Allow', 'Allow', 'Deny'),
       notAction: fc.boolean().map((b) => b && Math.random() < 0.2),
       actions: oneOrMany(fc.constantFrom(...actionPatterns)),
       notResource: fc.constantFrom(false, false, false, false, true),
@@ -228,6 +228,17 @@ export const requestArb: fc.Arbitrary<SimulateRequest> = fc
     ),
     boundary: fc.option(policyArb(false), { freq: 4 }),
     session: fc.option(policyArb(false), { freq: 5 }),
+    // Helpers that make a request likely to be allowed: a statement granting the target action, an
+    // SCP FullAWSAccess at each level. Without them random policies almost never allow anything.
+    help: fc.record({
+      identity: fc.boolean(),
+      resource: fc.boolean(),
+      boundary: fc.boolean(),
+      session: fc.boolean(),
+      scpFull: fc.constantFrom(true, true, true, false),
+      grantee: fc.constantFrom('caller', 'role', 'account', 'star'),
+      actionForm: fc.constantFrom('exact', 'service', 'star'),
+    }),
     extra: fc.record(
       Object.fromEntries(Object.entries(contextPools).map(([k, vs]) => [k, fc.constantFrom(...vs)])),
       { requiredKeys: [] },
@@ -237,6 +248,41 @@ export const requestArb: fc.Arbitrary<SimulateRequest> = fc
     const t = g.target
     const isTrust = t.action === 'sts:AssumeRole'
     const isSession = g.principal.includes(':assumed-role/')
+    const h = g.help
+    const action =
+      h.actionForm === 'exact' ? t.action : h.actionForm === 'service' ? `${t.action.split(':')[0]}:*` : '*'
+    const grant = { Effect: 'Allow', Action: action, Resource: h.actionForm === 'exact' ? t.resource : '*' }
+    const parts = g.principal.split(':')
+    const account = parts[4]!
+    const roleName = isSession ? parts[5]!.split('/')[1] : undefined
+    const grantee =
+      h.grantee === 'star'
+        ? '*'
+        : h.grantee === 'account'
+          ? { AWS: `arn:aws:iam::${account}:root` }
+          : h.grantee === 'role' && roleName
+            ? { AWS: `arn:aws:iam::${account}:role/${roleName}` }
+            : { AWS: g.principal }
+    const withGrant = (p: Record<string, unknown>, principal?: unknown): Record<string, unknown> => {
+      const st =
+        principal === undefined
+          ? grant
+          : { ...grant, Principal: principal, ...(isTrust ? { Resource: undefined } : {}) }
+      const clean = JSON.parse(JSON.stringify(st)) as Record<string, unknown>
+      return { ...p, Statement: [clean, ...(p.Statement as unknown[])] }
+    }
+    if (h.identity)
+      g.identity = [
+        withGrant(g.identity[0] ?? { Version: '2012-10-17', Statement: [] }),
+        ...g.identity.slice(1),
+      ]
+    if (h.resource) {
+      if (isTrust) g.trustPolicy = withGrant(g.trustPolicy, grantee)
+      else g.resourcePolicy = withGrant(g.resourcePolicy ?? { Version: '2012-10-17', Statement: [] }, grantee)
+    }
+    if (h.boundary && g.boundary) g.boundary = withGrant(g.boundary)
+    if (h.session && g.session) g.session = withGrant(g.session)
+    if (h.scpFull && g.scps) g.scps = g.scps.map((level) => [FULL_ACCESS, ...level])
     const req: SimulateRequest = {
       principal: g.principal,
       action: t.action,
@@ -257,6 +303,8 @@ export const requestArb: fc.Arbitrary<SimulateRequest> = fc
     }
     return req
   })
+
+const FULL_ACCESS = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }
 
 /** RCPs: Principal "*" only, Deny statements only (RCPFullAWSAccess allows everything else). */
 function rcpOf(p: Record<string, unknown>): Record<string, unknown> {
