@@ -240,6 +240,13 @@ async function runStack(r: RunStack): Promise<StackResult> {
           kind: 'aws',
         },
       })
+    if (options.signal?.aborted)
+      return done({
+        outcome: 'cancelled',
+        error: {
+          message: 'the failed stack was deleted; the deploy was interrupted before creating it again',
+        },
+      })
   }
 
   const creating = a.action === 'create' || a.action === 'replace-failed'
