@@ -56,7 +56,9 @@ export interface SimulateRequest {
   readonly serviceControlPolicies?: readonly (readonly (PolicyDocument | CompiledPolicy)[])[]
   /** Resource control policies of the resource's account, by level like SCPs. */
   readonly resourceControlPolicies?: readonly (readonly (PolicyDocument | CompiledPolicy)[])[]
+  /** The permissions boundary of the principal (for a session: of its role). */
   readonly permissionBoundary?: PolicyDocument | CompiledPolicy
+  /** The session policy passed to AssumeRole / GetFederationToken, for a session principal. */
   readonly sessionPolicy?: PolicyDocument | CompiledPolicy
   /** Names for the policies above, for the reasons (optional). */
   readonly policyNames?: Readonly<{ resource?: string; identity?: readonly string[] }>
