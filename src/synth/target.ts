@@ -206,7 +206,7 @@ export function targetStack(ctx: SynthContext, names: Names, g: TargetGroup): St
     account: g.account,
     region: g.region,
     phase: 2,
-    description: `Cross-account, deployment${g.deployments.some((d) => d.stage.tests) ? ' and test' : ''} roles for stage(s) ${stageList}`,
+    description: `Cross-account role, deployment role${g.deployments.length > 1 ? 's' : ''}${g.deployments.some((d) => d.stage.tests) ? ' and tests' : ''} for stage${g.deployments.length > 1 ? 's' : ''} ${stageList}`,
     capabilities: ['CAPABILITY_NAMED_IAM'],
     parameters,
     body: t.build(),
