@@ -7,6 +7,7 @@
  */
 import { z } from 'zod'
 
+/** A stack parameter: a literal, or another stack's output (how values cross accounts). */
 export const ParameterValue = z.union([
   z.string(),
   z.strictObject({
@@ -15,6 +16,7 @@ export const ParameterValue = z.union([
   }),
 ])
 
+/** One stack: where it deploys, when (phase), and with which capabilities and parameters. */
 export const ManifestStack = z.strictObject({
   name: z.string().min(1).describe('The CloudFormation stack name.'),
   template: z.string().min(1).describe('The template file, relative to the manifest.'),
@@ -39,6 +41,7 @@ export const ManifestStack = z.strictObject({
     ),
 })
 
+/** `manifest.json`. */
 export const Manifest = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(1),
@@ -46,6 +49,9 @@ export const Manifest = z.strictObject({
   stacks: z.array(ManifestStack).min(1),
 })
 
+/** A parameter value of a manifest stack. */
 export type ManifestParameterValue = z.output<typeof ParameterValue>
+/** A stack entry of the manifest. */
 export type ManifestStackEntry = z.output<typeof ManifestStack>
+/** The whole manifest, defaults applied. */
 export type ManifestDocument = z.output<typeof Manifest>
