@@ -2,12 +2,16 @@
 // list does not name them yet (the registration line is the core's to add), then starts a harness.
 import { SERVICE_FACTORIES, type ServiceFactory } from '../../../src/sandbox/services/index.js'
 import { codebuildService } from '../../../src/sandbox/services/codebuild/api.js'
+import type { StartSandboxOptions } from '../../../src/sandbox/index.js'
 import { harness, type Harness } from '../helpers.js'
 
-export async function sandboxWithBuilds(extra: ServiceFactory[] = []): Promise<Harness> {
+export async function sandboxWithBuilds(
+  extra: ServiceFactory[] = [],
+  opts: Partial<StartSandboxOptions> = {},
+): Promise<Harness> {
   const list = SERVICE_FACTORIES as ServiceFactory[]
   for (const f of [codebuildService, ...extra]) if (!list.some((x) => x.name === f.name)) list.push(f)
-  return harness()
+  return harness(opts)
 }
 
 export async function until<T>(

@@ -655,3 +655,26 @@ export function codebuildService(runtime: Runtime): JsonService {
     },
   }
 }
+
+function camelize(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(camelize)
+  if (v === null || typeof v !== 'object') return v
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(v as Record<string, unknown>))
+    // The API spells BuildSpec as `buildspec` (API_ProjectSource.html).
+    out[k === 'BuildSpec' ? 'buildspec' : k.charAt(0).toLowerCase() + k.slice(1)] = camelize(x)
+  return out
+}
+
+/**
+ * The CreateProject input for the properties of an `AWS::CodeBuild::Project` resource
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codebuild-project.html):
+ * PascalCase to the API's camelCase (`BuildSpec` → `buildspec`, `Tags` → `{ key, value }`). For
+ * the CloudFormation provider, which then calls CreateProject / UpdateProject as the deploying
+ * identity.
+ */
+export function projectInputFromCloudFormation(
+  props: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  return camelize(props) as Record<string, unknown>
+}

@@ -92,6 +92,7 @@ export class BuildRunner {
     r.timer.unref()
     void this.run(build, overrides, r)
       .catch((e: unknown) => {
+        if (this.closed) return
         // A bug in the runner must still end the build, or clients would wait forever.
         this.o.store.appendLog(
           build.id,
