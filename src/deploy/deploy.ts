@@ -9,8 +9,8 @@
  *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html,
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ChangeSetSummary.html).
  *   These are the acceptors of the SDK's `waitUntilChangeSetCreateComplete` waiter (success on
- *   CREATE_COMPLETE, failure on FAILED or a ValidationError); crosspipe polls itself so that it can report progress and
- *   use a short interval against local endpoints.
+ *   CREATE_COMPLETE, failure on FAILED or a ValidationError); crosspipe polls itself so that it
+ *   can report progress and use a short interval against local endpoints.
  * - A change set with nothing to change ends FAILED with the reason "The submitted information
  *   didn't contain changes. Submit different information to create a change set." (sometimes
  *   "No updates are to be performed."); that is "no change", and the change set is deleted.
@@ -194,7 +194,11 @@ async function runStack(r: RunStack): Promise<StackResult> {
     return done({
       outcome: 'blocked',
       ...(a.currentStatus ? { status: a.currentStatus } : {}),
-      error: { message: a.reason, kind: 'blocked', advice: adviceFor(a.currentStatus) },
+      error: {
+        message: a.reason,
+        kind: 'blocked',
+        ...(adviceFor(a.currentStatus) ? { advice: adviceFor(a.currentStatus) } : {}),
+      },
     })
   if (a.action === 'no-change')
     return done({

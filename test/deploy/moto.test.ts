@@ -1,9 +1,10 @@
 /**
  * End to end against moto (needs `python3 -m moto.server`, installed on this machine image; skips
  * visibly without it): the real AWS SDK v3 through src/aws, two accounts selected the way moto
- * documents (credentials from STS AssumeRole belong to the role's account), change sets
- * (outputs passed across accounts are not: see the comment in manifest()), a template uploaded to S3 and passed as TemplateURL, idempotency, an
- * interrupted deploy that converges on re-run, and destroy emptying a versioned bucket.
+ * documents (credentials from STS AssumeRole belong to the role's account), change sets, a
+ * template uploaded to S3 and passed as TemplateURL, idempotency, an interrupted deploy that
+ * converges on re-run, and destroy emptying a versioned bucket. Outputs passed across accounts are
+ * not tested here (see the comment in manifest()) but in deploy.test.ts and sandbox.test.ts.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
