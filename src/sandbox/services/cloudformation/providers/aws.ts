@@ -322,9 +322,9 @@ async function configureBucket(aws: AwsCalls, bucket: string, props: Props, old:
     else await s3(aws, 'DELETE', bucket, 'publicAccessBlock')
   }
   if (changed('OwnershipControls')) {
-    const c = props.OwnershipControls
-    if (c)
-      await s3(aws, 'PUT', bucket, 'ownershipControls', doc('OwnershipControls', xmlOf('x', c).slice(3, -4)))
+    const c = props.OwnershipControls as { Rules?: unknown } | undefined
+    // CloudFormation's OwnershipControls.Rules is S3's list of <Rule> elements.
+    if (c) await s3(aws, 'PUT', bucket, 'ownershipControls', doc('OwnershipControls', xmlOf('Rule', c.Rules)))
     else await s3(aws, 'DELETE', bucket, 'ownershipControls')
   }
   if (changed('LifecycleConfiguration')) {
