@@ -5,6 +5,8 @@
  */
 import type { Runtime } from '../runtime.js'
 import { cloudformationService } from './cloudformation/api.js'
+import { codebuildService } from './codebuild/api.js'
+import { codepipelineService } from './codepipeline/api.js'
 import { iamService } from './iam/api.js'
 import { kmsService } from './kms/api.js'
 import { s3Service } from './s3/api.js'
@@ -21,4 +23,6 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   kmsService,
   s3Service,
   cloudformationService,
+  codebuildService,
+  codepipelineService,
 ]
