@@ -15,7 +15,7 @@
 import { formatArn, parseArn } from '../iam/arn.js'
 import type { ContextValue } from '../iam/types.js'
 import { keyArnOf } from './model.js'
-import type { AccountsModel, ActionModel, PipelineModel, ProjectModel } from './model.js'
+import type { AccountsModel, ActionModel, Origin, PipelineModel, ProjectModel } from './model.js'
 import type { RuleId } from './types.js'
 
 /** Documentation pages the catalogue cites. */
@@ -81,6 +81,8 @@ export interface CallSpec {
   readonly doc: string
   /** A structural rule that explains this call's denial better than `call-denied`. */
   readonly coveredBy?: RuleId
+  /** The action (or pipeline) in its template, for errors about the call itself. */
+  readonly at?: Origin
 }
 
 /** The key an artifact is encrypted with, as the reader's KMS sees it. */
@@ -115,6 +117,7 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
   if (p.roleArn)
     calls.push({
       stage: '(pipeline)',
+      at: p.origin,
       action: 'service role',
       principal: SVC('codepipeline.amazonaws.com'),
       operation: 'sts:AssumeRole',
@@ -147,8 +150,9 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
       const callerAccount = acctOf(caller)
       const storeHere = storeFor(a.region)
       const store = storeHere
+      const at: Origin = { ...p.origin, path: a.path }
       const push = (c: Omit<CallSpec, 'stage' | 'action'>): void =>
-        void calls.push({ stage: stage.name, action: a.name, ...c })
+        void calls.push({ stage: stage.name, action: a.name, at, ...c })
       if (a.roleArn && p.roleArn)
         push({
           principal: ROLE(p.roleArn),

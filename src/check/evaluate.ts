@@ -12,6 +12,8 @@ import {
   simulate,
   compilePolicy,
   PolicyValidationError,
+  PrincipalFormatError,
+  SimulateInputError,
 } from '../iam/index.js'
 import type {
   CompiledPolicy,
@@ -261,7 +263,19 @@ export class Evaluator {
     const key = `${c.principal.kind === 'service' ? c.principal.name : c.principal.arn}\n${c.operation}\n${c.resource}\n${c.resourceAccount}\n${c.resourceKind}\n${JSON.stringify(c.context)}`
     let result = this.#results.get(key)
     if (!result) {
-      result = simulate(this.#request(c))
+      if (c.principal.kind === 'role' && !/^role\//.test(parseArn(c.principal.arn)?.resource ?? ''))
+        this.#badInput(
+          c,
+          `"${c.principal.arn}" is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)`,
+        )
+      try {
+        result = simulate(this.#request(c))
+      } catch (e) {
+        // The engine rejects a request it cannot evaluate (a principal or role that is not an
+        // ARN): that is bad input in the template, not a denial.
+        if (!(e instanceof SimulateInputError || e instanceof PrincipalFormatError)) throw e
+        this.#badInput(c, e.message)
+      }
       this.#results.set(key, result)
     }
     const reasons = [...result.reasons]
@@ -288,6 +302,18 @@ export class Evaluator {
         reasons: reasons.map(sym),
       },
     }
+  }
+
+  #badInput(c: CallSpec, why: string): never {
+    const o = c.at
+    const l = o ? this.#locate(o) : undefined
+    const what = `${c.stage} / ${c.action}: cannot evaluate ${c.operation} by ${c.principal.kind === 'service' ? c.principal.name : c.principal.arn || '(no role)'} on ${c.resource || '(no resource)'}`
+    throw new CrosspipeError('invalid-template', `${o?.file ?? 'template'}: ${what}: ${why}`, [
+      {
+        location: { file: o?.file ?? 'template', ...l, path: o?.path.join('.') },
+        message: `${what}: ${why}`,
+      },
+    ])
   }
 
   /** The `call-denied` finding of a denied call, with the statement(s) that would allow it. */

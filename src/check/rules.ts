@@ -4,8 +4,9 @@
  */
 import YAML from 'yaml'
 import { accountRootArn, parseArn, simulate, compilePolicy } from '../iam/index.js'
-import type { PolicyDocument } from '../iam/types.js'
+import type { CompiledPolicy, PolicyDocument } from '../iam/types.js'
 import { CATALOGUE } from './catalogue.js'
+import { compiled } from './evaluate.js'
 import type { EvaluatedCall, Evaluator } from './evaluate.js'
 import { findKey, keyArnOf } from './model.js'
 import type { AccountsModel, DeclaredPolicy, KeyModel, Origin, PipelineModel, RoleModel } from './model.js'
@@ -493,7 +494,7 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
 
 /** Asks the engine whether a bucket policy denies a request, as S3 would evaluate it. */
 function explicitlyDenied(
-  policy: PolicyDocument,
+  policy: CompiledPolicy,
   bucket: { arn: string; account: string; name: string },
   action: string,
   context: Record<string, string>,
@@ -508,7 +509,7 @@ function explicitlyDenied(
     identityPolicies: [
       compilePolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
     ],
-    resourcePolicy: compilePolicy(policy, { kind: 'resource', name: `bucket policy of ${bucket.name}` }),
+    resourcePolicy: policy,
   })
   return r.decision === 'ExplicitlyDenied'
 }
@@ -516,10 +517,12 @@ function explicitlyDenied(
 function bucketLints(ctx: RuleContext): CheckFinding[] {
   const out: CheckFinding[] = []
   for (const b of ctx.model.buckets.values()) {
-    const policy = b.policy ?? { Version: '2012-10-17', Statement: [] }
     const o = b.policyOrigin ?? b.origin
+    const policy = b.policy
+      ? compiled(b.policy, 'resource', `bucket policy of ${b.origin.logicalId}`, b.policyOrigin, ctx.locate)
+      : undefined
     const denies = (action: string, c: Record<string, string>): boolean =>
-      b.policy ? explicitlyDenied(policy, b, action, c) : false
+      policy ? explicitlyDenied(policy, b, action, c) : false
     // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html ("Enforce encryption of data in transit")
     if (!denies('s3:GetObject', { 'aws:SecureTransport': 'false' }))
       out.push(
