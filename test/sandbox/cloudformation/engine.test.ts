@@ -122,3 +122,26 @@ test('CancelUpdateStack stops an update in progress and rolls it back; outside a
     .map((e) => `${e.resourceStatus} ${e.resourceStatusReason ?? ''}`)
   assert.ok(events.includes('UPDATE_ROLLBACK_IN_PROGRESS Stack update cancelled'), events.join('\n'))
 })
+
+test('a stack left *_IN_PROGRESS by a stopped sandbox is marked failed at start-up, with the reason', async () => {
+  const h = harness()
+  await h.engine.createStack(h.op, {
+    stackName: 'r',
+    templateBody: JSON.stringify({ Resources: { H: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } }),
+  })
+  await h.engine.idle()
+  const s = h.engine.getStack(h.op.scope, 'r')
+  h.store.putStack(h.op.scope, { ...s, status: 'UPDATE_IN_PROGRESS' })
+  const { CloudFormationEngine } = await import('../../../src/sandbox/services/cloudformation/engine.js')
+  const again = new CloudFormationEngine({
+    store: h.store,
+    providers: h.providers,
+    host: {
+      deployer: () => Promise.reject(new Error('unused')),
+      readTemplateUrl: () => Promise.reject(new Error('unused')),
+    },
+  })
+  const after = again.getStack(h.op.scope, 'r')
+  assert.equal(after.status, 'UPDATE_ROLLBACK_FAILED')
+  assert.equal(after.statusReason, 'The crosspipe sandbox stopped while this operation was in progress')
+})

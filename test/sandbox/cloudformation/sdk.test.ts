@@ -421,6 +421,21 @@ test('4. capabilities, template errors and unknown stacks answer with AWS error 
     'AWS::S3::BucketPolicy',
   ])
   assert.equal(summary.Parameters![0]!.ParameterKey, 'TargetAccount')
+  // NoEcho parameters are masked in DescribeStacks.
+  await c.send(
+    new CreateStackCommand({
+      StackName: 'secret',
+      TemplateBody: JSON.stringify({
+        Parameters: { Token: { Type: 'String', NoEcho: true } },
+        Resources: { H: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+      }),
+      Parameters: [{ ParameterKey: 'Token', ParameterValue: 'hunter2' }],
+    }),
+  )
+  assert.deepEqual(
+    (await c.send(new DescribeStacksCommand({ StackName: 'secret' }))).Stacks![0]!.Parameters,
+    [{ ParameterKey: 'Token', ParameterValue: '****' }],
+  )
   const bad = await failure(c.send(new ValidateTemplateCommand({ TemplateBody: '{"Resources": {}}' })))
   assert.deepEqual(
     [bad.name, bad.message],

@@ -496,7 +496,7 @@ export function cloudformationService(runtime: Runtime): QueryService {
       DescribeChangeSet: (p, ctx) => {
         const name = required(p, 'ChangeSetName')
         const stack = optional(p, 'StackName')
-        allow(ctx, 'DescribeChangeSet', stackArn(ctx, stack ?? (name.startsWith('arn:') ? undefined : stack)))
+        allow(ctx, 'DescribeChangeSet', stackArn(ctx, stack))
         return changeSetXml(engine.getChangeSet(op(ctx).scope, name, stack))
       },
 
