@@ -9,7 +9,7 @@
  * privilege lints (`rules.ts`).
  */
 import { readFile } from 'node:fs/promises'
-import { dirname, resolve as resolvePath } from 'node:path'
+import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path'
 import { parseTemplate } from '../model/cfn-yaml.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
 import { CrosspipeError } from '../model/errors.js'
@@ -153,9 +153,15 @@ export async function checkManifestFile(path: string): Promise<CheckResult> {
       at: `stacks[${i}].template`,
       loc: doc.locate(['stacks', i, 'template']),
     })
-    templates.set(s.template, parseTemplate(t, s.template.startsWith('/') ? file : s.template))
+    templates.set(s.template, parseTemplate(t, displayPath(file)))
   }
   return checkSetup({ manifest: parsed.data, templates, manifestFile: path })
+}
+
+/** A path as terminals and editors link it: relative to the working directory when below it. */
+function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
 }
 
 async function readText(

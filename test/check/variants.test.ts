@@ -50,3 +50,32 @@ for (const [name, v] of Object.entries(variants)) {
     assert.equal(sarif.runs[0].results.length, r.findings.length)
   })
 }
+
+test('templates may be JSON, and locations are relative to the working directory', async () => {
+  const { mkdtempSync, writeFileSync, cpSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { parseTemplate } = await import('../../src/model/cfn-yaml.js')
+  const dir = mkdtempSync(join(tmpdir(), 'crosspipe-check-json-'))
+  try {
+    cpSync(join(fixtures, 'good'), dir, { recursive: true })
+    // The same key without rotation, written as CloudFormation JSON (long-form intrinsics).
+    const body = parseTemplate(readFileSync(join(dir, 'ci-base.yaml'), 'utf8'), 'ci-base.yaml').body as any
+    body.Resources.ArtifactKey.Properties.EnableKeyRotation = false
+    writeFileSync(join(dir, 'ci-base.json'), JSON.stringify(body, null, 2))
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))
+    m.stacks[0].template = 'ci-base.json'
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m))
+    const r = await checkManifestFile(join(dir, 'manifest.json'))
+    assert.deepEqual(
+      r.findings.map((f) => f.rule),
+      ['key-rotation-off'],
+    )
+    assert.equal(r.findings[0]!.location?.file, join(dir, 'ci-base.json'))
+    assert.ok((r.findings[0]!.location?.line ?? 0) > 1)
+    assert.ok(r.calls.every((c) => c.decision === 'Allowed'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const r = await checkManifestFile(join(fixtures, 'key-rotation-off', 'manifest.json'))
+  assert.equal(r.findings[0]!.location?.file, 'test/check/fixtures/key-rotation-off/ci-base.yaml')
+})
