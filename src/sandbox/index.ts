@@ -6,7 +6,7 @@
  * and {@link stopSandbox} (scripts), {@link sandboxEnv} (`crosspipe sandbox env`),
  * {@link readSandboxState} (`deploy --sandbox` finds the running endpoint and credentials file).
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
   existsSync,
@@ -42,6 +42,14 @@ export interface StartSandboxOptions {
   readonly reset?: boolean
   /** Region written to the profiles (requests may sign for any region). */
   readonly region?: string
+  /**
+   * Also listen with HTTPS (a self-signed certificate made with `openssl`, kept in the state
+   * directory), so clients that trust it send `aws:SecureTransport = true` as on AWS. Default: on
+   * when `openssl` is installed.
+   */
+  readonly tls?: boolean
+  /** Port of the HTTPS listener; 0 (the default) picks a free one. */
+  readonly tlsPort?: number
   readonly io?: IoHost
 }
 
@@ -67,6 +75,10 @@ export interface RunningSandbox {
   readonly credentialsFile: string
   /** AWS config file with region and `endpoint_url` per profile. */
   readonly configFile: string
+  /** `https://127.0.0.1:<port>` when TLS is on. */
+  readonly httpsEndpoint?: string
+  /** The certificate clients must trust for {@link RunningSandbox.httpsEndpoint} (PEM). */
+  readonly caFile?: string
   /** Stops listening, closes the database and removes the state file. */
   stop(): Promise<void>
 }
@@ -80,6 +92,8 @@ export interface SandboxState {
   readonly startedAt: string
   readonly credentialsFile: string
   readonly configFile: string
+  readonly httpsEndpoint?: string
+  readonly caFile?: string
   readonly accounts: readonly { readonly name: string; readonly id: string }[]
 }
 
@@ -137,6 +151,52 @@ function configText(accounts: readonly SandboxAccount[], endpoint: string, regio
   )
 }
 
+/** A self-signed certificate for the loopback listener, made once per state directory; undefined without openssl. */
+function tlsMaterial(
+  stateDir: string,
+  io: IoHost | undefined,
+): { key: Buffer; cert: Buffer; caFile: string } | undefined {
+  const dir = join(stateDir, 'tls')
+  const keyFile = join(dir, 'key.pem')
+  const caFile = join(dir, 'cert.pem')
+  if (!existsSync(keyFile) || !existsSync(caFile)) {
+    mkdirSync(dir, { recursive: true })
+    const r = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        caFile,
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=crosspipe sandbox',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    )
+    if (r.status !== 0 || !existsSync(keyFile)) {
+      emit(
+        io,
+        'warn',
+        'sandbox.tls',
+        'openssl is not available: the sandbox listens on HTTP only (aws:SecureTransport is false)',
+      )
+      return undefined
+    }
+  }
+  return { key: readFileSync(keyFile), cert: readFileSync(caFile), caFile }
+}
+
 /** Starts a sandbox in this process. */
 export async function startSandbox(options: StartSandboxOptions): Promise<RunningSandbox> {
   const stateDir = resolve(options.stateDir)
@@ -179,8 +239,17 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
   writeAtomic(tokenPath, adminToken)
 
   let gateway
+  let caFile: string | undefined
   try {
-    gateway = await startGateway({ runtime, port: options.port ?? 0, io: options.io, adminToken })
+    const tls = options.tls === false ? undefined : tlsMaterial(stateDir, options.io)
+    caFile = tls?.caFile
+    gateway = await startGateway({
+      runtime,
+      port: options.port ?? 0,
+      io: options.io,
+      adminToken,
+      tls: tls ? { key: tls.key, cert: tls.cert, port: options.tlsPort ?? 0 } : undefined,
+    })
   } catch (e) {
     runtime.close()
     const code = (e as NodeJS.ErrnoException).code
@@ -216,6 +285,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
     startedAt: new Date().toISOString(),
     credentialsFile,
     configFile,
+    httpsEndpoint: gateway.httpsEndpoint,
+    caFile: gateway.httpsEndpoint ? caFile : undefined,
     accounts: list.map((a) => ({ name: a.name, id: a.id })),
   }
   writeAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n', 0o644)
@@ -236,6 +307,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
     accounts: list,
     credentialsFile,
     configFile,
+    httpsEndpoint: state.httpsEndpoint,
+    caFile: state.caFile,
     async stop() {
       if (stopped) return
       stopped = true
@@ -248,8 +321,21 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
   }
 }
 
+/** Options for {@link sandboxEnv}. */
+export interface SandboxEnvOptions {
+  /**
+   * Point at the HTTPS listener and trust its certificate (`AWS_CA_BUNDLE` for the AWS CLI,
+   * `NODE_EXTRA_CA_CERTS` for Node processes), so requests carry `aws:SecureTransport = true`.
+   */
+  readonly secure?: boolean
+}
+
 /** Environment variables that point the AWS CLI and SDKs at a sandbox profile. */
-export function sandboxEnv(stateDir: string, profile: string): Record<string, string> {
+export function sandboxEnv(
+  stateDir: string,
+  profile: string,
+  options: SandboxEnvOptions = {},
+): Record<string, string> {
   const s = readSandboxState(stateDir)
   if (!s)
     throw new CrosspipeError(
@@ -261,13 +347,19 @@ export function sandboxEnv(stateDir: string, profile: string): Record<string, st
       'usage',
       `The sandbox has no account named ${profile}; it has ${s.accounts.map((a) => a.name).join(', ')}.`,
     )
+  if (options.secure && (!s.httpsEndpoint || !s.caFile))
+    throw new CrosspipeError(
+      'sandbox',
+      'This sandbox has no HTTPS listener (openssl was not available when it started).',
+    )
   return {
     AWS_SHARED_CREDENTIALS_FILE: s.credentialsFile,
     AWS_CONFIG_FILE: s.configFile,
     AWS_PROFILE: profile,
-    AWS_ENDPOINT_URL: s.endpoint,
+    AWS_ENDPOINT_URL: options.secure ? s.httpsEndpoint! : s.endpoint,
     AWS_REGION: s.region,
     AWS_DEFAULT_REGION: s.region,
+    ...(options.secure ? { AWS_CA_BUNDLE: s.caFile!, NODE_EXTRA_CA_CERTS: s.caFile! } : {}),
   }
 }
 

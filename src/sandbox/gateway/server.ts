@@ -7,6 +7,8 @@
  * {@link AwsError}; anything else escaping a service is a bug, logged and answered 500.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
+import type { TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { accountRootArn } from '../../iam/arn.js'
 import { emit, type IoHost } from '../../model/io.js'
@@ -38,6 +40,11 @@ export interface GatewayOptions {
   readonly io?: IoHost
   /** Admin API token (`x-crosspipe-admin-token`), required for `/_crosspipe/accounts` writes. */
   readonly adminToken: string
+  /**
+   * A second, HTTPS listener with this key and certificate (PEM), so that requests can carry
+   * `aws:SecureTransport = true` as they do on AWS. Port 0 picks a free one.
+   */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer; readonly port: number }
 }
 
 /** A running gateway. */
@@ -45,6 +52,8 @@ export interface Gateway {
   readonly server: Server
   readonly port: number
   readonly endpoint: string
+  /** The HTTPS endpoint, when a TLS listener was asked for. */
+  readonly httpsEndpoint?: string
   close(): Promise<void>
 }
 
@@ -132,7 +141,7 @@ function renderError(
 }
 
 /** Starts the gateway on 127.0.0.1. */
-export function startGateway(opts: GatewayOptions): Promise<Gateway> {
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { runtime, io } = opts
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res).catch((e: unknown) => {
@@ -334,7 +343,8 @@ export function startGateway(opts: GatewayOptions): Promise<Gateway> {
       region,
       partition: runtime.partition(region),
       identity,
-      secureTransport: false,
+      // aws:SecureTransport: true only for requests that came over TLS.
+      secureTransport: (req.socket as Partial<TLSSocket>).encrypted === true,
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       now,
       runtime,
@@ -396,28 +406,44 @@ export function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return json(404, { message: `no admin route ${method} ${path}` })
   }
 
-  return new Promise((resolve, reject) => {
-    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 300_000 }, handler)
-    server.on('clientError', (_err, socket) => {
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
-      else socket.destroy()
-    })
-    server.once('error', reject)
-    server.listen(opts.port, HOST, () => {
-      const port = (server.address() as AddressInfo).port
-      resolve({
-        server,
-        port,
-        endpoint: `http://${HOST}:${port}`,
-        close: () =>
-          new Promise<void>((res2) => {
-            server.close(() => res2())
-            server.closeAllConnections()
-          }),
+  const listen = (server: Server, port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.on('clientError', (_err, socket) => {
+        if (socket.writable)
+          socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+        else socket.destroy()
       })
+      server.once('error', reject)
+      server.listen(port, HOST, () => resolve((server.address() as AddressInfo).port))
     })
-  })
+  const stop = (server: Server): Promise<void> =>
+    new Promise<void>((res2) => {
+      server.close(() => res2())
+      server.closeAllConnections()
+    })
+  const serverOptions = { keepAliveTimeout: 65_000, requestTimeout: 300_000 }
+  const server = createServer(serverOptions, handler)
+  const port = await listen(server, opts.port)
+  let httpsEndpoint: string | undefined
+  let tlsServer: Server | undefined
+  if (opts.tls) {
+    tlsServer = createTlsServer({ ...serverOptions, key: opts.tls.key, cert: opts.tls.cert }, handler)
+    try {
+      httpsEndpoint = `https://${HOST}:${await listen(tlsServer, opts.tls.port)}`
+    } catch (e) {
+      await stop(server)
+      throw e
+    }
+  }
+  return {
+    server,
+    port,
+    endpoint: `http://${HOST}:${port}`,
+    httpsEndpoint,
+    close: async () => {
+      await Promise.all([stop(server), tlsServer ? stop(tlsServer) : Promise.resolve()])
+    },
+  }
 }
 
 /** Everything dispatch needs from the verified request. */
