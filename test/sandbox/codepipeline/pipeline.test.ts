@@ -70,7 +70,7 @@ test('declarations are validated as AWS does', async () => {
     )
   let r = await bad([sourceStage])
   assert.equal(r.name, 'InvalidStructureException')
-  assert.equal(r.message, 'Pipeline must contain at least two stages')
+  assert.equal(r.message, 'Pipeline has only 1 stage(s). There should be a minimum of 2 stages in a pipeline')
   r = await bad([buildStage, sourceStage])
   assert.equal(r.name, 'InvalidStageDeclarationException')
   r = await bad([
@@ -80,7 +80,7 @@ test('declarations are validated as AWS does', async () => {
   assert.equal(r.name, 'InvalidActionDeclarationException')
   assert.match(
     r.message,
-    /Input artifact Nope of action Build is not the output of an action that runs before it/,
+    /Input Artifact Bundle Nope in action 'Build' is not declared as an output artifact in any of the preceding actions/,
   )
   r = await bad([
     sourceStage,
@@ -439,4 +439,119 @@ test('pipelines: get, list, update bumps the version, delete', async () => {
     (await failure(f.cp.send(new GetPipelineStateCommand({ name: 'app-pipeline' })))).name,
     'PipelineNotFoundException',
   )
+})
+
+const manual = (name: string, runOrder = 1) => ({
+  name,
+  actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
+  runOrder,
+})
+
+async function token(name: string, stage: string, action: string, except?: string) {
+  return until(`${action} to wait`, async () => {
+    const a = await actionState(f.cp, name, stage, action)
+    const t = a.latestExecution?.status === 'InProgress' ? a.latestExecution.token : undefined
+    return t && t !== except ? t : undefined
+  })
+}
+
+const approveWith = (name: string, stage: string, action: string, t: string) =>
+  f.cp.send(
+    new PutApprovalResultCommand({
+      pipelineName: name,
+      stageName: stage,
+      actionName: action,
+      token: t,
+      result: { status: 'Approved', summary: 'ok' },
+    }),
+  )
+
+test('equal run orders run in parallel; an action role the pipeline role may not assume fails the action', async () => {
+  await f.putSource(appFiles())
+  const denied = {
+    name: 'Deploy',
+    actions: [
+      {
+        name: 'deploy',
+        actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CloudFormation', version: '1' },
+        // Trusts cloudformation.amazonaws.com only: the pipeline role cannot assume it.
+        roleArn: `arn:aws:iam::${DEV}:role/cloudformation-role`,
+        configuration: {
+          ActionMode: 'CREATE_UPDATE',
+          StackName: 'app-never',
+          TemplatePath: 'SourceOutput::template.json',
+        },
+        inputArtifacts: [{ name: 'SourceOutput' }],
+        runOrder: 1,
+      },
+    ],
+  }
+  await f.cp.send(
+    new CreatePipelineCommand({
+      pipeline: pipeline(f.keyArn, 'parallel', [
+        sourceStage,
+        { name: 'Gate', actions: [manual('a'), manual('b'), manual('c', 2)] },
+        denied,
+      ]) as any,
+    }),
+  )
+  const id = await newestExecution(f.cp, 'parallel')
+  // a and b wait at the same time; c (run order 2) has not started.
+  const [ta, tb] = await Promise.all([token('parallel', 'Gate', 'a'), token('parallel', 'Gate', 'b')])
+  assert.equal((await actionState(f.cp, 'parallel', 'Gate', 'c')).latestExecution, undefined)
+  await approveWith('parallel', 'Gate', 'a', ta)
+  await approveWith('parallel', 'Gate', 'b', tb)
+  await approveWith('parallel', 'Gate', 'c', await token('parallel', 'Gate', 'c'))
+  assert.equal((await execution(f.cp, 'parallel', id, ['Succeeded', 'Failed'])).status, 'Failed')
+  const d = await actionState(f.cp, 'parallel', 'Deploy', 'deploy')
+  assert.match(
+    d.latestExecution!.errorDetails!.message!,
+    new RegExp(
+      `^CodePipeline is not authorized to perform AssumeRole on role arn:aws:iam::${DEV}:role/cloudformation-role .*Underlying error: AccessDenied: User: arn:aws:sts::${CI}:assumed-role/pipeline-role/\\d+ is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${DEV}:role/cloudformation-role`,
+    ),
+  )
+  await f.cp.send(new DeletePipelineCommand({ name: 'parallel' }))
+})
+
+test('QUEUED mode (V2): waiting executions enter in order, none is superseded; a waiting execution can be stopped', async () => {
+  await f.cp.send(
+    new CreatePipelineCommand({
+      pipeline: pipeline(f.keyArn, 'queued', [sourceStage, { name: 'Gate', actions: [manual('ok')] }], {
+        pipelineType: 'V2',
+        executionMode: 'QUEUED',
+      }) as any,
+    }),
+  )
+  const first = await newestExecution(f.cp, 'queued')
+  const t1 = await token('queued', 'Gate', 'ok')
+  const second = (await f.cp.send(new StartPipelineExecutionCommand({ name: 'queued' }))).pipelineExecutionId!
+  const third = (await f.cp.send(new StartPipelineExecutionCommand({ name: 'queued' }))).pipelineExecutionId!
+  await until('two executions waiting for Gate', async () => {
+    const s = await f.cp.send(new GetPipelineStateCommand({ name: 'queued' }))
+    const ids = s.stageStates![1]!.inboundExecutions?.map((e) => e.pipelineExecutionId)
+    return ids?.length === 2 && ids[0] === second && ids[1] === third ? true : undefined
+  })
+  await approveWith('queued', 'Gate', 'ok', t1)
+  assert.equal((await execution(f.cp, 'queued', first, ['Succeeded'])).status, 'Succeeded')
+  const t2 = await token('queued', 'Gate', 'ok', t1)
+  const s = await f.cp.send(new GetPipelineStateCommand({ name: 'queued' }))
+  assert.equal(s.stageStates![1]!.latestExecution!.pipelineExecutionId, second)
+  assert.equal(s.stageStates![1]!.inboundExecution!.pipelineExecutionId, third)
+  await f.cp.send(
+    new StopPipelineExecutionCommand({
+      pipelineName: 'queued',
+      pipelineExecutionId: third,
+      reason: 'not needed',
+    }),
+  )
+  assert.equal((await execution(f.cp, 'queued', third, ['Stopped'])).status, 'Stopped')
+  await approveWith('queued', 'Gate', 'ok', t2)
+  assert.equal((await execution(f.cp, 'queued', second, ['Succeeded'])).status, 'Succeeded')
+  const list = await f.cp.send(new ListPipelineExecutionsCommand({ pipelineName: 'queued' }))
+  assert.deepEqual(
+    list.pipelineExecutionSummaries!.map((e) => e.status),
+    ['Stopped', 'Succeeded', 'Succeeded'],
+  )
+  assert.equal(list.pipelineExecutionSummaries![0]!.stopTrigger!.reason, 'not needed')
+  await f.cp.send(new DeletePipelineCommand({ name: 'queued' }))
 })

@@ -279,7 +279,7 @@ export function validateDeclaration(d: PipelineDeclaration, pipelineRegion: stri
     throw e
   }
   if (d.artifactStore && d.artifactStores)
-    fail(invalidStructure('A pipeline can have either artifactStore or artifactStores, not both'))
+    fail(invalidStructure('Pipeline cannot have both artifactStore and artifactStores'))
   if (!d.artifactStore && !d.artifactStores)
     fail(invalidStructure('A pipeline must have an artifactStore or artifactStores'))
   if (d.artifactStores) {
@@ -294,19 +294,23 @@ export function validateDeclaration(d: PipelineDeclaration, pipelineRegion: stri
   }
   if (d.pipelineType !== 'V2' && d.executionMode !== 'SUPERSEDED')
     fail(invalidStructure(`Execution mode ${d.executionMode ?? ''} requires pipeline type V2`))
-  if (d.stages.length < 2) fail(invalidStructure('Pipeline must contain at least two stages'))
+  if (d.stages.length < 2)
+    fail(
+      invalidStructure(
+        `Pipeline has only ${d.stages.length} stage(s). There should be a minimum of 2 stages in a pipeline`,
+      ),
+    )
   const stageNames = new Set<string>()
   const produced = new Map<string, { stage: number; runOrder: number }>()
   d.stages.forEach((s, si) => {
-    if (stageNames.has(s.name))
-      fail(invalidStageDeclaration(`Stage name ${s.name} is not unique within the pipeline`))
+    if (stageNames.has(s.name)) fail(invalidStageDeclaration(`Stage name '${s.name}' is not unique`))
     stageNames.add(s.name)
     if (s.actions.length < 1 || s.actions.length > 50)
       fail(invalidStageDeclaration(`Stage ${s.name} must contain between 1 and 50 actions`))
     const actionNames = new Set<string>()
     for (const a of s.actions) {
       if (actionNames.has(a.name))
-        fail(invalidActionDeclaration(`Action name ${a.name} is not unique within stage ${s.name}`))
+        fail(invalidActionDeclaration(`Action name '${a.name}' is not unique in stage '${s.name}'`))
       actionNames.add(a.name)
       const key = typeKey(a)
       const spec = ACTION_TYPES[key]
@@ -318,15 +322,11 @@ export function validateDeclaration(d: PipelineDeclaration, pipelineRegion: stri
         )
       const isSource = a.actionTypeId.category === 'Source'
       if (si === 0 && !isSource)
-        fail(
-          invalidStageDeclaration(
-            `The first stage ${s.name} can contain only source actions; ${a.name} is a ${a.actionTypeId.category} action`,
-          ),
-        )
+        fail(invalidStageDeclaration(`Stage ${s.name} should only have source actions`))
       if (si > 0 && isSource)
         fail(
           invalidStageDeclaration(
-            `Source action ${a.name} must be in the first stage, not in stage ${s.name}`,
+            `Source actions can only be in the first stage of the pipeline: stage ${s.name}`,
           ),
         )
       const ins = a.inputArtifacts ?? []
@@ -377,7 +377,7 @@ export function validateDeclaration(d: PipelineDeclaration, pipelineRegion: stri
         if (!p || (p.stage === si && p.runOrder >= (a.runOrder ?? 1)))
           fail(
             invalidActionDeclaration(
-              `Input artifact ${i.name} of action ${a.name} is not the output of an action that runs before it`,
+              `Input Artifact Bundle ${i.name} in action '${a.name}' is not declared as an output artifact in any of the preceding actions`,
             ),
           )
       }
@@ -385,7 +385,9 @@ export function validateDeclaration(d: PipelineDeclaration, pipelineRegion: stri
     for (const a of s.actions)
       for (const o of a.outputArtifacts ?? []) {
         if (produced.has(o.name))
-          fail(invalidActionDeclaration(`Output artifact name ${o.name} is used by more than one action`))
+          fail(
+            invalidActionDeclaration(`Output Artifact Bundle name ${o.name} is not unique in the pipeline`),
+          )
         produced.set(o.name, { stage: si, runOrder: a.runOrder ?? 1 })
       }
   })
