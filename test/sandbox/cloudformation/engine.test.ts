@@ -145,3 +145,48 @@ test('a stack left *_IN_PROGRESS by a stopped sandbox is marked failed at start-
   assert.equal(after.status, 'UPDATE_ROLLBACK_FAILED')
   assert.equal(after.statusReason, 'The crosspipe sandbox stopped while this operation was in progress')
 })
+
+test('a rollback that cannot revert a resource ends UPDATE_ROLLBACK_FAILED; ContinueUpdateRollback with ResourcesToSkip completes it', async () => {
+  const h = harness()
+  let updates = 0
+  h.providers.register({
+    type: 'AWS::SNS::Topic',
+    create: (ctx) =>
+      Promise.resolve({
+        physicalId: `arn:aws:sns:::${ctx.logicalId}`,
+        attributes: { TopicArn: 'x', TopicName: ctx.logicalId },
+      }),
+    // The first update (forward) works; the revert during rollback fails.
+    update: (_ctx, current) =>
+      ++updates === 1
+        ? Promise.resolve({ physicalId: current.physicalId, attributes: current.attributes })
+        : Promise.reject(new Error('cannot revert')),
+    delete: () => Promise.resolve(),
+  })
+  const t = (name: string) => ({ Type: 'AWS::SNS::Topic', Properties: { DisplayName: name } })
+  await h.engine.createStack(h.op, {
+    stackName: 'u',
+    templateBody: JSON.stringify({ Resources: { T: t('a') } }),
+  })
+  await h.engine.idle()
+  h.deny.add('sqs:CreateQueue')
+  await h.engine.updateStack(h.op, {
+    stackName: 'u',
+    templateBody: JSON.stringify({
+      Resources: { T: t('b'), Q: { Type: 'AWS::SQS::Queue', DependsOn: 'T' } },
+    }),
+  })
+  await h.engine.idle()
+  let s = h.engine.getStack(h.op.scope, 'u')
+  assert.equal(s.status, 'UPDATE_ROLLBACK_FAILED')
+  assert.equal(s.resources.T!.status, 'UPDATE_FAILED')
+  await assert.rejects(
+    h.engine.updateStack(h.op, { stackName: 'u', usePreviousTemplate: true }),
+    /is in UPDATE_ROLLBACK_FAILED state and can not be updated/,
+  )
+  await h.engine.continueUpdateRollback(h.op, 'u', ['T'])
+  await h.engine.idle()
+  s = h.engine.getStack(h.op.scope, 'u')
+  assert.equal(s.status, 'UPDATE_ROLLBACK_COMPLETE')
+  assert.equal(s.resources.T!.status, 'UPDATE_COMPLETE')
+})

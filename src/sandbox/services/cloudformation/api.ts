@@ -278,6 +278,19 @@ export function cloudformationService(runtime: Runtime): QueryService {
         return undefined
       },
 
+      ContinueUpdateRollback: async (p, ctx) => {
+        const name = required(p, 'StackName')
+        const roleArn = optional(p, 'RoleARN')
+        allow(
+          ctx,
+          'ContinueUpdateRollback',
+          stackArn(ctx, name),
+          roleArn ? { 'cloudformation:RoleArn': roleArn } : {},
+        )
+        await engine.continueUpdateRollback(op(ctx), name, memberList(p, 'ResourcesToSkip'), roleArn)
+        return {}
+      },
+
       DeleteStack: async (p, ctx) => {
         const name = required(p, 'StackName')
         const roleArn = optional(p, 'RoleARN')

@@ -1157,6 +1157,55 @@ export class CloudFormationEngine {
   }
 
   /**
+   * ContinueUpdateRollback: only in UPDATE_ROLLBACK_FAILED. The resources named in
+   * `ResourcesToSkip` are recorded as rolled back (UPDATE_COMPLETE, their physical state left as
+   * it is) — the way out AWS documents for a rollback that cannot finish
+   * (API_ContinueUpdateRollback.html). A failed resource not skipped keeps the stack failed.
+   */
+  async continueUpdateRollback(
+    op: OpContext,
+    nameOrId: string,
+    skip: readonly string[],
+    roleArn?: string,
+  ): Promise<void> {
+    const stack = this.getStack(op.scope, nameOrId)
+    if (stack.status !== 'UPDATE_ROLLBACK_FAILED') {
+      throw validationError(
+        `Stack:${stack.stackId} is in ${stack.status} state and can not continue update rollback.`,
+      )
+    }
+    for (const id of skip) {
+      if (!stack.resources[id])
+        throw validationError(`Resource ${id} does not exist for stack ${stack.stackName}`)
+    }
+    await this.host.deployer({ caller: op.caller, roleArn: roleArn ?? stack.roleArn, scope: op.scope })
+    this.enqueue(stack.stackId, () => {
+      const s = this.store.getStack(op.scope, stack.stackId)!
+      this.setStatus(op, s, 'UPDATE_ROLLBACK_IN_PROGRESS', 'User Initiated')
+      for (const id of skip) {
+        const r = s.resources[id]!
+        r.lastUpdated = this.now().toISOString()
+        this.resourceEvent(op, s, id, 'UPDATE_COMPLETE', 'Resource skipped during UpdateRollback')
+      }
+      const stuck = Object.values(s.resources)
+        .filter((r) => r.status === 'UPDATE_FAILED')
+        .map((r) => r.logicalId)
+      if (stuck.length) {
+        this.setStatus(
+          op,
+          s,
+          'UPDATE_ROLLBACK_FAILED',
+          `The following resource(s) failed to update: [${stuck.join(', ')}]. `,
+        )
+        return Promise.resolve()
+      }
+      this.setStatus(op, s, 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS')
+      this.setStatus(op, s, 'UPDATE_ROLLBACK_COMPLETE')
+      return Promise.resolve()
+    })
+  }
+
+  /**
    * CancelUpdateStack: only while UPDATE_IN_PROGRESS; the update stops starting resources and
    * rolls back (API_CancelUpdateStack.html).
    */
