@@ -251,16 +251,27 @@ function notYetCreated(ctx: RuleContext): CheckFinding[] {
         const role = ctx.model.roles.get(arn)
         if (!role) continue
         const sameStack = role.origin.stack === pol.origin.stack
-        if (sameStack || role.phase < here.phase) continue
+        if (role.phase < here.phase) continue
+        // Within one stack CloudFormation creates a resource after those it references (Ref,
+        // Fn::GetAtt, Fn::Sub, DependsOn); a role named by a literal ARN has no such ordering.
+        if (
+          sameStack &&
+          (role.origin.logicalId === pol.origin.logicalId ||
+            dependsOn(here.template.body, pol.origin.logicalId, role.origin.logicalId))
+        )
+          continue
         const acct = parseArn(arn)?.account ?? ''
         const partition = parseArn(arn)?.partition ?? 'aws'
+        const when = sameStack
+          ? `the same stack creates it, but nothing makes ${pol.origin.logicalId} wait for ${role.origin.logicalId} (no Ref, Fn::GetAtt or DependsOn)`
+          : `stack ${role.origin.stack} creates it in phase ${role.phase}${role.phase === here.phase ? ' (in parallel)' : ''}`
         out.push(
           finding(
             ctx,
             'principal-not-yet-created',
             'error',
             pol.origin,
-            `the ${pol.name} (stack ${pol.origin.stack}, phase ${here.phase}) names ${arn} as a principal, but stack ${role.origin.stack} creates it in phase ${role.phase}${role.phase === here.phase ? ' (in parallel)' : ''}: creating the policy fails with "Invalid principal in policy". Name the account and narrow it with aws:PrincipalArn instead.`,
+            `the ${pol.name} (stack ${pol.origin.stack}, phase ${here.phase}) names ${arn} as a principal, but ${when}: creating the policy fails with "Invalid principal in policy". Name the account and narrow it with aws:PrincipalArn instead.`,
             {
               Principal: { AWS: accountRootArn(partition, acct) },
               Condition: { ArnEquals: { 'aws:PrincipalArn': arn } },
@@ -269,6 +280,53 @@ function notYetCreated(ctx: RuleContext): CheckFinding[] {
         )
       }
   }
+  return out
+}
+
+/**
+ * Whether resource `from` of a template is created after resource `to`: it references it
+ * (`Ref`, `Fn::GetAtt`, `${to}` or `${to.Attr}` in `Fn::Sub`) or lists it in `DependsOn`,
+ * directly or through other resources.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
+ */
+export function dependsOn(body: Readonly<Record<string, unknown>>, from: string, to: string): boolean {
+  const resources = (isObject(body.Resources) ? body.Resources : {})
+  const seen = new Set<string>()
+  const stack = [from]
+  while (stack.length) {
+    const id = stack.pop()!
+    if (seen.has(id)) continue
+    seen.add(id)
+    for (const d of directDependencies(resources[id], resources)) {
+      if (d === to) return true
+      stack.push(d)
+    }
+  }
+  return false
+}
+
+function directDependencies(resource: unknown, resources: Record<string, unknown>): Set<string> {
+  const out = new Set<string>()
+  if (!isObject(resource)) return out
+  for (const d of strings(resource.DependsOn)) out.add(d)
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk)
+    if (!isObject(v)) return
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'Ref' && typeof x === 'string') out.add(x)
+      else if (k === 'Fn::GetAtt') {
+        const target: unknown = Array.isArray(x) ? x[0] : typeof x === 'string' ? x.split('.')[0] : undefined
+        if (typeof target === 'string') out.add(target)
+      } else if (k === 'Fn::Sub') {
+        const text: unknown = Array.isArray(x) ? x[0] : x
+        if (typeof text === 'string')
+          for (const m of text.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[^}]*)?\}/g)) out.add(m[1]!)
+      }
+      walk(x)
+    }
+  }
+  walk(resource.Properties)
+  for (const d of [...out]) if (!(d in resources)) out.delete(d)
   return out
 }
 

@@ -260,3 +260,44 @@ test('render: colour only when asked, a summary line, ✓ and ✗', () => {
   assert.match(plain, /✓ 43 calls: 43 allowed, 0 denied; 0 errors, 1 warning\n$/)
   assert.ok(renderCheck(r, { color: true }).includes('\u001b[32m✓\u001b[0m'))
 })
+
+test('principal-not-yet-created: a role of the same stack named by a literal ARN, with nothing to order them', () => {
+  const s = goodSetup()
+  const resources = (s.templates.get('ci-base.yaml')!.body as any).Resources
+  resources.Auditor = {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      RoleName: 'auditor',
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'cloudformation.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      },
+    },
+  }
+  resources.ArtifactKey.Properties.KeyPolicy.Statement.push({
+    Effect: 'Allow',
+    Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/auditor' } },
+    Action: 'kms:DescribeKey',
+    Resource: '*',
+  })
+  const r = checkSetup(s)
+  expectOnly(r, 'principal-not-yet-created')
+  assert.match(
+    r.findings[0]!.message,
+    /the same stack creates it, but nothing makes ArtifactKey wait for Auditor/,
+  )
+  // DependsOn orders them; so would !GetAtt Auditor.Arn.
+  resources.ArtifactKey.DependsOn = 'Auditor'
+  assert.deepEqual(checkSetup(s).findings, [])
+  delete resources.ArtifactKey.DependsOn
+  resources.ArtifactKey.Properties.KeyPolicy.Statement.at(-1).Principal.AWS = {
+    'Fn::GetAtt': ['Auditor', 'Arn'],
+  }
+  assert.deepEqual(checkSetup(s).findings, [])
+})
