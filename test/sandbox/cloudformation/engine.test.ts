@@ -190,3 +190,21 @@ test('a rollback that cannot revert a resource ends UPDATE_ROLLBACK_FAILED; Cont
   assert.equal(s.status, 'UPDATE_ROLLBACK_COMPLETE')
   assert.equal(s.resources.T!.status, 'UPDATE_COMPLETE')
 })
+
+test('termination protection blocks DeleteStack until it is turned off', async () => {
+  const h = harness()
+  await h.engine.createStack(h.op, {
+    stackName: 'tp',
+    enableTerminationProtection: true,
+    templateBody: JSON.stringify({ Resources: { H: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } }),
+  })
+  await h.engine.idle()
+  await assert.rejects(
+    h.engine.deleteStack(h.op, 'tp'),
+    /Stack \[tp\] cannot be deleted while TerminationProtection is enabled/,
+  )
+  h.engine.updateTerminationProtection(h.op.scope, 'tp', false)
+  await h.engine.deleteStack(h.op, 'tp')
+  await h.engine.idle()
+  assert.equal(h.engine.listStacks(h.op.scope)[0]!.status, 'DELETE_COMPLETE')
+})

@@ -278,6 +278,13 @@ export function cloudformationService(runtime: Runtime): QueryService {
         return undefined
       },
 
+      UpdateTerminationProtection: (p, ctx) => {
+        const name = required(p, 'StackName')
+        const enable = required(p, 'EnableTerminationProtection') === 'true'
+        allow(ctx, 'UpdateTerminationProtection', stackArn(ctx, name))
+        return { StackId: engine.updateTerminationProtection(op(ctx).scope, name, enable) }
+      },
+
       ContinueUpdateRollback: async (p, ctx) => {
         const name = required(p, 'StackName')
         const roleArn = optional(p, 'RoleARN')

@@ -1156,6 +1156,14 @@ export class CloudFormationEngine {
     return stack.stackId
   }
 
+  /** UpdateTerminationProtection (API_UpdateTerminationProtection.html); returns the stack id. */
+  updateTerminationProtection(scope: Scope, nameOrId: string, enable: boolean): string {
+    const stack = this.getStack(scope, nameOrId)
+    stack.enableTerminationProtection = enable
+    this.store.putStack(scope, stack)
+    return stack.stackId
+  }
+
   /**
    * ContinueUpdateRollback: only in UPDATE_ROLLBACK_FAILED. The resources named in
    * `ResourcesToSkip` are recorded as rolled back (UPDATE_COMPLETE, their physical state left as
