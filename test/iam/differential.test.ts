@@ -68,16 +68,33 @@ const classifiers: Record<string, (req: SimulateRequest, o: string, t: Theirs) =
     return (await theirs(split)).decision === 'Allowed' && ours(split) === 'Allowed'
   },
   async 'notprincipal-needs-every-identity'(req, o, t) {
-    if (o !== 'ExplicitlyDenied' || t.decision !== 'Allowed') return false
+    if (o !== 'ExplicitlyDenied' || t.decision === 'ExplicitlyDenied') return false
     const account = accountOf(req.principal)
-    const text = JSON.stringify(req.resourcePolicy ?? {})
-    if (!text.includes('NotPrincipal') || !text.includes(`arn:aws:iam::${account}:root`)) return false
-    const without = {
-      ...req,
-      resourcePolicy: JSON.parse(
-        text.replaceAll(`"arn:aws:iam::${account}:root"`, '"arn:aws:iam::999999999999:root"'),
-      ),
+    const parts = req.principal.split(':')[5]!.split('/')
+    // The caller's chain of identities: the account (by ID or root ARN), itself, and for a session its role.
+    const chain = new Set([account, `arn:aws:iam::${account}:root`, req.principal])
+    if (parts[0] === 'assumed-role') chain.add(`arn:aws:iam::${account}:role/${parts[1]}`)
+    let touched = false
+    // Replace the caller's identities in every NotPrincipal by a foreign principal: iam-simulate then
+    // must find the same explicit deny.
+    const swap = (v: unknown): unknown => {
+      if (typeof v === 'string' && chain.has(v)) {
+        touched = true
+        return 'arn:aws:iam::999999999999:root'
+      }
+      return Array.isArray(v) ? v.map(swap) : v
     }
+    const policy = req.resourcePolicy as { Statement?: unknown } | undefined
+    const statements = ([] as Record<string, any>[]).concat(
+      (policy?.Statement ?? []) as Record<string, any>[],
+    )
+    const rewritten = statements.map((st) =>
+      st.NotPrincipal?.AWS === undefined
+        ? st
+        : { ...st, NotPrincipal: { ...st.NotPrincipal, AWS: swap(st.NotPrincipal.AWS) } },
+    )
+    if (!touched) return false
+    const without = { ...req, resourcePolicy: { ...policy, Statement: rewritten } }
     return (await theirs(without)).decision === 'ExplicitlyDenied'
   },
   async 'root-user-full-access'(req, o, t) {

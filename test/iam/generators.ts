@@ -34,6 +34,7 @@ const principals = [
   `arn:aws:sts::${B}:assumed-role/cross-account-role/s2`,
   `arn:aws:iam::${A}:user/alice`,
   `arn:aws:iam::${B}:user/bob`,
+  'codepipeline.amazonaws.com',
 ]
 
 const actionPatterns = [
@@ -86,6 +87,7 @@ const principalValues: unknown[] = [
   { AWS: `arn:aws:sts::${A}:assumed-role/pipeline-role/s1` },
   { AWS: `arn:aws:iam::${A}:user/alice` },
   { AWS: [`arn:aws:iam::${B}:user/bob`, A] },
+  { Service: 'codepipeline.amazonaws.com' },
 ]
 
 /** Condition blocks over keys that iam-simulate accepts for every action here (global keys). */
@@ -158,11 +160,15 @@ function statementArb(withPrincipal: boolean, withResource: boolean): fc.Arbitra
       notResource: fc.constantFrom(false, false, false, false, true),
       resources: oneOrMany(fc.constantFrom(...resourcePatterns)),
       principal: fc.constantFrom(...principalValues),
+      notPrincipal: fc.constantFrom(false, false, false, false, false, false, false, true),
       condition: conditionArb,
     })
     .map((s) => {
       const st: Record<string, unknown> = { Effect: s.effect }
-      if (withPrincipal) st.Principal = s.principal
+      // NotPrincipal only with Deny, the one use AWS documents.
+      if (withPrincipal)
+        st[s.notPrincipal && s.effect === 'Deny' && s.principal !== '*' ? 'NotPrincipal' : 'Principal'] =
+          s.principal
       st[s.notAction ? 'NotAction' : 'Action'] = s.actions
       if (withResource) st[s.notResource ? 'NotResource' : 'Resource'] = s.resources
       if (s.condition) st.Condition = s.condition
@@ -186,6 +192,16 @@ function contextFor(
   t: Target,
   extra: Record<string, unknown>,
 ): Record<string, string | string[]> {
+  if (!principal.startsWith('arn:')) {
+    // A service principal: no principal keys; the resource account still applies.
+    const ctx: Record<string, string | string[]> = {
+      'aws:CurrentTime': '2026-03-01T12:00:00Z',
+      'aws:ResourceAccount': t.resourceAccount ?? t.resource.split(':')[4]!,
+    }
+    for (const [k, v] of Object.entries(extra))
+      if (!k.startsWith('aws:Principal')) ctx[k] = v as string | string[]
+    return ctx
+  }
   const parts = principal.split(':')
   const account = parts[4]!
   const res = parts[5]!
@@ -253,16 +269,19 @@ export const requestArb: fc.Arbitrary<SimulateRequest> = fc
       h.actionForm === 'exact' ? t.action : h.actionForm === 'service' ? `${t.action.split(':')[0]}:*` : '*'
     const grant = { Effect: 'Allow', Action: action, Resource: h.actionForm === 'exact' ? t.resource : '*' }
     const parts = g.principal.split(':')
-    const account = parts[4]!
+    const account = parts[4] ?? A
     const roleName = isSession ? parts[5]!.split('/')[1] : undefined
+    const isService = !g.principal.startsWith('arn:')
     const grantee =
-      h.grantee === 'star'
-        ? '*'
-        : h.grantee === 'account'
-          ? { AWS: `arn:aws:iam::${account}:root` }
-          : h.grantee === 'role' && roleName
-            ? { AWS: `arn:aws:iam::${account}:role/${roleName}` }
-            : { AWS: g.principal }
+      isService && h.grantee !== 'star'
+        ? { Service: g.principal }
+        : h.grantee === 'star'
+          ? '*'
+          : h.grantee === 'account'
+            ? { AWS: `arn:aws:iam::${account}:root` }
+            : h.grantee === 'role' && roleName
+              ? { AWS: `arn:aws:iam::${account}:role/${roleName}` }
+              : { AWS: g.principal }
     const withGrant = (p: Record<string, unknown>, principal?: unknown): Record<string, unknown> => {
       const st =
         principal === undefined
@@ -283,6 +302,12 @@ export const requestArb: fc.Arbitrary<SimulateRequest> = fc
     if (h.boundary && g.boundary) g.boundary = withGrant(g.boundary)
     if (h.session && g.session) g.session = withGrant(g.session)
     if (h.scpFull && g.scps) g.scps = g.scps.map((level) => [FULL_ACCESS, ...level])
+    if (isService) {
+      // A service principal has no identity-based policies, boundary or session, and SCPs do not apply to it.
+      g.identity = []
+      g.scps = null
+      g.boundary = null
+    }
     const req: SimulateRequest = {
       principal: g.principal,
       action: t.action,
@@ -308,15 +333,17 @@ const FULL_ACCESS = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Acti
 
 /** RCPs: Principal "*" only, Deny statements only (RCPFullAWSAccess allows everything else). */
 function rcpOf(p: Record<string, unknown>): Record<string, unknown> {
-  const Statement = (p.Statement as Record<string, unknown>[]).map(({ NotAction, ...s }) => ({
-    ...s,
-    ...(NotAction ? { Action: NotAction } : {}),
-    Action: ([] as string[])
-      .concat((NotAction ?? s.Action) as string)
-      .filter((a) => a !== '*')
-      .concat('s3:GetObject'),
-    Effect: 'Deny',
-    Principal: '*',
-  }))
+  const Statement = (p.Statement as Record<string, unknown>[]).map(
+    ({ NotAction, NotPrincipal: _np, ...s }) => ({
+      ...s,
+      ...(NotAction ? { Action: NotAction } : {}),
+      Action: ([] as string[])
+        .concat((NotAction ?? s.Action) as string)
+        .filter((a) => a !== '*')
+        .concat('s3:GetObject'),
+      Effect: 'Deny',
+      Principal: '*',
+    }),
+  )
   return { ...p, Statement }
 }
