@@ -244,6 +244,8 @@ export function codebuildService(runtime: Runtime): JsonService {
   }
 
   function checkSource(s: Record<string, unknown>, where: string): void {
+    if (s === null || typeof s !== 'object' || Array.isArray(s))
+      throw new AwsError('SerializationException', `Expected a structure for ${where}`, 400)
     const t = s['type']
     if (typeof t !== 'string' || !SOURCE_TYPES.includes(t))
       throw validation(`${where}.type`, t, `Member must satisfy enum value set: [${SOURCE_TYPES.join(', ')}]`)

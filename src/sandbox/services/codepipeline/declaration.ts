@@ -180,8 +180,11 @@ export function readDeclaration(v: unknown): PipelineDeclaration {
     if (!isObject(v['artifactStores']))
       throw validationException(`Value at 'pipeline.artifactStores' must be a map`)
     artifactStores = {}
-    for (const [r, s] of Object.entries(v['artifactStores']))
+    for (const [r, s] of Object.entries(v['artifactStores'])) {
+      // Only region names are keys (a key such as __proto__ must not reach the object).
+      if (!ALL_REGIONS.includes(r)) throw invalidStructure(`artifactStores names an unknown region ${r}`)
       artifactStores[r] = store(s, `pipeline.artifactStores.${r}`)
+    }
   }
   const stagesIn = need(v['stages'], 'pipeline.stages')
   if (!Array.isArray(stagesIn)) throw validationException(`Value at 'pipeline.stages' must be a list`)
