@@ -79,3 +79,29 @@ test('templates may be JSON, and locations are relative to the working directory
   const r = await checkManifestFile(join(fixtures, 'key-rotation-off', 'manifest.json'))
   assert.equal(r.findings[0]!.location?.file, 'test/check/fixtures/key-rotation-off/ci-base.yaml')
 })
+
+test('the reference description, written out: check finds what DESIGN.md says it gets wrong, and more', async () => {
+  const r = await checkManifestFile(join(fixtures, 'reference', 'manifest.json'))
+  assert.equal(r.ok, false)
+  const found = r.findings.map((f) => `${f.rule} ${f.stack}/${f.logicalId}`)
+  assert.deepEqual(found, [
+    // EncryptionKey Id: !Ref KMSKey is the key id: the dev account looks it up in itself.
+    'artifact-key-not-arn ci/CodePipeline',
+    // The bucket policy names the dev roles, which the dev stack (phase 2) creates later.
+    'principal-not-yet-created ci/S3ArtifactBucketPolicy',
+    'principal-not-yet-created ci/S3ArtifactBucketPolicy',
+    // s3:* to the dev roles; cloudformation:*, codebuild:*, s3:* for a role the CI account assumes.
+    'wildcard-cross-account ci/S3ArtifactBucketPolicy',
+    'wildcard-cross-account dev/CrossAccountPolicy',
+    'passrole-unrestricted dev/CrossAccountPolicy',
+    'trust-unconditioned dev/CrossAccountRole',
+    'bucket-insecure-transport ci/S3ArtifactBucketPolicy',
+    'bucket-unencrypted-uploads ci/S3ArtifactBucketPolicy',
+  ])
+  // The one call that fails at run time, hidden behind the key id: decrypting the artifact in dev.
+  const denied = r.calls.filter((c) => c.decision !== 'Allowed')
+  assert.deepEqual(
+    denied.map((c) => `${c.principal} ${c.operation}`),
+    ['arn:aws:iam::222222222222:role/cross-account-role kms:Decrypt'],
+  )
+})
