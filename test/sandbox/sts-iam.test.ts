@@ -22,6 +22,7 @@ import {
   DeleteRolePolicyCommand,
   CreatePolicyVersionCommand,
   ListAttachedRolePoliciesCommand,
+  GetPolicyCommand,
 } from '@aws-sdk/client-iam'
 import { harness, failure, trustAccount, allowAll, type Harness, type Creds } from './helpers.js'
 
@@ -220,4 +221,55 @@ test('cross-account AssumeRole: trust policy and the caller identity policy must
     h.clients(withGrant).sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'a b' })),
   )
   assert.equal(badName.name, 'ValidationError')
+})
+
+test('AWS managed policies: attachable, readable, enforced, unchangeable', async () => {
+  const { iam } = h.clients(h.creds('dev'))
+  const arn = 'arn:aws:iam::aws:policy/PowerUserAccess'
+  const p = await iam.send(new GetPolicyCommand({ PolicyArn: arn }))
+  assert.equal(p.Policy?.DefaultVersionId, 'v12')
+  const v = await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v12' }))
+  assert.deepEqual(JSON.parse(decodeURIComponent(v.PolicyVersion!.Document!)).Statement[0].NotAction, [
+    'iam:*',
+    'organizations:*',
+    'account:*',
+  ])
+  const change = await failure(
+    iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: allowAll('*') })),
+  )
+  assert.equal(change.name, 'AccessDenied')
+
+  await iam.send(
+    new CreateRoleCommand({ RoleName: 'power', AssumeRolePolicyDocument: trustAccount('222222222222') }),
+  )
+  await iam.send(new AttachRolePolicyCommand({ RoleName: 'power', PolicyArn: arn }))
+  await iam.send(new CreateUserCommand({ UserName: 'carol' }))
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'carol',
+      PolicyName: 'p',
+      PolicyDocument: allowAll('sts:AssumeRole'),
+    }),
+  )
+  const k = await iam.send(new CreateAccessKeyCommand({ UserName: 'carol' }))
+  const carol = h.clients({
+    accessKeyId: k.AccessKey!.AccessKeyId!,
+    secretAccessKey: k.AccessKey!.SecretAccessKey!,
+  })
+  const s = await carol.sts.send(
+    new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::222222222222:role/power', RoleSessionName: 'power' }),
+  )
+  const session = h.clients({
+    accessKeyId: s.Credentials!.AccessKeyId!,
+    secretAccessKey: s.Credentials!.SecretAccessKey!,
+    sessionToken: s.Credentials!.SessionToken!,
+  })
+  await session.iam.send(new ListRolesCommand({}))
+  const denied = await failure(
+    session.iam.send(
+      new CreateRoleCommand({ RoleName: 'x', AssumeRolePolicyDocument: trustAccount('222222222222') }),
+    ),
+  )
+  assert.equal(denied.name, 'AccessDenied')
+  assert.match(denied.message, /iam:CreateRole/)
 })

@@ -4,6 +4,7 @@
  */
 import { formatArn } from '../../../iam/arn.js'
 import { authorize } from '../../auth/authorize.js'
+import { AwsError } from '../../gateway/errors.js'
 import type { CredentialRecord } from '../../auth/identity.js'
 import type { XmlObject } from '../../gateway/xml.js'
 import { secretKey, uniqueId } from '../../ids.js'
@@ -12,6 +13,7 @@ import { checkPattern, memberList, optional, optionalInt, required, tagList } fr
 import type { QueryParams, QueryService, RequestContext } from '../types.js'
 import { deleteConflict, entityAlreadyExists, invalidInput, limitExceeded, noSuchEntity } from './errors.js'
 import { checkPolicyText } from './policy-text.js'
+import { AWS_MANAGED_POLICIES, awsManagedPolicy } from './aws-managed.js'
 import type { ManagedPolicyRecord, RoleRecord, Tag, UserRecord } from './store.js'
 
 const NAME = /^[\w+=,.@-]+$/
@@ -115,8 +117,19 @@ export function iamService(runtime: Runtime): QueryService {
   }
   const getPolicy = (ctx: RequestContext, arn: string): ManagedPolicyRecord => {
     const pol = store.policyByArn(arn)
-    if (!pol || !arn.includes(`::${ctx.identity.account}:`))
-      throw noSuchEntity(`Policy ${arn} does not exist or is not attachable.`)
+    const visible = awsManagedPolicy(arn) !== undefined || arn.includes(`::${ctx.identity.account}:`)
+    if (!pol || !visible) throw noSuchEntity(`Policy ${arn} does not exist or is not attachable.`)
+    return pol
+  }
+  /** AWS managed policies belong to AWS: no account may change them. */
+  const ownPolicy = (ctx: RequestContext, action: string, arn: string): ManagedPolicyRecord => {
+    const pol = getPolicy(ctx, arn)
+    if (awsManagedPolicy(arn))
+      throw new AwsError(
+        'AccessDenied',
+        `User: ${ctx.identity.arn} is not authorized to perform: iam:${action} on resource: policy ${arn}`,
+        403,
+      )
     return pol
   }
   const roleArnFor = (ctx: RequestContext, name: string): string =>
@@ -201,7 +214,7 @@ export function iamService(runtime: Runtime): QueryService {
             store.roles.put(ctx.identity.account, rec.name.toLowerCase(), rec as RoleRecord)
           else store.users.put(ctx.identity.account, rec.name.toLowerCase(), rec as UserRecord)
           const pol = store.policyByArn(policyArn)
-          if (pol) {
+          if (pol && !awsManagedPolicy(policyArn)) {
             pol.attachmentCount = Math.max(0, pol.attachmentCount - 1)
             store.policies.put(ctx.identity.account, pol.name.toLowerCase(), pol)
           }
@@ -377,14 +390,14 @@ export function iamService(runtime: Runtime): QueryService {
         if (!['All', 'AWS', 'Local'].includes(scope)) throw invalidInput(`Invalid Scope: ${scope}`)
         const onlyAttached = optional(p, 'OnlyAttached') === 'true'
         const prefix = optional(p, 'PathPrefix') ?? '/'
-        // AWS managed policies are not modelled: scope AWS lists nothing.
-        const all =
-          scope === 'AWS'
-            ? []
-            : store.policies
-                .list(ctx.identity.account)
-                .map((x) => x.value)
-                .filter((x) => x.path.startsWith(prefix) && (!onlyAttached || x.attachmentCount > 0))
+        const awsOnes = [...AWS_MANAGED_POLICIES.keys()]
+          .map((n) => store.policyByArn(`arn:${ctx.partition}:iam::aws:policy/${n}`)!)
+          .filter(() => !onlyAttached && prefix === '/')
+        const local = store.policies
+          .list(ctx.identity.account)
+          .map((x) => x.value)
+          .filter((x) => x.path.startsWith(prefix) && (!onlyAttached || x.attachmentCount > 0))
+        const all = scope === 'AWS' ? awsOnes : scope === 'Local' ? local : [...awsOnes, ...local]
         const pg = page(p, all)
         return {
           Policies: { member: pg.items.map(policyXml) },
@@ -427,7 +440,7 @@ export function iamService(runtime: Runtime): QueryService {
         const arn = required(p, 'PolicyArn')
         const text = required(p, 'PolicyDocument')
         allow(ctx, 'CreatePolicyVersion', arn)
-        const pol = getPolicy(ctx, arn)
+        const pol = ownPolicy(ctx, 'CreatePolicyVersion', arn)
         checkPolicyText(text, 'identity')
         if (pol.versions.length >= 5)
           throw limitExceeded(
@@ -451,7 +464,7 @@ export function iamService(runtime: Runtime): QueryService {
         const arn = required(p, 'PolicyArn')
         const versionId = required(p, 'VersionId')
         allow(ctx, 'SetDefaultPolicyVersion', arn)
-        const pol = getPolicy(ctx, arn)
+        const pol = ownPolicy(ctx, 'SetDefaultPolicyVersion', arn)
         if (!pol.versions.some((v) => v.versionId === versionId))
           throw noSuchEntity(`Policy ${arn} version ${versionId} does not exist or is not attachable.`)
         pol.defaultVersionId = versionId
@@ -462,7 +475,7 @@ export function iamService(runtime: Runtime): QueryService {
         const arn = required(p, 'PolicyArn')
         const versionId = required(p, 'VersionId')
         allow(ctx, 'DeletePolicyVersion', arn)
-        const pol = getPolicy(ctx, arn)
+        const pol = ownPolicy(ctx, 'DeletePolicyVersion', arn)
         if (!pol.versions.some((v) => v.versionId === versionId))
           throw noSuchEntity(`Policy ${arn} version ${versionId} does not exist or is not attachable.`)
         if (versionId === pol.defaultVersionId)
@@ -474,7 +487,7 @@ export function iamService(runtime: Runtime): QueryService {
       DeletePolicy: (p, ctx) => {
         const arn = required(p, 'PolicyArn')
         allow(ctx, 'DeletePolicy', arn)
-        const pol = getPolicy(ctx, arn)
+        const pol = ownPolicy(ctx, 'DeletePolicy', arn)
         if (pol.attachmentCount > 0) throw deleteConflict('Cannot delete a policy attached to entities.')
         if (pol.versions.length > 1)
           throw deleteConflict(

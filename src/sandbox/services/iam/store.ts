@@ -5,6 +5,7 @@
  */
 import type { PolicyDocument } from '../../../iam/types.js'
 import { ItemTable, type Db } from '../../store/db.js'
+import { awsManagedPolicy } from './aws-managed.js'
 
 /** A tag as IAM stores it. */
 export interface Tag {
@@ -99,8 +100,28 @@ export class IamStore {
     return this.users.get(account, name.toLowerCase())
   }
 
-  /** A customer-managed policy by ARN, when it belongs to `account`. */
+  /** A managed policy by ARN: a customer-managed one, or an AWS managed one (read-only, never stored). */
   policyByArn(arn: string): ManagedPolicyRecord | undefined {
+    const aws = awsManagedPolicy(arn)
+    if (aws)
+      return {
+        name: aws.name,
+        path: '/',
+        policyId: `ANPA${aws.name
+          .toUpperCase()
+          .replace(/[^A-Z0-9]/g, '')
+          .padEnd(17, 'X')
+          .slice(0, 17)}`,
+        arn,
+        created: aws.created,
+        updated: aws.updated,
+        description: aws.description,
+        defaultVersionId: aws.versionId,
+        versions: [{ versionId: aws.versionId, document: aws.document, created: aws.updated }],
+        nextVersion: 0,
+        attachmentCount: 0,
+        tags: [],
+      }
     const m = /^arn:[^:]+:iam::(\d{12}):policy\/(?:.*\/)?([^/]+)$/.exec(arn)
     if (!m) return undefined
     const p = this.policies.get(m[1]!, m[2]!.toLowerCase())
