@@ -30,6 +30,7 @@ import {
   type ParameterValue,
 } from './intrinsics.js'
 import { resolveParameters, type ParameterInput, type StoredParameter } from './parameters.js'
+import { checkRules } from './rules.js'
 import type { AwsCalls, ProviderContext, ProviderRegistry, ResourceProvider } from './providers/types.js'
 import {
   replacementFor,
@@ -350,6 +351,7 @@ export class CloudFormationEngine {
         'Unresolved dependencies. Cannot reference resources in the Conditions block of the template',
       )
     })
+    checkRules(template.Rules, base)
     const conditions = evaluateConditions(template.Conditions, base)
     const active = new Set(
       Object.entries(template.Resources)

@@ -199,6 +199,13 @@ export function checkTemplate(body: Readonly<Record<string, unknown>>): Template
   if (!isObject(resources) || Object.keys(resources).length === 0) {
     throw templateError('At least one Resources member must be defined.')
   }
+  // Fn::ForEach (AWS::LanguageExtensions) expands keys; the sandbox does not expand them, and says so
+  // rather than reading `Fn::ForEach::X` as a resource without a Type.
+  for (const section of [resources, body.Outputs, body.Conditions]) {
+    if (isObject(section) && Object.keys(section).some((k) => k.startsWith('Fn::ForEach'))) {
+      throw validationError('Fn::ForEach is not supported by the crosspipe sandbox')
+    }
+  }
   const params = body.Parameters ?? {}
   if (!isObject(params)) throw templateError('Parameters must be a mapping')
   for (const [name, p] of Object.entries(params)) {
