@@ -7,8 +7,8 @@
  * 500 ms for the whole process.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { loadPipeline } from '../src/model/index.js'
@@ -63,35 +63,58 @@ ${prodTargets}
 `
 }
 
-function time(fn: () => void, reps: number): number[] {
-  const xs: number[] = []
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now()
-    fn()
-    xs.push(performance.now() - t0)
-  }
-  return xs
+/** Wall and CPU (user + system) milliseconds of one call. CPU time is what a loaded machine inflates least. */
+function time(fn: () => void): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  fn()
+  const wall = performance.now() - t0
+  const c = process.cpuUsage(c0)
+  return { wall, cpu: (c.user + c.system) / 1000 }
 }
 
-/** Runs a command `reps` times; median wall ms and the largest peak RSS (MiB) /usr/bin/time saw. */
-function runProcess(cmd: string, args: string[], reps: number): { ms: number; rssMiB?: number; ok: boolean } {
+/**
+ * Runs a command `reps` times: median wall ms and, with /usr/bin/time, median CPU ms (user +
+ * system) and the largest peak RSS (MiB).
+ */
+function runProcess(
+  cmd: string,
+  args: string[],
+  reps: number,
+): { ms: number; cpuMs?: number; rssMiB?: number } {
   const ms: number[] = []
+  const cpu: number[] = []
   let rss = 0
-  let ok = true
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now()
     const r = hasTime
-      ? spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8' })
+      ? spawnSync('/usr/bin/time', ['-f', '%U %S %M', cmd, ...args], { encoding: 'utf8' })
       : spawnSync(cmd, args, { encoding: 'utf8' })
     ms.push(performance.now() - t0)
-    if (hasTime) rss = Math.max(rss, Number(r.stderr.trim().split('\n').at(-1)) || 0)
-    // cfn-lint exits non-zero for findings; only a failure to start counts
-    if (r.error) ok = false
+    if (hasTime) {
+      const [u, sys, m] = (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number)
+      cpu.push(((u ?? 0) + (sys ?? 0)) * 1000)
+      rss = Math.max(rss, m || 0)
+    }
   }
-  return { ms: median(ms), ...(hasTime ? { rssMiB: rss / 1024 } : {}), ok }
+  return { ms: median(ms), ...(hasTime ? { cpuMs: median(cpu), rssMiB: rss / 1024 } : {}) }
 }
 
 const fmt = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(d))
+
+interface Row {
+  readonly n: number
+  readonly file: string
+  readonly outDir: string
+  readonly synthMs: number[]
+  readonly synthCpu: number[]
+  readonly loadMs: number[]
+  readonly procMs: number[]
+  readonly procCpu: number[]
+  rssMiB: number
+  templates: number
+  lines: number
+}
 
 export const run: BenchRun = async ({ quick }) => {
   const sizes = [1, 10, 50, 100]
@@ -99,61 +122,99 @@ export const run: BenchRun = async ({ quick }) => {
   const procReps = quick ? 3 : 10
   const lintReps = quick ? 1 : 2
   const dir = mkdtempSync(join(tmpdir(), 'crosspipe-bench-synth-'))
-  const rows: string[] = []
+  const loadBefore = loadavg()[0]!
   const node = runProcess(process.execPath, ['-e', ''], procReps)
   // The CLI's own start-up (loading every command), the floor under `crosspipe synth`.
   const version = cliBuilt ? runProcess(process.execPath, [cli, '--version'], procReps) : undefined
+  const rows: Row[] = sizes.map((n) => ({
+    n,
+    file: join(dir, `crosspipe-${n}.yml`),
+    outDir: join(dir, `out-${n}`),
+    synthMs: [],
+    synthCpu: [],
+    loadMs: [],
+    procMs: [],
+    procCpu: [],
+    rssMiB: 0,
+    templates: 0,
+    lines: 0,
+  }))
+  const lint = new Map<number, { ms: number; cpuMs?: number }>()
   try {
-    for (const n of sizes) {
-      const file = join(dir, `crosspipe-${n}.yml`)
-      writeFileSync(file, definition(n))
-      const p = await loadPipeline(file)
-      synthesize(p) // warm up
-      const synthMs = median(time(() => synthesize(p), reps))
-      const loadMs: number[] = []
-      for (let i = 0; i < reps; i++) {
+    for (const r of rows) writeFileSync(r.file, definition(r.n))
+    const pipelines = await Promise.all(rows.map((r) => loadPipeline(r.file)))
+    pipelines.forEach((p) => synthesize(p)) // warm up
+    // Sizes take turns, so a burst of load on this shared machine hits all of them alike.
+    for (let i = 0; i < reps; i++) {
+      for (const [k, r] of rows.entries()) {
+        const t = time(() => synthesize(pipelines[k]!))
+        r.synthMs.push(t.wall)
+        r.synthCpu.push(t.cpu)
         const t0 = performance.now()
-        synthesize(await loadPipeline(file))
-        loadMs.push(performance.now() - t0)
+        synthesize(await loadPipeline(r.file))
+        r.loadMs.push(performance.now() - t0)
       }
-      const out = synthesize(p)
-      const outDir = join(dir, `out-${n}`)
-      let proc: ReturnType<typeof runProcess> | undefined
-      if (cliBuilt) proc = runProcess(process.execPath, [cli, 'synth', '-c', file, '-o', outDir], procReps)
-      let lint: ReturnType<typeof runProcess> | undefined
-      if (hasCfnLint) {
-        if (!existsSync(outDir)) {
-          const { mkdirSync } = await import('node:fs')
-          mkdirSync(outDir, { recursive: true })
-          for (const [f, text] of Object.entries(out.files)) writeFileSync(join(outDir, f), text)
-        }
-        const templates = readdirSync(outDir)
-          .filter((f) => f.endsWith('.yaml'))
-          .map((f) => join(outDir, f))
-        lint = runProcess('cfn-lint', ['--', ...templates], lintReps)
+    }
+    for (let i = 0; cliBuilt && i < procReps; i++) {
+      for (const r of rows) {
+        const pr = runProcess(process.execPath, [cli, 'synth', '-c', r.file, '-o', r.outDir], 1)
+        r.procMs.push(pr.ms)
+        if (pr.cpuMs !== undefined) r.procCpu.push(pr.cpuMs)
+        r.rssMiB = Math.max(r.rssMiB, pr.rssMiB ?? 0)
       }
-      const lines = Object.values(out.files).reduce((k, t) => k + t.split('\n').length, 0)
-      rows.push(
-        `| ${n} | ${out.templates.length} | ${lines} | ${fmt(synthMs, 2)} | ${fmt(median(loadMs), 2)} | ${
-          proc ? fmt(proc.ms, 0) : 'dist/ not built'
-        } | ${proc?.rssMiB !== undefined ? fmt(proc.rssMiB, 0) : 'n/a'} | ${lint ? fmt(lint.ms, 0) : 'no cfn-lint'} | ${
-          lint && proc ? `${fmt(lint.ms / proc.ms, 1)}×` : 'n/a'
-        } |`,
-      )
+    }
+    for (const [k, r] of rows.entries()) {
+      const out = synthesize(pipelines[k]!)
+      r.templates = out.templates.length
+      r.lines = Object.values(out.files).reduce((sum, t) => sum + t.split('\n').length, 0)
+      if (!hasCfnLint) continue
+      if (!existsSync(r.outDir)) {
+        mkdirSync(r.outDir, { recursive: true })
+        for (const [f, text] of Object.entries(out.files)) writeFileSync(join(r.outDir, f), text)
+      }
+      const templates = readdirSync(r.outDir)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => join(r.outDir, f))
+      lint.set(r.n, runProcess('cfn-lint', ['--', ...templates], lintReps))
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-  const markdown = `Medians of ${reps} in-process runs and ${procReps} process runs (cfn-lint: ${lintReps}). The definition has one dev
+  const loadAfter = loadavg()[0]!
+  const table = rows.map((r) => {
+    const proc = r.procMs.length ? median(r.procMs) : undefined
+    const procCpu = r.procCpu.length ? median(r.procCpu) : undefined
+    const l = lint.get(r.n)
+    const cells = [
+      r.n,
+      r.templates,
+      r.lines,
+      fmt(median(r.synthMs), 2),
+      fmt(median(r.synthCpu), 1),
+      fmt(median(r.loadMs), 2),
+      proc !== undefined ? fmt(proc, 0) : 'dist/ not built',
+      fmt(procCpu, 0),
+      hasTime && proc !== undefined ? fmt(r.rssMiB, 0) : 'n/a',
+      l ? `${fmt(l.ms, 0)} (${fmt(l.cpuMs, 0)} CPU)` : 'no cfn-lint',
+      l && proc !== undefined ? `${fmt(l.ms / proc, 1)}×` : 'n/a',
+      l?.cpuMs !== undefined && procCpu ? `${fmt(l.cpuMs / procCpu, 1)}×` : 'n/a',
+    ]
+    return `| ${cells.join(' | ')} |`
+  })
+
+  const markdown = `Medians of ${reps} in-process runs and ${procReps} process runs (cfn-lint: ${lintReps}), sizes taking turns;
+1-minute load average ${fmt(loadBefore, 1)} before and ${fmt(loadAfter, 1)} after on ${cpus().length} CPUs. The definition has one dev
 target and N−1 prod targets (approval, tests) over two regions, so N targets give N target stacks, two CI base
 stacks and a pipeline stack.
 
-| targets | templates | lines written | synthesize() ms | load + synthesize ms | \`crosspipe synth\` process ms | peak RSS MiB | cfn-lint over the same templates ms | cfn-lint / crosspipe synth |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-${rows.join('\n')}
+| targets | templates | lines written | synthesize() ms | synthesize() CPU ms | load + synthesize ms | \`crosspipe synth\` process ms | process CPU ms | peak RSS MiB | cfn-lint over the same templates ms | cfn-lint / crosspipe synth (wall) | (CPU) |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${table.join('\n')}
 
-Floors of the process column: bare \`node -e ''\` ${fmt(node.ms, 0)} ms (peak RSS ${fmt(node.rssMiB, 0)} MiB);
-\`crosspipe --version\` (Node plus loading the CLI) ${version ? `${fmt(version.ms, 0)} ms (peak RSS ${fmt(version.rssMiB, 0)} MiB)` : 'n/a (dist/ not built)'}.
+Floors of the process columns: bare \`node -e ''\` ${fmt(node.ms, 0)} ms, ${fmt(node.cpuMs, 0)} ms CPU (peak RSS ${fmt(node.rssMiB, 0)} MiB);
+\`crosspipe --version\` (Node plus loading the CLI) ${version ? `${fmt(version.ms, 0)} ms, ${fmt(version.cpuMs, 0)} ms CPU (peak RSS ${fmt(version.rssMiB, 0)} MiB)` : 'n/a (dist/ not built)'}.
+CPU time (user + system) is given beside wall time because this machine is shared: under load, wall time
+grows with the waiting, CPU time much less.
 The difference between that and the process column is reading the definition, synthesizing and writing the files.
 
 What a user does instead: writes and maintains these templates by hand (the "lines written" column is the
