@@ -14,7 +14,7 @@
  */
 import { formatArn, parseArn } from '../iam/arn.js'
 import type { ContextValue } from '../iam/types.js'
-import { keyArnOf } from './model.js'
+import { dnsSuffix, keyArnOf } from './model.js'
 import type { AccountsModel, ActionModel, Origin, PipelineModel, ProjectModel } from './model.js'
 import type { RuleId } from './types.js'
 
@@ -223,7 +223,7 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
           resourceAccount: parseArn(keyArn)?.account ?? bucketAccount,
           resourceKind: 'key',
           context: {
-            'kms:ViaService': `s3.${bucketRegion}.amazonaws.com`,
+            'kms:ViaService': `s3.${bucketRegion}.${dnsSuffix(part)}`,
             'kms:CallerAccount': principalAccount,
           },
           purpose: `${why} ${mode === 'read' ? 'decrypts' : 'encrypts'} artifact ${artifact} (SSE-KMS through S3)`,

@@ -25,6 +25,7 @@ import type {
 import { CrosspipeError } from '../model/errors.js'
 import { DOCS } from './catalogue.js'
 import type { CallSpec } from './catalogue.js'
+import { DEFAULT_PARTITION, dnsSuffix } from './model.js'
 import type { AccountsModel, Origin, RoleModel } from './model.js'
 import type { CheckCall, CheckFinding } from './types.js'
 
@@ -69,7 +70,10 @@ function awsS3KeyPolicy(partition: string, account: string, region: string): Pol
         Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
         Resource: '*',
         Condition: {
-          StringEquals: { 'kms:CallerAccount': account, 'kms:ViaService': `s3.${region}.amazonaws.com` },
+          StringEquals: {
+            'kms:CallerAccount': account,
+            'kms:ViaService': `s3.${region}.${dnsSuffix(partition)}`,
+          },
         },
       },
       {
@@ -231,7 +235,7 @@ export class Evaluator {
     const a = parseArn(c.principal.arn)
     const name = (a?.resource ?? '').split('/').pop() ?? ''
     const session = formatArn({
-      partition: a?.partition ?? 'aws',
+      partition: a?.partition ?? DEFAULT_PARTITION,
       service: 'sts',
       account: a?.account ?? '',
       resource: `assumed-role/${name}/crosspipe-check`,
@@ -348,7 +352,7 @@ export class Evaluator {
     const partition =
       parseArn(c.resource)?.partition ||
       parseArn(c.principal.kind === 'role' ? c.principal.arn : '')?.partition ||
-      'aws'
+      DEFAULT_PARTITION
     let identityOk = true
     if (c.principal.kind === 'role') {
       const deferring =

@@ -3,7 +3,7 @@
  * their trust and identity policies, keys, buckets, topics, CodeBuild projects and pipelines.
  * Only what `check` reasons about is modelled; other resources are ignored.
  */
-import { parseArn, formatArn } from '../iam/arn.js'
+import { parseArn, formatArn, PARTITIONS } from '../iam/arn.js'
 import type { PolicyDocument } from '../iam/types.js'
 import { AWS_MANAGED_POLICIES } from './managed-policies.js'
 import { isObject } from './resolve.js'
@@ -537,4 +537,12 @@ function pipelineOf(
     stages,
     origin,
   }
+}
+
+/** The partition assumed where an ARN gives none (the first of the partition table). */
+export const DEFAULT_PARTITION: string = Object.keys(PARTITIONS)[0]!
+
+/** The DNS suffix of a partition's endpoints (`kms:ViaService` values, S3 domain names). */
+export function dnsSuffix(partition: string): string {
+  return PARTITIONS[partition]?.dnsSuffix ?? PARTITIONS[DEFAULT_PARTITION]!.dnsSuffix
 }

@@ -14,7 +14,7 @@
  * Ref / GetAtt return values: each resource type's page in the Template Reference, section "Return values".
  */
 import { createHash } from 'node:crypto'
-import { partitionOf, formatArn } from '../iam/arn.js'
+import { partitionOf, formatArn, PARTITIONS } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
 import type { ManifestStackEntry } from '../synth/manifest.js'
@@ -454,7 +454,7 @@ class StackResolution {
       case 'AWS::StackId':
         return this.#arn('cloudformation', `stack/${e.name}/${this.#generated('Stack', 'Id').toLowerCase()}`)
       case 'AWS::URLSuffix':
-        return this.partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com'
+        return dnsSuffix(this.partition)
       case 'AWS::NotificationARNs':
         return ''
       case 'AWS::NoValue':
@@ -498,8 +498,9 @@ class StackResolution {
       case 'AWS::S3::Bucket': {
         const b = this.ref(id, at)
         if (attr === 'Arn') return this.#arn('s3', b, { region: false, account: false })
-        if (attr === 'DomainName') return `${b}.s3.amazonaws.com`
-        if (attr === 'RegionalDomainName') return `${b}.s3.${this.#in.entry.region}.amazonaws.com`
+        if (attr === 'DomainName') return `${b}.s3.${dnsSuffix(this.partition)}`
+        if (attr === 'RegionalDomainName')
+          return `${b}.s3.${this.#in.entry.region}.${dnsSuffix(this.partition)}`
         return unsupported()
       }
       case 'AWS::CodeBuild::Project':
@@ -677,6 +678,11 @@ class StackResolution {
         throw this.error(at, `${fn} cannot be resolved by crosspipe check`)
     }
   }
+}
+
+/** The DNS suffix of a partition (kept here, not imported from model.ts, which imports this module). */
+function dnsSuffix(partition: string): string {
+  return PARTITIONS[partition]?.dnsSuffix ?? Object.values(PARTITIONS)[0]!.dnsSuffix
 }
 
 /** Whether a value is a plain mapping. */

@@ -8,7 +8,7 @@ import type { CompiledPolicy, PolicyDocument } from '../iam/types.js'
 import { CATALOGUE } from './catalogue.js'
 import { compiled } from './evaluate.js'
 import type { EvaluatedCall, Evaluator } from './evaluate.js'
-import { findKey, keyArnOf } from './model.js'
+import { DEFAULT_PARTITION, findKey, keyArnOf } from './model.js'
 import type { AccountsModel, DeclaredPolicy, KeyModel, Origin, PipelineModel, RoleModel } from './model.js'
 import { isObject } from './resolve.js'
 import type { ManifestResolver } from './resolve.js'
@@ -261,7 +261,7 @@ function notYetCreated(ctx: RuleContext): CheckFinding[] {
         )
           continue
         const acct = parseArn(arn)?.account ?? ''
-        const partition = parseArn(arn)?.partition ?? 'aws'
+        const partition = parseArn(arn)?.partition ?? DEFAULT_PARTITION
         const when = sameStack
           ? `the same stack creates it, but nothing makes ${pol.origin.logicalId} wait for ${role.origin.logicalId} (no Ref, Fn::GetAtt or DependsOn)`
           : `stack ${role.origin.stack} creates it in phase ${role.phase}${role.phase === here.phase ? ' (in parallel)' : ''}`
@@ -290,7 +290,7 @@ function notYetCreated(ctx: RuleContext): CheckFinding[] {
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
  */
 export function dependsOn(body: Readonly<Record<string, unknown>>, from: string, to: string): boolean {
-  const resources = (isObject(body.Resources) ? body.Resources : {})
+  const resources = isObject(body.Resources) ? body.Resources : {}
   const seen = new Set<string>()
   const stack = [from]
   while (stack.length) {
@@ -510,7 +510,7 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
               {
                 Condition: {
                   ArnEquals: {
-                    'aws:PrincipalArn': `arn:${parseArn(accounts[0]!)?.partition ?? 'aws'}:iam::${acct}:role/<the pipeline role>`,
+                    'aws:PrincipalArn': `arn:${parseArn(accounts[0]!)?.partition ?? DEFAULT_PARTITION}:iam::${acct}:role/<the pipeline role>`,
                   },
                 },
               },
@@ -557,7 +557,7 @@ function explicitlyDenied(
   action: string,
   context: Record<string, string>,
 ): boolean {
-  const partition = parseArn(bucket.arn)?.partition ?? 'aws'
+  const partition = parseArn(bucket.arn)?.partition ?? DEFAULT_PARTITION
   const r = simulate({
     principal: `arn:${partition}:iam::${bucket.account}:role/any-role`,
     action,

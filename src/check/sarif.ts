@@ -21,12 +21,11 @@ export function toSarif(
         tool: {
           driver: {
             name: 'crosspipe check',
-            informationUri: 'https://github.com/crosspipe/crosspipe',
             ...(opts.version ? { version: opts.version } : {}),
             rules: ids.map((id) => ({
               id,
               shortDescription: { text: RULE_DESCRIPTIONS[id] },
-              helpUri: `https://github.com/crosspipe/crosspipe/blob/main/src/check/RULES.md#${id}`,
+              help: { text: `See the rule ${id} in crosspipe's src/check/RULES.md (README, "check rules").` },
             })),
           },
         },
