@@ -38,7 +38,7 @@ function truth(expr: unknown, ctx: IntrinsicContext): boolean {
     case 'Fn::Contains': {
       if (args.length !== 2) throw templateError('Fn::Contains takes a list and a string')
       const [l, s] = args.map((x) => resolveValue(x, ctx))
-      return list(l).includes(String(s as string))
+      return list(l).includes(String(s))
     }
     case 'Fn::EachMemberEquals': {
       if (args.length !== 2) throw templateError('Fn::EachMemberEquals takes a list and a string')
