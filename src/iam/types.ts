@@ -71,7 +71,10 @@ export interface SimulateRequest {
   readonly now?: Date
 }
 
-/** The decision and why. */
+/**
+ * The decision and why. `reasons` and `matched` may be computed on first read (getters), so read
+ * them as fields; `JSON.stringify` writes all four, object spread copies only the plain fields.
+ */
 export interface SimulateResult {
   readonly decision: Decision
   /** Human sentences, AWS-style: which policy and statement allowed or denied, or what was missing. */
