@@ -19,7 +19,7 @@ import {
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { CreateKeyCommand } from '@aws-sdk/client-kms'
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3'
-import { failure, type Harness } from '../helpers.js'
+import { failure, signRaw, type Harness } from '../helpers.js'
 import { readBuildLog } from '../../../src/sandbox/services/codebuild/api.js'
 import { sandboxWithBuilds, trustService, until } from './setup.js'
 
@@ -73,6 +73,11 @@ before(async () => {
           },
           { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn },
           { Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' },
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: 'arn:aws:logs:us-east-1:111111111111:log-group:/aws/codebuild/*',
+          },
         ],
       }),
     }),
@@ -331,4 +336,84 @@ test('StopBuild kills the running commands and the build ends STOPPED', async ()
   )
   assert.equal(nf.builds!.length, 0)
   assert.equal(nf.buildsNotFound!.length, 1)
+})
+
+async function logsCall(op: string, input: unknown) {
+  const body = JSON.stringify(input)
+  const { url, headers } = await signRaw({
+    endpoint: h.sandbox.endpoint,
+    creds: h.creds('ci'),
+    service: 'logs',
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `Logs_20140328.${op}` },
+    body,
+  })
+  const res = await fetch(url, { method: 'POST', headers, body })
+  return { status: res.status, body: JSON.parse(await res.text()) }
+}
+
+test('build logs are readable through CloudWatch Logs; a service role that may not write them fails the build', async () => {
+  await cb.send(
+    project(
+      'logged',
+      'version: 0.2\nphases:\n  build:\n    commands:\n      - echo line-one\n      - echo line-two\n',
+    ),
+  )
+  const b = await finished((await cb.send(new StartBuildCommand({ projectName: 'logged' }))).build!.id!)
+  assert.equal(b.buildStatus, 'SUCCEEDED')
+  const all = await logsCall('GetLogEvents', {
+    logGroupName: b.logs!.groupName,
+    logStreamName: b.logs!.streamName,
+    startFromHead: true,
+  })
+  assert.equal(all.status, 200)
+  const messages = all.body.events.map((e: { message: string }) => e.message)
+  assert.ok(messages.includes('line-one\n') && messages.includes('line-two\n'))
+  assert.ok(
+    all.body.events.every(
+      (e: { timestamp: number }) => e.timestamp >= Math.floor(b.startTime!.getTime()) - 1000,
+    ),
+  )
+  const tail = await logsCall('GetLogEvents', {
+    logGroupName: b.logs!.groupName,
+    logStreamName: b.logs!.streamName,
+    limit: 2,
+  })
+  assert.equal(tail.body.events.length, 2)
+  assert.match(tail.body.events[1].message, /COMPLETED State: SUCCEEDED/)
+  const streams = await logsCall('DescribeLogStreams', { logGroupName: '/aws/codebuild/logged' })
+  assert.deepEqual(
+    streams.body.logStreams.map((s: { logStreamName: string }) => s.logStreamName),
+    [b.logs!.streamName],
+  )
+  const missing = await logsCall('GetLogEvents', {
+    logGroupName: '/aws/codebuild/logged',
+    logStreamName: 'nope',
+  })
+  assert.equal(missing.body.__type, 'ResourceNotFoundException')
+
+  const { iam } = h.clients(h.creds('ci'))
+  await iam.send(
+    new CreateRoleCommand({ RoleName: 'no-logs', AssumeRolePolicyDocument: trustService('codebuild') }),
+  )
+  await cb.send(
+    project('unlogged', 'version: 0.2\nphases:\n  build:\n    commands:\n      - "true"\n', {
+      serviceRole: 'arn:aws:iam::111111111111:role/no-logs',
+    }),
+  )
+  const f = await finished((await cb.send(new StartBuildCommand({ projectName: 'unlogged' }))).build!.id!)
+  assert.equal(f.buildStatus, 'FAILED')
+  const prov = f.phases!.find((p) => p.phaseType === 'PROVISIONING')!
+  assert.equal(prov.contexts![0]!.statusCode, 'CLIENT_ERROR')
+  assert.match(
+    prov.contexts![0]!.message!,
+    /^Service role arn:aws:iam::111111111111:role\/no-logs does not allow AWS CodeBuild to create Amazon CloudWatch Logs log streams for build arn:aws:codebuild:us-east-1:111111111111:build\/unlogged:[0-9a-f-]{36}\. Error message: User: arn:aws:sts::111111111111:assumed-role\/no-logs\/AWSCodeBuild-[0-9a-f-]{36} is not authorized to perform: logs:CreateLogStream on resource: arn:aws:logs:us-east-1:111111111111:log-group:\/aws\/codebuild\/unlogged:log-stream:[0-9a-f-]{36}/,
+  )
+  // With CloudWatch Logs disabled for the project, the role needs no logs permission.
+  await cb.send(
+    new UpdateProjectCommand({ name: 'unlogged', logsConfig: { cloudWatchLogs: { status: 'DISABLED' } } }),
+  )
+  const ok = await finished((await cb.send(new StartBuildCommand({ projectName: 'unlogged' }))).build!.id!)
+  assert.equal(ok.buildStatus, 'SUCCEEDED')
 })

@@ -2,6 +2,7 @@
 // list does not name them yet (the registration line is the core's to add), then starts a harness.
 import { SERVICE_FACTORIES, type ServiceFactory } from '../../../src/sandbox/services/index.js'
 import { codebuildService } from '../../../src/sandbox/services/codebuild/api.js'
+import { logsService } from '../../../src/sandbox/services/codebuild/logs.js'
 import type { StartSandboxOptions } from '../../../src/sandbox/index.js'
 import { harness, type Harness } from '../helpers.js'
 
@@ -10,7 +11,8 @@ export async function sandboxWithBuilds(
   opts: Partial<StartSandboxOptions> = {},
 ): Promise<Harness> {
   const list = SERVICE_FACTORIES as ServiceFactory[]
-  for (const f of [codebuildService, ...extra]) if (!list.some((x) => x.name === f.name)) list.push(f)
+  for (const f of [codebuildService, logsService, ...extra])
+    if (!list.some((x) => x.name === f.name)) list.push(f)
   return harness(opts)
 }
 

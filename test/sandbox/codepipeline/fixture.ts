@@ -169,7 +169,14 @@ export async function fixture(): Promise<Fixture> {
     new PutRolePolicyCommand({
       RoleName: 'build-role',
       PolicyName: 'build',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [s3rw, kmsUse] }),
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          s3rw,
+          kmsUse,
+          { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' },
+        ],
+      }),
     }),
   )
   await cb.send(

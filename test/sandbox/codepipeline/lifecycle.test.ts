@@ -72,7 +72,7 @@ test('stopping the sandbox kills running builds; a restart ends in-flight work w
         PolicyName: 'p',
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: ['s3:*', 'kms:*'], Resource: '*' }],
+          Statement: [{ Effect: 'Allow', Action: ['s3:*', 'kms:*', 'logs:*'], Resource: '*' }],
         }),
       }),
     )

@@ -12,6 +12,7 @@ import type { Runtime } from '../../runtime.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { servicePrincipal, serviceMayAssume } from './calls.js'
 import { alreadyExists, invalidInput, notFound, validation } from './errors.js'
+import { cloudWatchLogsEnabled } from './logs-config.js'
 import { BuildRunner } from './runner.js'
 import {
   CodeBuildStore,
@@ -305,6 +306,7 @@ export function codebuildService(runtime: Runtime): JsonService {
       timeoutInMinutes: p.timeoutInMinutes,
       queuedTimeoutInMinutes: p.queuedTimeoutInMinutes,
       encryptionKey: p.encryptionKey,
+      logsConfig: p.logsConfig ?? { cloudWatchLogs: { status: 'ENABLED' }, s3Logs: { status: 'DISABLED' } },
       tags: p.tags,
       created: epoch(p.created),
       lastModified: epoch(p.lastModified),
@@ -354,7 +356,11 @@ export function codebuildService(runtime: Runtime): JsonService {
           account: b.account,
           resource: `log-group:${group}:log-stream:${uuid}`,
         }),
-        cloudWatchLogs: { status: 'ENABLED', groupName: group, streamName: uuid },
+        cloudWatchLogs: {
+          status: cloudWatchLogsEnabled(b.logsConfig) ? 'ENABLED' : 'DISABLED',
+          groupName: group,
+          streamName: uuid,
+        },
       },
       timeoutInMinutes: b.timeoutInMinutes,
       queuedTimeoutInMinutes: b.queuedTimeoutInMinutes,
@@ -424,6 +430,7 @@ export function codebuildService(runtime: Runtime): JsonService {
       timeoutInMinutes: input.timeoutInMinutesOverride ?? p.timeoutInMinutes,
       queuedTimeoutInMinutes: p.queuedTimeoutInMinutes,
       encryptionKey: p.encryptionKey,
+      logsConfig: p.logsConfig,
       buildspec: input.buildspecOverride,
       pipeline,
       artifactLocations: {},
@@ -480,6 +487,7 @@ export function codebuildService(runtime: Runtime): JsonService {
       queuedTimeoutInMinutes:
         int(input, 'queuedTimeoutInMinutes', 5, 480) ?? existing?.queuedTimeoutInMinutes ?? 480,
       encryptionKey: str(input, 'encryptionKey') ?? existing?.encryptionKey ?? defaultKey(ctx, account),
+      logsConfig: obj(input, 'logsConfig', false) ?? existing?.logsConfig,
       tags,
     }
   }

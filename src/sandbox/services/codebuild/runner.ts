@@ -15,7 +15,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, posix } from 'node:path'
 import type { Identity } from '../../auth/identity.js'
 import type { Runtime } from '../../runtime.js'
-import { assumeRoleAsService, callRest, describeError, type Acting } from './calls.js'
+import { formatArn } from '../../../iam/arn.js'
+import { decide, denialMessage } from '../../auth/authorize.js'
+import { cloudWatchLogsEnabled } from './logs-config.js'
+import { assumeRoleAsService, callRest, contextFor, describeError, type Acting } from './calls.js'
 import {
   COMMAND_PHASES,
   BuildspecError,
@@ -243,6 +246,7 @@ export class BuildRunner {
             `CodeBuild is not authorized to perform: sts:AssumeRole on ${b.serviceRole}`,
           )
         acting = { identity, region: b.region }
+        if (cloudWatchLogsEnabled(b.logsConfig)) this.checkLogDelivery(b, acting)
         mkdirSync(srcDir, { recursive: true })
         mkdirSync(join(work, 'home'), { recursive: true })
         writeFileSync(join(work, 'home', 'aws-config'), '')
@@ -357,6 +361,33 @@ export class BuildRunner {
     this.save(b)
     this.log(b, `Phase complete: COMPLETED State: ${b.buildStatus}`)
     rmSync(work, { recursive: true, force: true })
+  }
+
+  /**
+   * With CloudWatch Logs on (the default), CodeBuild creates the build's log stream as the service
+   * role; a role that may not fails the build with this sentence
+   * (https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html grants
+   * logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents).
+   */
+  private checkLogDelivery(b: BuildRecord, acting: Acting): void {
+    const uuid = b.id.split(':').pop() ?? ''
+    const group = `/aws/codebuild/${b.projectName}`
+    const resource = formatArn({
+      partition: this.o.runtime.partition(b.region),
+      service: 'logs',
+      region: b.region,
+      account: b.account,
+      resource: `log-group:${group}:log-stream:${uuid}`,
+    })
+    const ctx = contextFor(this.o.runtime, acting)
+    for (const action of ['logs:CreateLogStream', 'logs:PutLogEvents']) {
+      const r = decide(ctx, { action, resource })
+      if (r.decision !== 'Allowed')
+        throw new PhaseFailure(
+          'CLIENT_ERROR',
+          `Service role ${b.serviceRole} does not allow AWS CodeBuild to create Amazon CloudWatch Logs log streams for build ${b.arn}. Error message: ${denialMessage(ctx, { action, resource }, r, 'json')}`,
+        )
+    }
   }
 
   private exported(envFile: string, name: string): string {

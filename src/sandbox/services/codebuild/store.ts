@@ -37,6 +37,8 @@ export interface ProjectRecord {
   timeoutInMinutes: number
   queuedTimeoutInMinutes: number
   encryptionKey: string
+  /** `logsConfig` as given; CloudWatch Logs are on unless `cloudWatchLogs.status` is DISABLED. */
+  logsConfig?: Record<string, unknown>
   tags: { key: string; value: string }[]
   readonly created: string
   lastModified: string
@@ -96,6 +98,7 @@ export interface BuildRecord {
   readonly timeoutInMinutes: number
   readonly queuedTimeoutInMinutes: number
   readonly encryptionKey: string
+  readonly logsConfig?: Record<string, unknown>
   readonly buildspec?: string
   readonly pipeline?: PipelineBuildInput
   /** Output artifact locations written (`location` per artifact identifier). */
