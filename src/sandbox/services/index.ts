@@ -6,6 +6,7 @@
 import type { Runtime } from '../runtime.js'
 import { cloudformationService } from './cloudformation/api.js'
 import { codebuildService } from './codebuild/api.js'
+import { logsService } from './codebuild/logs.js'
 import { codepipelineService } from './codepipeline/api.js'
 import { iamService } from './iam/api.js'
 import { kmsService } from './kms/api.js'
@@ -24,5 +25,6 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   s3Service,
   cloudformationService,
   codebuildService,
+  logsService,
   codepipelineService,
 ]
