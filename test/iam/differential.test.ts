@@ -44,22 +44,6 @@ const classifiers: Record<string, (req: SimulateRequest, o: string, t: Theirs) =
     const { sessionPolicy: _s, permissionBoundary: _b, ...rest } = req
     return (await theirs(rest)).decision === 'Allowed' && ours(rest) === 'Allowed'
   },
-  async 'explicit-deny-not-evaluated'(req, o, t) {
-    if (o !== 'ExplicitlyDenied' || t.decision !== 'ImplicitlyDenied') return false
-    // iam-simulate stopped at an implicit deny: give it allow-all everywhere except the policy that
-    // denies, and it must find the same explicit deny.
-    const r = simulate(req)
-    const type = r.matched[0]?.policyType
-    const allowAll = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }
-    const keep: SimulateRequest = {
-      ...req,
-      ...(type !== 'service control policy' ? { serviceControlPolicies: [] } : {}),
-      ...(type !== 'identity-based policy' ? { identityPolicies: [allowAll] } : {}),
-      ...(type !== 'permissions boundary' && req.permissionBoundary ? { permissionBoundary: allowAll } : {}),
-      ...(type !== 'session policy' && req.sessionPolicy ? { sessionPolicy: allowAll } : {}),
-    }
-    return (await theirs(keep)).decision === 'ExplicitlyDenied' && ours(keep) === 'ExplicitlyDenied'
-  },
   async 'ipv4-zero-prefix'(req, o, t) {
     const text = JSON.stringify(req)
     if (o !== 'Allowed' || t.decision !== 'ImplicitlyDenied' || !text.includes('0.0.0.0/0')) return false
