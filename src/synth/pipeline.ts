@@ -17,7 +17,7 @@ import { addCodeBuildProject, projectArnSub } from './codebuild.js'
 import type { Names } from './names.js'
 import { allow, attachPolicies, policyDocument, resolvedSize } from './policy.js'
 import type { Statement } from './policy.js'
-import type { Deployment, StackPlan, SynthContext } from './types.js'
+import type { Deployment, StackPlan, SynthContext, Tags } from './types.js'
 
 /** "Maximum number of actions in a stage: 50": https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html */
 export const ACTIONS_PER_STAGE_MAX = 50
@@ -296,6 +296,8 @@ export function pipelineStack(ctx: SynthContext, names: Names): StackPlan {
     },
     `The pipeline: Source, Build, then ${p.stages.map((s) => s.name).join(', ')}.`,
   )
+  if (src.type === 'codecommit' && !ctx.sourceAccount)
+    addSourceTrigger(t, names, src.repository, src.branch, p.tags)
   t.output('PipelineName', { Description: 'The pipeline, for crosspipe run.', Value: { Ref: 'Pipeline' } })
   return {
     name: stack,
@@ -308,6 +310,71 @@ export function pipelineStack(ctx: SynthContext, names: Names): StackPlan {
     body: t.build(),
     comments: t.comments,
   }
+}
+
+/**
+ * Event-based change detection for a CodeCommit repository in the CI account, as AWS recommends
+ * over polling (polling pipelines have a fixed quota of 300 per region):
+ * https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-repo-changes-cfn.html
+ * A rule on the repository's branch events, and a role that may start only this pipeline.
+ */
+function addSourceTrigger(
+  t: TemplateBuilder,
+  names: Names,
+  repository: string,
+  branch: string,
+  tags: Tags,
+): void {
+  const pipelineArn = arnIn('codepipeline', names.pipeline, REGION, ACCOUNT)
+  t.resource(
+    'SourceTriggerRole',
+    {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: `Lets EventBridge start pipeline ${names.pipeline} when ${repository}/${branch} changes.`,
+        AssumeRolePolicyDocument: policyDocument([
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+            // No aws:SourceArn / aws:SourceAccount: the CodePipeline page for this rule documents the
+            // trust without them, and a condition on a key the service never sets denies every start.
+          },
+        ]),
+        Policies: [
+          {
+            PolicyName: 'start-pipeline',
+            PolicyDocument: policyDocument([
+              allow('StartThisPipeline', ['codepipeline:StartPipelineExecution'], [pipelineArn]),
+            ]),
+          },
+        ],
+        ...tagsProp(tags),
+      },
+    },
+    'Lets the source trigger start this pipeline, and nothing else.',
+  )
+  t.resource(
+    'SourceTrigger',
+    {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: `Starts pipeline ${names.pipeline} on a push to ${repository}/${branch}.`,
+        EventPattern: {
+          source: ['aws.codecommit'],
+          'detail-type': ['CodeCommit Repository State Change'],
+          resources: [sub(arnIn('codecommit', repository, REGION, ACCOUNT))],
+          detail: {
+            event: ['referenceCreated', 'referenceUpdated'],
+            referenceType: ['branch'],
+            referenceName: [branch],
+          },
+        },
+        Targets: [{ Id: 'pipeline', Arn: sub(pipelineArn), RoleArn: getAtt('SourceTriggerRole', 'Arn') }],
+      },
+    },
+    'Event-based change detection: a push to the branch starts the pipeline.',
+  )
 }
 
 const ACTION_TYPE = (category: string, provider: string) => ({
@@ -325,7 +392,13 @@ function sourceStageOf(ctx: SynthContext, names: Names): Record<string, unknown>
       Name: 'Source',
       ActionTypeId: ACTION_TYPE('Source', 'CodeCommit'),
       ...(ctx.sourceAccount ? { RoleArn: sub(roleArnSub(ctx.sourceAccount, names.sourceRole)) } : {}),
-      Configuration: { RepositoryName: src.repository, BranchName: src.branch },
+      Configuration: {
+        RepositoryName: src.repository,
+        BranchName: src.branch,
+        // In the CI account an EventBridge rule starts the pipeline (see addSourceTrigger); a
+        // repository in another account is polled, as its events reach only that account's bus.
+        PollForSourceChanges: ctx.sourceAccount ? 'true' : 'false',
+      },
     }
   } else if (src.type === 's3') {
     action = {

@@ -365,6 +365,26 @@ export function assertCrossAccountProperties(p: ResolvedPipeline, out: SynthOutp
   }
   assert.deepEqual(assumed.sort(), [...new Set(expected)].sort())
 
+  // --- change detection: a CodeCommit repository in the CI account triggers by event -----------
+  const trigger = body.Resources.SourceTrigger
+  if (p.source.type === 'codecommit' && !(p.source.account && p.source.account !== ci)) {
+    const src = pipe.Properties.Stages[0].Actions[0]
+    assert.equal(src.Configuration.PollForSourceChanges, 'false')
+    const pipelineArn = `arn:aws:codepipeline:${p.ci.region}:${ci}:${n.pipeline}`
+    assert.deepEqual(resolve(trigger.Properties.EventPattern.resources, ps), [
+      `arn:aws:codecommit:${p.ci.region}:${ci}:${p.source.repository}`,
+    ])
+    assert.deepEqual(trigger.Properties.EventPattern.detail.referenceName, [p.source.branch])
+    const [target] = trigger.Properties.Targets
+    assert.equal(resolve(target.Arn, ps), pipelineArn)
+    assert.deepEqual(target.RoleArn, { 'Fn::GetAtt': ['SourceTriggerRole', 'Arn'] })
+    const ts = v.roleStatements(n.pipelineStack, 'SourceTriggerRole')
+    assert.deepEqual(
+      ts.map((x) => [x.Action, resolve(x.Resource, ps)]),
+      [['codepipeline:StartPipelineExecution', pipelineArn]],
+    )
+  } else assert.equal(trigger, undefined)
+
   // --- limits over every template ------------------------------------------------------------------
   const roleNames = new Map<string, string>()
   for (const s of out.manifest.stacks) {
@@ -375,11 +395,14 @@ export function assertCrossAccountProperties(p: ResolvedPipeline, out: SynthOutp
     assert.ok(res.length <= 500)
     for (const [id, r] of res) {
       if (r.Type === 'AWS::IAM::Role') {
+        // a role without a name gets a generated, unique one
         const rn = r.Properties.RoleName
-        assert.ok(rn.length <= 64, `${rn} ≤ 64`)
-        const k = `${s.account}:${rn}`
-        assert.ok(!roleNames.has(k), `role ${rn} created twice in ${s.account}`)
-        roleNames.set(k, s.name)
+        if (rn !== undefined) {
+          assert.ok(rn.length <= 64, `${rn} ≤ 64`)
+          const k = `${s.account}:${rn}`
+          assert.ok(!roleNames.has(k), `role ${rn} created twice in ${s.account}`)
+          roleNames.set(k, s.name)
+        }
         const inline = list(r.Properties.Policies).reduce(
           (sum: number, x: Json) => sum + resolvedSize(x.PolicyDocument),
           0,
