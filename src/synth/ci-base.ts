@@ -15,9 +15,9 @@ import { policyDocument, resolvedSize } from './policy.js'
 import type { Statement } from './policy.js'
 import type { StackPlan, SynthContext } from './types.js'
 
-/** "The maximum length of a key policy document is 32 KB (32,768 bytes)": https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html */
+/** KMS key policy document size: 32 KB (32,768 bytes). https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html */
 export const KEY_POLICY_MAX = 32_768
-/** "Bucket policies are limited to 20 KB in size": https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html */
+/** S3 bucket policy size: 20 KB. https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html */
 export const BUCKET_POLICY_MAX = 20_480
 
 /** The outputs of a CI base stack that other stacks receive as parameters. */

@@ -31,8 +31,8 @@ export type { ManifestDocument, ManifestStackEntry } from './manifest.js'
 export { Names } from './names.js'
 
 /**
- * "Maximum size of a template body that you can pass in a CreateStack ... request: 51,200 bytes";
- * larger templates, up to 1 MB, must be uploaded to S3 and passed by URL.
+ * CloudFormation quota: a template body passed in a request is at most 51,200 bytes; larger
+ * templates, up to 1 MB, must be uploaded to S3 and passed by URL.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  */
 export const TEMPLATE_BODY_MAX = 51_200

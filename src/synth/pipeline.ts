@@ -3,9 +3,10 @@
  *
  * Every action in a target account runs with that target's cross-account role (action-level
  * `RoleArn`), and CloudFormation deploys with the target's deployment role
- * (`Configuration.RoleArn`) — both in the target account, because a role cannot be passed to a
- * service in another account ("PassRole ... cross-account is not supported"):
+ * (`Configuration.RoleArn`) — both in the target account: the action role passes the deployment
+ * role to CloudFormation, and iam:PassRole works only for roles of the caller's own account.
  * https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
  */
 import { parseArn } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
@@ -19,11 +20,11 @@ import { allow, attachPolicies, policyDocument, resolvedSize } from './policy.js
 import type { Statement } from './policy.js'
 import type { Deployment, StackPlan, SynthContext, Tags } from './types.js'
 
-/** "Maximum number of actions in a stage: 50": https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html */
+/** CodePipeline quota: 50 actions per stage. https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html */
 export const ACTIONS_PER_STAGE_MAX = 50
-/** "Maximum length of action configuration values ... 1000 characters" (same page). */
+/** CodePipeline quota: 1,000 characters per action configuration value (same page). */
 export const ACTION_CONFIG_VALUE_MAX = 1_000
-/** "Number of stages in a pipeline: minimum 2, maximum 50" (same page). */
+/** CodePipeline quota: 50 stages per pipeline (same page). */
 export const STAGES_PER_PIPELINE_MAX = 50
 
 /** Artifact names passed between actions. */
@@ -47,8 +48,8 @@ export interface PlannedStage {
 /**
  * Splits each definition stage into consecutive pipeline stages of at most 50 actions (the
  * CodePipeline quota): targets keep their order, the approval stays in the first part so nothing
- * deploys before it, and the parts run one after another, as the stage's targets otherwise would
- * in parallel.
+ * deploys before it, and the parts run one after another (within a part, targets still deploy in
+ * parallel).
  */
 export function planStages(ctx: SynthContext): PlannedStage[] {
   const out: PlannedStage[] = []
