@@ -1,5 +1,5 @@
 /**
- * Object bodies as files. A body is written to a temporary file, fsynced, renamed into place and
+ * Large object bodies as files (S3 keeps bodies up to 64 KiB in their row instead: see s3/store.ts). A body is written to a temporary file, fsynced, renamed into place and
  * its directory fsynced — all before the metadata row that names it commits. So a row never
  * names a missing or partial file, even after a power loss, and a write the sandbox acknowledged
  * is on disk. A body whose row never committed (killed in between) is an orphan, removed by

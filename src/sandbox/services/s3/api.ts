@@ -45,7 +45,7 @@ import {
   preconditionFailed,
   wrongRegion,
 } from './errors.js'
-import { S3Store, type BucketRecord, type ObjectMeta, type ObjectRow } from './store.js'
+import { INLINE_MAX, S3Store, type BucketRecord, type ObjectMeta, type ObjectRow } from './store.js'
 
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 /** Parts other than the last must be at least 5 MiB (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html). */
@@ -235,8 +235,8 @@ export function s3Service(runtime: Runtime): RestXmlService {
   }
 
   async function readBody(ctx: RequestContext, b: BucketRecord, row: ObjectRow): Promise<Buffer> {
-    if (!row.blob) return Buffer.alloc(0)
-    const stored = await runtime.blobs.read(row.blob, row.meta.size)
+    const stored = row.inline ?? (row.blob ? await runtime.blobs.read(row.blob, row.meta.size) : undefined)
+    if (!stored) return Buffer.alloc(0)
     if (row.meta.sse !== 'aws:kms' || !row.meta.dataKey) return stored
     const m = row.meta
     const dk = viaKms(() =>
@@ -436,7 +436,8 @@ export function s3Service(runtime: Runtime): RestXmlService {
     enc: { sse: 'AES256' | 'aws:kms'; keyId?: string; bucketKey: boolean },
   ): Promise<{ versionId: string; meta: ObjectMeta }> {
     const sealed = seal(ctx, b, key, body, enc.sse, enc.keyId, enc.bucketKey)
-    const blob = await runtime.blobs.write(sealed.stored)
+    const inline = sealed.stored.length <= INLINE_MAX ? sealed.stored : null
+    const blob = inline ? null : await runtime.blobs.write(sealed.stored)
     const full: ObjectMeta = {
       ...meta,
       sse: sealed.sse,
@@ -448,7 +449,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
     // The bucket may have been deleted or its versioning changed while the body was written.
     const current = store.bucket(b.name)
     if (!current) {
-      await runtime.blobs.remove(blob)
+      if (blob) await runtime.blobs.remove(blob)
       throw noSuchBucket(b.name)
     }
     const versionId = versionIdFor(current)
@@ -458,6 +459,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
       versionId,
       deleteMarker: false,
       blob,
+      inline,
       meta: full,
       replaceNull: versionId === 'null',
     })
