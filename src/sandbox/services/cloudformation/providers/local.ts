@@ -389,6 +389,88 @@ export const codePipeline: ResourceProvider = {
   },
 }
 
+// ---------------------------------------------------------------- EventBridge
+
+/** A stored EventBridge rule (matching events to targets is the pipeline engine's business). */
+export interface EventRuleRecord {
+  readonly name: string
+  readonly arn: string
+  readonly properties: Readonly<Record<string, unknown>>
+}
+
+/**
+ * PutRule and PutTargets checks: a pattern or a schedule, target ids unique, at most five
+ * targets; each target role passed to events.amazonaws.com
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html, API_PutTargets.html,
+ * eb-use-identity-based.html: PutTargets with a RoleArn needs iam:PassRole).
+ */
+async function putRule(
+  ctx: ProviderContext,
+  name: string,
+  props: Readonly<Record<string, unknown>>,
+  action: 'create' | 'update',
+): Promise<ProvisionResult> {
+  if (props.EventPattern === undefined && props.ScheduleExpression === undefined) {
+    throw new AwsError(
+      'ValidationException',
+      'Parameter(s) EventPattern or ScheduleExpression must be specified.',
+      400,
+    )
+  }
+  const ruleArn = arn(ctx, 'events', `rule/${name}`)
+  await ctx.aws.authorize('events:PutRule', ruleArn)
+  const targets = objs(props.Targets)
+  if (targets.length > 5)
+    throw new AwsError(
+      'LimitExceededException',
+      'The requested resource exceeds the maximum number allowed.',
+      400,
+    )
+  const ids = new Set<string>()
+  for (const t of targets) {
+    const id = String(t.Id)
+    if (ids.has(id)) throw new AwsError('ValidationException', `Duplicate target id ${id}`, 400)
+    ids.add(id)
+  }
+  if (targets.length) await ctx.aws.authorize('events:PutTargets', ruleArn)
+  for (const t of targets) {
+    if (t.RoleArn !== undefined)
+      await ctx.aws.authorize('iam:PassRole', roleArnOf(ctx, t.RoleArn), {
+        'iam:PassedToService': 'events.amazonaws.com',
+      })
+  }
+  if (action === 'create' && ctx.local.get('events-rule', name)) {
+    throw new AwsError('ResourceAlreadyExistsException', `Rule ${name} already exists`, 400)
+  }
+  ctx.local.put<EventRuleRecord>('events-rule', name, { name, arn: ruleArn, properties: props })
+  return { physicalId: name, attributes: { Arn: ruleArn } }
+}
+
+/** AWS::Events::Rule (default event bus): Ref is the rule name; GetAtt Arn. */
+export const eventsRule: ResourceProvider = {
+  type: 'AWS::Events::Rule',
+  nameProperty: 'Name',
+  async create(ctx, props) {
+    if (props.EventBusName !== undefined && props.EventBusName !== 'default') {
+      throw new AwsError(
+        'NotSupported',
+        'Rules on event buses other than default are not supported by the crosspipe sandbox',
+        400,
+      )
+    }
+    return putRule(ctx, str(props.Name) ?? ctx.physicalName({ maxLength: 64 }), props, 'create')
+  },
+  update(ctx, current, props) {
+    return putRule(ctx, current.physicalId, props, 'update')
+  },
+  async delete(ctx, current) {
+    const ruleArn = arn(ctx, 'events', `rule/${current.physicalId}`)
+    if (objs(current.properties.Targets).length) await ctx.aws.authorize('events:RemoveTargets', ruleArn)
+    await ctx.aws.authorize('events:DeleteRule', ruleArn)
+    ctx.local.delete('events-rule', current.physicalId)
+  },
+}
+
 /** The account of a role ARN (for cross-account checks by callers). */
 export function accountOf(roleArn: string): string | undefined {
   return parseArn(roleArn)?.account
@@ -396,6 +478,7 @@ export function accountOf(roleArn: string): string | undefined {
 
 /** Every local provider. */
 export const LOCAL_PROVIDERS: readonly ResourceProvider[] = [
+  eventsRule,
   snsTopic,
   sqsQueue,
   ssmParameter,
