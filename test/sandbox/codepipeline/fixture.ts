@@ -42,8 +42,8 @@ export const zip = (files: Record<string, string>) => {
   return zipSync(z)
 }
 
-export async function fixture(): Promise<Fixture> {
-  const h = await sandboxWithBuilds([codepipelineService, cloudformationService])
+export async function fixture(opts: { stateDir?: string } = {}): Promise<Fixture> {
+  const h = await sandboxWithBuilds([codepipelineService, cloudformationService], opts)
   const creds = h.creds('ci')
   const c = h.clients(creds)
   const dev = h.clients(h.creds('dev'))

@@ -16,7 +16,9 @@ import {
   CodePipelineClient,
   CreatePipelineCommand,
   GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
   ListPipelineExecutionsCommand,
+  PutApprovalResultCommand,
 } from '@aws-sdk/client-codepipeline'
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3'
@@ -24,7 +26,7 @@ import { codepipelineService } from '../../../src/sandbox/services/codepipeline/
 import { pipelineInputFromCloudFormation } from '../../../src/sandbox/services/codepipeline/declaration.js'
 import { projectInputFromCloudFormation } from '../../../src/sandbox/services/codebuild/api.js'
 import { sandboxWithBuilds, trustService, until } from '../codebuild/setup.js'
-import { zip } from './fixture.js'
+import { execution, fixture, newestExecution, pipeline, sourceStage, zip } from './fixture.js'
 
 const MARK = '31.4159'
 const sleeping = () => {
@@ -171,6 +173,59 @@ test('stopping the sandbox kills running builds; a restart ends in-flight work w
     assert.equal(e.status, 'Failed')
     assert.match(e.statusSummary!, /sandbox stopped while this execution ran/)
     cb.destroy()
+    cp.destroy()
+    await h.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a waiting approval survives a restart: the stage asks again and the execution goes on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'crosspipe-approval-'))
+  try {
+    const f = await fixture({ stateDir: dir })
+    await f.putSource({ 'app.txt': 'a', 'template.json': '{}', 'config.json': '{}' })
+    const gate = {
+      name: 'Gate',
+      actions: [
+        {
+          name: 'ok',
+          actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
+        },
+      ],
+    }
+    await f.cp.send(
+      new CreatePipelineCommand({ pipeline: pipeline(f.keyArn, 'gated', [sourceStage, gate]) as any }),
+    )
+    const id = await newestExecution(f.cp, 'gated')
+    const waiting = async (cp: CodePipelineClient, except?: string) =>
+      until('the approval', async () => {
+        const s = await cp.send(new GetPipelineStateCommand({ name: 'gated' }))
+        const t = s.stageStates![1]!.actionStates![0]!.latestExecution
+        return t?.status === 'InProgress' && t.token && t.token !== except ? t.token : undefined
+      })
+    const before = await waiting(f.cp)
+    await f.close()
+
+    const h = await sandboxWithBuilds([codepipelineService], { stateDir: dir })
+    const cp = new CodePipelineClient({
+      endpoint: h.sandbox.endpoint,
+      region: 'us-east-1',
+      credentials: h.creds('ci'),
+      maxAttempts: 1,
+    })
+    const after = await waiting(cp, before)
+    await cp.send(
+      new PutApprovalResultCommand({
+        pipelineName: 'gated',
+        stageName: 'Gate',
+        actionName: 'ok',
+        token: after,
+        result: { status: 'Approved', summary: 'after restart' },
+      }),
+    )
+    const e = await execution(cp, 'gated', id, ['Succeeded', 'Failed'])
+    assert.equal(e.status, 'Succeeded')
     cp.destroy()
     await h.close()
   } finally {

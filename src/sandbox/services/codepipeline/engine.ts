@@ -12,8 +12,9 @@
  * session through STS's own AssumeRole. Everything an action does afterwards goes through the
  * other services' handlers as that identity.
  *
- * State is written at every change. A sandbox restart cannot resume work that was in flight
- * (builds, stack operations, approvals): such executions end `Failed` with a summary saying so.
+ * State is written at every change. After a restart, executions waiting between stages or on a
+ * manual approval resume; work that was in flight (builds, stack operations) cannot, and those
+ * executions end `Failed` with a summary saying so.
  */
 import { randomUUID } from 'node:crypto'
 import type { Identity } from '../../auth/identity.js'
@@ -134,13 +135,51 @@ export class PipelineEngine {
     this.store.savePipeline(p)
   }
 
-  /** Executions that were running when the sandbox stopped end Failed: their work cannot resume. */
+  /**
+   * Executions that were running when the sandbox stopped. What waited on a person or on a free
+   * stage resumes — an execution between stages enters the next one, a stage whose only
+   * unfinished actions are manual approvals asks for approval again (with a new token). Work
+   * that was in flight (a build, a stack operation) cannot resume: such executions end Failed.
+   */
   private recover(): void {
     const message =
       'The crosspipe sandbox stopped while this execution ran; it cannot resume. Start a new execution.'
+    const resume: {
+      where: Where
+      e: ExecutionRecord
+      from: number
+      retry?: { stage: string; mode: string }
+    }[] = []
     for (const { scope, value: e } of this.store.executions.all()) {
       if (e.status !== 'InProgress' && e.status !== 'Stopping') continue
       const [account = '', region = ''] = scope.split('/')
+      const where = { account, region }
+      const stages = e.declaration.stages
+      const current = stages.findIndex((s) => {
+        const st = e.stages[s.name]?.status
+        return st === 'InProgress' || st === 'Stopping'
+      })
+      if (e.status === 'InProgress' && current >= 0) {
+        const decl = stages[current]!
+        const run = e.stages[decl.name]!
+        const unfinished = decl.actions.filter((a) => run.actions[a.name]?.status !== 'Succeeded')
+        const inFlight = unfinished.filter((a) => run.actions[a.name]?.status === 'InProgress')
+        if (inFlight.length && inFlight.every((a) => typeKey(a) === 'Approval/AWS/Manual/1')) {
+          resume.push({ where, e, from: current, retry: { stage: decl.name, mode: 'FAILED_ACTIONS' } })
+          continue
+        }
+      }
+      if (e.status === 'InProgress' && current < 0) {
+        // Between stages: the last stage it entered succeeded, the next one was busy.
+        let last = -1
+        stages.forEach((s, i) => {
+          if (e.stages[s.name]) last = i
+        })
+        if (last >= 0 && e.stages[stages[last]!.name]!.status === 'Succeeded' && last + 1 < stages.length) {
+          resume.push({ where, e, from: last + 1 })
+          continue
+        }
+      }
       for (const s of Object.values(e.stages)) {
         if (s.status !== 'InProgress' && s.status !== 'Stopping') continue
         s.status = 'Failed'
@@ -154,13 +193,19 @@ export class PipelineEngine {
       }
       e.status = 'Failed'
       e.statusSummary = message
-      this.save({ account, region }, e)
+      this.save(where, e)
     }
     for (const { value: p } of this.store.pipelines.all())
       if (Object.keys(p.stageInbound).length) {
         p.stageInbound = {}
         this.store.savePipeline(p)
       }
+    // Resumed in their start order, once every service is registered.
+    resume.sort((a, b) => a.e.seq - b.e.seq)
+    if (resume.length)
+      setImmediate(() => {
+        for (const r of resume) if (!this.closed) this.launch(r.where, r.e, r.from, r.retry)
+      })
   }
 
   // ---- stage locks -----------------------------------------------------------
