@@ -186,32 +186,15 @@ async function readText(
   }
 }
 
-/** Synthesizes a pipeline definition in memory and checks the result. */
+/**
+ * Synthesizes a pipeline definition in memory and checks the result. Findings name the template
+ * file `crosspipe synth` would write, without a line: the templates exist only in memory here, and
+ * parsing their YAML text again only for positions would cost more than the check itself.
+ */
 export function checkPipeline(p: ResolvedPipeline): CheckResult {
   const out = synthesize(p)
   const templates = new Map<string, ParsedTemplate>()
-  for (const t of out.templates) templates.set(t.file, lazilyLocated(t.body, t.file, out.files[t.file]))
+  for (const t of out.templates)
+    templates.set(t.file, { body: t.body, file: t.file, locate: () => undefined })
   return checkSetup({ manifest: out.manifest, templates, manifestFile: 'manifest.json' })
-}
-
-/**
- * A synthesized template: synth already gives the long form, so the YAML text is parsed only
- * when a finding needs a line number (parsing every template of a 100-target pipeline would
- * cost more than checking it).
- */
-function lazilyLocated(
-  body: Record<string, unknown>,
-  file: string,
-  text: string | undefined,
-): ParsedTemplate {
-  let parsed: ParsedTemplate | undefined
-  return {
-    body,
-    file,
-    locate(path) {
-      if (text === undefined) return undefined
-      parsed ??= parseTemplate(text, file)
-      return parsed.locate(path)
-    },
-  }
 }
