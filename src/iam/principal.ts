@@ -217,11 +217,13 @@ export function matchPrincipal(set: PrincipalSet, caller: Caller): PrincipalMatc
 export function excludedByNotPrincipal(set: PrincipalSet, caller: Caller): boolean {
   if (set.any) return true
   if (caller.kind === 'anonymous') return false
-  for (const k of caller.directKeys) if (!set.keys.has(k) && caller.kind !== 'root') return false
-  if (caller.kind === 'session' && caller.roleKey !== undefined && !set.keys.has(caller.roleKey)) return false
-  if (caller.kind === 'role' && caller.roleKey !== undefined && !set.keys.has(caller.roleKey)) return false
+  // The caller itself, under any of its names (a service is also a web identity provider name);
+  // the root user is the account, checked below.
+  if (caller.kind !== 'root' && caller.kind !== 'role' && !caller.directKeys.some((k) => set.keys.has(k)))
+    return false
+  if ((caller.kind === 'session' || caller.kind === 'role') && !set.keys.has(caller.roleKey!)) return false
   if (caller.account !== undefined && !set.accounts.has(caller.account)) return false
-  return caller.directKeys.length > 0 || caller.roleKey !== undefined || caller.account !== undefined
+  return true
 }
 
 /** The root ARN of the caller's account, for messages. */

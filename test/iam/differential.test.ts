@@ -53,6 +53,7 @@ const classifiers: Record<string, (req: SimulateRequest, o: string, t: Theirs) =
   },
   async 'notprincipal-needs-every-identity'(req, o, t) {
     if (o !== 'ExplicitlyDenied' || t.decision === 'ExplicitlyDenied') return false
+    if (!req.principal.startsWith('arn:')) return false
     const account = accountOf(req.principal)
     const parts = req.principal.split(':')[5]!.split('/')
     // The caller's chain of identities: the account (by ID or root ARN), itself, and for a session its role.
