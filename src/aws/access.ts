@@ -44,6 +44,8 @@ import {
   type ObjectIdentifier,
 } from '@aws-sdk/client-s3'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline'
+import { SdkCodePipeline, type CodePipelineApi } from './codepipeline.js'
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers'
 import { ALL_REGIONS, PARTITIONS, partitionOf, roleArn } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
@@ -268,6 +270,7 @@ class SdkAccess implements AccountAccess {
   private readonly sources = new Map<string, CredentialSource>()
   private readonly cfn = new Map<string, CloudFormationApi>()
   private readonly s3s = new Map<string, S3Api>()
+  private readonly pipelines = new Map<string, CodePipelineApi>()
 
   constructor(
     private readonly options: ClientOptions,
@@ -320,6 +323,17 @@ class SdkAccess implements AccountAccess {
       const client = new S3Client({ ...this.config(l), forcePathStyle: this.endpointUrl !== undefined })
       api = new SdkS3(client, l.region, this.endpointUrl, this.source(l.account, l.region))
       this.s3s.set(key, api)
+    }
+    return api
+  }
+
+  codePipeline(l: StackLocation): CodePipelineApi {
+    const key = `${l.account}/${l.region}`
+    let api = this.pipelines.get(key)
+    if (!api) {
+      const source = this.source(l.account, l.region)
+      api = new SdkCodePipeline(new CodePipelineClient(this.config(l)), (call) => guard(source, call))
+      this.pipelines.set(key, api)
     }
     return api
   }

@@ -14,3 +14,11 @@ export {
   type SandboxAccessOptions,
   type VerifiedAccount,
 } from './access.js'
+export type {
+  ActionExecutionView,
+  ActionStateView,
+  CodePipelineApi,
+  ExecutionView,
+  PipelineStateView,
+  StageStateView,
+} from './codepipeline.js'

@@ -4,6 +4,7 @@
  * for credentials"); everything else talks to these interfaces, which also lets the deploy engine
  * be tested against an in-memory fake with deterministic failures.
  */
+import type { CodePipelineApi } from './codepipeline.js'
 
 /** Where a stack lives. */
 export interface StackLocation {
@@ -126,6 +127,8 @@ export interface AccountAccess {
   describe(account: string): string
   cloudFormation(location: StackLocation): CloudFormationApi
   s3(location: StackLocation): S3Api
+  /** CodePipeline in the pipeline's account and region. */
+  codePipeline(location: StackLocation): CodePipelineApi
   /** GetCallerIdentity with the credentials for `account`. */
   whoAmI(location: StackLocation): Promise<CallerIdentity>
 }

@@ -10,6 +10,7 @@ import { parseTemplate } from '../../src/model/cfn-yaml.js'
 import { CrosspipeError } from '../../src/model/errors.js'
 import type {
   AccountAccess,
+  CodePipelineApi,
   ChangeSetDescription,
   CloudFormationApi,
   CreateChangeSetInput,
@@ -460,6 +461,10 @@ export class FakeAws implements AccountAccess {
   }
   s3(l: StackLocation): S3Api {
     return new FakeS3(this, { account: l.account, region: l.region })
+  }
+  codePipeline(): CodePipelineApi {
+    // Deploy never runs pipelines; a call here is a bug in deploy.
+    throw new Error('FakeAws: deploy must not call CodePipeline')
   }
   whoAmI(l: StackLocation) {
     if (this.missingProfiles.has(l.account))
