@@ -405,19 +405,34 @@ async function cloudFormation(c: ActionContext): Promise<ActionResult> {
   const stackFailure = async (status: string, verb: string): Promise<string> => {
     let reason = ''
     try {
+      // Newest first: keep the events of this operation (back to the stack's own *_IN_PROGRESS
+      // that started it), then take the first resource failure — the cause, not the cascade.
       const ev = members((await cfn('DescribeStackEvents', { StackName: stackName }))['StackEvents'])
-      const failedEvent = [...ev]
+      const start = ev.findIndex(
+        (e) =>
+          e['LogicalResourceId'] === stackName &&
+          ['CREATE_IN_PROGRESS', 'UPDATE_IN_PROGRESS', 'DELETE_IN_PROGRESS'].includes(
+            text(e['ResourceStatus']),
+          ),
+      )
+      const failedEvent = (start >= 0 ? ev.slice(0, start + 1) : ev)
         .reverse()
         .find(
           (e) =>
-            /_FAILED$/.test(String(e['ResourceStatus'])) &&
+            /_FAILED$/.test(text(e['ResourceStatus'])) &&
             e['LogicalResourceId'] !== stackName &&
             !/cancelled/i.test(text(e['ResourceStatusReason'])),
         )
       if (failedEvent)
-        reason = ` Reason: ${String(failedEvent['LogicalResourceId'])} (${String(failedEvent['ResourceType'])}): ${text(failedEvent['ResourceStatusReason'])}`
+        reason = ` Reason: ${text(failedEvent['LogicalResourceId'])} (${text(failedEvent['ResourceType'])}): ${text(failedEvent['ResourceStatusReason'])}`
     } catch {
-      // The events are an explanation; their absence does not change the failure.
+      // DescribeStackEvents is not among the action role's documented permissions: without it,
+      // the stack's own status reason is the explanation.
+    }
+    if (!reason) {
+      const s = await describe().catch(() => undefined)
+      const r = s ? text(s['StackStatusReason']) : ''
+      if (r) reason = ` Reason: ${r}`
     }
     return `Stack ${stackName} ${verb} failed: the stack is in state ${status}.${reason}`
   }
