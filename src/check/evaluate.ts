@@ -23,7 +23,6 @@ import type {
   SimulateResult,
 } from '../iam/index.js'
 import { CrosspipeError } from '../model/errors.js'
-import { DOCS } from './catalogue.js'
 import type { CallSpec } from './catalogue.js'
 import { DEFAULT_PARTITION, dnsSuffix } from './model.js'
 import type { AccountsModel, Origin, RoleModel } from './model.js'
@@ -258,9 +257,10 @@ export class Evaluator {
     }
   }
 
-  /** Evaluates one call. */
+  /** Engine answers by request (see {@link evaluate}). */
   readonly #results = new Map<string, SimulateResult>()
 
+  /** Evaluates one call with the IAM engine. */
   evaluate(c: CallSpec): EvaluatedCall {
     // The same request recurs across actions (a target's action role is assumed by each of its
     // actions): the engine's answer depends only on the request, so it is asked once.
@@ -460,6 +460,3 @@ export class Evaluator {
     return { file: o.file, ...l }
   }
 }
-
-/** The documentation the evaluation cites, re-exported for RULES.md. */
-export const EVALUATION_DOCS = DOCS
