@@ -9,19 +9,19 @@
  *    boundary, session policy) denies.
  * 2. Every SCP level of the caller's account must allow (SCPs do not apply to service principals).
  *    RCPs can only deny: RCPFullAWSAccess is attached at every level and cannot be detached.
- * 3. Within one account, a resource-based policy that names the exact user, session (or `*`) allows on
- *    its own; one that names the role of a session allows unless the permissions boundary or session
- *    policy implicitly denies; one that names only the account defers to identity-based policies.
+ * 3. Within one account, a resource-based policy that names the exact user or session allows on its
+ *    own; one that allows everyone (`*`) needs no identity-based policy but a session policy still
+ *    limits it; one that names the role of a session allows unless the permissions boundary or
+ *    session policy implicitly denies; one that names only the account defers to identity-based policies.
  * 4. Otherwise an identity-based policy must allow, and the permissions boundary and session policy
  *    (where present) must allow too.
  * 5. Across accounts, the resource-based policy and the caller's identity-based policy must both allow.
  * Service rules (KMS key policies, role trust policies, iam:PassRole) are in rules.ts.
  */
 import { parseArn, type Arn } from './arn.js'
-import { evaluateCondition } from './conditions.js'
+import { dynamicMatcher, evaluateCondition } from './conditions.js'
 import { toCompiled, type CompiledPolicyImpl, type CompiledStatement } from './compile.js'
 import { RequestContext } from './context.js'
-import { dynamicMatcher } from './conditions.js'
 import {
   excludedByNotPrincipal,
   matchPrincipal,
@@ -314,8 +314,7 @@ class Evaluation {
 
   noteAllow(p: Part | undefined): void {
     const v = p?.verdict
-    if (p && v?.allow)
-      this.notes.push({ t: 'allow', part: p, stmt: v.allow, ...(v.match ? { match: v.match } : {}) })
+    if (p && v?.allow) this.notes.push({ t: 'allow', part: p, stmt: v.allow, match: v.match })
   }
 
   decide(): SimulateResult {
@@ -383,8 +382,8 @@ class Evaluation {
         return this.allowed()
       }
       // Naming the role lets a session in without an identity-based policy, but the session policy and
-      // permissions boundary still limit it: only a grant to the session itself (or to everyone) is
-      // "in addition to the permissions that are granted by the session policies"
+      // permissions boundary still limit it: only a grant that "specifically references the resulting
+      // role session" is "in addition to the permissions that are granted by the session policies"
       // (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
       if (resAllow && resMatch === 'role') return this.boundaryAndSession()
       if (!identityAllows) return this.missingIdentity(resAllow && resMatch === 'account')
