@@ -428,6 +428,20 @@ test('pipelines: get, list, update bumps the version, delete', async () => {
   const got = await f.cp.send(new GetPipelineCommand({ name: 'app-pipeline' }))
   assert.equal(got.metadata!.pipelineArn, `arn:aws:codepipeline:us-east-1:${CI}:app-pipeline`)
   assert.equal(got.pipeline!.stages!.length, 3)
+  // The pipeline polls the shared source object, so other tests' uploads ran it too: count first.
+  const all = (await f.cp.send(new ListActionExecutionsCommand({ pipelineName: 'app-pipeline' })))
+    .actionExecutionDetails!
+  const page = await f.cp.send(
+    new ListActionExecutionsCommand({ pipelineName: 'app-pipeline', maxResults: 2 }),
+  )
+  assert.deepEqual(
+    page.actionExecutionDetails!.map((d) => d.actionExecutionId),
+    all.slice(0, 2).map((d) => d.actionExecutionId),
+  )
+  const rest = await f.cp.send(
+    new ListActionExecutionsCommand({ pipelineName: 'app-pipeline', nextToken: page.nextToken }),
+  )
+  assert.equal(rest.actionExecutionDetails!.length, Math.min(100, all.length - 2))
   const names = (await f.cp.send(new ListPipelinesCommand({}))).pipelines!.map((p) => p.name)
   assert.ok(names.includes('app-pipeline'))
   const up = await f.cp.send(

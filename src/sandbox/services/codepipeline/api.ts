@@ -482,7 +482,14 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
           ),
         )
         details.sort((x, y) => (y.startTime ?? 0) - (x.startTime ?? 0))
-        return { actionExecutionDetails: details }
+        // maxResults 1–100, default 100 (API_ListActionExecutions.html); nextToken is an offset.
+        const max =
+          typeof input['maxResults'] === 'number' ? Math.min(100, Math.max(1, input['maxResults'])) : 100
+        const start = Number(str(input, 'nextToken') ?? '0') || 0
+        return {
+          actionExecutionDetails: details.slice(start, start + max),
+          nextToken: start + max < details.length ? String(start + max) : undefined,
+        }
       },
 
       PutApprovalResult: (input, ctx) => {
