@@ -213,9 +213,9 @@ ${table.join('\n')}
 
 Floors of the process columns: bare \`node -e ''\` ${fmt(node.ms, 0)} ms, ${fmt(node.cpuMs, 0)} ms CPU (peak RSS ${fmt(node.rssMiB, 0)} MiB);
 \`crosspipe --version\` (Node plus loading the CLI) ${version ? `${fmt(version.ms, 0)} ms, ${fmt(version.cpuMs, 0)} ms CPU (peak RSS ${fmt(version.rssMiB, 0)} MiB)` : 'n/a (dist/ not built)'}.
+The difference between that and the process column is reading the definition, synthesizing and writing the files.
 CPU time (user + system) is given beside wall time because this machine is shared: under load, wall time
 grows with the waiting, CPU time much less.
-The difference between that and the process column is reading the definition, synthesizing and writing the files.
 
 What a user does instead: writes and maintains these templates by hand (the "lines written" column is the
 YAML they would write: roles, key and bucket policies, one action pair per target), then runs \`cfn-lint\`
