@@ -21,6 +21,7 @@ interface Step {
   changeSet?: string
   changeSetType?: 'CREATE' | 'UPDATE'
   disableRollback?: boolean
+  tags?: Record<string, string>
   error?: { code: string; message: string }
   expect?: {
     status?: string
@@ -76,6 +77,7 @@ async function runStep(h: Harness, step: Step): Promise<void> {
     capabilities: step.capabilities,
     roleArn: step.roleArn,
     disableRollback: step.disableRollback,
+    tags: step.tags ? Object.entries(step.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
   }
   const call = async (): Promise<void> => {
     switch (step.op) {

@@ -36,6 +36,7 @@ import {
   replacementFor,
   resourceSpec as defaultResourceSpec,
   validateProperties,
+  withStackTags,
   type ResourceSpec,
 } from './spec.js'
 import type {
@@ -648,7 +649,7 @@ export class CloudFormationEngine {
         this.resourceValues(stack),
       )
       const resolved = resolveValue(decl.Properties ?? {}, ctx)
-      props = isObject(resolved) ? resolved : {}
+      props = withStackTags(await this.specOf(decl.Type), isObject(resolved) ? resolved : {}, stack.tags)
     } catch (e) {
       return this.failResource(op, stack, id, decl.Type, isCreate ? 'CREATE' : 'UPDATE', e, existing)
     }
@@ -1137,8 +1138,8 @@ export class CloudFormationEngine {
       stack.stackId,
     )
     checkCapabilities(prepared.template, input.capabilities ?? [])
-    const changes = await this.computeChanges(op, stack, prepared)
     const tags = input.tags ?? stack.tags
+    const changes = await this.computeChanges(op, stack, prepared, tags)
     if (!changes.length && !this.outputsChange(op, stack, prepared) && same(tags, stack.tags)) {
       throw validationError('No updates are to be performed.')
     }
@@ -1292,6 +1293,7 @@ export class CloudFormationEngine {
     op: OpContext,
     stack: StackRecord,
     prepared: Prepared,
+    tags: readonly Tag[] = stack.tags,
   ): Promise<ResourceChangeRecord[]> {
     const changes: ResourceChangeRecord[] = []
     const unknown = new Set<string>()
@@ -1320,7 +1322,7 @@ export class CloudFormationEngine {
         this.resourceValues(stack, unknown),
       )
       const resolved = resolveValue(decl.Properties ?? {}, ctx)
-      const props = isObject(resolved) ? resolved : {}
+      const props = withStackTags(await this.specOf(decl.Type), isObject(resolved) ? resolved : {}, tags)
       const dynamic = new Set(Object.keys(props).filter((k) => containsUnknown(props[k])))
       const spec = await this.specOf(decl.Type)
       const { replacement, changed } = replacementFor(spec, old.properties, props, dynamic)
@@ -1646,7 +1648,7 @@ export class CloudFormationEngine {
                 scope: [],
                 details: [],
               }))
-            : await this.computeChanges(op, current, prepared)
+            : await this.computeChanges(op, current, prepared, rec.tags)
         rec.changes = changes
         const tagsChanged = type === 'UPDATE' && !same(rec.tags, current.tags)
         if (

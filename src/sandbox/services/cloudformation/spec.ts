@@ -41,6 +41,8 @@ export interface ResourceSpec {
   readonly attributes: readonly string[]
   /** Nested property paths that also cause replacement (`additionalReplacementProperties`). */
   readonly additionalReplacement: readonly (readonly string[])[]
+  /** The property holding tags and its shape (`standard`: a Key/Value list; `map`: an object). */
+  readonly tags?: { readonly property: string; readonly variant: 'standard' | 'asg' | 'map' }
 }
 
 type SpecDb = Awaited<ReturnType<typeof loadAwsServiceSpec>>
@@ -119,6 +121,7 @@ export async function resourceSpec(type: string): Promise<ResourceSpec | undefin
     properties: Record<string, RawProperty>
     attributes: Record<string, unknown>
     additionalReplacementProperties?: string[][]
+    tagInformation?: { tagPropertyName: string; variant: 'standard' | 'asg' | 'map' }
   }
   const properties: Record<string, PropertySpec> = {}
   for (const [k, p] of Object.entries(r.properties)) properties[k] = convertProp(p)
@@ -127,6 +130,9 @@ export async function resourceSpec(type: string): Promise<ResourceSpec | undefin
     properties,
     attributes: Object.keys(r.attributes),
     additionalReplacement: r.additionalReplacementProperties ?? [],
+    tags: r.tagInformation
+      ? { property: r.tagInformation.tagPropertyName, variant: r.tagInformation.variant }
+      : undefined,
   }
   cache.set(type, spec)
   return spec
@@ -253,4 +259,36 @@ export function replacementFor(
     else if (r === 'maybe' && replacement === 'False') replacement = 'Conditional'
   }
   return { replacement, changed }
+}
+
+/**
+ * The properties a resource is provisioned with: the template's, plus the stack's tags on
+ * resources that take tags — "CloudFormation also propagates these tags to the resources created
+ * in the stack" (API_CreateStack.html, Tags). A tag the resource sets itself wins.
+ */
+export function withStackTags(
+  spec: ResourceSpec | undefined,
+  props: Readonly<Record<string, unknown>>,
+  stackTags: readonly { readonly Key: string; readonly Value: string }[],
+): Record<string, unknown> {
+  const t = spec?.tags
+  if (!t || !stackTags.length || t.variant === 'asg') return { ...props }
+  const own = props[t.property]
+  if (t.variant === 'map') {
+    if (own !== undefined && !isObject(own)) return { ...props }
+    return {
+      ...props,
+      [t.property]: { ...Object.fromEntries(stackTags.map((x) => [x.Key, x.Value])), ...own },
+    }
+  }
+  if (own !== undefined && !Array.isArray(own)) return { ...props }
+  const list = (own ?? []) as { Key?: unknown }[]
+  const keys = new Set(list.map((x) => x.Key))
+  return {
+    ...props,
+    [t.property]: [
+      ...stackTags.filter((x) => !keys.has(x.Key)).map((x) => ({ Key: x.Key, Value: x.Value })),
+      ...list,
+    ],
+  }
 }
