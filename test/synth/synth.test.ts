@@ -358,3 +358,31 @@ test('stage names that collide with Source/Build are rejected', () => {
     (e: unknown) => e instanceof CrosspipeError && e.code === 'invalid-definition',
   )
 })
+
+test('two pipelines with different prefixes share accounts without a name in common', () => {
+  const physicalNames = (prefix: string) => {
+    const p = manyTargets(4, { name: prefix, naming: { prefix, referenceNames: false } })
+    const out = synthesize(p)
+    const names = new Set<string>()
+    for (const s of out.manifest.stacks) {
+      names.add(`stack ${s.account} ${s.region} ${s.name}`)
+      for (const [, r] of Object.entries(
+        out.templates.find((t) => t.stack === s.name)!.body.Resources as any,
+      ) as [string, any][]) {
+        const props = r.Properties ?? {}
+        // IAM names are global to the account; the others are per account and region
+        if (props.RoleName) names.add(`role ${s.account} ${props.RoleName}`)
+        for (const k of ['Name', 'AliasName'])
+          if (typeof props[k] === 'string') names.add(`${r.Type} ${s.account} ${s.region} ${props[k]}`)
+      }
+    }
+    return names
+  }
+  const a = physicalNames('shop')
+  const b = physicalNames('shop-admin')
+  assert.ok(a.size > 20)
+  assert.deepEqual(
+    [...a].filter((x) => b.has(x)),
+    [],
+  )
+})
