@@ -113,10 +113,10 @@ function parseMap(option: string, value: string): Record<string, string> {
  */
 function profilesByAccount(
   map: Readonly<Record<string, string>>,
-  input: DeployInput,
+  input: AccountsInput,
 ): Record<string, string> {
   const out: Record<string, string> = {}
-  const accounts = new Set(input.manifest.stacks.map((s) => s.account))
+  const accounts = new Set(input.accounts)
   for (const [key, profile] of Object.entries(map)) {
     if (/^\d{12}$/.test(key)) out[key] = profile
     else if (key === 'ci' && input.pipeline) out[input.pipeline.ci.account] = profile
@@ -133,16 +133,30 @@ function profilesByAccount(
   }
   for (const id of Object.keys(out)) {
     if (!accounts.has(id))
-      throw new CrosspipeError('usage', `profile map names account ${id}, which no stack deploys into.`)
+      throw new CrosspipeError('usage', `profile map names account ${id}, which this command does not use.`)
   }
   return out
+}
+
+/** The accounts a command talks to, and the definition they came from (for names in profile maps). */
+export interface AccountsInput {
+  readonly accounts: readonly string[]
+  readonly pipeline?: ResolvedPipeline
+}
+
+/** The accounts of a deploy input. */
+export function accountsOf(input: DeployInput): AccountsInput {
+  return {
+    accounts: [...new Set(input.manifest.stacks.map((s) => s.account))],
+    ...(input.pipeline ? { pipeline: input.pipeline } : {}),
+  }
 }
 
 /** How to reach every account, from the options (and the definition's `profiles`). */
 export function accountAccess(
   command: string,
   args: ParsedArgs,
-  input: DeployInput,
+  input: AccountsInput,
   cwd: string,
 ): AccountAccess {
   const endpointUrl = args.values['endpoint-url'] as string | undefined

@@ -5,3 +5,5 @@
 export { deploy, summaryText, TEMPLATE_BODY_LIMIT } from './deploy.js'
 export { destroy } from './destroy.js'
 export * from './types.js'
+export { runPipeline, executionReport, approve, resolveExecution, hintFor } from './run.js'
+export type { ExecutionReport, RunPipelineOptions, ApproveOptions } from './run.js'

@@ -75,9 +75,9 @@ Exit code 0 when every stack succeeded, 1 when one failed, 2 for bad input.`,
   maxPositionals: 0,
   async run(ctx) {
     const { args, term, cwd } = ctx
-    const { deploy, summaryText, readDeployInput, accountAccess } = await deployLib()
+    const { deploy, summaryText, readDeployInput, accountAccess, accountsOf } = await deployLib()
     const input = await readDeployInput('deploy', args, cwd)
-    const credentials = accountAccess('deploy', args, input, cwd)
+    const credentials = accountAccess('deploy', args, accountsOf(input), cwd)
     const io = progressIo(term, { verbose: Boolean(args.values.verbose) })
     const sig = interruptSignal(ctx)
     try {
@@ -136,9 +136,9 @@ printed. Asks for confirmation unless --yes is given (required when not on a ter
   maxPositionals: 0,
   async run(ctx) {
     const { args, term, cwd } = ctx
-    const { destroy, summaryText, readDeployInput, accountAccess } = await deployLib()
+    const { destroy, summaryText, readDeployInput, accountAccess, accountsOf } = await deployLib()
     const input = await readDeployInput('destroy', args, cwd)
-    const credentials = accountAccess('destroy', args, input, cwd)
+    const credentials = accountAccess('destroy', args, accountsOf(input), cwd)
     const dryRun = Boolean(args.values['dry-run'])
     let yes = Boolean(args.values.yes)
     if (!yes && !dryRun) {

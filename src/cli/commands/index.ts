@@ -6,6 +6,7 @@ import { synthCommand } from './synth.js'
 import { notYet } from './not-yet.js'
 import { sandboxCommand } from './sandbox.js'
 import { deployCommand, destroyCommand } from './deploy.js'
+import { approveCommand, runCommand, statusCommand } from './pipeline.js'
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
@@ -14,8 +15,8 @@ export const COMMANDS: readonly Command[] = [
   deployCommand,
   destroyCommand,
   sandboxCommand,
-  notYet('run', 'Start a pipeline execution and follow it'),
-  notYet('status', 'Show a pipeline execution'),
-  notYet('approve', 'Approve or reject a manual approval'),
+  runCommand,
+  statusCommand,
+  approveCommand,
   notYet('demo', 'The whole system end to end in a local sandbox'),
 ]

@@ -1,0 +1,203 @@
+/**
+ * Pipeline executions as library functions: start one and follow it, show one, approve a manual
+ * approval. They work against any CodePipeline endpoint (AWS or the sandbox) through src/aws.
+ *
+ * Statuses as the CodePipeline API reports them:
+ * - a pipeline execution: Cancelled | InProgress | Stopped | Stopping | Succeeded | Superseded |
+ *   Failed (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PipelineExecution.html);
+ * - an action execution: InProgress | Abandoned | Succeeded | Failed
+ *   (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ActionExecutionDetail.html).
+ * A Manual approval is an action that stays InProgress until PutApprovalResult
+ * (https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals.html).
+ */
+import type { ActionExecutionView, CodePipelineApi, ExecutionView } from '../aws/index.js'
+import { CrosspipeError } from '../model/errors.js'
+import { emit } from '../model/io.js'
+import type { IoHost } from '../model/io.js'
+
+/** Execution statuses after which nothing more happens. */
+const TERMINAL = new Set(['Succeeded', 'Failed', 'Stopped', 'Superseded', 'Cancelled'])
+
+/** The state of one execution: its status and every action so far. */
+export interface ExecutionReport {
+  readonly pipeline: string
+  readonly execution: ExecutionView
+  readonly actions: readonly (ActionExecutionView & { readonly hint?: string })[]
+  /** A Manual approval of this execution waiting for a result, if any. */
+  readonly waitingForApproval?: { readonly stage: string; readonly action: string }
+  readonly durationMs?: number
+}
+
+/**
+ * What `crosspipe check` would have flagged for an action error, as a hint. The patterns are the
+ * AccessDenied message forms AWS documents
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
+ */
+export function hintFor(message: string | undefined): string | undefined {
+  if (!message) return undefined
+  if (/Cross-account pass role is not allowed/i.test(message))
+    return 'the action role and Configuration.RoleArn must be in the same account (check rule passrole-cross-account)'
+  if (/kms:(Decrypt|GenerateDataKey|Encrypt)/.test(message))
+    return 'the artifact key policy must allow this role (check rule call-denied on the kms call); crosspipe check reports it before a run'
+  if (/s3:(GetObject|PutObject)/.test(message))
+    return 'the artifact bucket policy and the role policy must both allow this call (check rule call-denied); crosspipe check reports it before a run'
+  if (/sts:AssumeRole/.test(message))
+    return "the role's trust policy must allow the pipeline role, and the pipeline role's policy must allow sts:AssumeRole on it (check rule call-denied)"
+  if (/iam:PassRole/.test(message))
+    return 'the action role needs iam:PassRole on the deployment role, passed to cloudformation.amazonaws.com (check rule call-denied)'
+  if (/AccessDenied|not authorized/i.test(message))
+    return 'run crosspipe check: it evaluates every call of the pipeline offline and names the missing grant'
+  return undefined
+}
+
+/** Reads an execution and its actions. */
+export async function executionReport(
+  api: CodePipelineApi,
+  pipeline: string,
+  executionId: string,
+): Promise<ExecutionReport> {
+  const [execution, actions, state] = await Promise.all([
+    api.getExecution(pipeline, executionId),
+    api.listActionExecutions(pipeline, executionId),
+    api.getState(pipeline),
+  ])
+  let waiting: ExecutionReport['waitingForApproval']
+  for (const s of state.stages) {
+    if (s.executionId !== executionId) continue
+    for (const a of s.actions)
+      if (a.status === 'InProgress' && a.token) waiting = { stage: s.name, action: a.name }
+  }
+  const sorted = [...actions].sort((a, b) => (a.startTime?.getTime() ?? 0) - (b.startTime?.getTime() ?? 0))
+  return {
+    pipeline,
+    execution,
+    actions: sorted.map((a) => {
+      const hint = a.status === 'Failed' ? hintFor(a.errorMessage) : undefined
+      return hint ? { ...a, hint } : a
+    }),
+    ...(waiting ? { waitingForApproval: waiting } : {}),
+  }
+}
+
+/** Options of {@link runPipeline}. */
+export interface RunPipelineOptions {
+  readonly api: CodePipelineApi
+  readonly pipeline: string
+  /** Follow an execution already started instead of starting one. */
+  readonly executionId?: string
+  /** Stop following at a Manual approval of this execution (default true). */
+  readonly stopAtApproval?: boolean
+  readonly pollIntervalMs?: number
+  /** Give up following after this long (the execution goes on). Default 1 hour. */
+  readonly timeoutMs?: number
+  readonly signal?: AbortSignal
+  readonly io?: IoHost
+}
+
+/**
+ * Starts an execution (or takes one) and follows it until it ends or waits for approval,
+ * emitting `run.action` for every action status change and `run.done` at the end.
+ */
+export async function runPipeline(o: RunPipelineOptions): Promise<ExecutionReport> {
+  const started = Date.now()
+  const executionId = o.executionId ?? (await o.api.startExecution(o.pipeline))
+  emit(o.io, 'info', 'run.started', `pipeline ${o.pipeline}: execution ${executionId}`, { executionId })
+  const seen = new Map<string, string>()
+  const deadline = started + (o.timeoutMs ?? 3_600_000)
+  for (;;) {
+    const r = await executionReport(o.api, o.pipeline, executionId)
+    for (const a of r.actions) {
+      const key = `${a.stageName}/${a.actionName}`
+      if (seen.get(key) === a.status) continue
+      seen.set(key, a.status)
+      const took =
+        a.startTime && a.lastUpdateTime && a.status !== 'InProgress'
+          ? ` (${((a.lastUpdateTime.getTime() - a.startTime.getTime()) / 1000).toFixed(1)} s)`
+          : ''
+      const detail = a.status === 'Failed' ? `: ${a.errorMessage ?? a.errorCode ?? 'failed'}` : ''
+      emit(
+        o.io,
+        a.status === 'Failed' ? 'error' : 'info',
+        'run.action',
+        `${a.stageName} › ${a.actionName}  ${a.status}${took}${detail}`,
+        {
+          action: a,
+        },
+      )
+      if (a.hint) emit(o.io, 'warn', 'run.hint', `hint: ${a.hint}`, { action: a })
+    }
+    const done = TERMINAL.has(r.execution.status)
+    const waiting = (o.stopAtApproval ?? true) && r.waitingForApproval !== undefined
+    if (done || waiting || o.signal?.aborted || Date.now() > deadline) {
+      const result = { ...r, durationMs: Date.now() - started }
+      emit(
+        o.io,
+        'result',
+        'run.done',
+        waiting && !done
+          ? `execution ${executionId} waits for approval at ${r.waitingForApproval.stage} › ${r.waitingForApproval.action}: crosspipe approve ${o.pipeline} ${r.waitingForApproval.stage}`
+          : `execution ${executionId} ${r.execution.status}${done ? '' : ' (no longer followed)'}`,
+        { result },
+      )
+      return result
+    }
+    await new Promise((res) => setTimeout(res, o.pollIntervalMs ?? 1000))
+  }
+}
+
+/** The latest execution's id, or the one given. */
+export async function resolveExecution(
+  api: CodePipelineApi,
+  pipeline: string,
+  executionId?: string,
+): Promise<string> {
+  if (executionId) return executionId
+  const [latest] = await api.listExecutions(pipeline, 1)
+  if (!latest)
+    throw new CrosspipeError(
+      'usage',
+      `pipeline ${pipeline} has no executions yet; start one with crosspipe run.`,
+    )
+  return latest.executionId
+}
+
+/** Options of {@link approve}. */
+export interface ApproveOptions {
+  readonly api: CodePipelineApi
+  readonly pipeline: string
+  readonly stage: string
+  readonly reject?: boolean
+  readonly comment?: string
+}
+
+/** Approves (or rejects) the Manual approval waiting in a stage; a stage with none is a user error. */
+export async function approve(
+  o: ApproveOptions,
+): Promise<{ readonly stage: string; readonly action: string; readonly approved: boolean }> {
+  const state = await o.api.getState(o.pipeline)
+  const stage = state.stages.find((s) => s.name === o.stage)
+  if (!stage) {
+    throw new CrosspipeError(
+      'usage',
+      `pipeline ${o.pipeline} has no stage "${o.stage}"; its stages are ${state.stages.map((s) => s.name).join(', ')}.`,
+    )
+  }
+  const waiting = stage.actions.find((a) => a.status === 'InProgress' && a.token)
+  if (!waiting?.token) {
+    throw new CrosspipeError(
+      'usage',
+      `stage ${o.stage} of pipeline ${o.pipeline} has no approval waiting for a result.`,
+    )
+  }
+  await o.api.putApprovalResult({
+    pipeline: o.pipeline,
+    stage: o.stage,
+    action: waiting.name,
+    token: waiting.token,
+    approved: !o.reject,
+    summary:
+      o.comment ??
+      (o.reject ? 'Rejected with crosspipe approve --reject' : 'Approved with crosspipe approve'),
+  })
+  return { stage: o.stage, action: waiting.name, approved: !o.reject }
+}
