@@ -240,6 +240,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
 
   let gateway
   let caFile: string | undefined
+  // Rewrites the profile files and the state file; set once the gateway listens.
+  let publish = (): void => {}
   try {
     const tls = options.tls === false ? undefined : tlsMaterial(stateDir, options.io)
     caFile = tls?.caFile
@@ -249,6 +251,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
       io: options.io,
       adminToken,
       tls: tls ? { key: tls.key, cert: tls.cert, port: options.tlsPort ?? 0 } : undefined,
+      onAccountsChanged: () => publish(),
     })
   } catch (e) {
     runtime.close()
@@ -274,22 +277,30 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
     })
   const credentialsFile = join(stateDir, 'credentials')
   const configFile = join(stateDir, 'config')
-  const list = accounts()
-  writeAtomic(credentialsFile, credentialsText(list))
-  writeAtomic(configFile, configText(list, gateway.endpoint, region))
-  const state: SandboxState = {
-    endpoint: gateway.endpoint,
-    port: gateway.port,
-    pid: process.pid,
-    region,
-    startedAt: new Date().toISOString(),
-    credentialsFile,
-    configFile,
-    httpsEndpoint: gateway.httpsEndpoint,
-    caFile: gateway.httpsEndpoint ? caFile : undefined,
-    accounts: list.map((a) => ({ name: a.name, id: a.id })),
+  const startedAt = new Date().toISOString()
+  const endpoint = gateway.endpoint
+  let state!: SandboxState
+  let current: SandboxAccount[] = []
+  publish = () => {
+    const list = accounts()
+    current = list
+    writeAtomic(credentialsFile, credentialsText(list))
+    writeAtomic(configFile, configText(list, endpoint, region))
+    state = {
+      endpoint,
+      port: gateway.port,
+      pid: process.pid,
+      region,
+      startedAt,
+      credentialsFile,
+      configFile,
+      httpsEndpoint: gateway.httpsEndpoint,
+      caFile: gateway.httpsEndpoint ? caFile : undefined,
+      accounts: list.map((a) => ({ name: a.name, id: a.id })),
+    }
+    writeAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n', 0o644)
   }
-  writeAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n', 0o644)
+  publish()
   emit(
     options.io,
     'info',
@@ -304,7 +315,10 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
     port: gateway.port,
     region,
     stateDir,
-    accounts: list,
+    // Accounts added through the admin API appear here too.
+    get accounts() {
+      return current
+    },
     credentialsFile,
     configFile,
     httpsEndpoint: state.httpsEndpoint,

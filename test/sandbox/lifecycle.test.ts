@@ -55,6 +55,9 @@ test('detach, find, add an account, stop', { timeout: 90_000 }, async () => {
       'dev',
       'test',
     ])
+    // The profile files list the new account at once.
+    assert.match(readFileSync(join(dir, 'credentials'), 'utf8'), /^\[test\]$/m)
+    assert.equal(sandboxEnv(dir, 'test')['AWS_PROFILE'], 'test')
     const refused = await fetch(`${state.endpoint}/_crosspipe/accounts`, { method: 'POST', body: '{}' })
     assert.equal(refused.status, 403)
 

@@ -45,6 +45,8 @@ export interface GatewayOptions {
    * `aws:SecureTransport = true` as they do on AWS. Port 0 picks a free one.
    */
   readonly tls?: { readonly key: Buffer; readonly cert: Buffer; readonly port: number }
+  /** Called after the admin API added an account (the profile files must list it). */
+  readonly onAccountsChanged?: () => void
 }
 
 /** A running gateway. */
@@ -400,7 +402,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         !/^[A-Za-z0-9_-]{1,64}$/.test(input.name)
       )
         return json(400, { message: 'name must be 1-64 letters, digits, _ or -, and id 12 digits' })
+      if (runtime.accounts().some((x) => x.name === input.name && x.id !== input.id))
+        return json(409, { message: `an account named ${input.name} already exists` })
       const a = runtime.addAccount(input.name, input.id)
+      opts.onAccountsChanged?.()
       return json(200, { name: a.name, id: a.id })
     }
     return json(404, { message: `no admin route ${method} ${path}` })
