@@ -338,13 +338,26 @@ export class CloudFormationEngine {
       template,
       given,
       previous,
-      readSsm: (name) => {
+      readSsm: async (name) => {
+        // CloudFormation reads SSM parameter types with the caller's credentials: a caller not
+        // allowed ssm:GetParameters gets that denial as the call's ValidationError.
+        const arn = formatArn({
+          partition: op.partition,
+          service: 'ssm',
+          region: op.scope.region,
+          account: op.scope.account,
+          resource: `parameter/${name.replace(/^\//, '')}`,
+        })
+        const calls = await this.host.deployer({ caller: op.caller, scope: op.scope })
+        try {
+          await calls.authorize('ssm:GetParameters', arn)
+        } catch (e) {
+          throw isAwsError(e) ? validationError(e.message) : e
+        }
         const p = local.get<{ value: string }>('ssm-parameter', name)
         if (!p)
-          return Promise.reject(
-            validationError(`Unable to fetch parameters [${name}] from parameter store for this account.`),
-          )
-        return Promise.resolve(p.value)
+          throw validationError(`Unable to fetch parameters [${name}] from parameter store for this account.`)
+        return p.value
       },
     })
     const base = this.intrinsicContext(op, template, values, new Map(), stackName, stackId, [], () => {
