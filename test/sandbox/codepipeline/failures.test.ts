@@ -372,3 +372,47 @@ test('a CodeCommit source from a registered local repository; a new commit start
   }
   void until
 })
+
+test('variables from earlier actions and Fn::GetArtifactAtt resolve in configuration', async () => {
+  await f.putSource({ 'app.txt': 'v', 'template.json': TEMPLATE, 'config.json': '{}' })
+  const source = { ...sourceStage, actions: [{ ...sourceStage.actions[0]!, namespace: 'SourceVariables' }] }
+  const build = {
+    ...buildStage,
+    actions: [
+      {
+        ...buildStage.actions[0]!,
+        configuration: {
+          ProjectName: 'app-build',
+          EnvironmentVariables: JSON.stringify([
+            { name: 'VERSION', value: '#{SourceVariables.VersionId}', type: 'PLAINTEXT' },
+          ]),
+        },
+      },
+    ],
+  }
+  const dev = {
+    name: 'Dev',
+    actions: [
+      deploy('d', {
+        ActionMode: 'CREATE_UPDATE',
+        StackName: 'app-vars',
+        TemplatePath: 'BuildOutput::template.json',
+        ParameterOverrides: JSON.stringify({
+          Greeting: { 'Fn::GetArtifactAtt': ['BuildOutput', 'BucketName'] },
+          Stage: '#{codepipeline.PipelineExecutionId}',
+        }),
+      }),
+    ],
+  }
+  const r = await runOnce('vars', [source, build, dev])
+  assert.equal(r.status, 'Succeeded', r.error('d'))
+  const version = r.by['Source']!.output!.outputVariables!['VersionId']!
+  assert.match(
+    r.by['Build']!.input!.resolvedConfiguration!['EnvironmentVariables']!,
+    new RegExp(`"value":"${version}"`),
+  )
+  const s = (await stack('app-vars'))!
+  const params = Object.fromEntries(s.Parameters!.map((p) => [p.ParameterKey, p.ParameterValue]))
+  assert.equal(params['Greeting'], 'artifacts-ci')
+  assert.equal(params['Stage'], r.by['d']!.pipelineExecutionId)
+})
