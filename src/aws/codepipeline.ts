@@ -9,8 +9,7 @@
  *   status, summary and error details (API_ActionExecutionDetail).
  * - PutApprovalResult needs that token (API_PutApprovalResult).
  */
-import type {
-  CodePipelineClient} from '@aws-sdk/client-codepipeline';
+import type { CodePipelineClient } from '@aws-sdk/client-codepipeline'
 import {
   GetPipelineExecutionCommand,
   GetPipelineStateCommand,
@@ -20,6 +19,7 @@ import {
   PutApprovalResultCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline'
+import { CrosspipeError } from '../model/errors.js'
 
 /** One action's latest state in a stage. */
 export interface ActionStateView {
@@ -91,12 +91,40 @@ export interface CodePipelineApi {
   }): Promise<void>
 }
 
+/**
+ * Errors that mean the user named something that is not there (CodePipeline API "Errors"
+ * sections): bad input, reported with AWS's message and exit code 2.
+ */
+const NOT_THERE = new Set([
+  'PipelineNotFoundException',
+  'PipelineExecutionNotFoundException',
+  'StageNotFoundException',
+  'ActionNotFoundException',
+  'InvalidApprovalTokenException',
+  'ApprovalAlreadyCompletedException',
+])
+
+/** Turns the "not there" errors into user errors. */
+async function named<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (e) {
+    if (e instanceof Error && NOT_THERE.has(e.name))
+      throw new CrosspipeError('usage', `${e.name}: ${e.message}`)
+    throw e
+  }
+}
+
 /** Wraps an SDK client. */
 export class SdkCodePipeline implements CodePipelineApi {
   constructor(
     private readonly client: CodePipelineClient,
-    private readonly guard: <T>(call: () => Promise<T>) => Promise<T>,
+    private readonly credentialsGuard: <T>(call: () => Promise<T>) => Promise<T>,
   ) {}
+
+  private guard<T>(call: () => Promise<T>): Promise<T> {
+    return this.credentialsGuard(() => named(call))
+  }
 
   async listPipelines(): Promise<string[]> {
     const names: string[] = []

@@ -38,6 +38,13 @@ Exit codes: 0 ok, 1 findings or a failed deploy/run, 2 bad input or usage.
 `
 }
 
+/** An error response of an AWS API, as the SDK throws it (a ServiceException carries `$fault`). */
+function awsServiceError(e: unknown): { name: string; message: string } | undefined {
+  if (e instanceof Error && typeof (e as { $fault?: unknown }).$fault === 'string')
+    return { name: e.name, message: e.message }
+  return undefined
+}
+
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: readonly string[], term: Terminal = processTerminal()): Promise<number> {
   const [first, ...rest] = argv
@@ -85,6 +92,20 @@ export async function main(argv: readonly string[], term: Terminal = processTerm
         term.err(`${style(term, 'red', 'error:')} ${formatError(e)}\n`)
       }
       return EXIT.badInput
+    }
+    const aws = awsServiceError(e)
+    if (aws) {
+      // An error AWS (or the sandbox) answered: a result to report, not a crash of crosspipe.
+      if (rest.includes('--json')) {
+        term.out(
+          JSON.stringify(
+            { ok: false, error: { code: 'aws', name: aws.name, message: aws.message } },
+            null,
+            2,
+          ) + '\n',
+        )
+      } else term.err(`${style(term, 'red', 'error:')} AWS answered ${aws.name}: ${aws.message}\n`)
+      return EXIT.failed
     }
     throw e
   }
