@@ -10,6 +10,7 @@
 import { XMLParser } from 'fast-xml-parser'
 import { PARTITIONS, accountRootArn, parseArn, simulate } from '../../../iam/index.js'
 import type { CredentialRecord, Identity } from '../../auth/identity.js'
+import { DEFAULT_PARTITION } from '../../config.js'
 import { requestId } from '../../ids.js'
 import { AwsError } from '../../gateway/errors.js'
 import { queryResult } from '../../gateway/protocols.js'
@@ -154,7 +155,8 @@ export async function callRest(
 
 /** The service principal of a service in a partition (`codebuild.amazonaws.com`). */
 export function servicePrincipal(partition: string, serviceName: string): string {
-  return `${serviceName}.${PARTITIONS[partition]?.dnsSuffix ?? PARTITIONS['aws']!.dnsSuffix}`
+  const p = PARTITIONS[partition] ?? PARTITIONS[DEFAULT_PARTITION]
+  return `${serviceName}.${p?.dnsSuffix ?? ''}`
 }
 
 /** Options for {@link assumeRoleAsService}. */
