@@ -208,3 +208,66 @@ test('termination protection blocks DeleteStack until it is turned off', async (
   await h.engine.idle()
   assert.equal(h.engine.listStacks(h.op.scope)[0]!.status, 'DELETE_COMPLETE')
 })
+
+test('a stack policy protects resources during updates: denied modifications and removals roll the update back; StackPolicyDuringUpdateBody overrides it once', async () => {
+  const h = harness()
+  const p = (v: string) => ({ Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: v } })
+  const policy = JSON.stringify({
+    Statement: [
+      { Effect: 'Allow', Action: 'Update:*', Principal: '*', Resource: '*' },
+      {
+        Effect: 'Deny',
+        Action: ['Update:Modify', 'Update:Delete'],
+        Principal: '*',
+        Resource: 'LogicalResourceId/Protected',
+      },
+    ],
+  })
+  await h.engine.createStack(h.op, {
+    stackName: 'sp',
+    stackPolicyBody: policy,
+    templateBody: JSON.stringify({ Resources: { Protected: p('a'), Free: p('a') } }),
+  })
+  await h.engine.idle()
+  assert.equal(h.engine.getStackPolicy(h.op.scope, 'sp'), policy)
+  await h.engine.updateStack(h.op, {
+    stackName: 'sp',
+    templateBody: JSON.stringify({ Resources: { Protected: p('b'), Free: p('b') } }),
+  })
+  await h.engine.idle()
+  let s = h.engine.getStack(h.op.scope, 'sp')
+  assert.equal(s.status, 'UPDATE_ROLLBACK_COMPLETE')
+  const reasons = h.store.events(h.op.scope, s.stackId).map((e) => e.resourceStatusReason ?? '')
+  assert.ok(
+    reasons.includes(
+      'Action denied by stack policy: Statement denies [Update:Modify] on resource [LogicalResourceId/Protected]',
+    ),
+    reasons.join('\n'),
+  )
+  await h.engine.updateStack(h.op, {
+    stackName: 'sp',
+    templateBody: JSON.stringify({ Resources: { Free: p('a') } }),
+  })
+  await h.engine.idle()
+  assert.equal(h.engine.getStack(h.op.scope, 'sp').status, 'UPDATE_ROLLBACK_COMPLETE')
+  await h.engine.updateStack(h.op, {
+    stackName: 'sp',
+    templateBody: JSON.stringify({ Resources: { Protected: p('b'), Free: p('b') } }),
+    stackPolicyDuringUpdateBody: JSON.stringify({
+      Statement: [{ Effect: 'Allow', Action: 'Update:*', Principal: '*', Resource: '*' }],
+    }),
+  })
+  await h.engine.idle()
+  s = h.engine.getStack(h.op.scope, 'sp')
+  assert.equal(s.status, 'UPDATE_COMPLETE')
+  // The stack keeps its own policy after the one-off override.
+  assert.equal(h.engine.getStackPolicy(h.op.scope, 'sp'), policy)
+  await assert.rejects(
+    h.engine.createStack(h.op, {
+      stackName: 'bad',
+      stackPolicyBody: '{',
+      templateBody: JSON.stringify({ Resources: { F: p('a') } }),
+    }),
+    /Invalid stack policy/,
+  )
+})

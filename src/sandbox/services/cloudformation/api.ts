@@ -65,6 +65,10 @@ function stackInput(p: QueryParams): StackInput {
   if (onFailure !== undefined && p.get('DisableRollback') !== undefined) {
     throw validationError('You can specify either DisableRollback or OnFailure, but not both.')
   }
+  for (const url of ['StackPolicyURL', 'StackPolicyDuringUpdateURL']) {
+    if (p.has(url))
+      throw validationError(`${url} is not supported by the crosspipe sandbox; send the policy as a body`)
+  }
   return {
     stackName: required(p, 'StackName'),
     templateBody: optional(p, 'TemplateBody'),
@@ -79,6 +83,8 @@ function stackInput(p: QueryParams): StackInput {
     onFailure,
     timeoutInMinutes: optionalInt(p, 'TimeoutInMinutes', 1, 100000),
     enableTerminationProtection: bool(p, 'EnableTerminationProtection'),
+    stackPolicyBody: optional(p, 'StackPolicyBody'),
+    stackPolicyDuringUpdateBody: optional(p, 'StackPolicyDuringUpdateBody'),
     clientRequestToken: optional(p, 'ClientRequestToken'),
   }
 }
@@ -276,6 +282,23 @@ export function cloudformationService(runtime: Runtime): QueryService {
         allow(ctx, 'CancelUpdateStack', stackArn(ctx, name))
         engine.cancelUpdateStack(op(ctx).scope, name)
         return undefined
+      },
+
+      SetStackPolicy: (p, ctx) => {
+        const name = required(p, 'StackName')
+        if (p.has('StackPolicyURL'))
+          throw validationError(
+            'StackPolicyURL is not supported by the crosspipe sandbox; send the policy as a body',
+          )
+        allow(ctx, 'SetStackPolicy', stackArn(ctx, name))
+        engine.setStackPolicy(op(ctx).scope, name, required(p, 'StackPolicyBody'))
+        return undefined
+      },
+
+      GetStackPolicy: (p, ctx) => {
+        const name = required(p, 'StackName')
+        allow(ctx, 'GetStackPolicy', stackArn(ctx, name))
+        return { StackPolicyBody: engine.getStackPolicy(op(ctx).scope, name) }
       },
 
       UpdateTerminationProtection: (p, ctx) => {

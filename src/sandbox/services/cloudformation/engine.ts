@@ -31,6 +31,7 @@ import {
 } from './intrinsics.js'
 import { resolveParameters, type ParameterInput, type StoredParameter } from './parameters.js'
 import { checkRules } from './rules.js'
+import { parseStackPolicy, stackPolicyDenial } from './stack-policy.js'
 import type { AwsCalls, ProviderContext, ProviderRegistry, ResourceProvider } from './providers/types.js'
 import {
   replacementFor,
@@ -118,6 +119,10 @@ export interface StackInput extends TemplateSource {
   readonly onFailure?: 'DO_NOTHING' | 'ROLLBACK' | 'DELETE'
   readonly timeoutInMinutes?: number
   readonly enableTerminationProtection?: boolean
+  /** CreateStack/UpdateStack `StackPolicyBody`: the policy the stack keeps. */
+  readonly stackPolicyBody?: string
+  /** UpdateStack `StackPolicyDuringUpdateBody`: overrides the stack policy for this update only. */
+  readonly stackPolicyDuringUpdateBody?: string
   readonly clientRequestToken?: string
 }
 
@@ -203,6 +208,8 @@ export class CloudFormationEngine {
   private lastEventTime = 0
   /** Stacks whose update the caller cancelled (CancelUpdateStack): no new resource starts. */
   private readonly cancelled = new Set<string>()
+  /** The stack policy that governs each running update (StackPolicyDuringUpdateBody or the stack's). */
+  private readonly updatePolicies = new Map<string, string | undefined>()
 
   constructor(opts: EngineOptions) {
     this.store = opts.store
@@ -449,6 +456,7 @@ export class CloudFormationEngine {
     const stackId = this.newStackId(op, input.stackName)
     const prepared = await this.prepare(op, body, input.parameters ?? [], undefined, input.stackName, stackId)
     checkCapabilities(prepared.template, input.capabilities ?? [])
+    if (input.stackPolicyBody !== undefined) parseStackPolicy(input.stackPolicyBody)
     this.checkImports(op, prepared, input.stackName, stackId, input.notificationArns ?? [])
     const calls = await this.host.deployer({ caller: op.caller, roleArn: input.roleArn, scope: op.scope })
     const stack = this.newStack(op, input, stackId, prepared)
@@ -501,6 +509,7 @@ export class CloudFormationEngine {
       tags: [...(input.tags ?? [])],
       disableRollback: input.disableRollback ?? input.onFailure === 'DO_NOTHING',
       enableTerminationProtection: input.enableTerminationProtection ?? false,
+      stackPolicy: input.stackPolicyBody,
       timeoutInMinutes: input.timeoutInMinutes,
       resources: {},
       outputs: [],
@@ -648,6 +657,7 @@ export class CloudFormationEngine {
   ): Promise<boolean> {
     const decl = prepared.template.Resources[id]!
     const existing = stack.resources[id]
+    const policy = this.updatePolicies.get(stack.stackId)
     const isCreate = !existing || existing.physicalId === undefined || existing.status === 'DELETE_COMPLETE'
     let props: Record<string, unknown>
     try {
@@ -730,6 +740,13 @@ export class CloudFormationEngine {
     }
     const spec = await this.specOf(decl.Type)
     const { replacement } = replacementFor(spec, old.properties, props)
+    const denial = stackPolicyDenial(
+      policy,
+      replacement === 'True' ? 'Update:Replace' : 'Update:Modify',
+      id,
+      decl.Type,
+    )
+    if (denial) return this.failResource(op, stack, id, decl.Type, 'UPDATE', new ResourceFailure(denial), old)
     const before: ResourceState = structuredClone(old)
     if (replacement === 'True') {
       const nameProp = provider?.nameProperty
@@ -1161,7 +1178,13 @@ export class CloudFormationEngine {
       roleArn: input.roleArn ?? stack.roleArn,
       scope: op.scope,
     })
+    if (input.stackPolicyBody !== undefined) {
+      parseStackPolicy(input.stackPolicyBody)
+      stack.stackPolicy = input.stackPolicyBody
+    }
+    if (input.stackPolicyDuringUpdateBody !== undefined) parseStackPolicy(input.stackPolicyDuringUpdateBody)
     this.startUpdate(op, stack, prepared, calls, {
+      policyDuringUpdate: input.stackPolicyDuringUpdateBody,
       capabilities: [...(input.capabilities ?? [])],
       roleArn: input.roleArn ?? stack.roleArn,
       tags: [...tags],
@@ -1170,6 +1193,19 @@ export class CloudFormationEngine {
       token: input.clientRequestToken,
     })
     return stack.stackId
+  }
+
+  /** SetStackPolicy (API_SetStackPolicy.html). */
+  setStackPolicy(scope: Scope, nameOrId: string, body: string): void {
+    parseStackPolicy(body)
+    const stack = this.getStack(scope, nameOrId)
+    stack.stackPolicy = body
+    this.store.putStack(scope, stack)
+  }
+
+  /** GetStackPolicy (API_GetStackPolicy.html): the policy text, or undefined. */
+  getStackPolicy(scope: Scope, nameOrId: string): string | undefined {
+    return this.getStack(scope, nameOrId).stackPolicy
   }
 
   /** UpdateTerminationProtection (API_UpdateTerminationProtection.html); returns the stack id. */
@@ -1383,6 +1419,7 @@ export class CloudFormationEngine {
     prepared: Prepared,
     calls: AwsCalls,
     meta: {
+      policyDuringUpdate?: string
       capabilities: string[]
       roleArn?: string
       tags: Tag[]
@@ -1393,6 +1430,7 @@ export class CloudFormationEngine {
     },
   ): void {
     const previous = structuredClone(stack)
+    this.updatePolicies.set(stack.stackId, meta.policyDuringUpdate ?? stack.stackPolicy)
     stack.status = 'UPDATE_IN_PROGRESS'
     stack.statusReason = 'User Initiated'
     stack.lastUpdatedTime = this.now().toISOString()
@@ -1421,7 +1459,20 @@ export class CloudFormationEngine {
   ): Promise<void> {
     const stack = this.store.getStack(op.scope, stackId)!
     const touched = new Map<string, Touched>()
-    const failed = await this.provision(op, stack, prepared, calls, prepared.active, touched)
+    // Removals are checked against the stack policy before anything changes.
+    const policy = this.updatePolicies.get(stackId)
+    const deniedRemovals = Object.values(stack.resources)
+      .filter((r) => !prepared.active.has(r.logicalId))
+      .filter((r) => {
+        const denial = stackPolicyDenial(policy, 'Update:Delete', r.logicalId, r.type)
+        if (denial) this.resourceEvent(op, stack, r.logicalId, 'UPDATE_FAILED', denial)
+        return denial !== undefined
+      })
+      .map((r) => r.logicalId)
+    const failed = deniedRemovals.length
+      ? deniedRemovals
+      : await this.provision(op, stack, prepared, calls, prepared.active, touched)
+    this.updatePolicies.delete(stackId)
     let reason: string | undefined
     const cancelled = this.cancelled.delete(stackId)
     if (cancelled) {

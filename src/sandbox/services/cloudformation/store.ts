@@ -107,6 +107,8 @@ export interface StackRecord {
   tags: Tag[]
   disableRollback: boolean
   enableTerminationProtection: boolean
+  /** The stack policy (JSON text), when one is set. */
+  stackPolicy?: string
   timeoutInMinutes?: number
   resources: Record<string, ResourceState>
   outputs: OutputState[]
