@@ -13,7 +13,7 @@ import { validationError } from './errors.js'
 export type UpdateAction = 'Update:Modify' | 'Update:Replace' | 'Update:Delete'
 
 function asList(v: unknown): string[] {
-  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v as string)]
+  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]
 }
 
 function glob(pattern: string, value: string): boolean {
