@@ -444,7 +444,7 @@ export const run: BenchRun = async (ctx) => {
     const motoMem = moto ? await fill(moto, motoRoot, objects) : NaN
     const lines = [
       `Loopback, 8 concurrent clients (node:http keep-alive, hand-rolled SigV4), ${seconds} s per operation after a warm-up, both servers in the same run.`,
-      `The sandbox runs in its own Node process, verifies every signature, authorizes every request through the IAM engine and persists every write (SQLite WAL; bodies over 64 KiB in fsynced files); moto keeps everything in memory and ${moto ? 'checks none of that' : 'is not installed on this machine, so its columns are empty'}.`,
+      `The sandbox runs in its own Node process, verifies every signature, authorizes every request through the IAM engine and persists every write (SQLite WAL; bodies over 64 KiB in fsynced files); ${moto ? 'moto keeps everything in memory and checks neither signatures nor permissions' : 'moto is not installed on this machine, so its columns are empty'}.`,
       '',
       '| operation | sandbox req/s | sandbox p50 / p99 ms | sandbox CPU ms/req | moto req/s | moto p50 / p99 ms | moto CPU ms/req | throughput ratio | CPU ratio |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
