@@ -13,7 +13,8 @@ import { validationError } from './errors.js'
 export type UpdateAction = 'Update:Modify' | 'Update:Replace' | 'Update:Delete'
 
 function asList(v: unknown): string[] {
-  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]
+  const items: unknown[] = v === undefined ? [] : Array.isArray(v) ? v : [v]
+  return items.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)))
 }
 
 function glob(pattern: string, value: string): boolean {
