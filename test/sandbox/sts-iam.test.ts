@@ -273,3 +273,46 @@ test('AWS managed policies: attachable, readable, enforced, unchangeable', async
   assert.equal(denied.name, 'AccessDenied')
   assert.match(denied.message, /iam:CreateRole/)
 })
+
+test('a session policy caps the session; one the engine cannot evaluate is refused', async () => {
+  const { iam } = h.clients(h.creds('dev'))
+  await iam.send(new CreateUserCommand({ UserName: 'dave' }))
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'dave',
+      PolicyName: 'p',
+      PolicyDocument: allowAll('sts:AssumeRole'),
+    }),
+  )
+  const k = await iam.send(new CreateAccessKeyCommand({ UserName: 'dave' }))
+  const dave = h.clients({
+    accessKeyId: k.AccessKey!.AccessKeyId!,
+    secretAccessKey: k.AccessKey!.SecretAccessKey!,
+  })
+  const RoleArn = 'arn:aws:iam::222222222222:role/power'
+  const bad = await failure(
+    dave.sts.send(
+      new AssumeRoleCommand({
+        RoleArn,
+        RoleSessionName: 'capped',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Maybe', Action: 's3:*', Resource: '*' }],
+        }),
+      }),
+    ),
+  )
+  assert.equal(bad.name, 'MalformedPolicyDocumentException')
+  const s = await dave.sts.send(
+    new AssumeRoleCommand({ RoleArn, RoleSessionName: 'capped', Policy: allowAll('s3:*') }),
+  )
+  assert.ok(s.PackedPolicySize !== undefined)
+  const session = h.clients({
+    accessKeyId: s.Credentials!.AccessKeyId!,
+    secretAccessKey: s.Credentials!.SecretAccessKey!,
+    sessionToken: s.Credentials!.SessionToken!,
+  })
+  const denied = await failure(session.iam.send(new ListRolesCommand({})))
+  assert.equal(denied.name, 'AccessDenied')
+  assert.match(denied.message, /session policy/)
+})

@@ -8,7 +8,7 @@
  * Context keys set here are the global ones AWS documents for every request:
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  */
-import { accessDeniedMessage, simulate } from '../../iam/index.js'
+import { accessDeniedMessage, PolicyValidationError, simulate } from '../../iam/index.js'
 import { roleArn } from '../../iam/arn.js'
 import type { ContextValue, PolicyDocument, SimulateRequest, SimulateResult } from '../../iam/types.js'
 import { AwsError } from '../gateway/errors.js'
@@ -97,7 +97,19 @@ export function decide(f: CallFacts, req: AuthzRequest): SimulateResult {
     sessionPolicy: f.identity.credential.sessionPolicy,
     policyNames: { resource: req.resourcePolicyName, identity: names },
   }
-  return simulate(sim)
+  try {
+    return simulate(sim)
+  } catch (e) {
+    // A stored policy the engine cannot evaluate (accepted before validation tightened): the
+    // request is denied, with the reason, rather than answered with a 5xx the SDKs would retry.
+    if (e instanceof PolicyValidationError)
+      throw new AwsError(
+        'AccessDenied',
+        `User: ${f.identity.arn} is not authorized to perform: ${req.action} on resource: ${req.resource} because a policy that applies is not valid: ${e.message}`,
+        403,
+      )
+    throw e
+  }
 }
 
 /** How a service words an AccessDenied. */

@@ -3,6 +3,7 @@
  */
 import { parseArn } from '../../../iam/arn.js'
 import type { PolicyDocument } from '../../../iam/types.js'
+import { validatePolicy } from '../../../iam/index.js'
 import { authorize } from '../../auth/authorize.js'
 import type { Runtime } from '../../runtime.js'
 import { checkPattern, optional, optionalInt, required } from '../query-params.js'
@@ -49,6 +50,10 @@ export function stsService(runtime: Runtime): QueryService {
           }
           if (!sessionPolicy || typeof sessionPolicy !== 'object' || Array.isArray(sessionPolicy))
             throw malformedPolicyDocument('Syntax errors in policy.')
+          // The engine evaluates it as a session policy on every request: refuse what it cannot evaluate.
+          const problems = validatePolicy(sessionPolicy, 'session')
+          if (problems.length)
+            throw malformedPolicyDocument(problems.map((x) => `${x.element}: ${x.message}`).join('; '))
         }
 
         // The root user cannot assume roles (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
