@@ -110,6 +110,16 @@ test('declarations are validated as AWS does', async () => {
     r.message,
     `CodePipeline is not authorized to perform AssumeRole on role arn:aws:iam::${CI}:role/build-role`,
   )
+  r = await bad([sourceStage, { ...buildStage, onFailure: { result: 'ROLLBACK' } }], { pipelineType: 'V2' })
+  assert.equal(r.name, 'InvalidStageDeclarationException')
+  assert.match(r.message, /onFailure conditions are not supported by the crosspipe sandbox/)
+  r = await bad([sourceStage, buildStage], {
+    pipelineType: 'V2',
+    triggers: [
+      { providerType: 'CodeStarSourceConnection', gitConfiguration: { sourceActionName: 'Source' } },
+    ],
+  })
+  assert.match(r.message, /Pipeline triggers are not supported by the crosspipe sandbox/)
   assert.equal(
     (await failure(f.cp.send(new GetPipelineCommand({ name: 'bad' })))).name,
     'PipelineNotFoundException',

@@ -193,6 +193,13 @@ export function readDeclaration(v: unknown): PipelineDeclaration {
     if (!isObject(s)) throw validationException(`Value at '${w}' must be a structure`)
     const actionsIn = need(s['actions'], `${w}.actions`)
     if (!Array.isArray(actionsIn)) throw validationException(`Value at '${w}.actions' must be a list`)
+    // V2 stage conditions change how an execution moves (rollback, skip, gates): refused rather
+    // than ignored, so no pipeline behaves differently here than on AWS without saying so.
+    for (const k of ['beforeEntry', 'onSuccess', 'onFailure'])
+      if (s[k] !== undefined && s[k] !== null)
+        throw invalidStageDeclaration(
+          `Stage ${String(s['name'])}: ${k} conditions are not supported by the crosspipe sandbox`,
+        )
     return {
       name: named(s['name'], `${w}.name`),
       blockers: Array.isArray(s['blockers'])
@@ -248,6 +255,12 @@ export function readDeclaration(v: unknown): PipelineDeclaration {
       }),
     }
   })
+  // Trigger filters (V2) decide which pushes start an execution; the sandbox starts one on any
+  // new revision, so a pipeline with triggers is refused rather than run differently.
+  if (Array.isArray(v['triggers']) && v['triggers'].length)
+    throw invalidStructure(
+      'Pipeline triggers are not supported by the crosspipe sandbox; it starts executions on any new source revision',
+    )
   const pipelineType = typeof v['pipelineType'] === 'string' ? v['pipelineType'] : 'V1'
   if (pipelineType !== 'V1' && pipelineType !== 'V2')
     throw validationException(
