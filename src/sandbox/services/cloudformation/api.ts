@@ -522,6 +522,11 @@ export function cloudformationService(runtime: Runtime): QueryService {
         const input = stackInput(p)
         allow(ctx, 'CreateChangeSet', stackArn(ctx, input.stackName), conditionKeys(input))
         const type = optional(p, 'ChangeSetType') ?? 'UPDATE'
+        if (type === 'IMPORT') {
+          throw validationError(
+            'ChangeSetType IMPORT (resource import) is not supported by the crosspipe sandbox',
+          )
+        }
         if (type !== 'CREATE' && type !== 'UPDATE') {
           throw validationError(
             `1 validation error detected: Value '${type}' at 'changeSetType' failed to satisfy constraint: Member must satisfy enum value set: [UPDATE, IMPORT, CREATE]`,
