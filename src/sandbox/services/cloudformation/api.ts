@@ -65,6 +65,11 @@ function stackInput(p: QueryParams): StackInput {
   if (onFailure !== undefined && p.get('DisableRollback') !== undefined) {
     throw validationError('You can specify either DisableRollback or OnFailure, but not both.')
   }
+  if (p.has('RollbackConfiguration.RollbackTriggers.member.1.Arn')) {
+    throw validationError(
+      'Rollback triggers (RollbackConfiguration) are not supported by the crosspipe sandbox',
+    )
+  }
   for (const url of ['StackPolicyURL', 'StackPolicyDuringUpdateURL']) {
     if (p.has(url))
       throw validationError(`${url} is not supported by the crosspipe sandbox; send the policy as a body`)
