@@ -339,6 +339,12 @@ export const Stage = z
       .describe('A manual approval before this stage: true, or a mapping with notify and comment.'),
     tests: Tests.optional(),
     deployPermissions: DeployPermissions.optional(),
+    readArtifacts: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Let the deployment role read the build artifact (artifact bucket and key), for templates whose resources load files from it, such as Lambda code passed with Fn::GetArtifactAtt. Off by default: no other deployment needs it.',
+      ),
   })
   .describe('A deployment stage: one or more targets that deploy in parallel.')
 

@@ -81,7 +81,7 @@ export function regionReaders(
     const acct = exact ? t.account : '*'
     arns.add(roleArnSub(acct, names.crossAccountRole(region)))
     for (const d of t.deployments) {
-      arns.add(roleArnSub(acct, names.deploymentRole(d.stage.name, region)))
+      if (d.stage.readArtifacts) arns.add(roleArnSub(acct, names.deploymentRole(d.stage.name, region)))
       if (d.stage.tests) arns.add(roleArnSub(acct, names.testRole(d.stage.name, region)))
     }
   }

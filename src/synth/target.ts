@@ -139,10 +139,16 @@ export function targetStack(ctx: SynthContext, names: Names, g: TargetGroup): St
     // Without deployPermissions: the AWS managed PowerUserAccess policy (documented in the schema).
     const managed = perms ? perms.managedPolicies : [arnIn('iam', 'policy/PowerUserAccess', '', 'aws')]
     const statements: Statement[] = [
-      // Templates may reference artifact objects (Lambda code passed with Fn::GetArtifactAtt);
-      // the service that fetches them does so with this role's credentials.
-      allow('ReadArtifacts', ['s3:GetObject', 's3:GetObjectVersion'], [objects]),
-      allow('DecryptArtifacts', [...KEY_READ_ACTIONS], ['${ArtifactKeyArn}']),
+      // Only with readArtifacts: templates may reference artifact objects (Lambda code passed
+      // with Fn::GetArtifactAtt), which the service fetches with this role's credentials
+      // (aws-cdk issue 3765 shows the AccessDenied without it). Other deployments never read
+      // the artifact, so by default the role gets neither the bucket nor the key.
+      ...(d.stage.readArtifacts
+        ? [
+            allow('ReadArtifacts', ['s3:GetObject', 's3:GetObjectVersion'], [objects]),
+            allow('DecryptArtifacts', [...KEY_READ_ACTIONS], ['${ArtifactKeyArn}']),
+          ]
+        : []),
       ...(perms?.statements ?? []),
     ]
     const roleId = `DeploymentRole${sid}`
@@ -166,7 +172,7 @@ export function targetStack(ctx: SynthContext, names: Names, g: TargetGroup): St
             },
           ]),
           ...(managed.length ? { ManagedPolicyArns: managed.map(sub) } : {}),
-          Policies: pol.Policies,
+          ...(pol.Policies.length ? { Policies: pol.Policies } : {}),
           ...tags,
         },
       },

@@ -18,6 +18,7 @@ export function stage(
     template: 'template.yml',
     capabilities: [],
     approval: false,
+    readArtifacts: false,
     ...extra,
   }
 }

@@ -131,7 +131,8 @@ export function assertCrossAccountProperties(p: ResolvedPipeline, out: SynthOutp
     for (const s of p.stages)
       for (const t of s.targets.filter((x) => x.region === region)) {
         arns.push(`arn:aws:iam::${t.account}:role/${n.crossAccountRole(region)}`)
-        arns.push(`arn:aws:iam::${t.account}:role/${n.deploymentRole(s.name, region)}`)
+        // Deployment roles read artifacts only with readArtifacts (least privilege by default).
+        if (s.readArtifacts) arns.push(`arn:aws:iam::${t.account}:role/${n.deploymentRole(s.name, region)}`)
         if (s.tests) arns.push(`arn:aws:iam::${t.account}:role/${n.testRole(s.name, region)}`)
       }
     return arns
@@ -276,6 +277,13 @@ export function assertCrossAccountProperties(p: ResolvedPipeline, out: SynthOutp
         { Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Action: 'sts:AssumeRole' },
       ])
       const stage = p.stages.find((x) => x.name === st)!
+      if (!stage.readArtifacts) {
+        assert.doesNotMatch(
+          JSON.stringify(dr.Properties.Policies ?? []),
+          /ReadArtifacts|DecryptArtifacts|ArtifactKeyArn/,
+          `deployment role of ${st} gets no artifact access without readArtifacts`,
+        )
+      }
       if (stage.tests) {
         const [, proj] = v
           .resources(name, 'AWS::CodeBuild::Project')

@@ -61,6 +61,7 @@ const stageArb = (name: string, many: boolean): fc.Arbitrary<ResolvedStage> =>
         ),
       ),
       tests: fc.option(codeBuildArb, { nil: undefined }),
+      readArtifacts: fc.boolean(),
       parameters: fc.option(
         fc.dictionary(fc.stringMatching(/^[A-Z][A-Za-z]{0,10}$/), textArb(20), {
           maxKeys: 4,

@@ -88,30 +88,36 @@ test('cross-account trust: target roles trust the CI pipeline role by account pr
 })
 
 test('key policy: CI administers, target roles decrypt only, exactly by name', () => {
-  const p = examplePipeline()
-  const v = new View(p, synthesize(p))
-  const s = v.stack('myapp-ci-base')
-  const kp = resolve(v.body('myapp-ci-base').Resources.ArtifactKey.Properties.KeyPolicy, s)
-  const target = kp.Statement.find((x: any) => x.Sid === 'TargetRolesDecryptArtifacts')
-  assert.deepEqual(target, {
-    Sid: 'TargetRolesDecryptArtifacts',
-    Effect: 'Allow',
-    Principal: { AWS: [`arn:aws:iam::${DEV}:root`, `arn:aws:iam::${PROD}:root`] },
-    Action: ['kms:Decrypt', 'kms:DescribeKey'],
-    Resource: '*',
-    Condition: {
-      ArnEquals: {
-        'aws:PrincipalArn': [
-          `arn:aws:iam::${DEV}:role/myapp-cross-account-eu-west-1`,
-          `arn:aws:iam::${DEV}:role/myapp-dev-cfn-eu-west-1`,
-          `arn:aws:iam::${PROD}:role/myapp-cross-account-eu-west-1`,
-          `arn:aws:iam::${PROD}:role/myapp-prod-cfn-eu-west-1`,
-        ],
+  // Deployment roles are named only for stages with readArtifacts (least privilege by default).
+  for (const readDev of [false, true]) {
+    const base = examplePipeline()
+    const p = {
+      ...base,
+      stages: base.stages.map((st) => (st.name === 'dev' ? { ...st, readArtifacts: readDev } : st)),
+    }
+    const v = new View(p, synthesize(p))
+    const s = v.stack('myapp-ci-base')
+    const kp = resolve(v.body('myapp-ci-base').Resources.ArtifactKey.Properties.KeyPolicy, s)
+    const target = kp.Statement.find((x: any) => x.Sid === 'TargetRolesDecryptArtifacts')
+    assert.deepEqual(target, {
+      Sid: 'TargetRolesDecryptArtifacts',
+      Effect: 'Allow',
+      Principal: { AWS: [`arn:aws:iam::${DEV}:root`, `arn:aws:iam::${PROD}:root`] },
+      Action: ['kms:Decrypt', 'kms:DescribeKey'],
+      Resource: '*',
+      Condition: {
+        ArnEquals: {
+          'aws:PrincipalArn': [
+            `arn:aws:iam::${DEV}:role/myapp-cross-account-eu-west-1`,
+            ...(readDev ? [`arn:aws:iam::${DEV}:role/myapp-dev-cfn-eu-west-1`] : []),
+            `arn:aws:iam::${PROD}:role/myapp-cross-account-eu-west-1`,
+          ],
+        },
       },
-    },
-  })
-  const admin = kp.Statement.find((x: any) => x.Sid === 'EnableIamPolicies')
-  assert.deepEqual(admin.Principal, { AWS: `arn:aws:iam::${CI}:root` })
+    })
+    const admin = kp.Statement.find((x: any) => x.Sid === 'EnableIamPolicies')
+    assert.deepEqual(admin.Principal, { AWS: `arn:aws:iam::${CI}:root` })
+  }
 })
 
 test('bucket policy: denies non-TLS and foreign keys, grants target roles GetObject only', () => {
