@@ -36,6 +36,9 @@ import {
   CompleteMultipartUploadCommand,
   AbortMultipartUploadCommand,
   ListObjectsCommand,
+  GetObjectTaggingCommand,
+  PutObjectTaggingCommand,
+  DeleteObjectTaggingCommand,
 } from '@aws-sdk/client-s3'
 import { harness, failure, presignS3, type Harness } from './helpers.js'
 
@@ -493,4 +496,36 @@ test('presigned URLs: GET and PUT work, an expired or altered URL is refused', a
   const expired = await fetch(past)
   assert.equal(expired.status, 403)
   assert.match(await expired.text(), /<Message>Request has expired<\/Message>/)
+})
+
+test('object tagging: on put, get, replace, delete', async () => {
+  const c = s3()
+  await c.send(new CreateBucketCommand({ Bucket: 'tagged' }))
+  await c.send(
+    new PutObjectCommand({ Bucket: 'tagged', Key: 'o', Body: 'x', Tagging: 'stage=build&team=ci' }),
+  )
+  assert.deepEqual((await c.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'o' }))).TagSet, [
+    { Key: 'stage', Value: 'build' },
+    { Key: 'team', Value: 'ci' },
+  ])
+  assert.equal((await c.send(new GetObjectCommand({ Bucket: 'tagged', Key: 'o' }))).TagCount, 2)
+  await c.send(
+    new PutObjectTaggingCommand({
+      Bucket: 'tagged',
+      Key: 'o',
+      Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] },
+    }),
+  )
+  assert.deepEqual((await c.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'o' }))).TagSet, [
+    { Key: 'k', Value: 'v' },
+  ])
+  await c.send(new DeleteObjectTaggingCommand({ Bucket: 'tagged', Key: 'o' }))
+  assert.deepEqual(
+    (await c.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'o' }))).TagSet ?? [],
+    [],
+  )
+  assert.equal(
+    (await failure(c.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'missing' })))).name,
+    'NoSuchKey',
+  )
 })

@@ -1202,6 +1202,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
         userMeta: userMeta(req),
         checksums,
         storageClass: req.headers.get('x-amz-storage-class') ?? 'STANDARD',
+        tags: tagging ? [...new URLSearchParams(tagging)].map(([Key, Value]) => ({ Key, Value })) : undefined,
         tagCount: tagging ? new URLSearchParams(tagging).size : undefined,
       },
       enc,
@@ -1558,6 +1559,46 @@ export function s3Service(runtime: Runtime): RestXmlService {
     })
   }
 
+  /** Object tagging (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html). */
+  function objectTagging(ctx: RequestContext, req: RestRequest, b: BucketRecord, key: string): RestResponse {
+    const versionId = q(req, 'versionId')
+    const verb = req.method === 'GET' ? 'Get' : req.method === 'PUT' ? 'Put' : 'Delete'
+    allow(ctx, req, `${verb}Object${versionId !== undefined ? 'Version' : ''}Tagging`, b, key)
+    const row = versionId !== undefined ? store.version(b.name, key, versionId) : store.latest(b.name, key)
+    if (!row || (row.deleteMarker && versionId === undefined)) {
+      if (versionId !== undefined) throw noSuchVersion(key, versionId)
+      throw noSuchKey(key)
+    }
+    if (row.deleteMarker) throw methodNotAllowed(req.method, 'DeleteMarker')
+    const h: Record<string, string> = b.versioning ? { 'x-amz-version-id': row.versionId } : {}
+    if (verb === 'Get')
+      return xml(
+        200,
+        'Tagging',
+        { TagSet: { Tag: (row.meta.tags ?? []).map((t) => ({ Key: t.Key, Value: t.Value })) } },
+        h,
+      )
+    let tags: { Key: string; Value: string }[] = []
+    if (verb === 'Put') {
+      const set = (parseXml(req.body.toString('utf8'))?.['Tagging'] as Record<string, unknown> | undefined)?.[
+        'TagSet'
+      ] as Record<string, unknown> | undefined
+      if (!set && req.body.length > 0) throw malformedXml()
+      tags = list(set?.['Tag'] as Record<string, unknown> | Record<string, unknown>[] | undefined).map(
+        (t) => ({
+          Key: typeof t['Key'] === 'string' ? t['Key'] : '',
+          Value: typeof t['Value'] === 'string' ? t['Value'] : '',
+        }),
+      )
+      // At most 10 tags per object (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html).
+      if (tags.length > 10) throw invalidArgument('Object tags cannot be greater than 10')
+      if (new Set(tags.map((t) => t.Key)).size !== tags.length)
+        throw invalidArgument('Cannot provide multiple Tags with the same key')
+    }
+    store.setMeta(row, { ...row.meta, tags, tagCount: tags.length || undefined })
+    return empty(verb === 'Put' ? 200 : 204, h)
+  }
+
   async function objectOp(
     ctx: RequestContext,
     req: RestRequest,
@@ -1571,17 +1612,19 @@ export function s3Service(runtime: Runtime): RestXmlService {
     switch (req.method) {
       case 'GET':
         if (has(req, 'uploadId')) return listParts(ctx, req, b, key)
+        if (has(req, 'tagging')) return objectTagging(ctx, req, b, key)
         return getObject(ctx, req, b, key, false)
       case 'HEAD':
         return getObject(ctx, req, b, key, true)
       case 'PUT':
         if (has(req, 'uploadId')) return uploadPart(ctx, req, b, key)
         if (req.headers.has('x-amz-copy-source')) return copyObject(ctx, req, b, key)
-        if (has(req, 'tagging') || has(req, 'acl') || has(req, 'retention') || has(req, 'legal-hold')) break
+        if (has(req, 'tagging')) return objectTagging(ctx, req, b, key)
+        if (has(req, 'acl') || has(req, 'retention') || has(req, 'legal-hold')) break
         return putObject(ctx, req, b, key)
       case 'DELETE':
         if (has(req, 'uploadId')) return abortUpload(ctx, req, b, key)
-        if (has(req, 'tagging')) break
+        if (has(req, 'tagging')) return objectTagging(ctx, req, b, key)
         return deleteObject(ctx, req, b, key)
       case 'POST':
         if (has(req, 'uploads')) return createUpload(ctx, req, b, key)

@@ -59,6 +59,8 @@ export interface ObjectMeta {
   readonly checksums: Partial<Record<string, string>>
   readonly storageClass: string
   readonly tagCount?: number
+  /** Object tags (PutObjectTagging or `x-amz-tagging`). */
+  readonly tags?: readonly { readonly Key: string; readonly Value: string }[]
   readonly partsCount?: number
 }
 
@@ -170,6 +172,7 @@ export class S3Store {
         'INSERT INTO s3_objects (bucket, key, seq, version_id, latest, delete_marker, blob, inline, meta) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)',
       ),
       delVersion: p('DELETE FROM s3_objects WHERE bucket = ? AND key = ? AND seq = ?'),
+      setMeta: p('UPDATE s3_objects SET meta = ? WHERE bucket = ? AND key = ? AND seq = ?'),
       listLatest: p(
         'SELECT * FROM s3_objects WHERE bucket = ? AND latest = 1 AND delete_marker = 0 AND key > ? AND key >= ? ORDER BY key LIMIT ?',
       ),
@@ -266,6 +269,11 @@ export class S3Store {
       )
     })()
     return freed
+  }
+
+  /** Replaces the metadata of one version (object tags change it in place, as in S3). */
+  setMeta(row: ObjectRow, meta: ObjectMeta): void {
+    this.s['setMeta']!.run(JSON.stringify(meta), row.bucket, row.key, row.seq)
   }
 
   /** Deletes one version; the newest remaining version becomes current. Returns the freed body. */
