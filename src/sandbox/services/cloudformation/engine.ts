@@ -1986,9 +1986,14 @@ export class CloudFormationEngine {
 
   private crashed(key: string, e: unknown): void {
     const reason = `Internal failure of the crosspipe sandbox: ${e instanceof Error ? e.message : String(e)}`
-    for (const s of this.store.allStacks()) {
-      if (s.stackId !== key) continue
-      this.failInProgress(s, reason)
+    try {
+      for (const s of this.store.allStacks()) {
+        if (s.stackId !== key) continue
+        this.failInProgress(s, reason)
+      }
+    } catch {
+      // The store itself is gone (the sandbox stopped mid-operation); start-up recovery will
+      // mark the stack failed instead.
     }
   }
 
