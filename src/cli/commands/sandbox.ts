@@ -84,6 +84,47 @@ async function foreground(ctx: CommandContext, stateDir: string): Promise<number
   return EXIT.ok
 }
 
+/**
+ * `crosspipe sandbox repo add NAME PATH`: a local git repository stands in for a CodeCommit
+ * repository; the sandbox's CodeCommit source actions read it, and new commits start executions.
+ */
+async function repo(ctx: CommandContext, stateDir: string): Promise<number> {
+  const { args, term } = ctx
+  const [, verb, name, path] = args.positionals
+  const { readSandboxState } = await sandboxLib()
+  const { listRepositories, registerRepository } =
+    await import('../../sandbox/services/codepipeline/repositories.js')
+  if (verb === 'list') {
+    const repos = listRepositories(stateDir)
+    if (args.values.json) term.out(JSON.stringify(repos, null, 2) + '\n')
+    else for (const r of repos) term.out(`${r.name}  ${r.account} ${r.region}  ${r.path}\n`)
+    return EXIT.ok
+  }
+  if (verb !== 'add' || !name || !path) {
+    throw new CrosspipeError('usage', 'crosspipe sandbox repo: use `repo add NAME PATH` or `repo list`.')
+  }
+  const state = readSandboxState(stateDir)
+  if (!state) {
+    throw new CrosspipeError(
+      'sandbox',
+      `No sandbox is running from ${stateDir}: start one with \`crosspipe sandbox --detach\`.`,
+    )
+  }
+  const which = (args.values.account as string | undefined) ?? 'ci'
+  const account = /^\d{12}$/.test(which) ? which : state.accounts.find((a) => a.name === which)?.id
+  if (!account) {
+    throw new CrosspipeError(
+      'usage',
+      `The sandbox has no account "${which}"; it has ${state.accounts.map((a) => `${a.name} (${a.id})`).join(', ')}.`,
+    )
+  }
+  const region = (args.values.region as string | undefined) ?? state.region
+  const rec = registerRepository(stateDir, { name, path: resolve(ctx.cwd, path), account, region })
+  if (args.values.json) term.out(JSON.stringify(rec, null, 2) + '\n')
+  else term.out(`repository ${rec.name} (${rec.account} ${rec.region}) → ${rec.path}\n`)
+  return EXIT.ok
+}
+
 /** `crosspipe sandbox`: run, detach, stop, or print the environment for a profile. */
 export const sandboxCommand: Command = {
   name: 'sandbox',
@@ -91,7 +132,9 @@ export const sandboxCommand: Command = {
   usage: `crosspipe sandbox [--port ${DEFAULT_PORT}] [--state DIR] [--accounts ci=111111111111,dev=…] [--reset] [--detach]
 crosspipe sandbox stop [--state DIR]
 crosspipe sandbox env --profile NAME [--state DIR]
-crosspipe sandbox status [--state DIR]`,
+crosspipe sandbox status [--state DIR]
+crosspipe sandbox repo add NAME PATH [--account ci] [--region REGION] [--state DIR]
+crosspipe sandbox repo list [--state DIR]`,
   details: `Runs in the foreground on 127.0.0.1 until Ctrl-C (or in the background with --detach).
 State (accounts, roles, keys, buckets, objects) persists in the state directory; --reset starts empty.
 The state directory also holds an AWS credentials file and config file with one profile per
@@ -113,8 +156,18 @@ account, so the AWS CLI and SDKs work unchanged:
     reset: { type: 'boolean', description: 'Start with empty state.' },
     detach: { type: 'boolean', description: 'Run in the background and return once it answers.' },
     profile: { type: 'string', value: 'NAME', description: 'With env: the account profile.' },
+    account: {
+      type: 'string',
+      value: 'NAME|ID',
+      description: 'With repo add: the account that owns the repository (default ci).',
+    },
+    region: {
+      type: 'string',
+      value: 'REGION',
+      description: "With repo add: its region (default: the sandbox's).",
+    },
   },
-  maxPositionals: 1,
+  maxPositionals: 4,
   async run(ctx) {
     const { args, term, cwd } = ctx
     const stateDir = resolve(cwd, args.values.state as string)
@@ -165,10 +218,12 @@ account, so the AWS CLI and SDKs work unchanged:
         }
         return s ? EXIT.ok : EXIT.failed
       }
+      case 'repo':
+        return repo(ctx, stateDir)
       default:
         throw new CrosspipeError(
           'usage',
-          `crosspipe sandbox: unknown subcommand "${sub}"; use stop, env or status (or none to run).`,
+          `crosspipe sandbox: unknown subcommand "${sub}"; use stop, env, status or repo (or none to run).`,
         )
     }
   },
