@@ -5,10 +5,24 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { cliReferenceMarkdown } from '../src/cli/reference.js'
 
-/** A module's reference document without its own `## ` heading, with its headings one level down. */
+/**
+ * A module's reference document without its own first heading; its other headings are moved so
+ * that they sit below the README's `## ` section heading.
+ */
 export function moduleSection(path: string): string {
-  return readFileSync(new URL(`../${path}`, import.meta.url), 'utf8')
-    .replace(/^## .*\n/, '')
+  const text = readFileSync(new URL(`../${path}`, import.meta.url), 'utf8')
+  const top = /^(#+) .*\n/.exec(text)
+  const body = top ? text.slice(top[0].length) : text
+  const shift = 3 - ((top?.[1]?.length ?? 2) + 1)
+  let fenced = false
+  return body
+    .split('\n')
+    .map((line) => {
+      if (/^\s*```/.test(line)) fenced = !fenced
+      const h = fenced ? null : /^(#+) /.exec(line)
+      return h ? `${'#'.repeat(Math.max(3, h[1]!.length + shift))} ${line.slice(h[0].length)}` : line
+    })
+    .join('\n')
     .trim()
 }
 
@@ -17,6 +31,7 @@ export function generatedSections(): Record<string, string> {
   return {
     'cli-reference': cliReferenceMarkdown(),
     'config-reference': moduleSection('src/model/README.md'),
+    'check-rules': moduleSection('src/check/RULES.md'),
   }
 }
 
