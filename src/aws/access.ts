@@ -44,6 +44,9 @@ import {
   type ObjectIdentifier,
 } from '@aws-sdk/client-s3'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { readFileSync } from 'node:fs'
+import { Agent } from 'node:https'
+import { rootCertificates } from 'node:tls'
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline'
 import { SdkCodePipeline, type CodePipelineApi } from './codepipeline.js'
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers'
@@ -70,6 +73,12 @@ export interface ClientOptions {
    * https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
    */
   readonly endpointUrl?: string
+  /**
+   * A PEM file of extra certificate authorities to trust for HTTPS, e.g. the sandbox's
+   * self-signed certificate (the AWS CLI's `ca_bundle` / `AWS_CA_BUNDLE` setting does the same:
+   * https://docs.aws.amazon.com/sdkref/latest/guide/feature-gen-config.html).
+   */
+  readonly caFile?: string
   /** Attempts per request, first one included (SDK `maxAttempts`). Default 8. */
   readonly maxAttempts?: number
   /** `standard` (default) or `adaptive` (adds client-side rate limiting). */
@@ -294,9 +303,19 @@ class SdkAccess implements AccountAccess {
     return s
   }
 
+  private agent: Agent | undefined
+
   private config(l: StackLocation) {
     const source = this.source(l.account, l.region)
+    if (this.options.caFile !== undefined && this.agent === undefined) {
+      // Trust the given authorities in addition to Node's defaults, for every client.
+      this.agent = new Agent({
+        keepAlive: true,
+        ca: [...rootCertificates, readFileSync(this.options.caFile, 'utf8')],
+      })
+    }
     return {
+      ...(this.agent !== undefined ? { requestHandler: { httpsAgent: this.agent } } : {}),
       region: l.region,
       credentials: source.provider,
       maxAttempts: this.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,

@@ -176,8 +176,12 @@ export function accountAccess(
         `crosspipe ${command} --sandbox: no sandbox is running from ${stateDir}. Start one with \`crosspipe sandbox --detach\` (or name its state directory with --state).`,
       )
     }
+    // Over HTTPS when the sandbox has it: the synthesized bucket policy denies requests without
+    // TLS (aws:SecureTransport), exactly as on AWS.
+    const secure = endpointUrl === undefined && s.httpsEndpoint !== undefined && s.caFile !== undefined
     return sandboxAccess({
-      endpointUrl: endpointUrl ?? s.endpoint,
+      endpointUrl: endpointUrl ?? (secure ? s.httpsEndpoint : s.endpoint),
+      ...(secure ? { caFile: s.caFile } : {}),
       credentialsFile: s.credentialsFile,
       configFile: s.configFile,
       profiles: Object.fromEntries(s.accounts.map((a) => [a.id, a.name])),
