@@ -106,8 +106,13 @@ test('a missing definition says how to get one', () => {
   assert.match(r.stderr, /crosspipe init/)
 })
 
-test('commands this version lacks fail loudly', () => {
-  const r = cli(['demo'])
+test('deploy without a way to reach the accounts says how, and changes nothing', () => {
+  const dir = tempDir()
+  assert.equal(cli(['init'], { cwd: dir }).code, 0)
+  const r = cli(['deploy'], { cwd: dir })
   assert.equal(r.code, 2)
-  assert.match(r.stderr, /not available in this version/)
+  assert.match(r.stderr, /--profile-map .*--assume-role .*--sandbox/)
+  const s = cli(['deploy', '--sandbox'], { cwd: dir })
+  assert.equal(s.code, 2)
+  assert.match(s.stderr, /no sandbox is running from .*crosspipe sandbox --detach/)
 })

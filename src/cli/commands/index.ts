@@ -3,10 +3,10 @@ import type { Command } from '../command.js'
 import { checkCommand } from './check.js'
 import { initCommand } from './init.js'
 import { synthCommand } from './synth.js'
-import { notYet } from './not-yet.js'
 import { sandboxCommand } from './sandbox.js'
 import { deployCommand, destroyCommand } from './deploy.js'
 import { approveCommand, runCommand, statusCommand } from './pipeline.js'
+import { demoCommand } from './demo.js'
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
@@ -18,5 +18,5 @@ export const COMMANDS: readonly Command[] = [
   runCommand,
   statusCommand,
   approveCommand,
-  notYet('demo', 'The whole system end to end in a local sandbox'),
+  demoCommand,
 ]
