@@ -62,7 +62,15 @@ Outputs:
     Value: !GetAtt Param.Value
 `
 
+let lastCall = 0
+
 async function aws(args: string[]): Promise<{ code: number; out: string }> {
+  // `aws cloudformation deploy` names its change set after the current second
+  // (awscli-cloudformation-package-deploy-<epoch>); two deploys within one second would collide
+  // with the executed change set still there, on AWS as here. Start each call in a new second.
+  const wait = Math.floor(lastCall / 1000) * 1000 + 1000 - Date.now()
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+  lastCall = Date.now()
   const env = {
     ...process.env,
     AWS_SHARED_CREDENTIALS_FILE: h.sandbox.credentialsFile,
