@@ -24,6 +24,10 @@ const reporter = process.env.CROSSPIPE_TEST_REPORTER ?? 'spec'
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, '--test-concurrency=2', ...files],
-  { stdio: 'inherit' },
+  {
+    stdio: 'inherit',
+    // The pinned AWS SDK supports Node 20; its notice about later versions is noise in test logs.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env },
+  },
 )
 process.exit(r.status ?? 1)
