@@ -1,5 +1,5 @@
-// An engine over the in-memory store, with the local providers (SNS, SQS, SSM, CodeBuild,
-// CodePipeline, WaitConditionHandle) and a fake identity whose denials are listed per test.
+// An engine over the in-memory store, with the local providers (SNS, SQS, SSM, EventBridge,
+// WaitConditionHandle) and a fake identity whose denials are listed per test.
 import { AwsError } from '../../../src/sandbox/gateway/errors.js'
 import { CloudFormationEngine, type OpContext } from '../../../src/sandbox/services/cloudformation/engine.js'
 import { LOCAL_PROVIDERS } from '../../../src/sandbox/services/cloudformation/providers/local.js'

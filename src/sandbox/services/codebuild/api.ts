@@ -10,7 +10,9 @@ import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import type { JsonService, RequestContext } from '../types.js'
+import type { CloudFormationInternal } from '../cloudformation/api.js'
 import { servicePrincipal, serviceMayAssume } from './calls.js'
+import { projectProvider } from './cfn-provider.js'
 import { alreadyExists, invalidInput, notFound, validation } from './errors.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
 import { BuildRunner } from './runner.js'
@@ -226,7 +228,7 @@ export function codebuildService(runtime: Runtime): JsonService {
     authorize(ctx, { action: `codebuild:${action}`, resource }, 'json')
   }
 
-  function checkServiceRole(ctx: RequestContext, role: string): void {
+  function checkServiceRole(ctx: RequestContext, role: string, project: string): void {
     const arn = parseArn(role)
     if (!arn || arn.service !== 'iam' || !arn.resource.startsWith('role/'))
       throw invalidInput(`Invalid service role: ${role}`)
@@ -240,7 +242,15 @@ export function codebuildService(runtime: Runtime): JsonService {
       },
       'json',
     )
-    if (!serviceMayAssume({ runtime, roleArn: role, service: 'codebuild', sessionName: 'AWSCodeBuild' }))
+    if (
+      !serviceMayAssume({
+        runtime,
+        roleArn: role,
+        service: 'codebuild',
+        sessionName: 'AWSCodeBuild',
+        sourceArn: project,
+      })
+    )
       throw invalidInput(`CodeBuild is not authorized to perform: sts:AssumeRole on ${role}`)
   }
 
@@ -445,6 +455,7 @@ export function codebuildService(runtime: Runtime): JsonService {
     input: Input,
     ctx: RequestContext,
     account: string,
+    arn: string,
     existing?: ProjectRecord,
   ): Omit<ProjectRecord, 'name' | 'arn' | 'account' | 'region' | 'created' | 'lastModified' | 'buildCount'> {
     const source = obj(input, 'source', !existing) ?? existing?.source ?? {}
@@ -465,7 +476,7 @@ export function codebuildService(runtime: Runtime): JsonService {
     const serviceRole = existing
       ? (str(input, 'serviceRole') ?? existing.serviceRole)
       : str(input, 'serviceRole', true)
-    if (serviceRole !== existing?.serviceRole) checkServiceRole(ctx, serviceRole)
+    if (serviceRole !== existing?.serviceRole) checkServiceRole(ctx, serviceRole, arn)
     const tags =
       input['tags'] !== undefined
         ? (list(input, 'tags') as { key: string; value: string }[])
@@ -502,6 +513,8 @@ export function codebuildService(runtime: Runtime): JsonService {
     },
   }
   runtime.provide('codebuild', internal)
+  // Stacks create projects through this API (cfn-provider.ts), replacing no stand-in.
+  runtime.use<CloudFormationInternal>('cloudformation').providers.register(projectProvider)
 
   return {
     name: 'codebuild',
@@ -529,7 +542,7 @@ export function codebuildService(runtime: Runtime): JsonService {
           arn,
           account,
           region: ctx.region,
-          ...parseProjectFields(input, ctx, account),
+          ...parseProjectFields(input, ctx, account, arn),
           created: now,
           lastModified: now,
           buildCount: 0,
@@ -546,7 +559,7 @@ export function codebuildService(runtime: Runtime): JsonService {
         if (!p) throw notFound(`Project cannot be found: ${arn}`)
         const next: ProjectRecord = {
           ...p,
-          ...parseProjectFields(input, ctx, p.account, p),
+          ...parseProjectFields(input, ctx, p.account, p.arn, p),
           lastModified: new Date().toISOString(),
         }
         store.saveProject(next)
@@ -666,25 +679,5 @@ export function codebuildService(runtime: Runtime): JsonService {
   }
 }
 
-function camelize(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(camelize)
-  if (v === null || typeof v !== 'object') return v
-  const out: Record<string, unknown> = {}
-  for (const [k, x] of Object.entries(v as Record<string, unknown>))
-    // The API spells BuildSpec as `buildspec` (API_ProjectSource.html).
-    out[k === 'BuildSpec' ? 'buildspec' : k.charAt(0).toLowerCase() + k.slice(1)] = camelize(x)
-  return out
-}
-
-/**
- * The CreateProject input for the properties of an `AWS::CodeBuild::Project` resource
- * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codebuild-project.html):
- * PascalCase to the API's camelCase (`BuildSpec` → `buildspec`, `Tags` → `{ key, value }`). For
- * the CloudFormation provider, which then calls CreateProject / UpdateProject as the deploying
- * identity.
- */
-export function projectInputFromCloudFormation(
-  props: Readonly<Record<string, unknown>>,
-): Record<string, unknown> {
-  return camelize(props) as Record<string, unknown>
-}
+/** Re-exported for callers that build CreateProject input from a CloudFormation resource. */
+export { projectInputFromCloudFormation } from './cfn-provider.js'

@@ -166,6 +166,14 @@ export interface ServiceAssumeOptions {
   /** `codebuild`, `codepipeline`. */
   readonly service: string
   readonly sessionName: string
+  /**
+   * The resource the service acts for (a CodeBuild project's or a pipeline's ARN): AWS sets it as
+   * `aws:SourceArn`, and its account as `aws:SourceAccount`, when a service assumes a role for a
+   * resource, so trust policies can prevent the confused deputy
+   * (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html,
+   * https://docs.aws.amazon.com/codebuild/latest/userguide/cross-service-confused-deputy-prevention.html).
+   */
+  readonly sourceArn?: string
   readonly now?: Date
   readonly durationSeconds?: number
 }
@@ -202,13 +210,20 @@ export function serviceMayAssume(o: ServiceAssumeOptions): RoleRecord | undefine
   const name = arn?.resource.startsWith('role/') ? arn.resource.split('/').pop() : undefined
   const role = arn && name ? o.runtime.iam.role(arn.account, name) : undefined
   if (!arn || !role || role.arn !== o.roleArn) return undefined
+  const source =
+    o.sourceArn !== undefined
+      ? { arn: o.sourceArn, account: parseArn(o.sourceArn)?.account ?? '' }
+      : undefined
   const result = simulate({
     principal: servicePrincipal(arn.partition, o.service),
     action: 'sts:AssumeRole',
     resource: role.arn,
     resourceAccount: arn.account,
     resourcePolicy: o.runtime.iam.parsed(role.assumeRolePolicy),
-    context: { 'sts:RoleSessionName': o.sessionName },
+    context: {
+      'sts:RoleSessionName': o.sessionName,
+      ...(source ? { 'aws:SourceArn': source.arn, 'aws:SourceAccount': source.account } : {}),
+    },
     now: o.now ?? new Date(),
   })
   return result.decision === 'Allowed' ? role : undefined

@@ -77,6 +77,11 @@ interface Running {
   timer?: NodeJS.Timeout
 }
 
+/** The ARN of a build's project (the build's ARN is `…:build/<project>:<id>`). */
+function projectArnOf(b: BuildRecord): string {
+  return b.arn.replace(/:build\/.*$/, `:project/${b.projectName}`)
+}
+
 /** Starts builds and kills them (StopBuild, timeout, sandbox stop). */
 export class BuildRunner {
   private readonly running = new Map<string, Running>()
@@ -238,6 +243,7 @@ export class BuildRunner {
           roleArn: b.serviceRole,
           service: 'codebuild',
           sessionName: `AWSCodeBuild-${b.id.split(':').pop() ?? ''}`,
+          sourceArn: projectArnOf(b),
           durationSeconds: Math.max(900, Math.min(43200, b.timeoutInMinutes * 60 + 300)),
         })
         if (!identity)

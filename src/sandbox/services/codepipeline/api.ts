@@ -6,7 +6,9 @@ import { formatArn } from '../../../iam/arn.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
+import type { CloudFormationInternal } from '../cloudformation/api.js'
 import { servicePrincipal, serviceMayAssume } from '../codebuild/calls.js'
+import { pipelineProvider } from './cfn-provider.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { readDeclaration, validateDeclaration } from './declaration.js'
 import { PipelineEngine } from './engine.js'
@@ -132,6 +134,8 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
   const store = new PipelineStore(runtime)
   const engine = new PipelineEngine({ runtime, store, pollIntervalMs: options.pollIntervalMs })
   runtime.provide<CodePipelineInternal>('codepipeline', { store, engine })
+  // Stacks create pipelines through this API (cfn-provider.ts).
+  runtime.use<CloudFormationInternal>('cloudformation').providers.register(pipelineProvider)
 
   const pipelineArn = (ctx: RequestContext, account: string, name: string): string =>
     formatArn({
@@ -172,7 +176,13 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
       'json',
     )
     if (
-      !serviceMayAssume({ runtime, roleArn: d.roleArn, service: 'codepipeline', sessionName: 'codepipeline' })
+      !serviceMayAssume({
+        runtime,
+        roleArn: d.roleArn,
+        service: 'codepipeline',
+        sessionName: 'codepipeline',
+        sourceArn: pipelineArn(ctx, ctx.identity.account, d.name),
+      })
     )
       throw invalidStructure(`CodePipeline is not authorized to perform AssumeRole on role ${d.roleArn}`)
   }

@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Identity } from '../../auth/identity.js'
+import { formatArn } from '../../../iam/arn.js'
 import type { Runtime } from '../../runtime.js'
 import { assumeRoleAs, assumeRoleAsService, describeError, type Acting } from '../codebuild/calls.js'
 import { registerShutdown } from '../codebuild/shutdown.js'
@@ -411,12 +412,19 @@ export class PipelineEngine {
     return out
   }
 
-  private pipelineActing(d: PipelineDeclaration, region: string): Acting {
+  private pipelineActing(d: PipelineDeclaration, where: Where, region: string): Acting {
     const identity = assumeRoleAsService({
       runtime: this.runtime,
       roleArn: d.roleArn,
       service: 'codepipeline',
       sessionName: String(Date.now()),
+      sourceArn: formatArn({
+        partition: this.runtime.partition(where.region),
+        service: 'codepipeline',
+        region: where.region,
+        account: where.account,
+        resource: d.name,
+      }),
     })
     if (!identity)
       throw new ActionFailure(`CodePipeline is not authorized to perform AssumeRole on role ${d.roleArn}`)
@@ -493,7 +501,7 @@ export class PipelineEngine {
         throw new ActionFailure(`Action type ${typeKey(a)} is not supported by the crosspipe sandbox`)
       const config = this.resolveVariables(e, a.configuration ?? {})
       Object.assign(run.configuration, config)
-      const pipeline = this.pipelineActing(d, region)
+      const pipeline = this.pipelineActing(d, l.where, region)
       const acting = await this.actingFor(d, a, region, pipeline)
       const inputs: ArtifactRef[] = []
       for (const i of a.inputArtifacts ?? []) {
@@ -670,8 +678,13 @@ export class PipelineEngine {
 
   // ---- source change detection -------------------------------------------------
 
-  private pollActing(roleArn: string, region: string, actionRole?: string): Promise<Acting | undefined> {
-    const key = `${roleArn}|${actionRole ?? ''}`
+  private pollActing(
+    roleArn: string,
+    pipelineArn: string,
+    region: string,
+    actionRole?: string,
+  ): Promise<Acting | undefined> {
+    const key = `${roleArn}|${pipelineArn}|${actionRole ?? ''}`
     const c = this.pollSessions.get(key)
     if (c && c.until > Date.now()) return Promise.resolve({ identity: c.identity, region })
     const base = assumeRoleAsService({
@@ -679,6 +692,7 @@ export class PipelineEngine {
       roleArn,
       service: 'codepipeline',
       sessionName: String(Date.now()),
+      sourceArn: pipelineArn,
     })
     if (!base) return Promise.resolve(undefined)
     const done = (identity: Identity): Acting => {
@@ -740,7 +754,7 @@ export class PipelineEngine {
     a: ActionDeclaration,
     region: string,
   ): Promise<string | undefined> {
-    const as = await this.pollActing(p.declaration.roleArn, region, a.roleArn)
+    const as = await this.pollActing(p.declaration.roleArn, p.arn, region, a.roleArn)
     if (!as) return undefined
     const cfg = a.configuration ?? {}
     if (a.actionTypeId.provider === 'S3')

@@ -1,7 +1,8 @@
 /**
  * Providers for resources of services the sandbox does not run as APIs yet: SNS topics, SQS
- * queues, SSM parameters, CodeBuild projects, CodePipeline pipelines (validated and stored;
- * executions are another issue) and wait condition handles. They keep their resources in
+ * queues, SSM parameters, EventBridge rules and wait condition handles. (CodeBuild projects and
+ * CodePipeline pipelines are the services' own: codebuild/cfn-provider.ts,
+ * codepipeline/cfn-provider.ts.) They keep their resources in
  * CloudFormation's local store, and authorize each write with the deploying identity's
  * policies exactly as the service would (the IAM action and resource ARN of the service's
  * authorization reference), so a stack cannot do here what its role could not do on AWS.
@@ -10,8 +11,6 @@
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topic.html
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sqs-queue.html
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ssm-parameter.html
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codebuild-project.html
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codepipeline-pipeline.html
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-waitconditionhandle.html
  */
 import { formatArn, parseArn } from '../../../../iam/arn.js'
@@ -198,14 +197,11 @@ export const waitConditionHandle: ResourceProvider = {
   },
 }
 
-// ---------------------------------------------------------------- CodeBuild
+// ---------------------------------------------------------------- EventBridge
 
-/** A stored CodeBuild project. */
-export interface CodeBuildProjectRecord {
-  readonly name: string
-  readonly arn: string
-  readonly serviceRole: string
-  readonly properties: Readonly<Record<string, unknown>>
+type Obj = Record<string, unknown>
+function objs(v: unknown): Obj[] {
+  return Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as Obj[]) : []
 }
 
 /** A role given by name or ARN, as an ARN in the stack's account. */
@@ -214,182 +210,6 @@ function roleArnOf(ctx: ProviderContext, v: unknown): string {
   if (s.startsWith('arn:')) return s
   return formatArn({ partition: ctx.partition, service: 'iam', account: ctx.account, resource: `role/${s}` })
 }
-
-/** AWS::CodeBuild::Project: Ref is the project name; GetAtt Arn. */
-export const codeBuildProject: ResourceProvider = {
-  type: 'AWS::CodeBuild::Project',
-  nameProperty: 'Name',
-  async create(ctx, props) {
-    const name = str(props.Name) ?? ctx.physicalName({ maxLength: 150 })
-    // Project names: https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html
-    if (!/^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/.test(name)) {
-      throw new AwsError('InvalidInputException', `Invalid project name: ${name}`, 400)
-    }
-    const projectArn = arn(ctx, 'codebuild', `project/${name}`)
-    await ctx.aws.authorize('codebuild:CreateProject', projectArn)
-    const serviceRole = roleArnOf(ctx, props.ServiceRole)
-    // CreateProject passes the service role to CodeBuild (auth-and-access-control-iam-identity-based-access-control.html).
-    await ctx.aws.authorize('iam:PassRole', serviceRole, { 'iam:PassedToService': 'codebuild.amazonaws.com' })
-    if (ctx.local.get('codebuild-project', name))
-      throw new AwsError('ResourceAlreadyExistsException', `Project already exists: ${name}`, 400)
-    ctx.local.put<CodeBuildProjectRecord>('codebuild-project', name, {
-      name,
-      arn: projectArn,
-      serviceRole,
-      properties: props,
-    })
-    return { physicalId: name, attributes: { Arn: projectArn, Id: name } }
-  },
-  async update(ctx, current, props) {
-    const projectArn = String(current.attributes.Arn)
-    await ctx.aws.authorize('codebuild:UpdateProject', projectArn)
-    const serviceRole = roleArnOf(ctx, props.ServiceRole)
-    if (serviceRole !== roleArnOf(ctx, current.properties.ServiceRole)) {
-      await ctx.aws.authorize('iam:PassRole', serviceRole, {
-        'iam:PassedToService': 'codebuild.amazonaws.com',
-      })
-    }
-    ctx.local.put<CodeBuildProjectRecord>('codebuild-project', current.physicalId, {
-      name: current.physicalId,
-      arn: projectArn,
-      serviceRole,
-      properties: props,
-    })
-    return { physicalId: current.physicalId, attributes: current.attributes }
-  },
-  async delete(ctx, current) {
-    await ctx.aws.authorize('codebuild:DeleteProject', String(current.attributes.Arn))
-    ctx.local.delete('codebuild-project', current.physicalId)
-  },
-}
-
-// ---------------------------------------------------------------- CodePipeline
-
-/** A stored pipeline (executions are another issue; the pipeline engine reads these records). */
-export interface PipelineRecord {
-  readonly name: string
-  readonly arn: string
-  readonly roleArn: string
-  readonly version: number
-  readonly properties: Readonly<Record<string, unknown>>
-}
-
-type Obj = Record<string, unknown>
-function objs(v: unknown): Obj[] {
-  return Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as Obj[]) : []
-}
-
-/**
- * The structural rules CodePipeline's CreatePipeline enforces, with its InvalidStructureException
- * texts (https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-pipeline-structure.html):
- * at least two stages; the first stage only source actions and source actions only there;
- * unique stage and action names; every input artifact produced by an earlier action.
- */
-export function validatePipeline(props: Readonly<Record<string, unknown>>): string | undefined {
-  const stages = objs(props.Stages)
-  if (stages.length < 2)
-    return 'Pipeline has only 1 stage(s). There should be a minimum of 2 stages in a pipeline'
-  if (props.ArtifactStore !== undefined && props.ArtifactStores !== undefined) {
-    return 'Pipeline cannot have both artifactStore and artifactStores'
-  }
-  if (props.ArtifactStore === undefined && props.ArtifactStores === undefined)
-    return 'Pipeline must have an artifactStore or artifactStores'
-  const stageNames = new Set<string>()
-  const produced = new Set<string>()
-  for (const [i, stage] of stages.entries()) {
-    const sname = String(stage.Name)
-    if (stageNames.has(sname)) return `Stage name '${sname}' is not unique`
-    stageNames.add(sname)
-    const actions = objs(stage.Actions)
-    if (!actions.length) return `Stage ${sname} should have at least one action`
-    const actionNames = new Set<string>()
-    const runOrders = new Map<number, Obj[]>()
-    for (const a of actions) {
-      const aname = String(a.Name)
-      if (actionNames.has(aname)) return `Action name '${aname}' is not unique in stage '${sname}'`
-      actionNames.add(aname)
-      const category = String((a.ActionTypeId as Obj | undefined)?.Category)
-      if (i === 0 && category !== 'Source') return `Stage ${sname} should only have source actions`
-      if (i > 0 && category === 'Source')
-        return `Source actions can only be in the first stage of the pipeline: stage ${sname}`
-      const order = Number(a.RunOrder ?? 1)
-      runOrders.set(order, [...(runOrders.get(order) ?? []), a])
-    }
-    for (const order of [...runOrders.keys()].sort((x, y) => x - y)) {
-      for (const a of runOrders.get(order)!) {
-        for (const art of objs(a.InputArtifacts)) {
-          if (!produced.has(String(art.Name))) {
-            return `Input Artifact Bundle ${String(art.Name)} in action '${String(a.Name)}' is not declared as an output artifact in any of the preceding actions`
-          }
-        }
-      }
-      for (const a of runOrders.get(order)!) {
-        for (const art of objs(a.OutputArtifacts)) {
-          const n = String(art.Name)
-          if (produced.has(n)) return `Output Artifact Bundle name ${n} is not unique in the pipeline`
-          produced.add(n)
-        }
-      }
-    }
-  }
-  return undefined
-}
-
-/** Roles a pipeline passes: the pipeline role and the actions' roles (`RoleArn` of each action). */
-function pipelineRoles(ctx: ProviderContext, props: Readonly<Record<string, unknown>>): string[] {
-  return [roleArnOf(ctx, props.RoleArn)]
-}
-
-/** AWS::CodePipeline::Pipeline: Ref is the pipeline name; GetAtt Version. */
-export const codePipeline: ResourceProvider = {
-  type: 'AWS::CodePipeline::Pipeline',
-  nameProperty: 'Name',
-  async create(ctx, props) {
-    const name = str(props.Name) ?? ctx.physicalName({ maxLength: 100 })
-    const pipelineArn = arn(ctx, 'codepipeline', name)
-    await ctx.aws.authorize('codepipeline:CreatePipeline', pipelineArn)
-    for (const r of pipelineRoles(ctx, props)) {
-      await ctx.aws.authorize('iam:PassRole', r, { 'iam:PassedToService': 'codepipeline.amazonaws.com' })
-    }
-    const problem = validatePipeline(props)
-    if (problem) throw new AwsError('InvalidStructureException', problem, 400)
-    if (ctx.local.get('codepipeline-pipeline', name))
-      throw new AwsError('PipelineNameInUseException', `Pipeline name ${name} is already in use`, 400)
-    ctx.local.put<PipelineRecord>('codepipeline-pipeline', name, {
-      name,
-      arn: pipelineArn,
-      roleArn: roleArnOf(ctx, props.RoleArn),
-      version: 1,
-      properties: props,
-    })
-    return { physicalId: name, attributes: { Version: '1', Arn: pipelineArn } }
-  },
-  async update(ctx, current, props) {
-    const pipelineArn = arn(ctx, 'codepipeline', current.physicalId)
-    await ctx.aws.authorize('codepipeline:UpdatePipeline', pipelineArn)
-    for (const r of pipelineRoles(ctx, props)) {
-      await ctx.aws.authorize('iam:PassRole', r, { 'iam:PassedToService': 'codepipeline.amazonaws.com' })
-    }
-    const problem = validatePipeline(props)
-    if (problem) throw new AwsError('InvalidStructureException', problem, 400)
-    const prev = ctx.local.get<PipelineRecord>('codepipeline-pipeline', current.physicalId)
-    const version = (prev?.version ?? 1) + 1
-    ctx.local.put<PipelineRecord>('codepipeline-pipeline', current.physicalId, {
-      name: current.physicalId,
-      arn: pipelineArn,
-      roleArn: roleArnOf(ctx, props.RoleArn),
-      version,
-      properties: props,
-    })
-    return { physicalId: current.physicalId, attributes: { Version: String(version), Arn: pipelineArn } }
-  },
-  async delete(ctx, current) {
-    await ctx.aws.authorize('codepipeline:DeletePipeline', arn(ctx, 'codepipeline', current.physicalId))
-    ctx.local.delete('codepipeline-pipeline', current.physicalId)
-  },
-}
-
-// ---------------------------------------------------------------- EventBridge
 
 /** A stored EventBridge rule (matching events to targets is the pipeline engine's business). */
 export interface EventRuleRecord {
@@ -483,6 +303,4 @@ export const LOCAL_PROVIDERS: readonly ResourceProvider[] = [
   sqsQueue,
   ssmParameter,
   waitConditionHandle,
-  codeBuildProject,
-  codePipeline,
 ]

@@ -63,7 +63,7 @@ export interface ProviderContext {
   readonly stackId: string
   readonly logicalId: string
   readonly aws: AwsCalls
-  /** Resources of services without their own API yet (SNS, SQS, SSM, CodeBuild, CodePipeline). */
+  /** Resources of services without their own API yet (SNS, SQS, SSM, EventBridge). */
   readonly local: LocalResources
   /**
    * A generated physical name, as CloudFormation makes one when a name property is omitted:
