@@ -63,7 +63,9 @@ async function foreground(ctx: CommandContext, stateDir: string): Promise<number
       }) + '\n',
     )
   } else {
-    term.out(`crosspipe sandbox listening on ${sandbox.endpoint} (state: ${stateDir})\n`)
+    // The library has announced the endpoint (and state directory) on stderr; add what to do next.
+    if (sandbox.httpsEndpoint)
+      term.out(`HTTPS: ${sandbox.httpsEndpoint} (certificate: ${sandbox.caFile ?? ''})\n`)
     for (const a of sandbox.accounts)
       term.out(`  account ${a.name.padEnd(8)} ${a.id}   profile "${a.profile}"\n`)
     term.out(
