@@ -48,7 +48,10 @@ import { readFileSync } from 'node:fs'
 import { Agent } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline'
+import { CodeBuildClient } from '@aws-sdk/client-codebuild'
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { SdkCodePipeline, type CodePipelineApi } from './codepipeline.js'
+import { SdkCodeBuildLogs, type CodeBuildLogsApi } from './codebuild-logs.js'
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers'
 import { ALL_REGIONS, PARTITIONS, partitionOf, roleArn } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
@@ -280,6 +283,7 @@ class SdkAccess implements AccountAccess {
   private readonly cfn = new Map<string, CloudFormationApi>()
   private readonly s3s = new Map<string, S3Api>()
   private readonly pipelines = new Map<string, CodePipelineApi>()
+  private readonly buildLogs = new Map<string, CodeBuildLogsApi>()
 
   constructor(
     private readonly options: ClientOptions,
@@ -351,8 +355,28 @@ class SdkAccess implements AccountAccess {
     let api = this.pipelines.get(key)
     if (!api) {
       const source = this.source(l.account, l.region)
-      api = new SdkCodePipeline(new CodePipelineClient(this.config(l)), (call) => guard(source, call))
+      api = new SdkCodePipeline(
+        new CodePipelineClient(this.config(l)),
+        (call) => guard(source, call),
+        (buildId, region, lines) =>
+          this.codeBuildLogs({ account: l.account, region: region ?? l.region }).tail(buildId, lines),
+      )
       this.pipelines.set(key, api)
+    }
+    return api
+  }
+
+  codeBuildLogs(l: StackLocation): CodeBuildLogsApi {
+    const key = `${l.account}/${l.region}`
+    let api = this.buildLogs.get(key)
+    if (!api) {
+      const source = this.source(l.account, l.region)
+      api = new SdkCodeBuildLogs(
+        new CodeBuildClient(this.config(l)),
+        new CloudWatchLogsClient(this.config(l)),
+        (call) => guard(source, call),
+      )
+      this.buildLogs.set(key, api)
     }
     return api
   }

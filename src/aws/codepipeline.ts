@@ -20,6 +20,7 @@ import {
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline'
 import { CrosspipeError } from '../model/errors.js'
+import type { BuildLogTail } from './codebuild-logs.js'
 
 /** One action's latest state in a stage. */
 export interface ActionStateView {
@@ -71,10 +72,23 @@ export interface ActionExecutionView {
   readonly externalExecutionId?: string
   readonly roleArn?: string
   readonly region?: string
+  /** The action type's category and provider (`Build` / `CodeBuild`, …), from the action's input. */
+  readonly category?: string
+  readonly provider?: string
 }
 
 /** What crosspipe does with CodePipeline. */
 export interface CodePipelineApi {
+  /**
+   * The last lines of a CodeBuild build's log, for a build in this pipeline's account, in `region`
+   * (default: the pipeline's). A CodeBuild action's external execution id is the build id. Absent
+   * when the access that made this client cannot read build logs.
+   */
+  readonly buildLogTail?: (
+    buildId: string,
+    region?: string,
+    lines?: number,
+  ) => Promise<BuildLogTail | undefined>
   listPipelines(): Promise<string[]>
   startExecution(pipeline: string): Promise<string>
   getState(pipeline: string): Promise<PipelineStateView>
@@ -117,10 +131,15 @@ async function named<T>(call: () => Promise<T>): Promise<T> {
 
 /** Wraps an SDK client. */
 export class SdkCodePipeline implements CodePipelineApi {
+  readonly buildLogTail?: CodePipelineApi['buildLogTail']
+
   constructor(
     private readonly client: CodePipelineClient,
     private readonly credentialsGuard: <T>(call: () => Promise<T>) => Promise<T>,
-  ) {}
+    buildLogTail?: CodePipelineApi['buildLogTail'],
+  ) {
+    if (buildLogTail) this.buildLogTail = buildLogTail
+  }
 
   private guard<T>(call: () => Promise<T>): Promise<T> {
     return this.credentialsGuard(() => named(call))
@@ -224,6 +243,8 @@ export class SdkCodePipeline implements CodePipelineApi {
           ...(o?.errorDetails?.message ? { errorMessage: o.errorDetails.message } : {}),
           ...(d.input?.roleArn ? { roleArn: d.input.roleArn } : {}),
           ...(d.input?.region ? { region: d.input.region } : {}),
+          ...(d.input?.actionTypeId?.category ? { category: d.input.actionTypeId.category } : {}),
+          ...(d.input?.actionTypeId?.provider ? { provider: d.input.actionTypeId.provider } : {}),
         })
       }
       nextToken = r.nextToken

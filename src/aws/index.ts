@@ -22,3 +22,4 @@ export type {
   PipelineStateView,
   StageStateView,
 } from './codepipeline.js'
+export { LOG_TAIL_LINES, type BuildLogTail, type CodeBuildLogsApi } from './codebuild-logs.js'

@@ -4,6 +4,7 @@
  * for credentials"); everything else talks to these interfaces, which also lets the deploy engine
  * be tested against an in-memory fake with deterministic failures.
  */
+import type { CodeBuildLogsApi } from './codebuild-logs.js'
 import type { CodePipelineApi } from './codepipeline.js'
 
 /** Where a stack lives. */
@@ -129,6 +130,11 @@ export interface AccountAccess {
   s3(location: StackLocation): S3Api
   /** CodePipeline in the pipeline's account and region. */
   codePipeline(location: StackLocation): CodePipelineApi
+  /**
+   * CodeBuild build logs (BatchGetBuilds, then CloudWatch Logs GetLogEvents) in an account and
+   * region. Optional so that in-memory fakes of this interface need not have it.
+   */
+  codeBuildLogs?(location: StackLocation): CodeBuildLogsApi
   /** GetCallerIdentity with the credentials for `account`. */
   whoAmI(location: StackLocation): Promise<CallerIdentity>
 }

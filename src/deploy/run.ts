@@ -10,7 +10,7 @@
  * A Manual approval is an action that stays InProgress until PutApprovalResult
  * (https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals.html).
  */
-import type { ActionExecutionView, CodePipelineApi, ExecutionView } from '../aws/index.js'
+import type { ActionExecutionView, BuildLogTail, CodePipelineApi, ExecutionView } from '../aws/index.js'
 import { CrosspipeError } from '../model/errors.js'
 import { emit } from '../model/io.js'
 import type { IoHost } from '../model/io.js'
@@ -18,11 +18,21 @@ import type { IoHost } from '../model/io.js'
 /** Execution statuses after which nothing more happens. */
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Stopped', 'Superseded', 'Cancelled'])
 
+/** One action of an execution report. */
+export type ActionReport = ActionExecutionView & {
+  readonly hint?: string
+  /**
+   * For a failed CodeBuild action (Build or Test): the last lines of its build's log (the action's
+   * external execution id is the build id), oldest first, when the build log could be read.
+   */
+  readonly logTail?: readonly string[]
+}
+
 /** The state of one execution: its status and every action so far. */
 export interface ExecutionReport {
   readonly pipeline: string
   readonly execution: ExecutionView
-  readonly actions: readonly (ActionExecutionView & { readonly hint?: string })[]
+  readonly actions: readonly ActionReport[]
   /** A Manual approval of this execution waiting for a result, if any. */
   readonly waitingForApproval?: { readonly stage: string; readonly action: string }
   readonly durationMs?: number
@@ -50,11 +60,44 @@ export function hintFor(message: string | undefined): string | undefined {
   return undefined
 }
 
-/** Reads an execution and its actions. */
+/** Options of {@link executionReport}. */
+export interface ExecutionReportOptions {
+  /** Lines of a failed build's log to show (default 20; 0 reads no log). */
+  readonly logTailLines?: number
+  /**
+   * Log tails already read, by build id: a follower passes one map for all its polls, so that a
+   * failed build's log is read once.
+   */
+  readonly logTails?: Map<string, Promise<BuildLogTail | undefined>>
+}
+
+/** The build log tail of a failed CodeBuild action, or undefined (no log, or it cannot be read). */
+async function failedBuildLog(
+  api: CodePipelineApi,
+  a: ActionExecutionView,
+  o: ExecutionReportOptions,
+): Promise<readonly string[] | undefined> {
+  const lines = o.logTailLines ?? 20
+  if (a.status !== 'Failed' || a.provider !== 'CodeBuild' || !a.externalExecutionId || lines <= 0)
+    return undefined
+  if (!api.buildLogTail) return undefined
+  const buildId = a.externalExecutionId
+  let tail = o.logTails?.get(buildId)
+  if (!tail) {
+    // A log that cannot be read (no logs:GetLogEvents, a deleted build) leaves the report without
+    // it: the action's error is the finding, the log only explains it.
+    tail = api.buildLogTail(buildId, a.region, lines).catch(() => undefined)
+    o.logTails?.set(buildId, tail)
+  }
+  return (await tail)?.lines
+}
+
+/** Reads an execution and its actions; a failed CodeBuild action gets its build log's tail. */
 export async function executionReport(
   api: CodePipelineApi,
   pipeline: string,
   executionId: string,
+  options: ExecutionReportOptions = {},
 ): Promise<ExecutionReport> {
   const [execution, actions, state] = await Promise.all([
     api.getExecution(pipeline, executionId),
@@ -71,10 +114,13 @@ export async function executionReport(
   return {
     pipeline,
     execution,
-    actions: sorted.map((a) => {
-      const hint = a.status === 'Failed' ? hintFor(a.errorMessage) : undefined
-      return hint ? { ...a, hint } : a
-    }),
+    actions: await Promise.all(
+      sorted.map(async (a): Promise<ActionReport> => {
+        const hint = a.status === 'Failed' ? hintFor(a.errorMessage) : undefined
+        const logTail = await failedBuildLog(api, a, options)
+        return { ...a, ...(hint ? { hint } : {}), ...(logTail?.length ? { logTail } : {}) }
+      }),
+    ),
     ...(waiting ? { waitingForApproval: waiting } : {}),
   }
 }
@@ -92,6 +138,8 @@ export interface RunPipelineOptions {
   readonly timeoutMs?: number
   readonly signal?: AbortSignal
   readonly io?: IoHost
+  /** Lines of a failed build's log to show (default 20). */
+  readonly logTailLines?: number
 }
 
 /**
@@ -104,8 +152,12 @@ export async function runPipeline(o: RunPipelineOptions): Promise<ExecutionRepor
   emit(o.io, 'info', 'run.started', `pipeline ${o.pipeline}: execution ${executionId}`, { executionId })
   const seen = new Map<string, string>()
   const deadline = started + (o.timeoutMs ?? 3_600_000)
+  const logTails = new Map<string, Promise<BuildLogTail | undefined>>()
   for (;;) {
-    const r = await executionReport(o.api, o.pipeline, executionId)
+    const r = await executionReport(o.api, o.pipeline, executionId, {
+      logTails,
+      ...(o.logTailLines !== undefined ? { logTailLines: o.logTailLines } : {}),
+    })
     for (const a of r.actions) {
       const key = `${a.stageName}/${a.actionName}`
       if (seen.get(key) === a.status) continue
@@ -124,6 +176,14 @@ export async function runPipeline(o: RunPipelineOptions): Promise<ExecutionRepor
           action: a,
         },
       )
+      if (a.logTail)
+        emit(
+          o.io,
+          'info',
+          'run.log',
+          `  last ${a.logTail.length} lines of the build log:\n${a.logTail.map((l) => `    │ ${l}`).join('\n')}`,
+          { action: a },
+        )
       if (a.hint) emit(o.io, 'warn', 'run.hint', `hint: ${a.hint}`, { action: a })
     }
     const done = TERMINAL.has(r.execution.status)

@@ -93,6 +93,10 @@ function printReport(ctx: CommandContext, r: ExecutionReport): void {
         : ''
     t.out(`    ${a.actionName.padEnd(28)} ${colour(a.status)}${style(t, 'dim', took)}\n`)
     if (a.status === 'Failed') t.out(`      ${style(t, 'red', a.errorMessage ?? a.errorCode ?? 'failed')}\n`)
+    if (a.logTail) {
+      t.out(`      ${style(t, 'dim', `last ${a.logTail.length} lines of the build log:`)}\n`)
+      for (const l of a.logTail) t.out(`      ${style(t, 'dim', '│')} ${l}\n`)
+    }
     if (a.hint) t.out(`      ${style(t, 'yellow', 'hint:')} ${a.hint}\n`)
     if (a.summary && a.status !== 'Failed') t.out(`      ${style(t, 'dim', a.summary)}\n`)
   }
