@@ -17,7 +17,7 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { Agent } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,11 +28,14 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import { CodePipelineClient, GetPipelineCommand } from '@aws-sdk/client-codepipeline'
 import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
+  PutUserPolicyCommand,
 } from '@aws-sdk/client-iam'
 import { DescribeKeyCommand, GetKeyPolicyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms'
 import {
@@ -507,4 +510,155 @@ test('sandbox: the init example deploys into three accounts, reads back as synth
       assert.equal(state, 'PendingDeletion', `key ${k.KeyId} in ${account}`)
     }
   }
+})
+
+/** An app template whose SNS topic the restricted identity may not create (its SSM parameter it may). */
+const DENIED_APP = `Resources:
+  Setting:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Type: String
+      Value: allowed
+  Alerts:
+    Type: AWS::SNS::Topic
+    Properties:
+      DisplayName: not allowed
+`
+
+test('sandbox: a resource the deploying identity may not create fails its stack, which rolls back; deploy names the resource and the AccessDenied reason', async (t) => {
+  if (unavailable) return t.skip(unavailable)
+  const s = sandbox!
+  // The identity of the dev account for this deploy: an IAM user allowed CloudFormation and SSM only.
+  const iam = new IAMClient(sdk(DEV.account))
+  await iam.send(new CreateUserCommand({ UserName: 'restricted-deployer' }))
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'restricted-deployer',
+      PolicyName: 'cloudformation-and-ssm-only',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['cloudformation:*', 'ssm:*'], Resource: '*' }],
+      }),
+    }),
+  )
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'restricted-deployer' }))).AccessKey!
+  const credentialsFile = join(dir, 'restricted-credentials')
+  const configFile = join(dir, 'restricted-config')
+  copyFileSync(s.credentialsFile, credentialsFile)
+  copyFileSync(s.configFile, configFile)
+  appendFileSync(
+    credentialsFile,
+    `\n[restricted]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\n`,
+  )
+  appendFileSync(configFile, `\n[profile restricted]\nregion = ${DEV.region}\n`)
+  const restricted = sandboxAccess({
+    endpointUrl: s.httpsEndpoint!,
+    caFile: s.caFile!,
+    credentialsFile,
+    configFile,
+    profiles: { [DEV.account]: 'restricted' },
+  })
+  const denied: ManifestDocument = {
+    version: 1,
+    pipeline: 'denied',
+    stacks: [
+      { name: 'denied-app', template: 'app.yaml', ...DEV, phase: 1, capabilities: [], parameters: {} },
+    ],
+  }
+  const result = await deploy({
+    manifest: denied,
+    templates: { 'app.yaml': DENIED_APP },
+    credentials: restricted,
+    pollIntervalMs: 50,
+  })
+  assert.equal(result.success, false)
+  const r = result.stacks[0]!
+  assert.equal(r.outcome, 'failed', JSON.stringify(r))
+  assert.equal(r.status, 'ROLLBACK_COMPLETE')
+  assert.equal(r.error?.logicalId, 'Alerts', JSON.stringify(r.error))
+  assert.equal(r.error?.resourceType, 'AWS::SNS::Topic')
+  const userArn = `arn:aws:iam::${DEV.account}:user/restricted-deployer`
+  assert.match(r.error?.reason ?? '', /AccessDenied|not authorized/)
+  assert.match(
+    r.error?.reason ?? '',
+    new RegExp(
+      `User: ${userArn} is not authorized to perform: sns:CreateTopic on resource: arn:aws:sns:${DEV.region}:${DEV.account}:`,
+    ),
+  )
+  assert.match(r.error?.advice ?? '', /--replace-failed/)
+  // The rollback removed what had been created (the SSM parameter).
+  const listed = await access.cloudFormation(DEV).listStackResources('denied-app')
+  assert.ok(
+    listed.every((x) => x.status === 'DELETE_COMPLETE' || x.status === 'CREATE_FAILED'),
+    JSON.stringify(listed),
+  )
+  const gone = await destroy({
+    manifest: denied,
+    templates: { 'app.yaml': DENIED_APP },
+    credentials: access,
+    yes: true,
+    pollIntervalMs: 50,
+  })
+  assert.ok(gone.success)
+})
+
+test('sandbox: a deploy of the init example interrupted in the middle of phase 2, re-run, converges', async (t) => {
+  if (unavailable) return t.skip(unavailable)
+  const out = synthesize(parsePipeline(exampleProject()['crosspipe.yml']!, 'crosspipe.yml'))
+  const options = { manifest: out.manifest, templates: out.files, credentials: access, pollIntervalMs: 50 }
+  const [firstOf2, secondOf2] = out.manifest.stacks.filter((s) => s.phase === 2).map((s) => s.name)
+  assert.ok(firstOf2 && secondOf2)
+  // One stack at a time; aborted (as Ctrl-C does) when the second stack of phase 2 has its
+  // CREATE change set but has not executed it: the first stack of phase 2 is done, the second is
+  // interrupted mid-operation, phase 3 never starts.
+  const controller = new AbortController()
+  const io = recordingIo()
+  const abortingIo = {
+    notify(m: Parameters<typeof io.notify>[0]) {
+      io.notify(m)
+      const id = (m.data as { id?: string } | undefined)?.id ?? ''
+      if (m.code === 'deploy.stack.changeset' && id.endsWith(`/${secondOf2}`)) controller.abort()
+    },
+  }
+  const interrupted = await deploy({ ...options, concurrency: 1, signal: controller.signal, io: abortingIo })
+  const outcomes = Object.fromEntries(interrupted.stacks.map((s) => [s.stack, s.outcome]))
+  assert.equal(interrupted.cancelled, true, JSON.stringify(outcomes))
+  assert.equal(interrupted.success, false)
+  assert.deepEqual(outcomes, {
+    'my-app-ci-base': 'created',
+    [firstOf2]: 'created',
+    [secondOf2]: 'cancelled',
+    'my-app-pipeline': 'cancelled',
+  })
+  assert.ok(io.messages.some((m) => m.code === 'deploy.cancelled'))
+  const where = (name: string) => out.manifest.stacks.find((s) => s.name === name)!
+  // The interrupted CREATE change set was deleted: no resources exist (the stack is gone, or the
+  // empty REVIEW_IN_PROGRESS stack a CREATE change set makes remains); the pipeline never started.
+  const leftover = await access.cloudFormation(where(secondOf2)).describeStack(secondOf2)
+  assert.ok(leftover === undefined || leftover.status === 'REVIEW_IN_PROGRESS', JSON.stringify(leftover))
+  assert.equal(
+    await access.cloudFormation(where('my-app-pipeline')).describeStack('my-app-pipeline'),
+    undefined,
+  )
+
+  const rerun = await deploy(options)
+  const report = rerun.stacks.map((s) => `${s.stack}: ${s.outcome} ${s.error?.message ?? ''}`).join('\n')
+  assert.ok(rerun.success, report)
+  assert.deepEqual(
+    Object.fromEntries(rerun.stacks.map((s) => [s.stack, s.outcome])),
+    {
+      'my-app-ci-base': 'no-change',
+      [firstOf2]: 'no-change',
+      [secondOf2]: 'created',
+      'my-app-pipeline': 'created',
+    },
+    report,
+  )
+  for (const s of out.manifest.stacks)
+    assert.equal((await access.cloudFormation(s).describeStack(s.name))?.status, 'CREATE_COMPLETE', s.name)
+  const third = await deploy(options)
+  assert.ok(third.stacks.every((s) => s.outcome === 'no-change'))
+
+  const gone = await destroy({ ...options, yes: true })
+  assert.ok(gone.success)
 })
