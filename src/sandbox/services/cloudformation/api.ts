@@ -83,7 +83,9 @@ function stackInput(p: QueryParams): StackInput {
     capabilities: memberList(p, 'Capabilities'),
     roleArn: optional(p, 'RoleARN'),
     notificationArns: p.has('NotificationARNs.member.1') ? memberList(p, 'NotificationARNs') : undefined,
-    tags: p.has('Tags.member.1') ? tagList(p) : undefined,
+    // Tags travel as Tags.member.N.Key/Value; an empty `Tags=` removes them all, and no Tags
+    // parameter leaves them as they are (API_UpdateStack.html, "Tags").
+    tags: p.has('Tags.member.1.Key') ? tagList(p) : p.has('Tags') ? [] : undefined,
     disableRollback: bool(p, 'DisableRollback'),
     onFailure,
     timeoutInMinutes: optionalInt(p, 'TimeoutInMinutes', 1, 100000),
