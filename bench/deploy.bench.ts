@@ -10,9 +10,15 @@
  *   replaced by literal values of the right shape;
  * - moto has no CodePipeline/CodeBuild resource providers worth timing, so the pipeline stack
  *   (phase 3) is left out: CI base (phase 1) + one target stack per account (phase 2).
+ *
+ * The crosspipe sandbox has neither limitation, so the same run also measures, as a user runs it,
+ * whole processes of the built CLI (`node bin/crosspipe.js`, so `npm run build` first — `npm run
+ * bench` does) against a detached sandbox (`sandbox --detach --port 0`), a fresh one per run:
+ * `deploy --sandbox` of the `crosspipe init` example (all three phases, three accounts), and of a
+ * 20-target definition next to a 1-target one (every phase, the pipeline stack included).
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { assumeRoleAccess, sandboxAccess } from '../src/aws/index.js'
@@ -177,8 +183,97 @@ async function sandboxBaseStack(p: ReturnType<typeof project>, reps: number): Pr
   }
 }
 
+const BIN = join(import.meta.dirname, '..', 'bin', 'crosspipe.js')
+
+/** Wall-clock milliseconds of one `node bin/crosspipe.js …` process; throws with its output if it fails. */
+function cli(args: readonly string[], cwd: string): number {
+  const t0 = performance.now()
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  })
+  const ms = performance.now() - t0
+  if (r.status !== 0)
+    throw new Error(`crosspipe ${args.join(' ')} exited ${r.status}: ${`${r.stderr}${r.stdout}`.slice(-600)}`)
+  return ms
+}
+
+/** Whole-process times of `crosspipe deploy --sandbox` (and of the no-change deploy after it), each on a fresh detached sandbox. */
+interface CliDeployTimes {
+  readonly deploy: number[]
+  readonly again: number[]
+  /** Runs that failed, with the CLI's output: reported, not retried. */
+  readonly failures: string[]
+}
+
+/**
+ * Runs `crosspipe deploy --sandbox` in `setup`'s project directory against a fresh detached
+ * sandbox with `accounts` (NAME=ID,…), `reps` times, then a second, no-change deploy.
+ */
+function cliSandboxDeploys(
+  reps: number,
+  accounts: string,
+  setup: (dir: string) => void,
+  extra: readonly string[] = [],
+): CliDeployTimes {
+  const times: CliDeployTimes = { deploy: [], again: [], failures: [] }
+  for (let i = 0; i < reps; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'crosspipe-bench-cli-'))
+    const state = join(dir, '.sandbox')
+    try {
+      setup(dir)
+      cli(['sandbox', '--detach', '--port', '0', '--state', state, '--accounts', accounts], dir)
+      try {
+        times.deploy.push(cli(['deploy', '--sandbox', '--state', state, ...extra], dir))
+        times.again.push(cli(['deploy', '--sandbox', '--state', state, ...extra], dir))
+      } catch (err) {
+        times.failures.push(err instanceof Error ? err.message : String(err))
+      } finally {
+        cli(['sandbox', 'stop', '--state', state], dir)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  return times
+}
+
+/** `--accounts` of the sandbox for {@link definition}(targets): ci plus t0…t(n-1). */
+function sandboxAccounts(targets: number): string {
+  return [`ci=${CI}`, ...Array.from({ length: targets }, (_, i) => `t${i}=${String(200000000000 + i)}`)].join(
+    ',',
+  )
+}
+
+/** The sandbox figures of the section, or why they could not be measured. */
+interface SandboxCli {
+  readonly init?: CliDeployTimes
+  readonly one?: CliDeployTimes
+  readonly twenty?: CliDeployTimes
+  readonly problem?: string
+}
+
+function sandboxCli(reps: number): SandboxCli {
+  try {
+    const init = cliSandboxDeploys(reps, 'ci=111111111111,dev=222222222222,prod=333333333333', (dir) => {
+      cli(['init', dir], dir)
+    })
+    const targets = (n: number) => (dir: string) => {
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(join(dir, 'crosspipe.yml'), definition(n))
+    }
+    const one = cliSandboxDeploys(reps, sandboxAccounts(1), targets(1), ['--concurrency', '20'])
+    const twenty = cliSandboxDeploys(reps, sandboxAccounts(20), targets(20), ['--concurrency', '20'])
+    return { init, one, twenty }
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) }
+  }
+}
+
 export const run: BenchRun = async ({ quick }) => {
   const reps = quick ? 1 : 3
+  const sb = sandboxCli(reps)
   const sim = { one: [] as number[], twenty: [] as number[], seq20: [] as number[] }
   for (let i = 0; i < reps; i++) {
     sim.one.push(await simulated(project(1), 100, 20))
@@ -187,7 +282,12 @@ export const run: BenchRun = async ({ quick }) => {
   }
   const sandboxBase = await sandboxBaseStack(project(1), reps)
   const missing = motoMissing()
-  if (missing) return { title: 'Deploy (moto)', markdown: `Not measured: this benchmark ${missing}.` }
+  const sandboxMarkdown = sandboxSection(sb, reps)
+  if (missing)
+    return {
+      title: 'Deploy (sandbox, moto)',
+      markdown: `${sandboxMarkdown}\n\nmoto: not measured: this benchmark ${missing}.`,
+    }
   const moto = await startMoto(900)
   const dir = mkdtempSync(join(tmpdir(), 'crosspipe-bench-'))
   writeFileSync(
@@ -255,6 +355,10 @@ export const run: BenchRun = async ({ quick }) => {
   const ratio = (a: number[], b: number[]) =>
     a.length && b.length ? `${(median(a) / median(b)).toFixed(2)}×` : 'n/a'
   const markdown = `
+${sandboxMarkdown}
+
+### moto
+
 Synthesized CI base stack (phase 1) and one target stack per account (phase 2), deployed by
 \`deploy()\` (in-process, the real AWS SDK v3, one role assumed per account) into moto 5.2.1 on
 loopback; ${reps} run(s), medians. moto creates resources synchronously, so these figures measure
@@ -283,5 +387,44 @@ service), with the same synthesized stacks:
 | 20 targets (21 stacks) | ${ms(sim.twenty)} | ${ms(sim.seq20)} | ${ratio(sim.twenty, sim.seq20)} |
 | 20 targets ÷ 1 target (target ≤ 2×) | ${ratio(sim.twenty, sim.one)} | | |
 `
-  return { title: 'Deploy (moto)', markdown }
+  return { title: 'Deploy (sandbox, moto)', markdown }
+}
+
+/** The sandbox part of the section. */
+function sandboxSection(sb: SandboxCli, reps: number): string {
+  if (sb.problem !== undefined || !sb.init || !sb.one || !sb.twenty)
+    return `### crosspipe sandbox\n\nNot measured: ${sb.problem ?? 'unknown'}`
+  const ms = (xs: readonly number[]) => (xs.length ? `${Math.round(median(xs))} ms` : 'n/a')
+  const ratio = (a: readonly number[], b: readonly number[]) =>
+    a.length && b.length ? `${(median(a) / median(b)).toFixed(2)}×` : 'n/a'
+  return `### crosspipe sandbox
+
+Whole processes, as a user runs them: \`node bin/crosspipe.js deploy --sandbox\` (the built CLI:
+Node start-up, synthesis, credentials, plan, every stack by change set over the sandbox's HTTPS
+endpoint, with the CLI's default 2 s poll interval) against a detached sandbox
+(\`crosspipe sandbox --detach --port 0\`), a fresh one per run; ${reps} run(s) each, medians. Every
+phase is deployed, the pipeline stack included, and values cross accounts as real outputs. The
+second deploy of each run changes nothing (it still creates and deletes one change set per stack,
+because the sandbox drops stack tags: see the deploy tests).
+
+| what | first deploy | second deploy (no change) |
+|---|---|---|
+| \`crosspipe init\` example (4 stacks, 3 accounts, 3 phases) | ${ms(sb.init.deploy)} | ${ms(sb.init.again)} |
+| 1 target (3 stacks, 2 accounts), \`--concurrency 20\` | ${ms(sb.one.deploy)} | ${ms(sb.one.again)} |
+| 20 targets (22 stacks, 21 accounts), \`--concurrency 20\` | ${ms(sb.twenty.deploy)} | ${ms(sb.twenty.again)} |
+| 20 targets ÷ 1 target (target ≤ 2×) | ${ratio(sb.twenty.deploy, sb.one.deploy)} | ${ratio(sb.twenty.again, sb.one.again)} |
+${failures(sb)}`
+}
+
+/** Failed runs, stated (they are not retried, and not in the medians). */
+function failures(sb: SandboxCli): string {
+  const all = [
+    ...(sb.init?.failures ?? []).map((f) => `init example: ${f}`),
+    ...(sb.one?.failures ?? []).map((f) => `1 target: ${f}`),
+    ...(sb.twenty?.failures ?? []).map((f) => `20 targets: ${f}`),
+  ]
+  if (all.length === 0) return ''
+  return `\n${all.length} run(s) failed and are not in the medians:\n\n${all
+    .map((f) => `- ${f.replace(/\s+/g, ' ').slice(0, 300)}`)
+    .join('\n')}`
 }
