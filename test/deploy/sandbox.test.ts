@@ -116,6 +116,31 @@ const manifest: ManifestDocument = {
 const templates = { 'base.yaml': BASE, 'app.yaml': APP }
 const outcomes = (r: DeployResult) => Object.fromEntries(r.stacks.map((s) => [s.stack, s.outcome]))
 
+/**
+ * Works around a bug in src/aws (reported, not ours to fix): with `caFile`, every client shares one
+ * https Agent, and `whoAmI` calls `sts.destroy()`, which destroys that shared Agent
+ * (NodeHttpHandler.destroy → httpsAgent.destroy()) and with it the sockets of the other accounts'
+ * GetCallerIdentity calls that `verifyAccess` runs at the same time: they fail with "socket hang
+ * up" now and then. One whoAmI at a time keeps these tests deterministic; remove once fixed.
+ */
+function oneWhoAmIAtATime(inner: AccountAccess): AccountAccess {
+  let last: Promise<unknown> = Promise.resolve()
+  return {
+    describe: (account) => inner.describe(account),
+    cloudFormation: (l) => inner.cloudFormation(l),
+    s3: (l) => inner.s3(l),
+    codePipeline: (l) => inner.codePipeline(l),
+    whoAmI: (l) => {
+      const next = last.then(
+        () => inner.whoAmI(l),
+        () => inner.whoAmI(l),
+      )
+      last = next.catch(() => undefined)
+      return next
+    },
+  }
+}
+
 let sandbox: RunningSandbox | undefined
 let dir = ''
 let access: AccountAccess
@@ -129,13 +154,15 @@ before(async () => {
     unavailable = 'the sandbox has no HTTPS endpoint (openssl missing)'
     return
   }
-  access = sandboxAccess({
-    endpointUrl: sandbox.httpsEndpoint,
-    caFile: sandbox.caFile,
-    credentialsFile: sandbox.credentialsFile,
-    configFile: sandbox.configFile,
-    profiles: Object.fromEntries(sandbox.accounts.map((a) => [a.id, a.profile])),
-  })
+  access = oneWhoAmIAtATime(
+    sandboxAccess({
+      endpointUrl: sandbox.httpsEndpoint,
+      caFile: sandbox.caFile,
+      credentialsFile: sandbox.credentialsFile,
+      configFile: sandbox.configFile,
+      profiles: Object.fromEntries(sandbox.accounts.map((a) => [a.id, a.profile])),
+    }),
+  )
   try {
     await access.cloudFormation(CI).describeStack('probe')
   } catch (err) {
@@ -291,13 +318,6 @@ function recording(inner: AccountAccess, calls: string[]): AccountAccess {
     whoAmI: (l) => inner.whoAmI(l),
   }
 }
-/**
- * The sandbox's CloudFormation drops the Tags of CreateChangeSet/CreateStack: its query parser
- * tests `p.has('Tags.member.1')`, but the query protocol sends `Tags.member.1.Key` and
- * `Tags.member.1.Value` (src/sandbox/services/cloudformation/api.ts, stackInput). The stacks then
- * read back without the manifest's tags, so the plan sees "the stack tags differ" and a second
- * deploy creates (and deletes) change sets that change nothing. Reported; not ours to fix.
- */
 const READ_CALL = /^[a-z0-9]+\.(describe|get|list|whoAmI|objectUrl)/
 
 const errorName = (p: Promise<unknown>) =>
@@ -441,18 +461,14 @@ test('sandbox: the init example deploys into three accounts, reads back as synth
     report(second),
   )
   assert.deepEqual(await eventCounts(), eventsBefore, 'no stack has new events')
-  await t.test(
-    'the second deploy makes no write call (not even a change set), and stack tags read back',
-    async () => {
-      for (const s of out.manifest.stacks)
-        assert.deepEqual((await access.cloudFormation(s).describeStack(s.name))?.tags, s.tags ?? {}, s.name)
-      assert.ok(calls.length > 0)
-      assert.deepEqual(
-        calls.filter((c) => !READ_CALL.test(c)),
-        [],
-        `the second deploy made write calls: ${second.plan.actions.map((a) => `${a.stack}: ${a.action} (${a.reason})`).join('; ')}`,
-      )
-    },
+  // Not one write call, not even a change set: the plan sees template, parameters and tags as deployed.
+  for (const s of out.manifest.stacks)
+    assert.deepEqual((await access.cloudFormation(s).describeStack(s.name))?.tags, s.tags ?? {}, s.name)
+  assert.ok(calls.length > 0)
+  assert.deepEqual(
+    calls.filter((c) => !READ_CALL.test(c)),
+    [],
+    `the second deploy made write calls: ${second.plan.actions.map((a) => `${a.stack}: ${a.action} (${a.reason})`).join('; ')}`,
   )
 
   // 4. Destroy, with objects in the versioned bucket (two versions of one key).
@@ -548,13 +564,15 @@ test('sandbox: a resource the deploying identity may not create fails its stack,
     `\n[restricted]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\n`,
   )
   appendFileSync(configFile, `\n[profile restricted]\nregion = ${DEV.region}\n`)
-  const restricted = sandboxAccess({
-    endpointUrl: s.httpsEndpoint!,
-    caFile: s.caFile!,
-    credentialsFile,
-    configFile,
-    profiles: { [DEV.account]: 'restricted' },
-  })
+  const restricted = oneWhoAmIAtATime(
+    sandboxAccess({
+      endpointUrl: s.httpsEndpoint!,
+      caFile: s.caFile!,
+      credentialsFile,
+      configFile,
+      profiles: { [DEV.account]: 'restricted' },
+    }),
+  )
   const denied: ManifestDocument = {
     version: 1,
     pipeline: 'denied',
