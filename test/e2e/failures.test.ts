@@ -94,7 +94,7 @@ function checkFails(): Finding[] {
 }
 
 /** Deploys the edited templates, then `crosspipe run`: exit 1, and its output. */
-function deployAndRunFails(): string {
+function deployAndRunFails(timeoutSeconds = 20): string {
   const { dir, state } = example()
   expectExit(
     cli(['deploy', '--sandbox', '--state', state, '-m', 'crosspipe.out/manifest.json'], { cwd: dir }),
@@ -102,7 +102,11 @@ function deployAndRunFails(): string {
     'deploy -m',
   )
   // --timeout: an execution that does not fail waits to enter prod behind an earlier one.
-  const r = expectExit(cli(['run', '--sandbox', '--state', state, '--timeout', '20'], { cwd: dir }), 1, 'run')
+  const r = expectExit(
+    cli(['run', '--sandbox', '--state', state, '--timeout', String(timeoutSeconds)], { cwd: dir }),
+    1,
+    'run',
+  )
   return r.stdout
 }
 
@@ -230,7 +234,7 @@ test(
   },
   () => {
     keyIdTemplates()
-    const stdout = deployAndRunFails()
+    const stdout = deployAndRunFails(6)
     const failed = /\n {4}(\S+)\s+Failed[^\n]*\n {6}([^\n]*)/.exec(stdout)
     assert.ok(failed, stdout)
     assert.match(failed[1] ?? '', /222222222222/)
@@ -271,3 +275,52 @@ test('5. a buildspec whose command fails: the build action fails and the run sho
   // The stages after the build never ran.
   assert.doesNotMatch(r.stdout, /\n {2}dev\n/)
 })
+
+/** Case 6: the dev deployment role may create the bucket but not SSM parameters; a new parameter in the application template. */
+function deployRoleWithoutSsm(): string {
+  const { dir, state } = example()
+  edit(join(dir, 'buildspec.yml'), /\n {6}- 'echo "unit tests[^\n]*\n/, '\n')
+  edit(
+    join(dir, 'crosspipe.yml'),
+    '    stack: my-app-dev\n',
+    [
+      '    stack: my-app-dev',
+      '    deployPermissions:',
+      '      statements:',
+      '        - Effect: Allow',
+      '          Action: [s3:CreateBucket, s3:PutBucketVersioning, s3:PutEncryptionConfiguration, s3:PutBucketPublicAccessBlock, s3:GetBucketLocation]',
+      '          Resource: "*"',
+      '',
+    ].join('\n'),
+  )
+  expectExit(cli(['deploy', '--sandbox', '--state', state], { cwd: dir }), 0, 'deploy (dev role without SSM)')
+  edit(
+    join(dir, 'template.yml'),
+    '\nOutputs:\n',
+    '\n  VersionParameter:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Type: String\n      Value: "2"\n\nOutputs:\n',
+  )
+  commit(dir, 'A resource the dev deployment role may not create')
+  return expectExit(cli(['run', '--sandbox', '--state', state, '--timeout', '20'], { cwd: dir }), 1, 'run')
+    .stdout
+}
+
+let case6 = ''
+
+test('6. a template resource the deployment role may not create: the dev deploy action fails', () => {
+  case6 = deployRoleWithoutSsm()
+  assert.match(case6, /\n {4}prepare-222222222222-eu-west-1\s+Succeeded/)
+  const detail = failedAction(case6, 'deploy-222222222222-eu-west-1')
+  assert.match(detail, /Stack my-app-dev .*UPDATE_ROLLBACK_COMPLETE/)
+})
+
+test(
+  "6b. … with CloudFormation's reason (the resource's CREATE_FAILED status reason)",
+  {
+    todo: "the sandbox's CloudFormation action reports only the stack's final state, not the failed resource's reason",
+  },
+  () => {
+    const detail = failedAction(case6, 'deploy-222222222222-eu-west-1')
+    assert.match(detail, /VersionParameter/)
+    assert.match(detail, /not authorized to perform: ssm:PutParameter/)
+  },
+)
