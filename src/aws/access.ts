@@ -284,6 +284,7 @@ class SdkAccess implements AccountAccess {
   private readonly s3s = new Map<string, S3Api>()
   private readonly pipelines = new Map<string, CodePipelineApi>()
   private readonly buildLogs = new Map<string, CodeBuildLogsApi>()
+  private readonly stsClients = new Map<string, STSClient>()
 
   constructor(
     private readonly options: ClientOptions,
@@ -383,13 +384,17 @@ class SdkAccess implements AccountAccess {
 
   async whoAmI(l: StackLocation): Promise<CallerIdentity> {
     const source = this.source(l.account, l.region)
-    const sts = new STSClient(this.config(l))
-    try {
-      const r = await guard(source, () => sts.send(new GetCallerIdentityCommand({})))
-      return { account: r.Account ?? '', arn: r.Arn ?? '' }
-    } finally {
-      sts.destroy()
+    // Kept like the other clients rather than destroyed after the call: destroying a client
+    // destroys its request handler's agent, which every client of this access shares (caFile).
+    const key = `${l.account}/${l.region}`
+    let sts = this.stsClients.get(key)
+    if (!sts) {
+      sts = new STSClient(this.config(l))
+      this.stsClients.set(key, sts)
     }
+    const client = sts
+    const r = await guard(source, () => client.send(new GetCallerIdentityCommand({})))
+    return { account: r.Account ?? '', arn: r.Arn ?? '' }
   }
 }
 
