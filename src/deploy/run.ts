@@ -49,7 +49,9 @@ export function hintFor(message: string | undefined): string | undefined {
     return 'the action role and Configuration.RoleArn must be in the same account (check rule passrole-cross-account)'
   if (/kms:(Decrypt|GenerateDataKey|Encrypt)/.test(message))
     return 'the artifact key policy must allow this role (check rule call-denied on the kms call); crosspipe check reports it before a run'
-  if (/s3:(GetObject|PutObject)/.test(message))
+  // S3 answers a denied cross-account read with a bare "Access Denied" that names no action; the
+  // action's message still names the s3:// object it could not read.
+  if (/s3:(GetObject|PutObject)/.test(message) || /s3:\/\/\S+.*Access Denied/.test(message))
     return 'the artifact bucket policy and the role policy must both allow this call (check rule call-denied); crosspipe check reports it before a run'
   if (/sts:AssumeRole/.test(message))
     return "the role's trust policy must allow the pipeline role, and the pipeline role's policy must allow sts:AssumeRole on it (check rule call-denied)"

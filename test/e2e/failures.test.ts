@@ -158,7 +158,7 @@ test('2. the dev role missing from the artifact bucket policy: dev fails on s3:G
     detail,
     /Insufficient permissions The provided role does not have permissions to perform this action on s3:\/\/my-app-ci-base-artifactbucket-[0-9a-f]+\/my-app\/BuildOutpu\/\S+ Underlying error: Access Denied \(Service: Amazon S3; Status Code: 403; Error Code: AccessDenied\)/,
   )
-  assert.match(detail, /hint: run crosspipe check/)
+  assert.match(detail, /hint: the artifact bucket policy and the role policy must both allow this call/)
 })
 
 test("3. the CodeBuild project encrypting with another key: the build's output cannot be written; check flags codebuild-key-mismatch", () => {
