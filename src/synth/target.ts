@@ -21,11 +21,15 @@ import type { StackPlan, SynthContext, TargetGroup } from './types.js'
  * crosspipe uses (CHANGE_SET_REPLACE, CHANGE_SET_EXECUTE), from the action's documented service
  * role permissions: https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CloudFormation.html#action-reference-CloudFormation-permissions-action
  * CreateStack, UpdateStack, DeleteStack and SetStackPolicy serve the other modes and are left out.
+ * DescribeStackEvents is there because, by the same page, CodePipeline calls it with the action
+ * role when a stack operation fails and puts the first failed resource's reason in the action's
+ * error; without it the pipeline shows a generic error.
  */
 export const CHANGE_SET_ACTIONS = [
   'cloudformation:CreateChangeSet',
   'cloudformation:DeleteChangeSet',
   'cloudformation:DescribeChangeSet',
+  'cloudformation:DescribeStackEvents',
   'cloudformation:DescribeStacks',
   'cloudformation:ExecuteChangeSet',
 ] as const
