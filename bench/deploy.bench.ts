@@ -251,10 +251,58 @@ interface SandboxCli {
   readonly init?: CliDeployTimes
   readonly one?: CliDeployTimes
   readonly twenty?: CliDeployTimes
+  /** The same definitions deployed by `deploy()` in this process into `startSandbox()`. */
+  readonly lib?: { readonly one: CliDeployTimes; readonly twenty: CliDeployTimes }
   readonly problem?: string
 }
 
-function sandboxCli(reps: number): SandboxCli {
+/**
+ * {@link definition}(targets), every phase, deployed by `deploy()` in this process over the HTTPS
+ * endpoint of a fresh in-process sandbox per run (default poll interval, concurrency 20), then
+ * again with no change: crosspipe's deploy without Node start-up and the CLI around it.
+ */
+async function libSandboxDeploys(reps: number, targets: number): Promise<CliDeployTimes> {
+  const times: CliDeployTimes = { deploy: [], again: [], failures: [] }
+  const accounts = Object.fromEntries(
+    sandboxAccounts(targets)
+      .split(',')
+      .map((kv) => kv.split('=') as [string, string]),
+  )
+  const out = synthesize(parsePipeline(definition(targets), 'crosspipe.yml'))
+  for (let i = 0; i < reps; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'crosspipe-bench-lib-'))
+    const sb = await startSandbox({ stateDir: dir, port: 0, accounts })
+    try {
+      if (!sb.httpsEndpoint || !sb.caFile) throw new Error('the sandbox has no HTTPS endpoint')
+      const credentials = sandboxAccess({
+        endpointUrl: sb.httpsEndpoint,
+        caFile: sb.caFile,
+        credentialsFile: sb.credentialsFile,
+        configFile: sb.configFile,
+        profiles: Object.fromEntries(sb.accounts.map((a) => [a.id, a.profile])),
+      })
+      const o = { manifest: out.manifest, templates: out.files, credentials, concurrency: 20 }
+      const first = await deploy(o)
+      if (!first.success)
+        throw new Error(
+          first.stacks.map((x) => `${x.stack}: ${x.outcome} ${x.error?.message ?? ''}`).join('; '),
+        )
+      times.deploy.push(first.durationMs)
+      const again = await deploy(o)
+      if (!again.stacks.every((x) => x.outcome === 'no-change'))
+        throw new Error('the second deploy changed something')
+      times.again.push(again.durationMs)
+    } catch (err) {
+      times.failures.push(err instanceof Error ? err.message : String(err))
+    } finally {
+      await sb.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  return times
+}
+
+async function sandboxCli(reps: number): Promise<SandboxCli> {
   try {
     const init = cliSandboxDeploys(reps, 'ci=111111111111,dev=222222222222,prod=333333333333', (dir) => {
       cli(['init', dir], dir)
@@ -265,7 +313,8 @@ function sandboxCli(reps: number): SandboxCli {
     }
     const one = cliSandboxDeploys(reps, sandboxAccounts(1), targets(1), ['--concurrency', '20'])
     const twenty = cliSandboxDeploys(reps, sandboxAccounts(20), targets(20), ['--concurrency', '20'])
-    return { init, one, twenty }
+    const lib = { one: await libSandboxDeploys(reps, 1), twenty: await libSandboxDeploys(reps, 20) }
+    return { init, one, twenty, lib }
   } catch (err) {
     return { problem: err instanceof Error ? err.message : String(err) }
   }
@@ -273,7 +322,7 @@ function sandboxCli(reps: number): SandboxCli {
 
 export const run: BenchRun = async ({ quick }) => {
   const reps = quick ? 1 : 3
-  const sb = sandboxCli(reps)
+  const sb = await sandboxCli(reps)
   const sim = { one: [] as number[], twenty: [] as number[], seq20: [] as number[] }
   for (let i = 0; i < reps; i++) {
     sim.one.push(await simulated(project(1), 100, 20))
@@ -413,6 +462,13 @@ and tags back; the deploy tests assert that no write call is made).
 | 1 target (3 stacks, 2 accounts), \`--concurrency 20\` | ${ms(sb.one.deploy)} | ${ms(sb.one.again)} |
 | 20 targets (22 stacks, 21 accounts), \`--concurrency 20\` | ${ms(sb.twenty.deploy)} | ${ms(sb.twenty.again)} |
 | 20 targets ÷ 1 target (target ≤ 2×) | ${ratio(sb.twenty.deploy, sb.one.deploy)} | ${ratio(sb.twenty.again, sb.one.again)} |
+${
+  sb.lib
+    ? `| same, \`deploy()\` in-process (no Node start-up, no CLI): 1 target | ${ms(sb.lib.one.deploy)} | ${ms(sb.lib.one.again)} |
+| same, \`deploy()\` in-process: 20 targets | ${ms(sb.lib.twenty.deploy)} | ${ms(sb.lib.twenty.again)} |
+| same, \`deploy()\` in-process: 20 targets ÷ 1 target (target ≤ 2×) | ${ratio(sb.lib.twenty.deploy, sb.lib.one.deploy)} | ${ratio(sb.lib.twenty.again, sb.lib.one.again)} |`
+    : ''
+}
 ${failures(sb)}`
 }
 
@@ -422,6 +478,8 @@ function failures(sb: SandboxCli): string {
     ...(sb.init?.failures ?? []).map((f) => `init example: ${f}`),
     ...(sb.one?.failures ?? []).map((f) => `1 target: ${f}`),
     ...(sb.twenty?.failures ?? []).map((f) => `20 targets: ${f}`),
+    ...(sb.lib?.one.failures ?? []).map((f) => `in-process, 1 target: ${f}`),
+    ...(sb.lib?.twenty.failures ?? []).map((f) => `in-process, 20 targets: ${f}`),
   ]
   if (all.length === 0) return ''
   return `\n${all.length} run(s) failed and are not in the medians (a \`socket hang up\` while verifying credentials is a known src/aws bug: \`whoAmI\` destroys its STS client, and with it the https Agent every client shares when \`caFile\` is set, under the other accounts' GetCallerIdentity calls in flight):\n\n${all
