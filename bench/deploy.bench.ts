@@ -482,7 +482,7 @@ function failures(sb: SandboxCli): string {
     ...(sb.lib?.twenty.failures ?? []).map((f) => `in-process, 20 targets: ${f}`),
   ]
   if (all.length === 0) return ''
-  return `\n${all.length} run(s) failed and are not in the medians (a \`socket hang up\` while verifying credentials is a known src/aws bug: \`whoAmI\` destroys its STS client, and with it the https Agent every client shares when \`caFile\` is set, under the other accounts' GetCallerIdentity calls in flight):\n\n${all
+  return `\n${all.length} run(s) failed and are not in the medians:\n\n${all
     .map((f) => `- ${f.replace(/\s+/g, ' ').slice(0, 300)}`)
     .join('\n')}`
 }

@@ -116,31 +116,6 @@ const manifest: ManifestDocument = {
 const templates = { 'base.yaml': BASE, 'app.yaml': APP }
 const outcomes = (r: DeployResult) => Object.fromEntries(r.stacks.map((s) => [s.stack, s.outcome]))
 
-/**
- * Works around a bug in src/aws (reported, not ours to fix): with `caFile`, every client shares one
- * https Agent, and `whoAmI` calls `sts.destroy()`, which destroys that shared Agent
- * (NodeHttpHandler.destroy → httpsAgent.destroy()) and with it the sockets of the other accounts'
- * GetCallerIdentity calls that `verifyAccess` runs at the same time: they fail with "socket hang
- * up" now and then. One whoAmI at a time keeps these tests deterministic; remove once fixed.
- */
-function oneWhoAmIAtATime(inner: AccountAccess): AccountAccess {
-  let last: Promise<unknown> = Promise.resolve()
-  return {
-    describe: (account) => inner.describe(account),
-    cloudFormation: (l) => inner.cloudFormation(l),
-    s3: (l) => inner.s3(l),
-    codePipeline: (l) => inner.codePipeline(l),
-    whoAmI: (l) => {
-      const next = last.then(
-        () => inner.whoAmI(l),
-        () => inner.whoAmI(l),
-      )
-      last = next.catch(() => undefined)
-      return next
-    },
-  }
-}
-
 let sandbox: RunningSandbox | undefined
 let dir = ''
 let access: AccountAccess
@@ -154,15 +129,13 @@ before(async () => {
     unavailable = 'the sandbox has no HTTPS endpoint (openssl missing)'
     return
   }
-  access = oneWhoAmIAtATime(
-    sandboxAccess({
-      endpointUrl: sandbox.httpsEndpoint,
-      caFile: sandbox.caFile,
-      credentialsFile: sandbox.credentialsFile,
-      configFile: sandbox.configFile,
-      profiles: Object.fromEntries(sandbox.accounts.map((a) => [a.id, a.profile])),
-    }),
-  )
+  access = sandboxAccess({
+    endpointUrl: sandbox.httpsEndpoint,
+    caFile: sandbox.caFile,
+    credentialsFile: sandbox.credentialsFile,
+    configFile: sandbox.configFile,
+    profiles: Object.fromEntries(sandbox.accounts.map((a) => [a.id, a.profile])),
+  })
   try {
     await access.cloudFormation(CI).describeStack('probe')
   } catch (err) {
@@ -564,15 +537,13 @@ test('sandbox: a resource the deploying identity may not create fails its stack,
     `\n[restricted]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\n`,
   )
   appendFileSync(configFile, `\n[profile restricted]\nregion = ${DEV.region}\n`)
-  const restricted = oneWhoAmIAtATime(
-    sandboxAccess({
-      endpointUrl: s.httpsEndpoint!,
-      caFile: s.caFile!,
-      credentialsFile,
-      configFile,
-      profiles: { [DEV.account]: 'restricted' },
-    }),
-  )
+  const restricted = sandboxAccess({
+    endpointUrl: s.httpsEndpoint!,
+    caFile: s.caFile!,
+    credentialsFile,
+    configFile,
+    profiles: { [DEV.account]: 'restricted' },
+  })
   const denied: ManifestDocument = {
     version: 1,
     pipeline: 'denied',
