@@ -3,6 +3,7 @@
  * user keys as their IAM user, and temporary credentials from STS as the assumed-role session.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html
  */
+import { accountRootArn } from '../../iam/arn.js'
 import type { PolicyDocument } from '../../iam/types.js'
 
 /** The kinds of principal the sandbox issues credentials for. */
@@ -50,4 +51,24 @@ export interface Identity {
   readonly userId: string
   readonly accessKeyId: string
   readonly credential: CredentialRecord
+}
+
+/** The identity a stored credential stands for, as the gateway derives it for a request. */
+export function identityOf(c: CredentialRecord): Identity {
+  const arn = c.kind === 'root' ? accountRootArn(c.partition, c.account) : (c.arn ?? '')
+  const userId =
+    c.kind === 'root'
+      ? c.account
+      : c.kind === 'assumed-role'
+        ? `${c.principalId ?? ''}:${c.sessionName ?? ''}`
+        : (c.principalId ?? '')
+  return {
+    kind: c.kind,
+    account: c.account,
+    partition: c.partition,
+    arn,
+    userId,
+    accessKeyId: c.accessKeyId,
+    credential: c,
+  }
 }

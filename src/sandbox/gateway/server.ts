@@ -10,9 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
-import { accountRootArn } from '../../iam/arn.js'
 import { emit, type IoHost } from '../../model/io.js'
-import type { Identity } from '../auth/identity.js'
+import { identityOf, type Identity } from '../auth/identity.js'
 import { MAX_API_BODY_BYTES, MAX_BODY_BYTES } from '../config.js'
 import { hostId as newHostId, requestId as newRequestId } from '../ids.js'
 import type { Runtime } from '../runtime.js'
@@ -93,17 +92,9 @@ function familyOf(s: Service | undefined): AuthFamily {
   return s.protocol === 'rest-xml' ? 's3' : s.protocol === 'json' ? 'json' : 'query'
 }
 
-function identityOf(runtime: Runtime, accessKeyId: string): Identity | undefined {
+function identityFor(runtime: Runtime, accessKeyId: string): Identity | undefined {
   const c = runtime.credential(accessKeyId)
-  if (!c) return undefined
-  const arn = c.kind === 'root' ? accountRootArn(c.partition, c.account) : (c.arn ?? '')
-  const userId =
-    c.kind === 'root'
-      ? c.account
-      : c.kind === 'assumed-role'
-        ? `${c.principalId ?? ''}:${c.sessionName ?? ''}`
-        : (c.principalId ?? '')
-  return { kind: c.kind, account: c.account, partition: c.partition, arn, userId, accessKeyId, credential: c }
+  return c ? identityOf(c) : undefined
 }
 
 /** Finds the service for a request: signing name, then X-Amz-Target, then the Action parameter. */
@@ -230,7 +221,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     const authFail = (f: AuthFailure): void => fail(authError(f, family))
 
-    const identity = identityOf(runtime, claim.accessKeyId)
+    const identity = identityFor(runtime, claim.accessKeyId)
     if (!identity || identity.credential.status !== 'Active')
       return authFail({ kind: 'unknown-key', accessKeyId: claim.accessKeyId })
     const now = new Date()

@@ -13,9 +13,9 @@
  * never into their stores — so they authorize a stack's work exactly as a direct request.
  */
 import { randomUUID } from 'node:crypto'
-import { accountRootArn, parseArn, simulate } from '../../../iam/index.js'
+import { parseArn, simulate } from '../../../iam/index.js'
 import { authorize as authorizeCall } from '../../auth/authorize.js'
-import type { CredentialRecord, Identity } from '../../auth/identity.js'
+import { identityOf, type Identity } from '../../auth/identity.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import { issueSession } from '../sts/store.js'
@@ -30,25 +30,6 @@ export const CLOUDFORMATION_PRINCIPAL = 'cloudformation.amazonaws.com'
 
 /** The session name CloudFormation gives the role sessions it creates. */
 const SESSION_NAME = 'AWSCloudFormation'
-
-function identityOf(c: CredentialRecord): Identity {
-  const arn = c.kind === 'root' ? accountRootArn(c.partition, c.account) : (c.arn ?? '')
-  const userId =
-    c.kind === 'root'
-      ? c.account
-      : c.kind === 'assumed-role'
-        ? `${c.principalId ?? ''}:${c.sessionName ?? ''}`
-        : (c.principalId ?? '')
-  return {
-    kind: c.kind,
-    account: c.account,
-    partition: c.partition,
-    arn,
-    userId,
-    accessKeyId: c.accessKeyId,
-    credential: c,
-  }
-}
 
 function contextFor(runtime: Runtime, identity: Identity, region: string): RequestContext {
   return {

@@ -8,8 +8,8 @@
  * identity is that role session — never through a private shortcut into another service's store.
  */
 import { XMLParser } from 'fast-xml-parser'
-import { PARTITIONS, accountRootArn, parseArn, simulate } from '../../../iam/index.js'
-import type { CredentialRecord, Identity } from '../../auth/identity.js'
+import { PARTITIONS, parseArn, simulate } from '../../../iam/index.js'
+import { identityOf, type Identity } from '../../auth/identity.js'
 import { DEFAULT_PARTITION } from '../../config.js'
 import { requestId } from '../../ids.js'
 import { AwsError } from '../../gateway/errors.js'
@@ -25,25 +25,7 @@ export interface Acting {
   readonly region: string
 }
 
-/** The identity of a stored credential, as the gateway derives it for a request. */
-export function identityOf(c: CredentialRecord): Identity {
-  const arn = c.kind === 'root' ? accountRootArn(c.partition, c.account) : (c.arn ?? '')
-  const userId =
-    c.kind === 'root'
-      ? c.account
-      : c.kind === 'assumed-role'
-        ? `${c.principalId ?? ''}:${c.sessionName ?? ''}`
-        : (c.principalId ?? '')
-  return {
-    kind: c.kind,
-    account: c.account,
-    partition: c.partition,
-    arn,
-    userId,
-    accessKeyId: c.accessKeyId,
-    credential: c,
-  }
-}
+export { identityOf } from '../../auth/identity.js'
 
 /** A request context for an internal call, as the gateway would build it. */
 export function contextFor(runtime: Runtime, as: Acting): RequestContext {
