@@ -67,10 +67,10 @@ let lastCall = 0
 async function aws(args: string[]): Promise<{ code: number; out: string }> {
   // `aws cloudformation deploy` names its change set after the current second
   // (awscli-cloudformation-package-deploy-<epoch>); two deploys within one second would collide
-  // with the executed change set still there, on AWS as here. Start each call in a new second.
+  // with the executed change set still there, on AWS as here. The name is taken while the previous
+  // call runs, so start each call in a second after the previous one ended.
   const wait = Math.floor(lastCall / 1000) * 1000 + 1000 - Date.now()
   if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-  lastCall = Date.now()
   const env = {
     ...process.env,
     AWS_SHARED_CREDENTIALS_FILE: h.sandbox.credentialsFile,
@@ -84,6 +84,8 @@ async function aws(args: string[]): Promise<{ code: number; out: string }> {
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string }
     return { code: x.code, out: x.stdout + x.stderr }
+  } finally {
+    lastCall = Date.now()
   }
 }
 
