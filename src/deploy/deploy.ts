@@ -35,6 +35,7 @@ import {
   runPhases,
   say,
   sleep,
+  resultOf,
 } from './engine.js'
 import type { DeployOptions, DeployResult, StackError, StackResult } from './types.js'
 
@@ -175,20 +176,7 @@ interface RunStack {
 async function runStack(r: RunStack): Promise<StackResult> {
   const { action: a, options } = r
   const io = options.io
-  const t0 = Date.now()
-  const base = {
-    id: a.id,
-    stack: a.stack,
-    account: a.account,
-    region: a.region,
-    phase: a.phase,
-    action: a.action,
-  }
-  const done = (x: Omit<StackResult, keyof typeof base | 'durationMs'>): StackResult => ({
-    ...base,
-    ...x,
-    durationMs: Date.now() - t0,
-  })
+  const done = resultOf(a)
 
   if (a.action === 'blocked')
     return done({

@@ -23,6 +23,7 @@ import {
   rootCause,
   runPhases,
   say,
+  resultOf,
 } from './engine.js'
 import type {
   DeployResult,
@@ -105,21 +106,8 @@ async function deleteOne(
   keys: ScheduledKeyDeletion[],
   buckets: EmptiedBucket[],
 ): Promise<StackResult> {
-  const t0 = Date.now()
+  const done = resultOf(a)
   const io = options.io
-  const base = {
-    id: a.id,
-    stack: a.stack,
-    account: a.account,
-    region: a.region,
-    phase: a.phase,
-    action: a.action,
-  }
-  const done = (x: Omit<StackResult, keyof typeof base | 'durationMs'>): StackResult => ({
-    ...base,
-    ...x,
-    durationMs: Date.now() - t0,
-  })
   if (a.action === 'no-change') return done({ outcome: 'no-change' })
   if (a.action === 'blocked')
     return done({

@@ -247,17 +247,32 @@ export function rootCause(events: readonly StackEvent[], stackName: string): Sta
 /** A result for an action that never ran. */
 export function notRun(a: PlanAction, outcome: StackOutcome, error?: StackError): StackResult {
   return {
-    id: a.id,
-    stack: a.stack,
-    account: a.account,
-    region: a.region,
-    phase: a.phase,
-    action: a.action,
+    ...stackIdentity(a),
     outcome,
     ...(a.currentStatus ? { status: a.currentStatus } : {}),
     durationMs: 0,
     ...(error ? { error } : {}),
   }
+}
+
+/** The fields of a result that say which stack and planned action it is about. */
+function stackIdentity(a: PlanAction) {
+  return { id: a.id, stack: a.stack, account: a.account, region: a.region, phase: a.phase, action: a.action }
+}
+
+/** What a stack operation produced, minus the fields {@link resultOf} fills in. */
+export type StackOutcomeFields = Omit<
+  StackResult,
+  'id' | 'stack' | 'account' | 'region' | 'phase' | 'action' | 'durationMs'
+>
+
+/**
+ * Builds results for one planned action, timed from when this is called: deploy and destroy
+ * both report every exit of a stack operation through it.
+ */
+export function resultOf(a: PlanAction): (x: StackOutcomeFields) => StackResult {
+  const t0 = Date.now()
+  return (x) => ({ ...stackIdentity(a), ...x, durationMs: Date.now() - t0 })
 }
 
 /** Outcomes that let dependents go ahead. */
