@@ -14,5 +14,6 @@ export { compilePolicy, validatePolicy, PolicyValidationError, type CompileOptio
 export { serviceRuleFor, type ServiceRule } from './rules.js'
 export { PrincipalFormatError } from './principal.js'
 export { CONDITION_OPERATORS } from './conditions.js'
+export { compileGlob, type Matcher } from './glob.js'
 export * from './types.js'
 export * from './arn.js'

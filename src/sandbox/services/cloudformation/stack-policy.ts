@@ -7,6 +7,7 @@
  * `Update:Replace`, `Update:Delete`, `Update:*`; resources `LogicalResourceId/<id>` (wildcards,
  * `NotResource`); the `ResourceType` condition with `StringEquals` / `StringLike`.
  */
+import { compileGlob } from '../../../iam/index.js'
 import { validationError } from './errors.js'
 
 /** The update actions a stack policy governs. */
@@ -17,14 +18,9 @@ function asList(v: unknown): string[] {
   return items.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)))
 }
 
+// The IAM engine's matcher: linear, never backtracking, so a hostile stack policy cannot stall the gateway.
 function glob(pattern: string, value: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  )
-  return re.test(value)
+  return compileGlob(pattern)(value)
 }
 
 /** Parses a stack policy body, or throws the ValidationError of the call that set it. */
