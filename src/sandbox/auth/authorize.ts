@@ -81,8 +81,34 @@ function globalContext(f: CallFacts): Record<string, ContextValue> {
   return ctx
 }
 
+/**
+ * The unique id (AROA…) of the role a session belongs to, when that role no longer exists: it was
+ * deleted, or deleted and created again under the same name (a new role with a new unique id). AWS
+ * binds a session to the role's unique id, not its name, and evaluates the session's permissions on
+ * every request, so such a session has none
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_disable-perms.html).
+ */
+export function goneRoleOf(runtime: Runtime, identity: Identity): string | undefined {
+  const c = identity.credential
+  if (identity.kind !== 'assumed-role' || !c.roleName) return undefined
+  const role = runtime.iam.role(identity.account, c.roleName)
+  if (role && (c.principalId === undefined || role.roleId === c.principalId)) return undefined
+  return c.principalId ?? c.roleName
+}
+
 /** Asks the IAM engine; never throws for a denial. */
 export function decide(f: CallFacts, req: AuthzRequest): SimulateResult {
+  const gone = goneRoleOf(f.runtime, f.identity)
+  if (gone !== undefined) {
+    const fact = `the role of this session (unique ID ${gone}) no longer exists: it was deleted, and a role created since under the same name is another role`
+    return {
+      decision: 'ImplicitlyDenied',
+      reasons: [`Denied: ${fact}.`],
+      denialReason: `because ${fact}`,
+      matched: [],
+    }
+  }
   const { documents, names } = identityPoliciesOf(f.runtime, f.identity)
   const sim: SimulateRequest = {
     principal: f.identity.arn,

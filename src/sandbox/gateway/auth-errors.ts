@@ -5,6 +5,7 @@
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
  */
 import { AwsError } from './errors.js'
+import { MAX_PRESIGNED_EXPIRES_SECONDS, type SigningRuleProblem } from './sigv4.js'
 
 /** The protocol family a failure is rendered for. */
 export type AuthFamily = 'query' | 'json' | 's3'
@@ -26,6 +27,7 @@ export type AuthFailure =
   | { readonly kind: 'expired-url'; readonly expiresAt: Date; readonly now: Date; readonly expires: number }
   | { readonly kind: 'bad-date' }
   | { readonly kind: 'content-sha256-mismatch'; readonly claimed: string; readonly actual: string }
+  | SigningRuleProblem
 
 function amz(d: Date): string {
   return d
@@ -33,6 +35,8 @@ function amz(d: Date): string {
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}/, '')
 }
+
+const NOT_SIGNED = 'There were headers present in the request which were not signed'
 
 const SIG_MESSAGE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'
@@ -136,6 +140,31 @@ export function authError(f: AuthFailure, family: AuthFamily): AwsError {
       return json
         ? new AwsError('IncompleteSignatureException', "Date must be in ISO-8601 'basic format'.", 400)
         : new AwsError('IncompleteSignature', "Date must be in ISO-8601 'basic format'.", 400)
+    case 'host-not-signed':
+      // S3 names the header like any other unsigned one; the other services have their own sentence.
+      if (family === 's3') return new AwsError('AccessDenied', NOT_SIGNED, 403, { HeadersNotSigned: 'host' })
+      return new AwsError(
+        json ? 'IncompleteSignatureException' : 'IncompleteSignature',
+        "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        400,
+      )
+    case 'headers-not-signed':
+      if (family === 's3')
+        return new AwsError('AccessDenied', NOT_SIGNED, 403, { HeadersNotSigned: f.headers.join(', ') })
+      // AWS documents the rule but not these services' wording: S3's sentence, with the headers named.
+      return new AwsError(
+        json ? 'IncompleteSignatureException' : 'IncompleteSignature',
+        `${NOT_SIGNED}: ${f.headers.join(', ')}`,
+        400,
+      )
+    case 'bad-expires': {
+      const message =
+        f.expires < 0
+          ? 'X-Amz-Expires must be non-negative'
+          : `X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than ${MAX_PRESIGNED_EXPIRES_SECONDS} seconds`
+      if (family === 's3') return new AwsError('AuthorizationQueryParametersError', message, 400)
+      return new AwsError(json ? 'IncompleteSignatureException' : 'IncompleteSignature', message, 400)
+    }
     case 'content-sha256-mismatch':
       return new AwsError(
         'XAmzContentSHA256Mismatch',

@@ -20,7 +20,13 @@ export interface ChunkSigning {
 /** A decoded body, or why it could not be decoded. */
 export type ChunkedResult =
   | { readonly ok: true; readonly body: Buffer; readonly trailers: ReadonlyMap<string, string> }
-  | { readonly ok: false; readonly reason: 'malformed' | 'signature'; readonly message: string }
+  | {
+      readonly ok: false
+      readonly reason: 'malformed' | 'signature'
+      readonly message: string
+      /** S3's error code, when it is not the gateway's default for the reason. */
+      readonly code?: 'MalformedTrailerError'
+    }
 
 function indexOfCrlf(buf: Buffer, from: number): number {
   return buf.indexOf('\r\n', from, 'latin1')
@@ -28,7 +34,8 @@ function indexOfCrlf(buf: Buffer, from: number): number {
 
 /**
  * Decodes an aws-chunked body. With `signing`, every chunk signature (and the trailer signature
- * when `signedTrailer`) is verified in order, each chained to the previous one.
+ * when `signedTrailer`) is verified in order, each chained to the previous one; with `signing` and
+ * not `signedTrailer`, a trailer is refused (`MalformedTrailerError`).
  */
 export function decodeChunked(
   raw: Buffer,
@@ -99,6 +106,19 @@ export function decodeChunked(
       trailerLines.push(`${name}:${value}\n`)
     }
   }
+  // `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` ends with its signed final chunk: a trailer after it would
+  // be covered by no signature, so it is refused rather than ignored or used
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html; a trailer needs
+  // `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER` and its own signature:
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html).
+  if (signing && !signedTrailer && (trailers.size > 0 || trailerSig !== undefined))
+    return {
+      ok: false,
+      reason: 'malformed',
+      code: 'MalformedTrailerError',
+      message:
+        'The request contained trailing data that was not well-formed or did not conform to our published schema.',
+    }
   if (signing && signedTrailer) {
     if (!trailerSig) return { ok: false, reason: 'signature', message: 'Missing trailer signature.' }
     const sts = [

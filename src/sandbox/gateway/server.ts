@@ -28,6 +28,7 @@ import {
   readClaim,
   sameSignature,
   sha256Hex,
+  signingRuleProblem,
   type SignatureClaim,
 } from './sigv4.js'
 
@@ -220,6 +221,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       )
     }
     const authFail = (f: AuthFailure): void => fail(authError(f, family))
+    const rule = signingRuleProblem(claim, headers)
+    if (rule) return authFail(rule)
 
     const identity = identityFor(runtime, claim.accessKeyId)
     if (!identity || identity.credential.status !== 'Active')
@@ -251,7 +254,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             400,
           ),
         )
-    } else payloadHash = contentSha ?? sha256Hex(body)
+    } else {
+      // Other services sign the body itself, whatever x-amz-content-sha256 says: UNSIGNED-PAYLOAD and
+      // streaming are S3's (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html#create-canonical-request).
+      payloadHash = sha256Hex(body)
+    }
     const rawReq = { method, rawPath, rawQuery, rawHeaders: req.rawHeaders }
     const computed = computeSignature({
       request: rawReq,
@@ -307,7 +314,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (!decoded.ok) {
         if (decoded.reason === 'signature')
           return authFail({ kind: 'signature', accessKeyId: claim.accessKeyId })
-        return fail(new AwsError('IncompleteBody', 'The request body terminated unexpectedly', 400))
+        return fail(
+          decoded.code
+            ? new AwsError(decoded.code, decoded.message, 400)
+            : new AwsError('IncompleteBody', 'The request body terminated unexpectedly', 400),
+        )
       }
       const declared = headers.get('x-amz-decoded-content-length')?.[0]
       if (declared !== undefined && Number(declared) !== decoded.body.length)

@@ -237,6 +237,46 @@ export function readClaim(
   }
 }
 
+/**
+ * The longest a presigned URL may be valid: seven days, because a signing key is valid for seven days
+ * at most. https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+ */
+export const MAX_PRESIGNED_EXPIRES_SECONDS = 604_800
+
+/** A signing rule that a claim breaks, found before its signature is computed. */
+export type SigningRuleProblem =
+  | { readonly kind: 'host-not-signed' }
+  | { readonly kind: 'headers-not-signed'; readonly headers: readonly string[] }
+  | { readonly kind: 'bad-expires'; readonly expires: number }
+
+// `x-amz-content-sha256` is the payload line of the canonical request itself, so it is covered by
+// the signature whether or not it is also listed among the signed headers.
+const COVERED_WITHOUT_LISTING = new Set(['x-amz-content-sha256'])
+
+/**
+ * The rules of what must be signed (gateway SPEC.md, "What must be signed"):
+ * - `host` is always a signed header
+ *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html#create-canonical-request);
+ * - every `x-amz-*` header present in the request is a signed header, so that none can be added to a
+ *   captured request (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html,
+ *   https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html);
+ * - a presigned URL is valid for 604800 seconds at most, and never for a negative time.
+ */
+export function signingRuleProblem(
+  claim: SignatureClaim,
+  headers: ReadonlyMap<string, readonly string[]>,
+): SigningRuleProblem | undefined {
+  const expires = claim.expires ?? 0
+  if (claim.presigned && (expires > MAX_PRESIGNED_EXPIRES_SECONDS || expires < 0))
+    return { kind: 'bad-expires', expires }
+  const signed = new Set(claim.signedHeaders)
+  if (!signed.has('host')) return { kind: 'host-not-signed' }
+  const unsigned = [...headers.keys()]
+    .filter((k) => k.startsWith('x-amz-') && !signed.has(k) && !COVERED_WITHOUT_LISTING.has(k))
+    .sort()
+  return unsigned.length > 0 ? { kind: 'headers-not-signed', headers: unsigned } : undefined
+}
+
 /** Parses `yyyymmddThhmmssZ`; undefined when malformed. */
 export function parseAmzDate(s: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s)
