@@ -249,8 +249,9 @@ export type SigningRuleProblem =
   | { readonly kind: 'headers-not-signed'; readonly headers: readonly string[] }
   | { readonly kind: 'bad-expires'; readonly expires: number }
 
-// `x-amz-content-sha256` is the payload line of the canonical request itself, so it is covered by
-// the signature whether or not it is also listed among the signed headers.
+// "because the x-amz-content-sha256 header value is already part of the HashedPayload, you are not
+// required to include the x-amz-content-sha256 header as a canonical header"
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html).
 const COVERED_WITHOUT_LISTING = new Set(['x-amz-content-sha256'])
 
 /**
