@@ -5,7 +5,8 @@ import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { CreateBucketCommand } from '@aws-sdk/client-s3'
-import { harness, signRaw, type Harness } from './helpers.js'
+import { SignatureV4 } from '@smithy/signature-v4'
+import { awsChunkedPut, harness, presignByHand, Sha256, signRaw, type Harness } from './helpers.js'
 
 const SECONDS = Number(process.env.CROSSPIPE_FUZZ_SECONDS ?? 8)
 let h: Harness
@@ -140,9 +141,122 @@ function raw(
   })
 }
 
-async function one(): Promise<{ desc: string; status: number }> {
+// Authentication mutations (issue 11): a request signed correctly, then changed the way an attacker
+// who captured it would, or signed against a rule. Every one must be refused with a 4xx.
+const UNSIGNABLE = [
+  'x-amz-copy-source',
+  'x-amz-meta-owner',
+  'x-amz-tagging',
+  'x-amz-acl',
+  'x-amz-server-side-encryption',
+  'x-amz-website-redirect-location',
+  'x-amz-target',
+  'x-amz-security-token',
+]
+async function mutation(creds: {
+  accessKeyId: string
+  secretAccessKey: string
+}): Promise<{ desc: string; status: number }> {
+  const m = pick(['added-header', 'host-unsigned', 'unsigned-payload', 'long-presign', 'trailer'] as const)
+  const endpoint = h.sandbox.endpoint
+  if (m === 'added-header') {
+    const service = pick(['s3', 'sts', 'kms'] as const)
+    const header = pick(UNSIGNABLE)
+    const s3 = service === 's3'
+    const body = s3 ? '' : service === 'sts' ? 'Action=GetCallerIdentity&Version=2011-06-15' : '{}'
+    const headers: Record<string, string> = s3
+      ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }
+      : service === 'sts'
+        ? { 'content-type': 'application/x-www-form-urlencoded' }
+        : { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' }
+    const path = s3 ? '/fuzz-bucket/k' + Math.floor(rnd() * 5) : '/'
+    const method = s3 ? pick(['PUT', 'GET', 'DELETE']) : 'POST'
+    const signed = await signRaw({ endpoint, creds, service, method, path, headers, body })
+    const sent = { ...signed.headers }
+    // Replace a signed header's value or add an unsigned one; either way the request is not what was signed.
+    const existing = Object.keys(sent).find((k) => k.toLowerCase() === header)
+    sent[existing ?? header] = value().replace(/[^\x21-\x7e]/g, 'x') || 'x'
+    const status = await raw(method, path, sent, method === 'GET' ? '' : body)
+    return { desc: `auth: ${service} ${method} with ${header} not as signed`, status }
+  }
+  if (m === 'host-unsigned') {
+    const url = new URL(endpoint + '/fuzz-bucket/k')
+    const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: creds, sha256: Sha256 })
+    const signed = await signer.sign({
+      method: 'GET',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: {},
+      headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    })
+    return {
+      desc: 'auth: s3 GET without host among the signed headers',
+      status: await raw('GET', url.pathname, signed.headers, ''),
+    }
+  }
+  if (m === 'unsigned-payload') {
+    const service = pick(['sts', 'iam', 'kms'] as const)
+    const json = service === 'kms'
+    const signedBody = json
+      ? '{}'
+      : `Action=${service === 'sts' ? 'GetCallerIdentity&Version=2011-06-15' : 'ListRoles&Version=2010-05-08'}`
+    const headers: Record<string, string> = json
+      ? { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' }
+      : { 'content-type': 'application/x-www-form-urlencoded' }
+    headers['x-amz-content-sha256'] = pick([
+      'UNSIGNED-PAYLOAD',
+      'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      '0'.repeat(64),
+    ])
+    const s = await signRaw({
+      endpoint,
+      creds,
+      service,
+      method: 'POST',
+      path: '/',
+      headers,
+      body: signedBody,
+    })
+    const sent = json
+      ? JSON.stringify({ Limit: Math.floor(rnd() * 10) + 1 })
+      : `${signedBody}&MaxItems=${Math.floor(rnd() * 9) + 1}`
+    return {
+      desc: `auth: ${service} body swapped under ${headers['x-amz-content-sha256']}`,
+      status: await raw('POST', '/', s.headers, sent),
+    }
+  }
+  if (m === 'long-presign') {
+    const expires = pick([604_801, 10 ** 9, -1, -604_800])
+    const url = new URL(presignByHand(h, creds, '/fuzz-bucket/k', expires))
+    return {
+      desc: `auth: presigned X-Amz-Expires=${expires}`,
+      status: await raw('GET', url.pathname + url.search, {}, ''),
+    }
+  }
+  const data = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () =>
+    Buffer.from(value().slice(0, 2000) || 'x'),
+  )
+  const r = await awsChunkedPut(
+    h,
+    creds,
+    '/fuzz-bucket/chunked',
+    data,
+    'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+    'unsigned',
+  )
+  const u = new URL(r.url)
+  return {
+    desc: 'auth: unsigned trailer after signed chunks',
+    status: await raw('PUT', u.pathname, r.headers, r.body),
+  }
+}
+
+async function one(): Promise<{ desc: string; status: number; mustReject?: boolean }> {
   const creds = pick([h.creds('ci'), h.creds('dev')])
-  const kind = pick(['query', 'json', 's3', 'garbage'])
+  const kind = pick(['query', 'json', 's3', 'garbage', 'auth'])
+  if (kind === 'auth') return { ...(await mutation(creds)), mustReject: true }
   if (kind === 'garbage') {
     const method = pick(['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS'])
     const path = pick([
@@ -266,9 +380,10 @@ async function one(): Promise<{ desc: string; status: number }> {
   return { desc: `s3 ${method} ${path}`, status: r.status }
 }
 
-test(`fuzz: ${SECONDS}s of random requests, no 5xx and no crash`, async () => {
+test(`fuzz: ${SECONDS}s of random requests, no 5xx and no crash, every authentication mutation refused`, async () => {
   const end = Date.now() + SECONDS * 1000
   let n = 0
+  let mutations = 0
   const statuses = new Map<number, number>()
   while (Date.now() < end) {
     const batch = await Promise.all(Array.from({ length: 8 }, () => one()))
@@ -276,12 +391,17 @@ test(`fuzz: ${SECONDS}s of random requests, no 5xx and no crash`, async () => {
       n++
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
       assert.ok(r.status < 500, `5xx (${r.status}) for ${r.desc} (seed ${startSeed})`)
+      if (r.mustReject) {
+        mutations++
+        assert.ok(r.status >= 400, `accepted (${r.status}): ${r.desc} (seed ${startSeed})`)
+      }
     }
   }
   console.log(
-    `fuzz: ${n} requests, seed ${startSeed}, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    `fuzz: ${n} requests (${mutations} authentication mutations), seed ${startSeed}, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
   )
   assert.ok(n > 100)
+  assert.ok(mutations > 10, `only ${mutations} authentication mutations ran`)
   const id = await h.clients(h.creds('ci')).sts.send(new GetCallerIdentityCommand({}))
   assert.equal(id.Account, '111111111111')
 })

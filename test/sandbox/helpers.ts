@@ -179,3 +179,93 @@ export async function signRaw(o: {
   )
   return { url: url.toString(), headers: signed.headers }
 }
+
+const hmacOf = (k: Buffer | string, d: string) => createHmac('sha256', k).update(d).digest()
+const sha256Of = (d: string | Buffer) => createHash('sha256').update(d).digest('hex')
+const s3Key = (secret: string, day: string) =>
+  hmacOf(hmacOf(hmacOf(hmacOf('AWS4' + secret, day), 'us-east-1'), 's3'), 'aws4_request')
+
+/** A presigned S3 GET made by hand, so that `X-Amz-Expires` can be what no SDK would sign. */
+export function presignByHand(h: Harness, creds: Creds, path: string, expires: number): string {
+  const url = new URL(h.sandbox.endpoint + path)
+  const amzDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
+  const day = amzDate.slice(0, 8)
+  const scope = `${day}/us-east-1/s3/aws4_request`
+  const q: [string, string][] = [
+    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
+    ['X-Amz-Credential', `${creds.accessKeyId}/${scope}`],
+    ['X-Amz-Date', amzDate],
+    ['X-Amz-Expires', String(expires)],
+    ['X-Amz-SignedHeaders', 'host'],
+  ]
+  const query = q.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')
+  const canonical = ['GET', url.pathname, query, `host:${url.host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n')
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Of(canonical)].join('\n')
+  const sig = createHmac('sha256', s3Key(creds.secretAccessKey, day)).update(toSign).digest('hex')
+  return `${url.origin}${url.pathname}?${query}&X-Amz-Signature=${sig}`
+}
+
+/**
+ * An aws-chunked S3 PUT built by hand, as a streaming client sends it: chunk signatures chained from
+ * the seed signature, then optionally a trailer (`x-amz-checksum-crc32`), unsigned or signed.
+ */
+export async function awsChunkedPut(
+  h: Harness,
+  creds: Creds,
+  path: string,
+  data: readonly Buffer[],
+  mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' | 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+  trailer: 'none' | 'unsigned' | 'signed',
+): Promise<{ url: string; headers: Record<string, string>; body: Buffer }> {
+  const { crc32 } = await import('node:zlib')
+  const whole = Buffer.concat(data)
+  const headers: Record<string, string> = {
+    'x-amz-content-sha256': mode,
+    'content-encoding': 'aws-chunked',
+    'x-amz-decoded-content-length': String(whole.length),
+  }
+  if (mode.endsWith('-TRAILER')) headers['x-amz-trailer'] = 'x-amz-checksum-crc32'
+  const s = await signRaw({
+    endpoint: h.sandbox.endpoint,
+    creds,
+    service: 's3',
+    method: 'PUT',
+    path,
+    headers,
+  })
+  const seed = /Signature=([0-9a-f]{64})/.exec(s.headers['authorization']!)![1]!
+  const amzDate = s.headers['x-amz-date']!
+  const day = amzDate.slice(0, 8)
+  const scope = `${day}/us-east-1/s3/aws4_request`
+  const key = s3Key(creds.secretAccessKey, day)
+  const parts: Buffer[] = []
+  let prev = seed
+  for (const chunk of [...data, Buffer.alloc(0)]) {
+    const sts = ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, prev, sha256Of(''), sha256Of(chunk)].join('\n')
+    prev = createHmac('sha256', key).update(sts).digest('hex')
+    parts.push(
+      Buffer.from(`${chunk.length.toString(16)};chunk-signature=${prev}\r\n`),
+      chunk,
+      Buffer.from('\r\n'),
+    )
+  }
+  if (trailer !== 'none') {
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(whole))
+    const line = `x-amz-checksum-crc32:${crc.toString('base64')}`
+    parts.pop() // the final chunk's CRLF: the trailer follows it
+    parts.push(Buffer.from(`${line}\r\n`))
+    if (trailer === 'signed') {
+      const sts = ['AWS4-HMAC-SHA256-TRAILER', amzDate, scope, prev, sha256Of(`${line}\n`)].join('\n')
+      parts.push(
+        Buffer.from(`x-amz-trailer-signature:${createHmac('sha256', key).update(sts).digest('hex')}\r\n`),
+      )
+    }
+    parts.push(Buffer.from('\r\n'))
+  }
+  const body = Buffer.concat(parts)
+  return { url: s.url, headers: { ...s.headers, 'content-length': String(body.length) }, body }
+}

@@ -4,12 +4,11 @@
 // machine has them, botocore and the AWS CLI v1 (nobody here wrote those signers).
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, createHmac } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { execFile, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { crc32 } from 'node:zlib'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { ListKeysCommand } from '@aws-sdk/client-kms'
@@ -43,7 +42,8 @@ import {
   Sha256,
   signRaw,
   allowAll,
-  type Creds,
+  awsChunkedPut,
+  presignByHand,
   type Harness,
 } from '../helpers.js'
 
@@ -194,46 +194,31 @@ test('host not among the signed headers: rejected in each protocol family', asyn
   assert.equal((JSON.parse(c.text) as { __type: string }).__type, 'IncompleteSignatureException')
 })
 
-/** A presigned GET made by hand, so that X-Amz-Expires can be what no SDK would sign. */
-function presignByHand(creds: Creds, path: string, expires: number): string {
-  const url = new URL(h.sandbox.endpoint + path)
-  const amzDate = new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '')
-  const day = amzDate.slice(0, 8)
-  const scope = `${day}/us-east-1/s3/aws4_request`
-  const q: [string, string][] = [
-    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
-    ['X-Amz-Credential', `${creds.accessKeyId}/${scope}`],
-    ['X-Amz-Date', amzDate],
-    ['X-Amz-Expires', String(expires)],
-    ['X-Amz-SignedHeaders', 'host'],
-  ]
-  const query = q.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')
-  const canonical = ['GET', url.pathname, query, `host:${url.host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n')
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha(canonical)].join('\n')
-  const hm = (k: Buffer | string, d: string) => createHmac('sha256', k).update(d).digest()
-  const key = hm(hm(hm(hm('AWS4' + creds.secretAccessKey, day), 'us-east-1'), 's3'), 'aws4_request')
-  return `${url.origin}${url.pathname}?${query}&X-Amz-Signature=${createHmac('sha256', key).update(toSign).digest('hex')}`
-}
-
 test('presigned URL valid for more than 604800 seconds: AuthorizationQueryParametersError', async () => {
   const creds = h.creds('ci')
-  const long = await send(presignByHand(creds, `/${BUCKET}/secret`, 604_801), { method: 'GET', headers: {} })
+  const long = await send(presignByHand(h, creds, `/${BUCKET}/secret`, 604_801), {
+    method: 'GET',
+    headers: {},
+  })
   assert.equal(long.status, 400, long.text)
   assert.match(long.text, /<Code>AuthorizationQueryParametersError<\/Code>/)
   assert.match(long.text, /X-Amz-Expires must be less than a week \(in seconds\)/)
-  const decade = await send(presignByHand(creds, `/${BUCKET}/secret`, 315_360_000), {
+  const decade = await send(presignByHand(h, creds, `/${BUCKET}/secret`, 315_360_000), {
     method: 'GET',
     headers: {},
   })
   assert.equal(decade.status, 400)
-  const negative = await send(presignByHand(creds, `/${BUCKET}/secret`, -1), { method: 'GET', headers: {} })
+  const negative = await send(presignByHand(h, creds, `/${BUCKET}/secret`, -1), {
+    method: 'GET',
+    headers: {},
+  })
   assert.equal(negative.status, 400)
   assert.match(negative.text, /X-Amz-Expires must be non-negative/)
   // Controls: exactly seven days, by hand and by the SDK's own signer.
-  const week = await send(presignByHand(creds, `/${BUCKET}/secret`, 604_800), { method: 'GET', headers: {} })
+  const week = await send(presignByHand(h, creds, `/${BUCKET}/secret`, 604_800), {
+    method: 'GET',
+    headers: {},
+  })
   assert.deepEqual([week.status, week.text], [200, SECRET])
   const sdk = await fetch(await presignS3(h, creds, 'GET', BUCKET, 'secret', 604_800))
   assert.deepEqual([sdk.status, await sdk.text()], [200, SECRET])
@@ -301,66 +286,15 @@ test('JSON and query services: a body not covered by the signature is refused (U
   assert.equal((await send(s3.url, { method: 'PUT', headers: s3.headers, body: 'ok' })).status, 200)
 })
 
-/** An aws-chunked PUT built by hand: chunk signatures chained from the seed, optional trailer. */
+/** An aws-chunked PUT of 9003 bytes in two signed chunks, with the trailer asked for. */
 async function chunkedPut(
   key: string,
   mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' | 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
   trailer: 'none' | 'unsigned' | 'signed',
 ) {
-  const creds = h.creds('ci')
   const data = [Buffer.from('x'.repeat(9000)), Buffer.from('end')]
-  const whole = Buffer.concat(data)
-  const headers: Record<string, string> = {
-    'x-amz-content-sha256': mode,
-    'content-encoding': 'aws-chunked',
-    'x-amz-decoded-content-length': String(whole.length),
-  }
-  if (mode.endsWith('-TRAILER')) headers['x-amz-trailer'] = 'x-amz-checksum-crc32'
-  const s = await signRaw({
-    endpoint: h.sandbox.endpoint,
-    creds,
-    service: 's3',
-    method: 'PUT',
-    path: `/${BUCKET}/${key}`,
-    headers,
-  })
-  const seed = /Signature=([0-9a-f]{64})/.exec(s.headers['authorization']!)![1]!
-  const amzDate = s.headers['x-amz-date']!
-  const day = amzDate.slice(0, 8)
-  const scope = `${day}/us-east-1/s3/aws4_request`
-  const hm = (k: Buffer | string, d: string) => createHmac('sha256', k).update(d).digest()
-  const signKey = hm(hm(hm(hm('AWS4' + creds.secretAccessKey, day), 'us-east-1'), 's3'), 'aws4_request')
-  const parts: Buffer[] = []
-  let prev = seed
-  for (const chunk of [...data, Buffer.alloc(0)]) {
-    const sts = ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, prev, EMPTY, sha(chunk)].join('\n')
-    prev = createHmac('sha256', signKey).update(sts).digest('hex')
-    parts.push(
-      Buffer.from(`${chunk.length.toString(16)};chunk-signature=${prev}\r\n`),
-      chunk,
-      Buffer.from('\r\n'),
-    )
-  }
-  const crc = Buffer.alloc(4)
-  crc.writeUInt32BE(crc32(whole))
-  const line = `x-amz-checksum-crc32:${crc.toString('base64')}`
-  if (trailer !== 'none') {
-    parts.pop() // the final chunk's CRLF: the trailer follows it
-    parts.push(Buffer.from(`${line}\r\n`))
-    if (trailer === 'signed') {
-      const sts = ['AWS4-HMAC-SHA256-TRAILER', amzDate, scope, prev, sha(`${line}\n`)].join('\n')
-      parts.push(
-        Buffer.from(`x-amz-trailer-signature:${createHmac('sha256', signKey).update(sts).digest('hex')}\r\n`),
-      )
-    }
-    parts.push(Buffer.from('\r\n'))
-  }
-  const body = Buffer.concat(parts)
-  return send(s.url, {
-    method: 'PUT',
-    headers: { ...s.headers, 'content-length': String(body.length) },
-    body,
-  })
+  const r = await awsChunkedPut(h, h.creds('ci'), `/${BUCKET}/${key}`, data, mode, trailer)
+  return send(r.url, { method: 'PUT', headers: r.headers, body: r.body })
 }
 
 test('aws-chunked: an unsigned trailer after the last signed chunk is refused', async () => {
