@@ -75,6 +75,78 @@ function customTags(): (ScalarTag | CollectionTag)[] {
 }
 const CUSTOM_TAGS = customTags()
 
+/**
+ * How deep the values of a template may nest. Hand-written templates stay near 20 levels (a policy
+ * condition inside a resource's properties); AWS documents no limit, but a template nested thousands
+ * deep (`Fn::Join` in `Fn::Join` …) would overflow the stack of every recursive reader, so it is
+ * refused as bad input with this limit named. Also the budget of YAML aliases: a "billion laughs"
+ * document expands a few aliases into millions of values.
+ */
+export const MAX_TEMPLATE_DEPTH = 100
+const MAX_ALIAS_COUNT = 100
+
+/** Why a template nests too deep, for messages. */
+export function tooDeepMessage(): string {
+  return `values are nested more than ${MAX_TEMPLATE_DEPTH} levels deep (intrinsic functions, lists and mappings inside each other); crosspipe reads templates up to that depth`
+}
+
+/**
+ * The path to the first value nested deeper than {@link MAX_TEMPLATE_DEPTH}, or undefined.
+ * Iterative, so that it cannot overflow the stack it protects.
+ */
+export function tooDeepPath(value: unknown): (string | number)[] | undefined {
+  const stack: { v: unknown; path: (string | number)[] }[] = [{ v: value, path: [] }]
+  while (stack.length > 0) {
+    const { v, path } = stack.pop()!
+    if (v === null || typeof v !== 'object') continue
+    if (path.length >= MAX_TEMPLATE_DEPTH) return path
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: [...path, i] }))
+    else
+      for (const [k, x] of Object.entries(v as Record<string, unknown>))
+        stack.push({ v: x, path: [...path, k] })
+  }
+  return undefined
+}
+
+/**
+ * The offset where flow collections (`[`, `{`) open deeper than {@link MAX_TEMPLATE_DEPTH}, found by
+ * one linear scan before the parser recurses into them. Quoted text and comments are skipped; the
+ * count is of brackets, so it is a bound that only pathological text reaches.
+ */
+export function flowTooDeep(text: string): number | undefined {
+  let depth = 0
+  let prev = '\n'
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (c === '#' && (prev === ' ' || prev === '\t' || prev === '\n')) {
+      const eol = text.indexOf('\n', i)
+      if (eol < 0) break
+      i = eol
+      prev = '\n'
+      continue
+    }
+    if ((c === '"' || c === "'") && /[\s[{,:]/.test(prev)) {
+      // A quoted scalar: skip to its closing quote (`\"` escapes in double quotes, `''` in single).
+      let j = i + 1
+      for (; j < text.length; j++) {
+        if (c === '"' && text[j] === '\\') j++
+        else if (text[j] === c) {
+          if (c === "'" && text[j + 1] === "'") j++
+          else break
+        }
+      }
+      i = j
+      prev = c
+      continue
+    }
+    if (c === '[' || c === '{') {
+      if (++depth > MAX_TEMPLATE_DEPTH) return i
+    } else if ((c === ']' || c === '}') && depth > 0) depth--
+    prev = c
+  }
+  return undefined
+}
+
 /** A template read from text, with a way back from a path to the place it was written. */
 export interface ParsedTemplate {
   /** The template in long form, as CloudFormation's JSON would have it. */
@@ -91,20 +163,51 @@ export interface ParsedTemplate {
  * duplicate keys and a document that is not a mapping.
  */
 export function parseTemplate(text: string, file: string): ParsedTemplate {
+  const lineOf = lineCounter(text)
+  const deepAt = flowTooDeep(text)
+  if (deepAt !== undefined)
+    throw new CrosspipeError('invalid-template', `${file}: not a valid template`, [
+      { location: { file, ...lineOf(deepAt) }, message: tooDeepMessage() },
+    ])
   const doc = YAML.parseDocument(text, {
     customTags: CUSTOM_TAGS,
     uniqueKeys: true,
     prettyErrors: false,
     keepSourceTokens: false,
   })
-  const lineOf = lineCounter(text)
   const problems: InputProblem[] = []
   for (const e of doc.errors) {
     const pos = lineOf(e.pos[0])
     problems.push({ location: { file, ...pos }, message: firstLine(e.message) })
   }
   if (problems.length) throw new CrosspipeError('invalid-template', `${file}: not a valid template`, problems)
-  const body: unknown = doc.toJS({ maxAliasCount: 100 })
+  let body: unknown
+  try {
+    body = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+  } catch (e) {
+    // The yaml library refuses an alias "bomb" (ReferenceError) and unresolvable aliases.
+    throw new CrosspipeError('invalid-template', `${file}: not a valid template`, [
+      {
+        location: { file, line: 1, column: 1 },
+        message: `the YAML cannot be read: ${(e as Error).message} (aliases may expand to at most ${MAX_ALIAS_COUNT} values)`,
+      },
+    ])
+  }
+  const deep = tooDeepPath(body)
+  if (deep) {
+    // The deepest written node that can be found (short-form tags add levels the text does not have).
+    let at: { line: number; column: number } | undefined
+    for (let n = deep.length; n > 0 && !at; n--) {
+      const range = (doc.getIn(deep.slice(0, n), true) as ParsedNode | undefined)?.range
+      if (range) at = lineOf(range[0])
+    }
+    throw new CrosspipeError('invalid-template', `${file}: not a valid template`, [
+      {
+        location: { file, ...(at ?? { line: 1, column: 1 }), path: deep.slice(0, 6).join('.') + '…' },
+        message: tooDeepMessage(),
+      },
+    ])
+  }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new CrosspipeError('invalid-template', `${file}: not a valid template`, [
       { location: { file, line: 1, column: 1 }, message: 'a template is a mapping with a Resources section' },
@@ -186,7 +289,7 @@ function toNode(doc: Document, value: unknown, path: string[], comments: Templat
         let node: Node
         // `!GetAtt A.B` reads better than a two-item list, and is equivalent.
         if (short === 'GetAtt' && Array.isArray(inner) && inner.every((x) => typeof x === 'string')) {
-          node = doc.createNode((inner).join('.'))
+          node = doc.createNode(inner.join('.'))
         } else {
           node = toNode(doc, inner, path, comments)
         }

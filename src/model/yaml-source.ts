@@ -9,6 +9,7 @@
  */
 import YAML, { isAlias, isMap, isPair, isScalar, isSeq, LineCounter } from 'yaml'
 import type { Document, Node, Pair } from 'yaml'
+import { flowTooDeep, MAX_TEMPLATE_DEPTH } from './cfn-yaml.js'
 import type { InputProblem } from './errors.js'
 import { formatPath } from './paths.js'
 import type { PathSegment } from './paths.js'
@@ -88,6 +89,18 @@ const PARSE_OPTIONS = {
 
 /** Parses `text` (the content of `file`) into a {@link YamlSource}, or the problems that stop it. */
 export function readYaml(text: string, file: string): ReadResult {
+  // The parser recurses into nested flow collections: refuse absurd nesting before it overflows.
+  const deepAt = flowTooDeep(text)
+  if (deepAt !== undefined)
+    return {
+      ok: false,
+      problems: [
+        {
+          location: { file, ...offsetPos(text, deepAt) },
+          message: `lists and mappings are nested more than ${MAX_TEMPLATE_DEPTH} levels deep here; a pipeline definition needs a few`,
+        },
+      ],
+    }
   const lineCounter = new LineCounter()
   const docs = YAML.parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter })
   const pos = (offset: number): Located => {
@@ -339,4 +352,11 @@ function findPair(doc: Document, items: readonly unknown[], name: string): Pair 
 
 function deref(doc: Document, node: Node | null | undefined): Node | null | undefined {
   return isAlias(node) ? node.resolve(doc) : node
+}
+
+/** 1-based line and column of an offset, for text the YAML parser did not read. */
+function offsetPos(text: string, offset: number): Located {
+  const before = text.slice(0, offset)
+  const line = before.split('\n').length
+  return { line, column: offset - before.lastIndexOf('\n') }
 }

@@ -10,7 +10,7 @@
  * Parameters: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
  * Capabilities: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
  */
-import { parseTemplate } from '../../../model/cfn-yaml.js'
+import { parseTemplate, tooDeepMessage, tooDeepPath } from '../../../model/cfn-yaml.js'
 import { CrosspipeError } from '../../../model/errors.js'
 import { templateError, validationError, insufficientCapabilities } from './errors.js'
 
@@ -138,22 +138,33 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export function readTemplateText(text: string): Record<string, unknown> {
   const trimmed = text.trimStart()
   if (trimmed.startsWith('{')) {
+    let v: unknown
     try {
-      const v: unknown = JSON.parse(text)
-      if (isObject(v)) return v
+      v = JSON.parse(text)
     } catch {
       // fall through to YAML, which reports line and column
+    }
+    if (isObject(v)) {
+      // Every reader of a template recurses into it: refuse what would overflow the stack (issue 11).
+      if (tooDeepPath(v)) throw templateError(`${tooDeepMessage()}.`)
+      return v
     }
   }
   try {
     return parseTemplate(text, 'template').body
   } catch (e) {
     if (e instanceof CrosspipeError) {
-      const loc = e.problems[0]?.location
-      const kind = trimmed.startsWith('{') ? 'JSON' : 'YAML'
-      throw templateError(
-        `${kind} not well-formed.${loc?.line !== undefined ? ` (line ${loc.line}, column ${loc.column ?? 1})` : ''}`,
+      const problem = e.problems[0]
+      const loc = problem?.location
+      const at = loc?.line !== undefined ? ` (line ${loc.line}, column ${loc.column ?? 1})` : ''
+      // Too deep, or an alias bomb: say so, rather than a syntax error the text does not have.
+      if (
+        problem &&
+        (problem.message === tooDeepMessage() || problem.message.startsWith('the YAML cannot be read'))
       )
+        throw templateError(`${problem.message}${at}.`)
+      const kind = trimmed.startsWith('{') ? 'JSON' : 'YAML'
+      throw templateError(`${kind} not well-formed.${at}`)
     }
     throw e
   }
