@@ -531,3 +531,26 @@ test(
     assert.equal(cat.out, 'from the cli')
   },
 )
+
+const BOTO_TLS = String.raw`
+import io, json, boto3
+from botocore.config import Config
+s3 = boto3.client('s3', config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))
+s3.upload_fileobj(io.BytesIO(b'x' * 6 * 1024 * 1024), 'sec', 'boto-multipart')
+s3.put_object(Bucket='sec', Key='boto-stream', Body=io.BytesIO(b'streamed by boto'))
+print(json.dumps([s3.head_object(Bucket='sec', Key=k)['ContentLength'] for k in ['boto-multipart', 'boto-stream']]))
+`
+
+test(
+  'controls: botocore over HTTPS (multipart upload, streamed body with checksum trailer where it sends one)',
+  {
+    skip: hasBotocore ? false : 'python3 with boto3/botocore is not installed on this machine',
+  },
+  async (t) => {
+    if (!h.sandbox.httpsEndpoint) return t.skip('openssl is not installed: the sandbox has no HTTPS listener')
+    const env = { ...process.env, ...sandboxEnv(h.dir, 'ci', { secure: true }), AWS_MAX_ATTEMPTS: '1' }
+    const r = await run('python3', ['-c', BOTO_TLS], env)
+    assert.equal(r.code, 0, r.err)
+    assert.deepEqual(JSON.parse(r.out), [6 * 1024 * 1024, 16])
+  },
+)
