@@ -16,9 +16,12 @@ import { MAX_API_BODY_BYTES, MAX_BODY_BYTES } from '../config.js'
 import { hostId as newHostId, requestId as newRequestId } from '../ids.js'
 import type { Runtime } from '../runtime.js'
 import type { RequestContext, Service } from '../services/types.js'
+import { CorruptBodyError } from '../store/blobs.js'
+import { isDiskFull } from '../store/state-dir.js'
 import { authError, type AuthFailure, type AuthFamily } from './auth-errors.js'
 import { decodeChunked } from './chunked.js'
 import { AwsError, isAwsError } from './errors.js'
+import { ClientGoneError, requestedChecksums, spoolBody, type SpooledBody } from './spool.js'
 import { jsonError, jsonResult, queryError, queryResult, s3Error, type WireResponse } from './protocols.js'
 import {
   checkTime,
@@ -83,8 +86,49 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(c)
     })
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
-    req.on('error', reject)
+    req.on('error', (e) => reject(new ClientGoneError(e.message)))
+    req.on('aborted', () => reject(new ClientGoneError('the client closed the connection mid-body')))
   })
+}
+
+/**
+ * S3 bodies larger than this are streamed to disk rather than read into memory (PutObject and
+ * UploadPart with a plain, not aws-chunked, body): memory per upload stays one socket read.
+ */
+const STREAM_MIN_BYTES = 1024 * 1024
+
+/** Whether a request's body is streamed to disk (see {@link STREAM_MIN_BYTES}). */
+function streams(
+  method: string,
+  headers: ReadonlyMap<string, readonly string[]>,
+  query: readonly (readonly [string, string])[],
+): boolean {
+  if (method !== 'PUT' || headers.has('x-amz-copy-source')) return false
+  const declared = Number(headers.get('content-length')?.[0] ?? 'NaN')
+  if (!Number.isSafeInteger(declared) || declared <= STREAM_MIN_BYTES || declared > MAX_BODY_BYTES)
+    return false
+  const sha = headers.get('x-amz-content-sha256')?.[0]
+  if (sha?.startsWith('STREAMING-')) return false
+  if ((headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
+  // Bucket subresources (?policy, ?tagging, …) have small XML bodies; objects and parts stream.
+  return query.every(
+    ([k]) => k === 'partNumber' || k === 'uploadId' || k.startsWith('X-Amz-') || k === 'x-id',
+  )
+}
+
+/**
+ * The answer to a write on a full disk. S3 documents no error for it, so the sandbox uses HTTP 507
+ * Insufficient Storage (RFC 4918 §11.5): the AWS SDKs retry only throttling codes, transient codes
+ * and statuses 500, 502, 503 and 504
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html), so a client gets
+ * this message at once instead of retrying a write that cannot succeed. See s3/SPEC.md.
+ */
+function diskFullError(runtime: Runtime): AwsError {
+  return new AwsError(
+    'InsufficientStorage',
+    `The sandbox cannot store this: the disk holding ${runtime.stateDir} is full. Delete objects (deletes still work) or free space on that disk, then retry.`,
+    507,
+  )
 }
 
 function familyOf(s: Service | undefined): AuthFamily {
@@ -138,6 +182,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { runtime, io } = opts
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res).catch((e: unknown) => {
+      if (e instanceof ClientGoneError || (req.destroyed && !req.complete)) {
+        emit(
+          io,
+          'debug',
+          'sandbox.client-gone',
+          `${req.method ?? ''} ${req.url ?? ''}: ${String((e as Error).message)}`,
+        )
+        res.destroy()
+        return
+      }
       emit(
         io,
         'error',
@@ -177,9 +231,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const fail = (e: AwsError): void =>
       send(res, renderError(service, e, requestId, method), method === 'HEAD')
 
+    const streamed = isS3 && claim !== undefined && streams(method, headers, query)
     let body: Buffer
     try {
-      body = await readBody(req, isS3 || !service ? MAX_BODY_BYTES : MAX_API_BODY_BYTES)
+      body = streamed
+        ? Buffer.alloc(0)
+        : await readBody(req, isS3 || !service ? MAX_BODY_BYTES : MAX_API_BODY_BYTES)
     } catch (e) {
       if (e instanceof BodyTooLarge)
         return fail(
@@ -275,7 +332,42 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // Body: a signed hash must match; streaming bodies are decoded and their chunk signatures checked.
     let payload = body
     let trailers: ReadonlyMap<string, string> = new Map()
-    if (/^[0-9a-f]{64}$/.test(payloadHash)) {
+    let spooled: SpooledBody | undefined
+    if (streamed) {
+      if (!/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== 'UNSIGNED-PAYLOAD')
+        return fail(
+          new AwsError(
+            'InvalidArgument',
+            `x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-… or a SHA-256 hex digest`,
+            400,
+          ),
+        )
+      try {
+        spooled = await spoolBody(req, runtime.blobs, requestedChecksums(headers))
+      } catch (e) {
+        if (isDiskFull(e)) return diskFullWrite(e)
+        throw e
+      }
+      const declared = Number(headers.get('content-length')![0])
+      // The hash of a streamed body is known only at its end: compare it before anything is committed.
+      const problem =
+        spooled.size !== declared
+          ? new AwsError(
+              'IncompleteBody',
+              'You did not provide the number of bytes specified by the Content-Length HTTP header',
+              400,
+            )
+          : /^[0-9a-f]{64}$/.test(payloadHash) && spooled.sha256 !== payloadHash
+            ? authError(
+                { kind: 'content-sha256-mismatch', claimed: payloadHash, actual: spooled.sha256 },
+                family,
+              )
+            : undefined
+      if (problem) {
+        await spooled.discard()
+        return fail(problem)
+      }
+    } else if (/^[0-9a-f]{64}$/.test(payloadHash)) {
       const actual = sha256Hex(body)
       if (actual !== payloadHash) {
         if (isS3) return authFail({ kind: 'content-sha256-mismatch', claimed: payloadHash, actual })
@@ -343,25 +435,57 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       runtime,
     }
     const svc = service!
+    const verified: Verified = {
+      method,
+      rawPath,
+      query,
+      headers,
+      body: payload,
+      trailers,
+      target,
+      presigned: claim.presigned,
+      host: headers.get('host')?.[0] ?? '',
+      spooled,
+    }
+    const deleting = method === 'DELETE' || (method === 'POST' && query.some(([k]) => k === 'delete'))
     try {
-      send(
-        res,
-        await dispatch(svc, ctx, {
-          method,
-          rawPath,
-          query,
-          headers,
-          body: payload,
-          trailers,
-          target,
-          presigned: claim.presigned,
-          host: headers.get('host')?.[0] ?? '',
-        }),
-        method === 'HEAD',
-      )
+      let answer: WireResponse
+      try {
+        answer = await dispatch(svc, ctx, verified)
+      } catch (e) {
+        // A delete on a full disk: give back the reserved space (state-dir.ts) and try once more.
+        if (!deleting || !isDiskFull(e) || !runtime.reserve.release()) throw e
+        emit(
+          io,
+          'warn',
+          'sandbox.disk-full',
+          `the disk holding ${runtime.stateDir} is full: used the reserved space for a delete`,
+        )
+        answer = await dispatch(svc, ctx, verified)
+      }
+      if (deleting) runtime.reserve.ensure()
+      send(res, answer, method === 'HEAD')
     } catch (e) {
       if (isAwsError(e)) return fail(e)
+      if (isDiskFull(e)) return diskFullWrite(e)
+      if (e instanceof CorruptBodyError) {
+        emit(
+          io,
+          'error',
+          'sandbox.corrupt',
+          `sandbox: ${e.object ?? 'an object'} is corrupt: its body file ${e.path} ${e.reason}; answered 500 InternalError. Restore the file from a backup, or delete the object.`,
+          { object: e.object, path: e.path },
+        )
+        return fail(new AwsError('InternalError', 'We encountered an internal error. Please try again.', 500))
+      }
       throw e
+    } finally {
+      await spooled?.discard()
+    }
+
+    function diskFullWrite(e: unknown): void {
+      emit(io, 'warn', 'sandbox.disk-full', `${method} ${rawPath}: ${(e as Error).message}`)
+      fail(diskFullError(runtime))
     }
   }
 
@@ -453,6 +577,7 @@ interface Verified {
   readonly target: string | undefined
   readonly presigned: boolean
   readonly host: string
+  readonly spooled?: SpooledBody
 }
 
 function safeDecodePath(p: string): string {
@@ -478,6 +603,7 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
         trailers: v.trailers,
         host: v.host,
         presigned: v.presigned,
+        spooled: v.spooled,
       },
       ctx,
     )

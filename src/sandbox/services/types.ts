@@ -5,6 +5,7 @@
  * handlers only see parsed input and a {@link RequestContext}.
  */
 import type { Identity } from '../auth/identity.js'
+import type { SpooledBody } from '../gateway/spool.js'
 import type { XmlObject } from '../gateway/xml.js'
 import type { Runtime } from '../runtime.js'
 
@@ -50,6 +51,11 @@ export interface RestRequest {
   readonly host: string
   /** The request was authenticated by a presigned URL. */
   readonly presigned: boolean
+  /**
+   * A large body streamed to a temporary file instead of {@link RestRequest.body} (which is then
+   * empty): S3 PutObject and UploadPart. Verified against the payload hash already.
+   */
+  readonly spooled?: SpooledBody
 }
 
 /** A restXml answer. */
