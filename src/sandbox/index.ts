@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, closeSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CrosspipeError } from '../model/errors.js'
@@ -212,10 +212,14 @@ function startupError(e: unknown, stateDir: string): unknown {
   if (e instanceof CrosspipeError) return e
   const code = (e as { code?: unknown }).code
   const db = join(stateDir, 'sandbox.db')
-  if (isDiskFull(e))
+  // SQLite reports a failed write of its shared-memory or journal file as an I/O error.
+  if (
+    isDiskFull(e) ||
+    (typeof code === 'string' && code.startsWith('SQLITE_IOERR') && diskAlmostFull(stateDir))
+  )
     return new CrosspipeError(
       'sandbox',
-      `The disk holding ${stateDir} is full (${String(code)}): free some space on it (or use another --state directory), then start the sandbox again.`,
+      `The disk holding ${stateDir} is full (no space left: ${String(code)}): free some space on it (or use another --state directory), then start the sandbox again.`,
     )
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT_VTAB')
     return new CrosspipeError(
@@ -233,6 +237,16 @@ function startupError(e: unknown, stateDir: string): unknown {
       `Cannot write in ${stateDir} (${String(code)}: ${(e as Error).message}): use a --state directory you own on a writable disk.`,
     )
   return e
+}
+
+/** True when the file system of a directory has less than 1 MiB free for its user. */
+function diskAlmostFull(dir: string): boolean {
+  try {
+    const s = statfsSync(dir)
+    return s.bavail * s.bsize < 1024 * 1024
+  } catch {
+    return false
+  }
 }
 
 /** Starts a sandbox in this process. */
@@ -273,6 +287,8 @@ async function startLocked(
     for (const f of ['sandbox.db', 'sandbox.db-wal', 'sandbox.db-shm', 'objects', 'credentials', 'config'])
       rmSync(join(stateDir, f), { recursive: true, force: true })
   checkDatabasePresent(stateDir)
+  // Directories services create later with default modes (CodeBuild's logs and work trees).
+  for (const d of ['codebuild', 'codebuild/logs', 'codebuild/work']) mkdirPrivate(join(stateDir, d))
 
   const runtime = new Runtime({ stateDir, defaultRegion: region })
   try {

@@ -46,6 +46,8 @@ function parsePort(value: string | undefined): number {
 
 async function foreground(ctx: CommandContext, stateDir: string): Promise<number> {
   const { args, term } = ctx
+  // Everything the sandbox (and the builds it runs) creates is private to its user.
+  process.umask(0o077)
   const accounts = args.values.accounts ? parseAccounts(args.values.accounts as string) : undefined
   const { startSandbox } = await sandboxLib()
   const sandbox = await startSandbox({
