@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
+import { pipeline, Readable } from 'node:stream'
 import { emit, type IoHost } from '../../model/io.js'
 import { identityOf, type Identity } from '../auth/identity.js'
 import { MAX_API_BODY_BYTES, MAX_BODY_BYTES } from '../config.js'
@@ -157,7 +158,22 @@ function route(
   return services.find((s) => s.protocol === 'rest-xml')
 }
 
-function send(res: ServerResponse, w: WireResponse, head: boolean): void {
+function send(res: ServerResponse, w: WireResponse, head: boolean, io?: IoHost): void {
+  if (w.body instanceof Readable) {
+    // A large object body from its file: streamed, with the content-length the service set.
+    res.writeHead(w.status, w.headers)
+    if (head) {
+      w.body.destroy()
+      res.end()
+      return
+    }
+    pipeline(w.body, res, (err) => {
+      // The client went away, or the file could not be read after the headers were sent: the
+      // connection is closed mid-body, which the client sees as a short read (never wrong bytes).
+      if (err) emit(io, 'debug', 'sandbox.client-gone', `response body not completed: ${err.message}`)
+    })
+    return
+  }
   const body = typeof w.body === 'string' ? Buffer.from(w.body) : w.body
   const headers: Record<string, string | number> = { ...w.headers }
   if (headers['content-length'] === undefined) headers['content-length'] = body.length
@@ -464,7 +480,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         answer = await dispatch(svc, ctx, verified)
       }
       if (deleting) runtime.reserve.ensure()
-      send(res, answer, method === 'HEAD')
+      send(res, answer, method === 'HEAD', io)
     } catch (e) {
       if (isAwsError(e)) return fail(e)
       if (isDiskFull(e)) return diskFullWrite(e)
@@ -604,6 +620,7 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
         host: v.host,
         presigned: v.presigned,
         spooled: v.spooled,
+        streamResponse: true,
       },
       ctx,
     )
@@ -612,7 +629,7 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
       'x-amz-id-2': newHostId(),
       ...r.headers,
     }
-    return { status: r.status, headers, body: r.body ?? '' }
+    return { status: r.status, headers, body: r.stream ?? r.body ?? '' }
   }
   if (service.protocol === 'json') {
     const op = v.target?.startsWith(service.targetPrefix + '.')

@@ -7,13 +7,26 @@
  * not cost the bodies).
  *
  * A body's id carries the SHA-256 of its bytes (`<uuid>.<sha256>`), so the row that names a body
- * also stores its checksum, and every read verifies the file against it: a flipped byte or a
- * truncated file is a {@link CorruptBodyError}, never wrong bytes served as good ones. Files are
+ * also stores its checksum, and reads verify the file against it: a flipped byte or a truncated
+ * file is a {@link CorruptBodyError}, never wrong bytes served as good ones. The size is checked
+ * on every read; the hash on the first read and again whenever the file's inode, size, mtime or
+ * ctime changed since it was last verified (any write to the file changes its ctime), so a body
+ * read again and again is not hashed again and again. Files are
  * private to the sandbox's user (0600, directories 0700).
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto'
-import { createReadStream, existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs'
-import { open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+} from 'node:fs'
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { mkdirPrivate } from './state-dir.js'
 
@@ -179,15 +192,29 @@ export class BlobStore {
     return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`
   }
 
-  private check(id: string, data: Buffer, size: number | undefined): void {
+  private check(
+    id: string,
+    data: Buffer,
+    size: number | undefined,
+    st: { ino: number; size: number; mtimeMs: number; ctimeMs: number },
+  ): void {
     if (size !== undefined && Number.isFinite(size) && data.length !== size)
       throw new CorruptBodyError(id, this.pathOf(id), `${data.length} bytes on disk, ${size} recorded`)
+    const sig = this.signature(st)
+    if (this.verified.get(id) === sig) return
     const want = digestOfId(id)
     if (want !== undefined && createHash('sha256').update(data).digest('hex') !== want)
       throw new CorruptBodyError(id, this.pathOf(id), 'its SHA-256 differs from the one recorded')
+    this.remember(id, sig)
+  }
+
+  private remember(id: string, sig: string): void {
+    if (this.verified.size > 10_000) this.verified.clear()
+    this.verified.set(id, sig)
   }
 
   private missing(id: string, e: unknown): never {
+    if (e instanceof CorruptBodyError) throw e
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
       throw new CorruptBodyError(id, this.pathOf(id), 'the file is missing')
     throw e
@@ -199,17 +226,31 @@ export class BlobStore {
    * asynchronous read. `size` is the size its row records (a truncated file is corrupt).
    */
   async read(id: string, size?: number): Promise<Buffer> {
-    let data: Buffer
+    const path = this.pathOf(id)
     try {
-      data =
-        size !== undefined && size <= 1024 * 1024
-          ? readFileSync(this.pathOf(id))
-          : await readFile(this.pathOf(id))
+      if (size !== undefined && size <= 1024 * 1024) {
+        const fd = openSync(path, 'r')
+        try {
+          const st = fstatSync(fd)
+          const data = readFileSync(fd)
+          this.check(id, data, size, st)
+          return data
+        } finally {
+          closeSync(fd)
+        }
+      }
+      const fh = await open(path, 'r')
+      try {
+        const st = await fh.stat()
+        const data = await fh.readFile()
+        this.check(id, data, size, st)
+        return data
+      } finally {
+        await fh.close()
+      }
     } catch (e) {
       this.missing(id, e)
     }
-    this.check(id, data, size)
-    return data
   }
 
   /**
@@ -231,8 +272,7 @@ export class BlobStore {
     const want = digestOfId(id)
     if (want !== undefined && (await this.hashFile(path)) !== want)
       throw new CorruptBodyError(id, path, 'its SHA-256 differs from the one recorded')
-    if (this.verified.size > 10_000) this.verified.clear()
-    this.verified.set(id, sig)
+    this.remember(id, sig)
     return st.size
   }
 

@@ -256,6 +256,16 @@ test('bodies are verified on read: a flipped byte or a truncated file is 500 Int
     const short = await failure(c.send(new GetObjectCommand({ Bucket: 'sums', Key: 'b' })))
     assert.equal(short.status, 500)
     assert.ok(io.messages.some((m) => m.code === 'sandbox.corrupt' && m.message.includes('s3://sums/b')))
+    // A large body (sent as a stream): verified before the first byte is sent.
+    const large = big(5 * 1024 * 1024, 11)
+    await c.send(new PutObjectCommand({ Bucket: 'sums', Key: 'large', Body: large }))
+    const fileL = bodyFiles(dir).find((f) => statSync(f).size === large.length)!
+    const fdL = openSync(fileL, 'r+')
+    writeSync(fdL, Buffer.from([large[4_000_000]! ^ 1]), 0, 1, 4_000_000)
+    closeSync(fdL)
+    const largeBad = await failure(c.send(new GetObjectCommand({ Bucket: 'sums', Key: 'large' })))
+    assert.deepEqual([largeBad.name, largeBad.status], ['InternalError', 500])
+    assert.ok(io.messages.some((m) => m.code === 'sandbox.corrupt' && m.message.includes('s3://sums/large')))
   } finally {
     c.destroy()
     await sb.stop()
@@ -332,6 +342,28 @@ test('large uploads stream to disk; UploadPartCopy copies a range; unmodelled bu
     await c.send(new PutObjectCommand({ Bucket: 'stream', Key: 'big', Body: body }))
     const got = await c.send(new GetObjectCommand({ Bucket: 'stream', Key: 'big' }))
     assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body))
+    const part = await c.send(
+      new GetObjectCommand({ Bucket: 'stream', Key: 'big', Range: 'bytes=5000000-5100000' }),
+    )
+    assert.ok(Buffer.from(await part.Body!.transformToByteArray()).equals(body.subarray(5000000, 5100001)))
+    // SSE-KMS: encrypted while streamed in, decrypted while streamed out (also a range).
+    await c.send(
+      new PutObjectCommand({ Bucket: 'stream', Key: 'kms', Body: body, ServerSideEncryption: 'aws:kms' }),
+    )
+    const kms = await c.send(new GetObjectCommand({ Bucket: 'stream', Key: 'kms' }))
+    assert.equal(kms.ServerSideEncryption, 'aws:kms')
+    assert.ok(Buffer.from(await kms.Body!.transformToByteArray()).equals(body))
+    const kmsPart = await c.send(
+      new GetObjectCommand({ Bucket: 'stream', Key: 'kms', Range: 'bytes=4194000-4194999' }),
+    )
+    assert.ok(Buffer.from(await kmsPart.Body!.transformToByteArray()).equals(body.subarray(4194000, 4195000)))
+    // Stored encrypted: the plaintext is nowhere in the body files.
+    const needle = body.subarray(3_000_000, 3_000_064)
+    assert.equal(
+      bodyFiles(dir).filter((f) => readFileSync(f).includes(needle)).length,
+      1,
+      'only the SSE-S3 copy holds the plaintext',
+    )
 
     const up = await c.send(new CreateMultipartUploadCommand({ Bucket: 'stream', Key: 'copied' }))
     const p1 = await c.send(
