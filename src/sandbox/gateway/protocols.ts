@@ -4,7 +4,6 @@
  * - awsJson 1.0/1.1 (KMS…): https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
  * - restXml (S3): https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
  */
-import type { Readable } from 'node:stream'
 import type { AwsError } from './errors.js'
 import { toXml, type XmlObject } from './xml.js'
 
@@ -12,8 +11,7 @@ import { toXml, type XmlObject } from './xml.js'
 export interface WireResponse {
   readonly status: number
   readonly headers: Record<string, string>
-  /** A stream (large S3 object bodies) comes with its `content-length` header. */
-  readonly body: Buffer | string | Readable
+  readonly body: Buffer | string
 }
 
 /** awsQuery success: `<ActionResponse><ActionResult>…</ActionResult><ResponseMetadata>…`. */

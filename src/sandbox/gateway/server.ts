@@ -158,7 +158,12 @@ function route(
   return services.find((s) => s.protocol === 'rest-xml')
 }
 
-function send(res: ServerResponse, w: WireResponse, head: boolean, io?: IoHost): void {
+/** An answer: a protocol's wire answer, or an S3 object body streamed from its file. */
+type Outgoing =
+  | WireResponse
+  | { readonly status: number; readonly headers: Record<string, string>; readonly body: Readable }
+
+function send(res: ServerResponse, w: Outgoing, head: boolean, io?: IoHost): void {
   if (w.body instanceof Readable) {
     // A large object body from its file: streamed, with the content-length the service set.
     res.writeHead(w.status, w.headers)
@@ -465,7 +470,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     const deleting = method === 'DELETE' || (method === 'POST' && query.some(([k]) => k === 'delete'))
     try {
-      let answer: WireResponse
+      let answer: Outgoing
       try {
         answer = await dispatch(svc, ctx, verified)
       } catch (e) {
@@ -604,7 +609,7 @@ function safeDecodePath(p: string): string {
   }
 }
 
-async function dispatch(service: Service, ctx: RequestContext, v: Verified): Promise<WireResponse> {
+async function dispatch(service: Service, ctx: RequestContext, v: Verified): Promise<Outgoing> {
   if (service.protocol === 'rest-xml') {
     const first = new Map<string, string>()
     for (const [k, vals] of v.headers) first.set(k, vals[0]!)
