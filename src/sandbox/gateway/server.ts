@@ -634,7 +634,9 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
       'x-amz-id-2': newHostId(),
       ...r.headers,
     }
-    return { status: r.status, headers, body: r.stream ?? r.body ?? '' }
+    return r.stream
+      ? { status: r.status, headers, body: r.stream }
+      : { status: r.status, headers, body: r.body ?? '' }
   }
   if (service.protocol === 'json') {
     const op = v.target?.startsWith(service.targetPrefix + '.')
