@@ -180,7 +180,20 @@ crosspipe sandbox repo list [--state DIR]`,
 State (accounts, roles, keys, buckets, objects) persists in the state directory; --reset starts empty.
 The state directory also holds an AWS credentials file and config file with one profile per
 account, so the AWS CLI and SDKs work unchanged:
-  eval "$(crosspipe sandbox env --profile dev)" && aws sts get-caller-identity`,
+  eval "$(crosspipe sandbox env --profile dev)" && aws sts get-caller-identity
+The state directory holds every account's root keys, so it is private to you: directories 0700,
+files 0600 (an older directory is fixed at start, and the sandbox says so; one owned by another user
+is refused). One sandbox at a time uses it: a second one is refused with the first one's pid (a
+killed sandbox does not count). A database that does not match its object bodies is refused with
+what to do (restore from a backup, or --reset), never repaired by deleting bodies; an object whose
+body file changed on disk is answered 500 InternalError, never with wrong bytes. On a full disk
+writes fail at once with 507 InsufficientStorage (SDKs do not retry it) and deletes still work.
+Run from a project, repo add registers the repository in the account and region of its
+crosspipe.yml (or -c FILE), where the pipeline looks for it.
+Builds are not containers: a CodeBuild build runs its buildspec's commands with this machine's bash
+and tools, as you, in the state directory's codebuild/work; they can read and change your files and
+use your network. The image is recorded, not pulled, and the build log says so (its lines keep
+CodeBuild's "[Container]" prefix so tools can parse them).`,
   options: {
     port: {
       type: 'string',
