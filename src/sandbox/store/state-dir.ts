@@ -156,7 +156,7 @@ export function lockStateDir(stateDir: string): StateLock {
       const pid = holderPid(stateDir)
       throw new CrosspipeError(
         'sandbox',
-        `Another sandbox (pid ${pid ?? 'unknown'}) is using the state directory ${stateDir}: stop it with \`crosspipe sandbox stop --state ${stateDir}\` (or kill ${pid ?? 'it'}), or use another --state directory.`,
+        `A sandbox is already running from ${stateDir} (pid ${pid ?? 'unknown'}), and one state directory serves one sandbox: stop it with \`crosspipe sandbox stop --state ${stateDir}\` (or kill ${pid ?? 'it'}), or use another --state directory.`,
       )
     }
     throw e

@@ -201,7 +201,7 @@ test('one sandbox per state directory: a second one is refused naming the holder
       timeout: 30_000,
     })
     assert.equal(second.status, 2, second.stderr)
-    assert.match(second.stderr, new RegExp(`Another sandbox \\(pid ${child.pid}\\)`))
+    assert.match(second.stderr, new RegExp(`already running from .* \\(pid ${child.pid}\\)`))
     assert.doesNotMatch(second.stderr, /\n\s+at /)
     child.kill('SIGKILL')
     await new Promise((r) => child.once('exit', r))
