@@ -8,16 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import {
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  closeSync,
-} from 'node:fs'
+import { chmodSync, closeSync, existsSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CrosspipeError } from '../model/errors.js'
@@ -27,6 +18,17 @@ import { startGateway } from './gateway/server.js'
 import { Runtime } from './runtime.js'
 import { SERVICE_FACTORIES } from './services/index.js'
 import { pruneSessions } from './services/sts/store.js'
+import {
+  checkDatabasePresent,
+  isDiskFull,
+  lockStateDir,
+  mkdirPrivate,
+  openPrivateAppend,
+  securePrivate,
+  stateDirLocked,
+  writePrivateAtomic,
+  type StateLock,
+} from './store/state-dir.js'
 
 export { DEFAULT_ACCOUNTS, DEFAULT_PORT, DEFAULT_REGION } from './config.js'
 
@@ -100,11 +102,7 @@ export interface SandboxState {
 const STATE_FILE = 'sandbox.json'
 const TOKEN_FILE = 'admin-token'
 
-function writeAtomic(path: string, text: string, mode = 0o600): void {
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, text, { mode })
-  renameSync(tmp, path)
-}
+const writeAtomic = writePrivateAtomic
 
 function pidAlive(pid: number): boolean {
   try {
@@ -115,13 +113,20 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** The state of the sandbox running from a state directory, or undefined when none runs there. */
+/**
+ * The state of the sandbox running from a state directory, or undefined when none runs there. A
+ * state file left by a killed sandbox does not count: the running sandbox holds the directory's
+ * lock, which the kernel released when it died (a pid check alone is fooled by a reused pid or an
+ * unreaped process).
+ */
 export function readSandboxState(stateDir: string): SandboxState | undefined {
-  const p = join(resolve(stateDir), STATE_FILE)
+  const dir = resolve(stateDir)
+  const p = join(dir, STATE_FILE)
   if (!existsSync(p)) return undefined
   try {
     const s = JSON.parse(readFileSync(p, 'utf8')) as SandboxState
-    return pidAlive(s.pid) ? s : undefined
+    if (s.pid === process.pid) return s
+    return pidAlive(s.pid) && stateDirLocked(dir) ? s : undefined
   } catch {
     return undefined
   }
@@ -160,7 +165,7 @@ function tlsMaterial(
   const keyFile = join(dir, 'key.pem')
   const caFile = join(dir, 'cert.pem')
   if (!existsSync(keyFile) || !existsSync(caFile)) {
-    mkdirSync(dir, { recursive: true })
+    mkdirPrivate(dir)
     const r = spawnSync(
       'openssl',
       [
@@ -194,19 +199,84 @@ function tlsMaterial(
       return undefined
     }
   }
+  // openssl writes the certificate with the umask's mode: everything in the state directory is private.
+  for (const f of [keyFile, caFile]) chmodSync(f, 0o600)
   return { key: readFileSync(keyFile), cert: readFileSync(caFile), caFile }
+}
+
+/**
+ * A start-up failure the user can fix, as one line with the fix (exit 2), instead of a stack
+ * trace: a full disk, a corrupted or unreadable database.
+ */
+function startupError(e: unknown, stateDir: string): unknown {
+  if (e instanceof CrosspipeError) return e
+  const code = (e as { code?: unknown }).code
+  const db = join(stateDir, 'sandbox.db')
+  // SQLite reports a failed write of its shared-memory or journal file as an I/O error.
+  if (
+    isDiskFull(e) ||
+    (typeof code === 'string' && code.startsWith('SQLITE_IOERR') && diskAlmostFull(stateDir))
+  )
+    return new CrosspipeError(
+      'sandbox',
+      `The disk holding ${stateDir} is full (no space left: ${String(code)}): free some space on it (or use another --state directory), then start the sandbox again.`,
+    )
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT_VTAB')
+    return new CrosspipeError(
+      'sandbox',
+      `${db} is corrupted (${String(code)}: ${(e as Error).message}): restore sandbox.db, sandbox.db-wal and objects/ from a backup, or start empty with \`crosspipe sandbox --reset\` (deletes all sandbox state).`,
+    )
+  if (typeof code === 'string' && code.startsWith('SQLITE_'))
+    return new CrosspipeError(
+      'sandbox',
+      `Cannot open ${db} (${code}: ${(e as Error).message}): check the file and its directory, restore it from a backup, or start empty with \`crosspipe sandbox --reset\`.`,
+    )
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+    return new CrosspipeError(
+      'sandbox',
+      `Cannot write in ${stateDir} (${String(code)}: ${(e as Error).message}): use a --state directory you own on a writable disk.`,
+    )
+  return e
+}
+
+/** True when the file system of a directory has less than 1 MiB free for its user. */
+function diskAlmostFull(dir: string): boolean {
+  try {
+    const s = statfsSync(dir)
+    return s.bavail * s.bsize < 1024 * 1024
+  } catch {
+    return false
+  }
 }
 
 /** Starts a sandbox in this process. */
 export async function startSandbox(options: StartSandboxOptions): Promise<RunningSandbox> {
   const stateDir = resolve(options.stateDir)
+  let lock: StateLock | undefined
+  try {
+    const privacy = securePrivate(stateDir)
+    lock = lockStateDir(stateDir)
+    if (privacy.fixed.length > 0)
+      emit(
+        options.io,
+        'warn',
+        'sandbox.private',
+        `made ${privacy.fixed.length} path${privacy.fixed.length === 1 ? '' : 's'} in ${stateDir} private to you (directories 0700, files 0600): ${privacy.fixed.slice(0, 5).join(', ')}${privacy.fixed.length > 5 ? ', …' : ''}`,
+        { fixed: privacy.fixed },
+      )
+    return await startLocked(options, stateDir, lock)
+  } catch (e) {
+    lock?.release()
+    throw startupError(e, stateDir)
+  }
+}
+
+async function startLocked(
+  options: StartSandboxOptions,
+  stateDir: string,
+  lock: StateLock,
+): Promise<RunningSandbox> {
   const region = options.region ?? DEFAULT_REGION
-  const running = readSandboxState(stateDir)
-  if (running && running.pid !== process.pid)
-    throw new CrosspipeError(
-      'sandbox',
-      `A sandbox is already running from ${stateDir} (pid ${running.pid}, ${running.endpoint}). Stop it with \`crosspipe sandbox stop\` or use another --state directory.`,
-    )
   for (const [name, id] of Object.entries(options.accounts ?? {}))
     if (!/^\d{12}$/.test(id) || !/^[A-Za-z0-9_-]{1,64}$/.test(name))
       throw new CrosspipeError(
@@ -216,7 +286,9 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
   if (options.reset)
     for (const f of ['sandbox.db', 'sandbox.db-wal', 'sandbox.db-shm', 'objects', 'credentials', 'config'])
       rmSync(join(stateDir, f), { recursive: true, force: true })
-  mkdirSync(stateDir, { recursive: true })
+  checkDatabasePresent(stateDir)
+  // Directories services create later with default modes (CodeBuild's logs and work trees).
+  for (const d of ['codebuild', 'codebuild/logs', 'codebuild/work']) mkdirPrivate(join(stateDir, d))
 
   const runtime = new Runtime({ stateDir, defaultRegion: region })
   try {
@@ -226,7 +298,13 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
     pruneSessions(runtime, new Date())
     const orphans = runtime.sweepBlobs()
     if (orphans > 0)
-      emit(options.io, 'debug', 'sandbox.sweep', `removed ${orphans} bodies of writes that never committed`)
+      emit(
+        options.io,
+        'warn',
+        'sandbox.sweep',
+        `moved ${orphans} object ${orphans === 1 ? 'body' : 'bodies'} that no row names (writes interrupted before they were acknowledged) to ${join(stateDir, 'objects', 'orphans')}; delete them when you do not need them`,
+      )
+    runtime.reserve.ensure()
   } catch (e) {
     runtime.close()
     throw e
@@ -255,12 +333,16 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
     })
   } catch (e) {
     runtime.close()
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE')
+    const err = e as NodeJS.ErrnoException & { port?: number }
+    if (err.code === 'EADDRINUSE') {
+      const https = err.port !== undefined && err.port === options.tlsPort && options.tlsPort !== options.port
       throw new CrosspipeError(
         'sandbox',
-        `Port ${options.port ?? 0} on 127.0.0.1 is in use: pick another with --port (0 picks a free one).`,
+        https
+          ? `HTTPS port ${err.port} on 127.0.0.1 is in use (another sandbox or program listens there): pick another with --https-port (0 picks a free one).`
+          : `Port ${err.port ?? options.port ?? 0} on 127.0.0.1 is in use (another sandbox or program listens there): pick another with --port (0 picks a free one), or stop what uses it.`,
       )
+    }
     throw e
   }
 
@@ -298,7 +380,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
       caFile: gateway.httpsEndpoint ? caFile : undefined,
       accounts: list.map((a) => ({ name: a.name, id: a.id })),
     }
-    writeAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n', 0o644)
+    writeAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n')
   }
   publish()
   emit(
@@ -330,6 +412,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
       runtime.close()
       const s = readSandboxState(stateDir)
       if (s?.pid === process.pid) rmSync(join(stateDir, STATE_FILE), { force: true })
+      lock.release()
       emit(options.io, 'info', 'sandbox.stopped', `sandbox on ${gateway.endpoint} stopped`)
     },
   }
@@ -401,12 +484,19 @@ export async function detachSandbox(options: DetachSandboxOptions): Promise<Sand
       'sandbox',
       `A sandbox is already running from ${stateDir} (pid ${running.pid}, ${running.endpoint}).`,
     )
-  mkdirSync(stateDir, { recursive: true })
+  if (stateDirLocked(stateDir))
+    throw new CrosspipeError(
+      'sandbox',
+      `Another sandbox is using the state directory ${stateDir}: stop it with \`crosspipe sandbox stop --state ${stateDir}\`, or use another --state directory.`,
+    )
+  securePrivate(stateDir)
   rmSync(join(stateDir, STATE_FILE), { force: true })
   const here = fileURLToPath(import.meta.url)
   const fromSource = here.endsWith('.ts')
   const entry = join(dirname(here), fromSource ? 'process.ts' : 'process.js')
-  const log = openSync(options.logFile ?? join(stateDir, 'sandbox.log'), 'a')
+  const logFile = options.logFile ?? join(stateDir, 'sandbox.log')
+  const log = openPrivateAppend(logFile)
+  const logStart = statSize(logFile)
   const args = JSON.stringify({ ...options, stateDir, logFile: undefined, timeoutMs: undefined })
   const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), entry, args], {
     detached: true,
@@ -414,17 +504,58 @@ export async function detachSandbox(options: DetachSandboxOptions): Promise<Sand
   })
   closeSync(log)
   child.unref()
+  let exited = false
+  child.once('exit', () => (exited = true))
   const deadline = Date.now() + (options.timeoutMs ?? 20_000)
   while (Date.now() < deadline) {
     const s = readSandboxState(stateDir)
     if (s && s.pid === child.pid) return s
-    if (child.exitCode !== null) break
+    if (exited || child.exitCode !== null) break
     await new Promise((r) => setTimeout(r, 50))
+  }
+  // The background process logged why it stopped as one JSON line (process.ts): say it here.
+  const why = lastLoggedError(logFile, logStart)
+  if (!exited && child.exitCode === null && child.pid !== undefined) {
+    try {
+      process.kill(child.pid, 'SIGTERM')
+    } catch {
+      // already gone
+    }
   }
   throw new CrosspipeError(
     'sandbox',
-    `The background sandbox did not start; see ${options.logFile ?? join(stateDir, 'sandbox.log')}.`,
+    why
+      ? `The background sandbox did not start: ${why}`
+      : `The background sandbox did not answer within ${Math.round((options.timeoutMs ?? 20_000) / 1000)} s; see ${logFile}.`,
   )
+}
+
+function statSize(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
+/** The message of the last `error` line a detached sandbox wrote to its log after `from`. */
+function lastLoggedError(logFile: string, from: number): string | undefined {
+  let text: string
+  try {
+    text = readFileSync(logFile).subarray(from).toString('utf8')
+  } catch {
+    return undefined
+  }
+  let found: string | undefined
+  for (const line of text.split('\n')) {
+    try {
+      const m = JSON.parse(line) as { level?: string; message?: string }
+      if (m.level === 'error' && typeof m.message === 'string') found = m.message
+    } catch {
+      // not a message line
+    }
+  }
+  return found
 }
 
 /** Stops the sandbox running from a state directory; false when none was running. */
@@ -434,7 +565,7 @@ export async function stopSandbox(stateDir: string, timeoutMs = 10_000): Promise
   process.kill(s.pid, 'SIGTERM')
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (!pidAlive(s.pid)) return true
+    if (!pidAlive(s.pid) || !stateDirLocked(resolve(stateDir))) return true
     await new Promise((r) => setTimeout(r, 50))
   }
   process.kill(s.pid, 'SIGKILL')

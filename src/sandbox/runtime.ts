@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path'
 import { partitionOf } from '../iam/arn.js'
+import { CrosspipeError } from '../model/errors.js'
 import type { CredentialRecord } from './auth/identity.js'
 import { DEFAULT_PARTITION } from './config.js'
 import { secretKey, uniqueId } from './ids.js'
@@ -12,6 +13,7 @@ import { IamStore } from './services/iam/store.js'
 import type { Service } from './services/types.js'
 import { BlobStore } from './store/blobs.js'
 import { ItemTable, openDb, type Db } from './store/db.js'
+import { SpaceReserve } from './store/state-dir.js'
 
 /** An account of the sandbox. */
 export interface AccountRecord {
@@ -39,6 +41,8 @@ export class Runtime {
   readonly services: Service[] = []
   readonly defaultRegion: string
   readonly stateDir: string
+  /** Space given back when the disk is full so that deletes still work (see state-dir.ts). */
+  readonly reserve: SpaceReserve
   /** Internal APIs services expose to each other, by service name. */
   private readonly internals = new Map<string, unknown>()
   /** Functions listing the bodies each service's rows refer to, for the start-up sweep. */
@@ -48,6 +52,7 @@ export class Runtime {
     this.stateDir = opts.stateDir
     this.defaultRegion = opts.defaultRegion
     this.db = openDb(opts.stateDir)
+    this.reserve = new SpaceReserve(join(opts.stateDir, 'space-reserve'))
     this.blobs = new BlobStore(join(opts.stateDir, 'objects'))
     this.credentials = new ItemTable(this.db, 'credential')
     this.accountTable = new ItemTable(this.db, 'account')
@@ -118,10 +123,21 @@ export class Runtime {
     this.blobOwners.push(live)
   }
 
-  /** Removes bodies no service refers to (call once every service is built). Returns how many. */
+  /**
+   * Checks that the database and the body files match (call once every service is built): a row
+   * that names a missing body refuses the start (restore the files or `--reset`); bodies no row
+   * names (writes interrupted before their row committed) are moved to `objects/orphans/`, never
+   * deleted. Returns how many were moved.
+   */
   sweepBlobs(): number {
     const live = new Set<string>()
     for (const f of this.blobOwners) for (const id of f()) live.add(id)
+    const missing = [...live].filter((id) => !this.blobs.has(id))
+    if (missing.length > 0)
+      throw new CrosspipeError(
+        'sandbox',
+        `${join(this.stateDir, 'sandbox.db')} names ${missing.length} object ${missing.length === 1 ? 'body' : 'bodies'} missing from ${join(this.stateDir, 'objects')} (first: ${missing[0]}): the bodies and the database do not match. Restore objects/ from the same backup as sandbox.db, or start empty with \`crosspipe sandbox --reset\`. Nothing was changed.`,
+      )
     return this.blobs.sweep(live)
   }
 

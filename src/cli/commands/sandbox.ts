@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { CrosspipeError } from '../../model/errors.js'
 import { DEFAULT_PORT } from '../../sandbox/config.js'
@@ -32,24 +33,34 @@ export function parseAccounts(value: string): Record<string, string> {
   return out
 }
 
-function parsePort(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_PORT
+function parsePort(value: string | undefined, option = '--port', fallback = DEFAULT_PORT): number {
+  if (value === undefined) return fallback
   const n = Number(value)
   if (!/^\d+$/.test(value) || n > 65535) {
     throw new CrosspipeError(
       'usage',
-      `crosspipe sandbox: --port must be a number from 0 to 65535 (0: a free port), not "${value}".`,
+      `crosspipe sandbox: ${option} must be a number from 0 to 65535 (0: a free port), not "${value}".`,
     )
   }
   return n
 }
 
+/** `--https-port`: undefined (a free port) when not given. */
+function httpsPort(ctx: CommandContext): number | undefined {
+  const v = ctx.args.values['https-port'] as string | undefined
+  return v === undefined ? undefined : parsePort(v, '--https-port', 0)
+}
+
 async function foreground(ctx: CommandContext, stateDir: string): Promise<number> {
   const { args, term } = ctx
+  // Everything the sandbox (and the builds it runs) creates is private to its user.
+  process.umask(0o077)
   const accounts = args.values.accounts ? parseAccounts(args.values.accounts as string) : undefined
   const { startSandbox } = await sandboxLib()
+  const tlsPort = httpsPort(ctx)
   const sandbox = await startSandbox({
     port: parsePort(args.values.port as string | undefined),
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
     stateDir,
     ...(accounts ? { accounts } : {}),
     reset: Boolean(args.values.reset),
@@ -112,7 +123,9 @@ async function repo(ctx: CommandContext, stateDir: string): Promise<number> {
       `No sandbox is running from ${stateDir}: start one with \`crosspipe sandbox --detach\`.`,
     )
   }
-  const which = (args.values.account as string | undefined) ?? 'ci'
+  // Run from a project: the repository belongs where the definition's pipeline looks for it.
+  const fromDefinition = await definitionRepository(ctx, name)
+  const which = (args.values.account as string | undefined) ?? fromDefinition?.account ?? 'ci'
   const account = /^\d{12}$/.test(which) ? which : state.accounts.find((a) => a.name === which)?.id
   if (!account) {
     throw new CrosspipeError(
@@ -120,34 +133,78 @@ async function repo(ctx: CommandContext, stateDir: string): Promise<number> {
       `The sandbox has no account "${which}"; it has ${state.accounts.map((a) => `${a.name} (${a.id})`).join(', ')}.`,
     )
   }
-  const region = (args.values.region as string | undefined) ?? state.region
+  if (!state.accounts.some((a) => a.id === account)) {
+    throw new CrosspipeError(
+      'usage',
+      `Account ${account}${fromDefinition && !args.values.account ? ` (from ${fromDefinition.file})` : ''} is not an account of the sandbox, which has ${state.accounts.map((a) => `${a.name} (${a.id})`).join(', ')}: start the sandbox with --accounts naming it, or pass --account.`,
+    )
+  }
+  const region = (args.values.region as string | undefined) ?? fromDefinition?.region ?? state.region
   const rec = registerRepository(stateDir, { name, path: resolve(ctx.cwd, path), account, region })
   if (args.values.json) term.out(JSON.stringify(rec, null, 2) + '\n')
   else term.out(`repository ${rec.name} (${rec.account} ${rec.region}) → ${rec.path}\n`)
   return EXIT.ok
 }
 
+/**
+ * The account and region a definition's pipeline reads repository NAME from: its CodeCommit
+ * source's account (or the CI account) in the CI region. From `-c FILE`, or `crosspipe.yml` in
+ * the working directory when there is one; undefined outside a project.
+ */
+async function definitionRepository(
+  ctx: CommandContext,
+  name: string,
+): Promise<{ account: string; region: string; file: string } | undefined> {
+  const given = ctx.args.values.config as string | undefined
+  const file = resolve(ctx.cwd, given ?? 'crosspipe.yml')
+  if (!given && !existsSync(file)) return undefined
+  const { loadPipeline } = await import('../../model/load.js')
+  const p = await loadPipeline(file)
+  const src = p.source
+  const account =
+    src.type === 'codecommit' && src.repository === name && src.account ? src.account : p.ci.account
+  return { account, region: p.ci.region, file }
+}
+
 /** `crosspipe sandbox`: run, detach, stop, or print the environment for a profile. */
 export const sandboxCommand: Command = {
   name: 'sandbox',
   summary: 'Run a local multi-account AWS (STS, IAM, KMS, S3, …) that enforces IAM across accounts',
-  usage: `crosspipe sandbox [--port ${DEFAULT_PORT}] [--state DIR] [--accounts ci=111111111111,dev=…] [--reset] [--detach]
+  usage: `crosspipe sandbox [--port ${DEFAULT_PORT}] [--https-port PORT] [--state DIR] [--accounts ci=111111111111,dev=…] [--reset] [--detach]
 crosspipe sandbox stop [--state DIR]
 crosspipe sandbox env --profile NAME [--state DIR]
 crosspipe sandbox status [--state DIR]
-crosspipe sandbox repo add NAME PATH [--account ci] [--region REGION] [--state DIR]
+crosspipe sandbox repo add NAME PATH [-c crosspipe.yml] [--account ci] [--region REGION] [--state DIR]
 crosspipe sandbox repo list [--state DIR]`,
   details: `Runs in the foreground on 127.0.0.1 until Ctrl-C (or in the background with --detach).
 State (accounts, roles, keys, buckets, objects) persists in the state directory; --reset starts empty.
 The state directory also holds an AWS credentials file and config file with one profile per
 account, so the AWS CLI and SDKs work unchanged:
-  eval "$(crosspipe sandbox env --profile dev)" && aws sts get-caller-identity`,
+  eval "$(crosspipe sandbox env --profile dev)" && aws sts get-caller-identity
+The state directory holds every account's root keys, so it is private to you: directories 0700,
+files 0600 (an older directory is fixed at start, and the sandbox says so; one owned by another user
+is refused). One sandbox at a time uses it: a second one is refused with the first one's pid (a
+killed sandbox does not count). A database that does not match its object bodies is refused with
+what to do (restore from a backup, or --reset), never repaired by deleting bodies; an object whose
+body file changed on disk is answered 500 InternalError, never with wrong bytes. On a full disk
+writes fail at once with 507 InsufficientStorage (SDKs do not retry it) and deletes still work.
+Run from a project, repo add registers the repository in the account and region of its
+crosspipe.yml (or -c FILE), where the pipeline looks for it.
+Builds are not containers: a CodeBuild build runs its buildspec's commands with this machine's bash
+and tools, as you, in the state directory's codebuild/work; they can read and change your files and
+use your network. The image is recorded, not pulled, and the build log says so (its lines keep
+CodeBuild's "[Container]" prefix so tools can parse them).`,
   options: {
     port: {
       type: 'string',
       value: 'PORT',
       description: `Port on 127.0.0.1 (0: a free port).`,
       default: String(DEFAULT_PORT),
+    },
+    'https-port': {
+      type: 'string',
+      value: 'PORT',
+      description: 'Port of the HTTPS listener on 127.0.0.1 (default: a free port).',
     },
     state: { type: 'string', value: 'DIR', description: 'State directory.', default: DEFAULT_SANDBOX_STATE },
     accounts: {
@@ -161,12 +218,19 @@ account, so the AWS CLI and SDKs work unchanged:
     account: {
       type: 'string',
       value: 'NAME|ID',
-      description: 'With repo add: the account that owns the repository (default ci).',
+      description:
+        "With repo add: the account that owns the repository (default: the definition's CodeCommit source account or CI account, else ci).",
     },
     region: {
       type: 'string',
       value: 'REGION',
-      description: "With repo add: its region (default: the sandbox's).",
+      description: "With repo add: its region (default: the definition's CI region, else the sandbox's).",
+    },
+    config: {
+      type: 'string',
+      short: 'c',
+      value: 'FILE',
+      description: 'With repo add: the pipeline definition (default crosspipe.yml when present).',
     },
   },
   maxPositionals: 4,
@@ -180,8 +244,10 @@ account, so the AWS CLI and SDKs work unchanged:
         if (!args.values.detach) return foreground(ctx, stateDir)
         {
           const accounts = args.values.accounts ? parseAccounts(args.values.accounts as string) : undefined
+          const tlsPort = httpsPort(ctx)
           const s = await detachSandbox({
             port: parsePort(args.values.port as string | undefined),
+            ...(tlsPort !== undefined ? { tlsPort } : {}),
             stateDir,
             ...(accounts ? { accounts } : {}),
             reset: Boolean(args.values.reset),

@@ -94,3 +94,57 @@ export function algorithmOfHeader(name: string): ChecksumAlgorithm | undefined {
   const m = /^x-amz-checksum-(crc32|crc32c|crc64nvme|sha1|sha256)$/.exec(name.toLowerCase())
   return m ? (m[1] as ChecksumAlgorithm) : undefined
 }
+
+/** A checksum computed over data given in pieces (a body streamed to disk). */
+export interface ChecksumHasher {
+  update(data: Uint8Array): void
+  /** The base64 checksum, as {@link checksum} gives it for the whole data. */
+  digest(): string
+}
+
+type Crc32Chained = (data: Uint8Array, value?: number) => number
+
+/** An incremental {@link checksum}. */
+export function checksumHasher(alg: ChecksumAlgorithm): ChecksumHasher {
+  switch (alg) {
+    case 'crc32': {
+      const native: Crc32Chained | undefined = nativeCrc32
+      let c = native ? 0 : 0xffffffff
+      return {
+        update(data) {
+          if (native) c = native(data, c)
+          else for (let i = 0; i < data.length; i++) c = CRC32_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
+        },
+        digest: () => u32(native ? c : (c ^ 0xffffffff) >>> 0).toString('base64'),
+      }
+    }
+    case 'crc32c': {
+      let c = 0xffffffff
+      return {
+        update(data) {
+          for (let i = 0; i < data.length; i++) c = CRC32C_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
+        },
+        digest: () => u32((c ^ 0xffffffff) >>> 0).toString('base64'),
+      }
+    }
+    case 'crc64nvme': {
+      let c = 0xffffffffffffffffn
+      return {
+        update(data) {
+          for (let i = 0; i < data.length; i++)
+            c = CRC64_TABLE[Number((c ^ BigInt(data[i]!)) & 0xffn)]! ^ (c >> 8n)
+        },
+        digest: () => {
+          const out = Buffer.alloc(8)
+          out.writeBigUInt64BE(c ^ 0xffffffffffffffffn)
+          return out.toString('base64')
+        },
+      }
+    }
+    case 'sha1':
+    case 'sha256': {
+      const h = createHash(alg)
+      return { update: (d) => void h.update(d), digest: () => h.digest('base64') }
+    }
+  }
+}

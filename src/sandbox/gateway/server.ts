@@ -10,15 +10,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
+import { pipeline, Readable } from 'node:stream'
 import { emit, type IoHost } from '../../model/io.js'
 import { identityOf, type Identity } from '../auth/identity.js'
 import { MAX_API_BODY_BYTES, MAX_BODY_BYTES } from '../config.js'
 import { hostId as newHostId, requestId as newRequestId } from '../ids.js'
 import type { Runtime } from '../runtime.js'
 import type { RequestContext, Service } from '../services/types.js'
+import { CorruptBodyError } from '../store/blobs.js'
+import { isDiskFull } from '../store/state-dir.js'
 import { authError, type AuthFailure, type AuthFamily } from './auth-errors.js'
 import { decodeChunked } from './chunked.js'
 import { AwsError, isAwsError } from './errors.js'
+import { ClientGoneError, requestedChecksums, spoolBody, type SpooledBody } from './spool.js'
 import { jsonError, jsonResult, queryError, queryResult, s3Error, type WireResponse } from './protocols.js'
 import {
   checkTime,
@@ -84,8 +88,49 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(c)
     })
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
-    req.on('error', reject)
+    req.on('error', (e) => reject(new ClientGoneError(e.message)))
+    req.on('aborted', () => reject(new ClientGoneError('the client closed the connection mid-body')))
   })
+}
+
+/**
+ * S3 bodies larger than this are streamed to disk rather than read into memory (PutObject and
+ * UploadPart with a plain, not aws-chunked, body): memory per upload stays one socket read.
+ */
+const STREAM_MIN_BYTES = 1024 * 1024
+
+/** Whether a request's body is streamed to disk (see {@link STREAM_MIN_BYTES}). */
+function streams(
+  method: string,
+  headers: ReadonlyMap<string, readonly string[]>,
+  query: readonly (readonly [string, string])[],
+): boolean {
+  if (method !== 'PUT' || headers.has('x-amz-copy-source')) return false
+  const declared = Number(headers.get('content-length')?.[0] ?? 'NaN')
+  if (!Number.isSafeInteger(declared) || declared <= STREAM_MIN_BYTES || declared > MAX_BODY_BYTES)
+    return false
+  const sha = headers.get('x-amz-content-sha256')?.[0]
+  if (sha?.startsWith('STREAMING-')) return false
+  if ((headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
+  // Bucket subresources (?policy, ?tagging, …) have small XML bodies; objects and parts stream.
+  return query.every(
+    ([k]) => k === 'partNumber' || k === 'uploadId' || k.startsWith('X-Amz-') || k === 'x-id',
+  )
+}
+
+/**
+ * The answer to a write on a full disk. S3 documents no error for it, so the sandbox uses HTTP 507
+ * Insufficient Storage (RFC 4918 §11.5): the AWS SDKs retry only throttling codes, transient codes
+ * and statuses 500, 502, 503 and 504
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html), so a client gets
+ * this message at once instead of retrying a write that cannot succeed. See s3/SPEC.md.
+ */
+function diskFullError(runtime: Runtime): AwsError {
+  return new AwsError(
+    'InsufficientStorage',
+    `The sandbox cannot store this: the disk holding ${runtime.stateDir} is full. Delete objects (deletes still work) or free space on that disk, then retry.`,
+    507,
+  )
 }
 
 function familyOf(s: Service | undefined): AuthFamily {
@@ -114,7 +159,27 @@ function route(
   return services.find((s) => s.protocol === 'rest-xml')
 }
 
-function send(res: ServerResponse, w: WireResponse, head: boolean): void {
+/** An answer: a protocol's wire answer, or an S3 object body streamed from its file. */
+type Outgoing =
+  | WireResponse
+  | { readonly status: number; readonly headers: Record<string, string>; readonly body: Readable }
+
+function send(res: ServerResponse, w: Outgoing, head: boolean, io?: IoHost): void {
+  if (w.body instanceof Readable) {
+    // A large object body from its file: streamed, with the content-length the service set.
+    res.writeHead(w.status, w.headers)
+    if (head) {
+      w.body.destroy()
+      res.end()
+      return
+    }
+    pipeline(w.body, res, (err) => {
+      // The client went away, or the file could not be read after the headers were sent: the
+      // connection is closed mid-body, which the client sees as a short read (never wrong bytes).
+      if (err) emit(io, 'debug', 'sandbox.client-gone', `response body not completed: ${err.message}`)
+    })
+    return
+  }
   const body = typeof w.body === 'string' ? Buffer.from(w.body) : w.body
   const headers: Record<string, string | number> = { ...w.headers }
   if (headers['content-length'] === undefined) headers['content-length'] = body.length
@@ -139,6 +204,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { runtime, io } = opts
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res).catch((e: unknown) => {
+      if (e instanceof ClientGoneError || (req.destroyed && !req.complete)) {
+        emit(
+          io,
+          'debug',
+          'sandbox.client-gone',
+          `${req.method ?? ''} ${req.url ?? ''}: ${String((e as Error).message)}`,
+        )
+        res.destroy()
+        return
+      }
       emit(
         io,
         'error',
@@ -178,9 +253,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const fail = (e: AwsError): void =>
       send(res, renderError(service, e, requestId, method), method === 'HEAD')
 
+    const streamed = isS3 && claim !== undefined && streams(method, headers, query)
     let body: Buffer
     try {
-      body = await readBody(req, isS3 || !service ? MAX_BODY_BYTES : MAX_API_BODY_BYTES)
+      body = streamed
+        ? Buffer.alloc(0)
+        : await readBody(req, isS3 || !service ? MAX_BODY_BYTES : MAX_API_BODY_BYTES)
     } catch (e) {
       if (e instanceof BodyTooLarge)
         return fail(
@@ -282,7 +360,42 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // Body: a signed hash must match; streaming bodies are decoded and their chunk signatures checked.
     let payload = body
     let trailers: ReadonlyMap<string, string> = new Map()
-    if (/^[0-9a-f]{64}$/.test(payloadHash)) {
+    let spooled: SpooledBody | undefined
+    if (streamed) {
+      if (!/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== 'UNSIGNED-PAYLOAD')
+        return fail(
+          new AwsError(
+            'InvalidArgument',
+            `x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-… or a SHA-256 hex digest`,
+            400,
+          ),
+        )
+      try {
+        spooled = await spoolBody(req, runtime.blobs, requestedChecksums(headers))
+      } catch (e) {
+        if (isDiskFull(e)) return diskFullWrite(e)
+        throw e
+      }
+      const declared = Number(headers.get('content-length')![0])
+      // The hash of a streamed body is known only at its end: compare it before anything is committed.
+      const problem =
+        spooled.size !== declared
+          ? new AwsError(
+              'IncompleteBody',
+              'You did not provide the number of bytes specified by the Content-Length HTTP header',
+              400,
+            )
+          : /^[0-9a-f]{64}$/.test(payloadHash) && spooled.sha256 !== payloadHash
+            ? authError(
+                { kind: 'content-sha256-mismatch', claimed: payloadHash, actual: spooled.sha256 },
+                family,
+              )
+            : undefined
+      if (problem) {
+        await spooled.discard()
+        return fail(problem)
+      }
+    } else if (/^[0-9a-f]{64}$/.test(payloadHash)) {
       const actual = sha256Hex(body)
       if (actual !== payloadHash) {
         if (isS3) return authFail({ kind: 'content-sha256-mismatch', claimed: payloadHash, actual })
@@ -354,25 +467,57 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       runtime,
     }
     const svc = service!
+    const verified: Verified = {
+      method,
+      rawPath,
+      query,
+      headers,
+      body: payload,
+      trailers,
+      target,
+      presigned: claim.presigned,
+      host: headers.get('host')?.[0] ?? '',
+      spooled,
+    }
+    const deleting = method === 'DELETE' || (method === 'POST' && query.some(([k]) => k === 'delete'))
     try {
-      send(
-        res,
-        await dispatch(svc, ctx, {
-          method,
-          rawPath,
-          query,
-          headers,
-          body: payload,
-          trailers,
-          target,
-          presigned: claim.presigned,
-          host: headers.get('host')?.[0] ?? '',
-        }),
-        method === 'HEAD',
-      )
+      let answer: Outgoing
+      try {
+        answer = await dispatch(svc, ctx, verified)
+      } catch (e) {
+        // A delete on a full disk: give back the reserved space (state-dir.ts) and try once more.
+        if (!deleting || !isDiskFull(e) || !runtime.reserve.release()) throw e
+        emit(
+          io,
+          'warn',
+          'sandbox.disk-full',
+          `the disk holding ${runtime.stateDir} is full: used the reserved space for a delete`,
+        )
+        answer = await dispatch(svc, ctx, verified)
+      }
+      if (deleting) runtime.reserve.ensure()
+      send(res, answer, method === 'HEAD', io)
     } catch (e) {
       if (isAwsError(e)) return fail(e)
+      if (isDiskFull(e)) return diskFullWrite(e)
+      if (e instanceof CorruptBodyError) {
+        emit(
+          io,
+          'error',
+          'sandbox.corrupt',
+          `sandbox: ${e.object ?? 'an object'} is corrupt: its body file ${e.path} ${e.reason}; answered 500 InternalError. Restore the file from a backup, or delete the object.`,
+          { object: e.object, path: e.path },
+        )
+        return fail(new AwsError('InternalError', 'We encountered an internal error. Please try again.', 500))
+      }
       throw e
+    } finally {
+      await spooled?.discard()
+    }
+
+    function diskFullWrite(e: unknown): void {
+      emit(io, 'warn', 'sandbox.disk-full', `${method} ${rawPath}: ${(e as Error).message}`)
+      fail(diskFullError(runtime))
     }
   }
 
@@ -464,6 +609,7 @@ interface Verified {
   readonly target: string | undefined
   readonly presigned: boolean
   readonly host: string
+  readonly spooled?: SpooledBody
 }
 
 function safeDecodePath(p: string): string {
@@ -474,7 +620,7 @@ function safeDecodePath(p: string): string {
   }
 }
 
-async function dispatch(service: Service, ctx: RequestContext, v: Verified): Promise<WireResponse> {
+async function dispatch(service: Service, ctx: RequestContext, v: Verified): Promise<Outgoing> {
   if (service.protocol === 'rest-xml') {
     const first = new Map<string, string>()
     for (const [k, vals] of v.headers) first.set(k, vals[0]!)
@@ -489,6 +635,8 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
         trailers: v.trailers,
         host: v.host,
         presigned: v.presigned,
+        spooled: v.spooled,
+        streamResponse: true,
       },
       ctx,
     )
@@ -497,7 +645,9 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
       'x-amz-id-2': newHostId(),
       ...r.headers,
     }
-    return { status: r.status, headers, body: r.body ?? '' }
+    return r.stream
+      ? { status: r.status, headers, body: r.stream }
+      : { status: r.status, headers, body: r.body ?? '' }
   }
   if (service.protocol === 'json') {
     const op = v.target?.startsWith(service.targetPrefix + '.')

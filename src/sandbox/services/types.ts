@@ -5,6 +5,8 @@
  * handlers only see parsed input and a {@link RequestContext}.
  */
 import type { Identity } from '../auth/identity.js'
+import type { Readable } from 'node:stream'
+import type { SpooledBody } from '../gateway/spool.js'
 import type { XmlObject } from '../gateway/xml.js'
 import type { Runtime } from '../runtime.js'
 
@@ -50,6 +52,13 @@ export interface RestRequest {
   readonly host: string
   /** The request was authenticated by a presigned URL. */
   readonly presigned: boolean
+  /**
+   * A large body streamed to a temporary file instead of {@link RestRequest.body} (which is then
+   * empty): S3 PutObject and UploadPart. Verified against the payload hash already.
+   */
+  readonly spooled?: SpooledBody
+  /** The caller (the gateway) can send a {@link RestResponse.stream}; internal callers want bytes. */
+  readonly streamResponse?: boolean
 }
 
 /** A restXml answer. */
@@ -57,6 +66,11 @@ export interface RestResponse {
   readonly status: number
   readonly headers?: Readonly<Record<string, string>>
   readonly body?: Buffer | string
+  /**
+   * The body as a stream instead (large object bodies), with its `content-length` header; only
+   * for requests that allow it ({@link RestRequest.streamResponse}).
+   */
+  readonly stream?: Readable
 }
 
 interface ServiceBase {

@@ -11,16 +11,20 @@
  * blobs.ts), so even after a power loss no row ever points at a torn body.
  */
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { mkdirPrivate, touchPrivate } from './state-dir.js'
 
 /** The open database. */
 export type Db = Database.Database
 
 /** Opens (creating if needed) the database under a state directory. */
 export function openDb(stateDir: string): Db {
-  mkdirSync(stateDir, { recursive: true })
-  const db = new Database(join(stateDir, 'sandbox.db'))
+  mkdirPrivate(stateDir)
+  const path = join(stateDir, 'sandbox.db')
+  // SQLite gives the WAL and SHM files the database file's mode: create it 0600 first.
+  touchPrivate(path)
+  const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('busy_timeout = 5000')
@@ -31,6 +35,8 @@ export function openDb(stateDir: string): Db {
       PRIMARY KEY (ns, scope, id)
     ) WITHOUT ROWID;
   `)
+  for (const f of ['sandbox.db-wal', 'sandbox.db-shm'])
+    if (existsSync(join(stateDir, f))) touchPrivate(join(stateDir, f))
   return db
 }
 

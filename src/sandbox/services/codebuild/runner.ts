@@ -234,9 +234,10 @@ export class BuildRunner {
     const ok =
       (await phase('PROVISIONING', () => {
         const image = typeof b.environment['image'] === 'string' ? b.environment['image'] : '(none)'
+        // Lines keep CodeBuild's `[Container]` prefix (tools parse it); this one says what that is here.
         this.log(
           b,
-          `Image ${image} is recorded but not pulled: the crosspipe sandbox runs the build with this machine's bash and tools.`,
+          `Image ${image} is recorded but not pulled: this is not a container. The crosspipe sandbox runs the build's commands with this machine's bash and tools, as the user who started the sandbox (uid ${process.getuid?.() ?? 'n/a'}), in ${work}; they can read and change this machine's files.`,
         )
         const identity: Identity | undefined = assumeRoleAsService({
           runtime: this.o.runtime,

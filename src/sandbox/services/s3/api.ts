@@ -5,6 +5,9 @@
  * citations in SPEC.md.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { pipeline, Readable } from 'node:stream'
 import { formatArn } from '../../../iam/arn.js'
 import { validatePolicy } from '../../../iam/index.js'
 import type { ContextValue } from '../../../iam/types.js'
@@ -16,6 +19,8 @@ import {
   type ChecksumAlgorithm,
 } from '../../gateway/checksums.js'
 import { AwsError, isAwsError } from '../../gateway/errors.js'
+import type { SpooledBody } from '../../gateway/spool.js'
+import { CorruptBodyError, type BlobWriter } from '../../store/blobs.js'
 import { escapeXml, parseXml, toXml, type XmlObject } from '../../gateway/xml.js'
 import type { Runtime } from '../../runtime.js'
 import type { KmsInternal } from '../kms/api.js'
@@ -42,10 +47,18 @@ import {
   noSuchUpload,
   noSuchVersion,
   notConfigured,
+  notImplemented,
   preconditionFailed,
   wrongRegion,
 } from './errors.js'
-import { INLINE_MAX, S3Store, type BucketRecord, type ObjectMeta, type ObjectRow } from './store.js'
+import {
+  INLINE_MAX,
+  S3Store,
+  type BucketRecord,
+  type ObjectMeta,
+  type ObjectRow,
+  type PartRow,
+} from './store.js'
 
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 /** Parts other than the last must be at least 5 MiB (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html). */
@@ -183,7 +196,8 @@ export function s3Service(runtime: Runtime): RestXmlService {
   // ---- bodies: SSE-KMS envelope ------------------------------------------
 
   interface Sealed {
-    stored: Buffer
+    /** The bytes to store, or a body already in the body store (streamed bodies). */
+    stored: Buffer | { blob: string }
     sse: 'AES256' | 'aws:kms'
     kmsKeyArn?: string
     dataKey?: string
@@ -204,16 +218,57 @@ export function s3Service(runtime: Runtime): RestXmlService {
     })
   }
 
-  function seal(
+  /**
+   * A large body given as pieces (a streamed request, the parts of a multipart upload), stored
+   * without ever being whole in memory.
+   */
+  interface BodySource {
+    readonly size: number
+    /** The pieces, in order. */
+    chunks(): AsyncIterable<Buffer>
+    /** Stores the plain bytes as they are (cheaper than copying when the source is one file). */
+    store?(): Promise<string>
+  }
+
+  /** Writes a body source, unchanged, into the body store. */
+  async function storeSource(src: BodySource): Promise<string> {
+    if (src.store) return src.store()
+    const w: BlobWriter = await runtime.blobs.writer()
+    try {
+      for await (const c of src.chunks()) await w.write(c)
+      return await w.commit()
+    } catch (e) {
+      await w.abort()
+      throw e
+    }
+  }
+
+  function fileChunks(path: string): AsyncIterable<Buffer> {
+    return createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>
+  }
+
+  /** A small body source as one buffer (bodies of at most INLINE_MAX bytes live in their row). */
+  async function gather(src: BodySource): Promise<Buffer> {
+    const parts: Buffer[] = []
+    for await (const c of src.chunks()) parts.push(c)
+    return Buffer.concat(parts)
+  }
+
+  function spooledSource(sp: SpooledBody): BodySource {
+    return { size: sp.size, chunks: () => fileChunks(sp.path), store: () => sp.commit() }
+  }
+
+  async function seal(
     ctx: RequestContext,
     b: BucketRecord,
     key: string,
-    body: Buffer,
+    body: Buffer | BodySource,
     sse: 'AES256' | 'aws:kms',
     keyId: string | undefined,
     bucketKey: boolean,
-  ): Sealed {
-    if (sse === 'AES256') return { stored: body, sse }
+  ): Promise<Sealed> {
+    if (sse === 'AES256')
+      return { stored: Buffer.isBuffer(body) ? body : { blob: await storeSource(body) }, sse }
     // The encryption context S3 uses: the object ARN, or the bucket ARN with an S3 Bucket Key
     // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#encryption-context).
     const kmsContext = {
@@ -223,9 +278,27 @@ export function s3Service(runtime: Runtime): RestXmlService {
     const dk = viaKms(() => kms().generateDataKey(ctx, arn, kmsContext, `s3.${b.region}.amazonaws.com`))
     const iv = randomBytes(12)
     const c = createCipheriv('aes-256-gcm', dk.plaintext, iv)
-    const ct = Buffer.concat([c.update(body), c.final()])
+    let stored: Sealed['stored']
+    if (Buffer.isBuffer(body)) {
+      const ct = Buffer.concat([c.update(body), c.final()])
+      stored = Buffer.concat([iv, c.getAuthTag(), ct])
+    } else {
+      // Layout as for whole bodies: iv (12), tag (16), ciphertext; the tag is written last.
+      const w = await runtime.blobs.writer()
+      try {
+        await w.write(iv)
+        await w.write(Buffer.alloc(16))
+        for await (const chunk of body.chunks()) await w.write(c.update(chunk))
+        await w.write(c.final())
+        await w.writeAt(c.getAuthTag(), 12)
+        stored = { blob: await w.commit() }
+      } catch (e) {
+        await w.abort()
+        throw e
+      }
+    }
     return {
-      stored: Buffer.concat([iv, c.getAuthTag(), ct]),
+      stored,
       sse,
       kmsKeyArn: dk.keyArn,
       dataKey: dk.ciphertext.toString('base64'),
@@ -234,8 +307,88 @@ export function s3Service(runtime: Runtime): RestXmlService {
     }
   }
 
+  /** The stored size of a body: SSE-KMS bodies carry a 12-byte IV and a 16-byte tag. */
+  function storedSize(row: ObjectRow): number {
+    return row.meta.sse === 'aws:kms' && row.meta.dataKey ? row.meta.size + 28 : row.meta.size
+  }
+
+  /** Reads a body file, verified against its checksum; a corrupt body names its object. */
+  async function readBlob(b: BucketRecord, row: ObjectRow, blob: string): Promise<Buffer> {
+    try {
+      return await runtime.blobs.read(blob, storedSize(row))
+    } catch (e) {
+      if (e instanceof CorruptBodyError)
+        e.object = `s3://${b.name}/${row.key}${row.versionId !== 'null' ? ` (version ${row.versionId})` : ''}`
+      throw e
+    }
+  }
+
+  /** Bodies larger than this are sent from their file as a stream rather than read whole. */
+  const STREAM_READ_MIN = 4 * 1024 * 1024
+
+  /**
+   * A large body as a stream of its bytes [start, end], after verifying the whole file against its
+   * checksum (hashed in 1 MiB reads); undefined for bodies small enough to read whole. SSE-KMS
+   * bodies are decrypted as they are read, with the data key decrypted as the caller.
+   */
+  async function streamBody(
+    ctx: RequestContext,
+    b: BucketRecord,
+    row: ObjectRow,
+    range: { start: number; end: number },
+  ): Promise<Readable | undefined> {
+    if (!row.blob || row.meta.size <= STREAM_READ_MIN) return undefined
+    const blob = row.blob
+    try {
+      await runtime.blobs.verify(blob, storedSize(row))
+    } catch (e) {
+      if (e instanceof CorruptBodyError)
+        e.object = `s3://${b.name}/${row.key}${row.versionId !== 'null' ? ` (version ${row.versionId})` : ''}`
+      throw e
+    }
+    const path = runtime.blobs.pathOf(blob)
+    const m = row.meta
+    if (m.sse !== 'aws:kms' || !m.dataKey)
+      return createReadStream(path, { start: range.start, end: range.end, highWaterMark: 1024 * 1024 })
+    const dk = viaKms(() =>
+      kms().decrypt(
+        ctx,
+        Buffer.from(m.dataKey!, 'base64'),
+        m.kmsContext ?? {},
+        `s3.${b.region}.amazonaws.com`,
+      ),
+    )
+    const fh = await open(path, 'r')
+    const head = Buffer.alloc(28)
+    try {
+      await fh.read(head, 0, 28, 0)
+    } finally {
+      await fh.close()
+    }
+    const d = createDecipheriv('aes-256-gcm', dk.plaintext, head.subarray(0, 12))
+    d.setAuthTag(head.subarray(12, 28))
+    // GCM is a stream cipher: decrypt from the start and keep the asked-for bytes.
+    const plain = pipeline(
+      createReadStream(path, { start: 28, highWaterMark: 1024 * 1024 }),
+      d,
+      () => undefined,
+    )
+    return Readable.from(
+      (async function* () {
+        let pos = 0
+        for await (const c of plain as AsyncIterable<Buffer>) {
+          const from = Math.max(range.start - pos, 0)
+          const to = Math.min(range.end + 1 - pos, c.length)
+          if (to > from) yield c.subarray(from, to)
+          pos += c.length
+          if (pos > range.end) break
+        }
+      })(),
+    )
+  }
+
   async function readBody(ctx: RequestContext, b: BucketRecord, row: ObjectRow): Promise<Buffer> {
-    const stored = row.inline ?? (row.blob ? await runtime.blobs.read(row.blob, row.meta.size) : undefined)
+    const stored = row.inline ?? (row.blob ? await readBlob(b, row, row.blob) : undefined)
     if (!stored) return Buffer.alloc(0)
     if (row.meta.sse !== 'aws:kms' || !row.meta.dataKey) return stored
     const m = row.meta
@@ -270,15 +423,16 @@ export function s3Service(runtime: Runtime): RestXmlService {
   }
 
   function verifyIntegrity(req: RestRequest, body: Buffer): Partial<Record<string, string>> {
+    const sp = req.spooled
     const md5h = req.headers.get('content-md5')
     if (md5h !== undefined) {
       const given = Buffer.from(md5h, 'base64')
       if (given.length !== 16 || !/^[A-Za-z0-9+/]+={0,2}$/.test(md5h)) throw invalidDigest()
-      if (!given.equals(md5(body))) throw badDigest()
+      if (!given.equals(sp ? sp.md5 : md5(body))) throw badDigest()
     }
     const out: Partial<Record<string, string>> = {}
     const check = (alg: ChecksumAlgorithm, given: string): void => {
-      const actual = checksum(alg, body)
+      const actual = sp ? sp.checksums[alg] : checksum(alg, body)
       if (actual !== given)
         throw badDigest(`The ${alg.toUpperCase()} you specified did not match the calculated checksum.`)
       out[alg] = actual
@@ -431,13 +585,14 @@ export function s3Service(runtime: Runtime): RestXmlService {
     ctx: RequestContext,
     b: BucketRecord,
     key: string,
-    body: Buffer,
+    body: Buffer | BodySource,
     meta: Omit<ObjectMeta, 'sse' | 'kmsKeyArn' | 'dataKey' | 'kmsContext' | 'bucketKeyEnabled'>,
     enc: { sse: 'AES256' | 'aws:kms'; keyId?: string; bucketKey: boolean },
   ): Promise<{ versionId: string; meta: ObjectMeta }> {
-    const sealed = seal(ctx, b, key, body, enc.sse, enc.keyId, enc.bucketKey)
-    const inline = sealed.stored.length <= INLINE_MAX ? sealed.stored : null
-    const blob = inline ? null : await runtime.blobs.write(sealed.stored)
+    const sealed = await seal(ctx, b, key, body, enc.sse, enc.keyId, enc.bucketKey)
+    const s = sealed.stored
+    const inline = Buffer.isBuffer(s) && s.length <= INLINE_MAX ? s : null
+    const blob = inline ? null : Buffer.isBuffer(s) ? await runtime.blobs.write(s) : s.blob
     const full: ObjectMeta = {
       ...meta,
       sse: sealed.sse,
@@ -581,9 +736,8 @@ export function s3Service(runtime: Runtime): RestXmlService {
 
   async function bucketOp(ctx: RequestContext, req: RestRequest, name: string): Promise<RestResponse> {
     const m = req.method
-    if (
-      m === 'PUT' &&
-      ![
+    if (m === 'PUT') {
+      const implemented = [
         'policy',
         'encryption',
         'versioning',
@@ -592,9 +746,14 @@ export function s3Service(runtime: Runtime): RestXmlService {
         'lifecycle',
         'tagging',
         'acl',
-      ].some((s) => has(req, s))
-    )
-      return createBucket(ctx, req, name)
+      ]
+      const subs = req.query.map(([k]) => k).filter((k) => !k.startsWith('X-Amz-') && k !== 'x-id')
+      // A setting the sandbox does not model (website, cors, …) is refused, never accepted and ignored.
+      const unknown = subs.find((k) => !implemented.includes(k))
+      if (unknown !== undefined)
+        throw notImplemented(`the bucket setting "${unknown}" (PUT /${name}?${unknown})`)
+      if (subs.length === 0) return createBucket(ctx, req, name)
+    }
     if (m === 'POST' && has(req, 'delete')) return deleteObjects(ctx, req, getBucket(ctx, name))
     const b = getBucket(ctx, name)
     const body = (): Record<string, unknown> => {
@@ -1162,6 +1321,17 @@ export function s3Service(runtime: Runtime): RestXmlService {
       headers['content-length'] = String(size)
       return { status: 200, headers }
     }
+    const streamed = req.streamResponse
+      ? await streamBody(ctx, b, row, range ?? { start: 0, end: size - 1 })
+      : undefined
+    if (streamed) {
+      if (range) {
+        for (const k of Object.keys(headers)) if (k.startsWith('x-amz-checksum-')) delete headers[k]
+        headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`
+      }
+      headers['content-length'] = String(range ? range.end - range.start + 1 : size)
+      return { status: range ? 206 : 200, headers, stream: streamed }
+    }
     const body = await readBody(ctx, b, row)
     if (range) {
       // A range has no stored checksum: S3 returns none for it.
@@ -1187,16 +1357,19 @@ export function s3Service(runtime: Runtime): RestXmlService {
     const tagging = req.headers.get('x-amz-tagging')
     if (tagging !== undefined) allow(ctx, req, 'PutObjectTagging', b, key)
     const sdkAlg = req.headers.get('x-amz-sdk-checksum-algorithm')?.toLowerCase()
+    const sp = req.spooled
     if (sdkAlg && CHECKSUM_ALGORITHMS.includes(sdkAlg as ChecksumAlgorithm) && !checksums[sdkAlg])
-      checksums[sdkAlg] = checksum(sdkAlg as ChecksumAlgorithm, req.body)
+      checksums[sdkAlg] = sp
+        ? sp.checksums[sdkAlg as ChecksumAlgorithm]
+        : checksum(sdkAlg as ChecksumAlgorithm, req.body)
     const { versionId, meta } = await commitObject(
       ctx,
       b,
       key,
-      req.body,
+      sp ? spooledSource(sp) : req.body,
       {
-        size: req.body.length,
-        etag: `"${md5(req.body).toString('hex')}"`,
+        size: sp ? sp.size : req.body.length,
+        etag: `"${(sp ? sp.md5 : md5(req.body)).toString('hex')}"`,
         lastModified: new Date().toISOString(),
         ...contentHeaders(req),
         userMeta: userMeta(req),
@@ -1210,12 +1383,14 @@ export function s3Service(runtime: Runtime): RestXmlService {
     return empty(200, writeHeaders(b, versionId, meta))
   }
 
-  async function copyObject(
+  /**
+   * The object named by `x-amz-copy-source` (`bucket/key[?versionId=…]`), read-authorized for the
+   * caller (s3:GetObject or s3:GetObjectVersion on the source, as findForRead checks).
+   */
+  function copySource(
     ctx: RequestContext,
     req: RestRequest,
-    b: BucketRecord,
-    key: string,
-  ): Promise<RestResponse> {
+  ): { sb: BucketRecord; row: ObjectRow; srcBucketName: string; srcKey: string; srcVersion?: string } {
     const src = req.headers.get('x-amz-copy-source')!
     const [pathPart, queryPart] = src.split('?', 2) as [string, string | undefined]
     let decoded: string
@@ -1239,6 +1414,16 @@ export function s3Service(runtime: Runtime): RestXmlService {
     if (!sb) throw noSuchBucket(srcBucketName)
     const srcReq: RestRequest = { ...req, query: srcVersion !== undefined ? [['versionId', srcVersion]] : [] }
     const row = findForRead(ctx, srcReq, sb, srcKey)
+    return { sb, row, srcBucketName, srcKey, srcVersion }
+  }
+
+  async function copyObject(
+    ctx: RequestContext,
+    req: RestRequest,
+    b: BucketRecord,
+    key: string,
+  ): Promise<RestResponse> {
+    const { sb, row, srcBucketName, srcKey, srcVersion } = copySource(ctx, req)
     checkAcl(req, b)
     const directive = req.headers.get('x-amz-metadata-directive') ?? 'COPY'
     if (directive !== 'COPY' && directive !== 'REPLACE')
@@ -1423,6 +1608,62 @@ export function s3Service(runtime: Runtime): RestXmlService {
     return u
   }
 
+  /**
+   * UploadPartCopy (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html): a
+   * part copied from an object, whole or `x-amz-copy-source-range: bytes=first-last`; the caller
+   * needs s3:GetObject on the source and s3:PutObject on the destination, and an SSE-KMS source is
+   * decrypted as the caller (kms:Decrypt checked against its key policy).
+   */
+  async function uploadPartCopy(
+    ctx: RequestContext,
+    req: RestRequest,
+    b: BucketRecord,
+    key: string,
+    n: number,
+  ): Promise<RestResponse> {
+    const { sb, row } = copySource(ctx, req)
+    allow(ctx, req, 'PutObject', b, key)
+    const u = uploadOf(req, b, key)
+    const pre = preconditions(
+      {
+        ...req,
+        headers: new Map(
+          [...req.headers]
+            .filter(([k]) => k.startsWith('x-amz-copy-source-if-'))
+            .map(([k, v]) => [k.replace('x-amz-copy-source-', ''), v]),
+        ),
+      },
+      row,
+    )
+    if (pre) throw preconditionFailed('x-amz-copy-source-if-none-match')
+    const whole = await readBody(ctx, sb, row)
+    const rangeHeader = req.headers.get('x-amz-copy-source-range')
+    let body = whole
+    if (rangeHeader !== undefined) {
+      // The range must be bytes=first-last within the source object.
+      const m = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader)
+      if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) >= whole.length)
+        throw invalidArgument(
+          `The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy (the source is ${whole.length} bytes)`,
+          'x-amz-copy-source-range',
+          rangeHeader,
+        )
+      body = whole.subarray(Number(m[1]), Number(m[2]) + 1)
+    }
+    const blob = await runtime.blobs.write(body)
+    const etag = `"${md5(body).toString('hex')}"`
+    const lastModified = new Date().toISOString()
+    if (!store.upload(u.uploadId)) {
+      await runtime.blobs.remove(blob)
+      throw noSuchUpload(u.uploadId)
+    }
+    const old = store.putPart(u.uploadId, { partNumber: n, blob, etag, size: body.length, lastModified })
+    await freeBodies([old ?? null])
+    const headers: Record<string, string> = { 'x-amz-server-side-encryption': u.meta.sse }
+    if (row.versionId !== 'null') headers['x-amz-copy-source-version-id'] = row.versionId
+    return xml(200, 'CopyPartResult', { ETag: etag, LastModified: lastModified }, headers)
+  }
+
   async function uploadPart(
     ctx: RequestContext,
     req: RestRequest,
@@ -1436,11 +1677,13 @@ export function s3Service(runtime: Runtime): RestXmlService {
         'partNumber',
         q(req, 'partNumber'),
       )
+    if (req.headers.has('x-amz-copy-source')) return uploadPartCopy(ctx, req, b, key, n)
     allow(ctx, req, 'PutObject', b, key)
     const u = uploadOf(req, b, key)
     const checksums = verifyIntegrity(req, req.body)
-    const blob = await runtime.blobs.write(req.body)
-    const etag = `"${md5(req.body).toString('hex')}"`
+    const sp = req.spooled
+    const blob = sp ? await sp.commit() : await runtime.blobs.write(req.body)
+    const etag = `"${(sp ? sp.md5 : md5(req.body)).toString('hex')}"`
     if (!store.upload(u.uploadId)) {
       await runtime.blobs.remove(blob)
       throw noSuchUpload(u.uploadId)
@@ -1449,7 +1692,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
       partNumber: n,
       blob,
       etag,
-      size: req.body.length,
+      size: sp ? sp.size : req.body.length,
       lastModified: new Date().toISOString(),
     })
     await freeBodies([old ?? null])
@@ -1473,7 +1716,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
     )
     if (!doc || spec.length === 0) throw malformedXml()
     const stored = new Map(store.parts(u.uploadId).map((p) => [p.partNumber, p]))
-    const chosen = []
+    const chosen: PartRow[] = []
     let prev = 0
     for (const s of spec) {
       const n = Number(s['PartNumber'])
@@ -1486,17 +1729,32 @@ export function s3Service(runtime: Runtime): RestXmlService {
       chosen.push(p)
     }
     for (let i = 0; i < chosen.length - 1; i++) if (chosen[i]!.size < MIN_PART) throw entityTooSmall()
-    const bodies = await Promise.all(chosen.map((p) => runtime.blobs.read(p.blob)))
-    const body = Buffer.concat(bodies)
+    // The parts are verified, then streamed into the object's body: never whole in memory.
+    for (const p of chosen) {
+      try {
+        await runtime.blobs.verify(p.blob, p.size)
+      } catch (e) {
+        if (e instanceof CorruptBodyError)
+          e.object = `part ${p.partNumber} of upload ${u.uploadId} to s3://${b.name}/${key}`
+        throw e
+      }
+    }
+    const total = chosen.reduce((n, p) => n + p.size, 0)
+    const body: BodySource = {
+      size: total,
+      chunks: async function* () {
+        for (const p of chosen) yield* fileChunks(runtime.blobs.pathOf(p.blob))
+      },
+    }
     // The multipart ETag: MD5 of the parts' binary MD5s, a dash and the part count.
     const etag = `"${md5(Buffer.concat(chosen.map((p) => Buffer.from(p.etag.slice(1, -1), 'hex')))).toString('hex')}-${chosen.length}"`
     const { versionId, meta } = await commitObject(
       ctx,
       b,
       key,
-      body,
+      total <= INLINE_MAX ? await gather(body) : body,
       {
-        size: body.length,
+        size: total,
         etag,
         lastModified: new Date().toISOString(),
         contentType: u.meta.contentType,

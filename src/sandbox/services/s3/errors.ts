@@ -180,3 +180,16 @@ export function wrongRegion(signed: string, bucketRegion: string): AwsError {
     { 'x-amz-bucket-region': bucketRegion },
   )
 }
+
+/**
+ * `NotImplemented` (501): "A header you provided implies functionality that is not implemented"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList). The sandbox
+ * answers it for the S3 features it does not model, so nothing is accepted and then ignored.
+ */
+export function notImplemented(what: string): AwsError {
+  return new AwsError(
+    'NotImplemented',
+    `The crosspipe sandbox does not implement ${what} (see the sandbox's S3 SPEC.md, "Not modelled").`,
+    501,
+  )
+}
