@@ -80,6 +80,36 @@ export function checkSetup(input: CheckInput): CheckResult {
     ...structuralFindings({ model, resolver, locate, symbolize, evaluator }),
     ...lintFindings({ model, resolver, locate, symbolize, evaluator, calls: evaluated }),
   ]
+  if (evaluated.length === 0) {
+    // A manifest always names a pipeline: deriving no call from it means the pipeline was not
+    // found (a Condition that removed it, a template missing from the manifest), never a pass.
+    const pipelines = model.pipelines.map((p) => `${p.origin.stack}/${p.origin.logicalId}`)
+    findings.push({
+      rule: 'no-calls-derived',
+      severity: 'error',
+      stack: stacks[0]!.name,
+      logicalId: '(manifest)',
+      message: pipelines.length
+        ? `no call was derived from pipeline ${pipelines.join(', ')}: it has no action whose calls crosspipe knows, so nothing was checked.`
+        : `no stack of this manifest creates an AWS::CodePipeline::Pipeline (manifest pipeline "${input.manifest.pipeline}"), so no call was derived and nothing was checked. Add the pipeline's stack to the manifest, or check the Condition that removes it.`,
+      fix: null,
+      location: { file: input.manifestFile ?? 'manifest' },
+    })
+  }
+  // Duplicate mapping keys: CloudFormation reads the last one; say where both are.
+  for (const [name, t] of input.templates) {
+    const stack = stacks.find((x) => x.template === t) ?? stacks.find((x) => x.template.file === t.file)
+    for (const w of t.warnings ?? [])
+      findings.push({
+        rule: 'duplicate-key',
+        severity: 'warning',
+        stack: stack?.name ?? name,
+        logicalId: typeof w.path[1] === 'string' && w.path[0] === 'Resources' ? w.path[1] : String(w.path[0] ?? ''),
+        message: w.message,
+        fix: null,
+        location: { file: w.file, line: w.line, column: w.column },
+      })
+  }
   const rulesFound = new Set(findings.map((f) => f.rule))
   for (const e of evaluated) {
     if (e.result.decision === 'Allowed') continue
@@ -153,7 +183,7 @@ export async function checkManifestFile(path: string): Promise<CheckResult> {
       at: `stacks[${i}].template`,
       loc: doc.locate(['stacks', i, 'template']),
     })
-    templates.set(s.template, parseTemplate(t, displayPath(file)))
+    templates.set(s.template, parseTemplate(t, displayPath(file), { duplicateKeys: 'warn' }))
   }
   return checkSetup({ manifest: parsed.data, templates, manifestFile: path })
 }

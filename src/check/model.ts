@@ -332,7 +332,10 @@ export function buildModel(stacks: readonly ResolvedStack[]): AccountsModel {
             arn: s.attribute(r.logicalId, 'Arn'),
             account: s.account,
             region: s.region,
-            serviceRole: str(p.ServiceRole),
+            // The reference documents ServiceRole as an ARN, but published templates pass the role's
+            // name (`!Ref BuildRole`), which CodeBuild takes as a role of the project's account:
+            // read both rather than refuse a template that deploys.
+            serviceRole: roleArnOf(str(p.ServiceRole), s.partition, s.account),
             encryptionKey: str(p.EncryptionKey),
             cloudWatchLogs: logs?.Status !== 'DISABLED',
             origin: o,
@@ -419,7 +422,9 @@ export function buildModel(stacks: readonly ResolvedStack[]): AccountsModel {
       for (const arn of asArray(r.properties.ManagedPolicyArns)) {
         if (typeof arn !== 'string') continue
         const doc = managedPolicy(managed, arn)
-        if (doc) role.policies.push({ name: `managed policy ${arn}`, document: doc })
+        // A policy declared in a template keeps its origin, so a problem in it is reported in the
+        // template that declares it, not in the role's.
+        if (doc) role.policies.push({ name: `managed policy ${arn}`, document: doc, origin: managed.get(arn)?.origin })
         else role.unknownManaged.push(arn)
       }
       const pb = str(r.properties.PermissionsBoundary)
@@ -431,6 +436,12 @@ export function buildModel(stacks: readonly ResolvedStack[]): AccountsModel {
     }
   }
   return m
+}
+
+/** A role given by name or ARN, as an ARN in `account`. */
+function roleArnOf(ref: string | undefined, partition: string, account: string): string | undefined {
+  if (ref === undefined || ref === '' || ref.startsWith('arn:')) return ref
+  return formatArn({ partition, service: 'iam', region: '', account, resource: `role/${ref}` })
 }
 
 function managedPolicy(managed: Map<string, ManagedPolicyDecl>, arn: string): PolicyDocument | undefined {

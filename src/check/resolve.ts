@@ -18,6 +18,7 @@ import { partitionOf, formatArn, PARTITIONS } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
 import type { ManifestStackEntry } from '../synth/manifest.js'
+import { resourceAttributes } from './spec.js'
 
 /** A template path, as `ParsedTemplate.locate` takes it. */
 export type TemplatePath = readonly (string | number)[]
@@ -156,6 +157,19 @@ export class ManifestResolver {
 }
 
 const EXPORT_PREFIX = '\u0000export:'
+
+/** The resource types whose Ref and Fn::GetAtt values `check` builds itself (see `getAtt`). */
+const KNOWN_TYPES = new Set([
+  'AWS::IAM::Role',
+  'AWS::IAM::User',
+  'AWS::IAM::ManagedPolicy',
+  'AWS::KMS::Key',
+  'AWS::S3::Bucket',
+  'AWS::CodeBuild::Project',
+  'AWS::SNS::Topic',
+  'AWS::Lambda::Function',
+  'AWS::CodeCommit::Repository',
+])
 
 function manifestError(i: StackInput, path: string, message: string): CrosspipeError {
   return new CrosspipeError('invalid-manifest', `${i.manifestFile ?? 'manifest'}: ${message}`, [
@@ -312,9 +326,13 @@ class StackResolution {
           return this.condition(arg, p)
         case 'Fn::Equals': {
           if (!Array.isArray(arg) || arg.length !== 2) break
+          // CloudFormation compares the two values as strings: `!Equals [!Ref Flag, true]` holds
+          // for a parameter value "true" (Template Reference, Fn::Equals: "Compares if two values
+          // are equal"; parameter values are strings, and YAML booleans and numbers in a template
+          // are read as their string form).
           const a = this.value(arg[0], [...p, 0])
           const b = this.value(arg[1], [...p, 1])
-          return JSON.stringify(a) === JSON.stringify(b)
+          return JSON.stringify(asConditionValue(a)) === JSON.stringify(asConditionValue(b))
         }
         case 'Fn::Not':
           if (!Array.isArray(arg) || arg.length !== 1) break
@@ -475,8 +493,13 @@ class StackResolution {
         at,
         `${id} is not created (its Condition ${String(this.#resourcesRaw[id].Condition)} is false), so ${id}.${attr} has no value`,
       )
-    const unsupported = (): never => {
-      throw this.error(at, `${type} has no attribute ${attr} that crosspipe knows`)
+    // An attribute crosspipe has no case for takes its shape from the resource specification:
+    // CloudFormation refuses only attributes the type does not have.
+    const unsupported = (): string => {
+      const v = this.#specAttribute(id, type, attr, at)
+      if (typeof v !== 'string')
+        throw this.error(at, `${id}.${attr} is a list; a string is needed here`)
+      return v
     }
     switch (type) {
       case 'AWS::IAM::Role':
@@ -513,13 +536,37 @@ class StackResolution {
       case 'AWS::Lambda::Function':
         if (attr === 'Arn') return this.#arn('lambda', `function:${this.ref(id, at)}`)
         return unsupported()
-      case 'AWS::KMS::Alias':
-      case 'AWS::S3::BucketPolicy':
-      case 'AWS::IAM::Policy':
+      case 'AWS::CodeCommit::Repository': {
+        const name = this.#nameProp(id, 'RepositoryName') ?? this.#generated(id, 'Name')
+        if (attr === 'Arn') return this.#arn('codecommit', name)
+        if (attr === 'Name') return name
         return unsupported()
+      }
       default:
-        return this.#generated(id, attr)
+        return unsupported()
     }
+  }
+
+  /**
+   * `Fn::GetAtt` of an attribute crosspipe does not reason about: a placeholder of the shape the
+   * resource specification gives it (a list attribute is a list of one placeholder).
+   * Template Reference, Fn::GetAtt: "The attributes available for each resource type are listed
+   * in the Return values section of that resource type's page"; an attribute the type does not
+   * have is a template error.
+   */
+  #specAttribute(id: string, type: string, attr: string, at: TemplatePath): unknown {
+    // Custom resources and third-party types return whatever their provider returns.
+    if (type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource')
+      return this.#generated(id, attr)
+    const attrs = resourceAttributes(type)
+    if (!attrs) return this.#generated(id, attr)
+    const shape = attrs[attr]
+    if (shape === undefined)
+      throw this.error(
+        at,
+        `${type} has no attribute ${attr}, so CloudFormation rejects Fn::GetAtt ${id}.${attr} (its attributes: ${Object.keys(attrs).join(', ') || 'none'})`,
+      )
+    return shape === 'list' ? [this.#generated(id, attr)] : this.#generated(id, attr)
   }
 
   /** Resolves a value: every intrinsic evaluated, `AWS::NoValue` removed. */
@@ -578,6 +625,8 @@ class StackResolution {
         if (parts.length !== 2 || typeof parts[0] !== 'string')
           throw this.error(at, 'Fn::GetAtt takes [LogicalId, Attribute]')
         const attr = this.#str(parts[1], [...at, 1], 'the attribute of Fn::GetAtt')
+        const type = this.#typeOf(parts[0], at)
+        if (!KNOWN_TYPES.has(type)) return this.#specAttribute(parts[0], type, attr, at)
         return this.getAtt(parts[0], attr, at)
       }
       case 'Fn::Sub': {
@@ -678,6 +727,13 @@ class StackResolution {
         throw this.error(at, `${fn} cannot be resolved by crosspipe check`)
     }
   }
+}
+
+/** A value as CloudFormation compares it in `Fn::Equals`: scalars as strings, lists item by item. */
+function asConditionValue(v: unknown): unknown {
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  if (Array.isArray(v)) return v.map(asConditionValue)
+  return v
 }
 
 /** The DNS suffix of a partition (kept here, not imported from model.ts, which imports this module). */

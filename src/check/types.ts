@@ -7,6 +7,7 @@ import type { Decision } from '../iam/types.js'
 /** The stable rule ids (documented in RULES.md). */
 export type RuleId =
   | 'call-denied'
+  | 'no-calls-derived'
   | 'artifact-key-not-arn'
   | 'artifact-key-default'
   | 'codebuild-key-mismatch'
@@ -26,6 +27,11 @@ export type RuleId =
   | 'key-unused-principal'
   | 'managed-policy-unknown'
   | 'action-not-catalogued'
+  | 'duplicate-key'
+  | 'deploy-role-escalation'
+  | 'admin-equivalent-role'
+  | 'repository-read-any'
+  | 'unknown-action'
 
 /** Errors make `check` fail (exit 1); warnings are reported but do not. */
 export type Severity = 'error' | 'warning'
