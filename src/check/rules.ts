@@ -101,14 +101,22 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
             'EncryptionKey:\n  Id: !GetAtt ArtifactKey.Arn  # a customer managed key, by ARN (or the ARN passed as a parameter)\n  Type: KMS\n',
           ),
         )
-      else if (store.keyId !== undefined && !isKeyArn && crossAccount)
+      else if (store.keyId !== undefined && !isKeyArn && crossAccount) {
+        // Reads are not affected (S3 decrypts with the key recorded in the object by its writer);
+        // an action of another account that writes an artifact encrypts it with whatever that
+        // account makes of the id or alias.
+        const writers = p.stages.flatMap((s) =>
+          s.actions
+            .filter((a) => a.outputs.length > 0 && actionAccount(p, a.roleArn) !== p.account)
+            .map((a) => `${s.name}/${a.name}`),
+        )
         out.push(
           finding(
             ctx,
             'artifact-key-not-arn',
-            'error',
+            writers.length ? 'error' : 'warning',
             o,
-            `the artifact store of pipeline ${p.name} names its key as "${store.keyId}", not as a key ARN: actions that run in another account look a key id or alias up in their own account, where it does not exist (AWS::CodePipeline::Pipeline EncryptionKey: "For cross-account actions, you can only use the key ID or key ARN … specifying the key ID will use the key from the other account").`,
+            `the artifact store of pipeline ${p.name} names its key as "${store.keyId}", not as a key ARN: actions that run in another account look a key id or alias up in their own account, where it does not exist (AWS::CodePipeline::Pipeline EncryptionKey: "For cross-account actions, you can only use the key ID or key ARN … specifying the key ID will use the key from the other account"). ${writers.length ? `Action ${writers.join(', ')} writes artifacts from another account and will encrypt them with the wrong key.` : 'No action of another account writes an artifact yet, so reads still work; the first one that does will encrypt with the wrong key.'}`,
             {
               EncryptionKey: {
                 Id: key ? key.arn : keyArnOf(store.keyId, p.partition, p.account, store.region),
@@ -117,6 +125,7 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
             },
           ),
         )
+      }
     }
     // CodeBuild encrypts its outputs with the project's key, not the pipeline's: it must be the
     // key of the artifact store of the action's region.
