@@ -14,7 +14,8 @@ import { parseTemplate } from '../model/cfn-yaml.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ResolvedPipeline } from '../model/schema.js'
-import { Manifest } from '../synth/manifest.js'
+import { CheckManifest, EXISTING } from './existing.js'
+import type { ExistingResourcesDocument } from './existing.js'
 import type { ManifestDocument } from '../synth/manifest.js'
 import { pipelineCalls } from './catalogue.js'
 import { Evaluator } from './evaluate.js'
@@ -37,6 +38,12 @@ export interface CheckInput {
   readonly templates: ReadonlyMap<string, ParsedTemplate>
   /** The manifest's file name, for errors. */
   readonly manifestFile?: string
+  /** Resources the setup uses that no stack creates (the manifest's `existing` section). */
+  readonly existing?: ExistingResourcesDocument
+  /** Line and column of a path in the manifest, for findings about `existing` resources. */
+  readonly manifestLocate?: (
+    path: readonly (string | number)[],
+  ) => { line: number; column: number } | undefined
 }
 
 /**
@@ -65,11 +72,16 @@ export function checkSetup(input: CheckInput): CheckResult {
     }),
   )
   const stacks = resolver.all()
-  const model = buildModel(stacks)
+  const model = buildModel(stacks, input.existing, input.manifestFile)
   const symbolize = symbolizer(resolver.symbols)
   const byName = new Map(stacks.map((s) => [s.name, s]))
-  const locate = (o: Origin) =>
-    byName.get(o.stack)?.template.locate(o.path) ?? nearest(byName.get(o.stack)?.template, o.path)
+  const manifestDoc: ParsedTemplate | undefined = input.manifestLocate
+    ? { body: {}, file: input.manifestFile ?? 'manifest', locate: input.manifestLocate }
+    : undefined
+  const locate = (o: Origin) => {
+    const t = o.stack === EXISTING ? manifestDoc : byName.get(o.stack)?.template
+    return t?.locate(o.path) ?? nearest(t, o.path)
+  }
   const evaluator = new Evaluator(model, locate, symbolize)
 
   const evaluated: EvaluatedCall[] = []
@@ -104,7 +116,8 @@ export function checkSetup(input: CheckInput): CheckResult {
         rule: 'duplicate-key',
         severity: 'warning',
         stack: stack?.name ?? name,
-        logicalId: typeof w.path[1] === 'string' && w.path[0] === 'Resources' ? w.path[1] : String(w.path[0] ?? ''),
+        logicalId:
+          w.path[0] === 'Resources' && typeof w.path[1] === 'string' ? w.path[1] : String(w.path[0] ?? w.key),
         message: w.message,
         fix: null,
         location: { file: w.file, line: w.line, column: w.column },
@@ -162,7 +175,7 @@ function symbolizer(symbols: ReadonlyMap<string, string>): (s: string) => string
 export async function checkManifestFile(path: string): Promise<CheckResult> {
   const text = await readText(path)
   const doc = parseTemplate(text, path)
-  const parsed = Manifest.safeParse(doc.body)
+  const parsed = CheckManifest.safeParse(doc.body)
   if (!parsed.success) {
     throw new CrosspipeError(
       'invalid-manifest',
@@ -185,7 +198,13 @@ export async function checkManifestFile(path: string): Promise<CheckResult> {
     })
     templates.set(s.template, parseTemplate(t, displayPath(file), { duplicateKeys: 'warn' }))
   }
-  return checkSetup({ manifest: parsed.data, templates, manifestFile: path })
+  return checkSetup({
+    manifest: parsed.data,
+    templates,
+    manifestFile: path,
+    existing: parsed.data.existing,
+    manifestLocate: (p) => doc.locate(p),
+  })
 }
 
 /** A path as terminals and editors link it: relative to the working directory when below it. */

@@ -8,7 +8,8 @@ import type { CompiledPolicy, PolicyDocument } from '../iam/types.js'
 import { CATALOGUE } from './catalogue.js'
 import { compiled } from './evaluate.js'
 import type { EvaluatedCall, Evaluator } from './evaluate.js'
-import { DEFAULT_PARTITION, findKey, keyArnOf } from './model.js'
+import { EXISTING } from './existing.js'
+import { buildModel, DEFAULT_PARTITION, findKey, keyArnOf } from './model.js'
 import type { AccountsModel, DeclaredPolicy, KeyModel, Origin, PipelineModel, RoleModel } from './model.js'
 import { isObject } from './resolve.js'
 import type { ManifestResolver } from './resolve.js'
@@ -252,43 +253,74 @@ function namedPrincipals(stmt: Record<string, unknown>): string[] {
  */
 function notYetCreated(ctx: RuleContext): CheckFinding[] {
   const out: CheckFinding[] = []
-  for (const pol of ctx.model.policies) {
-    if (pol.kind === 'identity' || pol.kind === 'managed') continue
-    const here = ctx.resolver.stack(pol.origin.stack)
-    for (const stmt of statements(pol.document))
-      for (const arn of namedPrincipals(stmt)) {
-        const role = ctx.model.roles.get(arn)
-        if (!role) continue
-        const sameStack = role.origin.stack === pol.origin.stack
-        if (role.phase < here.phase) continue
-        // Within one stack CloudFormation creates a resource after those it references (Ref,
-        // Fn::GetAtt, Fn::Sub, DependsOn); a role named by a literal ARN has no such ordering.
-        if (
-          sameStack &&
-          (role.origin.logicalId === pol.origin.logicalId ||
-            dependsOn(here.template.body, pol.origin.logicalId, role.origin.logicalId))
-        )
-          continue
-        const acct = parseArn(arn)?.account ?? ''
-        const partition = parseArn(arn)?.partition ?? DEFAULT_PARTITION
-        const when = sameStack
-          ? `the same stack creates it, but nothing makes ${pol.origin.logicalId} wait for ${role.origin.logicalId} (no Ref, Fn::GetAtt or DependsOn)`
-          : `stack ${role.origin.stack} creates it in phase ${role.phase}${role.phase === here.phase ? ' (in parallel)' : ''}`
-        out.push(
-          finding(
-            ctx,
-            'principal-not-yet-created',
-            'error',
-            pol.origin,
-            `the ${pol.name} (stack ${pol.origin.stack}, phase ${here.phase}) names ${arn} as a principal, but ${when}: creating the policy fails with "Invalid principal in policy". Name the account and narrow it with aws:PrincipalArn instead.`,
-            {
-              Principal: { AWS: accountRootArn(partition, acct) },
-              Condition: { ArnEquals: { 'aws:PrincipalArn': arn } },
-            },
-          ),
-        )
+  // A stack deployed more than once (a multi-pass deploy) creates a role in its first pass that
+  // has it, and each pass's policies are created when that pass deploys: judge every pass.
+  const earlier = ctx.resolver.earlierPasses()
+  const created = new Map<string, number>()
+  for (const s of earlier)
+    for (const r of s.resources.values())
+      if (r.type === 'AWS::IAM::Role') {
+        const arn = s.attribute(r.logicalId, 'Arn')
+        created.set(arn, Math.min(created.get(arn) ?? Infinity, s.phase))
       }
+  const passes: {
+    policies: readonly DeclaredPolicy[]
+    phase: number
+    body: Readonly<Record<string, unknown>>
+  }[] = []
+  for (const s of earlier)
+    passes.push({ policies: buildModel([s]).policies, phase: s.phase, body: s.template.body })
+  const byStack = new Map<string, DeclaredPolicy[]>()
+  for (const pol of ctx.model.policies) {
+    if (pol.origin.stack === EXISTING) continue
+    byStack.set(pol.origin.stack, [...(byStack.get(pol.origin.stack) ?? []), pol])
   }
+  for (const [name, policies] of byStack) {
+    const here = ctx.resolver.stack(name)
+    passes.push({ policies, phase: here.phase, body: here.template.body })
+  }
+  const seen = new Set<string>()
+  for (const pass of passes)
+    for (const pol of pass.policies) {
+      if (pol.kind === 'identity' || pol.kind === 'managed') continue
+      for (const stmt of statements(pol.document))
+        for (const arn of namedPrincipals(stmt)) {
+          const role = ctx.model.roles.get(arn)
+          if (!role) continue
+          const rolePhase = Math.min(role.phase, created.get(arn) ?? Infinity)
+          const sameStack = role.origin.stack === pol.origin.stack
+          if (rolePhase < pass.phase) continue
+          // Within one stack CloudFormation creates a resource after those it references (Ref,
+          // Fn::GetAtt, Fn::Sub, DependsOn); a role named by a literal ARN has no such ordering.
+          if (
+            sameStack &&
+            (role.origin.logicalId === pol.origin.logicalId ||
+              dependsOn(pass.body, pol.origin.logicalId, role.origin.logicalId))
+          )
+            continue
+          const key = `${pol.origin.stack}/${pol.origin.logicalId}/${arn}`
+          if (seen.has(key)) continue
+          seen.add(key)
+          const acct = parseArn(arn)?.account ?? ''
+          const partition = parseArn(arn)?.partition ?? DEFAULT_PARTITION
+          const when = sameStack
+            ? `the same stack creates it, but nothing makes ${pol.origin.logicalId} wait for ${role.origin.logicalId} (no Ref, Fn::GetAtt or DependsOn)`
+            : `stack ${role.origin.stack} creates it in phase ${rolePhase}${rolePhase === pass.phase ? ' (in parallel)' : ''}`
+          out.push(
+            finding(
+              ctx,
+              'principal-not-yet-created',
+              'error',
+              pol.origin,
+              `the ${pol.name} (stack ${pol.origin.stack}, phase ${pass.phase}) names ${arn} as a principal, but ${when}: creating the policy fails with "Invalid principal in policy". Name the account and narrow it with aws:PrincipalArn instead.`,
+              {
+                Principal: { AWS: accountRootArn(partition, acct) },
+                Condition: { ArnEquals: { 'aws:PrincipalArn': arn } },
+              },
+            ),
+          )
+        }
+    }
   return out
 }
 
@@ -644,7 +676,8 @@ function bucketLints(ctx: RuleContext): CheckFinding[] {
 
 /** Roles a key policy lets use the key (by name, or through aws:PrincipalArn) that no call needs. */
 function unusedKeyPrincipals(ctx: RuleContext, k: KeyModel): CheckFinding[] {
-  if (!ctx.calls) return []
+  // Without a single call (no pipeline found: no-calls-derived) nothing can be judged unused.
+  if (!ctx.calls?.length) return []
   // A call that a structural finding redirects (key named by id, CodeBuild's own key) was meant
   // for the artifact store's key: its caller needs this key once the finding is fixed.
   const users = new Set(

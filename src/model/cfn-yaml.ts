@@ -94,6 +94,8 @@ export interface TemplateWarning {
   readonly column: number
   /** The path of the mapping that holds the problem, as `ParsedTemplate.locate` takes it. */
   readonly path: readonly (string | number)[]
+  /** The key that is repeated. */
+  readonly key: string
   readonly message: string
 }
 
@@ -168,13 +170,15 @@ function duplicateKeys(
             file,
             ...here,
             path,
+            key: k,
             message: `duplicate key "${k}" at ${file}:${here.line}:${here.column} (first at ${file}:${first.line}:${first.column}); CloudFormation reads the last one, so the value at line ${first.line} is ignored. Remove one.`,
           })
         else seen.set(k, here)
       }
       if (k !== undefined) out.push(...duplicateKeys(pair.value, [...path, k], file, lineOf))
     }
-  } else if (isSeq(node)) node.items.forEach((x, i) => out.push(...duplicateKeys(x, [...path, i], file, lineOf)))
+  } else if (isSeq(node))
+    node.items.forEach((x, i) => out.push(...duplicateKeys(x, [...path, i], file, lineOf)))
   return out
 }
 
@@ -243,7 +247,7 @@ function toNode(doc: Document, value: unknown, path: string[], comments: Templat
         let node: Node
         // `!GetAtt A.B` reads better than a two-item list, and is equivalent.
         if (short === 'GetAtt' && Array.isArray(inner) && inner.every((x) => typeof x === 'string')) {
-          node = doc.createNode((inner).join('.'))
+          node = doc.createNode(inner.join('.'))
         } else {
           node = toNode(doc, inner, path, comments)
         }
