@@ -24,13 +24,17 @@ import { buildModel } from './model.js'
 import type { Origin } from './model.js'
 import { ManifestResolver } from './resolve.js'
 import { structuralFindings, lintFindings } from './rules.js'
-import type { CheckFinding, CheckResult } from './types.js'
+import type { CheckCall, CheckFinding, CheckResult } from './types.js'
+import { applyPatch, patchesOf, withPatches } from './fixes.js'
+import type { Patch } from './fixes.js'
 import { synthesize } from '../synth/index.js'
 
 export type { CheckResult, CheckCall, CheckFinding, RuleId, Severity, FindingLocation } from './types.js'
 export { toSarif } from './sarif.js'
 export { renderCheck } from './render.js'
 export { CATALOGUE, DOCS } from './catalogue.js'
+export { patchesOf, applyPatch } from './fixes.js'
+export type { Patch, Edit } from './fixes.js'
 
 /** The input of {@link checkSetup}: a manifest and its templates, keyed by the manifest's `template` value. */
 export interface CheckInput {
@@ -54,6 +58,81 @@ export interface CheckInput {
  *   resolved, a malformed policy (each with file and location).
  */
 export function checkSetup(input: CheckInput): CheckResult {
+  const first = run(input)
+  return verifyFixes(input, first)
+}
+
+/** What one run of the check gives, before its fixes are verified. */
+interface Run {
+  readonly result: CheckResult
+  /** The call each call-denied finding is about (its key, see {@link callKey}). */
+  readonly deniedCall: Map<CheckFinding, string>
+}
+
+const callKey = (c: CheckCall): string => `${c.stage}|${c.action}|${c.principal}|${c.operation}|${c.resource}`
+const findingKey = (f: CheckFinding): string => `${f.rule}|${f.stack}|${f.logicalId}`
+
+/**
+ * Applies each finding's candidate fixes to a copy of the setup and checks it again (see
+ * fixes.ts); keeps the first fix that is proven, drops a fix that none proves.
+ */
+function verifyFixes(input: CheckInput, first: Run): CheckResult {
+  const base = first.result
+  if (!base.findings.some((f) => f.fix !== null)) return base
+  const allowed = new Set(base.calls.filter((c) => c.decision === 'Allowed').map(callKey))
+  const errorCount = countBy(base.findings.filter((f) => f.severity === 'error').map(findingKey))
+  const sameCount = countBy(base.findings.map(findingKey))
+  const templateOf = (stack: string): string[] =>
+    input.manifest.stacks.filter((s) => s.name === stack).map((s) => s.template)
+  const findings = base.findings.map((f): CheckFinding => {
+    if (f.fix === null) return f
+    // Of the candidates that are proven, the one that leaves the fewest denied calls and errors
+    // (the action's role may be the wrong one, not the deployment role it passes).
+    let best: { patch: Patch; score: number } | undefined
+    for (const patch of patchesOf(f)) {
+      const patched = applyPatch(patch, input.templates, templateOf, input.existing)
+      let again: Run
+      try {
+        again = run({ ...input, templates: patched.templates, existing: patched.existing })
+      } catch {
+        continue
+      }
+      const r = again.result
+      const target = first.deniedCall.get(f)
+      const gone = target
+        ? r.calls.some((c) => callKey(c) === target && c.decision === 'Allowed')
+        : (countBy(r.findings.map(findingKey)).get(findingKey(f)) ?? 0) < (sameCount.get(findingKey(f)) ?? 0)
+      if (!gone) continue
+      if (r.calls.some((c) => c.decision !== 'Allowed' && allowed.has(callKey(c)))) continue
+      const errorsAfter = countBy(r.findings.filter((x) => x.severity === 'error').map(findingKey))
+      if ([...errorsAfter].some(([k, n]) => n > (errorCount.get(k) ?? 0))) continue
+      const score =
+        r.calls.filter((c) => c.decision !== 'Allowed').length +
+        r.findings.filter((x) => x.severity === 'error').length
+      if (!best || score < best.score) best = { patch, score }
+    }
+    if (best)
+      return withPatches(
+        { ...f, fix: typeof best.patch.fix === 'string' ? best.patch.fix : f.fix, fixVerified: true },
+        [best.patch],
+      )
+    return {
+      ...f,
+      fix: null,
+      message: `${f.message} (No fix is printed: none that crosspipe tried passed its check.)`,
+    }
+  })
+  return { ...base, findings }
+}
+
+function countBy(keys: readonly string[]): Map<string, number> {
+  const m = new Map<string, number>()
+  for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1)
+  return m
+}
+
+function run(input: CheckInput): Run {
+  const deniedCall = new Map<CheckFinding, string>()
   const resolver = new ManifestResolver(
     input.manifest.stacks.map((entry, index) => {
       const template = input.templates.get(entry.template)
@@ -131,14 +210,19 @@ export function checkSetup(input: CheckInput): CheckResult {
     if (e.spec.coveredBy && rulesFound.has(e.spec.coveredBy)) continue
     const p =
       model.pipelines.find((x) => x.stages.some((s) => s.name === e.spec.stage)) ?? model.pipelines[0]!
-    findings.push(evaluator.deniedFinding(e, p.origin))
+    const f = evaluator.deniedFinding(e, p.origin)
+    deniedCall.set(f, callKey(e.call))
+    findings.push(f)
   }
   findings.sort((a, b) => severityRank(a.severity) - severityRank(b.severity))
   const calls = evaluated.map((e) => e.call)
   return {
-    ok: findings.every((f) => f.severity !== 'error') && calls.every((c) => c.decision === 'Allowed'),
-    calls,
-    findings,
+    result: {
+      ok: findings.every((f) => f.severity !== 'error') && calls.every((c) => c.decision === 'Allowed'),
+      calls,
+      findings,
+    },
+    deniedCall,
   }
 }
 

@@ -71,6 +71,12 @@ export interface CheckFinding {
   readonly message: string
   /** The change that fixes it, as YAML to put into the template (null when it is a removal or a choice). */
   readonly fix: string | null
+  /**
+   * True when the fix was applied to the model and checked again before it was printed: the
+   * call became allowed (or the finding went away), no allowed call became denied, no error was
+   * added. A fix that could not be proven is not printed (`fix` is null).
+   */
+  readonly fixVerified?: boolean
   /** The template position of the resource, when known. */
   readonly location?: FindingLocation
 }

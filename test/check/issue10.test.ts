@@ -3,10 +3,13 @@
 // or alias, an existing bucket, a two-pass deploy…), with the exact calls and findings expected.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { checkManifestFile, checkSetup, renderCheck } from '../../src/check/index.js'
+import { dirname, join } from 'node:path'
+import { applyPatch, checkManifestFile, checkSetup, patchesOf, renderCheck } from '../../src/check/index.js'
+import { CheckManifest } from '../../src/check/existing.js'
+import { parseTemplate } from '../../src/model/cfn-yaml.js'
+import type { ParsedTemplate } from '../../src/model/cfn-yaml.js'
 import type { CheckResult } from '../../src/check/index.js'
 import { CrosspipeError } from '../../src/model/errors.js'
 import { fixtures, goodSetup, props } from './helpers.js'
@@ -397,4 +400,110 @@ test('class 4: the second pass in the phase that creates the roles is judged aga
   const s = twoPass(4)
   s.manifest.stacks.push({ ...s.manifest.stacks[0]!, phase: 4 })
   assert.throws(() => checkSetup(s), /two stacks are named "ci-base" in phase 4/)
+})
+
+// ---- class 5: every printed fix is proven by the engine; the tests apply each one and check again ----
+
+/** A manifest file and its templates as checkSetup input. */
+function loadSetup(manifestPath: string): Parameters<typeof checkSetup>[0] {
+  const dir = dirname(manifestPath)
+  const manifest = CheckManifest.parse(JSON.parse(readFileSync(manifestPath, 'utf8')))
+  const templates = new Map<string, ParsedTemplate>()
+  for (const s of manifest.stacks)
+    templates.set(
+      s.template,
+      parseTemplate(readFileSync(join(dir, s.template), 'utf8'), s.template, { duplicateKeys: 'warn' }),
+    )
+  return { manifest, templates, existing: manifest.existing }
+}
+
+const callId = (c: CheckResult['calls'][number]): string =>
+  `${c.stage}|${c.action}|${c.principal}|${c.operation}|${c.resource}`
+
+/** Applies every printed fix of a result to its setup, checks again, and asserts what the fix promised. */
+function applyEveryFix(input: Parameters<typeof checkSetup>[0], r: CheckResult): number {
+  const allowed = new Set(r.calls.filter((c) => c.decision === 'Allowed').map(callId))
+  let n = 0
+  for (const f of r.findings) {
+    if (f.fix === null) continue
+    assert.equal(f.fixVerified, true, `${f.rule}: a printed fix is a verified fix`)
+    const [patch] = patchesOf(f)
+    assert.ok(patch, `${f.rule}: the verified fix comes with its edits`)
+    const templateOf = (stack: string) =>
+      input.manifest.stacks.filter((s) => s.name === stack).map((s) => s.template)
+    const fixed = applyPatch(patch, input.templates, templateOf, input.existing)
+    const again = checkSetup({ ...input, templates: fixed.templates, existing: fixed.existing })
+    const key = `${f.rule}|${f.stack}|${f.logicalId}`
+    const count = (x: CheckResult) =>
+      x.findings.filter((g) => `${g.rule}|${g.stack}|${g.logicalId}` === key).length
+    if (f.rule === 'call-denied') {
+      const before = r.calls.filter((c) => c.decision !== 'Allowed').length
+      assert.ok(
+        again.calls.filter((c) => c.decision !== 'Allowed').length < before,
+        `${f.message}: fewer denied calls`,
+      )
+    } else assert.ok(count(again) < count(r), `${f.rule} ${f.stack}/${f.logicalId}: the finding is gone`)
+    for (const c of again.calls)
+      if (allowed.has(callId(c))) assert.equal(c.decision, 'Allowed', `${f.rule} fix denies ${callId(c)}`)
+    n++
+  }
+  return n
+}
+
+test('class 5: every fix printed for every fixture of test/check is verified, applied and checked again', () => {
+  let fixes = 0
+  const dirs = readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory())
+  for (const d of dirs) {
+    const input = loadSetup(join(fixtures, d.name, 'manifest.json'))
+    const r = checkSetup(input)
+    for (const f of r.findings) if (f.fix === null) assert.doesNotMatch(f.message, /^$/)
+    fixes += applyEveryFix(input, r)
+  }
+  assert.ok(fixes >= 20, `${fixes} fixes applied`)
+})
+
+test('class 5: a bucket policy narrowed from s3:* keeps the PutObject the pipeline role gets from it', () => {
+  const input = loadSetup(join(fixtures, 'reference', 'manifest.json'))
+  const r = checkSetup(input)
+  const f = r.findings.find((x) => x.rule === 'wildcard-cross-account' && x.stack === 'ci')!
+  assert.equal(f.fix, 'Action:\n  - s3:GetObject\n  - s3:PutObject\n')
+  assert.equal(f.fixVerified, true)
+  applyEveryFix(input, r)
+})
+
+test('class 5: passrole-cross-account when the action role is the wrong one: the fix changes the action RoleArn', () => {
+  const s = goodSetup()
+  const action = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[2].Actions[0]
+  // the dev action runs as the prod action role, with the dev deployment role
+  action.RoleArn = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${ProdAccountId}:role/cross-account-role' }
+  const r = checkSetup(s)
+  const f = r.findings.find((x) => x.rule === 'passrole-cross-account')!
+  assert.equal(f.fix, 'RoleArn: arn:aws:iam::222222222222:role/cross-account-role\n')
+  assert.equal(f.fixVerified, true)
+  applyEveryFix(s, r)
+})
+
+test('class 5: a trust fix replaces the statement that names the wrong principal instead of adding beside it', () => {
+  const input = loadSetup(join(fixtures, 'call-denied-trust', 'manifest.json'))
+  const r = checkSetup(input)
+  const f = r.findings.find((x) => x.rule === 'call-denied')!
+  assert.match(f.fix!, /AssumeRolePolicyDocument\.Statement\.0: replace with/)
+  assert.match(
+    renderCheck(r, { color: false }),
+    /fix \(verified: applied to the model, the call is allowed and no allowed call becomes denied\):/,
+  )
+  applyEveryFix(input, r)
+})
+
+test('class 5: a fix the engine cannot prove is not printed, and the output says so', () => {
+  const s = goodSetup()
+  // the bucket policy grants s3:* to the target accounts, but no pipeline call uses the bucket
+  // through that statement once the targets read nothing: nothing to narrow to
+  const stages = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages
+  stages.splice(2)
+  const st = props(s, 'ci-base.yaml', 'ArtifactBucketPolicy').PolicyDocument.Statement[2]
+  st.Action = 's3:*'
+  const r = checkSetup(s)
+  const f = r.findings.find((x) => x.rule === 'wildcard-cross-account')!
+  assert.equal(f.fix, null)
 })

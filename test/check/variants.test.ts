@@ -102,7 +102,10 @@ test('the reference description, written out: check finds what DESIGN.md says it
   // writer recorded in the object, so the dev role's read is evaluated against the CI key (issue 10
   // class 3) and allowed by its key policy; the finding is a warning, as no cross-account action
   // writes yet.
-  assert.deepEqual(r.calls.filter((c) => c.decision !== 'Allowed'), [])
+  assert.deepEqual(
+    r.calls.filter((c) => c.decision !== 'Allowed'),
+    [],
+  )
   const decrypt = r.calls.find((c) => c.operation === 'kms:Decrypt' && c.principal.includes('222222222222'))
   assert.equal(decrypt?.resource, 'arn:aws:kms:eu-west-1:111111111111:key/{ci.KMSKey.KeyId}')
   assert.equal(r.findings.find((f) => f.rule === 'artifact-key-not-arn')?.severity, 'warning')
