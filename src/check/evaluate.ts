@@ -139,6 +139,31 @@ export class Evaluator {
     return r
   }
 
+  /**
+   * Whether a role's identity-based policies (and boundary) allow an action on a resource of its
+   * own account, as the engine decides it with no resource policy.
+   */
+  identityAllows(role: RoleModel, action: string, resource: string): boolean {
+    const ident = this.#identityOf(role)
+    const a = parseArn(role.arn)
+    return (
+      simulate({
+        principal: formatArn({
+          partition: a?.partition ?? DEFAULT_PARTITION,
+          service: 'sts',
+          account: role.account,
+          resource: `assumed-role/${role.name}/crosspipe-check`,
+        }),
+        action,
+        resource,
+        resourceAccount: role.account,
+        context: { 'aws:PrincipalArn': role.arn },
+        identityPolicies: ident.policies,
+        permissionBoundary: ident.boundary,
+      }).decision === 'Allowed'
+    )
+  }
+
   /** The resource-based policy of a call's resource, and its name; undefined when it has none. */
   resourcePolicy(c: CallSpec): { policy: CompiledPolicy; name: string; origin?: Origin } | undefined {
     const m = this.#m

@@ -23,6 +23,7 @@ import { isObject } from './resolve.js'
 import type { ManifestResolver } from './resolve.js'
 import type { CheckFinding, RuleId, Severity } from './types.js'
 import { withPatches } from './fixes.js'
+import { privilegeFindings } from './privilege.js'
 import type { Edit, Patch } from './fixes.js'
 
 /** What the rules get. */
@@ -61,7 +62,7 @@ const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray
 const strings = (v: unknown): string[] => asArray(v).filter((x): x is string => typeof x === 'string')
 const statements = (doc: PolicyDocument): Record<string, unknown>[] => asArray(doc.Statement).filter(isObject)
 
-function finding(
+export function finding(
   ctx: RuleContext,
   rule: RuleId,
   severity: Severity,
@@ -687,6 +688,7 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
           null,
         ),
       )
+  out.push(...privilegeFindings(ctx, assumable))
   out.push(...bucketLints(ctx))
   for (const k of m.keys.values()) {
     if (k.symmetric && !k.rotation)

@@ -507,3 +507,75 @@ test('class 5: a fix the engine cannot prove is not printed, and the output says
   const f = r.findings.find((x) => x.rule === 'wildcard-cross-account')!
   assert.equal(f.fix, null)
 })
+
+// ---- class 6: privilege escalation, admin-equivalent roles, reads of every repository, unknown actions ----
+
+test('class 6: a deployment role that may create roles and put their policies on any role is privilege escalation', () => {
+  const s = goodSetup()
+  const role = props(s, 'target-roles.yaml', 'CloudFormationRole')
+  role.ManagedPolicyArns = []
+  role.Policies = [
+    {
+      PolicyName: 'deploy',
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['s3:*', 'lambda:*'], Resource: '*' },
+          { Effect: 'Allow', Action: ['iam:CreateRole', 'iam:PutRolePolicy'], Resource: '*' },
+        ],
+      },
+    },
+  ]
+  const r = checkSetup(s)
+  assert.deepEqual(rules(r), [
+    'error deploy-role-escalation dev-roles/CloudFormationRole',
+    'error deploy-role-escalation prod-roles/CloudFormationRole',
+  ])
+  assert.match(
+    r.findings[0]!.message,
+    /may iam:CreateRole, iam:PutRolePolicy on any role of account 222222222222/,
+  )
+  // limited to the application's roles by a path, it is not
+  role.Policies[0].PolicyDocument.Statement[1].Resource = {
+    'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/app/*',
+  }
+  assert.deepEqual(rules(checkSetup(s)), [])
+})
+
+test('class 6: a deployment role with AdministratorAccess is admin-equivalent (PowerUserAccess is not)', () => {
+  const s = goodSetup()
+  props(s, 'target-roles.yaml', 'CloudFormationRole').ManagedPolicyArns = [
+    'arn:aws:iam::aws:policy/AdministratorAccess',
+  ]
+  assert.deepEqual(rules(checkSetup(s)), [
+    'error admin-equivalent-role dev-roles/CloudFormationRole',
+    'error admin-equivalent-role prod-roles/CloudFormationRole',
+  ])
+})
+
+test('class 6: an action role another account assumes that may read every repository', () => {
+  const s = goodSetup()
+  props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement.push({
+    Effect: 'Allow',
+    Action: ['codecommit:GitPull', 'codecommit:GetBranch'],
+    Resource: '*',
+  })
+  assert.deepEqual(rules(checkSetup(s)), [
+    'warning repository-read-any dev-roles/CrossAccountRole',
+    'warning repository-read-any prod-roles/CrossAccountRole',
+  ])
+})
+
+test('class 6: an action name the service does not have (kms:ReEncrypt) grants nothing: unknown-action', () => {
+  const s = goodSetup()
+  props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement[3].Action.push(
+    'kms:ReEncrypt',
+    'kms:ReEncrypt*',
+  )
+  const r = checkSetup(s)
+  assert.deepEqual(rules(r), [
+    'warning unknown-action dev-roles/CrossAccountPolicy',
+    'warning unknown-action prod-roles/CrossAccountPolicy',
+  ])
+  assert.match(r.findings[0]!.message, /names kms:ReEncrypt, which is not an action of its service/)
+})

@@ -92,6 +92,8 @@ test('the reference description, written out: check finds what DESIGN.md says it
     'wildcard-cross-account ci/S3ArtifactBucketPolicy',
     'wildcard-cross-account dev/CrossAccountPolicy',
     'passrole-unrestricted dev/CrossAccountPolicy',
+    // The deployment role may do anything (AdministratorAccess): whoever starts the pipeline owns dev.
+    'admin-equivalent-role dev/CloudFormationRole',
     // EncryptionKey Id: !Ref KMSKey is the key id: the dev account would look it up in itself.
     'artifact-key-not-arn ci/CodePipeline',
     'trust-unconditioned dev/CrossAccountRole',
