@@ -93,6 +93,8 @@ export interface ArtifactKey {
   readonly defaultAccount: string
   /** Set when the key is not the artifact store's key (a CodeBuild project's own key). */
   readonly coveredBy?: RuleId
+  /** The key ARN itself, once known: the key the writer of an artifact encrypted it with. */
+  readonly resolvedArn?: string
 }
 
 /** The ARN that stands for the AWS managed `aws/s3` key of an account (it is not in any template). */
@@ -175,23 +177,31 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
         key: ArtifactKey,
         why: string,
         store = storeHere,
-      ): void => {
-        if (!store || !principalArn) return
+      ): string | undefined => {
+        if (!store || !principalArn) return undefined
         const bucket = model.buckets.get(store.bucket)
         const bucketAccount = bucket?.account ?? p.account
         const bucketRegion = bucket?.region ?? store.region
         const principalAccount = acctOf(principalArn)
-        const keyArn = key.ref
-          ? keyArnOf(key.ref, part, principalAccount, bucketRegion)
-          : awsS3KeyArn(part, key.defaultAccount, bucketRegion)
-        // A key named by id or alias is looked up in the caller's account (CloudFormation
+        // S3 decrypts an object with the key recorded in it by its writer, so a reader needs that
+        // key whatever its own account would make of the store's key reference (S3 User Guide,
+        // "Using server-side encryption with AWS KMS keys": the object's metadata names the key).
+        // A writer's key named by id or alias is looked up in the writer's account (CloudFormation
         // reference, AWS::CodePipeline::Pipeline EncryptionKey: "specifying the key ID will use
-        // the key from the other account").
+        // the key from the other account"), and an alias stands for its key: key policies and
+        // grants apply to the key, never to an alias (KMS Developer Guide, "Aliases in AWS KMS").
+        const keyArn = resolveAlias(
+          model,
+          key.resolvedArn ??
+            (key.ref
+              ? keyArnOf(key.ref, part, principalAccount, bucketRegion)
+              : awsS3KeyArn(part, key.defaultAccount, bucketRegion)),
+        )
         const keyCovered: RuleId | undefined =
           key.coveredBy ??
           (key.ref === undefined
             ? 'artifact-key-default'
-            : parseArn(key.ref)
+            : key.resolvedArn !== undefined || parseArn(key.ref)
               ? undefined
               : principalAccount !== p.account
                 ? 'artifact-key-not-arn'
@@ -230,6 +240,7 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
           doc: DOCS.s3Kms,
           coveredBy: keyCovered,
         })
+        return keyArn
       }
       const readInputs = (principalArn: string, why: string, only?: readonly string[]): void => {
         for (const i of only ?? a.inputs) {
@@ -256,8 +267,12 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
       }
       const writeOutputs = (principalArn: string, why: string, key: ArtifactKey = storeKey): void => {
         for (const o of a.outputs) {
-          artifactCalls(principalArn, o, 'write', key, why)
-          artifactKeys.set(o, { key, region: a.region })
+          const written = artifactCalls(principalArn, o, 'write', key, why)
+          // Readers decrypt with the key this writer used, as its account resolved it.
+          artifactKeys.set(o, {
+            key: written ? { ...key, resolvedArn: written, coveredBy: key.coveredBy } : key,
+            region: a.region,
+          })
         }
       }
       const cfg = a.configuration
@@ -359,22 +374,24 @@ function codeBuild(i: EntryInput, what: string): void {
   // CodeBuild encrypts its output artifacts with the project's EncryptionKey, or with the account's
   // aws/s3 key when it has none; it does not use the pipeline's key (CodeBuild User Guide,
   // "Encrypt build outputs using a customer managed key").
+  // The project's key is resolved in the project's account: an alias or id there is not the
+  // pipeline's even when it is written the same way.
   const projectKey = project.encryptionKey
   const same = sameKey(i, projectKey, project)
-  i.writeOutputs(
-    role,
-    `the ${what} (project ${name})`,
-    same
-      ? i.storeKey
-      : { ref: projectKey, defaultAccount: project.account, coveredBy: 'codebuild-key-mismatch' },
-  )
+  i.writeOutputs(role, `the ${what} (project ${name})`, {
+    ref: projectKey,
+    defaultAccount: project.account,
+    resolvedArn: projectKey
+      ? resolveAlias(i.model, keyArnOf(projectKey, i.p.partition, project.account, project.region))
+      : awsS3KeyArn(i.p.partition, project.account, project.region),
+    coveredBy: same ? undefined : 'codebuild-key-mismatch',
+  })
 }
 
 function sameKey(i: EntryInput, projectKey: string | undefined, project: ProjectModel): boolean {
   const storeRef = i.storeKey.ref
   if (storeRef === undefined) return projectKey === undefined
   if (projectKey === undefined) return false
-  if (projectKey === storeRef) return true
   const a = keyArnOf(projectKey, i.p.partition, project.account, project.region)
   const b = keyArnOf(storeRef, i.p.partition, i.p.account, i.p.region)
   const ka = resolveAlias(i.model, a)

@@ -27,6 +27,18 @@ import type { CallSpec } from './catalogue.js'
 import { DEFAULT_PARTITION, dnsSuffix } from './model.js'
 import type { AccountsModel, Origin, RoleModel } from './model.js'
 import type { CheckCall, CheckFinding } from './types.js'
+import { EXISTING } from './existing.js'
+import { withPatches } from './fixes.js'
+import type { Edit, Patch } from './fixes.js'
+
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v)
+/** Whether a trust statement names a principal of the same kind (an AWS account or role, or a service). */
+function sameKind(stmt: Record<string, unknown>, kind: 'role' | 'service'): boolean {
+  const p = stmt.Principal
+  if (!isObj(p)) return kind === 'role' && p === '*'
+  return kind === 'role' ? p.AWS !== undefined : p.Service !== undefined
+}
 
 /** A call with its engine result. */
 export interface EvaluatedCall {
@@ -127,6 +139,31 @@ export class Evaluator {
     return r
   }
 
+  /**
+   * Whether a role's identity-based policies (and boundary) allow an action on a resource of its
+   * own account, as the engine decides it with no resource policy.
+   */
+  identityAllows(role: RoleModel, action: string, resource: string): boolean {
+    const ident = this.#identityOf(role)
+    const a = parseArn(role.arn)
+    return (
+      simulate({
+        principal: formatArn({
+          partition: a?.partition ?? DEFAULT_PARTITION,
+          service: 'sts',
+          account: role.account,
+          resource: `assumed-role/${role.name}/crosspipe-check`,
+        }),
+        action,
+        resource,
+        resourceAccount: role.account,
+        context: { 'aws:PrincipalArn': role.arn },
+        identityPolicies: ident.policies,
+        permissionBoundary: ident.boundary,
+      }).decision === 'Allowed'
+    )
+  }
+
   /** The resource-based policy of a call's resource, and its name; undefined when it has none. */
   resourcePolicy(c: CallSpec): { policy: CompiledPolicy; name: string; origin?: Origin } | undefined {
     const m = this.#m
@@ -137,7 +174,15 @@ export class Evaluator {
           ? {
               policy: compiled(r.trust, 'trust', `trust policy of role ${r.name}`, r.origin, this.#locate),
               name: `trust policy of role ${r.name}`,
-              origin: { ...r.origin, path: [...r.origin.path, 'Properties', 'AssumeRolePolicyDocument'] },
+              origin: {
+                ...r.origin,
+                path: [
+                  ...r.origin.path,
+                  ...(r.origin.stack === EXISTING
+                    ? ['trustPolicy']
+                    : ['Properties', 'AssumeRolePolicyDocument']),
+                ],
+              },
             }
           : undefined
       }
@@ -153,7 +198,13 @@ export class Evaluator {
               this.#locate,
             ),
             name: `key policy of ${k.origin.logicalId} (${k.origin.stack})`,
-            origin: { ...k.origin, path: [...k.origin.path, 'Properties', 'KeyPolicy'] },
+            origin: {
+              ...k.origin,
+              path: [
+                ...k.origin.path,
+                ...(k.origin.stack === EXISTING ? ['policy'] : ['Properties', 'KeyPolicy']),
+              ],
+            },
           }
         const a = parseArn(c.resource)
         if (a && a.resource === 'key/aws-managed-s3')
@@ -390,27 +441,50 @@ export class Evaluator {
     }
     const parts: string[] = []
     const fixes: string[] = []
+    const identityEdits: Edit[] = []
+    const resourceEdits: Edit[][] = []
+    let replaced: string[] = []
     let target: Origin | undefined
     if (!identityOk) {
-      const where = role?.policies.find((p) => p.origin)?.origin ?? role?.origin
-      target = where
+      const where = role?.policies.find((p) => p.origin)?.origin
+      target = where ?? role?.origin
       parts.push(
         role
           ? `no identity-based policy of role ${role.name} allows it`
           : `role ${sym(c.principal.kind === 'role' ? c.principal.arn : '')} is not created by any stack of this manifest`,
       )
-      const stmt: Record<string, unknown> = {
+      const raw: Record<string, unknown> = {
         Effect: 'Allow',
         Action: c.operation,
-        Resource: sym(c.resource),
+        Resource: c.resource.replace(/\{[a-z-]+\}/g, '*'),
       }
       if (c.operation === 'iam:PassRole')
-        stmt.Condition = {
+        raw.Condition = {
           StringEquals: { 'iam:PassedToService': String(c.context['iam:PassedToService'] ?? '') },
         }
-      fixes.push(
-        `# ${where ? `${where.file}: ${where.path.join('.')}${where.path.includes('PolicyDocument') ? '.Statement' : ' (add a policy)'}` : 'the caller role'}: add\n${YAML.stringify([stmt])}`,
-      )
+      const shown = { ...raw, Resource: sym(String(raw.Resource)) }
+      if (where) {
+        identityEdits.push({
+          stack: where.stack,
+          path: [...where.path, 'Statement'],
+          op: 'append',
+          value: raw,
+        })
+        fixes.push(`# ${where.file}: ${where.path.join('.')}.Statement: add\n${YAML.stringify([shown])}`)
+      } else if (role) {
+        const existing = role.origin.stack === EXISTING
+        const doc = { Version: '2012-10-17', Statement: [raw] }
+        identityEdits.push({
+          stack: role.origin.stack,
+          path: [...role.origin.path, ...(existing ? ['policies'] : ['Properties', 'Policies'])],
+          op: 'append',
+          value: existing ? doc : { PolicyName: 'pipeline-calls', PolicyDocument: doc },
+        })
+        const shownDoc = { Version: '2012-10-17', Statement: [shown] }
+        fixes.push(
+          `# ${role.origin.file}: ${[...role.origin.path, ...(existing ? ['policies'] : ['Properties', 'Policies'])].join('.')}: add\n${YAML.stringify([existing ? shownDoc : { PolicyName: 'pipeline-calls', PolicyDocument: shownDoc }])}`,
+        )
+      }
     }
     if (!resourceOk) {
       const o = rp?.origin ?? this.#resourceOrigin(c)
@@ -421,29 +495,77 @@ export class Evaluator {
       else stmt.Principal = { AWS: accountRootArn(partition, callerAccount) }
       stmt.Action = c.operation
       if (c.resourceKind === 'key') stmt.Resource = '*'
-      else if (c.resourceKind === 'bucket') stmt.Resource = sym(c.resource.replace(/\/\{object\}$/, '/*'))
-      else if (c.resourceKind === 'topic') stmt.Resource = sym(c.resource)
+      else if (c.resourceKind === 'bucket') stmt.Resource = c.resource.replace(/\/\{object\}$/, '/*')
+      else if (c.resourceKind === 'topic') stmt.Resource = c.resource
       // Naming the account with an aws:PrincipalArn condition, not the role itself, keeps the policy
       // valid before the role exists and after it is re-created (IAM User Guide, "AWS JSON policy
       // elements: Principal", role principals).
-      if (c.principal.kind === 'role')
-        stmt.Condition = { ArnEquals: { 'aws:PrincipalArn': sym(c.principal.arn) } }
+      if (c.principal.kind === 'role') stmt.Condition = { ArnEquals: { 'aws:PrincipalArn': c.principal.arn } }
+      const shown = JSON.parse(sym(JSON.stringify(stmt))) as Record<string, unknown>
       const path = o ? [...o.path] : []
-      fixes.push(
-        `# ${o ? `${o.file}: ${path.join('.')}.Statement` : 'the resource policy'}: add\n${YAML.stringify([stmt])}`,
-      )
+      if (rp?.origin) {
+        // A trust statement for this action that names another principal is replaced, not left
+        // in place beside the new one: the wrong principal would keep its access.
+        const doc = this.#resourceDocument(c)
+        const wrong =
+          c.resourceKind === 'role'
+            ? (Array.isArray(doc?.Statement) ? doc.Statement : doc?.Statement ? [doc.Statement] : [])
+                .map((x, i) => [x, i] as const)
+                .filter(([x]) => isObj(x) && x.Effect === 'Allow' && sameKind(x, c.principal.kind))
+            : []
+        for (const [, i] of wrong)
+          resourceEdits.push([
+            { stack: rp.origin.stack, path: [...path, 'Statement', i], op: 'set', value: stmt },
+          ])
+        resourceEdits.push([
+          { stack: rp.origin.stack, path: [...path, 'Statement'], op: 'append', value: stmt },
+        ])
+        fixes.push(`# ${rp.origin.file}: ${path.join('.')}.Statement: add\n${YAML.stringify([shown])}`)
+        replaced = wrong.map(
+          ([, i]) =>
+            `# ${rp.origin!.file}: ${path.join('.')}.Statement.${i}: replace with\n${YAML.stringify(shown)}`,
+        )
+      } else {
+        fixes.push(`# the resource policy of ${sym(c.resource)}: add\n${YAML.stringify([shown])}`)
+      }
     }
     if (identityOk && resourceOk) parts.push(e.result.denialReason ?? 'the policies do not allow it together')
     const o = target ?? role?.origin ?? pipelineOrigin
-    return {
-      rule: 'call-denied',
-      severity: 'error',
-      stack: o.stack,
-      logicalId: o.logicalId,
-      message: `${base}: ${parts.join(', and ')}.`,
-      fix: fixes.length ? fixes.join('\n') : null,
-      location: this.#location(o),
-    }
+    const fixText = fixes.length ? fixes.join('\n') : null
+    // Candidates: each way of fixing the resource side (replace a wrong statement, else add one),
+    // with the identity side's edit.
+    const patches: Patch[] = []
+    if (!resourceOk && resourceEdits.length)
+      resourceEdits.forEach((edits, i) =>
+        patches.push({
+          edits: [...identityEdits, ...edits],
+          fix:
+            i < replaced.length ? [...fixes.slice(0, -1), replaced[i]!].join('\n') : (fixText ?? undefined),
+        }),
+      )
+    else if (resourceOk && identityEdits.length) patches.push({ edits: identityEdits })
+    return withPatches(
+      {
+        rule: 'call-denied',
+        severity: 'error',
+        stack: o.stack,
+        logicalId: o.logicalId,
+        message: `${base}: ${parts.join(', and ')}.`,
+        fix: fixText,
+        location: this.#location(o),
+      },
+      patches,
+    )
+  }
+
+  /** The resource policy document of a call's resource, as resolved. */
+  #resourceDocument(c: CallSpec): PolicyDocument | undefined {
+    if (c.resourceKind === 'role') return this.#m.roles.get(c.resource)?.trust
+    if (c.resourceKind === 'key') return this.#m.keys.get(c.resource)?.policy
+    if (c.resourceKind === 'bucket')
+      return this.#m.buckets.get((parseArn(c.resource)?.resource ?? '').split('/')[0] ?? '')?.policy
+    if (c.resourceKind === 'topic') return this.#m.topics.get(c.resource)?.policy
+    return undefined
   }
 
   #resourceOrigin(c: CallSpec): Origin | undefined {

@@ -14,7 +14,8 @@ import { parseTemplate } from '../model/cfn-yaml.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ResolvedPipeline } from '../model/schema.js'
-import { Manifest } from '../synth/manifest.js'
+import { CheckManifest, EXISTING } from './existing.js'
+import type { ExistingResourcesDocument } from './existing.js'
 import type { ManifestDocument } from '../synth/manifest.js'
 import { pipelineCalls } from './catalogue.js'
 import { Evaluator } from './evaluate.js'
@@ -23,13 +24,17 @@ import { buildModel } from './model.js'
 import type { Origin } from './model.js'
 import { ManifestResolver } from './resolve.js'
 import { structuralFindings, lintFindings } from './rules.js'
-import type { CheckFinding, CheckResult } from './types.js'
+import type { CheckCall, CheckFinding, CheckResult } from './types.js'
+import { applyPatch, patchesOf, withPatches } from './fixes.js'
+import type { Patch } from './fixes.js'
 import { synthesize } from '../synth/index.js'
 
 export type { CheckResult, CheckCall, CheckFinding, RuleId, Severity, FindingLocation } from './types.js'
 export { toSarif } from './sarif.js'
 export { renderCheck } from './render.js'
 export { CATALOGUE, DOCS } from './catalogue.js'
+export { patchesOf, applyPatch } from './fixes.js'
+export type { Patch, Edit } from './fixes.js'
 
 /** The input of {@link checkSetup}: a manifest and its templates, keyed by the manifest's `template` value. */
 export interface CheckInput {
@@ -37,6 +42,12 @@ export interface CheckInput {
   readonly templates: ReadonlyMap<string, ParsedTemplate>
   /** The manifest's file name, for errors. */
   readonly manifestFile?: string
+  /** Resources the setup uses that no stack creates (the manifest's `existing` section). */
+  readonly existing?: ExistingResourcesDocument
+  /** Line and column of a path in the manifest, for findings about `existing` resources. */
+  readonly manifestLocate?: (
+    path: readonly (string | number)[],
+  ) => { line: number; column: number } | undefined
 }
 
 /**
@@ -47,6 +58,81 @@ export interface CheckInput {
  *   resolved, a malformed policy (each with file and location).
  */
 export function checkSetup(input: CheckInput): CheckResult {
+  const first = run(input)
+  return verifyFixes(input, first)
+}
+
+/** What one run of the check gives, before its fixes are verified. */
+interface Run {
+  readonly result: CheckResult
+  /** The call each call-denied finding is about (its key, see {@link callKey}). */
+  readonly deniedCall: Map<CheckFinding, string>
+}
+
+const callKey = (c: CheckCall): string => `${c.stage}|${c.action}|${c.principal}|${c.operation}|${c.resource}`
+const findingKey = (f: CheckFinding): string => `${f.rule}|${f.stack}|${f.logicalId}`
+
+/**
+ * Applies each finding's candidate fixes to a copy of the setup and checks it again (see
+ * fixes.ts); keeps the first fix that is proven, drops a fix that none proves.
+ */
+function verifyFixes(input: CheckInput, first: Run): CheckResult {
+  const base = first.result
+  if (!base.findings.some((f) => f.fix !== null)) return base
+  const allowed = new Set(base.calls.filter((c) => c.decision === 'Allowed').map(callKey))
+  const errorCount = countBy(base.findings.filter((f) => f.severity === 'error').map(findingKey))
+  const sameCount = countBy(base.findings.map(findingKey))
+  const templateOf = (stack: string): string[] =>
+    input.manifest.stacks.filter((s) => s.name === stack).map((s) => s.template)
+  const findings = base.findings.map((f): CheckFinding => {
+    if (f.fix === null) return f
+    // Of the candidates that are proven, the one that leaves the fewest denied calls and errors
+    // (the action's role may be the wrong one, not the deployment role it passes).
+    let best: { patch: Patch; score: number } | undefined
+    for (const patch of patchesOf(f)) {
+      const patched = applyPatch(patch, input.templates, templateOf, input.existing)
+      let again: Run
+      try {
+        again = run({ ...input, templates: patched.templates, existing: patched.existing })
+      } catch {
+        continue
+      }
+      const r = again.result
+      const target = first.deniedCall.get(f)
+      const gone = target
+        ? r.calls.some((c) => callKey(c) === target && c.decision === 'Allowed')
+        : (countBy(r.findings.map(findingKey)).get(findingKey(f)) ?? 0) < (sameCount.get(findingKey(f)) ?? 0)
+      if (!gone) continue
+      if (r.calls.some((c) => c.decision !== 'Allowed' && allowed.has(callKey(c)))) continue
+      const errorsAfter = countBy(r.findings.filter((x) => x.severity === 'error').map(findingKey))
+      if ([...errorsAfter].some(([k, n]) => n > (errorCount.get(k) ?? 0))) continue
+      const score =
+        r.calls.filter((c) => c.decision !== 'Allowed').length +
+        r.findings.filter((x) => x.severity === 'error').length
+      if (!best || score < best.score) best = { patch, score }
+    }
+    if (best)
+      return withPatches(
+        { ...f, fix: typeof best.patch.fix === 'string' ? best.patch.fix : f.fix, fixVerified: true },
+        [best.patch],
+      )
+    return {
+      ...f,
+      fix: null,
+      message: `${f.message} (No fix is printed: none that crosspipe tried passed its check.)`,
+    }
+  })
+  return { ...base, findings }
+}
+
+function countBy(keys: readonly string[]): Map<string, number> {
+  const m = new Map<string, number>()
+  for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1)
+  return m
+}
+
+function run(input: CheckInput): Run {
+  const deniedCall = new Map<CheckFinding, string>()
   const resolver = new ManifestResolver(
     input.manifest.stacks.map((entry, index) => {
       const template = input.templates.get(entry.template)
@@ -65,11 +151,16 @@ export function checkSetup(input: CheckInput): CheckResult {
     }),
   )
   const stacks = resolver.all()
-  const model = buildModel(stacks)
+  const model = buildModel(stacks, input.existing, input.manifestFile)
   const symbolize = symbolizer(resolver.symbols)
   const byName = new Map(stacks.map((s) => [s.name, s]))
-  const locate = (o: Origin) =>
-    byName.get(o.stack)?.template.locate(o.path) ?? nearest(byName.get(o.stack)?.template, o.path)
+  const manifestDoc: ParsedTemplate | undefined = input.manifestLocate
+    ? { body: {}, file: input.manifestFile ?? 'manifest', locate: input.manifestLocate }
+    : undefined
+  const locate = (o: Origin) => {
+    const t = o.stack === EXISTING ? manifestDoc : byName.get(o.stack)?.template
+    return t?.locate(o.path) ?? nearest(t, o.path)
+  }
   const evaluator = new Evaluator(model, locate, symbolize)
 
   const evaluated: EvaluatedCall[] = []
@@ -80,6 +171,37 @@ export function checkSetup(input: CheckInput): CheckResult {
     ...structuralFindings({ model, resolver, locate, symbolize, evaluator }),
     ...lintFindings({ model, resolver, locate, symbolize, evaluator, calls: evaluated }),
   ]
+  if (evaluated.length === 0) {
+    // A manifest always names a pipeline: deriving no call from it means the pipeline was not
+    // found (a Condition that removed it, a template missing from the manifest), never a pass.
+    const pipelines = model.pipelines.map((p) => `${p.origin.stack}/${p.origin.logicalId}`)
+    findings.push({
+      rule: 'no-calls-derived',
+      severity: 'error',
+      stack: stacks[0]!.name,
+      logicalId: '(manifest)',
+      message: pipelines.length
+        ? `no call was derived from pipeline ${pipelines.join(', ')}: it has no action whose calls crosspipe knows, so nothing was checked.`
+        : `no stack of this manifest creates an AWS::CodePipeline::Pipeline (manifest pipeline "${input.manifest.pipeline}"), so no call was derived and nothing was checked. Add the pipeline's stack to the manifest, or check the Condition that removes it.`,
+      fix: null,
+      location: { file: input.manifestFile ?? 'manifest' },
+    })
+  }
+  // Duplicate mapping keys: CloudFormation reads the last one; say where both are.
+  for (const [name, t] of input.templates) {
+    const stack = stacks.find((x) => x.template === t) ?? stacks.find((x) => x.template.file === t.file)
+    for (const w of t.warnings ?? [])
+      findings.push({
+        rule: 'duplicate-key',
+        severity: 'warning',
+        stack: stack?.name ?? name,
+        logicalId:
+          w.path[0] === 'Resources' && typeof w.path[1] === 'string' ? w.path[1] : String(w.path[0] ?? w.key),
+        message: w.message,
+        fix: null,
+        location: { file: w.file, line: w.line, column: w.column },
+      })
+  }
   const rulesFound = new Set(findings.map((f) => f.rule))
   for (const e of evaluated) {
     if (e.result.decision === 'Allowed') continue
@@ -88,14 +210,19 @@ export function checkSetup(input: CheckInput): CheckResult {
     if (e.spec.coveredBy && rulesFound.has(e.spec.coveredBy)) continue
     const p =
       model.pipelines.find((x) => x.stages.some((s) => s.name === e.spec.stage)) ?? model.pipelines[0]!
-    findings.push(evaluator.deniedFinding(e, p.origin))
+    const f = evaluator.deniedFinding(e, p.origin)
+    deniedCall.set(f, callKey(e.call))
+    findings.push(f)
   }
   findings.sort((a, b) => severityRank(a.severity) - severityRank(b.severity))
   const calls = evaluated.map((e) => e.call)
   return {
-    ok: findings.every((f) => f.severity !== 'error') && calls.every((c) => c.decision === 'Allowed'),
-    calls,
-    findings,
+    result: {
+      ok: findings.every((f) => f.severity !== 'error') && calls.every((c) => c.decision === 'Allowed'),
+      calls,
+      findings,
+    },
+    deniedCall,
   }
 }
 
@@ -132,7 +259,7 @@ function symbolizer(symbols: ReadonlyMap<string, string>): (s: string) => string
 export async function checkManifestFile(path: string): Promise<CheckResult> {
   const text = await readText(path)
   const doc = parseTemplate(text, path)
-  const parsed = Manifest.safeParse(doc.body)
+  const parsed = CheckManifest.safeParse(doc.body)
   if (!parsed.success) {
     throw new CrosspipeError(
       'invalid-manifest',
@@ -153,9 +280,15 @@ export async function checkManifestFile(path: string): Promise<CheckResult> {
       at: `stacks[${i}].template`,
       loc: doc.locate(['stacks', i, 'template']),
     })
-    templates.set(s.template, parseTemplate(t, displayPath(file)))
+    templates.set(s.template, parseTemplate(t, displayPath(file), { duplicateKeys: 'warn' }))
   }
-  return checkSetup({ manifest: parsed.data, templates, manifestFile: path })
+  return checkSetup({
+    manifest: parsed.data,
+    templates,
+    manifestFile: path,
+    existing: parsed.data.existing,
+    manifestLocate: (p) => doc.locate(p),
+  })
 }
 
 /** A path as terminals and editors link it: relative to the working directory when below it. */

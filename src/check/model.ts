@@ -3,7 +3,9 @@
  * their trust and identity policies, keys, buckets, topics, CodeBuild projects and pipelines.
  * Only what `check` reasons about is modelled; other resources are ignored.
  */
-import { parseArn, formatArn, PARTITIONS } from '../iam/arn.js'
+import { parseArn, formatArn, partitionOf, PARTITIONS } from '../iam/arn.js'
+import { EXISTING } from './existing.js'
+import type { ExistingResourcesDocument } from './existing.js'
 import type { PolicyDocument } from '../iam/types.js'
 import { AWS_MANAGED_POLICIES } from './managed-policies.js'
 import { isObject } from './resolve.js'
@@ -167,8 +169,12 @@ export interface AccountsModel {
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v])
 
-/** Builds the model from resolved stacks. */
-export function buildModel(stacks: readonly ResolvedStack[]): AccountsModel {
+/** Builds the model from resolved stacks, and the resources the manifest declares as existing. */
+export function buildModel(
+  stacks: readonly ResolvedStack[],
+  existing?: ExistingResourcesDocument,
+  manifestFile = 'manifest',
+): AccountsModel {
   const m: AccountsModel = {
     stacks,
     roles: new Map(),
@@ -332,7 +338,10 @@ export function buildModel(stacks: readonly ResolvedStack[]): AccountsModel {
             arn: s.attribute(r.logicalId, 'Arn'),
             account: s.account,
             region: s.region,
-            serviceRole: str(p.ServiceRole),
+            // The reference documents ServiceRole as an ARN, but published templates pass the role's
+            // name (`!Ref BuildRole`), which CodeBuild takes as a role of the project's account:
+            // read both rather than refuse a template that deploys.
+            serviceRole: roleArnOf(str(p.ServiceRole), s.partition, s.account),
             encryptionKey: str(p.EncryptionKey),
             cloudWatchLogs: logs?.Status !== 'DISABLED',
             origin: o,
@@ -419,7 +428,14 @@ export function buildModel(stacks: readonly ResolvedStack[]): AccountsModel {
       for (const arn of asArray(r.properties.ManagedPolicyArns)) {
         if (typeof arn !== 'string') continue
         const doc = managedPolicy(managed, arn)
-        if (doc) role.policies.push({ name: `managed policy ${arn}`, document: doc })
+        // A policy declared in a template keeps its origin, so a problem in it is reported in the
+        // template that declares it, not in the role's.
+        if (doc)
+          role.policies.push({
+            name: `managed policy ${arn}`,
+            document: doc,
+            origin: managed.get(arn)?.origin,
+          })
         else role.unknownManaged.push(arn)
       }
       const pb = str(r.properties.PermissionsBoundary)
@@ -430,7 +446,132 @@ export function buildModel(stacks: readonly ResolvedStack[]): AccountsModel {
       }
     }
   }
+  if (existing) addExisting(m, existing, manifestFile, managed)
   return m
+}
+
+/**
+ * The manifest's `existing` resources: they exist before any stack deploys (phase 0), with the
+ * policies the manifest gives them.
+ */
+function addExisting(
+  m: AccountsModel,
+  e: ExistingResourcesDocument,
+  file: string,
+  managed: Map<string, ManagedPolicyDecl>,
+): void {
+  const origin = (kind: string, i: number, name: string, ...more: (string | number)[]): Origin => ({
+    stack: EXISTING,
+    logicalId: name,
+    file,
+    path: ['existing', kind, i, ...more],
+  })
+  e.roles.forEach((r, i) => {
+    const a = parseArn(r.arn)!
+    const name = a.resource.split('/').pop()!
+    const role: RoleModel = {
+      arn: r.arn,
+      name,
+      account: a.account,
+      trust: r.trustPolicy,
+      policies: r.policies.map((doc, j) => ({
+        name: `policy ${j} of existing role ${name}`,
+        document: doc,
+        origin: origin('roles', i, name, 'policies', j),
+      })),
+      boundary: r.permissionsBoundary,
+      unknownManaged: [],
+      origin: origin('roles', i, name),
+      phase: 0,
+    }
+    for (const arn of r.managedPolicyArns) {
+      const doc = managedPolicy(managed, arn)
+      if (doc)
+        role.policies.push({ name: `managed policy ${arn}`, document: doc, origin: managed.get(arn)?.origin })
+      else role.unknownManaged.push(arn)
+    }
+    m.roles.set(r.arn, role)
+    m.policies.push({
+      kind: 'trust',
+      document: role.trust,
+      origin: origin('roles', i, name, 'trustPolicy'),
+      account: a.account,
+      roles: [role],
+      name: `trust policy of existing role ${name}`,
+    })
+    role.policies.forEach((p) =>
+      m.policies.push({
+        kind: 'identity',
+        document: p.document,
+        origin: p.origin!,
+        account: a.account,
+        roles: [role],
+        name: p.name,
+      }),
+    )
+  })
+  e.keys.forEach((k, i) => {
+    const a = parseArn(k.arn)!
+    const id = a.resource.slice('key/'.length)
+    const key: KeyModel = {
+      arn: k.arn,
+      id,
+      account: a.account,
+      region: a.region,
+      policy: k.policy,
+      rotation: k.rotation,
+      symmetric: true,
+      aliases: [...k.aliases],
+      origin: origin('keys', i, id),
+      phase: 0,
+    }
+    m.keys.set(k.arn, key)
+    for (const alias of k.aliases) m.aliases.set(`${a.account}/${a.region}/${alias}`, k.arn)
+    m.policies.push({
+      kind: 'key',
+      document: k.policy,
+      origin: origin('keys', i, id, 'policy'),
+      account: a.account,
+      roles: [],
+      name: `key policy of existing key ${id}`,
+    })
+  })
+  e.buckets.forEach((b, i) => {
+    const partition = partitionOfRegion(b.region)
+    const bucket: BucketModel = {
+      name: b.name,
+      arn: formatArn({ partition, service: 's3', region: '', account: '', resource: b.name }),
+      account: b.account,
+      region: b.region,
+      sseAlgorithm: b.encryption?.algorithm,
+      sseKey: b.encryption?.key,
+      origin: origin('buckets', i, b.name),
+      phase: 0,
+    }
+    if (b.policy) {
+      bucket.policy = b.policy
+      bucket.policyOrigin = origin('buckets', i, b.name, 'policy')
+      m.policies.push({
+        kind: 'bucket',
+        document: b.policy,
+        origin: bucket.policyOrigin,
+        account: b.account,
+        roles: [],
+        name: `bucket policy of existing bucket ${b.name}`,
+      })
+    }
+    m.buckets.set(b.name, bucket)
+  })
+}
+
+function partitionOfRegion(region: string): string {
+  return partitionOf(region) ?? DEFAULT_PARTITION
+}
+
+/** A role given by name or ARN, as an ARN in `account`. */
+function roleArnOf(ref: string | undefined, partition: string, account: string): string | undefined {
+  if (ref === undefined || ref === '' || ref.startsWith('arn:')) return ref
+  return formatArn({ partition, service: 'iam', region: '', account, resource: `role/${ref}` })
 }
 
 function managedPolicy(managed: Map<string, ManagedPolicyDecl>, arn: string): PolicyDocument | undefined {

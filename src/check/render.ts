@@ -47,7 +47,7 @@ export function renderCheck(result: CheckResult, opts: RenderOptions): string {
     if (!ok) {
       const f = fixOf(c)
       if (f?.fix) {
-        lines.push(`        fix:`)
+        lines.push(`        ${fixLabel(f)}:`)
         lines.push(indent(f.fix, 10))
       }
     }
@@ -64,7 +64,7 @@ export function renderCheck(result: CheckResult, opts: RenderOptions): string {
       lines.push(`  ${sev} ${paint('bold', f.rule)} ${f.stack}/${f.logicalId} ${paint('dim', where)}`)
       lines.push(indent(f.message, 4))
       if (f.fix) {
-        lines.push('    fix:')
+        lines.push(`    ${fixLabel(f)}:`)
         lines.push(indent(f.fix, 6))
       }
     }
@@ -76,6 +76,12 @@ export function renderCheck(result: CheckResult, opts: RenderOptions): string {
   const summary = `${result.calls.length} calls: ${result.calls.length - deniedCount} allowed, ${deniedCount} denied; ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`
   lines.push(result.ok ? paint('green', `✓ ${summary}`) : paint('red', `✗ ${summary}`))
   return lines.join('\n') + '\n'
+}
+
+/** Says that a printed fix was proven by the engine (every printed fix is; see fixes.ts). */
+function fixLabel(f: CheckFinding): string {
+  if (!f.fixVerified) return 'fix'
+  return `fix (verified: applied to the model, ${f.rule === 'call-denied' ? 'the call is allowed' : 'the finding is gone'} and no allowed call becomes denied)`
 }
 
 /** `role/name (account)` reads better than the full ARN in a list. */

@@ -18,6 +18,7 @@ import { partitionOf, formatArn, PARTITIONS } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
 import type { ManifestStackEntry } from '../synth/manifest.js'
+import { resourceAttributes } from './spec.js'
 
 /** A template path, as `ParsedTemplate.locate` takes it. */
 export type TemplatePath = readonly (string | number)[]
@@ -76,51 +77,88 @@ export class ManifestResolver {
   /** `fromStack` references to a stack that is not deployed in an earlier phase. */
   readonly orderProblems: OrderProblem[] = []
 
+  /** Every pass of each stack name, in phase order (a stack listed twice is deployed twice). */
+  readonly #passes = new Map<string, string[]>()
+
   constructor(inputs: readonly StackInput[]) {
     for (const i of inputs) {
-      if (this.#inputs.has(i.entry.name))
+      const name = i.entry.name
+      const keys = this.#passes.get(name) ?? []
+      const same = keys.map((k) => this.#inputs.get(k)!).find((x) => x.entry.phase === i.entry.phase)
+      if (same)
         throw manifestError(
           i,
           `stacks[${i.index}].name`,
-          `two stacks are named "${i.entry.name}"; stack names must be unique`,
+          `two stacks are named "${name}" in phase ${i.entry.phase}; stack names are unique, except for a stack deployed again in a later phase (a multi-pass deploy)`,
         )
-      this.#inputs.set(i.entry.name, i)
+      if (keys.length) {
+        const first = this.#inputs.get(keys[0]!)!
+        if (first.entry.account !== i.entry.account || first.entry.region !== i.entry.region)
+          throw manifestError(
+            i,
+            `stacks[${i.index}].account`,
+            `stack "${name}" is listed again with another account or region; a stack deployed more than once keeps its account and region (stacks[${first.index}])`,
+          )
+      }
+      const key = `${name}\u0000${i.entry.phase}`
+      this.#inputs.set(key, i)
+      keys.push(key)
+      keys.sort((a, b) => this.#inputs.get(a)!.entry.phase - this.#inputs.get(b)!.entry.phase)
+      this.#passes.set(name, keys)
     }
   }
 
-  /** Every stack, resolved, in manifest order. */
+  /** Every stack, resolved as its last pass leaves it, in manifest order. */
   all(): ResolvedStack[] {
-    return [...this.#inputs.keys()].map((n) => this.stack(n))
+    return [...this.#passes.keys()].map((n) => this.stack(n))
   }
 
-  /** One stack, resolved (memoized). */
+  /** The passes of stacks deployed more than once, except their last, resolved. */
+  earlierPasses(): ResolvedStack[] {
+    return [...this.#passes.values()].flatMap((keys) => keys.slice(0, -1).map((k) => this.#resolve(k)))
+  }
+
+  /** One stack as its last pass leaves it (memoized). */
   stack(name: string): ResolvedStack {
-    const done = this.#done.get(name)
+    const keys = this.#passes.get(name)
+    if (!keys) throw new Error(`bug: unknown stack ${name}`)
+    return this.#resolve(keys[keys.length - 1]!)
+  }
+
+  #resolve(key: string): ResolvedStack {
+    const done = this.#done.get(key)
     if (done) return done
-    const input = this.#inputs.get(name)
-    if (!input) throw new Error(`bug: unknown stack ${name}`)
-    if (this.#busy.has(name))
+    const input = this.#inputs.get(key)
+    if (!input) throw new Error(`bug: unknown stack ${key}`)
+    const name = input.entry.name
+    if (this.#busy.has(key))
       throw manifestError(
         input,
         `stacks[${input.index}].parameters`,
         `stack "${name}" depends on its own outputs through fromStack references (a cycle)`,
       )
-    this.#busy.add(name)
+    this.#busy.add(key)
     try {
       const r = new StackResolution(input, this)
       const resolved = r.run()
-      this.#done.set(name, resolved)
+      this.#done.set(key, resolved)
       return resolved
     } finally {
-      this.#busy.delete(name)
+      this.#busy.delete(key)
     }
   }
 
-  /** The value of another stack's output, for a `fromStack` parameter. */
+  /**
+   * The value of another stack's output, for a `fromStack` parameter: the output of the last pass
+   * of that stack deployed before this one.
+   */
   output(from: StackInput, param: string, ref: { fromStack: string; output: string }): unknown {
-    const target = this.#inputs.get(ref.fromStack)
+    const keys = this.#passes.get(ref.fromStack)
     const at = `stacks[${from.index}].parameters.${param}`
-    if (!target) throw manifestError(from, at, `fromStack "${ref.fromStack}" is not a stack of this manifest`)
+    if (!keys) throw manifestError(from, at, `fromStack "${ref.fromStack}" is not a stack of this manifest`)
+    const before = keys.filter((k) => this.#inputs.get(k)!.entry.phase < from.entry.phase)
+    const key = before.length ? before[before.length - 1]! : keys[keys.length - 1]!
+    const target = this.#inputs.get(key)!
     if (target.entry.phase >= from.entry.phase)
       this.orderProblems.push({
         stack: from.entry.name,
@@ -128,7 +166,7 @@ export class ManifestResolver {
         fromStack: ref.fromStack,
         message: `parameter ${param} of stack ${from.entry.name} (phase ${from.entry.phase}) takes output ${ref.output} of stack ${ref.fromStack}, which deploys in phase ${target.entry.phase}: the output does not exist yet when ${from.entry.name} deploys`,
       })
-    const s = this.stack(ref.fromStack)
+    const s = this.#resolve(key)
     if (!(ref.output in s.outputs))
       throw manifestError(
         from,
@@ -140,8 +178,8 @@ export class ManifestResolver {
 
   /** An export (`Fn::ImportValue`) of a stack in the same account and region. */
   exportValue(account: string, region: string, name: string): unknown {
-    for (const n of this.#inputs.keys()) {
-      const i = this.#inputs.get(n)!
+    for (const n of this.#passes.keys()) {
+      const i = this.#inputs.get(this.#passes.get(n)!.at(-1)!)!
       if (i.entry.account !== account || i.entry.region !== region) continue
       const outs = (i.template.body.Outputs ?? {}) as Record<string, { Export?: { Name?: unknown } }>
       for (const [outName, o] of Object.entries(outs)) {
@@ -156,6 +194,19 @@ export class ManifestResolver {
 }
 
 const EXPORT_PREFIX = '\u0000export:'
+
+/** The resource types whose Ref and Fn::GetAtt values `check` builds itself (see `getAtt`). */
+const KNOWN_TYPES = new Set([
+  'AWS::IAM::Role',
+  'AWS::IAM::User',
+  'AWS::IAM::ManagedPolicy',
+  'AWS::KMS::Key',
+  'AWS::S3::Bucket',
+  'AWS::CodeBuild::Project',
+  'AWS::SNS::Topic',
+  'AWS::Lambda::Function',
+  'AWS::CodeCommit::Repository',
+])
 
 function manifestError(i: StackInput, path: string, message: string): CrosspipeError {
   return new CrosspipeError('invalid-manifest', `${i.manifestFile ?? 'manifest'}: ${message}`, [
@@ -312,9 +363,13 @@ class StackResolution {
           return this.condition(arg, p)
         case 'Fn::Equals': {
           if (!Array.isArray(arg) || arg.length !== 2) break
+          // CloudFormation compares the two values as strings: `!Equals [!Ref Flag, true]` holds
+          // for a parameter value "true" (Template Reference, Fn::Equals: "Compares if two values
+          // are equal"; parameter values are strings, and YAML booleans and numbers in a template
+          // are read as their string form).
           const a = this.value(arg[0], [...p, 0])
           const b = this.value(arg[1], [...p, 1])
-          return JSON.stringify(a) === JSON.stringify(b)
+          return JSON.stringify(asConditionValue(a)) === JSON.stringify(asConditionValue(b))
         }
         case 'Fn::Not':
           if (!Array.isArray(arg) || arg.length !== 1) break
@@ -475,8 +530,12 @@ class StackResolution {
         at,
         `${id} is not created (its Condition ${String(this.#resourcesRaw[id].Condition)} is false), so ${id}.${attr} has no value`,
       )
-    const unsupported = (): never => {
-      throw this.error(at, `${type} has no attribute ${attr} that crosspipe knows`)
+    // An attribute crosspipe has no case for takes its shape from the resource specification:
+    // CloudFormation refuses only attributes the type does not have.
+    const unsupported = (): string => {
+      const v = this.#specAttribute(id, type, attr, at)
+      if (typeof v !== 'string') throw this.error(at, `${id}.${attr} is a list; a string is needed here`)
+      return v
     }
     switch (type) {
       case 'AWS::IAM::Role':
@@ -513,13 +572,44 @@ class StackResolution {
       case 'AWS::Lambda::Function':
         if (attr === 'Arn') return this.#arn('lambda', `function:${this.ref(id, at)}`)
         return unsupported()
-      case 'AWS::KMS::Alias':
-      case 'AWS::S3::BucketPolicy':
-      case 'AWS::IAM::Policy':
+      case 'AWS::CodeCommit::Repository': {
+        const name = this.#nameProp(id, 'RepositoryName') ?? this.#generated(id, 'Name')
+        if (attr === 'Arn') return this.#arn('codecommit', name)
+        if (attr === 'Name') return name
         return unsupported()
+      }
       default:
-        return this.#generated(id, attr)
+        return unsupported()
     }
+  }
+
+  /**
+   * `Fn::GetAtt` of an attribute crosspipe does not reason about: a placeholder of the shape the
+   * resource specification gives it (a list attribute is a list of one placeholder).
+   * Template Reference, Fn::GetAtt: "The attributes available for each resource type are listed
+   * in the Return values section of that resource type's page"; an attribute the type does not
+   * have is a template error.
+   */
+  #specAttribute(id: string, type: string, attr: string, at: TemplatePath): unknown {
+    // Custom resources and third-party types return whatever their provider returns.
+    if (type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource')
+      return this.#generated(id, attr)
+    const attrs = resourceAttributes(type)
+    if (!attrs) return this.#generated(id, attr)
+    const shape = attrs[attr]
+    if (shape === undefined)
+      throw this.error(
+        at,
+        `${type} has no attribute ${attr}, so CloudFormation rejects Fn::GetAtt ${id}.${attr} (its attributes: ${Object.keys(attrs).join(', ') || 'none'})`,
+      )
+    if (shape === 'list') return [this.#generated(id, attr)]
+    // An ARN attribute is an ARN of the type's service, account and region, so a policy that
+    // names it is a valid policy (ARN format: IAM User Guide, "IAM identifiers").
+    if (/Arn$/.test(attr) && shape === 'string') {
+      const [, service = 'unknown', kind = 'resource'] = type.split('::')
+      return this.#arn(service.toLowerCase(), `${kind.toLowerCase()}/${this.#generated(id, attr)}`)
+    }
+    return this.#generated(id, attr)
   }
 
   /** Resolves a value: every intrinsic evaluated, `AWS::NoValue` removed. */
@@ -578,6 +668,8 @@ class StackResolution {
         if (parts.length !== 2 || typeof parts[0] !== 'string')
           throw this.error(at, 'Fn::GetAtt takes [LogicalId, Attribute]')
         const attr = this.#str(parts[1], [...at, 1], 'the attribute of Fn::GetAtt')
+        const type = this.#typeOf(parts[0], at)
+        if (!KNOWN_TYPES.has(type)) return this.#specAttribute(parts[0], type, attr, at)
         return this.getAtt(parts[0], attr, at)
       }
       case 'Fn::Sub': {
@@ -678,6 +770,13 @@ class StackResolution {
         throw this.error(at, `${fn} cannot be resolved by crosspipe check`)
     }
   }
+}
+
+/** A value as CloudFormation compares it in `Fn::Equals`: scalars as strings, lists item by item. */
+function asConditionValue(v: unknown): unknown {
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  if (Array.isArray(v)) return v.map(asConditionValue)
+  return v
 }
 
 /** The DNS suffix of a partition (kept here, not imported from model.ts, which imports this module). */

@@ -31,4 +31,13 @@ export const RULE_DESCRIPTIONS: Readonly<Record<RuleId, string>> = {
   'managed-policy-unknown':
     'A role attaches a managed policy crosspipe does not know (assumed to grant nothing).',
   'action-not-catalogued': 'An action type whose calls crosspipe does not know; they were not checked.',
+  'no-calls-derived':
+    'No call was derived from the manifest: its pipeline was not found, so nothing was checked.',
+  'duplicate-key': 'A template repeats a mapping key; CloudFormation keeps the last value.',
+  'deploy-role-escalation':
+    'The role CloudFormation deploys with may create roles, change their policies or pass any role: privilege escalation.',
+  'admin-equivalent-role':
+    'A role the pipeline or another account can assume is allowed every action on every resource.',
+  'repository-read-any': 'A role another account can assume may read every source repository of its account.',
+  'unknown-action': 'A policy names an action that the service does not have; it grants nothing.',
 }

@@ -8,11 +8,23 @@ import type { CompiledPolicy, PolicyDocument } from '../iam/types.js'
 import { CATALOGUE } from './catalogue.js'
 import { compiled } from './evaluate.js'
 import type { EvaluatedCall, Evaluator } from './evaluate.js'
-import { DEFAULT_PARTITION, findKey, keyArnOf } from './model.js'
-import type { AccountsModel, DeclaredPolicy, KeyModel, Origin, PipelineModel, RoleModel } from './model.js'
+import { EXISTING } from './existing.js'
+import { buildModel, DEFAULT_PARTITION, findKey, keyArnOf } from './model.js'
+import type {
+  AccountsModel,
+  BucketModel,
+  DeclaredPolicy,
+  KeyModel,
+  Origin,
+  PipelineModel,
+  RoleModel,
+} from './model.js'
 import { isObject } from './resolve.js'
 import type { ManifestResolver } from './resolve.js'
 import type { CheckFinding, RuleId, Severity } from './types.js'
+import { withPatches } from './fixes.js'
+import { privilegeFindings } from './privilege.js'
+import type { Edit, Patch } from './fixes.js'
 
 /** What the rules get. */
 export interface RuleContext {
@@ -50,25 +62,46 @@ const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray
 const strings = (v: unknown): string[] => asArray(v).filter((x): x is string => typeof x === 'string')
 const statements = (doc: PolicyDocument): Record<string, unknown>[] => asArray(doc.Statement).filter(isObject)
 
-function finding(
+export function finding(
   ctx: RuleContext,
   rule: RuleId,
   severity: Severity,
   o: Origin,
   message: string,
   fix: unknown,
+  patches: readonly Patch[] = [],
 ): CheckFinding {
   const l = ctx.locate(o)
-  return {
-    rule,
-    severity,
-    stack: o.stack,
-    logicalId: o.logicalId,
-    message: ctx.symbolize(message),
-    fix: fix === null ? null : ctx.symbolize(typeof fix === 'string' ? fix : YAML.stringify(fix)),
-    location: { file: o.file, ...l },
-  }
+  const text = (f: unknown): string => ctx.symbolize(typeof f === 'string' ? f : YAML.stringify(f))
+  return withPatches(
+    {
+      rule,
+      severity,
+      stack: o.stack,
+      logicalId: o.logicalId,
+      message: ctx.symbolize(message),
+      fix: fix === null ? null : text(fix),
+      location: { file: o.file, ...l },
+    },
+    patches.map((p) => (p.fix === undefined ? p : { ...p, fix: text(p.fix) })),
+  )
 }
+
+/** A value of a stack's template as written (before resolution), by path. */
+function rawAt(ctx: RuleContext, stack: string, path: readonly (string | number)[]): unknown {
+  if (stack === EXISTING) return undefined
+  let v: unknown = ctx.resolver.stack(stack).template.body
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined
+    v = (v as Record<string | number, unknown>)[k]
+  }
+  return v
+}
+
+/** One edit as a patch whose printed fix is the finding's own. */
+const edit = (stack: string, path: readonly (string | number)[], op: Edit['op'], value?: unknown): Patch => ({
+  edits: [{ stack, path, op, value }],
+})
 
 const actionOrigin = (p: PipelineModel, path: readonly (string | number)[]): Origin => ({ ...p.origin, path })
 
@@ -101,22 +134,34 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
             'EncryptionKey:\n  Id: !GetAtt ArtifactKey.Arn  # a customer managed key, by ARN (or the ARN passed as a parameter)\n  Type: KMS\n',
           ),
         )
-      else if (store.keyId !== undefined && !isKeyArn && crossAccount)
+      else if (store.keyId !== undefined && !isKeyArn && crossAccount) {
+        // Reads are not affected (S3 decrypts with the key recorded in the object by its writer);
+        // an action of another account that writes an artifact encrypts it with whatever that
+        // account makes of the id or alias.
+        const writers = p.stages.flatMap((s) =>
+          s.actions
+            .filter((a) => a.outputs.length > 0 && actionAccount(p, a.roleArn) !== p.account)
+            .map((a) => `${s.name}/${a.name}`),
+        )
         out.push(
           finding(
             ctx,
             'artifact-key-not-arn',
-            'error',
+            writers.length ? 'error' : 'warning',
             o,
-            `the artifact store of pipeline ${p.name} names its key as "${store.keyId}", not as a key ARN: actions that run in another account look a key id or alias up in their own account, where it does not exist (AWS::CodePipeline::Pipeline EncryptionKey: "For cross-account actions, you can only use the key ID or key ARN … specifying the key ID will use the key from the other account").`,
+            `the artifact store of pipeline ${p.name} names its key as "${store.keyId}", not as a key ARN: actions that run in another account look a key id or alias up in their own account, where it does not exist (AWS::CodePipeline::Pipeline EncryptionKey: "For cross-account actions, you can only use the key ID or key ARN … specifying the key ID will use the key from the other account"). ${writers.length ? `Action ${writers.join(', ')} writes artifacts from another account and will encrypt them with the wrong key.` : 'No action of another account writes an artifact yet, so reads still work; the first one that does will encrypt with the wrong key.'}`,
             {
               EncryptionKey: {
                 Id: key ? key.arn : keyArnOf(store.keyId, p.partition, p.account, store.region),
                 Type: 'KMS',
               },
             },
+            key
+              ? [edit(p.origin.stack, [...store.path, 'EncryptionKey'], 'set', { Id: key.arn, Type: 'KMS' })]
+              : [],
           ),
         )
+      }
     }
     // CodeBuild encrypts its outputs with the project's key, not the pipeline's: it must be the
     // key of the artifact store of the action's region.
@@ -145,6 +190,14 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
               project.origin,
               `CodeBuild project ${name} encrypts its output artifacts with ${project.encryptionKey ? `key ${project.encryptionKey}` : 'the AWS managed key aws/s3 (it has no EncryptionKey)'}, not with the artifact store's key ${storeKey}: CodeBuild does not use the pipeline's key, so the actions after ${s.name}/${a.name} in other accounts cannot decrypt its output.`,
               { EncryptionKey: storeKey },
+              [
+                edit(
+                  project.origin.stack,
+                  [...project.origin.path, 'Properties', 'EncryptionKey'],
+                  'set',
+                  storeKey,
+                ),
+              ],
             ),
           )
       }
@@ -190,7 +243,32 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
           const deployAcct = parseArn(a.configuration.RoleArn)?.account
           const acct = actionAccount(p, a.roleArn)
           if (deployAcct && deployAcct !== acct) {
-            const fixed = a.configuration.RoleArn.replace(`:${deployAcct}:`, `:${acct}:`)
+            // Either side may be the wrong one: the deployment role of the action's account, or an
+            // action role in the deployment role's account. Both are tried; the one the engine
+            // proves is printed.
+            const fixedDeploy = a.configuration.RoleArn.replace(`:${deployAcct}:`, `:${acct}:`)
+            const candidates: Patch[] = [
+              {
+                edits: [
+                  {
+                    stack: p.origin.stack,
+                    path: [...a.path, 'Configuration', 'RoleArn'],
+                    op: 'set',
+                    value: fixedDeploy,
+                  },
+                ],
+                fix: { Configuration: { RoleArn: fixedDeploy } },
+              },
+            ]
+            if (a.roleArn) {
+              const fixedAction = a.roleArn.replace(`:${acct}:`, `:${deployAcct}:`)
+              candidates.push({
+                edits: [
+                  { stack: p.origin.stack, path: [...a.path, 'RoleArn'], op: 'set', value: fixedAction },
+                ],
+                fix: { RoleArn: fixedAction },
+              })
+            }
             out.push(
               finding(
                 ctx,
@@ -198,7 +276,8 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
                 'error',
                 actionOrigin(p, [...a.path, 'Configuration', 'RoleArn']),
                 `action ${s.name}/${a.name} runs as a role of account ${acct} but hands CloudFormation the deployment role ${a.configuration.RoleArn} of account ${deployAcct}: a role cannot be passed to another account ("Cross-account pass role is not allowed"). The deployment role must be in the same account as the action role.`,
-                { Configuration: { RoleArn: fixed } },
+                { Configuration: { RoleArn: fixedDeploy } },
+                candidates,
               ),
             )
           }
@@ -243,43 +322,136 @@ function namedPrincipals(stmt: Record<string, unknown>): string[] {
  */
 function notYetCreated(ctx: RuleContext): CheckFinding[] {
   const out: CheckFinding[] = []
-  for (const pol of ctx.model.policies) {
-    if (pol.kind === 'identity' || pol.kind === 'managed') continue
-    const here = ctx.resolver.stack(pol.origin.stack)
-    for (const stmt of statements(pol.document))
-      for (const arn of namedPrincipals(stmt)) {
-        const role = ctx.model.roles.get(arn)
-        if (!role) continue
-        const sameStack = role.origin.stack === pol.origin.stack
-        if (role.phase < here.phase) continue
-        // Within one stack CloudFormation creates a resource after those it references (Ref,
-        // Fn::GetAtt, Fn::Sub, DependsOn); a role named by a literal ARN has no such ordering.
-        if (
-          sameStack &&
-          (role.origin.logicalId === pol.origin.logicalId ||
-            dependsOn(here.template.body, pol.origin.logicalId, role.origin.logicalId))
-        )
-          continue
-        const acct = parseArn(arn)?.account ?? ''
-        const partition = parseArn(arn)?.partition ?? DEFAULT_PARTITION
-        const when = sameStack
-          ? `the same stack creates it, but nothing makes ${pol.origin.logicalId} wait for ${role.origin.logicalId} (no Ref, Fn::GetAtt or DependsOn)`
-          : `stack ${role.origin.stack} creates it in phase ${role.phase}${role.phase === here.phase ? ' (in parallel)' : ''}`
-        out.push(
-          finding(
-            ctx,
-            'principal-not-yet-created',
-            'error',
-            pol.origin,
-            `the ${pol.name} (stack ${pol.origin.stack}, phase ${here.phase}) names ${arn} as a principal, but ${when}: creating the policy fails with "Invalid principal in policy". Name the account and narrow it with aws:PrincipalArn instead.`,
-            {
-              Principal: { AWS: accountRootArn(partition, acct) },
-              Condition: { ArnEquals: { 'aws:PrincipalArn': arn } },
-            },
-          ),
-        )
+  // A stack deployed more than once (a multi-pass deploy) creates a role in its first pass that
+  // has it, and each pass's policies are created when that pass deploys: judge every pass.
+  const earlier = ctx.resolver.earlierPasses()
+  const created = new Map<string, number>()
+  for (const s of earlier)
+    for (const r of s.resources.values())
+      if (r.type === 'AWS::IAM::Role') {
+        const arn = s.attribute(r.logicalId, 'Arn')
+        created.set(arn, Math.min(created.get(arn) ?? Infinity, s.phase))
       }
+  const passes: {
+    policies: readonly DeclaredPolicy[]
+    phase: number
+    body: Readonly<Record<string, unknown>>
+  }[] = []
+  for (const s of earlier)
+    passes.push({ policies: buildModel([s]).policies, phase: s.phase, body: s.template.body })
+  const byStack = new Map<string, DeclaredPolicy[]>()
+  for (const pol of ctx.model.policies) {
+    if (pol.origin.stack === EXISTING) continue
+    byStack.set(pol.origin.stack, [...(byStack.get(pol.origin.stack) ?? []), pol])
   }
+  for (const [name, policies] of byStack) {
+    const here = ctx.resolver.stack(name)
+    passes.push({ policies, phase: here.phase, body: here.template.body })
+  }
+  const seen = new Set<string>()
+  for (const pass of passes)
+    for (const pol of pass.policies) {
+      if (pol.kind === 'identity' || pol.kind === 'managed') continue
+      const list = Array.isArray(pol.document.Statement)
+      statements(pol.document).forEach((stmt, si) => {
+        const late: string[] = []
+        const found: { arn: string; message: string }[] = []
+        for (const arn of namedPrincipals(stmt)) {
+          const role = ctx.model.roles.get(arn)
+          if (!role) continue
+          const rolePhase = Math.min(role.phase, created.get(arn) ?? Infinity)
+          const sameStack = role.origin.stack === pol.origin.stack
+          if (rolePhase < pass.phase) continue
+          // Within one stack CloudFormation creates a resource after those it references (Ref,
+          // Fn::GetAtt, Fn::Sub, DependsOn); a role named by a literal ARN has no such ordering.
+          if (
+            sameStack &&
+            (role.origin.logicalId === pol.origin.logicalId ||
+              dependsOn(pass.body, pol.origin.logicalId, role.origin.logicalId))
+          )
+            continue
+          const key = `${pol.origin.stack}/${pol.origin.logicalId}/${arn}`
+          if (seen.has(key)) continue
+          seen.add(key)
+          const when = sameStack
+            ? `the same stack creates it, but nothing makes ${pol.origin.logicalId} wait for ${role.origin.logicalId} (no Ref, Fn::GetAtt or DependsOn)`
+            : `stack ${role.origin.stack} creates it in phase ${rolePhase}${rolePhase === pass.phase ? ' (in parallel)' : ''}`
+          late.push(arn)
+          found.push({
+            arn,
+            message: `the ${pol.name} (stack ${pol.origin.stack}, phase ${pass.phase}) names ${arn} as a principal, but ${when}: creating the policy fails with "Invalid principal in policy". Name the account and narrow it with aws:PrincipalArn instead.`,
+          })
+        }
+        if (!found.length) return
+        // One rewrite of the statement for all its roles not created yet: each becomes its
+        // account, and every role the statement names is kept by aws:PrincipalArn.
+        const named = namedPrincipals(stmt)
+        const principal = isObject(stmt.Principal) ? stmt.Principal : {}
+        const root = (x: string): string =>
+          accountRootArn(parseArn(x)?.partition ?? DEFAULT_PARTITION, parseArn(x)?.account ?? '')
+        const resolvedAws = strings(principal.AWS)
+        const aws = [...new Set(resolvedAws.map((x) => (late.includes(x) ? root(x) : x)))]
+        // In the template, the principals that stay are kept as written (a Fn::GetAtt of a role
+        // of the same stack is what makes CloudFormation create the policy after it).
+        const stmtPath = [...pol.origin.path, 'Statement', ...(list ? [si] : [])]
+        const rawAws = rawAt(ctx, pol.origin.stack, [...stmtPath, 'Principal', 'AWS'])
+        const rawList: unknown[] = Array.isArray(rawAws)
+          ? (rawAws as unknown[])
+          : rawAws === undefined
+            ? []
+            : [rawAws]
+        const keepRaw = rawList.length === resolvedAws.length
+        const seenRoots = new Set<string>()
+        const patchedAws = resolvedAws.flatMap((x, j) => {
+          if (!late.includes(x)) return [keepRaw ? rawList[j] : x]
+          const r = root(x)
+          if (seenRoots.has(r) || (resolvedAws.includes(r) && !late.includes(r))) return []
+          seenRoots.add(r)
+          return [r]
+        })
+        const cond = isObject(stmt.Condition) ? stmt.Condition : {}
+        const arnEquals = isObject(cond.ArnEquals) ? cond.ArnEquals : {}
+        const newStmt = {
+          ...stmt,
+          Principal: { ...principal, AWS: aws.length === 1 ? aws[0] : aws },
+          Condition: {
+            ...cond,
+            ArnEquals: {
+              ...arnEquals,
+              'aws:PrincipalArn': [...new Set([...strings(arnEquals['aws:PrincipalArn']), ...named])],
+            },
+          },
+        }
+        const patch: Patch = {
+          edits: [
+            {
+              stack: pol.origin.stack,
+              path: [...stmtPath, 'Principal', 'AWS'],
+              op: 'set',
+              value: patchedAws.length === 1 ? patchedAws[0] : patchedAws,
+            },
+            {
+              stack: pol.origin.stack,
+              path: [...stmtPath, 'Condition'],
+              op: 'set',
+              value: newStmt.Condition,
+            },
+          ],
+        }
+        for (const f of found)
+          out.push(
+            finding(
+              ctx,
+              'principal-not-yet-created',
+              'error',
+              pol.origin,
+              f.message,
+              { Principal: newStmt.Principal, Condition: newStmt.Condition },
+              [patch],
+            ),
+          )
+      })
+    }
   return out
 }
 
@@ -435,12 +607,7 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
               'error',
               o,
               `statement ${i}${sid} of the ${pol.name} grants ${wild.join(', ') || 'NotAction'} to ${others.join(', ')} in another account. Grant only the actions the pipeline calls.`,
-              {
-                Action:
-                  pol.kind === 'bucket'
-                    ? ['s3:GetObject', 's3:GetObjectVersion']
-                    : ['kms:Decrypt', 'kms:DescribeKey'],
-              },
+              ...narrowTo(ctx, pol, stmt, i, usedOnResource(ctx, pol, stmt)),
             ),
           )
       }
@@ -454,7 +621,7 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
               'error',
               o,
               `statement ${i}${sid} of the ${pol.name} grants ${wild.join(', ') || 'NotAction'} to role ${names}, which another account can assume. Grant only the actions the pipeline calls.`,
-              null,
+              ...narrowTo(ctx, pol, stmt, i, usedBy(ctx, crossRoles, stmt)),
             ),
           )
         else if (resources.includes('*')) {
@@ -487,12 +654,7 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
               'error',
               o,
               `statement ${i}${sid} of the ${pol.name} allows iam:PassRole of any role to any service: whoever holds it can hand a more privileged role to a service. Name the role and the service.`,
-              {
-                Effect: 'Allow',
-                Action: 'iam:PassRole',
-                Resource: '<the ARN of the role to pass>',
-                Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
-              },
+              ...passRoleFix(ctx, pol, stmt, i, actions),
             ),
           )
       }
@@ -507,13 +669,7 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
               'warning',
               o,
               `the ${pol.name} trusts the whole account ${accounts.join(', ')} without a condition: any role of that account whose own policy allows sts:AssumeRole can assume it. Narrow it with aws:PrincipalArn.`,
-              {
-                Condition: {
-                  ArnEquals: {
-                    'aws:PrincipalArn': `arn:${parseArn(accounts[0]!)?.partition ?? DEFAULT_PARTITION}:iam::${acct}:role/<the pipeline role>`,
-                  },
-                },
-              },
+              ...trustFix(ctx, pol, i, acct),
             ),
           )
         }
@@ -532,6 +688,7 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
           null,
         ),
       )
+  out.push(...privilegeFindings(ctx, assumable))
   out.push(...bucketLints(ctx))
   for (const k of m.keys.values()) {
     if (k.symmetric && !k.rotation)
@@ -543,6 +700,11 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
           k.origin,
           `key ${k.origin.logicalId} does not rotate its key material. Turn on automatic rotation (https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html).`,
           { EnableKeyRotation: true },
+          [
+            k.origin.stack === EXISTING
+              ? edit(EXISTING, [...k.origin.path, 'rotation'], 'set', true)
+              : edit(k.origin.stack, [...k.origin.path, 'Properties', 'EnableKeyRotation'], 'set', true),
+          ],
         ),
       )
     out.push(...unusedKeyPrincipals(ctx, k))
@@ -590,16 +752,8 @@ function bucketLints(ctx: RuleContext): CheckFinding[] {
           'warning',
           o,
           `bucket ${b.origin.logicalId} accepts requests without TLS: its policy has no Deny for aws:SecureTransport false.`,
-          [
-            {
-              Sid: 'DenyInsecureTransport',
-              Effect: 'Deny',
-              Principal: '*',
-              Action: 's3:*',
-              Resource: [b.arn, `${b.arn}/*`],
-              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            },
-          ],
+          [tlsDeny(b)],
+          bucketPolicyEdits(b, [tlsDeny(b)]),
         ),
       )
     // https://docs.aws.amazon.com/codepipeline/latest/userguide/S3-artifact-encryption.html (the
@@ -617,16 +771,17 @@ function bucketLints(ctx: RuleContext): CheckFinding[] {
           'warning',
           o,
           `bucket ${b.origin.logicalId} ${!kmsDefault ? 'has no default SSE-KMS encryption' : 'accepts uploads that are not encrypted with KMS'}: artifacts could be stored without the pipeline's key.`,
-          [
-            {
-              Sid: 'DenyUnencryptedUploads',
-              Effect: 'Deny',
-              Principal: '*',
-              Action: 's3:PutObject',
-              Resource: `${b.arn}/*`,
-              Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
-            },
-          ],
+          kmsDefault
+            ? [kmsDeny(b)]
+            : {
+                BucketEncryption: {
+                  ServerSideEncryptionConfiguration: [
+                    { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } },
+                  ],
+                },
+                ...(deniesOther ? {} : { PolicyDocument: { Statement: [kmsDeny(b)] } }),
+              },
+          bucketPolicyEdits(b, deniesOther ? [] : [kmsDeny(b)], !kmsDefault),
         ),
       )
   }
@@ -635,7 +790,8 @@ function bucketLints(ctx: RuleContext): CheckFinding[] {
 
 /** Roles a key policy lets use the key (by name, or through aws:PrincipalArn) that no call needs. */
 function unusedKeyPrincipals(ctx: RuleContext, k: KeyModel): CheckFinding[] {
-  if (!ctx.calls) return []
+  // Without a single call (no pipeline found: no-calls-derived) nothing can be judged unused.
+  if (!ctx.calls?.length) return []
   // A call that a structural finding redirects (key named by id, CodeBuild's own key) was meant
   // for the artifact store's key: its caller needs this key once the finding is fixed.
   const users = new Set(
@@ -670,4 +826,201 @@ function unusedKeyPrincipals(ctx: RuleContext, k: KeyModel): CheckFinding[] {
       )
   })
   return out
+}
+
+const tlsDeny = (b: BucketModel): Record<string, unknown> => ({
+  Sid: 'DenyInsecureTransport',
+  Effect: 'Deny',
+  Principal: '*',
+  Action: 's3:*',
+  Resource: [b.arn, `${b.arn}/*`],
+  Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+})
+
+const kmsDeny = (b: BucketModel): Record<string, unknown> => ({
+  Sid: 'DenyUnencryptedUploads',
+  Effect: 'Deny',
+  Principal: '*',
+  Action: 's3:PutObject',
+  Resource: `${b.arn}/*`,
+  Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+})
+
+/**
+ * The edits that add statements to a bucket's policy (a new AWS::S3::BucketPolicy when it has
+ * none), and turn on default SSE-KMS encryption when asked.
+ */
+function bucketPolicyEdits(b: BucketModel, add: readonly Record<string, unknown>[], kms = false): Patch[] {
+  const edits: Edit[] = []
+  const existing = b.origin.stack === EXISTING
+  if (kms)
+    edits.push(
+      existing
+        ? {
+            stack: EXISTING,
+            path: [...b.origin.path, 'encryption'],
+            op: 'set',
+            value: { algorithm: 'aws:kms' },
+          }
+        : {
+            stack: b.origin.stack,
+            path: [...b.origin.path, 'Properties', 'BucketEncryption'],
+            op: 'set',
+            value: {
+              ServerSideEncryptionConfiguration: [
+                { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } },
+              ],
+            },
+          },
+    )
+  if (add.length) {
+    if (b.policyOrigin)
+      for (const st of add)
+        edits.push({
+          stack: b.policyOrigin.stack,
+          path: [...b.policyOrigin.path, 'Statement'],
+          op: 'append',
+          value: st,
+        })
+    else if (existing)
+      edits.push({
+        stack: EXISTING,
+        path: [...b.origin.path, 'policy'],
+        op: 'set',
+        value: { Version: '2012-10-17', Statement: add },
+      })
+    else
+      edits.push({
+        stack: b.origin.stack,
+        path: ['Resources', `${b.origin.logicalId}Policy`],
+        op: 'set',
+        value: {
+          Type: 'AWS::S3::BucketPolicy',
+          Properties: { Bucket: b.name, PolicyDocument: { Version: '2012-10-17', Statement: add } },
+        },
+      })
+  }
+  return edits.length ? [{ edits }] : []
+}
+
+/**
+ * The operations of the pipeline's calls on a resource policy's resource by any principal the
+ * statement names (of another account or not: narrowing must keep what the same account's roles
+ * get from it too).
+ */
+function usedOnResource(ctx: RuleContext, pol: DeclaredPolicy, stmt: Record<string, unknown>): string[] {
+  const named = stmt.Principal === '*' ? ['*'] : isObject(stmt.Principal) ? strings(stmt.Principal.AWS) : []
+  const accounts = new Set(
+    named.map((p) => (p === '*' ? '*' : /^\d{12}$/.test(p) ? p : parseArn(p)?.account)),
+  )
+  const ops = new Set<string>()
+  for (const c of ctx.calls ?? []) {
+    if (c.spec.principal.kind !== 'role') continue
+    const acct = parseArn(c.spec.principal.arn)?.account
+    if (!accounts.has('*') && !accounts.has(acct)) continue
+    const rp = ctx.evaluator.resourcePolicy(c.spec)
+    if (rp?.origin && rp.origin.stack === pol.origin.stack && rp.origin.logicalId === pol.origin.logicalId)
+      ops.add(c.spec.operation)
+  }
+  return [...ops].sort()
+}
+
+/** The operations of the calls made by some roles that a statement's actions cover. */
+function usedBy(ctx: RuleContext, roles: readonly RoleModel[], stmt: Record<string, unknown>): string[] {
+  const arns = new Set(roles.map((r) => r.arn))
+  const patterns = strings(stmt.Action).map(
+    (a) => new RegExp(`^${a.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i'),
+  )
+  const ops = new Set<string>()
+  for (const c of ctx.calls ?? [])
+    if (
+      c.spec.principal.kind === 'role' &&
+      arns.has(c.spec.principal.arn) &&
+      patterns.some((p) => p.test(c.spec.operation))
+    )
+      ops.add(c.spec.operation)
+  return [...ops].sort()
+}
+
+/** A fix that replaces a statement's actions by those the pipeline uses (no fix when it uses none). */
+function narrowTo(
+  ctx: RuleContext,
+  pol: DeclaredPolicy,
+  stmt: Record<string, unknown>,
+  i: number,
+  ops: readonly string[],
+): [unknown, Patch[]] {
+  if (!ops.length) return [null, []]
+  const path = [...pol.origin.path, 'Statement', ...(Array.isArray(pol.document.Statement) ? [i] : [])]
+  // Only the actions change: the statement's other elements keep their intrinsics (a Ref or
+  // Fn::GetAtt there also orders the policy after what it names).
+  const edits: Edit[] = [{ stack: pol.origin.stack, path: [...path, 'Action'], op: 'set', value: [...ops] }]
+  if (stmt.NotAction !== undefined)
+    edits.push({ stack: pol.origin.stack, path: [...path, 'NotAction'], op: 'delete' })
+  return [{ Action: ops }, [{ edits }]]
+}
+
+/** The iam:PassRole statement the pipeline needs: the roles it passes, to the services it passes them to. */
+function passRoleFix(
+  ctx: RuleContext,
+  pol: DeclaredPolicy,
+  stmt: Record<string, unknown>,
+  i: number,
+  actions: readonly string[],
+): [unknown, Patch[]] {
+  const arns = new Set(pol.roles.map((r) => r.arn))
+  const passes = (ctx.calls ?? []).filter(
+    (c) =>
+      c.spec.operation === 'iam:PassRole' &&
+      c.spec.principal.kind === 'role' &&
+      arns.has(c.spec.principal.arn),
+  )
+  if (!passes.length) return [null, []]
+  const roles = [...new Set(passes.map((c) => c.spec.resource))].sort()
+  const services = [...new Set(passes.map((c) => String(c.spec.context['iam:PassedToService'])))].sort()
+  const pass = {
+    Effect: 'Allow',
+    Action: 'iam:PassRole',
+    Resource: roles.length === 1 ? roles[0] : roles,
+    Condition: { StringEquals: { 'iam:PassedToService': services.length === 1 ? services[0] : services } },
+  }
+  const list = Array.isArray(pol.document.Statement)
+  const path = [...pol.origin.path, 'Statement', ...(list ? [i] : [])]
+  const rest = actions.filter((a) => !/^iam:(PassRole|Pass\*)$/i.test(a))
+  const edits: Edit[] =
+    rest.length && !actions.some((a) => /^iam:\*$/i.test(a))
+      ? [
+          { stack: pol.origin.stack, path: [...path, 'Action'], op: 'set', value: rest },
+          { stack: pol.origin.stack, path: [...pol.origin.path, 'Statement'], op: 'append', value: pass },
+        ]
+      : [{ stack: pol.origin.stack, path, op: 'set', value: pass }]
+  return [rest.length ? { 'remove iam:PassRole from this statement, and add': [pass] } : pass, [{ edits }]]
+}
+
+/** The aws:PrincipalArn condition naming the roles that assume this role in the pipeline. */
+function trustFix(ctx: RuleContext, pol: DeclaredPolicy, i: number, account: string): [unknown, Patch[]] {
+  const role = pol.roles[0]
+  if (!role) return [null, []]
+  const callers = [
+    ...new Set(
+      (ctx.calls ?? [])
+        .filter(
+          (c) =>
+            c.spec.operation === 'sts:AssumeRole' &&
+            c.spec.resource === role.arn &&
+            c.spec.principal.kind === 'role' &&
+            parseArn(c.spec.principal.arn)?.account === account,
+        )
+        .map((c) => (c.spec.principal.kind === 'role' ? c.spec.principal.arn : '')),
+    ),
+  ].sort()
+  if (!callers.length) return [null, []]
+  const cond = { ArnEquals: { 'aws:PrincipalArn': callers.length === 1 ? callers[0] : callers } }
+  const path = [
+    ...pol.origin.path,
+    'Statement',
+    ...(Array.isArray(pol.document.Statement) ? [i] : []),
+    'Condition',
+  ]
+  return [{ Condition: cond }, [edit(pol.origin.stack, path, 'set', cond)]]
 }

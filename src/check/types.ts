@@ -7,6 +7,7 @@ import type { Decision } from '../iam/types.js'
 /** The stable rule ids (documented in RULES.md). */
 export type RuleId =
   | 'call-denied'
+  | 'no-calls-derived'
   | 'artifact-key-not-arn'
   | 'artifact-key-default'
   | 'codebuild-key-mismatch'
@@ -26,6 +27,11 @@ export type RuleId =
   | 'key-unused-principal'
   | 'managed-policy-unknown'
   | 'action-not-catalogued'
+  | 'duplicate-key'
+  | 'deploy-role-escalation'
+  | 'admin-equivalent-role'
+  | 'repository-read-any'
+  | 'unknown-action'
 
 /** Errors make `check` fail (exit 1); warnings are reported but do not. */
 export type Severity = 'error' | 'warning'
@@ -65,6 +71,12 @@ export interface CheckFinding {
   readonly message: string
   /** The change that fixes it, as YAML to put into the template (null when it is a removal or a choice). */
   readonly fix: string | null
+  /**
+   * True when the fix was applied to the model and checked again before it was printed: the
+   * call became allowed (or the finding went away), no allowed call became denied, no error was
+   * added. A fix that could not be proven is not printed (`fix` is null).
+   */
+  readonly fixVerified?: boolean
   /** The template position of the resource, when known. */
   readonly location?: FindingLocation
 }

@@ -171,11 +171,13 @@ export interface ContextLookup extends VariableLookup {
 export function evaluateCondition(c: CompiledCondition, ctx: ContextLookup): boolean {
   const vars: VariableLookup = ctx
   const { def, qualifier, ifExists } = c.op
-  // "If AWS can't resolve a variable this might cause the entire statement to be invalid"
-  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): a value
-  // whose variable has no value and no default makes the condition false, whatever the operator.
+  // A value whose variable has no value and no default matches nothing: a positive operator is
+  // then false, a negated one (StringNotEquals, StringNotLike, ArnNotLike…) true, as for a key
+  // missing from the request (IAM User Guide, "IAM policy elements: Variables and tags",
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html, and
+  // "Condition operators", negated operators). Issue 10, class 7.
   if (c.hasVariables)
-    for (const pv of c.values) if (pv.t === 'tpl' && resolveString(pv.tpl, vars) === undefined) return false
+    for (const pv of c.values) if (pv.t === 'tpl' && resolveString(pv.tpl, vars) === undefined) return def.negated
   const v = ctx.get(c.key)
   const present = v !== undefined && (typeof v === 'string' || v.length > 0)
   if (def.family === 'null') {

@@ -100,10 +100,12 @@ function resourceMatches(s: CompiledStatement, r: Req): boolean {
     else if ('matcher' in e) m = m || e.matcher(r.resource)
     else {
       const f = dynamicMatcher(e.tpl, r.ctx, true)
-      // "If AWS can't resolve a variable this might cause the entire statement to be invalid"
-      // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): the
-      // statement then does not apply at all, whatever its effect and its other entries.
-      if (f === undefined) return false
+      // An entry whose variable has no value (and no default) matches nothing; the statement's
+      // other Resource entries still apply (IAM User Guide, "IAM policy elements: Variables and
+      // tags", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html,
+      // "Specifying default values" / "no value": an unresolved variable is not replaced, so the
+      // entry cannot match a real ARN). Issue 10, class 7.
+      if (f === undefined) continue
       m = m || f(r.resource)
     }
   }
@@ -278,6 +280,13 @@ class Evaluation {
       this.boundary = part(toCompiled(req.permissionBoundary, 'boundary'), 'permissions boundary', 0, 0)
     if (iam && req.sessionPolicy)
       this.session = part(toCompiled(req.sessionPolicy, 'session'), 'session policy', 0, 0)
+    // A federated-user session (GetFederationToken) without a session policy has no permissions:
+    // "If you do not pass a policy to this operation, the resulting temporary credentials have no
+    // effective permissions" (STS API Reference, GetFederationToken,
+    // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html). It is
+    // evaluated as a session policy that allows nothing. Issue 10, class 7.
+    else if (iam && this.r.caller.kind === 'federated-user')
+      this.session = part(toCompiled({ Version: '2012-10-17', Statement: [] }, 'session'), 'session policy', 0, 0)
   }
 
   /** Step 1: an explicit deny anywhere decides. Evaluates every policy once, keeping its verdict. */
@@ -372,7 +381,20 @@ class Evaluation {
       }
       if (resAllow && resMatch === 'any') {
         // A grant to everyone needs no identity-based policy, but it does not name the session, so a
-        // session policy still limits it.
+        // session policy still limits it — unless the grant names the principal by aws:PrincipalArn,
+        // which then stands for naming it: "a resource-based policy that specifies the ARN of the
+        // IAM user or role as a principal" is not limited by session policies or boundaries
+        // (IAM User Guide, "Session policies" and "Permissions boundaries", evaluation of
+        // resource-based policies: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+        // and https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html). Issue 10, class 7.
+        const byArn = resVerdict?.allow?.conditions.some((c) => c.key === 'aws:principalarn') === true
+        if (byArn) {
+          this.notes.push({
+            t: 'text',
+            text: `A grant to every principal narrowed by aws:PrincipalArn names the caller: no session policy limits it.`,
+          })
+          return this.allowed()
+        }
         if (this.session && !this.session.verdict?.allow)
           return this.implicit('session policy', `The session policy does not allow ${action}.`)
         this.notes.push({

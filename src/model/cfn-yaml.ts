@@ -155,6 +155,29 @@ export interface ParsedTemplate {
   readonly file: string
   /** Line and column (1-based) of the value at a path such as `['Resources', 'Key', 'Properties']`. */
   locate(path: readonly (string | number)[]): { line: number; column: number } | undefined
+  /** Problems CloudFormation accepts but a reader should know about (duplicate keys, when warned of). */
+  readonly warnings?: readonly TemplateWarning[]
+}
+
+/** A problem in a template that does not stop it being read. */
+export interface TemplateWarning {
+  readonly file: string
+  readonly line: number
+  readonly column: number
+  /** The path of the mapping that holds the problem, as `ParsedTemplate.locate` takes it. */
+  readonly path: readonly (string | number)[]
+  /** The key that is repeated. */
+  readonly key: string
+  readonly message: string
+}
+
+/** Options for {@link parseTemplate}. */
+export interface ParseTemplateOptions {
+  /**
+   * `error` (the default): a duplicate mapping key is bad input. `warn`: read it as CloudFormation
+   * does — the last value of the key is the one kept — and report both places in `warnings`.
+   */
+  readonly duplicateKeys?: 'error' | 'warn'
 }
 
 /**
@@ -162,7 +185,8 @@ export interface ParsedTemplate {
  * Throws `CrosspipeError('invalid-template')` with file, line and column for syntax errors,
  * duplicate keys and a document that is not a mapping.
  */
-export function parseTemplate(text: string, file: string): ParsedTemplate {
+export function parseTemplate(text: string, file: string, opts: ParseTemplateOptions = {}): ParsedTemplate {
+  const warn = opts.duplicateKeys === 'warn'
   const lineOf = lineCounter(text)
   const deepAt = flowTooDeep(text)
   if (deepAt !== undefined)
@@ -171,7 +195,7 @@ export function parseTemplate(text: string, file: string): ParsedTemplate {
     ])
   const doc = YAML.parseDocument(text, {
     customTags: CUSTOM_TAGS,
-    uniqueKeys: true,
+    uniqueKeys: !warn,
     prettyErrors: false,
     keepSourceTokens: false,
   })
@@ -216,12 +240,49 @@ export function parseTemplate(text: string, file: string): ParsedTemplate {
   return {
     body: body as Record<string, unknown>,
     file,
+    ...(warn ? { warnings: duplicateKeys(doc.contents, [], file, lineOf) } : {}),
     locate: (path) => {
       const node = doc.getIn(path, true) as Node | undefined
       const range = node && (node as ParsedNode).range
       return range ? lineOf(range[0]) : undefined
     },
   }
+}
+
+/**
+ * Every key that a mapping repeats, with both places. The `yaml` library, like the JSON and YAML
+ * readers CloudFormation documents templates as, keeps the last value of a repeated key.
+ */
+function duplicateKeys(
+  node: unknown,
+  path: (string | number)[],
+  file: string,
+  lineOf: (offset: number) => { line: number; column: number },
+): TemplateWarning[] {
+  const out: TemplateWarning[] = []
+  if (isMap(node)) {
+    const seen = new Map<string, { line: number; column: number }>()
+    for (const pair of node.items) {
+      const k = isScalar(pair.key) ? String(pair.key.value) : undefined
+      const range = (pair.key as ParsedNode | null)?.range
+      if (k !== undefined && range) {
+        const here = lineOf(range[0])
+        const first = seen.get(k)
+        if (first)
+          out.push({
+            file,
+            ...here,
+            path,
+            key: k,
+            message: `duplicate key "${k}" at ${file}:${here.line}:${here.column} (first at ${file}:${first.line}:${first.column}); CloudFormation reads the last one, so the value at line ${first.line} is ignored. Remove one.`,
+          })
+        else seen.set(k, here)
+      }
+      if (k !== undefined) out.push(...duplicateKeys(pair.value, [...path, k], file, lineOf))
+    }
+  } else if (isSeq(node))
+    node.items.forEach((x, i) => out.push(...duplicateKeys(x, [...path, i], file, lineOf)))
+  return out
 }
 
 function firstLine(s: string): string {

@@ -152,12 +152,15 @@ test('call-denied: the fix names the policy and the statement to add, as YAML', 
   assert.equal(f.logicalId, 'CrossAccountPolicy')
   assert.match(
     f.fix!,
-    /^# target-roles\.yaml: Resources\.CrossAccountPolicy\.Properties\.PolicyDocument\.Statement: add\n- Effect: Allow\n {2}Action: s3:GetObject\n {2}Resource: arn:aws:s3:::\{ci-base\.ArtifactBucket\.Name\}\/pipeline\/BuildArtifact\/\{object\}\n$/,
+    /^# target-roles\.yaml: Resources\.CrossAccountPolicy\.Properties\.PolicyDocument\.Statement: add\n- Effect: Allow\n {2}Action: s3:GetObject\n {2}Resource: arn:aws:s3:::\{ci-base\.ArtifactBucket\.Name\}\/pipeline\/BuildArtifact\/\*\n$/,
   )
   assert.ok(f.location?.line)
   const text = renderCheck(r, { color: false })
   assert.match(text, /✗ cross-account-role@222222222222 s3:GetObject/)
-  assert.match(text, /fix:\n +# target-roles\.yaml/)
+  assert.match(
+    text,
+    /fix \(verified: applied to the model, the call is allowed and no allowed call becomes denied\):\n +# target-roles\.yaml/,
+  )
 })
 
 test('call-denied: an explicit Deny is named', () => {
@@ -187,6 +190,7 @@ test('JSON output has exactly the fields of the issue', () => {
   )
   assert.deepEqual(Object.keys(r.findings[0]).sort(), [
     'fix',
+    'fixVerified',
     'location',
     'logicalId',
     'message',
