@@ -4,6 +4,7 @@
  * (`CrosspipeError`) print without a stack trace; anything else is a bug and propagates.
  */
 import { readFileSync } from 'node:fs'
+import { networkError } from '../aws/network.js'
 import { CrosspipeError, formatError } from '../model/errors.js'
 import { nearest, parseCommandArgs } from './args.js'
 import { EXIT } from './command.js'
@@ -78,7 +79,10 @@ export async function main(argv: readonly string[], term: Terminal = processTerm
       return EXIT.ok
     }
     return await cmd.run({ args, term: t, cwd: process.cwd() })
-  } catch (e) {
+  } catch (caught) {
+    // An endpoint that cannot be reached is the user's to fix (a sandbox not running, a wrong
+    // --endpoint-url), wherever it surfaced: a message, not a stack trace.
+    const e = networkError(caught) ?? caught
     if (e instanceof CrosspipeError) {
       if (rest.includes('--json')) {
         term.out(

@@ -37,6 +37,7 @@ import {
   sleep,
   resultOf,
 } from './engine.js'
+import { pipelineStartedText, startedPipelines } from './pipeline-start.js'
 import type { DeployOptions, DeployResult, StackError, StackResult } from './types.js'
 
 /**
@@ -58,7 +59,7 @@ const CHANGE_SET_DONE = new Set(['CREATE_COMPLETE', 'FAILED', 'DELETE_COMPLETE',
  * credentials that are missing or belong to the wrong account), before anything is changed.
  */
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
-  const started = Date.now()
+  const startedAt = Date.now()
   const io = options.io
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_MS
@@ -121,6 +122,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 
   const list = plan.actions.map((a) => results.get(a.id)!)
   const cancelled = options.signal?.aborted === true
+  const started = options.dryRun ? [] : await startedPipelines(options, list)
   const result: DeployResult = {
     kind: 'deploy',
     plan,
@@ -128,11 +130,13 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     success: list.every((r) => OK_OUTCOMES.has(r.outcome)),
     cancelled,
     dryRun: options.dryRun === true,
-    durationMs: Date.now() - started,
+    durationMs: Date.now() - startedAt,
     scheduledKeyDeletions: [],
     emptiedBuckets: [],
+    ...(started.length ? { pipelinesStarted: started } : {}),
   }
   say(io, 'result', 'deploy.summary', summaryText(result), { result })
+  for (const p of started) say(io, 'warn', 'deploy.pipeline.started', pipelineStartedText(p), { started: p })
   return result
 }
 

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises'
 import type { DeployResult } from '../../deploy/index.js'
+import { pipelineStartedText } from '../../deploy/pipeline-start.js'
 import { CrosspipeError } from '../../model/errors.js'
 import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
@@ -37,7 +38,11 @@ function interruptSignal(ctx: CommandContext): { signal: AbortSignal; dispose():
 
 function report(ctx: CommandContext, r: DeployResult, summaryText: (r: DeployResult) => string): number {
   if (ctx.args.values.json) ctx.term.out(JSON.stringify(r, null, 2) + '\n')
-  else ctx.term.out(summaryText(r) + '\n')
+  else {
+    ctx.term.out(summaryText(r) + '\n')
+    for (const p of r.pipelinesStarted ?? [])
+      ctx.term.out(`${style(ctx.term, 'yellow', 'note:')} ${pipelineStartedText(p)}\n`)
+  }
   if (r.stacks.some((s) => s.error?.kind === 'unresolvable')) return EXIT.badInput
   return r.success ? EXIT.ok : EXIT.failed
 }

@@ -9,6 +9,7 @@ import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
 import { DEPLOY_INPUT_OPTIONS } from '../options.js'
 import { style, terminalIo } from '../output.js'
+import { stageWaitText } from '../../deploy/run.js'
 
 /** Options of run, status and approve: where the pipeline is, and how to reach its account. */
 const PIPELINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -105,10 +106,16 @@ function printReport(ctx: CommandContext, r: ExecutionReport): void {
       `  waiting for approval at ${r.waitingForApproval.stage} › ${r.waitingForApproval.action}: crosspipe approve ${r.pipeline} ${r.waitingForApproval.stage}\n`,
     )
   }
+  if (r.waitingForStage) {
+    t.out(
+      `  ${style(t, 'yellow', 'waiting:')} ${stageWaitText(r.pipeline, r.execution.executionId, r.waitingForStage)}\n`,
+    )
+  }
 }
 
 function exitFor(r: ExecutionReport): number {
-  return r.execution.status === 'Succeeded' || (r.execution.status === 'InProgress' && r.waitingForApproval)
+  const waitsForPerson = r.waitingForApproval !== undefined || r.waitingForStage?.heldAtApproval !== undefined
+  return r.execution.status === 'Succeeded' || (r.execution.status === 'InProgress' && waitsForPerson)
     ? EXIT.ok
     : EXIT.failed
 }
