@@ -14,7 +14,7 @@ export function approvalsInTemplate(text: string, file: string): { stage: string
   const out: { stage: string; action: string }[] = []
   let body: Record<string, unknown>
   try {
-    body = parseTemplate(text, file).body as Record<string, unknown>
+    body = parseTemplate(text, file).body
   } catch {
     return out
   }
