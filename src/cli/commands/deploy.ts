@@ -56,7 +56,9 @@ export const deployCommand: Command = {
   details: `Plans first: for each stack × account × region, create / update / no change, with the change
 set's resource changes. Then applies phase by phase; stacks of a phase deploy in parallel. A second
 deploy with nothing changed reports "no change" for every stack. Ctrl-C stops starting new work
-and lets operations in flight finish.
+and lets operations in flight finish. CodePipeline starts a pipeline's first execution when the
+pipeline is created: deploy then says which execution that is, where it is and at which approval it
+will wait (follow it with crosspipe status).
 Exit code 0 when every stack succeeded, 1 when one failed, 2 for bad input.`,
   options: {
     ...DEPLOY_INPUT_OPTIONS,

@@ -127,9 +127,13 @@ export const runCommand: Command = {
   usage:
     'crosspipe run [pipeline] [-c crosspipe.yml] (--sandbox | --profile-map … | --assume-role ROLE) [--no-follow]',
   details: `Starts an execution of the pipeline of crosspipe.yml (or the one named) and prints each action
-as its status changes; a failed action shows its error and a hint. Stops following at a manual
-approval (approve with crosspipe approve). Exit 0 when the execution succeeded or waits for
-approval, 1 when it failed or was stopped or superseded.`,
+as its status changes; a failed action shows its error and a hint. A stage runs one execution at a
+time: when this execution waits to enter a stage another one holds, run names that execution and
+what it waits for. It returns when only a person can move the execution on: at a manual approval
+of its own, or behind another execution's approval (both with the crosspipe approve command to
+run). Takes the same account access options as deploy (profiles in crosspipe.yml, --profile-map,
+--assume-role, --endpoint-url, --sandbox); it uses the pipeline's account. Exit 0 when the
+execution succeeded or waits for an approval, 1 when it failed or was stopped or superseded.`,
   options: {
     ...PIPELINE_OPTIONS,
     'no-follow': { type: 'boolean', description: 'Start the execution and return at once.' },
