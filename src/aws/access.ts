@@ -630,8 +630,12 @@ class SdkCloudFormation implements CloudFormationApi {
     return out
   }
 
-  async deleteStack(stackName: string): Promise<void> {
-    await this.send(() => this.client.send(new DeleteStackCommand({ StackName: stackName })))
+  async deleteStack(stackName: string, roleArn?: string): Promise<void> {
+    await this.send(() =>
+      this.client.send(
+        new DeleteStackCommand({ StackName: stackName, ...(roleArn ? { RoleARN: roleArn } : {}) }),
+      ),
+    )
   }
 
   async cancelUpdateStack(stackName: string): Promise<void> {

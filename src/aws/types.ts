@@ -96,7 +96,11 @@ export interface CloudFormationApi {
    */
   describeStackEvents(stackName: string, since?: Date): Promise<readonly StackEvent[]>
   listStackResources(stackName: string): Promise<readonly StackResource[]>
-  deleteStack(stackName: string): Promise<void>
+  /**
+   * DeleteStack; `roleArn` is the service role CloudFormation deletes with (RoleARN; without it,
+   * the role the stack was deployed with).
+   */
+  deleteStack(stackName: string, roleArn?: string): Promise<void>
   cancelUpdateStack(stackName: string): Promise<void>
 }
 

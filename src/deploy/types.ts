@@ -44,6 +44,12 @@ export interface DeployOptions extends CommonOptions {
 export interface DestroyOptions extends CommonOptions {
   /** Must be true to delete anything (the CLI asks for confirmation or takes `--yes`). */
   readonly yes?: boolean
+  /**
+   * Leave the application stacks the pipeline deployed (`my-app-dev`, …). By default they are
+   * deleted first, through their deployment role, which the target stacks hold: once those are
+   * deleted, an application stack can no longer be deleted.
+   */
+  readonly keepAppStacks?: boolean
 }
 
 /**

@@ -123,15 +123,23 @@ async function confirm(ctx: CommandContext, question: string): Promise<boolean> 
 /** `crosspipe destroy`. */
 export const destroyCommand: Command = {
   name: 'destroy',
-  summary: 'Delete every stack in reverse order (empties the artifact bucket first)',
+  summary: 'Delete the application stacks, then every stack in reverse order',
   usage:
     'crosspipe destroy [-c crosspipe.yml | -m manifest.json] (--sandbox | --profile-map … | --assume-role ROLE) [--yes]',
-  details: `Deletes stacks in reverse phase order. The versioned artifact bucket is emptied first (every
-version and delete marker); KMS keys are scheduled for deletion with their waiting period, which is
-printed. Asks for confirmation unless --yes is given (required when not on a terminal).`,
+  details: `Deletes first the application stacks the pipeline deployed (the CloudFormation actions' stacks,
+such as my-app-dev), each through its deployment role, which the target stacks hold: deleted later,
+they could no longer be deleted. --keep-app-stacks leaves them. Then deletes crosspipe's stacks in
+reverse phase order. The versioned artifact bucket is emptied first (every version and delete
+marker); KMS keys are scheduled for deletion with their waiting period, which is printed. The plan
+and the prompt list every stack. Asks for confirmation unless --yes is given (required when not on
+a terminal).`,
   options: {
     ...DEPLOY_INPUT_OPTIONS,
     yes: { type: 'boolean', short: 'y', description: 'Do not ask for confirmation.' },
+    'keep-app-stacks': {
+      type: 'boolean',
+      description: 'Leave the application stacks the pipeline deployed (deleted first by default).',
+    },
     'dry-run': { type: 'boolean', description: 'Print what would be deleted and change nothing.' },
     concurrency: {
       type: 'string',
@@ -148,11 +156,17 @@ printed. Asks for confirmation unless --yes is given (required when not on a ter
     const credentials = accountAccess('destroy', args, accountsOf(input), cwd)
     const dryRun = Boolean(args.values['dry-run'])
     let yes = Boolean(args.values.yes)
+    const keepAppStacks = Boolean(args.values['keep-app-stacks'])
     if (!yes && !dryRun) {
       const accounts = [...new Set(input.manifest.stacks.map((s) => s.account))]
+      const { applicationStacks } = await import('../../plan/index.js')
+      const apps = keepAppStacks ? [] : applicationStacks(input.manifest, input.templates)
+      const appText = apps.length
+        ? `, first the application stack(s) ${apps.map((a) => `${a.stack} (${a.account} ${a.region})`).join(', ')} the pipeline deployed (--keep-app-stacks leaves them)`
+        : ''
       yes = await confirm(
         ctx,
-        `Delete ${input.manifest.stacks.length} stack(s) of "${input.manifest.pipeline}" in account(s) ${accounts.join(', ')}? [y/N] `,
+        `Delete ${input.manifest.stacks.length} stack(s) of "${input.manifest.pipeline}" in account(s) ${accounts.join(', ')}${appText}? [y/N] `,
       )
       if (!yes) {
         throw new CrosspipeError(
@@ -172,6 +186,7 @@ printed. Asks for confirmation unless --yes is given (required when not on a ter
         credentials,
         yes,
         dryRun,
+        keepAppStacks,
         ...(concurrency ? { concurrency } : {}),
         signal: sig.signal,
         io: args.values.json ? undefined : io,
