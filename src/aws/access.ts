@@ -651,10 +651,22 @@ class SdkS3 implements S3Api {
     private readonly source: CredentialSource,
   ) {}
 
-  async putObject(bucket: string, key: string, body: string): Promise<void> {
+  async putObject(
+    bucket: string,
+    key: string,
+    body: string,
+    options: { readonly kmsKeyId?: string } = {},
+  ): Promise<void> {
     await guard(this.source, () =>
       this.client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/plain' }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'text/plain',
+          // https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
+          ...(options.kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.kmsKeyId } : {}),
+        }),
       ),
     )
   }

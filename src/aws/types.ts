@@ -107,7 +107,13 @@ export interface CloudFormationApi {
 /** The S3 calls deploy and destroy make, for one account and region. */
 export interface S3Api {
   /** PutObject of a template body (deploy uploads templates too large for TemplateBody). */
-  putObject(bucket: string, key: string, body: string): Promise<void>
+  putObject(
+    bucket: string,
+    key: string,
+    body: string,
+    /** Encrypt with this KMS key (SSE-KMS), as a bucket policy that requires it demands. */
+    options?: { readonly kmsKeyId?: string },
+  ): Promise<void>
   /** The URL CloudFormation reads an uploaded template from (TemplateURL), honouring the endpoint. */
   objectUrl(bucket: string, key: string): string
   /**

@@ -148,14 +148,30 @@ export function summaryText(r: DeployResult): string {
   return [head, ...r.stacks.map((s) => `  ${describeResult(s)}`)].join('\n')
 }
 
+/** The outputs of crosspipe's CI base stack that name the artifact bucket and its key. */
+const ARTIFACT_OUTPUTS = { bucket: 'ArtifactBucketName', key: 'ArtifactKeyArn' } as const
+
+/**
+ * The stack, deployed in an earlier phase in the same account and region, whose outputs name an
+ * artifact bucket and its KMS key: crosspipe's CI base stack. A template too large for TemplateBody
+ * is uploaded there (the pipeline's own bucket exists before the pipeline stack is deployed).
+ */
+function artifactStore(o: DeployOptions, s: ManifestStackEntry): ManifestStackEntry | undefined {
+  return o.manifest.stacks.find((p) => {
+    if (p.account !== s.account || p.region !== s.region || p.phase >= s.phase) return false
+    const text = o.templates[p.template] ?? ''
+    return text.includes(ARTIFACT_OUTPUTS.bucket) && text.includes(ARTIFACT_OUTPUTS.key)
+  })
+}
+
 /** Templates that must be uploaded need a bucket; say so before anything changes. */
 function checkUploads(o: DeployOptions): void {
   if (o.templateBucket !== undefined || o.dryRun) return
-  const big = o.manifest.stacks.filter((s) => needsUpload(s, o.templates[s.template]))
+  const big = o.manifest.stacks.filter((s) => needsUpload(s, o.templates[s.template]) && !artifactStore(o, s))
   if (big.length > 0)
     throw new CrosspipeError(
       'limit-exceeded',
-      `${big.length} template(s) exceed CloudFormation's ${TEMPLATE_BODY_LIMIT}-byte TemplateBody limit and must be uploaded to S3; name a bucket in each stack's region (templateBucket / --template-bucket)`,
+      `${big.length} template(s) exceed CloudFormation's ${TEMPLATE_BODY_LIMIT}-byte TemplateBody limit and must be uploaded to S3, and no earlier stack in their account and region has an artifact bucket (outputs ${ARTIFACT_OUTPUTS.bucket} and ${ARTIFACT_OUTPUTS.key}, as crosspipe's CI base stack has); name a bucket in each stack's region (templateBucket / --template-bucket)`,
       big.map((s) => ({
         location: { file: s.template },
         message: `${Buffer.byteLength(o.templates[s.template] ?? '')} bytes (stack ${s.name}, ${s.account} ${s.region})`,
@@ -393,13 +409,24 @@ async function templateSource(r: RunStack): Promise<{ templateBody: string } | {
   if (!needsUpload(r.entry, text)) return { templateBody: text }
   const location: StackLocation = { account: r.action.account, region: r.action.region }
   const b = r.options.templateBucket
-  const bucket = typeof b === 'function' ? b(location) : b
-  if (bucket === undefined) throw new Error('unreachable: checkUploads requires a template bucket')
+  let bucket = typeof b === 'function' ? b(location) : b
+  let kmsKeyId: string | undefined
+  if (bucket === undefined) {
+    // The pipeline's own artifact bucket, whose policy takes only uploads encrypted with its key.
+    const store = artifactStore(r.options, r.entry)
+    const outs = store ? r.outputs.get(stackId(store)) : undefined
+    bucket = outs?.[ARTIFACT_OUTPUTS.bucket]
+    kmsKeyId = outs?.[ARTIFACT_OUTPUTS.key]
+    if (bucket === undefined)
+      throw new Error(
+        `the artifact bucket of ${store?.name ?? 'the CI base stack'} is not known: it has no ${ARTIFACT_OUTPUTS.bucket} output`,
+      )
+  }
   // Content-addressed key: re-uploading the same template writes the same object.
   const hash = createHash('sha256').update(text).digest('hex')
   const key = `crosspipe/${r.options.manifest.pipeline}/${r.action.stack}/${hash}.template`
   const s3 = r.options.credentials.s3(location)
-  await s3.putObject(bucket, key, text)
+  await s3.putObject(bucket, key, text, kmsKeyId ? { kmsKeyId } : {})
   const url = s3.objectUrl(bucket, key)
   say(
     r.options.io,

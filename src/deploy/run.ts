@@ -315,7 +315,16 @@ export async function approve(
   o: ApproveOptions,
 ): Promise<{ readonly stage: string; readonly action: string; readonly approved: boolean }> {
   const state = await o.api.getState(o.pipeline)
-  const stage = state.stages.find((s) => s.name === o.stage)
+  // A definition stage with more actions than CodePipeline allows in one stage (50) is synthesized
+  // as consecutive stages <name>-part1, -part2, … (the approval is in part 1): the definition's
+  // name approves the part that waits.
+  const parts = state.stages.filter(
+    (s) => s.name.startsWith(`${o.stage}-part`) && /^\d+$/.test(s.name.slice(o.stage.length + 5)),
+  )
+  const stage =
+    state.stages.find((s) => s.name === o.stage) ??
+    parts.find((s) => s.actions.some((a) => a.status === 'InProgress' && a.token)) ??
+    parts[0]
   if (!stage) {
     throw new CrosspipeError(
       'usage',
@@ -326,12 +335,12 @@ export async function approve(
   if (!waiting?.token) {
     throw new CrosspipeError(
       'usage',
-      `stage ${o.stage} of pipeline ${o.pipeline} has no approval waiting for a result.`,
+      `stage ${stage.name} of pipeline ${o.pipeline} has no approval waiting for a result.`,
     )
   }
   await o.api.putApprovalResult({
     pipeline: o.pipeline,
-    stage: o.stage,
+    stage: stage.name,
     action: waiting.name,
     token: waiting.token,
     approved: !o.reject,
@@ -339,5 +348,5 @@ export async function approve(
       o.comment ??
       (o.reject ? 'Rejected with crosspipe approve --reject' : 'Approved with crosspipe approve'),
   })
-  return { stage: o.stage, action: waiting.name, approved: !o.reject }
+  return { stage: stage.name, action: waiting.name, approved: !o.reject }
 }

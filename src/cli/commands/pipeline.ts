@@ -211,6 +211,9 @@ export const approveCommand: Command = {
   summary: 'Approve (or reject) the manual approval waiting in a stage',
   usage:
     'crosspipe approve [pipeline] <stage> [--reject] [--comment TEXT] (--sandbox | --profile-map … | --assume-role ROLE)',
+  details: `Approves the Manual approval waiting in the stage. A definition stage with more actions than
+CodePipeline allows in one stage (50) runs as <stage>-part1, -part2, … with the approval in part 1:
+crosspipe approve <stage> approves it (the part's own name works too).`,
   options: {
     ...PIPELINE_OPTIONS,
     reject: { type: 'boolean', description: 'Reject instead of approving.' },
