@@ -11,7 +11,7 @@ import { EXIT } from './command.js'
 import type { Command } from './command.js'
 import { processTerminal, style } from './output.js'
 import type { Terminal } from './output.js'
-import { COMMANDS } from './commands/index.js'
+import { COMMAND_TABLE as COMMANDS } from './commands/table.js'
 
 /** The package version, read from package.json next to dist/. */
 export function version(): string {
@@ -58,8 +58,8 @@ export async function main(argv: readonly string[], term: Terminal = processTerm
     term.out(`${version()}\n`)
     return EXIT.ok
   }
-  const cmd: Command | undefined = COMMANDS.find((c) => c.name === first)
-  if (!cmd) {
+  const entry = COMMANDS.find((c) => c.name === first)
+  if (!entry) {
     const guess = nearest(
       first,
       COMMANDS.map((c) => c.name),
@@ -70,6 +70,7 @@ export async function main(argv: readonly string[], term: Terminal = processTerm
     return EXIT.badInput
   }
   try {
+    const cmd: Command = await entry.load()
     const args = parseCommandArgs(cmd.name, rest, cmd.options, cmd.maxPositionals)
     const t: Terminal = args.values['no-color'] ? { ...term, color: false } : term
     if (args.values.help) {

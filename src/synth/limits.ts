@@ -24,6 +24,11 @@ export interface LimitReached {
   readonly handling: string
 }
 
+/** 51200 → `51,200`, without loading ICU data for toLocaleString at start-up. */
+function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+}
+
 /** The limits `p` reaches, given its synthesis `out`. */
 export function limitsReached(p: ResolvedPipeline, out: SynthOutput): LimitReached[] {
   const limits: LimitReached[] = []
@@ -33,7 +38,7 @@ export function limitsReached(p: ResolvedPipeline, out: SynthOutput): LimitReach
     limits.push({
       limit: 'template-body-size',
       subject: s.name,
-      message: `template of stack ${s.name} measures ${bytes.toLocaleString('en-US')} bytes, over CloudFormation's ${TEMPLATE_BODY_MAX.toLocaleString('en-US')}-byte TemplateBody limit`,
+      message: `template of stack ${s.name} measures ${thousands(bytes)} bytes, over CloudFormation's ${thousands(TEMPLATE_BODY_MAX)}-byte TemplateBody limit`,
       handling:
         "deploy uploads it to the pipeline's artifact bucket (SSE-KMS with the artifact key) and passes its TemplateURL; --template-bucket names another bucket",
     })
