@@ -1,6 +1,6 @@
 /**
  * Start-up (issue 12 item 5): `crosspipe` loads only what the command it runs uses. The built CLI
- * runs with a module-load recorder (fixtures/record-loads.mjs); the modules each command loaded are
+ * runs with a module-load recorder (a loader hook); the modules each command loaded are
  * compared with what it must not load. The command table that defers loading agrees with the
  * commands themselves.
  */
@@ -9,12 +9,21 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { COMMANDS } from '../../src/cli/commands/index.js'
 import { COMMAND_TABLE } from '../../src/cli/commands/table.js'
 import { BIN, tempDir } from './helpers.js'
 
-const RECORDER = pathToFileURL(join(import.meta.dirname, 'fixtures', 'record-loads.mjs')).href
+/**
+ * Preloaded with `node --import`: a module hook that appends the URL of every module the process
+ * loads to the file named by CROSSPIPE_RECORD_LOADS.
+ */
+const HOOK = `import { appendFileSync } from 'node:fs'
+export async function load(url, context, next) { appendFileSync(process.env.CROSSPIPE_RECORD_LOADS, url + '\\n'); return next(url, context) }`
+const RECORDER =
+  'data:text/javascript,' +
+  encodeURIComponent(
+    `import { register } from 'node:module'; register(${JSON.stringify('data:text/javascript,' + encodeURIComponent(HOOK))})`,
+  )
 
 /** The module URLs `crosspipe ...args` loads. */
 function loads(args: readonly string[], cwd: string): string[] {
