@@ -301,6 +301,19 @@ export async function resolveExecution(
   return latest.executionId
 }
 
+/** Options of {@link pipelineStatus}. */
+export interface PipelineStatusOptions {
+  readonly api: CodePipelineApi
+  readonly pipeline: string
+  /** The execution to show (default: the latest). */
+  readonly executionId?: string
+}
+
+/** `crosspipe status`: an execution (the latest by default), action by action, and where it waits. */
+export async function pipelineStatus(o: PipelineStatusOptions): Promise<ExecutionReport> {
+  return executionReport(o.api, o.pipeline, await resolveExecution(o.api, o.pipeline, o.executionId))
+}
+
 /** Options of {@link approve}. */
 export interface ApproveOptions {
   readonly api: CodePipelineApi
