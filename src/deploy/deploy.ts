@@ -145,7 +145,14 @@ export function summaryText(r: DeployResult): string {
   const counts = new Map<string, number>()
   for (const s of r.stacks) counts.set(s.outcome, (counts.get(s.outcome) ?? 0) + 1)
   const head = `${r.kind}${r.dryRun ? ' (dry run)' : ''} ${r.success ? 'succeeded' : r.cancelled ? 'was interrupted' : 'failed'} in ${(r.durationMs / 1000).toFixed(1)} s: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`
-  return [head, ...r.stacks.map((s) => `  ${describeResult(s)}`)].join('\n')
+  // A dry run shows which resources would change, per stack (a creation: every resource added).
+  return [
+    head,
+    ...r.stacks.flatMap((s) => [
+      `  ${describeResult(s)}`,
+      ...(r.dryRun && s.changes?.length ? changeLines(s.changes) : []),
+    ]),
+  ].join('\n')
 }
 
 /** The outputs of crosspipe's CI base stack that name the artifact bucket and its key. */
@@ -218,7 +225,15 @@ async function runStack(r: RunStack): Promise<StackResult> {
   const params = resolveParameters(r)
   if ('error' in params) return done({ outcome: 'failed', error: params.error })
   if (options.dryRun && Object.values(a.parameters).some((v) => typeof v !== 'string') && params.unknown)
-    return done({ outcome: 'planned', ...(a.currentStatus ? { status: a.currentStatus } : {}) })
+    // Values from stacks not deployed yet: no change set can be made, but a creation still adds
+    // every resource of its template.
+    return done({
+      outcome: 'planned',
+      ...(a.currentStatus ? { status: a.currentStatus } : {}),
+      ...(a.action === 'create'
+        ? { changes: templateAdds(options.templates[a.template] ?? '', a.template) }
+        : {}),
+    })
 
   say(io, 'info', 'deploy.stack.start', `${a.stack} (${a.account} ${a.region}): ${a.action} — ${a.reason}`, {
     id: a.id,
@@ -475,5 +490,29 @@ function templateAdds(text: string, file: string): ResourceChange[] {
 function changeSetText(a: PlanAction, d: ChangeSetDescription): string {
   const n = (act: string) => d.changes.filter((c) => c.action === act).length
   const replaced = d.changes.filter((c) => c.replacement === 'True').map((c) => c.logicalId)
-  return `${a.stack}: change set with ${d.changes.length} change(s): ${n('Add')} add, ${n('Modify')} modify, ${n('Remove')} remove${replaced.length ? `; replaces ${replaced.join(', ')}` : ''}`
+  return [
+    `${a.stack}: change set with ${d.changes.length} change(s): ${n('Add')} add, ${n('Modify')} modify, ${n('Remove')} remove${replaced.length ? `; replaces ${replaced.join(', ')}` : ''}`,
+    ...changeLines(d.changes),
+  ].join('\n')
+}
+
+const CHANGE_SYMBOL: Readonly<Record<string, string>> = {
+  Add: '+',
+  Modify: '~',
+  Remove: '-',
+  Import: '←',
+  Dynamic: '?',
+}
+
+/**
+ * One line per resource change, as a plan shows it: `+ Add`, `~ Modify` (with whether
+ * CloudFormation replaces it: `Replacement` True / Conditional,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html),
+ * `- Remove`.
+ */
+export function changeLines(changes: readonly ResourceChange[]): string[] {
+  return changes.map(
+    (c) =>
+      `    ${CHANGE_SYMBOL[c.action] ?? '·'} ${c.action.padEnd(6)} ${c.logicalId} (${c.resourceType})${c.replacement === 'True' ? ' — replaced' : c.replacement === 'Conditional' ? ' — may be replaced' : ''}`,
+  )
 }

@@ -103,6 +103,19 @@ export function stageWaitText(pipeline: string, executionId: string, w: StageWai
  */
 export function hintFor(message: string | undefined): string | undefined {
   if (!message) return undefined
+  // CloudFormation refuses a template with IAM resources unless the capability is acknowledged
+  // (InsufficientCapabilities, "Requires capabilities : [CAPABILITY_IAM]";
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/control-access-with-iam.html#using-iam-capabilities).
+  const caps = /Requires capabilities\s*:\s*\[([A-Z_, ]+)\]/.exec(message)
+  if (caps)
+    return `the application template creates IAM resources: add capabilities: [${caps[1]!.trim()}] to this stage in crosspipe.yml, then deploy again (crosspipe deploy) and rerun`
+  // The deployment role (Configuration.RoleArn) creates the application's resources; what it may
+  // create is the stage's deployPermissions. check proves the pipeline's own calls, not what an
+  // application template creates, so it cannot flag this.
+  const role = /assumed-role\/([^/\s]+)\//.exec(message)?.[1]
+  const denied = /not authorized to perform:? (\S+)/.exec(message)?.[1]
+  if (role && denied && (/-cfn-/.test(role) || role === 'cloudformation-role'))
+    return `the deployment role ${role} may not ${denied}, which the application template needs: allow it in this stage's deployPermissions in crosspipe.yml (managedPolicies or statements), deploy again (crosspipe deploy) and rerun. crosspipe check proves the pipeline's own calls, not what the application template creates, so it does not flag this`
   if (/Cross-account pass role is not allowed/i.test(message))
     return 'the action role and Configuration.RoleArn must be in the same account (check rule passrole-cross-account)'
   if (/kms:(Decrypt|GenerateDataKey|Encrypt)/.test(message))

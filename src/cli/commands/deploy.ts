@@ -47,6 +47,25 @@ function report(ctx: CommandContext, r: DeployResult, summaryText: (r: DeployRes
   return r.success ? EXIT.ok : EXIT.failed
 }
 
+/**
+ * The sandbox serves CodeCommit and S3 sources, not CodeConnections (GitHub, GitLab, Bitbucket:
+ * source `type: connection`, the `CodeStarSourceConnection` action). Deploying such a pipeline
+ * into it would fail only at the pipeline stack, after every other stack was created; refuse
+ * before anything is deployed.
+ */
+function refuseWhatTheSandboxCannotRun(templates: Readonly<Record<string, string>>): void {
+  const files = Object.keys(templates).filter((f) => /\bCodeStarSourceConnection\b/.test(templates[f] ?? ''))
+  if (files.length)
+    throw new CrosspipeError(
+      'usage',
+      'crosspipe deploy --sandbox: the sandbox does not serve CodeConnections, so a pipeline whose source is `type: connection` (GitHub, GitLab, Bitbucket) cannot run there; nothing was deployed. To try the pipeline in the sandbox, give it a codecommit source and register a local git repository with `crosspipe sandbox repo add NAME PATH`; to deploy it to AWS, use --profile-map, profiles in crosspipe.yml or --assume-role.',
+      files.map((f) => ({
+        location: { file: f },
+        message: 'has a CodeStarSourceConnection source action',
+      })),
+    )
+}
+
 /** `crosspipe deploy`. */
 export const deployCommand: Command = {
   name: 'deploy',
@@ -84,6 +103,7 @@ Exit code 0 when every stack succeeded, 1 when one failed, 2 for bad input.`,
     const { args, term, cwd } = ctx
     const { deploy, summaryText, readDeployInput, accountAccess, accountsOf } = await deployLib()
     const input = await readDeployInput('deploy', args, cwd)
+    if (args.values.sandbox) refuseWhatTheSandboxCannotRun(input.templates)
     const credentials = accountAccess('deploy', args, accountsOf(input), cwd)
     const io = progressIo(term, { verbose: Boolean(args.values.verbose) })
     const sig = interruptSignal(ctx)
