@@ -12,7 +12,15 @@
 //
 // Usage: node scripts/build.mjs [--force]
 import { createHash } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -82,6 +90,8 @@ const { pipelineJsonSchema } = await import(pathToFileURL(join(outDir, 'model', 
 writeFileSync(schemaFile, JSON.stringify(pipelineJsonSchema(), null, 2) + '\n')
 
 writeFileSync(stampFile, stamp)
+// One line per build that did work, for tests that count builds (test/e2e/readme-walkthrough).
+if (process.env.CROSSPIPE_BUILD_LOG) appendFileSync(process.env.CROSSPIPE_BUILD_LOG, `build ${stamp}\n`)
 process.stdout.write(
   `crosspipe build: ${files.length} files in ${Math.round(performance.now() - started)} ms (type check: npm run typecheck)\n`,
 )
