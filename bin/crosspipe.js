@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI lives in dist/src/cli (built by `npm run build`).
+// Thin launcher: the CLI is bundled into dist/cli (built by `npm run build`).
 // crosspipe pins one AWS SDK version that supports Node 20 (package.json); the SDK's warning is
 // about versions published later, which crosspipe does not use, so it would only be noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
@@ -11,7 +11,7 @@ for (const stream of [process.stdout, process.stderr]) {
     throw err
   })
 }
-const { main } = await import('../dist/src/cli/main.js')
+const { main } = await import('../dist/cli/main.js')
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code

@@ -58,6 +58,7 @@ try {
     !process.argv.includes('--force') &&
     readFileSync(stampFile, 'utf8') === stamp &&
     statSync(join(outDir, 'cli', 'main.js')).isFile() &&
+    statSync(join(root, 'dist', 'cli', 'main.js')).isFile() &&
     statSync(schemaFile).isFile()
 } catch {
   current = false
@@ -83,6 +84,31 @@ await esbuild.build({
   logLevel: 'warning',
   // tsconfig.json: the same module semantics tsc would emit (ES2022 class fields, NodeNext ESM).
   tsconfig: join(root, 'tsconfig.json'),
+})
+
+// The CLI, bundled: dist/cli/main.js and the sandbox's background process dist/cli/process.js,
+// with the code they share in chunks that each command loads when it runs (code splitting keeps
+// commands lazy). One bundle instead of ~150 files and zod's and yaml's own, because resolving
+// and loading modules is most of a short command's start-up. The AWS SDK (large, loaded only by
+// commands that reach accounts) and better-sqlite3 (native) stay in node_modules.
+const cliDir = join(root, 'dist', 'cli')
+rmSync(cliDir, { recursive: true, force: true })
+await esbuild.build({
+  entryPoints: { main: join(srcDir, 'cli', 'main.ts'), process: join(srcDir, 'sandbox', 'process.ts') },
+  outdir: cliDir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  tsconfig: join(root, 'tsconfig.json'),
+  external: ['@aws-sdk/*', '@smithy/*', '@aws-cdk/*', 'better-sqlite3'],
+  // CommonJS packages bundled into ESM (yaml) call require() for Node's built-ins.
+  banner: {
+    js: "import { createRequire as __crosspipeRequire } from 'node:module'; const require = __crosspipeRequire(import.meta.url);",
+  },
 })
 
 // The editor JSON Schema of crosspipe.yml, from the zod schema just built.

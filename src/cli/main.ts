@@ -4,6 +4,8 @@
  * (`CrosspipeError`) print without a stack trace; anything else is a bug and propagates.
  */
 import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { networkError } from '../aws/network.js'
 import { CrosspipeError, formatError } from '../model/errors.js'
 import { nearest, parseCommandArgs } from './args.js'
@@ -13,12 +15,23 @@ import { processTerminal, style } from './output.js'
 import type { Terminal } from './output.js'
 import { COMMAND_TABLE as COMMANDS } from './commands/table.js'
 
-/** The package version, read from package.json next to dist/. */
+/**
+ * The package version, from crosspipe's package.json: the nearest one above this module, which
+ * runs from dist/src/cli (per-file build), dist/cli (the bundled CLI) or src/cli (tsx).
+ */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string
+        version: string
+      }
+      if (pkg.name === 'crosspipe') return pkg.version
+    } catch {
+      // no package.json here: look further up
+    }
+    if (dirname(dir) === dir) return 'unknown'
   }
-  return pkg.version
 }
 
 function topHelp(): string {

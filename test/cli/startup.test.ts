@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { COMMANDS } from '../../src/cli/commands/index.js'
 import { COMMAND_TABLE } from '../../src/cli/commands/table.js'
 import { BIN, tempDir } from './helpers.js'
@@ -25,11 +26,25 @@ const RECORDER =
     `import { register } from 'node:module'; register(${JSON.stringify('data:text/javascript,' + encodeURIComponent(HOOK))})`,
   )
 
-/** The module URLs `crosspipe ...args` loads. */
-function loads(args: readonly string[], cwd: string): string[] {
-  const file = join(cwd, `loads-${args[0]}.txt`)
+/** dist/src: the per-file build, where each source module is its own file (and URL). */
+const PER_FILE_MAIN = pathToFileURL(join(import.meta.dirname, '../../dist/src/cli/main.js')).href
+
+/**
+ * The module URLs `crosspipe ...args` loads: through the per-file build by default (so each
+ * source module shows), or the bundled CLI as users run it (`bin`).
+ */
+function loads(args: readonly string[], cwd: string, via: 'per-file' | 'bin' = 'per-file'): string[] {
+  const file = join(cwd, `loads-${args[0]}-${via}.txt`)
   writeFileSync(file, '')
-  const r = spawnSync(process.execPath, ['--import', RECORDER, BIN, ...args], {
+  const run =
+    via === 'bin'
+      ? [BIN, ...args]
+      : [
+          '--input-type=module',
+          '-e',
+          `const { main } = await import(${JSON.stringify(PER_FILE_MAIN)}); process.exitCode = await main(${JSON.stringify(args)})`,
+        ]
+  const r = spawnSync(process.execPath, ['--import', RECORDER, ...run], {
     cwd,
     encoding: 'utf8',
     env: { ...process.env, CROSSPIPE_RECORD_LOADS: file, NO_COLOR: '1' },
@@ -79,6 +94,32 @@ test('synth and check load neither the AWS SDK, the sandbox nor the other comman
           `${cmd} loaded ${bad}`,
         )
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('the bundled CLI: --version and synth load only the bundle (no AWS SDK, no sqlite)', () => {
+  const dir = tempDir()
+  try {
+    const version = loads(['--version'], dir, 'bin')
+    assert.ok(
+      version.some((u) => u.endsWith('/dist/cli/main.js')),
+      version.join('\n'),
+    )
+    assert.deepEqual(
+      version.filter((u) => /\/node_modules\//.test(u)),
+      [],
+      'the bundled --version loads nothing from node_modules',
+    )
+    assert.equal(spawnSync(process.execPath, [BIN, 'init'], { cwd: dir }).status, 0)
+    const synth = loads(['synth'], dir, 'bin')
+    // zod and yaml are in the bundle; the AWS SDK and sqlite, left in node_modules, are not loaded.
+    assert.deepEqual(
+      synth.filter((u) => /\/node_modules\//.test(u)),
+      [],
+      'the bundled synth loads nothing from node_modules',
+    )
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
