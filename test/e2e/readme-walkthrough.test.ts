@@ -37,7 +37,7 @@ const env = {
 }
 
 function sh(script: string, cwd: string): { code: number; out: string } {
-  const r = spawnSync('sh', ['-ec', script], { cwd, env, encoding: 'utf8', timeout: 900_000 })
+  const r = spawnSync('sh', ['-ec', script], { cwd, env, encoding: 'utf8', timeout: 1_800_000 })
   return { code: r.status ?? -1, out: `${r.stdout}\n--- stderr\n${r.stderr}` }
 }
 
