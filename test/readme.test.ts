@@ -17,7 +17,9 @@ test('the README quick start has one set-up command and the test command', () =>
     readme.indexOf('\n## ', readme.indexOf('## Quick start') + 5),
   )
   const commands = [...quick.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.trim())
-  assert.equal(commands.length, 2, commands.join('\n'))
+  assert.equal(commands.length, 3, commands.join('\n'))
   assert.match(commands[0]!, /^npm ci && npx crosspipe /)
-  assert.equal(commands[1], 'npm test')
+  // The "your own pipeline" walk-through (test/e2e/readme-walkthrough.test.ts runs it as written).
+  assert.match(commands[1]!, /^mkdir my-pipeline && cd my-pipeline\nnpx crosspipe init\n/)
+  assert.equal(commands[2], 'npm test')
 })

@@ -55,6 +55,7 @@ import { SdkCodeBuildLogs, type CodeBuildLogsApi } from './codebuild-logs.js'
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers'
 import { ALL_REGIONS, PARTITIONS, partitionOf, roleArn } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
+import { networkError } from './network.js'
 import type {
   AccountAccess,
   CallerIdentity,
@@ -247,17 +248,26 @@ export async function verifyAccess(
           }
         return { ok: { account: l.account, identity, description: access.describe(l.account) } }
       } catch (err) {
-        return { problem: err instanceof Error ? err.message : String(err) }
+        const net = err instanceof CrosspipeError ? undefined : networkError(err)
+        const e = net ?? err
+        return {
+          problem: e instanceof Error ? e.message : String(e),
+          unreachable: e instanceof CrosspipeError && e.code === 'unreachable',
+        }
       }
     }),
   )
   const problems = results.flatMap((r) => (r.problem !== undefined ? [{ message: r.problem }] : []))
-  if (problems.length > 0)
+  if (problems.length > 0) {
+    const unreachable = results.every((r) => 'unreachable' in r && r.unreachable)
     throw new CrosspipeError(
-      'credentials',
-      'credentials are missing or wrong for some accounts; nothing was changed',
-      problems,
+      unreachable ? 'unreachable' : 'credentials',
+      unreachable
+        ? 'cannot reach the AWS endpoint for any account; nothing was changed'
+        : 'credentials are missing or wrong for some accounts; nothing was changed',
+      problems.length > 1 && unreachable ? problems.slice(0, 1) : problems,
     )
+  }
   return results.flatMap((r) => (r.ok ? [r.ok] : []))
 }
 
@@ -361,6 +371,7 @@ class SdkAccess implements AccountAccess {
         (call) => guard(source, call),
         (buildId, region, lines) =>
           this.codeBuildLogs({ account: l.account, region: region ?? l.region }).tail(buildId, lines),
+        `account ${l.account} ${l.region}`,
       )
       this.pipelines.set(key, api)
     }
@@ -410,6 +421,8 @@ async function guard<T>(source: CredentialSource, call: () => Promise<T>): Promi
   } catch (err) {
     if (isCredentialsError(err))
       throw new CrosspipeError('credentials', `cannot use ${source.description}: ${err.message}`)
+    const net = networkError(err)
+    if (net) throw net
     throw err
   }
 }
@@ -617,8 +630,12 @@ class SdkCloudFormation implements CloudFormationApi {
     return out
   }
 
-  async deleteStack(stackName: string): Promise<void> {
-    await this.send(() => this.client.send(new DeleteStackCommand({ StackName: stackName })))
+  async deleteStack(stackName: string, roleArn?: string): Promise<void> {
+    await this.send(() =>
+      this.client.send(
+        new DeleteStackCommand({ StackName: stackName, ...(roleArn ? { RoleARN: roleArn } : {}) }),
+      ),
+    )
   }
 
   async cancelUpdateStack(stackName: string): Promise<void> {
@@ -634,10 +651,22 @@ class SdkS3 implements S3Api {
     private readonly source: CredentialSource,
   ) {}
 
-  async putObject(bucket: string, key: string, body: string): Promise<void> {
+  async putObject(
+    bucket: string,
+    key: string,
+    body: string,
+    options: { readonly kmsKeyId?: string } = {},
+  ): Promise<void> {
     await guard(this.source, () =>
       this.client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/plain' }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'text/plain',
+          // https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
+          ...(options.kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.kmsKeyId } : {}),
+        }),
       ),
     )
   }

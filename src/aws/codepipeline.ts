@@ -40,6 +40,13 @@ export interface StageStateView {
   readonly name: string
   readonly status?: string
   readonly executionId?: string
+  /**
+   * Executions that finished the stage before and wait to enter this one while it is busy
+   * (StageState inboundExecution(s): a stage processes one execution at a time;
+   * https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_StageState.html,
+   * https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html).
+   */
+  readonly inboundExecutionIds?: readonly string[]
   readonly actions: readonly ActionStateView[]
 }
 
@@ -119,14 +126,31 @@ const NOT_THERE = new Set([
 ])
 
 /** Turns the "not there" errors into user errors. */
-async function named<T>(call: () => Promise<T>): Promise<T> {
+async function named<T>(call: () => Promise<T>, where?: string): Promise<T> {
   try {
     return await call()
   } catch (e) {
+    // Before the first deploy the pipeline does not exist yet: say what to do, not only AWS's words.
+    if (e instanceof Error && e.name === 'PipelineNotFoundException')
+      throw new CrosspipeError(
+        'usage',
+        `the pipeline does not exist${where ? ` in ${where}` : ''}: deploy it first with crosspipe deploy (same access options), then run it. (${e.name}: ${e.message})`,
+      )
     if (e instanceof Error && NOT_THERE.has(e.name))
       throw new CrosspipeError('usage', `${e.name}: ${e.message}`)
     throw e
   }
+}
+
+/** The ids of the executions waiting to enter a stage (inboundExecutions, or the one inboundExecution). */
+function inbound(s: {
+  readonly inboundExecution?: { readonly pipelineExecutionId?: string }
+  readonly inboundExecutions?: readonly { readonly pipelineExecutionId?: string }[]
+}): { inboundExecutionIds?: string[] } {
+  const ids = [...(s.inboundExecutions ?? []), ...(s.inboundExecution ? [s.inboundExecution] : [])]
+    .map((e) => e.pipelineExecutionId)
+    .filter((id): id is string => typeof id === 'string' && id !== '')
+  return ids.length ? { inboundExecutionIds: [...new Set(ids)] } : {}
 }
 
 /** Wraps an SDK client. */
@@ -137,12 +161,14 @@ export class SdkCodePipeline implements CodePipelineApi {
     private readonly client: CodePipelineClient,
     private readonly credentialsGuard: <T>(call: () => Promise<T>) => Promise<T>,
     buildLogTail?: CodePipelineApi['buildLogTail'],
+    /** `account region`, for messages. */
+    private readonly where?: string,
   ) {
     if (buildLogTail) this.buildLogTail = buildLogTail
   }
 
   private guard<T>(call: () => Promise<T>): Promise<T> {
-    return this.credentialsGuard(() => named(call))
+    return this.credentialsGuard(() => named(call, this.where))
   }
 
   async listPipelines(): Promise<string[]> {
@@ -172,6 +198,7 @@ export class SdkCodePipeline implements CodePipelineApi {
         ...(s.latestExecution?.pipelineExecutionId
           ? { executionId: s.latestExecution.pipelineExecutionId }
           : {}),
+        ...inbound(s),
         actions: (s.actionStates ?? []).map((a) => {
           const e = a.latestExecution
           return {

@@ -23,3 +23,4 @@ export type {
   StageStateView,
 } from './codepipeline.js'
 export { LOG_TAIL_LINES, type BuildLogTail, type CodeBuildLogsApi } from './codebuild-logs.js'
+export { networkError } from './network.js'

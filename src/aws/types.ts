@@ -96,14 +96,24 @@ export interface CloudFormationApi {
    */
   describeStackEvents(stackName: string, since?: Date): Promise<readonly StackEvent[]>
   listStackResources(stackName: string): Promise<readonly StackResource[]>
-  deleteStack(stackName: string): Promise<void>
+  /**
+   * DeleteStack; `roleArn` is the service role CloudFormation deletes with (RoleARN; without it,
+   * the role the stack was deployed with).
+   */
+  deleteStack(stackName: string, roleArn?: string): Promise<void>
   cancelUpdateStack(stackName: string): Promise<void>
 }
 
 /** The S3 calls deploy and destroy make, for one account and region. */
 export interface S3Api {
   /** PutObject of a template body (deploy uploads templates too large for TemplateBody). */
-  putObject(bucket: string, key: string, body: string): Promise<void>
+  putObject(
+    bucket: string,
+    key: string,
+    body: string,
+    /** Encrypt with this KMS key (SSE-KMS), as a bucket policy that requires it demands. */
+    options?: { readonly kmsKeyId?: string },
+  ): Promise<void>
   /** The URL CloudFormation reads an uploaded template from (TemplateURL), honouring the endpoint. */
   objectUrl(bucket: string, key: string): string
   /**

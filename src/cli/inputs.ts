@@ -131,11 +131,27 @@ function profilesByAccount(
       for (const t of stage.targets) out[t.account] = profile
     }
   }
+  // One profile map serves every command: deploy uses every account, run/status/approve only the
+  // pipeline's. An account of the definition is fine; one that no stack uses is a typo.
+  const known = new Set([...accounts, ...(input.pipeline ? definitionAccounts(input.pipeline) : [])])
   for (const id of Object.keys(out)) {
-    if (!accounts.has(id))
-      throw new CrosspipeError('usage', `profile map names account ${id}, which this command does not use.`)
+    if (!known.has(id))
+      throw new CrosspipeError(
+        'usage',
+        `profile map names account ${id}, which ${input.pipeline ? 'the definition' : 'this command'} does not use (accounts: ${[...known].join(', ')}).`,
+      )
   }
   return out
+}
+
+/** Every account a definition names: the CI account, the source account and every target's. */
+function definitionAccounts(p: ResolvedPipeline): string[] {
+  const source = (p.source as { account?: unknown }).account
+  return [
+    p.ci.account,
+    ...(typeof source === 'string' ? [source] : []),
+    ...p.stages.flatMap((s) => s.targets.map((t) => t.account)),
+  ]
 }
 
 /** The accounts a command talks to, and the definition they came from (for names in profile maps). */

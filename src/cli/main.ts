@@ -4,20 +4,34 @@
  * (`CrosspipeError`) print without a stack trace; anything else is a bug and propagates.
  */
 import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { networkError } from '../aws/network.js'
 import { CrosspipeError, formatError } from '../model/errors.js'
 import { nearest, parseCommandArgs } from './args.js'
 import { EXIT } from './command.js'
 import type { Command } from './command.js'
 import { processTerminal, style } from './output.js'
 import type { Terminal } from './output.js'
-import { COMMANDS } from './commands/index.js'
+import { COMMAND_TABLE as COMMANDS } from './commands/table.js'
 
-/** The package version, read from package.json next to dist/. */
+/**
+ * The package version, from crosspipe's package.json: the nearest one above this module, which
+ * runs from dist/src/cli (per-file build), dist/cli (the bundled CLI) or src/cli (tsx).
+ */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string
+        version: string
+      }
+      if (pkg.name === 'crosspipe') return pkg.version
+    } catch {
+      // no package.json here: look further up
+    }
+    if (dirname(dir) === dir) return 'unknown'
   }
-  return pkg.version
 }
 
 function topHelp(): string {
@@ -57,8 +71,8 @@ export async function main(argv: readonly string[], term: Terminal = processTerm
     term.out(`${version()}\n`)
     return EXIT.ok
   }
-  const cmd: Command | undefined = COMMANDS.find((c) => c.name === first)
-  if (!cmd) {
+  const entry = COMMANDS.find((c) => c.name === first)
+  if (!entry) {
     const guess = nearest(
       first,
       COMMANDS.map((c) => c.name),
@@ -69,6 +83,7 @@ export async function main(argv: readonly string[], term: Terminal = processTerm
     return EXIT.badInput
   }
   try {
+    const cmd: Command = await entry.load()
     const args = parseCommandArgs(cmd.name, rest, cmd.options, cmd.maxPositionals)
     const t: Terminal = args.values['no-color'] ? { ...term, color: false } : term
     if (args.values.help) {
@@ -78,7 +93,10 @@ export async function main(argv: readonly string[], term: Terminal = processTerm
       return EXIT.ok
     }
     return await cmd.run({ args, term: t, cwd: process.cwd() })
-  } catch (e) {
+  } catch (caught) {
+    // An endpoint that cannot be reached is the user's to fix (a sandbox not running, a wrong
+    // --endpoint-url), wherever it surfaced: a message, not a stack trace.
+    const e = networkError(caught) ?? caught
     if (e instanceof CrosspipeError) {
       if (rest.includes('--json')) {
         term.out(

@@ -85,6 +85,7 @@ export function progressIo(t: Terminal, opts: { readonly verbose?: boolean }): I
         }
         case 'deploy.summary':
         case 'destroy.summary':
+        case 'deploy.pipeline.started':
           return // the command prints the result itself
         default:
           if (m.level === 'debug' && !opts.verbose) return

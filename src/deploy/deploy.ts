@@ -37,6 +37,7 @@ import {
   sleep,
   resultOf,
 } from './engine.js'
+import { pipelineStartedText, startedPipelines } from './pipeline-start.js'
 import type { DeployOptions, DeployResult, StackError, StackResult } from './types.js'
 
 /**
@@ -58,7 +59,7 @@ const CHANGE_SET_DONE = new Set(['CREATE_COMPLETE', 'FAILED', 'DELETE_COMPLETE',
  * credentials that are missing or belong to the wrong account), before anything is changed.
  */
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
-  const started = Date.now()
+  const startedAt = Date.now()
   const io = options.io
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_MS
@@ -121,6 +122,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 
   const list = plan.actions.map((a) => results.get(a.id)!)
   const cancelled = options.signal?.aborted === true
+  const started = options.dryRun ? [] : await startedPipelines(options, list)
   const result: DeployResult = {
     kind: 'deploy',
     plan,
@@ -128,11 +130,13 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     success: list.every((r) => OK_OUTCOMES.has(r.outcome)),
     cancelled,
     dryRun: options.dryRun === true,
-    durationMs: Date.now() - started,
+    durationMs: Date.now() - startedAt,
     scheduledKeyDeletions: [],
     emptiedBuckets: [],
+    ...(started.length ? { pipelinesStarted: started } : {}),
   }
   say(io, 'result', 'deploy.summary', summaryText(result), { result })
+  for (const p of started) say(io, 'warn', 'deploy.pipeline.started', pipelineStartedText(p), { started: p })
   return result
 }
 
@@ -141,17 +145,40 @@ export function summaryText(r: DeployResult): string {
   const counts = new Map<string, number>()
   for (const s of r.stacks) counts.set(s.outcome, (counts.get(s.outcome) ?? 0) + 1)
   const head = `${r.kind}${r.dryRun ? ' (dry run)' : ''} ${r.success ? 'succeeded' : r.cancelled ? 'was interrupted' : 'failed'} in ${(r.durationMs / 1000).toFixed(1)} s: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`
-  return [head, ...r.stacks.map((s) => `  ${describeResult(s)}`)].join('\n')
+  // A dry run shows which resources would change, per stack (a creation: every resource added).
+  return [
+    head,
+    ...r.stacks.flatMap((s) => [
+      `  ${describeResult(s)}`,
+      ...(r.dryRun && s.changes?.length ? changeLines(s.changes) : []),
+    ]),
+  ].join('\n')
+}
+
+/** The outputs of crosspipe's CI base stack that name the artifact bucket and its key. */
+const ARTIFACT_OUTPUTS = { bucket: 'ArtifactBucketName', key: 'ArtifactKeyArn' } as const
+
+/**
+ * The stack, deployed in an earlier phase in the same account and region, whose outputs name an
+ * artifact bucket and its KMS key: crosspipe's CI base stack. A template too large for TemplateBody
+ * is uploaded there (the pipeline's own bucket exists before the pipeline stack is deployed).
+ */
+function artifactStore(o: DeployOptions, s: ManifestStackEntry): ManifestStackEntry | undefined {
+  return o.manifest.stacks.find((p) => {
+    if (p.account !== s.account || p.region !== s.region || p.phase >= s.phase) return false
+    const text = o.templates[p.template] ?? ''
+    return text.includes(ARTIFACT_OUTPUTS.bucket) && text.includes(ARTIFACT_OUTPUTS.key)
+  })
 }
 
 /** Templates that must be uploaded need a bucket; say so before anything changes. */
 function checkUploads(o: DeployOptions): void {
   if (o.templateBucket !== undefined || o.dryRun) return
-  const big = o.manifest.stacks.filter((s) => needsUpload(s, o.templates[s.template]))
+  const big = o.manifest.stacks.filter((s) => needsUpload(s, o.templates[s.template]) && !artifactStore(o, s))
   if (big.length > 0)
     throw new CrosspipeError(
       'limit-exceeded',
-      `${big.length} template(s) exceed CloudFormation's ${TEMPLATE_BODY_LIMIT}-byte TemplateBody limit and must be uploaded to S3; name a bucket in each stack's region (templateBucket / --template-bucket)`,
+      `${big.length} template(s) exceed CloudFormation's ${TEMPLATE_BODY_LIMIT}-byte TemplateBody limit and must be uploaded to S3, and no earlier stack in their account and region has an artifact bucket (outputs ${ARTIFACT_OUTPUTS.bucket} and ${ARTIFACT_OUTPUTS.key}, as crosspipe's CI base stack has); name a bucket in each stack's region (templateBucket / --template-bucket)`,
       big.map((s) => ({
         location: { file: s.template },
         message: `${Buffer.byteLength(o.templates[s.template] ?? '')} bytes (stack ${s.name}, ${s.account} ${s.region})`,
@@ -198,7 +225,15 @@ async function runStack(r: RunStack): Promise<StackResult> {
   const params = resolveParameters(r)
   if ('error' in params) return done({ outcome: 'failed', error: params.error })
   if (options.dryRun && Object.values(a.parameters).some((v) => typeof v !== 'string') && params.unknown)
-    return done({ outcome: 'planned', ...(a.currentStatus ? { status: a.currentStatus } : {}) })
+    // Values from stacks not deployed yet: no change set can be made, but a creation still adds
+    // every resource of its template.
+    return done({
+      outcome: 'planned',
+      ...(a.currentStatus ? { status: a.currentStatus } : {}),
+      ...(a.action === 'create'
+        ? { changes: templateAdds(options.templates[a.template] ?? '', a.template) }
+        : {}),
+    })
 
   say(io, 'info', 'deploy.stack.start', `${a.stack} (${a.account} ${a.region}): ${a.action} — ${a.reason}`, {
     id: a.id,
@@ -389,13 +424,24 @@ async function templateSource(r: RunStack): Promise<{ templateBody: string } | {
   if (!needsUpload(r.entry, text)) return { templateBody: text }
   const location: StackLocation = { account: r.action.account, region: r.action.region }
   const b = r.options.templateBucket
-  const bucket = typeof b === 'function' ? b(location) : b
-  if (bucket === undefined) throw new Error('unreachable: checkUploads requires a template bucket')
+  let bucket = typeof b === 'function' ? b(location) : b
+  let kmsKeyId: string | undefined
+  if (bucket === undefined) {
+    // The pipeline's own artifact bucket, whose policy takes only uploads encrypted with its key.
+    const store = artifactStore(r.options, r.entry)
+    const outs = store ? r.outputs.get(stackId(store)) : undefined
+    bucket = outs?.[ARTIFACT_OUTPUTS.bucket]
+    kmsKeyId = outs?.[ARTIFACT_OUTPUTS.key]
+    if (bucket === undefined)
+      throw new Error(
+        `the artifact bucket of ${store?.name ?? 'the CI base stack'} is not known: it has no ${ARTIFACT_OUTPUTS.bucket} output`,
+      )
+  }
   // Content-addressed key: re-uploading the same template writes the same object.
   const hash = createHash('sha256').update(text).digest('hex')
   const key = `crosspipe/${r.options.manifest.pipeline}/${r.action.stack}/${hash}.template`
   const s3 = r.options.credentials.s3(location)
-  await s3.putObject(bucket, key, text)
+  await s3.putObject(bucket, key, text, kmsKeyId ? { kmsKeyId } : {})
   const url = s3.objectUrl(bucket, key)
   say(
     r.options.io,
@@ -444,5 +490,29 @@ function templateAdds(text: string, file: string): ResourceChange[] {
 function changeSetText(a: PlanAction, d: ChangeSetDescription): string {
   const n = (act: string) => d.changes.filter((c) => c.action === act).length
   const replaced = d.changes.filter((c) => c.replacement === 'True').map((c) => c.logicalId)
-  return `${a.stack}: change set with ${d.changes.length} change(s): ${n('Add')} add, ${n('Modify')} modify, ${n('Remove')} remove${replaced.length ? `; replaces ${replaced.join(', ')}` : ''}`
+  return [
+    `${a.stack}: change set with ${d.changes.length} change(s): ${n('Add')} add, ${n('Modify')} modify, ${n('Remove')} remove${replaced.length ? `; replaces ${replaced.join(', ')}` : ''}`,
+    ...changeLines(d.changes),
+  ].join('\n')
+}
+
+const CHANGE_SYMBOL: Readonly<Record<string, string>> = {
+  Add: '+',
+  Modify: '~',
+  Remove: '-',
+  Import: '←',
+  Dynamic: '?',
+}
+
+/**
+ * One line per resource change, as a plan shows it: `+ Add`, `~ Modify` (with whether
+ * CloudFormation replaces it: `Replacement` True / Conditional,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html),
+ * `- Remove`.
+ */
+export function changeLines(changes: readonly ResourceChange[]): string[] {
+  return changes.map(
+    (c) =>
+      `    ${CHANGE_SYMBOL[c.action] ?? '·'} ${c.action.padEnd(6)} ${c.logicalId} (${c.resourceType})${c.replacement === 'True' ? ' — replaced' : c.replacement === 'Conditional' ? ' — may be replaced' : ''}`,
+  )
 }

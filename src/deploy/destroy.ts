@@ -12,7 +12,13 @@
  */
 import { verifyAccess } from '../aws/index.js'
 import { CrosspipeError } from '../model/errors.js'
-import { formatPlan, planDestroy, type PlanAction } from '../plan/index.js'
+import {
+  applicationEntries,
+  applicationStacks,
+  formatPlan,
+  planDestroy,
+  type PlanAction,
+} from '../plan/index.js'
 import { summaryText } from './deploy.js'
 import {
   DEFAULT_CONCURRENCY,
@@ -60,16 +66,23 @@ export async function destroy(options: DestroyOptions): Promise<DeployResult> {
       accounts,
     },
   )
-  await verifyAccess(options.credentials, stacks)
+  const applications = options.keepAppStacks ? [] : applicationStacks(options.manifest, options.templates)
+  const appEntries = applicationEntries(options.manifest, applications)
+  await verifyAccess(options.credentials, [...stacks, ...appEntries])
   const deployed = await readState({
-    stacks,
+    stacks: [...stacks, ...appEntries],
     credentials: options.credentials,
     concurrency,
     pollIntervalMs,
     io,
     signal: options.signal,
   })
-  const plan = planDestroy({ manifest: options.manifest, templates: options.templates, deployed })
+  const plan = planDestroy({
+    manifest: options.manifest,
+    templates: options.templates,
+    deployed,
+    applications,
+  })
   const lines = formatPlan(plan)
   say(io, 'info', 'destroy.plan', lines.join('\n'), { plan, lines })
 
@@ -148,7 +161,7 @@ async function deleteOne(
 
   const stackId = (await cfn.describeStack(a.stack))?.stackId
   const seen = new Set((await cfn.describeStackEvents(a.stack)).map((e) => e.eventId))
-  await cfn.deleteStack(a.stack)
+  await cfn.deleteStack(a.stack, a.roleArn)
   const f = await follow({
     cfn,
     stackName: a.stack,

@@ -5,5 +5,21 @@
 export { deploy, summaryText, TEMPLATE_BODY_LIMIT } from './deploy.js'
 export { destroy } from './destroy.js'
 export * from './types.js'
-export { runPipeline, executionReport, approve, resolveExecution, hintFor } from './run.js'
-export type { ExecutionReport, RunPipelineOptions, ApproveOptions } from './run.js'
+export {
+  runPipeline,
+  executionReport,
+  approve,
+  resolveExecution,
+  hintFor,
+  pipelineStatus,
+  stageWaitText,
+} from './run.js'
+export type {
+  ActionReport,
+  ExecutionReport,
+  RunPipelineOptions,
+  ApproveOptions,
+  PipelineStatusOptions,
+  StageWait,
+} from './run.js'
+export { pipelineStartedText } from './pipeline-start.js'

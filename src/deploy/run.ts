@@ -10,7 +10,13 @@
  * A Manual approval is an action that stays InProgress until PutApprovalResult
  * (https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals.html).
  */
-import type { ActionExecutionView, BuildLogTail, CodePipelineApi, ExecutionView } from '../aws/index.js'
+import type {
+  ActionExecutionView,
+  BuildLogTail,
+  CodePipelineApi,
+  ExecutionView,
+  PipelineStateView,
+} from '../aws/index.js'
 import { CrosspipeError } from '../model/errors.js'
 import { emit } from '../model/io.js'
 import type { IoHost } from '../model/io.js'
@@ -35,7 +41,59 @@ export interface ExecutionReport {
   readonly actions: readonly ActionReport[]
   /** A Manual approval of this execution waiting for a result, if any. */
   readonly waitingForApproval?: { readonly stage: string; readonly action: string }
+  /**
+   * This execution finished a stage and waits to enter the next, which another execution holds (a
+   * stage processes one execution at a time). `heldAtApproval`: the holder waits there for a
+   * Manual approval, so only a person can move either on.
+   */
+  readonly waitingForStage?: StageWait
   readonly durationMs?: number
+}
+
+/** Where an execution waits to enter a stage another execution holds. */
+export interface StageWait {
+  readonly stage: string
+  /** The execution in the stage. */
+  readonly heldBy: string
+  /** The Manual approval the holder waits at, in that stage. */
+  readonly heldAtApproval?: { readonly stage: string; readonly action: string }
+}
+
+/** The approval waiting for a result in a pipeline's state, for one execution (or any). */
+function approvalIn(
+  state: PipelineStateView,
+  executionId?: string,
+): { stage: string; action: string; executionId?: string } | undefined {
+  for (const s of state.stages) {
+    if (executionId !== undefined && s.executionId !== executionId) continue
+    for (const a of s.actions)
+      if (a.status === 'InProgress' && a.token)
+        return { stage: s.name, action: a.name, ...(s.executionId ? { executionId: s.executionId } : {}) }
+  }
+  return undefined
+}
+
+/** The stage an execution waits to enter, from GetPipelineState's inbound executions. */
+function stageWait(state: PipelineStateView, executionId: string): StageWait | undefined {
+  for (const s of state.stages) {
+    if (!s.inboundExecutionIds?.includes(executionId)) continue
+    if (!s.executionId || s.executionId === executionId) continue
+    const approval = approvalIn({ ...state, stages: [s] }, s.executionId)
+    return {
+      stage: s.name,
+      heldBy: s.executionId,
+      ...(approval ? { heldAtApproval: { stage: approval.stage, action: approval.action } } : {}),
+    }
+  }
+  return undefined
+}
+
+/** One line for an execution waiting to enter a stage. */
+export function stageWaitText(pipeline: string, executionId: string, w: StageWait): string {
+  const head = `execution ${executionId} waits to enter stage ${w.stage}, which execution ${w.heldBy} holds (a stage runs one execution at a time)`
+  return w.heldAtApproval
+    ? `${head}; ${w.heldBy} waits for approval at ${w.heldAtApproval.stage} › ${w.heldAtApproval.action}: approve it with crosspipe approve ${pipeline} ${w.heldAtApproval.stage} (or reject it with --reject), then ${executionId} goes on`
+    : `${head}; it goes on when ${w.heldBy} leaves the stage`
 }
 
 /**
@@ -45,6 +103,19 @@ export interface ExecutionReport {
  */
 export function hintFor(message: string | undefined): string | undefined {
   if (!message) return undefined
+  // CloudFormation refuses a template with IAM resources unless the capability is acknowledged
+  // (InsufficientCapabilities, "Requires capabilities : [CAPABILITY_IAM]";
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/control-access-with-iam.html#using-iam-capabilities).
+  const caps = /Requires capabilities\s*:\s*\[([A-Z_, ]+)\]/.exec(message)
+  if (caps)
+    return `the application template creates IAM resources: add capabilities: [${caps[1]!.trim()}] to this stage in crosspipe.yml, then deploy again (crosspipe deploy) and rerun`
+  // The deployment role (Configuration.RoleArn) creates the application's resources; what it may
+  // create is the stage's deployPermissions. check proves the pipeline's own calls, not what an
+  // application template creates, so it cannot flag this.
+  const role = /assumed-role\/([^/\s]+)\//.exec(message)?.[1]
+  const denied = /not authorized to perform:? (\S+)/.exec(message)?.[1]
+  if (role && denied && (/-cfn-/.test(role) || role === 'cloudformation-role'))
+    return `the deployment role ${role} may not ${denied}, which the application template needs: allow it in this stage's deployPermissions in crosspipe.yml (managedPolicies or statements), deploy again (crosspipe deploy) and rerun. crosspipe check proves the pipeline's own calls, not what the application template creates, so it does not flag this`
   if (/Cross-account pass role is not allowed/i.test(message))
     return 'the action role and Configuration.RoleArn must be in the same account (check rule passrole-cross-account)'
   if (/kms:(Decrypt|GenerateDataKey|Encrypt)/.test(message))
@@ -106,12 +177,9 @@ export async function executionReport(
     api.listActionExecutions(pipeline, executionId),
     api.getState(pipeline),
   ])
-  let waiting: ExecutionReport['waitingForApproval']
-  for (const s of state.stages) {
-    if (s.executionId !== executionId) continue
-    for (const a of s.actions)
-      if (a.status === 'InProgress' && a.token) waiting = { stage: s.name, action: a.name }
-  }
+  const approval = approvalIn(state, executionId)
+  const waiting = approval ? { stage: approval.stage, action: approval.action } : undefined
+  const held = execution.status === 'InProgress' && !waiting ? stageWait(state, executionId) : undefined
   const sorted = [...actions].sort((a, b) => (a.startTime?.getTime() ?? 0) - (b.startTime?.getTime() ?? 0))
   return {
     pipeline,
@@ -124,6 +192,7 @@ export async function executionReport(
       }),
     ),
     ...(waiting ? { waitingForApproval: waiting } : {}),
+    ...(held ? { waitingForStage: held } : {}),
   }
 }
 
@@ -150,11 +219,22 @@ export interface RunPipelineOptions {
  */
 export async function runPipeline(o: RunPipelineOptions): Promise<ExecutionReport> {
   const started = Date.now()
+  // An execution already waiting at an approval holds its stage: a new one will queue behind it.
+  const before = o.executionId ? undefined : approvalIn(await o.api.getState(o.pipeline))
   const executionId = o.executionId ?? (await o.api.startExecution(o.pipeline))
   emit(o.io, 'info', 'run.started', `pipeline ${o.pipeline}: execution ${executionId}`, { executionId })
+  if (before?.executionId && before.executionId !== executionId)
+    emit(
+      o.io,
+      'warn',
+      'run.waiting',
+      `execution ${before.executionId} already waits for approval at ${before.stage} › ${before.action} (crosspipe approve ${o.pipeline} ${before.stage}); this execution will wait behind it to enter ${before.stage}`,
+      { approval: before },
+    )
   const seen = new Map<string, string>()
   const deadline = started + (o.timeoutMs ?? 3_600_000)
   const logTails = new Map<string, Promise<BuildLogTail | undefined>>()
+  let lastWait = ''
   for (;;) {
     const r = await executionReport(o.api, o.pipeline, executionId, {
       logTails,
@@ -188,9 +268,18 @@ export async function runPipeline(o: RunPipelineOptions): Promise<ExecutionRepor
         )
       if (a.hint) emit(o.io, 'warn', 'run.hint', `hint: ${a.hint}`, { action: a })
     }
+    const w = r.waitingForStage
+    const waitKey = w ? `${w.stage}/${w.heldBy}/${w.heldAtApproval?.action ?? ''}` : ''
+    const stopAtApproval = o.stopAtApproval ?? true
+    // Said once per wait; a wait that ends the run is said by run.done instead.
+    if (w && waitKey !== lastWait && !(stopAtApproval && w.heldAtApproval))
+      emit(o.io, 'warn', 'run.waiting', stageWaitText(o.pipeline, executionId, w), { wait: w })
+    lastWait = waitKey
     const done = TERMINAL.has(r.execution.status)
-    const waiting = (o.stopAtApproval ?? true) && r.waitingForApproval !== undefined
-    if (done || waiting || o.signal?.aborted || Date.now() > deadline) {
+    const waiting = stopAtApproval && r.waitingForApproval !== undefined
+    // Behind another execution's approval, nothing moves until a person acts: return, as at our own.
+    const blocked = stopAtApproval && w?.heldAtApproval !== undefined
+    if (done || waiting || blocked || o.signal?.aborted || Date.now() > deadline) {
       const result = { ...r, durationMs: Date.now() - started }
       emit(
         o.io,
@@ -198,7 +287,9 @@ export async function runPipeline(o: RunPipelineOptions): Promise<ExecutionRepor
         'run.done',
         waiting && !done
           ? `execution ${executionId} waits for approval at ${r.waitingForApproval.stage} › ${r.waitingForApproval.action}: crosspipe approve ${o.pipeline} ${r.waitingForApproval.stage}`
-          : `execution ${executionId} ${r.execution.status}${done ? '' : ' (no longer followed)'}`,
+          : blocked && w && !done
+            ? stageWaitText(o.pipeline, executionId, w)
+            : `execution ${executionId} ${r.execution.status}${done ? '' : ' (no longer followed)'}`,
         { result },
       )
       return result
@@ -223,6 +314,19 @@ export async function resolveExecution(
   return latest.executionId
 }
 
+/** Options of {@link pipelineStatus}. */
+export interface PipelineStatusOptions {
+  readonly api: CodePipelineApi
+  readonly pipeline: string
+  /** The execution to show (default: the latest). */
+  readonly executionId?: string
+}
+
+/** `crosspipe status`: an execution (the latest by default), action by action, and where it waits. */
+export async function pipelineStatus(o: PipelineStatusOptions): Promise<ExecutionReport> {
+  return executionReport(o.api, o.pipeline, await resolveExecution(o.api, o.pipeline, o.executionId))
+}
+
 /** Options of {@link approve}. */
 export interface ApproveOptions {
   readonly api: CodePipelineApi
@@ -237,7 +341,16 @@ export async function approve(
   o: ApproveOptions,
 ): Promise<{ readonly stage: string; readonly action: string; readonly approved: boolean }> {
   const state = await o.api.getState(o.pipeline)
-  const stage = state.stages.find((s) => s.name === o.stage)
+  // A definition stage with more actions than CodePipeline allows in one stage (50) is synthesized
+  // as consecutive stages <name>-part1, -part2, … (the approval is in part 1): the definition's
+  // name approves the part that waits.
+  const parts = state.stages.filter(
+    (s) => s.name.startsWith(`${o.stage}-part`) && /^\d+$/.test(s.name.slice(o.stage.length + 5)),
+  )
+  const stage =
+    state.stages.find((s) => s.name === o.stage) ??
+    parts.find((s) => s.actions.some((a) => a.status === 'InProgress' && a.token)) ??
+    parts[0]
   if (!stage) {
     throw new CrosspipeError(
       'usage',
@@ -248,12 +361,12 @@ export async function approve(
   if (!waiting?.token) {
     throw new CrosspipeError(
       'usage',
-      `stage ${o.stage} of pipeline ${o.pipeline} has no approval waiting for a result.`,
+      `stage ${stage.name} of pipeline ${o.pipeline} has no approval waiting for a result.`,
     )
   }
   await o.api.putApprovalResult({
     pipeline: o.pipeline,
-    stage: o.stage,
+    stage: stage.name,
     action: waiting.name,
     token: waiting.token,
     approved: !o.reject,
@@ -261,5 +374,5 @@ export async function approve(
       o.comment ??
       (o.reject ? 'Rejected with crosspipe approve --reject' : 'Approved with crosspipe approve'),
   })
-  return { stage: o.stage, action: waiting.name, approved: !o.reject }
+  return { stage: stage.name, action: waiting.name, approved: !o.reject }
 }

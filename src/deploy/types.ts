@@ -44,6 +44,12 @@ export interface DeployOptions extends CommonOptions {
 export interface DestroyOptions extends CommonOptions {
   /** Must be true to delete anything (the CLI asks for confirmation or takes `--yes`). */
   readonly yes?: boolean
+  /**
+   * Leave the application stacks the pipeline deployed (`my-app-dev`, …). By default they are
+   * deleted first, through their deployment role, which the target stacks hold: once those are
+   * deleted, an application stack can no longer be deleted.
+   */
+  readonly keepAppStacks?: boolean
 }
 
 /**
@@ -112,6 +118,23 @@ export interface EmptiedBucket {
   readonly objectsDeleted: number
 }
 
+/**
+ * A pipeline this deploy created, and the execution CodePipeline started by itself when it was
+ * created: where it is, and the Manual approvals it will wait at.
+ */
+export interface PipelineStarted {
+  readonly pipeline: string
+  readonly account: string
+  readonly region: string
+  readonly executionId: string
+  /** The execution's status when deploy ended. */
+  readonly status: string
+  /** The stage it was in when deploy ended. */
+  readonly stage?: string
+  /** The pipeline's Manual approval actions, in order. */
+  readonly approvals: readonly { readonly stage: string; readonly action: string }[]
+}
+
 /** The result of `deploy` or `destroy`. */
 export interface DeployResult {
   readonly kind: 'deploy' | 'destroy'
@@ -125,6 +148,8 @@ export interface DeployResult {
   readonly durationMs: number
   readonly scheduledKeyDeletions: readonly ScheduledKeyDeletion[]
   readonly emptiedBuckets: readonly EmptiedBucket[]
+  /** deploy: pipelines it created and the execution each started by itself. */
+  readonly pipelinesStarted?: readonly PipelineStarted[]
 }
 
 /** Resource counts of a stack operation in progress, from its events. */
@@ -158,6 +183,8 @@ export interface LatestEvent {
  * - `destroy.key.scheduled` (warn): `{ id, logicalId, keyId, pendingWindowInDays }`
  * - `deploy.cancelled` (warn): `{ done, inFlight, notStarted }` stack ids
  * - `deploy.summary` / `destroy.summary` (result): `{ result }`
+ * - `deploy.pipeline.started` (warn, after the summary): `{ started }` — a created pipeline's
+ *   first execution, which CodePipeline starts by itself
  */
 export type DeployMessageCode =
   | 'deploy.start'
@@ -176,3 +203,4 @@ export type DeployMessageCode =
   | 'deploy.cancelled'
   | 'deploy.summary'
   | 'destroy.summary'
+  | 'deploy.pipeline.started'

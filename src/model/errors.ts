@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'unresolvable'
   | 'sandbox'
   | 'credentials'
+  | 'unreachable'
 
 /** A user error: bad input or usage. Maps to exit code 2. */
 export class CrosspipeError extends Error {

@@ -2,6 +2,7 @@
  * Plan, then apply (DESIGN.md): manifest + deployed state → an ordered, serializable plan. Pure.
  */
 export * from './types.js'
+export { applicationStacks, applicationEntries, APPLICATION_TEMPLATE, type ApplicationStack } from './apps.js'
 export {
   destroyNotes,
   formatPlan,

@@ -8,6 +8,7 @@
 import { CrosspipeError, type InputProblem } from '../model/errors.js'
 import { parseTemplate } from '../model/cfn-yaml.js'
 import type { ManifestDocument, ManifestParameterValue, ManifestStackEntry } from '../synth/manifest.js'
+import { applicationEntries, type ApplicationStack } from './apps.js'
 import type { DeployedStack, DeployedState, DestroyNote, Plan, PlanAction, PlanActionKind } from './types.js'
 
 /** The id of a stack in plans and deployed state: `<account>/<region>/<name>`. */
@@ -37,6 +38,11 @@ export interface PlanDestroyOptions {
   /** Templates from the manifest; the deployed template is preferred when the state has one. */
   readonly templates?: Readonly<Record<string, string>>
   readonly deployed: DeployedState
+  /**
+   * Application stacks the pipeline deployed ({@link applicationStacks}), deleted first, through
+   * their deployment role. Their deployed state must be in `deployed` (by {@link applicationEntries}).
+   */
+  readonly applications?: readonly ApplicationStack[]
 }
 
 /**
@@ -280,11 +286,15 @@ function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 
 /** Computes the destroy plan: reverse phase order; buckets to empty and keys to schedule noted. */
 export function planDestroy(o: PlanDestroyOptions): Plan {
-  const stacks = ordered(o.manifest.stacks, true)
+  const apps = new Map(
+    applicationEntries(o.manifest, o.applications ?? []).map((e, i) => [e, o.applications![i]!] as const),
+  )
+  const stacks = ordered([...o.manifest.stacks, ...apps.keys()], true)
   const phases = [...new Set(stacks.map((s) => s.phase))]
   const byName = new Map(o.manifest.stacks.map((s) => [s.name, s]))
   const actions: PlanAction[] = []
   for (const s of stacks) {
+    const app = apps.get(s)
     const id = stackId(s)
     const current = o.deployed[id]
     const laterPhase = phases[phases.indexOf(s.phase) - 1]
@@ -306,9 +316,24 @@ export function planDestroy(o: PlanDestroyOptions): Plan {
       parameters: s.parameters,
       capabilities: s.capabilities,
       ...(s.tags ? { tags: s.tags } : {}),
+      ...(app
+        ? {
+            application: { stage: app.stage, pipelineStack: app.pipelineStack },
+            ...(app.roleArn ? { roleArn: app.roleArn } : {}),
+          }
+        : {}),
     }
+    const what = app
+      ? `application stack of stage ${app.stage}, deleted${app.roleArn ? ` with its deployment role ${app.roleArn}` : ' with the role it was deployed with'}`
+      : ''
     if (!current || current.status === 'DELETE_COMPLETE') {
-      actions.push({ ...base, action: 'no-change', reason: 'the stack does not exist' })
+      actions.push({
+        ...base,
+        action: 'no-change',
+        reason: app
+          ? `the application stack of stage ${app.stage} does not exist`
+          : 'the stack does not exist',
+      })
       continue
     }
     const text = current.template ?? o.templates?.[s.template]
@@ -318,7 +343,7 @@ export function planDestroy(o: PlanDestroyOptions): Plan {
       action: isInProgress(current.status) && !current.status.startsWith('DELETE') ? 'blocked' : 'delete',
       reason: isInProgress(current.status)
         ? `the stack is ${current.status}: wait for the operation to finish, then destroy again`
-        : `the stack is ${current.status}`,
+        : `${app ? `${what}; ` : ''}the stack is ${current.status}`,
       currentStatus: current.status,
       notes,
     })
@@ -380,7 +405,12 @@ export function formatPlan(plan: Plan): string[] {
   )
   const width = Math.max(...plan.actions.map((a) => a.stack.length))
   for (const phase of plan.phases) {
-    lines.push(`phase ${phase}`)
+    const inPhase = plan.actions.filter((x) => x.phase === phase)
+    lines.push(
+      inPhase.length && inPhase.every((a) => a.application)
+        ? `phase ${phase}: application stacks the pipeline deployed`
+        : `phase ${phase}`,
+    )
     for (const a of plan.actions.filter((x) => x.phase === phase)) {
       lines.push(
         `  ${SYMBOL[a.action]} ${a.action.padEnd(14)} ${a.stack.padEnd(width)}  ${a.account} ${a.region}  ${a.reason}`,

@@ -60,6 +60,10 @@ export interface PlanAction {
   readonly tags?: Readonly<Record<string, string>>
   /** For destroy: buckets to empty, keys whose deletion is scheduled, resources retained. */
   readonly notes?: readonly DestroyNote[]
+  /** An application stack the pipeline deployed (destroy deletes it first). */
+  readonly application?: { readonly stage: string; readonly pipelineStack: string }
+  /** The role CloudFormation deletes the stack with (DeleteStack RoleARN): an application's deployment role. */
+  readonly roleArn?: string
 }
 
 /** An ordered, serializable plan. Actions are in execution order: by phase, then manifest order. */

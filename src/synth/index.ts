@@ -210,3 +210,4 @@ export function synthesize(p: ResolvedPipeline, opts: SynthOptions = {}): SynthO
   files[MANIFEST_FILE] = JSON.stringify(manifest, null, 2) + '\n'
   return { manifest, templates, files }
 }
+export { limitsReached, type LimitReached } from './limits.js'

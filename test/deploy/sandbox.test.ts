@@ -459,7 +459,14 @@ test('sandbox: the init example deploys into three accounts, reads back as synth
     )
   const gone = await destroy({ ...options, yes: true })
   assert.ok(gone.success, report(gone))
-  assert.ok(gone.stacks.every((s) => s.outcome === 'deleted'))
+  // The application stacks the pipeline would deploy are in the plan first; no execution ran
+  // here, so they do not exist.
+  const own = new Set(out.manifest.stacks.map((s) => s.name))
+  assert.deepEqual(
+    gone.stacks.filter((s) => !own.has(s.stack)).map((s) => `${s.stack} ${s.outcome}`),
+    ['my-app-dev no-change', 'my-app-prod no-change'],
+  )
+  assert.ok(gone.stacks.filter((s) => own.has(s.stack)).every((s) => s.outcome === 'deleted'))
   const emptied = gone.emptiedBuckets.find((b) => b.bucket === bucket)
   assert.ok(emptied && emptied.objectsDeleted >= 2, JSON.stringify(gone.emptiedBuckets))
   assert.deepEqual(

@@ -321,5 +321,7 @@ test(
     const detail = failedAction(case6, 'deploy-222222222222-eu-west-1')
     assert.match(detail, /VersionParameter/)
     assert.match(detail, /not authorized to perform: ssm:PutParameter/)
+    // A hint that is true: the stage's deployPermissions, not check (which passes here).
+    assert.match(detail, /hint: the deployment role my-app-dev-cfn-eu-west-1 may not ssm:PutParameter/)
   },
 )

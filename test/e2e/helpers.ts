@@ -1,7 +1,7 @@
 /**
  * End-to-end helpers: the init example as a git repository (standing in for CodeCommit), a
  * detached sandbox on a free loopback port, every stack deployed with the built CLI, and the
- * synthesized templates to edit. Needs `git` and a built dist/ (`npx tsc -p tsconfig.build.json`).
+ * synthesized templates to edit. Needs `git` and a built dist/ (`npm run build`).
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'

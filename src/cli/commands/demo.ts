@@ -56,8 +56,10 @@ unless --keep is given (then \`crosspipe sandbox stop --state <dir>\` stops it).
   async run({ args, term, cwd }) {
     const started = Date.now()
     const steps: Step[] = []
+    // --json: no progress, one JSON document on stdout at the end.
+    const json = Boolean(args.values.json)
     const step = async <T>(name: string, f: () => Promise<T> | T): Promise<T> => {
-      term.err(`${style(term, 'bold', '▸')} ${name}\n`)
+      if (!json) term.err(`${style(term, 'bold', '▸')} ${name}\n`)
       const t0 = Date.now()
       const r = await f()
       steps.push({ name, ms: Date.now() - t0 })
@@ -116,20 +118,35 @@ unless --keep is given (then \`crosspipe sandbox stop --state <dir>\` stops it).
       const out = synthesize(pipeline)
       const templates: Record<string, string> = {}
       for (const t of out.templates) templates[t.file] = out.files[t.file] ?? ''
-      const io = progressIo(term, { verbose: Boolean(args.values.verbose) })
+      const io = json ? undefined : progressIo(term, { verbose: Boolean(args.values.verbose) })
       const deployed = await step('deploy every stack into every account', () =>
-        deploy({ manifest: out.manifest, templates, credentials, io, pollIntervalMs: 200 }),
+        deploy({
+          manifest: out.manifest,
+          templates,
+          credentials,
+          ...(io ? { io } : {}),
+          pollIntervalMs: 200,
+        }),
       )
-      io.finish()
+      io?.finish()
       if (!deployed.success) {
-        term.out(
-          `${style(term, 'red', 'deploy failed')}; the sandbox is left running for a look: crosspipe status --sandbox --state ${stateDir}\n`,
-        )
+        if (json)
+          term.out(
+            JSON.stringify(
+              { ok: false, deploy: deployed, sandbox: { endpoint: sandbox.endpoint, stateDir } },
+              null,
+              2,
+            ) + '\n',
+          )
+        else
+          term.out(
+            `${style(term, 'red', 'deploy failed')}; the sandbox is left running for a look: crosspipe status --sandbox --state ${stateDir}\n`,
+          )
         keep = true
         return EXIT.failed
       }
       const api = credentials.codePipeline({ account: pipeline.ci.account, region: pipeline.ci.region })
-      const runIo = terminalIo(term, { verbose: Boolean(args.values.verbose) })
+      const runIo = json ? undefined : terminalIo(term, { verbose: Boolean(args.values.verbose) })
       // The pipeline starts an execution when it is created (as on AWS); follow that one.
       const executionId = await resolveExecution(api, names.pipeline)
       let report = await step('run the pipeline: source, build, dev', () =>
@@ -139,7 +156,7 @@ unless --keep is given (then \`crosspipe sandbox stop --state <dir>\` stops it).
           executionId,
           pollIntervalMs: 250,
           timeoutMs: 300_000,
-          io: runIo,
+          ...(runIo ? { io: runIo } : {}),
         }),
       )
       while (report.waitingForApproval) {
@@ -154,21 +171,51 @@ unless --keep is given (then \`crosspipe sandbox stop --state <dir>\` stops it).
             executionId,
             pollIntervalMs: 250,
             timeoutMs: 300_000,
-            io: runIo,
+            ...(runIo ? { io: runIo } : {}),
           }),
         )
       }
-      term.out(`\npipeline ${names.pipeline}: execution ${executionId} ${report.execution.status}\n`)
+      const stacks: { stage: string; account: string; region: string; stack: string; status: string }[] = []
       for (const s of pipeline.stages) {
         for (const t of s.targets) {
           const d = await credentials
             .cloudFormation({ account: t.account, region: t.region })
             .describeStack(s.stack)
-          term.out(
-            `  ${s.name.padEnd(6)} account ${t.account} ${t.region}: stack ${s.stack} ${d ? d.status : 'not deployed'}\n`,
-          )
+          stacks.push({
+            stage: s.name,
+            account: t.account,
+            region: t.region,
+            stack: s.stack,
+            status: d?.status ?? 'not deployed',
+          })
         }
       }
+      const ok = report.execution.status === 'Succeeded'
+      if (json) {
+        term.out(
+          JSON.stringify(
+            {
+              ok,
+              pipeline: names.pipeline,
+              executionId,
+              status: report.execution.status,
+              stacks,
+              steps: steps.map((st) => ({ step: st.name, ms: st.ms })),
+              totalMs: Date.now() - started,
+              ...(args.values.dir || keep ? { project } : {}),
+              ...(keep ? { sandbox: { endpoint: sandbox.endpoint, stateDir } } : {}),
+            },
+            null,
+            2,
+          ) + '\n',
+        )
+        return ok ? EXIT.ok : EXIT.failed
+      }
+      term.out(`\npipeline ${names.pipeline}: execution ${executionId} ${report.execution.status}\n`)
+      for (const st of stacks)
+        term.out(
+          `  ${st.stage.padEnd(6)} account ${st.account} ${st.region}: stack ${st.stack} ${st.status}\n`,
+        )
       term.out('\nsteps:\n')
       for (const st of steps) term.out(`  ${(st.ms / 1000).toFixed(1).padStart(6)} s  ${st.name}\n`)
       term.out(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  in all\n`)

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises'
 import type { DeployResult } from '../../deploy/index.js'
+import { pipelineStartedText } from '../../deploy/pipeline-start.js'
 import { CrosspipeError } from '../../model/errors.js'
 import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
@@ -37,9 +38,32 @@ function interruptSignal(ctx: CommandContext): { signal: AbortSignal; dispose():
 
 function report(ctx: CommandContext, r: DeployResult, summaryText: (r: DeployResult) => string): number {
   if (ctx.args.values.json) ctx.term.out(JSON.stringify(r, null, 2) + '\n')
-  else ctx.term.out(summaryText(r) + '\n')
+  else {
+    ctx.term.out(summaryText(r) + '\n')
+    for (const p of r.pipelinesStarted ?? [])
+      ctx.term.out(`${style(ctx.term, 'yellow', 'note:')} ${pipelineStartedText(p)}\n`)
+  }
   if (r.stacks.some((s) => s.error?.kind === 'unresolvable')) return EXIT.badInput
   return r.success ? EXIT.ok : EXIT.failed
+}
+
+/**
+ * The sandbox serves CodeCommit and S3 sources, not CodeConnections (GitHub, GitLab, Bitbucket:
+ * source `type: connection`, the `CodeStarSourceConnection` action). Deploying such a pipeline
+ * into it would fail only at the pipeline stack, after every other stack was created; refuse
+ * before anything is deployed.
+ */
+function refuseWhatTheSandboxCannotRun(templates: Readonly<Record<string, string>>): void {
+  const files = Object.keys(templates).filter((f) => /\bCodeStarSourceConnection\b/.test(templates[f] ?? ''))
+  if (files.length)
+    throw new CrosspipeError(
+      'usage',
+      'crosspipe deploy --sandbox: the sandbox does not serve CodeConnections, so a pipeline whose source is `type: connection` (GitHub, GitLab, Bitbucket) cannot run there; nothing was deployed. To try the pipeline in the sandbox, give it a codecommit source and register a local git repository with `crosspipe sandbox repo add NAME PATH`; to deploy it to AWS, use --profile-map, profiles in crosspipe.yml or --assume-role.',
+      files.map((f) => ({
+        location: { file: f },
+        message: 'has a CodeStarSourceConnection source action',
+      })),
+    )
 }
 
 /** `crosspipe deploy`. */
@@ -51,7 +75,9 @@ export const deployCommand: Command = {
   details: `Plans first: for each stack × account × region, create / update / no change, with the change
 set's resource changes. Then applies phase by phase; stacks of a phase deploy in parallel. A second
 deploy with nothing changed reports "no change" for every stack. Ctrl-C stops starting new work
-and lets operations in flight finish.
+and lets operations in flight finish. CodePipeline starts a pipeline's first execution when the
+pipeline is created: deploy then says which execution that is, where it is and at which approval it
+will wait (follow it with crosspipe status).
 Exit code 0 when every stack succeeded, 1 when one failed, 2 for bad input.`,
   options: {
     ...DEPLOY_INPUT_OPTIONS,
@@ -77,6 +103,7 @@ Exit code 0 when every stack succeeded, 1 when one failed, 2 for bad input.`,
     const { args, term, cwd } = ctx
     const { deploy, summaryText, readDeployInput, accountAccess, accountsOf } = await deployLib()
     const input = await readDeployInput('deploy', args, cwd)
+    if (args.values.sandbox) refuseWhatTheSandboxCannotRun(input.templates)
     const credentials = accountAccess('deploy', args, accountsOf(input), cwd)
     const io = progressIo(term, { verbose: Boolean(args.values.verbose) })
     const sig = interruptSignal(ctx)
@@ -116,15 +143,23 @@ async function confirm(ctx: CommandContext, question: string): Promise<boolean> 
 /** `crosspipe destroy`. */
 export const destroyCommand: Command = {
   name: 'destroy',
-  summary: 'Delete every stack in reverse order (empties the artifact bucket first)',
+  summary: 'Delete the application stacks, then every stack in reverse order',
   usage:
     'crosspipe destroy [-c crosspipe.yml | -m manifest.json] (--sandbox | --profile-map … | --assume-role ROLE) [--yes]',
-  details: `Deletes stacks in reverse phase order. The versioned artifact bucket is emptied first (every
-version and delete marker); KMS keys are scheduled for deletion with their waiting period, which is
-printed. Asks for confirmation unless --yes is given (required when not on a terminal).`,
+  details: `Deletes first the application stacks the pipeline deployed (the CloudFormation actions' stacks,
+such as my-app-dev), each through its deployment role, which the target stacks hold: deleted later,
+they could no longer be deleted. --keep-app-stacks leaves them. Then deletes crosspipe's stacks in
+reverse phase order. The versioned artifact bucket is emptied first (every version and delete
+marker); KMS keys are scheduled for deletion with their waiting period, which is printed. The plan
+and the prompt list every stack. Asks for confirmation unless --yes is given (required when not on
+a terminal).`,
   options: {
     ...DEPLOY_INPUT_OPTIONS,
     yes: { type: 'boolean', short: 'y', description: 'Do not ask for confirmation.' },
+    'keep-app-stacks': {
+      type: 'boolean',
+      description: 'Leave the application stacks the pipeline deployed (deleted first by default).',
+    },
     'dry-run': { type: 'boolean', description: 'Print what would be deleted and change nothing.' },
     concurrency: {
       type: 'string',
@@ -141,11 +176,17 @@ printed. Asks for confirmation unless --yes is given (required when not on a ter
     const credentials = accountAccess('destroy', args, accountsOf(input), cwd)
     const dryRun = Boolean(args.values['dry-run'])
     let yes = Boolean(args.values.yes)
+    const keepAppStacks = Boolean(args.values['keep-app-stacks'])
     if (!yes && !dryRun) {
       const accounts = [...new Set(input.manifest.stacks.map((s) => s.account))]
+      const { applicationStacks } = await import('../../plan/index.js')
+      const apps = keepAppStacks ? [] : applicationStacks(input.manifest, input.templates)
+      const appText = apps.length
+        ? `, first the application stack(s) ${apps.map((a) => `${a.stack} (${a.account} ${a.region})`).join(', ')} the pipeline deployed (--keep-app-stacks leaves them)`
+        : ''
       yes = await confirm(
         ctx,
-        `Delete ${input.manifest.stacks.length} stack(s) of "${input.manifest.pipeline}" in account(s) ${accounts.join(', ')}? [y/N] `,
+        `Delete ${input.manifest.stacks.length} stack(s) of "${input.manifest.pipeline}" in account(s) ${accounts.join(', ')}${appText}? [y/N] `,
       )
       if (!yes) {
         throw new CrosspipeError(
@@ -165,6 +206,7 @@ printed. Asks for confirmation unless --yes is given (required when not on a ter
         credentials,
         yes,
         dryRun,
+        keepAppStacks,
         ...(concurrency ? { concurrency } : {}),
         signal: sig.signal,
         io: args.values.json ? undefined : io,

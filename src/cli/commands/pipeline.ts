@@ -9,6 +9,7 @@ import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
 import { DEPLOY_INPUT_OPTIONS } from '../options.js'
 import { style, terminalIo } from '../output.js'
+import { stageWaitText } from '../../deploy/run.js'
 
 /** Options of run, status and approve: where the pipeline is, and how to reach its account. */
 const PIPELINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -105,10 +106,16 @@ function printReport(ctx: CommandContext, r: ExecutionReport): void {
       `  waiting for approval at ${r.waitingForApproval.stage} › ${r.waitingForApproval.action}: crosspipe approve ${r.pipeline} ${r.waitingForApproval.stage}\n`,
     )
   }
+  if (r.waitingForStage) {
+    t.out(
+      `  ${style(t, 'yellow', 'waiting:')} ${stageWaitText(r.pipeline, r.execution.executionId, r.waitingForStage)}\n`,
+    )
+  }
 }
 
 function exitFor(r: ExecutionReport): number {
-  return r.execution.status === 'Succeeded' || (r.execution.status === 'InProgress' && r.waitingForApproval)
+  const waitsForPerson = r.waitingForApproval !== undefined || r.waitingForStage?.heldAtApproval !== undefined
+  return r.execution.status === 'Succeeded' || (r.execution.status === 'InProgress' && waitsForPerson)
     ? EXIT.ok
     : EXIT.failed
 }
@@ -120,9 +127,13 @@ export const runCommand: Command = {
   usage:
     'crosspipe run [pipeline] [-c crosspipe.yml] (--sandbox | --profile-map … | --assume-role ROLE) [--no-follow]',
   details: `Starts an execution of the pipeline of crosspipe.yml (or the one named) and prints each action
-as its status changes; a failed action shows its error and a hint. Stops following at a manual
-approval (approve with crosspipe approve). Exit 0 when the execution succeeded or waits for
-approval, 1 when it failed or was stopped or superseded.`,
+as its status changes; a failed action shows its error and a hint. A stage runs one execution at a
+time: when this execution waits to enter a stage another one holds, run names that execution and
+what it waits for. It returns when only a person can move the execution on: at a manual approval
+of its own, or behind another execution's approval (both with the crosspipe approve command to
+run). Takes the same account access options as deploy (profiles in crosspipe.yml, --profile-map,
+--assume-role, --endpoint-url, --sandbox); it uses the pipeline's account. Exit 0 when the
+execution succeeded or waits for an approval, 1 when it failed or was stopped or superseded.`,
   options: {
     ...PIPELINE_OPTIONS,
     'no-follow': { type: 'boolean', description: 'Start the execution and return at once.' },
@@ -200,6 +211,9 @@ export const approveCommand: Command = {
   summary: 'Approve (or reject) the manual approval waiting in a stage',
   usage:
     'crosspipe approve [pipeline] <stage> [--reject] [--comment TEXT] (--sandbox | --profile-map … | --assume-role ROLE)',
+  details: `Approves the Manual approval waiting in the stage. A definition stage with more actions than
+CodePipeline allows in one stage (50) runs as <stage>-part1, -part2, … with the approval in part 1:
+crosspipe approve <stage> approves it (the part's own name works too).`,
   options: {
     ...PIPELINE_OPTIONS,
     reject: { type: 'boolean', description: 'Reject instead of approving.' },

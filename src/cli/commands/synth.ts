@@ -3,6 +3,7 @@ import { CrosspipeError } from '../../model/errors.js'
 import type { Command } from '../command.js'
 import { EXIT } from '../command.js'
 import { replaceDirectory } from '../files.js'
+import { limitLines } from './check.js'
 
 /** `crosspipe synth`: templates and manifest.json. */
 export const synthCommand: Command = {
@@ -11,7 +12,11 @@ export const synthCommand: Command = {
   usage: 'crosspipe synth [-c crosspipe.yml] [-o crosspipe.out] [--format yaml|json]',
   details: `Reads the definition, checks it and AWS's limits, and replaces the output directory with
 one <stack>.template.yaml per stack (or .json) and manifest.json (accounts, regions, deploy phases,
-parameters). Nothing is written when the definition has an error.`,
+parameters). Nothing is written when the definition has an error. Every AWS limit the definition
+reaches is listed with what crosspipe does about it: a template over CloudFormation's 51,200-byte
+TemplateBody limit is uploaded by deploy to the pipeline's artifact bucket; a stage with more than
+CodePipeline's 50 actions is split into <stage>-part1, -part2, … that run one after another (the
+approval is in part 1, and crosspipe approve <stage> approves it).`,
   options: {
     config: {
       type: 'string',
@@ -39,18 +44,21 @@ parameters). Nothing is written when the definition has an error.`,
       )
     }
     const { loadPipeline } = await import('../../model/index.js')
-    const { synthesize } = await import('../../synth/index.js')
+    const { synthesize, limitsReached } = await import('../../synth/index.js')
     const pipeline = await loadPipeline(resolve(cwd, args.values.config as string))
     const out = synthesize(pipeline, { format })
+    const limits = limitsReached(pipeline, out)
     const dir = resolve(cwd, args.values.output as string)
     replaceDirectory(dir, out.files)
     if (args.values.json) {
-      term.out(JSON.stringify({ ok: true, directory: dir, manifest: out.manifest }, null, 2) + '\n')
+      term.out(JSON.stringify({ ok: true, directory: dir, manifest: out.manifest, limits }, null, 2) + '\n')
     } else {
       const rel = relative(cwd, dir) || '.'
       for (const s of out.manifest.stacks) {
         term.out(`phase ${s.phase}  ${s.account} ${s.region}  ${s.name}  →  ${rel}/${s.template}\n`)
       }
+      const section = limitLines(term, limits)
+      if (section.length) term.out(section.join('\n') + '\n')
       term.out(`wrote ${Object.keys(out.files).length} files to ${rel}/\n`)
     }
     return EXIT.ok
