@@ -87,6 +87,19 @@ const classifiers: Record<string, (req: SimulateRequest, o: string, t: Theirs) =
     const allowAll = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }
     return (await theirs({ ...req, identityPolicies: [allowAll] })).decision === 'Allowed'
   },
+  async 'federated-user-without-session-policy'(req, o, t) {
+    if (o !== 'ImplicitlyDenied' || t.decision !== 'Allowed') return false
+    if (!req.principal.includes(':federated-user/') || req.sessionPolicy) return false
+    const allowAll = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }
+    const withSession = { ...req, sessionPolicy: allowAll }
+    return (await theirs(withSession)).decision === 'Allowed' && ours(withSession) === 'Allowed'
+  },
+  async 'principalarn-grant-not-session-limited'(req, o, t) {
+    if (o !== 'Allowed' || t.decision !== 'ImplicitlyDenied' || !req.sessionPolicy) return false
+    if (!/aws:PrincipalArn/i.test(JSON.stringify(req.resourcePolicy ?? {}))) return false
+    const { sessionPolicy: _s, ...rest } = req
+    return (await theirs(rest)).decision === 'Allowed' && ours(rest) === 'Allowed'
+  },
   async 'unresolved-variable'(req, o, t) {
     const text = JSON.stringify(req)
     if (!text.includes('${aws:username}') || req.context?.['aws:username'] !== undefined) return false
