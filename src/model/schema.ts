@@ -262,6 +262,12 @@ export const Approval = z
       .max(512, 'an approval comment has at most 512 characters')
       .optional()
       .describe('Text shown to the approver.'),
+    review: z
+      .boolean()
+      .optional()
+      .describe(
+        'Prepare the change sets of every target before the approval, so the approver sees what will change (crosspipe approve and crosspipe status print them); they are executed after it.',
+      ),
   })
   .describe('A manual approval before the stage deploys.')
 
@@ -292,6 +298,12 @@ export const DeployPermissions = z
       .array(PolicyStatement)
       .default([])
       .describe('Inline policy statements of the deployment role.'),
+    fromTemplate: z
+      .union([z.literal(true), ArtifactPath])
+      .optional()
+      .describe(
+        'Derive the deployment role statements from the application template: true reads the stage template (relative to this file), a path reads that file instead (for templates the build generates).',
+      ),
   })
   .describe(
     'What the CloudFormation deployment role in the target account may do. When absent: the AWS managed PowerUserAccess policy (everything but IAM, Organizations and Account management).',
