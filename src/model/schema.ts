@@ -438,7 +438,14 @@ export interface ResolvedTarget {
   readonly region: string
 }
 /** A stage whose targets all have a region. */
-export type ResolvedStage = Omit<PipelineStage, 'targets'> & { readonly targets: readonly ResolvedTarget[] }
+export type ResolvedStage = Omit<PipelineStage, 'targets'> & {
+  readonly targets: readonly ResolvedTarget[]
+  /**
+   * The application template read for `deployPermissions.fromTemplate` (by `loadPipeline`,
+   * relative to the definition): its file name and parsed body (intrinsics in their long form).
+   */
+  readonly appTemplate?: { readonly file: string; readonly body: unknown }
+}
 /**
  * The definition after loading: defaults applied, every target's region resolved and the naming
  * prefix set. This is what synth consumes.

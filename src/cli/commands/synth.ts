@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path'
 import { CrosspipeError } from '../../model/errors.js'
-import type { Command } from '../command.js'
+import type { ResolvedPipeline } from '../../model/index.js'
+import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
 import { replaceDirectory } from '../files.js'
 
@@ -39,7 +40,7 @@ parameters). Nothing is written when the definition has an error.`,
       )
     }
     const { loadPipeline } = await import('../../model/index.js')
-    const { synthesize } = await import('../../synth/index.js')
+    const { synthesize, deriveForTarget } = await import('../../synth/index.js')
     const pipeline = await loadPipeline(resolve(cwd, args.values.config as string))
     const out = synthesize(pipeline, { format })
     const dir = resolve(cwd, args.values.output as string)
@@ -52,7 +53,29 @@ parameters). Nothing is written when the definition has an error.`,
         term.out(`phase ${s.phase}  ${s.account} ${s.region}  ${s.name}  →  ${rel}/${s.template}\n`)
       }
       term.out(`wrote ${Object.keys(out.files).length} files to ${rel}/\n`)
+      printDerivedPermissions(term, pipeline, deriveForTarget)
     }
     return EXIT.ok
   },
+}
+
+/** The deployment role statements derived from application templates (`fromTemplate`), per stage. */
+function printDerivedPermissions(
+  term: CommandContext['term'],
+  pipeline: ResolvedPipeline,
+  deriveForTarget: typeof import('../../synth/index.js').deriveForTarget,
+): void {
+  for (const s of pipeline.stages) {
+    if (s.deployPermissions?.fromTemplate === undefined || !s.appTemplate) continue
+    const t = s.targets[0]!
+    const d = deriveForTarget(pipeline, s, t.account, t.region)
+    term.out(
+      `\nstage ${s.name}: deployment role statements derived from ${relative(process.cwd(), s.appTemplate.file)} (shown for ${t.account} ${t.region}):\n`,
+    )
+    for (const st of d.statements) {
+      const cond = st.Condition ? ` if ${JSON.stringify(st.Condition)}` : ''
+      term.out(`  ${st.Sid}: ${st.Action.join(', ')}\n    on ${st.Resource.join(', ')}${cond}\n`)
+    }
+    for (const n of d.notes) term.out(`  note: ${n}\n`)
+  }
 }
