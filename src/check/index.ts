@@ -16,6 +16,8 @@ import { CrosspipeError } from '../model/errors.js'
 import type { ResolvedPipeline } from '../model/schema.js'
 import { Manifest } from '../synth/manifest.js'
 import type { ManifestDocument } from '../synth/manifest.js'
+import { appTemplateCalls } from './app-template.js'
+import type { AppTemplateInput } from './app-template.js'
 import { pipelineCalls } from './catalogue.js'
 import { Evaluator } from './evaluate.js'
 import type { EvaluatedCall } from './evaluate.js'
@@ -30,6 +32,7 @@ export type { CheckResult, CheckCall, CheckFinding, RuleId, Severity, FindingLoc
 export { toSarif } from './sarif.js'
 export { renderCheck } from './render.js'
 export { CATALOGUE, DOCS } from './catalogue.js'
+export type { AppTemplateInput } from './app-template.js'
 
 /** The input of {@link checkSetup}: a manifest and its templates, keyed by the manifest's `template` value. */
 export interface CheckInput {
@@ -37,6 +40,8 @@ export interface CheckInput {
   readonly templates: ReadonlyMap<string, ParsedTemplate>
   /** The manifest's file name, for errors. */
   readonly manifestFile?: string
+  /** Application templates: their resources' calls as the deployment role are checked too. */
+  readonly appTemplates?: readonly AppTemplateInput[]
 }
 
 /**
@@ -73,12 +78,26 @@ export function checkSetup(input: CheckInput): CheckResult {
   const evaluator = new Evaluator(model, locate, symbolize)
 
   const evaluated: EvaluatedCall[] = []
-  for (const p of model.pipelines)
+  const uncatalogued: CheckFinding[] = []
+  for (const p of model.pipelines) {
     for (const spec of pipelineCalls({ model, pipeline: p })) evaluated.push(evaluator.evaluate(spec))
+    const app = appTemplateCalls(p, input.appTemplates ?? [])
+    for (const spec of app.calls) evaluated.push(evaluator.evaluate(spec))
+    for (const u of app.uncatalogued)
+      uncatalogued.push({
+        rule: 'action-not-catalogued',
+        severity: 'warning',
+        stack: u.origin.stack,
+        logicalId: u.origin.logicalId,
+        message: `${u.stage} / ${u.action}: resource ${u.logicalId} of ${u.file} is of type ${u.type}, whose CloudFormation calls crosspipe does not know: they were not checked.`,
+        fix: null,
+      })
+  }
 
   const findings: CheckFinding[] = [
     ...structuralFindings({ model, resolver, locate, symbolize, evaluator }),
     ...lintFindings({ model, resolver, locate, symbolize, evaluator, calls: evaluated }),
+    ...uncatalogued,
   ]
   const rulesFound = new Set(findings.map((f) => f.rule))
   for (const e of evaluated) {
@@ -129,7 +148,10 @@ function symbolizer(symbols: ReadonlyMap<string, string>): (s: string) => string
  *
  * @throws CrosspipeError `file-not-found`, `invalid-manifest`, `invalid-template`, `unresolvable`.
  */
-export async function checkManifestFile(path: string): Promise<CheckResult> {
+export async function checkManifestFile(
+  path: string,
+  appTemplates: readonly AppTemplateInput[] = [],
+): Promise<CheckResult> {
   const text = await readText(path)
   const doc = parseTemplate(text, path)
   const parsed = Manifest.safeParse(doc.body)
@@ -155,7 +177,7 @@ export async function checkManifestFile(path: string): Promise<CheckResult> {
     })
     templates.set(s.template, parseTemplate(t, displayPath(file)))
   }
-  return checkSetup({ manifest: parsed.data, templates, manifestFile: path })
+  return checkSetup({ manifest: parsed.data, templates, manifestFile: path, appTemplates })
 }
 
 /** A path as terminals and editors link it: relative to the working directory when below it. */
@@ -191,10 +213,19 @@ async function readText(
  * file `crosspipe synth` would write, without a line: the templates exist only in memory here, and
  * parsing their YAML text again only for positions would cost more than the check itself.
  */
-export function checkPipeline(p: ResolvedPipeline): CheckResult {
+export function checkPipeline(p: ResolvedPipeline, appTemplates: readonly AppTemplateInput[] = []): CheckResult {
   const out = synthesize(p)
   const templates = new Map<string, ParsedTemplate>()
   for (const t of out.templates)
     templates.set(t.file, { body: t.body, file: t.file, locate: () => undefined })
-  return checkSetup({ manifest: out.manifest, templates, manifestFile: 'manifest.json' })
+  // The templates loadPipeline read for fromTemplate stages are checked too.
+  const fromDefinition = p.stages.flatMap((s) =>
+    s.appTemplate ? [{ file: s.appTemplate.file, body: s.appTemplate.body, templatePath: s.template }] : [],
+  )
+  return checkSetup({
+    manifest: out.manifest,
+    templates,
+    manifestFile: 'manifest.json',
+    appTemplates: [...appTemplates, ...fromDefinition],
+  })
 }
