@@ -321,9 +321,23 @@ const Parameters = z
       .string()
       .regex(/^[A-Za-z0-9]+$/, 'a CloudFormation parameter name uses only letters and digits')
       .max(255, 'a parameter name has at most 255 characters'),
-    z.string(),
+    z.union([
+      z.string(),
+      // The location of the build artifact, for templates that load it (Lambda code):
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/continuous-delivery-codepipeline-parameter-override-functions.html
+      z
+        .strictObject({
+          'Fn::GetArtifactAtt': z.tuple([
+            z.literal('BuildOutput'),
+            z.enum(['BucketName', 'ObjectKey', 'URL']),
+          ]),
+        })
+        .describe('Fn::GetArtifactAtt: [BuildOutput, BucketName | ObjectKey | URL], the build artifact\u2019s location.'),
+    ]),
   )
-  .describe('Template parameters (name: "value", literal strings).')
+  .describe(
+    'Template parameters (name: "value", literal strings; or Fn::GetArtifactAtt of the build artifact, for templates that load it).',
+  )
 
 /** A deployment stage: one application stack, deployed to each of its targets in parallel. */
 export const Stage = z

@@ -59,7 +59,10 @@ export function deriveForTarget(
   const resources = appResources(
     stage.appTemplate.body,
     { partition: p.partition ?? 'aws', account, region, stackName: stage.stack },
-    stage.parameters ?? {},
+    // Only literal values name resources; an artifact location is known when the pipeline runs.
+    Object.fromEntries(
+      Object.entries(stage.parameters ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    ),
   )
   const r = deriveStatements(resources)
   if (r.unknownTypes.length)

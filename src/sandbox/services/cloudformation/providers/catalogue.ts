@@ -23,6 +23,11 @@ export async function authorizeCatalogued(
     stackName: ctx.stackName,
     logicalId: ctx.logicalId,
   }
-  for (const c of resourceCalls(type, op, props, env, name) ?? [])
-    await ctx.aws.authorize(c.action, c.resource, c.context)
+  for (const c of resourceCalls(type, op, props, env, name) ?? []) {
+    // Reading an object (Lambda code) is authorized by the read itself, which the provider makes
+    // through S3 as this identity: S3 knows the bucket's owner, its policy and its key.
+    if (c.action === 's3:GetObject') continue
+    // Other S3 calls act on buckets the stack creates in its own account; S3 ARNs carry no account.
+    await ctx.aws.authorize(c.action, c.resource, c.context, c.resource.startsWith(`arn:${ctx.partition}:s3:`) ? ctx.account : undefined)
+  }
 }
