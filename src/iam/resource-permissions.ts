@@ -7,7 +7,22 @@ export const RESOURCE_PERMISSIONS_SOURCE = {
   source:
     'cfn-lint repository (github.com/aws-cloudformation/cfn-lint) commit e6eb7570e0c12fe8bc6fb150c794d47f51eabcd0, src/cfnlint/data/schemas/providers/us_east_1/: the CloudFormation registry resource provider schemas of us-east-1 as published on 2024-09-04, the last copy there with handler permissions',
   date: '2024-09-04',
+  iamActions: 'cfn-lint 1.51.0 data/AdditionalSpecs/Policies.json (Service Authorization Reference)',
 } as const
+
+/** Handler permissions that are not IAM actions (API names such as s3:DeleteBucketCors), left out. */
+export const RESOURCE_PERMISSIONS_DROPPED: readonly string[] = [
+  's3:DeleteBucketAnalyticsConfiguration',
+  's3:DeleteBucketCors',
+  's3:DeleteBucketEncryption',
+  's3:DeleteBucketLifecycle',
+  's3:DeleteBucketMetricsConfiguration',
+  's3:DeleteBucketReplication',
+  's3:GetObjectMetadata',
+  's3:PutBucketReplication',
+  's3:PutObjectLockConfiguration',
+  's3:REST.PUT.OBJECT',
+]
 
 /** Resource type → handler → the IAM actions that handler needs. */
 export const RESOURCE_PERMISSIONS: Readonly<
@@ -87,7 +102,6 @@ export const RESOURCE_PERMISSIONS: Readonly<
       'logs:PutLogEvents',
       'logs:PutRetentionPolicy',
       's3:GetObject',
-      's3:GetObjectMetadata',
       's3:ListBucket',
     ],
     update: [
@@ -419,7 +433,6 @@ export const RESOURCE_PERMISSIONS: Readonly<
       'logs:GetDataProtectionPolicy',
       'logs:PutDataProtectionPolicy',
       'logs:CreateLogDelivery',
-      's3:REST.PUT.OBJECT',
       'firehose:TagDeliveryStream',
       'logs:PutResourcePolicy',
       'logs:DescribeResourcePolicies',
@@ -435,7 +448,6 @@ export const RESOURCE_PERMISSIONS: Readonly<
       'logs:GetDataProtectionPolicy',
       'logs:PutDataProtectionPolicy',
       'logs:CreateLogDelivery',
-      's3:REST.PUT.OBJECT',
       'firehose:TagDeliveryStream',
     ],
     delete: ['logs:DescribeLogGroups', 'logs:DeleteLogGroup', 'logs:DeleteDataProtectionPolicy'],
@@ -451,7 +463,6 @@ export const RESOURCE_PERMISSIONS: Readonly<
       's3:PutLifecycleConfiguration',
       's3:PutMetricsConfiguration',
       's3:PutBucketNotification',
-      's3:PutBucketReplication',
       's3:PutBucketWebsite',
       's3:PutAccelerateConfiguration',
       's3:PutBucketPublicAccessBlock',
@@ -464,7 +475,6 @@ export const RESOURCE_PERMISSIONS: Readonly<
       's3:DeleteObject',
       's3:PutBucketLogging',
       's3:PutBucketVersioning',
-      's3:PutObjectLockConfiguration',
       's3:PutBucketOwnershipControls',
       's3:PutIntelligentTieringConfiguration',
     ],
@@ -478,7 +488,6 @@ export const RESOURCE_PERMISSIONS: Readonly<
       's3:PutLifecycleConfiguration',
       's3:PutMetricsConfiguration',
       's3:PutBucketNotification',
-      's3:PutBucketReplication',
       's3:PutBucketWebsite',
       's3:PutAccelerateConfiguration',
       's3:PutBucketPublicAccessBlock',
@@ -488,14 +497,7 @@ export const RESOURCE_PERMISSIONS: Readonly<
       's3:DeleteBucketWebsite',
       's3:PutBucketLogging',
       's3:PutBucketVersioning',
-      's3:PutObjectLockConfiguration',
       's3:PutBucketObjectLockConfiguration',
-      's3:DeleteBucketAnalyticsConfiguration',
-      's3:DeleteBucketCors',
-      's3:DeleteBucketMetricsConfiguration',
-      's3:DeleteBucketEncryption',
-      's3:DeleteBucketLifecycle',
-      's3:DeleteBucketReplication',
       'iam:PassRole',
       's3:ListBucket',
     ],
