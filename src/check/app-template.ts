@@ -59,7 +59,7 @@ export function appTemplateCalls(
       const path = typeof cfg.TemplatePath === 'string' ? cfg.TemplatePath.split('::')[1] : undefined
       const t = templates.find((x) => x.templatePath === undefined || x.templatePath === path)
       if (!t) continue
-      const stackName = String(cfg.StackName ?? '')
+      const stackName = typeof cfg.StackName === 'string' ? cfg.StackName : ''
       const params = overrides(cfg.ParameterOverrides)
       const env = { partition: pipeline.partition, account, region: a.region, stackName }
       for (const r of appResources(t.body, env, params)) {

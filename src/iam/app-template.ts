@@ -100,7 +100,9 @@ export function appResources(
     }
     const sub = v['Fn::Sub']
     if (sub !== undefined) {
-      const [tpl, vars] = Array.isArray(sub) ? [sub[0], isObj(sub[1]) ? sub[1] : {}] : [sub, {}]
+      const list: readonly unknown[] = Array.isArray(sub) ? (sub as unknown[]) : [sub]
+      const tpl = list[0]
+      const vars: Obj = isObj(list[1]) ? list[1] : {}
       if (typeof tpl !== 'string') return '*'
       return tpl.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
         if (name in vars) return text(vars[name], seen)
@@ -113,7 +115,8 @@ export function appResources(
     if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1]))
       return (join[1] as unknown[]).map((x) => text(x, seen)).join(join[0])
     const att = v['Fn::GetAtt']
-    const [id, attr] = Array.isArray(att) ? att : typeof att === 'string' ? att.split('.') : []
+    const parts: readonly unknown[] = Array.isArray(att) ? (att as unknown[]) : typeof att === 'string' ? att.split('.') : []
+    const [id, attr] = parts
     if (typeof id === 'string' && attr === 'Arn') {
       const r = resources[id]
       if (isObj(r) && typeof r.Type === 'string')

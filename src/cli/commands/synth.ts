@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path'
 import { CrosspipeError } from '../../model/errors.js'
 import type { ResolvedPipeline } from '../../model/index.js'
+import type { deriveForTarget as DeriveFn } from '../../synth/index.js'
 import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
 import { replaceDirectory } from '../files.js'
@@ -59,11 +60,13 @@ parameters). Nothing is written when the definition has an error.`,
   },
 }
 
+type DeriveForTarget = typeof DeriveFn
+
 /** The deployment role statements derived from application templates (`fromTemplate`), per stage. */
 function printDerivedPermissions(
   term: CommandContext['term'],
   pipeline: ResolvedPipeline,
-  deriveForTarget: typeof import('../../synth/index.js').deriveForTarget,
+  deriveForTarget: DeriveForTarget,
 ): void {
   for (const s of pipeline.stages) {
     if (s.deployPermissions?.fromTemplate === undefined || !s.appTemplate) continue
