@@ -327,10 +327,9 @@ const Parameters = z
       // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/continuous-delivery-codepipeline-parameter-override-functions.html
       z
         .strictObject({
-          'Fn::GetArtifactAtt': z.tuple([
-            z.literal('BuildOutput'),
-            z.enum(['BucketName', 'ObjectKey', 'URL']),
-          ]),
+          'Fn::GetArtifactAtt': z
+            .tuple([z.literal('BuildOutput'), z.enum(['BucketName', 'ObjectKey', 'URL'])])
+            .describe('[BuildOutput, BucketName | ObjectKey | URL]'),
         })
         .describe('Fn::GetArtifactAtt: [BuildOutput, BucketName | ObjectKey | URL], the build artifact\u2019s location.'),
     ]),
