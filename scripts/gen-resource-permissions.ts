@@ -72,7 +72,10 @@ if (!values.schemas || !values['iam-actions'] || !values.source || !values.date)
   )
   process.exit(2)
 }
-const iam = JSON.parse(readFileSync(values['iam-actions'], 'utf8')) as Record<string, { Actions?: Record<string, unknown> }>
+const iam = JSON.parse(readFileSync(values['iam-actions'], 'utf8')) as Record<
+  string,
+  { Actions?: Record<string, unknown> }
+>
 const isIamAction = (a: string): boolean => {
   const [svc, name] = a.split(':')
   return Boolean(svc && name && iam[svc.toLowerCase()]?.Actions?.[name.toLowerCase()] !== undefined)

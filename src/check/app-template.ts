@@ -106,7 +106,9 @@ function overrides(v: unknown): Record<string, string> {
   try {
     const o = JSON.parse(v) as unknown
     if (typeof o !== 'object' || o === null) return {}
-    return Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'))
+    return Object.fromEntries(
+      Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    )
   } catch {
     return {}
   }

@@ -213,7 +213,10 @@ async function readText(
  * file `crosspipe synth` would write, without a line: the templates exist only in memory here, and
  * parsing their YAML text again only for positions would cost more than the check itself.
  */
-export function checkPipeline(p: ResolvedPipeline, appTemplates: readonly AppTemplateInput[] = []): CheckResult {
+export function checkPipeline(
+  p: ResolvedPipeline,
+  appTemplates: readonly AppTemplateInput[] = [],
+): CheckResult {
   const out = synthesize(p)
   const templates = new Map<string, ParsedTemplate>()
   for (const t of out.templates)

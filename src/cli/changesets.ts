@@ -10,7 +10,13 @@ import type { CommandContext } from './command.js'
 import type { Terminal } from './output.js'
 import { style } from './output.js'
 
-const SIGN: Readonly<Record<string, string>> = { Add: '+', Modify: '~', Remove: '-', Import: '<', Dynamic: '?' }
+const SIGN: Readonly<Record<string, string>> = {
+  Add: '+',
+  Modify: '~',
+  Remove: '-',
+  Import: '<',
+  Dynamic: '?',
+}
 
 /** Prints every prepared change set of a stage. */
 export function printReview(t: Terminal, r: StageReview): void {
@@ -83,12 +89,13 @@ export async function reviewIfAny(
   definition: ResolvedPipeline | undefined,
   stage: string,
   required: boolean,
+  print = true,
 ): Promise<StageReview | undefined> {
   const s = definition?.stages.find((x) => x.name === stage)
   if (!definition || !s || typeof s.approval !== 'object' || s.approval.review !== true) return undefined
   const { reviewStage } = await import('../deploy/index.js')
   const r = await reviewStage({ access, pipeline: definition, stage })
-  if (!ctx.args.values.json) printReview(ctx.term, r)
+  if (print && !ctx.args.values.json) printReview(ctx.term, r)
   if (required && r.targets.some((t) => t.status === 'pending'))
     ctx.term.err('warning: a change set is still being created; the approval cannot be waiting yet\n')
   return r

@@ -105,7 +105,8 @@ export function reviews(s: ResolvedStage): boolean {
 
 // Types and properties that grant or move permissions. Resource policies are listed by type;
 // other policy-valued properties by name. https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_identity-vs-resource.html
-const IAM_TYPES = /^AWS::IAM::|^AWS::(S3::BucketPolicy|SQS::QueuePolicy|SNS::TopicPolicy|Lambda::Permission|KMS::Key|SecretsManager::ResourcePolicy)$/
+const IAM_TYPES =
+  /^AWS::IAM::|^AWS::(S3::BucketPolicy|SQS::QueuePolicy|SNS::TopicPolicy|Lambda::Permission|KMS::Key|SecretsManager::ResourcePolicy)$/
 const IAM_PROPERTIES = new Set([
   'Policies',
   'PolicyDocument',
@@ -119,7 +120,8 @@ const IAM_PROPERTIES = new Set([
   'ExecutionRoleArn',
   'TaskRoleArn',
 ])
-const NETWORK_TYPES = /^AWS::EC2::(SecurityGroup|SecurityGroupIngress|SecurityGroupEgress|NetworkAcl|NetworkAclEntry)$/
+const NETWORK_TYPES =
+  /^AWS::EC2::(SecurityGroup|SecurityGroupIngress|SecurityGroupEgress|NetworkAcl|NetworkAclEntry)$/
 
 function attentionOf(c: ResourceChange): ReviewChange['attention'] {
   if (NETWORK_TYPES.test(c.resourceType)) return 'network'
@@ -215,7 +217,9 @@ export function reviewSummary(r: StageReview): string {
     const c = t.counts
     const bits = [
       c.add ? `${c.add} add` : '',
-      c.modify ? `${c.modify} modify${c.replace ? ` (${c.replace} replacement${c.replace > 1 ? 's' : ''})` : ''}` : '',
+      c.modify
+        ? `${c.modify} modify${c.replace ? ` (${c.replace} replacement${c.replace > 1 ? 's' : ''})` : ''}`
+        : '',
       c.remove ? `${c.remove} remove` : '',
       c.iam ? `${c.iam} IAM` : '',
       c.network ? `${c.network} security group` : '',

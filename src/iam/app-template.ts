@@ -43,7 +43,12 @@ type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Types whose `Ref` is their name (resource pages, "Return values"). */
-const REF_IS_NAME = new Set(['AWS::IAM::Role', 'AWS::S3::Bucket', 'AWS::SSM::Parameter', 'AWS::Lambda::Function'])
+const REF_IS_NAME = new Set([
+  'AWS::IAM::Role',
+  'AWS::S3::Bucket',
+  'AWS::SSM::Parameter',
+  'AWS::Lambda::Function',
+])
 
 /**
  * Resolves the resources of a parsed template body (intrinsics as `{ Ref }`, `{ 'Fn::Sub' }`…).
@@ -59,7 +64,8 @@ export function appResources(
   const resources = isObj(t.Resources) ? t.Resources : {}
   const params: Record<string, string> = {}
   for (const [k, v] of Object.entries(isObj(t.Parameters) ? t.Parameters : {}))
-    if (isObj(v) && (typeof v.Default === 'string' || typeof v.Default === 'number')) params[k] = String(v.Default)
+    if (isObj(v) && (typeof v.Default === 'string' || typeof v.Default === 'number'))
+      params[k] = String(v.Default)
   Object.assign(params, parameters)
   const pseudo: Record<string, string> = {
     'AWS::StackName': stack.stackName,
@@ -115,7 +121,11 @@ export function appResources(
     if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1]))
       return (join[1] as unknown[]).map((x) => text(x, seen)).join(join[0])
     const att = v['Fn::GetAtt']
-    const parts: readonly unknown[] = Array.isArray(att) ? (att as unknown[]) : typeof att === 'string' ? att.split('.') : []
+    const parts: readonly unknown[] = Array.isArray(att)
+      ? (att as unknown[])
+      : typeof att === 'string'
+        ? att.split('.')
+        : []
     const [id, attr] = parts
     if (typeof id === 'string' && attr === 'Arn') {
       const r = resources[id]
@@ -180,9 +190,7 @@ export function deriveStatements(
   const notes: string[] = []
   const unknownTypes: string[] = []
   const createdRoles = new Set(
-    resources
-      .filter((r) => r.type === 'AWS::IAM::Role')
-      .map((r) => resourceArn(r.type, r.env, r.name)!),
+    resources.filter((r) => r.type === 'AWS::IAM::Role').map((r) => resourceArn(r.type, r.env, r.name)!),
   )
   for (const r of resources) {
     if (needsNoPermissions(r.type)) continue
@@ -199,7 +207,9 @@ export function deriveStatements(
         Action: [...actions.own, ...actions.other],
         Resource: ['*'],
       })
-      notes.push(`${r.logicalId} (${r.type}): crosspipe cannot scope this type to its name; its handler permissions are allowed on "*"`)
+      notes.push(
+        `${r.logicalId} (${r.type}): crosspipe cannot scope this type to its name; its handler permissions are allowed on "*"`,
+      )
       continue
     }
     statements.push({ Sid: r.logicalId, Effect: 'Allow', Action: actions.own, Resource: [arn] })
@@ -222,13 +232,15 @@ export function deriveStatements(
         )
         continue
       }
-      other.set(`${c.action} ${c.resource}`, { action: c.action, resource: c.resource, ...(c.context ? { context: { ...c.context } } : {}) })
+      other.set(`${c.action} ${c.resource}`, {
+        action: c.action,
+        resource: c.resource,
+        ...(c.context ? { context: { ...c.context } } : {}),
+      })
     }
     let n = 0
     for (const c of other.values()) {
-      const cond = c.context
-        ? { StringEquals: Object.fromEntries(Object.entries(c.context)) }
-        : undefined
+      const cond = c.context ? { StringEquals: Object.fromEntries(Object.entries(c.context)) } : undefined
       statements.push({
         Sid: `${r.logicalId}${c.action.split(':')[1]}${n++ ? n : ''}`.replace(/[^A-Za-z0-9]/g, ''),
         Effect: 'Allow',
@@ -239,7 +251,9 @@ export function deriveStatements(
     }
     const left = actions.other.filter((a) => ![...other.values()].some((c) => c.action === a))
     if (left.length)
-      notes.push(`${r.logicalId}: not derived, only needed with properties the template does not use: ${left.join(', ')}`)
+      notes.push(
+        `${r.logicalId}: not derived, only needed with properties the template does not use: ${left.join(', ')}`,
+      )
     if (!r.named) notes.push(`${r.logicalId}: named by CloudFormation, so scoped to ${arn}`)
   }
   return { statements, notes, unknownTypes: [...new Set(unknownTypes)] }

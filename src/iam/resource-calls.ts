@@ -80,7 +80,9 @@ function byProperty(
   arn: string,
   list: readonly (readonly [string, string | undefined, string])[],
 ): ResourceCall[] {
-  return list.filter(([, prop]) => prop === undefined || has(props, prop)).map(([action, , why]) => ({ action, resource: arn, why }))
+  return list
+    .filter(([, prop]) => prop === undefined || has(props, prop))
+    .map(([action, , why]) => ({ action, resource: arn, why }))
 }
 
 /** A role ARN from a property value (a name or an ARN), in the stack's account. */
@@ -184,7 +186,8 @@ const MODELS: Readonly<Record<string, TypeModel>> = {
     nameProperty: 'FunctionName',
     arn: (env, name) => arnOf(env, 'lambda', `function:${name}`),
     calls: (op, p, arn, env) => {
-      if (op === 'delete') return byProperty(p, arn, [['lambda:DeleteFunction', undefined, 'deletes the function']])
+      if (op === 'delete')
+        return byProperty(p, arn, [['lambda:DeleteFunction', undefined, 'deletes the function']])
       const out: ResourceCall[] = []
       const role = roleArnFrom(env, p.Role)
       if (role)
@@ -270,7 +273,11 @@ export function resourceCalls(
 export function handlerActions(type: string): { own: string[]; other: string[] } | undefined {
   const p = RESOURCE_PERMISSIONS[type]
   if (!p) return undefined
-  const service = MODELS[type]?.service ?? SERVICE_PREFIX[type.split('::')[1]!] ?? type.split('::')[1]!.toLowerCase()
+  const service =
+    MODELS[type]?.service ?? SERVICE_PREFIX[type.split('::')[1]!] ?? type.split('::')[1]!.toLowerCase()
   const all = [...new Set([...(p.create ?? []), ...(p.update ?? []), ...(p.delete ?? [])])].sort()
-  return { own: all.filter((a) => a.startsWith(`${service}:`)), other: all.filter((a) => !a.startsWith(`${service}:`)) }
+  return {
+    own: all.filter((a) => a.startsWith(`${service}:`)),
+    other: all.filter((a) => !a.startsWith(`${service}:`)),
+  }
 }

@@ -73,7 +73,10 @@ export async function loadPipeline(path: string): Promise<ResolvedPipeline> {
  * stage's `template` (relative to the definition) for `true`, else the path given. A missing or
  * malformed template is bad input, located at the field.
  */
-export async function withAppTemplates(p: ResolvedPipeline, definitionFile: string): Promise<ResolvedPipeline> {
+export async function withAppTemplates(
+  p: ResolvedPipeline,
+  definitionFile: string,
+): Promise<ResolvedPipeline> {
   const stages = await Promise.all(
     p.stages.map(async (s, i) => {
       const from = s.deployPermissions?.fromTemplate

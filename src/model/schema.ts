@@ -331,7 +331,9 @@ const Parameters = z
             .tuple([z.literal('BuildOutput'), z.enum(['BucketName', 'ObjectKey', 'URL'])])
             .describe('[BuildOutput, BucketName | ObjectKey | URL]'),
         })
-        .describe('Fn::GetArtifactAtt: [BuildOutput, BucketName | ObjectKey | URL], the build artifact\u2019s location.'),
+        .describe(
+          'Fn::GetArtifactAtt: [BuildOutput, BucketName | ObjectKey | URL], the build artifact\u2019s location.',
+        ),
     ]),
   )
   .describe(

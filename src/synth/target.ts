@@ -181,7 +181,8 @@ export function targetStack(ctx: SynthContext, names: Names, g: TargetGroup): St
     const perms = d.stage.deployPermissions
     // Without deployPermissions: the AWS managed PowerUserAccess policy (documented in the schema).
     const managed = perms ? perms.managedPolicies : [arnIn('iam', 'policy/PowerUserAccess', '', 'aws')]
-    const derived = perms?.fromTemplate !== undefined ? deriveForTarget(p, d.stage, g.account, g.region).statements : []
+    const derived =
+      perms?.fromTemplate !== undefined ? deriveForTarget(p, d.stage, g.account, g.region).statements : []
     const statements: Statement[] = [
       // Only with readArtifacts: templates may reference artifact objects (Lambda code passed
       // with Fn::GetArtifactAtt), which the service fetches with this role's credentials

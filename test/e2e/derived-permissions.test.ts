@@ -34,7 +34,11 @@ before(() => {
     )
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir })
   commit(dir, 'The init example with derived deployment permissions')
-  expectExit(cli(['sandbox', '--detach', '--port', '0', '--reset', '--state', state], { cwd: dir }), 0, 'sandbox')
+  expectExit(
+    cli(['sandbox', '--detach', '--port', '0', '--reset', '--state', state], { cwd: dir }),
+    0,
+    'sandbox',
+  )
   expectExit(
     cli(['sandbox', 'repo', 'add', 'my-app', dir, '--region', 'eu-west-1', '--state', state], { cwd: dir }),
     0,
@@ -72,7 +76,10 @@ async function runThrough(): Promise<string> {
 test('the init example deploys with deployment roles derived from its template', async () => {
   const synth = expectExit(cli(['synth'], { cwd: dir }), 0, 'synth')
   assert.match(synth.stdout, /stage prod: deployment role statements derived from template\.yml/)
-  assert.match(synth.stdout, /BucketNameParameter: ssm:AddTagsToResource, ssm:DeleteParameter, ssm:GetParameters, ssm:PutParameter, ssm:RemoveTagsFromResource\n {4}on arn:aws:ssm:eu-west-1:333333333333:parameter\/my-app\/prod\/data-bucket/)
+  assert.match(
+    synth.stdout,
+    /BucketNameParameter: ssm:AddTagsToResource, ssm:DeleteParameter, ssm:GetParameters, ssm:PutParameter, ssm:RemoveTagsFromResource\n {4}on arn:aws:ssm:eu-west-1:333333333333:parameter\/my-app\/prod\/data-bucket/,
+  )
   assert.doesNotMatch(readFileSync(devTarget, 'utf8'), /PowerUserAccess/)
   expectExit(cli(['check'], { cwd: dir }), 0, 'check')
   expectExit(cli(['deploy', '--sandbox', '--state', state], { cwd: dir }), 0, 'deploy')
@@ -139,8 +146,14 @@ test('a role, a Lambda function (code from the artifact), a queue, a topic and a
     )
   commit(dir, 'A richer application')
   const synth = expectExit(cli(['synth'], { cwd: dir }), 0, 'synth')
-  assert.match(synth.stdout, /FnPassRole: iam:PassRole\n {4}on arn:aws:iam::333333333333:role\/my-app-prod-fn if \{"StringEquals":\{"iam:PassedToService":"lambda.amazonaws.com"\}\}/)
-  assert.match(synth.stdout, /Queue: sqs:CreateQueue.*\n {4}on arn:aws:sqs:eu-west-1:333333333333:my-app-prod-\*/)
+  assert.match(
+    synth.stdout,
+    /FnPassRole: iam:PassRole\n {4}on arn:aws:iam::333333333333:role\/my-app-prod-fn if \{"StringEquals":\{"iam:PassedToService":"lambda.amazonaws.com"\}\}/,
+  )
+  assert.match(
+    synth.stdout,
+    /Queue: sqs:CreateQueue.*\n {4}on arn:aws:sqs:eu-west-1:333333333333:my-app-prod-\*/,
+  )
   expectExit(cli(['check'], { cwd: dir }), 0, 'check')
   expectExit(cli(['deploy', '--sandbox', '--state', state], { cwd: dir }), 0, 'deploy')
   const out = await runThrough()
@@ -194,11 +207,19 @@ test('removing any one derived statement: check and the sandbox deploy fail on t
       1,
       `check without ${sid}`,
     )
-    const denied = (JSON.parse(check.stdout).calls as { decision: string; operation: string; principal: string }[])
-      .filter((c) => c.decision !== 'Allowed')
-    assert.ok(denied.length > 0 && denied.every((c) => c.principal.endsWith(':role/my-app-dev-cfn-eu-west-1')), sid)
+    const denied = (
+      JSON.parse(check.stdout).calls as { decision: string; operation: string; principal: string }[]
+    ).filter((c) => c.decision !== 'Allowed')
+    assert.ok(
+      denied.length > 0 && denied.every((c) => c.principal.endsWith(':role/my-app-dev-cfn-eu-west-1')),
+      sid,
+    )
     // The same change deployed: the dev stack created from scratch fails on that resource.
-    expectExit(cli(['deploy', '--sandbox', '--state', state, '-m', manifest], { cwd: dir }), 0, `deploy without ${sid}`)
+    expectExit(
+      cli(['deploy', '--sandbox', '--state', state, '-m', manifest], { cwd: dir }),
+      0,
+      `deploy without ${sid}`,
+    )
     const run = cli(['run', '--sandbox', '--state', state, '--timeout', '120'], { cwd: dir })
     assert.equal(run.code, 1, `run without ${sid}:\n${run.stdout}${run.stderr}`)
     const said = /not authorized to perform: ([\w-]+:\w+)/.exec(run.stdout + run.stderr)?.[1]

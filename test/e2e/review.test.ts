@@ -57,7 +57,10 @@ test('review: the change set is prepared before the approval; status shows it; r
   assert.equal(await prodStack(), 'REVIEW_IN_PROGRESS', 'the prod change set exists before the approval')
   const status = expectExit(cli(['status', '--sandbox', '--state', e!.state], { cwd: e!.dir }), 0, 'status')
   assert.match(status.stdout, /change sets my-app-prod of stage prod:/)
-  assert.match(status.stdout, /333333333333 eu-west-1 stack my-app-prod \(new stack\): 2 to add, 0 to modify, 0 to remove/)
+  assert.match(
+    status.stdout,
+    /333333333333 eu-west-1 stack my-app-prod \(new stack\): 2 to add, 0 to modify, 0 to remove/,
+  )
   assert.match(status.stdout, /\+ Add {4}DataBucket AWS::S3::Bucket/)
   assert.match(status.stdout, /\+ Add {4}BucketNameParameter AWS::SSM::Parameter/)
 
@@ -71,7 +74,9 @@ test('review: the change set is prepared before the approval; status shows it; r
   assert.equal(j.review.targets[0].status, 'ready')
   assert.equal(j.review.targets[0].counts.add, 2)
   assert.deepEqual(
-    j.review.targets[0].changes.map((c: { action: string; logicalId: string }) => `${c.action} ${c.logicalId}`),
+    j.review.targets[0].changes.map(
+      (c: { action: string; logicalId: string }) => `${c.action} ${c.logicalId}`,
+    ),
     ['Add DataBucket', 'Add BucketNameParameter'],
   )
   assert.equal(j.discarded[0].outcome, 'stack-deleted')

@@ -17,12 +17,15 @@ function prodActions(review: boolean, tests = false): Action[] {
       stage('dev', [{ account: DEV }]),
       stage('prod', [{ account: PROD }, { account: PROD, region: 'us-east-1' }], {
         approval: { comment: 'Ship it?', ...(review ? { review: true } : {}) },
-        ...(tests ? { tests: { image: 'i', computeType: 'BUILD_GENERAL1_SMALL', environment: {}, commands: ['t'] } } : {}),
+        ...(tests
+          ? { tests: { image: 'i', computeType: 'BUILD_GENERAL1_SMALL', environment: {}, commands: ['t'] } }
+          : {}),
       }),
     ],
   })
   const pipe = synthesize(p).templates.find((t) => t.stack.endsWith('-pipeline'))!.body as any
-  return pipe.Resources.Pipeline.Properties.Stages.find((s: { Name: string }) => s.Name === 'prod').Actions
+  return pipe.Resources.Pipeline.Properties.Stages.find((s: { Name: string }) => s.Name === 'prod')
+    .Actions as Action[]
 }
 
 test('review: every prepare at run order 1, the approval at 2, every execute at 3, tests at 4', () => {
@@ -38,7 +41,10 @@ test('review: every prepare at run order 1, the approval at 2, every execute at 
     [`test-${PROD}-us-east-1`]: 4,
   })
   const custom = a.find((x) => x.Name === 'approve')!.Configuration!.CustomData!
-  assert.match(custom, /^Ship it\? Change sets myapp-prod are prepared for 2 targets; review them with: crosspipe approve myapp prod$/)
+  assert.match(
+    custom,
+    /^Ship it\? Change sets myapp-prod are prepared for 2 targets; review them with: crosspipe approve myapp prod$/,
+  )
 })
 
 test('without review the approval comes first and nothing is prepared before it', () => {
@@ -49,7 +55,9 @@ test('without review the approval comes first and nothing is prepared before it'
 })
 
 test('review refuses a stage that needs more than one pipeline stage of 50 actions', () => {
-  const targets = Array.from({ length: 25 }, (_, i) => `      - account: "${String(400000000000 + i)}"`).join('\n')
+  const targets = Array.from({ length: 25 }, (_, i) => `      - account: "${String(400000000000 + i)}"`).join(
+    '\n',
+  )
   const yml = `name: big
 ci: { account: "111111111111", region: eu-west-1 }
 source: { type: codecommit, repository: big }
@@ -62,9 +70,11 @@ ${targets}
 `
   assert.throws(
     () => parsePipeline(yml, 'crosspipe.yml'),
-    (e: any) =>
-      e.problems.some((p: any) =>
-        /review prepares every target's change set before the approval in one pipeline stage \(at most 50 actions\), but this stage needs 51/.test(p.message),
+    (e: any): boolean =>
+      (e.problems as { message: string }[]).some((p) =>
+        /review prepares every target's change set before the approval in one pipeline stage \(at most 50 actions\), but this stage needs 51/.test(
+          p.message,
+        ),
       ),
   )
 })
@@ -85,11 +95,23 @@ test('fromTemplate: the deployment role gets the derived statements and no manag
   const role = t.Resources.DeploymentRoleDev.Properties
   assert.equal(role.ManagedPolicyArns, undefined)
   const st = role.Policies[0].PolicyDocument.Statement
-  assert.deepEqual(st.map((s: any) => s.Sid), ['Q'])
+  assert.deepEqual(
+    st.map((s: { Sid: string }) => s.Sid),
+    ['Q'],
+  )
   assert.deepEqual([st[0].Resource].flat(), [`arn:aws:sqs:eu-west-1:${DEV}:orders`])
   assert.ok(st[0].Action.includes('sqs:CreateQueue') && st[0].Action.includes('sqs:DeleteQueue'))
   assert.throws(
-    () => synthesize(examplePipeline({ stages: [stage('dev', [{ account: DEV }], { deployPermissions: { managedPolicies: [], statements: [], fromTemplate: true } })] })),
+    () =>
+      synthesize(
+        examplePipeline({
+          stages: [
+            stage('dev', [{ account: DEV }], {
+              deployPermissions: { managedPolicies: [], statements: [], fromTemplate: true },
+            }),
+          ],
+        }),
+      ),
     /deployPermissions.fromTemplate needs the application template/,
   )
 })

@@ -7,7 +7,7 @@ import type { ResolvedPipeline } from '../../model/index.js'
 import type { OptionSpec } from '../args.js'
 import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
-import { confirmApproval, reviewIfAny } from '../changesets.js'
+import { confirmApproval, printReview, reviewIfAny } from '../changesets.js'
 import { DEPLOY_INPUT_OPTIONS } from '../options.js'
 import { style, terminalIo } from '../output.js'
 
@@ -63,12 +63,19 @@ async function locate(
     args,
     {
       // The target accounts too: review reads (and a rejection deletes) their change sets.
-      accounts: [...new Set([account, ...(definition?.stages.flatMap((s) => s.targets.map((t) => t.account)) ?? [])])],
+      accounts: [
+        ...new Set([account, ...(definition?.stages.flatMap((s) => s.targets.map((t) => t.account)) ?? [])]),
+      ],
       ...(definition ? { pipeline: definition } : {}),
     },
     cwd,
   )
-  return { api: access.codePipeline({ account, region }), pipeline, access, ...(definition ? { definition } : {}) }
+  return {
+    api: access.codePipeline({ account, region }),
+    pipeline,
+    access,
+    ...(definition ? { definition } : {}),
+  }
 }
 
 function printReport(ctx: CommandContext, r: ExecutionReport): void {
@@ -195,10 +202,13 @@ export const statusCommand: Command = {
     const r = await executionReport(api, pipeline, id)
     // A waiting approval that reviews change sets: show what approving would deploy.
     const review = r.waitingForApproval
-      ? await reviewIfAny(ctx, access, definition, r.waitingForApproval.stage, false)
+      ? await reviewIfAny(ctx, access, definition, r.waitingForApproval.stage, false, false)
       : undefined
     if (args.values.json) term.out(JSON.stringify(review ? { ...r, review } : r, null, 2) + '\n')
-    else printReport(ctx, r)
+    else {
+      printReport(ctx, r)
+      if (review) printReview(term, review)
+    }
     return exitFor(r)
   },
 }
@@ -239,10 +249,15 @@ export const approveCommand: Command = {
       term.out('nothing done\n')
       return EXIT.ok
     }
-    const comment = (args.values.comment as string | undefined) ?? (review ? `${reject ? 'Rejected' : 'Approved'} after review: ${reviewSummary(review)}` : undefined)
+    const comment =
+      (args.values.comment as string | undefined) ??
+      (review ? `${reject ? 'Rejected' : 'Approved'} after review: ${reviewSummary(review)}` : undefined)
     const r = await approve({ api, pipeline, stage, reject, ...(comment ? { comment } : {}) })
     const discarded = review && reject ? await discardChangeSets(access, review) : undefined
-    if (args.values.json) term.out(JSON.stringify({ ...r, ...(review ? { review } : {}), ...(discarded ? { discarded } : {}) }) + '\n')
+    if (args.values.json)
+      term.out(
+        JSON.stringify({ ...r, ...(review ? { review } : {}), ...(discarded ? { discarded } : {}) }) + '\n',
+      )
     else {
       term.out(`${r.approved ? 'approved' : 'rejected'} ${pipeline} › ${r.stage} › ${r.action}\n`)
       for (const d of discarded ?? [])

@@ -28,6 +28,11 @@ export async function authorizeCatalogued(
     // through S3 as this identity: S3 knows the bucket's owner, its policy and its key.
     if (c.action === 's3:GetObject') continue
     // Other S3 calls act on buckets the stack creates in its own account; S3 ARNs carry no account.
-    await ctx.aws.authorize(c.action, c.resource, c.context, c.resource.startsWith(`arn:${ctx.partition}:s3:`) ? ctx.account : undefined)
+    await ctx.aws.authorize(
+      c.action,
+      c.resource,
+      c.context,
+      c.resource.startsWith(`arn:${ctx.partition}:s3:`) ? ctx.account : undefined,
+    )
   }
 }

@@ -59,7 +59,13 @@ export const snsTopic: ResourceProvider = {
     return topicResult(name, topicArn)
   },
   async delete(ctx, current) {
-    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, String(current.attributes.TopicName))
+    await authorizeCatalogued(
+      ctx,
+      this.type,
+      'delete',
+      current.properties,
+      String(current.attributes.TopicName),
+    )
     ctx.local.delete('sns-topic', String(current.attributes.TopicName))
   },
 }
@@ -108,7 +114,13 @@ export const sqsQueue: ResourceProvider = {
     return { physicalId: current.physicalId, attributes: current.attributes }
   },
   async delete(ctx, current) {
-    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, String(current.attributes.QueueName))
+    await authorizeCatalogued(
+      ctx,
+      this.type,
+      'delete',
+      current.properties,
+      String(current.attributes.QueueName),
+    )
     ctx.local.delete('sqs-queue', String(current.attributes.QueueName))
   },
 }
@@ -319,7 +331,8 @@ async function lambdaCode(ctx: ProviderContext, props: Readonly<Record<string, u
       'Code needs S3Bucket and S3Key, or ZipFile (ImageUri is not supported by the crosspipe sandbox)',
       400,
     )
-  const version = typeof code.S3ObjectVersion === 'string' ? [['versionId', code.S3ObjectVersion] as const] : []
+  const version =
+    typeof code.S3ObjectVersion === 'string' ? [['versionId', code.S3ObjectVersion] as const] : []
   const r = await ctx.aws.rest('s3', {
     method: 'GET',
     path: `/${code.S3Bucket}/${code.S3Key}`,
