@@ -562,6 +562,20 @@ class SdkCloudFormation implements CloudFormationApi {
                   : {}),
                 resourceType: c.ResourceChange.ResourceType ?? '',
                 ...(c.ResourceChange.Replacement ? { replacement: c.ResourceChange.Replacement } : {}),
+                ...(c.ResourceChange.Scope?.length ? { scope: c.ResourceChange.Scope } : {}),
+                ...(c.ResourceChange.Details?.length
+                  ? {
+                      details: c.ResourceChange.Details.map((d) => ({
+                        name: d.Target?.Name ?? d.Target?.Attribute ?? '',
+                        ...(d.Target?.RequiresRecreation
+                          ? { requiresRecreation: d.Target.RequiresRecreation }
+                          : {}),
+                        ...(d.Evaluation ? { evaluation: d.Evaluation } : {}),
+                        ...(d.ChangeSource ? { changeSource: d.ChangeSource } : {}),
+                        ...(d.CausingEntity ? { causingEntity: d.CausingEntity } : {}),
+                      })),
+                    }
+                  : {}),
               },
             ]
           : [],

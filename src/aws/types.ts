@@ -45,6 +45,24 @@ export interface ResourceChange {
   readonly resourceType: string
   /** `True`, `False` or `Conditional` for a `Modify`. */
   readonly replacement?: string
+  /** What changes (`Properties`, `Tags`, `Metadata`…), for a `Modify`. */
+  readonly scope?: readonly string[]
+  /** The changing properties of a `Modify` (DescribeChangeSet `ResourceChangeDetail`). */
+  readonly details?: readonly ResourceChangeDetail[]
+}
+
+/** One changing property of a resource (`ResourceChange.Details[]`). */
+export interface ResourceChangeDetail {
+  /** The property name (`Target.Name`), or the attribute (`Tags`, `Metadata`) when it is not a property. */
+  readonly name: string
+  /** `Never`, `Conditionally` or `Always`. */
+  readonly requiresRecreation?: string
+  /** `Static` (known now) or `Dynamic` (known only when the change set runs). */
+  readonly evaluation?: string
+  /** `DirectModification`, `ResourceReference`, `ParameterReference`… */
+  readonly changeSource?: string
+  /** The entity that causes the change when it is not the template itself (`Ref`/`GetAtt` target). */
+  readonly causingEntity?: string
 }
 
 /** A change set as DescribeChangeSet reports it. */

@@ -17,6 +17,8 @@ import type { ResolvedPipeline } from '../model/schema.js'
 import { CheckManifest, EXISTING } from './existing.js'
 import type { ExistingResourcesDocument } from './existing.js'
 import type { ManifestDocument } from '../synth/manifest.js'
+import { appTemplateCalls } from './app-template.js'
+import type { AppTemplateInput } from './app-template.js'
 import { pipelineCalls } from './catalogue.js'
 import { Evaluator } from './evaluate.js'
 import type { EvaluatedCall } from './evaluate.js'
@@ -35,6 +37,7 @@ export { renderCheck } from './render.js'
 export { CATALOGUE, DOCS } from './catalogue.js'
 export { patchesOf, applyPatch } from './fixes.js'
 export type { Patch, Edit } from './fixes.js'
+export type { AppTemplateInput } from './app-template.js'
 
 /** The input of {@link checkSetup}: a manifest and its templates, keyed by the manifest's `template` value. */
 export interface CheckInput {
@@ -48,6 +51,8 @@ export interface CheckInput {
   readonly manifestLocate?: (
     path: readonly (string | number)[],
   ) => { line: number; column: number } | undefined
+  /** Application templates: their resources' calls as the deployment role are checked too. */
+  readonly appTemplates?: readonly AppTemplateInput[]
 }
 
 /**
@@ -164,12 +169,26 @@ function run(input: CheckInput): Run {
   const evaluator = new Evaluator(model, locate, symbolize)
 
   const evaluated: EvaluatedCall[] = []
-  for (const p of model.pipelines)
+  const uncatalogued: CheckFinding[] = []
+  for (const p of model.pipelines) {
     for (const spec of pipelineCalls({ model, pipeline: p })) evaluated.push(evaluator.evaluate(spec))
+    const app = appTemplateCalls(p, input.appTemplates ?? [])
+    for (const spec of app.calls) evaluated.push(evaluator.evaluate(spec))
+    for (const u of app.uncatalogued)
+      uncatalogued.push({
+        rule: 'action-not-catalogued',
+        severity: 'warning',
+        stack: u.origin.stack,
+        logicalId: u.origin.logicalId,
+        message: `${u.stage} / ${u.action}: resource ${u.logicalId} of ${u.file} is of type ${u.type}, whose CloudFormation calls crosspipe does not know: they were not checked.`,
+        fix: null,
+      })
+  }
 
   const findings: CheckFinding[] = [
     ...structuralFindings({ model, resolver, locate, symbolize, evaluator }),
     ...lintFindings({ model, resolver, locate, symbolize, evaluator, calls: evaluated }),
+    ...uncatalogued,
   ]
   if (evaluated.length === 0) {
     // A manifest always names a pipeline: deriving no call from it means the pipeline was not
@@ -256,7 +275,10 @@ function symbolizer(symbols: ReadonlyMap<string, string>): (s: string) => string
  *
  * @throws CrosspipeError `file-not-found`, `invalid-manifest`, `invalid-template`, `unresolvable`.
  */
-export async function checkManifestFile(path: string): Promise<CheckResult> {
+export async function checkManifestFile(
+  path: string,
+  appTemplates: readonly AppTemplateInput[] = [],
+): Promise<CheckResult> {
   const text = await readText(path)
   const doc = parseTemplate(text, path)
   const parsed = CheckManifest.safeParse(doc.body)
@@ -288,6 +310,7 @@ export async function checkManifestFile(path: string): Promise<CheckResult> {
     manifestFile: path,
     existing: parsed.data.existing,
     manifestLocate: (p) => doc.locate(p),
+    appTemplates,
   })
 }
 
@@ -324,10 +347,22 @@ async function readText(
  * file `crosspipe synth` would write, without a line: the templates exist only in memory here, and
  * parsing their YAML text again only for positions would cost more than the check itself.
  */
-export function checkPipeline(p: ResolvedPipeline): CheckResult {
+export function checkPipeline(
+  p: ResolvedPipeline,
+  appTemplates: readonly AppTemplateInput[] = [],
+): CheckResult {
   const out = synthesize(p)
   const templates = new Map<string, ParsedTemplate>()
   for (const t of out.templates)
     templates.set(t.file, { body: t.body, file: t.file, locate: () => undefined })
-  return checkSetup({ manifest: out.manifest, templates, manifestFile: 'manifest.json' })
+  // The templates loadPipeline read for fromTemplate stages are checked too.
+  const fromDefinition = p.stages.flatMap((s) =>
+    s.appTemplate ? [{ file: s.appTemplate.file, body: s.appTemplate.body, templatePath: s.template }] : [],
+  )
+  return checkSetup({
+    manifest: out.manifest,
+    templates,
+    manifestFile: 'manifest.json',
+    appTemplates: [...appTemplates, ...fromDefinition],
+  })
 }

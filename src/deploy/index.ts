@@ -23,3 +23,5 @@ export type {
   StageWait,
 } from './run.js'
 export { pipelineStartedText } from './pipeline-start.js'
+export { reviewStage, reviewSummary, discardChangeSets, reviews, stageOf } from './review.js'
+export type { StageReview, ReviewTarget, ReviewChange, ReviewProperty, DiscardResult } from './review.js'

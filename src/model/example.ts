@@ -52,8 +52,11 @@ stages:
 
   - name: prod
     # A person approves in the console (or with \`crosspipe approve\`) before prod deploys.
+    # review: the change set is prepared first, so the approver sees what will change
+    # (crosspipe approve and crosspipe status print it resource by resource).
     approval:
       comment: Deploy my-app to production?
+      review: true
     targets:
       - account: "333333333333"
         region: eu-west-1

@@ -4,6 +4,8 @@
  * file in one round instead of one error per run.
  */
 import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { parseTemplate } from './cfn-yaml.js'
 import { partitionOf } from '../iam/arn.js'
 import { CrosspipeError } from './errors.js'
 import type { InputProblem } from './errors.js'
@@ -63,7 +65,39 @@ export async function loadPipeline(path: string): Promise<ResolvedPipeline> {
       [{ location: { file: path }, message: (err as Error).message }],
     )
   }
-  return parsePipeline(text, path)
+  return withAppTemplates(parsePipeline(text, path), path)
+}
+
+/**
+ * Reads the application template of every stage with `deployPermissions.fromTemplate`: the
+ * stage's `template` (relative to the definition) for `true`, else the path given. A missing or
+ * malformed template is bad input, located at the field.
+ */
+export async function withAppTemplates(
+  p: ResolvedPipeline,
+  definitionFile: string,
+): Promise<ResolvedPipeline> {
+  const stages = await Promise.all(
+    p.stages.map(async (s, i) => {
+      const from = s.deployPermissions?.fromTemplate
+      if (from === undefined) return s
+      const rel = from === true ? s.template : from
+      const file = join(dirname(definitionFile), rel)
+      const field = `stages[${i}].deployPermissions.fromTemplate`
+      let text: string
+      try {
+        text = await readFile(file, 'utf8')
+      } catch (err) {
+        throw new CrosspipeError(
+          'invalid-definition',
+          `${definitionFile}: stage ${s.name} derives its deployment permissions from ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); put the template there, or give its path in deployPermissions.fromTemplate`,
+          [{ location: { file: definitionFile, path: field }, message: `no template ${file}` }],
+        )
+      }
+      return { ...s, appTemplate: { file, body: parseTemplate(text, file).body } }
+    }),
+  )
+  return { ...p, stages }
 }
 
 /**

@@ -468,6 +468,16 @@ function invalidUnion(
     (errs) => !(errs.length === 1 && errs[0]?.code === 'invalid_type' && errs[0].path.length === 0),
   )
   if (matching) return matching.flatMap((i) => convert(ctx, i, path))
+  // A scalar YAML read as a number or boolean where a string would do: say to quote it.
+  const scalar = ctx.loc.scalar(path)
+  if (
+    scalar &&
+    scalar.type === 'PLAIN' &&
+    typeof actual !== 'object' &&
+    typeof actual !== 'string' &&
+    members.some((errs) => errs[0]?.code === 'invalid_type' && errs[0].expected === 'string')
+  )
+    return [{ path, message: unquotedMessage(path, scalar) }]
   const kinds = members
     .map((errs) =>
       errs[0]?.code === 'invalid_type' ? (EXPECTED[errs[0].expected] ?? errs[0].expected) : undefined,

@@ -262,6 +262,12 @@ export const Approval = z
       .max(512, 'an approval comment has at most 512 characters')
       .optional()
       .describe('Text shown to the approver.'),
+    review: z
+      .boolean()
+      .optional()
+      .describe(
+        'Prepare the change sets of every target before the approval, so the approver sees what will change (crosspipe approve and crosspipe status print them); they are executed after it.',
+      ),
   })
   .describe('A manual approval before the stage deploys.')
 
@@ -292,6 +298,12 @@ export const DeployPermissions = z
       .array(PolicyStatement)
       .default([])
       .describe('Inline policy statements of the deployment role.'),
+    fromTemplate: z
+      .union([z.literal(true), ArtifactPath])
+      .optional()
+      .describe(
+        'Derive the deployment role statements from the application template: true reads the stage template (relative to this file), a path reads that file instead (for templates the build generates).',
+      ),
   })
   .describe(
     'What the CloudFormation deployment role in the target account may do. When absent: the AWS managed PowerUserAccess policy (everything but IAM, Organizations and Account management).',
@@ -309,9 +321,24 @@ const Parameters = z
       .string()
       .regex(/^[A-Za-z0-9]+$/, 'a CloudFormation parameter name uses only letters and digits')
       .max(255, 'a parameter name has at most 255 characters'),
-    z.string(),
+    z.union([
+      z.string(),
+      // The location of the build artifact, for templates that load it (Lambda code):
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/continuous-delivery-codepipeline-parameter-override-functions.html
+      z
+        .strictObject({
+          'Fn::GetArtifactAtt': z
+            .tuple([z.literal('BuildOutput'), z.enum(['BucketName', 'ObjectKey', 'URL'])])
+            .describe('[BuildOutput, BucketName | ObjectKey | URL]'),
+        })
+        .describe(
+          'Fn::GetArtifactAtt: [BuildOutput, BucketName | ObjectKey | URL], the build artifact\u2019s location.',
+        ),
+    ]),
   )
-  .describe('Template parameters (name: "value", literal strings).')
+  .describe(
+    'Template parameters (name: "value", literal strings; or Fn::GetArtifactAtt of the build artifact, for templates that load it).',
+  )
 
 /** A deployment stage: one application stack, deployed to each of its targets in parallel. */
 export const Stage = z
@@ -426,7 +453,14 @@ export interface ResolvedTarget {
   readonly region: string
 }
 /** A stage whose targets all have a region. */
-export type ResolvedStage = Omit<PipelineStage, 'targets'> & { readonly targets: readonly ResolvedTarget[] }
+export type ResolvedStage = Omit<PipelineStage, 'targets'> & {
+  readonly targets: readonly ResolvedTarget[]
+  /**
+   * The application template read for `deployPermissions.fromTemplate` (by `loadPipeline`,
+   * relative to the definition): its file name and parsed body (intrinsics in their long form).
+   */
+  readonly appTemplate?: { readonly file: string; readonly body: unknown }
+}
 /**
  * The definition after loading: defaults applied, every target's region resolved and the naming
  * prefix set. This is what synth consumes.

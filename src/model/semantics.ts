@@ -135,17 +135,25 @@ export function semanticProblems(data: unknown, loc: Locator): PathProblem[] {
     const approval = stage.approval
     if (isObj(approval))
       samePartition([...at, 'approval', 'notify'], 'the SNS topic', arnPartition(approval.notify))
+    // The change sets are prepared before the approval, in the approval's pipeline stage; a stage
+    // split into parts (over 50 actions) would prepare some of them after it.
+    const perTarget = isObj(stage.tests) ? 3 : 2
+    if (isObj(approval) && approval.review === true && list(stage.targets).length * perTarget + 1 > 50)
+      out.push({
+        path: [...at, 'approval', 'review'],
+        message: `review prepares every target's change set before the approval in one pipeline stage (at most 50 actions), but this stage needs ${list(stage.targets).length * perTarget + 1}; split the targets over several stages or remove review`,
+      })
     if (isObj(stage.tests)) codeBuildRules(stage.tests, [...at, 'tests'], out)
 
     const perms = stage.deployPermissions
     if (isObj(perms)) {
       const managed = list(perms.managedPolicies)
       const statements = list(perms.statements)
-      if (managed.length === 0 && statements.length === 0)
+      if (managed.length === 0 && statements.length === 0 && perms.fromTemplate === undefined)
         out.push({
           path: [...at, 'deployPermissions'],
           message:
-            'deployPermissions grants nothing, so CloudFormation could not create any resource; list managedPolicies or statements, or remove deployPermissions for the default (PowerUserAccess)',
+            'deployPermissions grants nothing, so CloudFormation could not create any resource; list managedPolicies or statements, set fromTemplate: true to derive them from the template, or remove deployPermissions for the default (PowerUserAccess)',
         })
       managed.forEach((arn, k) =>
         samePartition([...at, 'deployPermissions', 'managedPolicies', k], 'the policy', arnPartition(arn)),

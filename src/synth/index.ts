@@ -29,6 +29,7 @@ import type { Deployment, StackPlan, SynthContext, TargetGroup } from './types.j
 
 export type { ManifestDocument, ManifestStackEntry } from './manifest.js'
 export { Names } from './names.js'
+export { deriveForTarget } from './target.js'
 
 /**
  * CloudFormation quota: a template body passed in a request is at most 51,200 bytes; larger

@@ -82,6 +82,11 @@ export function planStages(ctx: SynthContext): PlannedStage[] {
   return out
 }
 
+/** Whether a stage's approval reviews prepared change sets (`approval: { review: true }`). */
+export function isReview(stage: ResolvedStage): boolean {
+  return typeof stage.approval === 'object' && stage.approval.review === true
+}
+
 function checkConfigValue(stack: string, action: string, key: string, value: CfnValue, fix: string): void {
   // Strings are measured as written; `!Sub` values at their longest resolved length.
   const size = typeof value === 'string' ? value.length : resolvedSize(value) - 2
@@ -449,20 +454,36 @@ function deployStage(
   const p = ctx.pipeline
   const s = ps.stage
   const actions: Record<string, unknown>[] = []
+  // With review, the change sets are created first (run order 1), the approval waits on them
+  // (2) and they are executed after it (3): the approver sees what will change before approving.
+  // An action runs only after every action of a lower run order in its stage succeeded, and a
+  // rejected approval fails the stage, so nothing is executed. Change sets are not executed by
+  // creating them: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets.html
+  // Run orders: https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-pipeline-structure.html#action-requirements
+  const review = ps.approval && isReview(s)
   if (ps.approval) {
     const cfg: Record<string, string> = {}
     if (typeof s.approval === 'object') {
       if (s.approval.notify) cfg.NotificationArn = s.approval.notify
-      if (s.approval.comment) cfg.CustomData = s.approval.comment
+      const custom = [
+        s.approval.comment,
+        review
+          ? `Change sets ${names.changeSet(s.name)} are prepared for ${ps.deployments.length} target${ps.deployments.length === 1 ? '' : 's'}; review them with: crosspipe approve ${names.pipeline} ${ps.name}`
+          : undefined,
+      ]
+        .filter(Boolean)
+        .join(' ')
+      if (custom) cfg.CustomData = custom.slice(0, 512)
     }
     actions.push({
       Name: 'approve',
       ActionTypeId: ACTION_TYPE('Approval', 'Manual'),
       ...(Object.keys(cfg).length ? { Configuration: cfg } : {}),
-      RunOrder: 1,
+      RunOrder: review ? 2 : 1,
     })
   }
   const base = ps.approval ? 2 : 1
+  const prepareOrder = review ? 1 : base
   for (const d of ps.deployments) {
     const where = `${d.account}-${d.region}`
     const roleArn = sub(roleArnSub(d.account, names.crossAccountRole(d.region)))
@@ -502,7 +523,7 @@ function deployStage(
       ...region,
       InputArtifacts: [{ Name: BUILD_ARTIFACT }],
       Configuration: prepare,
-      RunOrder: base,
+      RunOrder: prepareOrder,
     })
     actions.push({
       Name: `deploy-${where}`,
@@ -515,7 +536,7 @@ function deployStage(
         ChangeSetName: changeSet,
         RoleArn: deployRole,
       },
-      RunOrder: base + 1,
+      RunOrder: review ? 3 : base + 1,
     })
     if (s.tests) {
       actions.push({
@@ -526,7 +547,7 @@ function deployStage(
         ...region,
         InputArtifacts: [{ Name: BUILD_ARTIFACT }],
         Configuration: { ProjectName: names.testProject(s.name) },
-        RunOrder: base + 2,
+        RunOrder: review ? 4 : base + 2,
       })
     }
   }

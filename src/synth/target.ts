@@ -15,6 +15,10 @@ import type { Names } from './names.js'
 import { allow, attachPolicies, policyDocument } from './policy.js'
 import type { Statement } from './policy.js'
 import type { StackPlan, SynthContext, TargetGroup } from './types.js'
+import { appResources, deriveStatements } from '../iam/app-template.js'
+import type { DerivedPermissions } from '../iam/app-template.js'
+import { CrosspipeError } from '../model/errors.js'
+import type { ResolvedPipeline, ResolvedStage } from '../model/schema.js'
 
 /**
  * The CloudFormation calls of the CodePipeline CloudFormation action in the change-set modes that
@@ -33,6 +37,41 @@ export const CHANGE_SET_ACTIONS = [
   'cloudformation:DescribeStacks',
   'cloudformation:ExecuteChangeSet',
 ] as const
+
+/**
+ * The deployment role statements of a stage in one target, derived from its application template
+ * (`deployPermissions: { fromTemplate }`), and the notes synth shows with them.
+ *
+ * @throws CrosspipeError `invalid-definition` without the template (it is read by loadPipeline),
+ *   or for resource types whose permissions crosspipe does not know.
+ */
+export function deriveForTarget(
+  p: ResolvedPipeline,
+  stage: ResolvedStage,
+  account: string,
+  region: string,
+): DerivedPermissions {
+  if (!stage.appTemplate)
+    throw new CrosspipeError(
+      'invalid-definition',
+      `stage ${stage.name}: deployPermissions.fromTemplate needs the application template, which loadPipeline reads next to the definition; definitions made in code must give the stage its appTemplate.`,
+    )
+  const resources = appResources(
+    stage.appTemplate.body,
+    { partition: p.partition ?? 'aws', account, region, stackName: stage.stack },
+    // Only literal values name resources; an artifact location is known when the pipeline runs.
+    Object.fromEntries(
+      Object.entries(stage.parameters ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    ),
+  )
+  const r = deriveStatements(resources)
+  if (r.unknownTypes.length)
+    throw new CrosspipeError(
+      'invalid-definition',
+      `stage ${stage.name}: ${stage.appTemplate.file} has resource types whose permissions crosspipe does not know (${r.unknownTypes.join(', ')}); list their statements in deployPermissions.statements and drop fromTemplate, or use managedPolicies.`,
+    )
+  return { statements: r.statements, notes: r.notes }
+}
 
 /** The CloudFormation service principal; also the value of `iam:PassedToService` for it. */
 export const CLOUDFORMATION_PRINCIPAL = 'cloudformation.amazonaws.com'
@@ -142,6 +181,8 @@ export function targetStack(ctx: SynthContext, names: Names, g: TargetGroup): St
     const perms = d.stage.deployPermissions
     // Without deployPermissions: the AWS managed PowerUserAccess policy (documented in the schema).
     const managed = perms ? perms.managedPolicies : [arnIn('iam', 'policy/PowerUserAccess', '', 'aws')]
+    const derived =
+      perms?.fromTemplate !== undefined ? deriveForTarget(p, d.stage, g.account, g.region).statements : []
     const statements: Statement[] = [
       // Only with readArtifacts: templates may reference artifact objects (Lambda code passed
       // with Fn::GetArtifactAtt), which the service fetches with this role's credentials
@@ -153,6 +194,7 @@ export function targetStack(ctx: SynthContext, names: Names, g: TargetGroup): St
             allow('DecryptArtifacts', [...KEY_READ_ACTIONS], ['${ArtifactKeyArn}']),
           ]
         : []),
+      ...derived,
       ...(perms?.statements ?? []),
     ]
     const roleId = `DeploymentRole${sid}`
@@ -180,7 +222,7 @@ export function targetStack(ctx: SynthContext, names: Names, g: TargetGroup): St
           ...tags,
         },
       },
-      `Stage ${d.stage.name}: the role CloudFormation deploys ${d.stage.stack} with (${perms ? 'the stage\u2019s deployPermissions' : 'default: PowerUserAccess'}).`,
+      `Stage ${d.stage.name}: the role CloudFormation deploys ${d.stage.stack} with (${perms?.fromTemplate !== undefined ? `derived from ${d.stage.appTemplate?.file ?? 'the application template'}` : perms ? 'the stage\u2019s deployPermissions' : 'default: PowerUserAccess'}).`,
     )
     if (d.stage.tests) {
       addCodeBuildProject({

@@ -46,7 +46,8 @@ export function limitLines(t: Terminal, limits: readonly LimitReached[]): string
 export const checkCommand: Command = {
   name: 'check',
   summary: 'Prove offline that every cross-account call will be allowed, and flag excess privilege',
-  usage: 'crosspipe check [-c crosspipe.yml | -m manifest.json] [--failures] [--json | --sarif]',
+  usage:
+    'crosspipe check [-c crosspipe.yml | -m manifest.json] [--app-template FILE]… [--failures] [--json | --sarif]',
   details: `With -c (the default), synthesizes the definition in memory and checks it. With -m, checks
 hand-written templates listed in a manifest (see the README's manifest format).
 The report lists every call, then the findings, the AWS limits the definition reaches (and what
@@ -66,6 +67,13 @@ Exit code 0 when every call is allowed and there is no error finding, 1 otherwis
       description: 'Only the failures: denied calls and error findings, with their fixes.',
     },
     sarif: { type: 'boolean', description: 'Print SARIF 2.1.0 for code-scanning tools.' },
+    'app-template': {
+      type: 'string',
+      value: 'FILE',
+      multiple: true,
+      description:
+        'An application template: check the calls CloudFormation makes as the deployment role for each of its resources (fromTemplate stages are found by the definition).',
+    },
   },
   maxPositionals: 0,
   async run({ args, term, cwd }) {
@@ -82,17 +90,28 @@ Exit code 0 when every call is allowed and there is no error finding, 1 otherwis
       )
     }
     const { checkManifestFile, checkPipeline, renderCheck, toSarif } = await import('../../check/index.js')
+    const { parseTemplate } = await import('../../model/cfn-yaml.js')
+    const { readFile } = await import('node:fs/promises')
+    const appTemplates = await Promise.all(
+      ((args.values['app-template'] as string[] | undefined) ?? []).map(async (f) => {
+        const file = resolve(cwd, f)
+        const text = await readFile(file, 'utf8').catch(() => {
+          throw new CrosspipeError('file-not-found', `--app-template ${f}: ${file} does not exist`)
+        })
+        return { file: f, body: parseTemplate(text, f).body }
+      }),
+    )
     let limits: LimitReached[] = []
     let result: CheckResult
     if (args.values.manifest) {
-      result = await checkManifestFile(resolve(cwd, args.values.manifest as string))
+      result = await checkManifestFile(resolve(cwd, args.values.manifest as string), appTemplates)
     } else {
       const { loadPipeline } = await import('../../model/index.js')
       const { synthesize, limitsReached } = await import('../../synth/index.js')
       const pipeline = await loadPipeline(
         resolve(cwd, (args.values.config as string | undefined) ?? 'crosspipe.yml'),
       )
-      result = checkPipeline(pipeline)
+      result = checkPipeline(pipeline, appTemplates)
       limits = limitsReached(pipeline, synthesize(pipeline))
     }
     const failed = failuresOf(result)

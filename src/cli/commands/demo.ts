@@ -75,7 +75,9 @@ unless --keep is given (then \`crosspipe sandbox stop --state <dir>\` stops it).
     }
     const { exampleProject, parsePipeline } = await import('../../model/index.js')
     const { synthesize, Names } = await import('../../synth/index.js')
-    const { deploy, runPipeline, approve, resolveExecution } = await import('../../deploy/index.js')
+    const { deploy, runPipeline, approve, resolveExecution, reviewStage, reviewSummary, reviews, stageOf } =
+      await import('../../deploy/index.js')
+    const { printReview } = await import('../changesets.js')
     const { sandboxAccess } = await import('../../aws/index.js')
     const { detachSandbox, stopSandbox, DEFAULT_ACCOUNTS } = await import('../../sandbox/index.js')
     const { registerRepository } = await import('../../sandbox/services/codepipeline/repositories.js')
@@ -161,8 +163,20 @@ unless --keep is given (then \`crosspipe sandbox stop --state <dir>\` stops it).
       )
       while (report.waitingForApproval) {
         const at = report.waitingForApproval
+        // The prod approval reviews the prepared change sets: show them, as crosspipe approve does.
+        const review = reviews(stageOf(pipeline, at.stage))
+          ? await reviewStage({ access: credentials, pipeline, stage: at.stage })
+          : undefined
+        if (review) printReview(term, review)
         await step(`approve ${at.stage}`, () =>
-          approve({ api, pipeline: names.pipeline, stage: at.stage, comment: 'Approved by crosspipe demo' }),
+          approve({
+            api,
+            pipeline: names.pipeline,
+            stage: at.stage,
+            comment: review
+              ? `Approved by crosspipe demo after review: ${reviewSummary(review)}`
+              : 'Approved by crosspipe demo',
+          }),
         )
         report = await step(`deploy ${at.stage}`, () =>
           runPipeline({

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { CodePipelineApi } from '../../aws/index.js'
+import type { AccountAccess, CodePipelineApi } from '../../aws/index.js'
 import type { ExecutionReport } from '../../deploy/index.js'
 import { CrosspipeError } from '../../model/errors.js'
 import type { ResolvedPipeline } from '../../model/index.js'
 import type { OptionSpec } from '../args.js'
 import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
+import { confirmApproval, printReview, reviewIfAny } from '../changesets.js'
 import { DEPLOY_INPUT_OPTIONS } from '../options.js'
 import { style, terminalIo } from '../output.js'
 import { stageWaitText } from '../../deploy/run.js'
@@ -37,7 +38,7 @@ async function locate(
   command: string,
   ctx: CommandContext,
   name: string | undefined,
-): Promise<{ api: CodePipelineApi; pipeline: string }> {
+): Promise<{ api: CodePipelineApi; pipeline: string; access: AccountAccess; definition?: ResolvedPipeline }> {
   const { args, cwd } = ctx
   const configFile = resolve(cwd, (args.values.config as string | undefined) ?? 'crosspipe.yml')
   let definition: ResolvedPipeline | undefined
@@ -61,10 +62,21 @@ async function locate(
   const access = accountAccess(
     command,
     args,
-    { accounts: [account], ...(definition ? { pipeline: definition } : {}) },
+    {
+      // The target accounts too: review reads (and a rejection deletes) their change sets.
+      accounts: [
+        ...new Set([account, ...(definition?.stages.flatMap((s) => s.targets.map((t) => t.account)) ?? [])]),
+      ],
+      ...(definition ? { pipeline: definition } : {}),
+    },
     cwd,
   )
-  return { api: access.codePipeline({ account, region }), pipeline }
+  return {
+    api: access.codePipeline({ account, region }),
+    pipeline,
+    access,
+    ...(definition ? { definition } : {}),
+  }
 }
 
 function printReport(ctx: CommandContext, r: ExecutionReport): void {
@@ -195,12 +207,19 @@ export const statusCommand: Command = {
   maxPositionals: 1,
   async run(ctx) {
     const { args, term } = ctx
-    const { api, pipeline } = await locate('status', ctx, args.positionals[0])
+    const { api, pipeline, access, definition } = await locate('status', ctx, args.positionals[0])
     const { executionReport, resolveExecution } = await import('../../deploy/index.js')
     const id = await resolveExecution(api, pipeline, args.values.execution as string | undefined)
     const r = await executionReport(api, pipeline, id)
-    if (args.values.json) term.out(JSON.stringify(r, null, 2) + '\n')
-    else printReport(ctx, r)
+    // A waiting approval that reviews change sets: show what approving would deploy.
+    const review = r.waitingForApproval
+      ? await reviewIfAny(ctx, access, definition, r.waitingForApproval.stage, false, false)
+      : undefined
+    if (args.values.json) term.out(JSON.stringify(review ? { ...r, review } : r, null, 2) + '\n')
+    else {
+      printReport(ctx, r)
+      if (review) printReview(term, review)
+    }
     return exitFor(r)
   },
 }
@@ -216,7 +235,11 @@ CodePipeline allows in one stage (50) runs as <stage>-part1, -part2, … with th
 crosspipe approve <stage> approves it (the part's own name works too).`,
   options: {
     ...PIPELINE_OPTIONS,
-    reject: { type: 'boolean', description: 'Reject instead of approving.' },
+    reject: {
+      type: 'boolean',
+      description: 'Reject instead of approving (with review: the prepared change sets are deleted).',
+    },
+    yes: { type: 'boolean', description: 'Do not ask for confirmation after showing the change sets.' },
     comment: { type: 'string', value: 'TEXT', description: 'The summary recorded with the result.' },
   },
   maxPositionals: 2,
@@ -230,17 +253,33 @@ crosspipe approve <stage> approves it (the part's own name works too).`,
       )
     const name = b ? a : undefined
     const stage = b ?? a
-    const { api, pipeline } = await locate('approve', ctx, name)
-    const { approve } = await import('../../deploy/index.js')
-    const r = await approve({
-      api,
-      pipeline,
-      stage,
-      reject: Boolean(args.values.reject),
-      ...(args.values.comment ? { comment: args.values.comment as string } : {}),
-    })
-    if (args.values.json) term.out(JSON.stringify(r) + '\n')
-    else term.out(`${r.approved ? 'approved' : 'rejected'} ${pipeline} › ${r.stage} › ${r.action}\n`)
+    const { api, pipeline, access, definition } = await locate('approve', ctx, name)
+    const { approve, reviewSummary, discardChangeSets } = await import('../../deploy/index.js')
+    const reject = Boolean(args.values.reject)
+    // With review: every prepared change set is printed before the decision (and asked about
+    // on a terminal unless --yes).
+    const review = await reviewIfAny(ctx, access, definition, stage, true)
+    if (review && !args.values.json && !(await confirmApproval(ctx, reject))) {
+      term.out('nothing done\n')
+      return EXIT.ok
+    }
+    const comment =
+      (args.values.comment as string | undefined) ??
+      (review ? `${reject ? 'Rejected' : 'Approved'} after review: ${reviewSummary(review)}` : undefined)
+    const r = await approve({ api, pipeline, stage, reject, ...(comment ? { comment } : {}) })
+    const discarded = review && reject ? await discardChangeSets(access, review) : undefined
+    if (args.values.json)
+      term.out(
+        JSON.stringify({ ...r, ...(review ? { review } : {}), ...(discarded ? { discarded } : {}) }) + '\n',
+      )
+    else {
+      term.out(`${r.approved ? 'approved' : 'rejected'} ${pipeline} › ${r.stage} › ${r.action}\n`)
+      for (const d of discarded ?? [])
+        if (d.outcome !== 'none')
+          term.out(
+            `  ${d.account} ${d.region}: change set deleted${d.outcome === 'stack-deleted' ? `, and the empty new stack ${d.stack}` : `; stack ${d.stack} unchanged`}\n`,
+          )
+    }
     return EXIT.ok
   },
 }

@@ -1,6 +1,8 @@
 import { relative, resolve } from 'node:path'
 import { CrosspipeError } from '../../model/errors.js'
-import type { Command } from '../command.js'
+import type { ResolvedPipeline } from '../../model/index.js'
+import type { deriveForTarget as DeriveFn } from '../../synth/index.js'
+import type { Command, CommandContext } from '../command.js'
 import { EXIT } from '../command.js'
 import { replaceDirectory } from '../files.js'
 import { limitLines } from './check.js'
@@ -44,7 +46,7 @@ approval is in part 1, and crosspipe approve <stage> approves it).`,
       )
     }
     const { loadPipeline } = await import('../../model/index.js')
-    const { synthesize, limitsReached } = await import('../../synth/index.js')
+    const { synthesize, limitsReached, deriveForTarget } = await import('../../synth/index.js')
     const pipeline = await loadPipeline(resolve(cwd, args.values.config as string))
     const out = synthesize(pipeline, { format })
     const limits = limitsReached(pipeline, out)
@@ -60,7 +62,31 @@ approval is in part 1, and crosspipe approve <stage> approves it).`,
       const section = limitLines(term, limits)
       if (section.length) term.out(section.join('\n') + '\n')
       term.out(`wrote ${Object.keys(out.files).length} files to ${rel}/\n`)
+      printDerivedPermissions(term, pipeline, deriveForTarget)
     }
     return EXIT.ok
   },
+}
+
+type DeriveForTarget = typeof DeriveFn
+
+/** The deployment role statements derived from application templates (`fromTemplate`), per stage. */
+function printDerivedPermissions(
+  term: CommandContext['term'],
+  pipeline: ResolvedPipeline,
+  deriveForTarget: DeriveForTarget,
+): void {
+  for (const s of pipeline.stages) {
+    if (s.deployPermissions?.fromTemplate === undefined || !s.appTemplate) continue
+    const t = s.targets[0]!
+    const d = deriveForTarget(pipeline, s, t.account, t.region)
+    term.out(
+      `\nstage ${s.name}: deployment role statements derived from ${relative(process.cwd(), s.appTemplate.file)} (shown for ${t.account} ${t.region}):\n`,
+    )
+    for (const st of d.statements) {
+      const cond = st.Condition ? ` if ${JSON.stringify(st.Condition)}` : ''
+      term.out(`  ${st.Sid}: ${st.Action.join(', ')}\n    on ${st.Resource.join(', ')}${cond}\n`)
+    }
+    for (const n of d.notes) term.out(`  note: ${n}\n`)
+  }
 }

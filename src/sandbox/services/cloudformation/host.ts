@@ -116,10 +116,10 @@ export function callsAs(runtime: Runtime, identity: Identity, region: string): A
             : Buffer.from(res.body)
       return { status: res.status, headers: { ...(res.headers ?? {}) }, body: out }
     },
-    authorize(action, resource, context) {
+    authorize(action, resource, context, resourceAccount) {
       authorizeCall(
         { identity, region, secureTransport: true, sourceIp: '127.0.0.1', now: new Date(), runtime },
-        { action, resource, context },
+        { action, resource, context, ...(resourceAccount ? { resourceAccount } : {}) },
         'query',
       )
       return Promise.resolve()

@@ -15,6 +15,7 @@ import { formatArn } from '../../../../iam/arn.js'
 import { AwsError } from '../../../gateway/errors.js'
 import { escapeXml } from '../../../gateway/xml.js'
 import type { XmlObject } from '../../../gateway/xml.js'
+import { authorizeCatalogued } from './catalogue.js'
 import type { AwsCalls, ProviderContext, ResourceProvider } from './types.js'
 
 type Props = Readonly<Record<string, unknown>>
@@ -363,6 +364,7 @@ export const s3Bucket: ResourceProvider = {
   async create(ctx, props) {
     unsupported(this.type, props, BUCKET_PROPS)
     const name = str(props.BucketName) ?? ctx.physicalName({ maxLength: 63, lowercase: true })
+    await authorizeCatalogued(ctx, this.type, 'create', props, name)
     // Outside us-east-1 a bucket is created with its region as LocationConstraint (API_CreateBucket.html).
     const body =
       ctx.region === 'us-east-1'
@@ -374,11 +376,13 @@ export const s3Bucket: ResourceProvider = {
   },
   async update(ctx, current, props) {
     unsupported(this.type, props, BUCKET_PROPS)
+    await authorizeCatalogued(ctx, this.type, 'update', props, current.physicalId)
     await configureBucket(ctx.aws, current.physicalId, props, current.properties)
     return { physicalId: current.physicalId, attributes: bucketAttributes(ctx, current.physicalId) }
   },
   async delete(ctx, current) {
     // A bucket that still holds objects cannot be deleted: BucketNotEmpty, DELETE_FAILED, as AWS.
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
     await ignoreMissing(s3(ctx.aws, 'DELETE', current.physicalId, undefined))
   },
 }
@@ -452,6 +456,7 @@ export const iamRole: ResourceProvider = {
   async create(ctx, props) {
     unsupported(this.type, props, ROLE_PROPS)
     const name = str(props.RoleName) ?? ctx.physicalName({ maxLength: 64 })
+    await authorizeCatalogued(ctx, this.type, 'create', props, `${str(props.Path) ?? '/'}${name}`.slice(1))
     const out = await iam(ctx.aws, 'CreateRole', {
       RoleName: name,
       AssumeRolePolicyDocument: docText(props.AssumeRolePolicyDocument),
@@ -476,6 +481,7 @@ export const iamRole: ResourceProvider = {
     unsupported(this.type, props, ROLE_PROPS)
     const name = current.physicalId
     const old = current.properties
+    await authorizeCatalogued(ctx, this.type, 'update', props, `${str(props.Path) ?? '/'}${name}`.slice(1))
     if (!same(old.AssumeRolePolicyDocument, props.AssumeRolePolicyDocument)) {
       await iam(ctx.aws, 'UpdateAssumeRolePolicy', {
         RoleName: name,
@@ -528,6 +534,13 @@ export const iamRole: ResourceProvider = {
   },
   async delete(ctx, current) {
     const name = current.physicalId
+    await authorizeCatalogued(
+      ctx,
+      this.type,
+      'delete',
+      current.properties,
+      `${str(current.properties.Path) ?? '/'}${name}`.slice(1),
+    )
     for (const a of strings(current.properties.ManagedPolicyArns))
       await ignoreMissing(iam(ctx.aws, 'DetachRolePolicy', { RoleName: name, PolicyArn: a }))
     for (const p of inlinePolicies(current.properties.Policies)) {

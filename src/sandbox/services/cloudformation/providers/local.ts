@@ -15,6 +15,7 @@
  */
 import { formatArn, parseArn } from '../../../../iam/arn.js'
 import { AwsError } from '../../../gateway/errors.js'
+import { authorizeCatalogued } from './catalogue.js'
 import type { ProviderContext, ProvisionResult, ResourceProvider } from './types.js'
 
 function str(v: unknown): string | undefined {
@@ -46,19 +47,25 @@ export const snsTopic: ResourceProvider = {
       throw new AwsError('InvalidParameter', 'Invalid parameter: Topic Name', 400)
     }
     const topicArn = arn(ctx, 'sns', name)
-    await ctx.aws.authorize('sns:CreateTopic', topicArn)
+    await authorizeCatalogued(ctx, this.type, 'create', props, name)
     ctx.local.put<TopicRecord>('sns-topic', name, { name, arn: topicArn, properties: props })
     return topicResult(name, topicArn)
   },
   async update(ctx, current, props) {
     const name = String(current.attributes.TopicName)
     const topicArn = current.physicalId
-    await ctx.aws.authorize('sns:SetTopicAttributes', topicArn)
+    await authorizeCatalogued(ctx, this.type, 'update', props, name)
     ctx.local.put<TopicRecord>('sns-topic', name, { name, arn: topicArn, properties: props })
     return topicResult(name, topicArn)
   },
   async delete(ctx, current) {
-    await ctx.aws.authorize('sns:DeleteTopic', current.physicalId)
+    await authorizeCatalogued(
+      ctx,
+      this.type,
+      'delete',
+      current.properties,
+      String(current.attributes.TopicName),
+    )
     ctx.local.delete('sns-topic', String(current.attributes.TopicName))
   },
 }
@@ -90,14 +97,14 @@ export const sqsQueue: ResourceProvider = {
       )
     }
     const queueArn = arn(ctx, 'sqs', name)
-    await ctx.aws.authorize('sqs:CreateQueue', queueArn)
+    await authorizeCatalogued(ctx, this.type, 'create', props, name)
     const url = `https://sqs.${ctx.region}.${ctx.urlSuffix}/${ctx.account}/${name}`
     ctx.local.put('sqs-queue', name, { name, arn: queueArn, url, properties: props })
     return { physicalId: url, attributes: { Arn: queueArn, QueueName: name, QueueUrl: url } }
   },
   async update(ctx, current, props) {
     const name = String(current.attributes.QueueName)
-    await ctx.aws.authorize('sqs:SetQueueAttributes', String(current.attributes.Arn))
+    await authorizeCatalogued(ctx, this.type, 'update', props, name)
     ctx.local.put('sqs-queue', name, {
       name,
       arn: current.attributes.Arn,
@@ -107,7 +114,13 @@ export const sqsQueue: ResourceProvider = {
     return { physicalId: current.physicalId, attributes: current.attributes }
   },
   async delete(ctx, current) {
-    await ctx.aws.authorize('sqs:DeleteQueue', String(current.attributes.Arn))
+    await authorizeCatalogued(
+      ctx,
+      this.type,
+      'delete',
+      current.properties,
+      String(current.attributes.QueueName),
+    )
     ctx.local.delete('sqs-queue', String(current.attributes.QueueName))
   },
 }
@@ -134,7 +147,7 @@ export const ssmParameter: ResourceProvider = {
   nameProperty: 'Name',
   async create(ctx, props) {
     const name = str(props.Name) ?? `CFN-${ctx.logicalId}-${ctx.physicalName({ maxLength: 12 }).slice(-12)}`
-    await ctx.aws.authorize('ssm:PutParameter', ssmArn(ctx, name))
+    await authorizeCatalogued(ctx, this.type, 'create', props, name)
     if (ctx.local.get('ssm-parameter', name)) {
       throw new AwsError(
         'ParameterAlreadyExists',
@@ -145,12 +158,12 @@ export const ssmParameter: ResourceProvider = {
     return putParameter(ctx, name, props, 1)
   },
   async update(ctx, current, props) {
-    await ctx.aws.authorize('ssm:PutParameter', ssmArn(ctx, current.physicalId))
+    await authorizeCatalogued(ctx, this.type, 'update', props, current.physicalId)
     const prev = ctx.local.get<SsmParameterRecord>('ssm-parameter', current.physicalId)
     return putParameter(ctx, current.physicalId, props, (prev?.version ?? 0) + 1)
   },
   async delete(ctx, current) {
-    await ctx.aws.authorize('ssm:DeleteParameter', ssmArn(ctx, current.physicalId))
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
     ctx.local.delete('ssm-parameter', current.physicalId)
   },
 }
@@ -291,6 +304,94 @@ export const eventsRule: ResourceProvider = {
   },
 }
 
+// ---------------------------------------------------------------- Lambda
+
+/** A stored Lambda function: its configuration and the digest of its code (functions do not run here). */
+export interface LambdaFunctionRecord {
+  readonly name: string
+  readonly arn: string
+  readonly role: string
+  readonly codeSha256: string
+  readonly codeSize: number
+  readonly properties: Readonly<Record<string, unknown>>
+}
+
+/**
+ * The function's code: from S3, read with the deploying identity's permissions as Lambda does
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-function-zip.html: "you must have
+ * s3:GetObject" on the object), so an artifact bucket's policy and key policy apply; or inline
+ * (ZipFile). Functions are stored, not run: the sandbox has no Lambda runtime.
+ */
+async function lambdaCode(ctx: ProviderContext, props: Readonly<Record<string, unknown>>): Promise<Buffer> {
+  const code = (props.Code ?? {}) as Record<string, unknown>
+  if (typeof code.ZipFile === 'string') return Buffer.from(code.ZipFile)
+  if (typeof code.S3Bucket !== 'string' || typeof code.S3Key !== 'string')
+    throw new AwsError(
+      'InvalidParameterValueException',
+      'Code needs S3Bucket and S3Key, or ZipFile (ImageUri is not supported by the crosspipe sandbox)',
+      400,
+    )
+  const version =
+    typeof code.S3ObjectVersion === 'string' ? [['versionId', code.S3ObjectVersion] as const] : []
+  const r = await ctx.aws.rest('s3', {
+    method: 'GET',
+    path: `/${code.S3Bucket}/${code.S3Key}`,
+    ...(version.length ? { query: version } : {}),
+  })
+  if (r.status !== 200)
+    throw new AwsError(
+      'InvalidParameterValueException',
+      `Error occurred while GetObject. S3 Error Code: ${r.status}. S3 Error Message: could not read s3://${code.S3Bucket}/${code.S3Key}`,
+      400,
+    )
+  return r.body
+}
+
+async function putFunction(
+  ctx: ProviderContext,
+  name: string,
+  props: Readonly<Record<string, unknown>>,
+): Promise<ProvisionResult> {
+  const role = str(props.Role)
+  // CreateFunction: Role is required and is an ARN (API_CreateFunction.html).
+  if (!role || !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+/.test(role))
+    throw new AwsError('ValidationException', `Role must be an IAM role ARN, not "${role ?? ''}"`, 400)
+  const body = await lambdaCode(ctx, props)
+  const { createHash } = await import('node:crypto')
+  const functionArn = arn(ctx, 'lambda', `function:${name}`)
+  const rec: LambdaFunctionRecord = {
+    name,
+    arn: functionArn,
+    role,
+    codeSha256: createHash('sha256').update(body).digest('base64'),
+    codeSize: body.length,
+    properties: props,
+  }
+  ctx.local.put('lambda-function', name, rec)
+  return { physicalId: name, attributes: { Arn: functionArn } }
+}
+
+/** AWS::Lambda::Function (stored, never invoked): Ref is the function name; GetAtt Arn. */
+export const lambdaFunction: ResourceProvider = {
+  type: 'AWS::Lambda::Function',
+  nameProperty: 'FunctionName',
+  async create(ctx, props) {
+    const name = str(props.FunctionName) ?? ctx.physicalName({ maxLength: 64 })
+    await authorizeCatalogued(ctx, this.type, 'create', props, name)
+    if (ctx.local.get('lambda-function', name))
+      throw new AwsError('ResourceConflictException', `Function already exist: ${name}`, 409)
+    return putFunction(ctx, name, props)
+  },
+  async update(ctx, current, props) {
+    await authorizeCatalogued(ctx, this.type, 'update', props, current.physicalId)
+    return putFunction(ctx, current.physicalId, props)
+  },
+  async delete(ctx, current) {
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
+    ctx.local.delete('lambda-function', current.physicalId)
+  },
+}
+
 /** The account of a role ARN (for cross-account checks by callers). */
 export function accountOf(roleArn: string): string | undefined {
   return parseArn(roleArn)?.account
@@ -299,6 +400,7 @@ export function accountOf(roleArn: string): string | undefined {
 /** Every local provider. */
 export const LOCAL_PROVIDERS: readonly ResourceProvider[] = [
   eventsRule,
+  lambdaFunction,
   snsTopic,
   sqsQueue,
   ssmParameter,

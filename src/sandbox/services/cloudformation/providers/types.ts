@@ -49,7 +49,13 @@ export interface AwsCalls {
    * services the sandbox does not run as separate APIs yet (their resources live in
    * CloudFormation's local store, see local-store.ts). Throws AccessDenied in AWS's form.
    */
-  authorize(action: string, resource: string, context?: Readonly<Record<string, string>>): Promise<void>
+  authorize(
+    action: string,
+    resource: string,
+    context?: Readonly<Record<string, string>>,
+    /** The owner of a resource whose ARN has no account (S3). */
+    resourceAccount?: string,
+  ): Promise<void>
 }
 
 /** Where and for whom a provider works. */

@@ -1,0 +1,260 @@
+/**
+ * An application template's resources as the deployment role meets them, before deployment:
+ * names resolved where the template fixes them (literals, `Ref` of parameters and pseudo
+ * parameters, `Fn::Sub`, `Fn::Join`), with `*` for the parts known only at deployment, and the
+ * deployment role statements derived from them through the resource call catalogue.
+ * Pure: synth derives the statements, check evaluates the calls.
+ *
+ * Intrinsic functions: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference.html
+ * Pseudo parameters: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html
+ */
+import {
+  generatedNamePattern,
+  handlerActions,
+  nameProperty,
+  needsNoPermissions,
+  resourceArn,
+  resourceCalls,
+} from './resource-calls.js'
+import type { ResourceEnv } from './resource-calls.js'
+
+/** Where the stack is deployed; any field may be a `${AWS::…}` placeholder for `Fn::Sub`. */
+export interface StackEnv {
+  readonly partition: string
+  readonly account: string
+  readonly region: string
+  readonly stackName: string
+}
+
+/** One resource of an application template, resolved as far as it can be before deployment. */
+export interface AppResource {
+  readonly logicalId: string
+  readonly type: string
+  /** Properties with known text resolved; unknown parts are `*`. */
+  readonly props: Readonly<Record<string, unknown>>
+  /** The name (or name pattern) of the resource. */
+  readonly name: string
+  /** Whether the template names it (otherwise CloudFormation generates the name). */
+  readonly named: boolean
+  readonly env: ResourceEnv
+}
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Types whose `Ref` is their name (resource pages, "Return values"). */
+const REF_IS_NAME = new Set([
+  'AWS::IAM::Role',
+  'AWS::S3::Bucket',
+  'AWS::SSM::Parameter',
+  'AWS::Lambda::Function',
+])
+
+/**
+ * Resolves the resources of a parsed template body (intrinsics as `{ Ref }`, `{ 'Fn::Sub' }`…).
+ *
+ * @param parameters the stage's parameter values; a template parameter without one uses its Default
+ */
+export function appResources(
+  body: unknown,
+  stack: StackEnv,
+  parameters: Readonly<Record<string, string>> = {},
+): AppResource[] {
+  const t = isObj(body) ? body : {}
+  const resources = isObj(t.Resources) ? t.Resources : {}
+  const params: Record<string, string> = {}
+  for (const [k, v] of Object.entries(isObj(t.Parameters) ? t.Parameters : {}))
+    if (isObj(v) && (typeof v.Default === 'string' || typeof v.Default === 'number'))
+      params[k] = String(v.Default)
+  Object.assign(params, parameters)
+  const pseudo: Record<string, string> = {
+    'AWS::StackName': stack.stackName,
+    'AWS::AccountId': stack.account,
+    'AWS::Region': stack.region,
+    'AWS::Partition': stack.partition,
+    'AWS::URLSuffix': '*',
+    'AWS::StackId': '*',
+    'AWS::NoValue': '',
+  }
+  const names = new Map<string, string>()
+  const envOf = (logicalId: string): ResourceEnv => ({ ...stack, logicalId })
+  const nameOf = (id: string, seen: Set<string>): string => {
+    const cached = names.get(id)
+    if (cached !== undefined) return cached
+    const r = resources[id]
+    if (!isObj(r) || typeof r.Type !== 'string') return '*'
+    const prop = nameProperty(r.Type)
+    const given = prop && isObj(r.Properties) ? r.Properties[prop] : undefined
+    const n =
+      given !== undefined && !seen.has(id)
+        ? text(given, new Set([...seen, id]))
+        : generatedNamePattern(r.Type, envOf(id))
+    names.set(id, n)
+    return n
+  }
+  const text = (v: unknown, seen: Set<string>): string => {
+    if (typeof v === 'string') return v
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+    if (!isObj(v)) return '*'
+    if (typeof v.Ref === 'string') {
+      const ref = v.Ref
+      if (ref in pseudo) return pseudo[ref]!
+      if (ref in params) return params[ref]!
+      const r = resources[ref]
+      if (isObj(r) && typeof r.Type === 'string' && REF_IS_NAME.has(r.Type)) return nameOf(ref, seen)
+      return '*'
+    }
+    const sub = v['Fn::Sub']
+    if (sub !== undefined) {
+      const list: readonly unknown[] = Array.isArray(sub) ? (sub as unknown[]) : [sub]
+      const tpl = list[0]
+      const vars: Obj = isObj(list[1]) ? list[1] : {}
+      if (typeof tpl !== 'string') return '*'
+      return tpl.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
+        if (name in vars) return text(vars[name], seen)
+        const [id, att] = name.split('.')
+        if (att) return text({ 'Fn::GetAtt': [id, att] }, seen)
+        return text({ Ref: name }, seen)
+      })
+    }
+    const join = v['Fn::Join']
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1]))
+      return (join[1] as unknown[]).map((x) => text(x, seen)).join(join[0])
+    const att = v['Fn::GetAtt']
+    const parts: readonly unknown[] = Array.isArray(att)
+      ? (att as unknown[])
+      : typeof att === 'string'
+        ? att.split('.')
+        : []
+    const [id, attr] = parts
+    if (typeof id === 'string' && attr === 'Arn') {
+      const r = resources[id]
+      if (isObj(r) && typeof r.Type === 'string')
+        return resourceArn(r.Type, envOf(id), nameOf(id, seen)) ?? '*'
+    }
+    return '*'
+  }
+  const deep = (v: unknown, seen: Set<string>): unknown => {
+    if (Array.isArray(v)) return v.map((x) => deep(x, seen))
+    if (!isObj(v)) return v
+    const keys = Object.keys(v)
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) return text(v, seen)
+    return Object.fromEntries(keys.map((k) => [k, deep(v[k], seen)]))
+  }
+  return Object.entries(resources).flatMap(([logicalId, r]) => {
+    if (!isObj(r) || typeof r.Type !== 'string') return []
+    const prop = nameProperty(r.Type)
+    const props = deep(isObj(r.Properties) ? r.Properties : {}, new Set([logicalId])) as Obj
+    return [
+      {
+        logicalId,
+        type: r.Type,
+        props,
+        name: nameOf(logicalId, new Set()),
+        named: prop !== undefined && props[prop] !== undefined,
+        env: envOf(logicalId),
+      },
+    ]
+  })
+}
+
+/** A derived statement of the deployment role. */
+export interface DerivedStatement {
+  readonly Sid: string
+  readonly Effect: 'Allow'
+  readonly Action: string[]
+  readonly Resource: string[]
+  readonly Condition?: Record<string, Record<string, string>>
+}
+
+/** The result of {@link deriveStatements}: the statements and what the user should know. */
+export interface DerivedPermissions {
+  readonly statements: DerivedStatement[]
+  /** Sentences for synth's output: what was left out or could not be scoped, and why. */
+  readonly notes: string[]
+}
+
+/**
+ * The deployment role's statements for a template's resources: per resource, its handlers'
+ * own-service permissions on its ARN (its name, or `<stack>-*` when CloudFormation names it), and
+ * the calls it makes on other resources (`iam:PassRole` only of roles the template creates, with
+ * `iam:PassedToService`). Types the catalogue cannot scope get their handler permissions on `*`,
+ * said in a note; a type without known permissions is an error for the caller to report.
+ *
+ * @returns the statements, or `unknownTypes` listing types with no known permissions
+ */
+export function deriveStatements(
+  resources: readonly AppResource[],
+): DerivedPermissions & { readonly unknownTypes: string[] } {
+  const statements: DerivedStatement[] = []
+  const notes: string[] = []
+  const unknownTypes: string[] = []
+  const createdRoles = new Set(
+    resources.filter((r) => r.type === 'AWS::IAM::Role').map((r) => resourceArn(r.type, r.env, r.name)!),
+  )
+  for (const r of resources) {
+    if (needsNoPermissions(r.type)) continue
+    const actions = handlerActions(r.type)
+    if (!actions) {
+      unknownTypes.push(r.type)
+      continue
+    }
+    const arn = resourceArn(r.type, r.env, r.name)
+    if (!arn) {
+      statements.push({
+        Sid: r.logicalId,
+        Effect: 'Allow',
+        Action: [...actions.own, ...actions.other],
+        Resource: ['*'],
+      })
+      notes.push(
+        `${r.logicalId} (${r.type}): crosspipe cannot scope this type to its name; its handler permissions are allowed on "*"`,
+      )
+      continue
+    }
+    statements.push({ Sid: r.logicalId, Effect: 'Allow', Action: actions.own, Resource: [arn] })
+    const calls = [
+      ...(resourceCalls(r.type, 'create', r.props, r.env, r.name) ?? []),
+      ...(resourceCalls(r.type, 'update', r.props, r.env, r.name) ?? []),
+    ]
+    const other = new Map<string, { action: string; resource: string; context?: Record<string, string> }>()
+    for (const c of calls) {
+      if (actions.own.includes(c.action)) continue
+      if (c.action === 's3:GetObject' && c.resource.includes(':::*')) {
+        notes.push(
+          `${r.logicalId}: reads its code from a bucket known only at deployment (the build artifact?); give the stage readArtifacts: true, or a statement for that bucket`,
+        )
+        continue
+      }
+      if (c.action === 'iam:PassRole' && !createdRoles.has(c.resource)) {
+        notes.push(
+          `${r.logicalId}: passes role ${c.resource}, which the template does not create; add iam:PassRole for it to deployPermissions.statements if it is meant`,
+        )
+        continue
+      }
+      other.set(`${c.action} ${c.resource}`, {
+        action: c.action,
+        resource: c.resource,
+        ...(c.context ? { context: { ...c.context } } : {}),
+      })
+    }
+    let n = 0
+    for (const c of other.values()) {
+      const cond = c.context ? { StringEquals: Object.fromEntries(Object.entries(c.context)) } : undefined
+      statements.push({
+        Sid: `${r.logicalId}${c.action.split(':')[1]}${n++ ? n : ''}`.replace(/[^A-Za-z0-9]/g, ''),
+        Effect: 'Allow',
+        Action: [c.action],
+        Resource: [c.resource],
+        ...(cond ? { Condition: cond } : {}),
+      })
+    }
+    const left = actions.other.filter((a) => ![...other.values()].some((c) => c.action === a))
+    if (left.length)
+      notes.push(
+        `${r.logicalId}: not derived, only needed with properties the template does not use: ${left.join(', ')}`,
+      )
+    if (!r.named) notes.push(`${r.logicalId}: named by CloudFormation, so scoped to ${arn}`)
+  }
+  return { statements, notes, unknownTypes: [...new Set(unknownTypes)] }
+}
