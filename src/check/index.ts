@@ -17,10 +17,11 @@ import type { ResolvedPipeline } from '../model/schema.js'
 import { Manifest } from '../synth/manifest.js'
 import type { ManifestDocument } from '../synth/manifest.js'
 import { pipelineCalls } from './catalogue.js'
+import type { CallSpec } from './catalogue.js'
 import { Evaluator } from './evaluate.js'
 import type { EvaluatedCall } from './evaluate.js'
 import { buildModel } from './model.js'
-import type { Origin } from './model.js'
+import type { AccountsModel, Origin } from './model.js'
 import { ManifestResolver } from './resolve.js'
 import { structuralFindings, lintFindings } from './rules.js'
 import type { CheckFinding, CheckResult } from './types.js'
@@ -37,6 +38,8 @@ export interface CheckInput {
   readonly templates: ReadonlyMap<string, ParsedTemplate>
   /** The manifest's file name, for errors. */
   readonly manifestFile?: string
+  /** Calls that the pipelines' actions make beyond the catalogue's (a CDK pipeline's asset publishing), evaluated like them. */
+  readonly extraCalls?: (model: AccountsModel) => readonly CallSpec[]
 }
 
 /**
@@ -75,6 +78,7 @@ export function checkSetup(input: CheckInput): CheckResult {
   const evaluated: EvaluatedCall[] = []
   for (const p of model.pipelines)
     for (const spec of pipelineCalls({ model, pipeline: p })) evaluated.push(evaluator.evaluate(spec))
+  for (const spec of input.extraCalls?.(model) ?? []) evaluated.push(evaluator.evaluate(spec))
 
   const findings: CheckFinding[] = [
     ...structuralFindings({ model, resolver, locate, symbolize, evaluator }),

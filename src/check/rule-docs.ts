@@ -31,4 +31,6 @@ export const RULE_DESCRIPTIONS: Readonly<Record<RuleId, string>> = {
   'managed-policy-unknown':
     'A role attaches a managed policy crosspipe does not know (assumed to grant nothing).',
   'action-not-catalogued': 'An action type whose calls crosspipe does not know; they were not checked.',
+  'pipeline-stage-limit': 'A pipeline has more than 50 stages.',
+  'template-too-large': 'A template is over the 51,200-byte request limit (warning) or the 1 MB S3 limit (error).',
 }

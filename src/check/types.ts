@@ -26,6 +26,8 @@ export type RuleId =
   | 'key-unused-principal'
   | 'managed-policy-unknown'
   | 'action-not-catalogued'
+  | 'pipeline-stage-limit'
+  | 'template-too-large'
 
 /** Errors make `check` fail (exit 1); warnings are reported but do not. */
 export type Severity = 'error' | 'warning'
