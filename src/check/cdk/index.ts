@@ -215,9 +215,18 @@ export function checkCdkSetup(input: CdkCheckInput): CheckResult {
   const findings: CheckFinding[] = base.findings.map((f) => bootstrapFix(f, bootstrapStacks))
   findings.push(...limitFindings(input.assembly, model.input))
   findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1))
+  // The asset publishing calls are derived after the catalogue's: put them with their stage.
+  const firstSeen = new Map<string, number>()
+  base.calls.forEach((c, i) => {
+    if (!firstSeen.has(c.stage)) firstSeen.set(c.stage, i)
+  })
+  const calls = base.calls
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => firstSeen.get(a.c.stage)! - firstSeen.get(b.c.stage)! || a.i - b.i)
+    .map((x) => x.c)
   return {
-    ok: findings.every((f) => f.severity !== 'error') && base.calls.every((c) => c.decision === 'Allowed'),
-    calls: base.calls,
+    ok: findings.every((f) => f.severity !== 'error') && calls.every((c) => c.decision === 'Allowed'),
+    calls,
     findings,
   }
 }
@@ -246,7 +255,7 @@ function bootstrapFix(
   return {
     ...f,
     message: `${f.message} The bootstrap stack of aws://${entry.account}/${entry.region} does not trust account ${need.join(', ')}: bootstrap it again with --trust (CDK Developer Guide, "Bootstrap your environment", https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html).`,
-    fix: `# run with credentials of account ${entry.account}:\n${cmd}\n${f.fix ? `# (what it changes in the bootstrap template)\n${f.fix}` : ''}`,
+    fix: `# run with credentials of account ${entry.account}:\n${cmd}\n${f.fix ? `# or, with a customised bootstrap template (--bootstrap-template), the least statement that allows the call:\n${f.fix}` : ''}`,
   }
 }
 
