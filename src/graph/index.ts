@@ -3,7 +3,7 @@
  * {@link GraphDocument} and from that to HTML, Mermaid or DOT text; the CLI writes the file.
  */
 import { readFile } from 'node:fs/promises'
-import { dirname, resolve as resolvePath } from 'node:path'
+import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path'
 import type { CheckInput } from '../check/index.js'
 import { parseTemplate } from '../model/cfn-yaml.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
@@ -65,7 +65,7 @@ export async function manifestInput(path: string): Promise<CheckInput> {
   for (const s of parsed.data.stacks) {
     if (templates.has(s.template)) continue
     const file = resolvePath(dirname(path), s.template)
-    templates.set(s.template, parseTemplate(await read(file, path), file))
+    templates.set(s.template, parseTemplate(await read(file, path), displayPath(file)))
   }
   return { manifest: parsed.data, templates, manifestFile: path }
 }
@@ -80,4 +80,10 @@ async function read(file: string, from?: string): Promise<string> {
       ])
     throw e
   }
+}
+
+/** A path as `check` prints it: relative to the working directory when below it. */
+function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
 }

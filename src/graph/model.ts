@@ -318,6 +318,18 @@ export function buildGraph(input: CheckInput, result: CheckResult = checkSetup(i
       })
     }
   }
+  for (const p of model.pipelines)
+    if (p.roleArn)
+      edges.push({
+        id: `role${++n}`,
+        kind: 'grant',
+        source: `pipeline:${p.account}/${p.region}/${p.name}`,
+        target: principalNode(sym(p.roleArn)),
+        stages: [],
+        label: 'service role',
+        calls: [],
+        statement: `RoleArn: ${sym(p.roleArn)}`,
+      })
   for (const r of model.roles.values())
     grant(
       'trust',
