@@ -119,6 +119,15 @@ describe('check --cdk-out on real CDK Pipelines apps', { skip }, () => {
     assert.match(usage.stderr, /expected ACCOUNT=ACCOUNTS/)
   })
 
+  it('graph --cdk-out draws the same calls, the untrusted deploy role in the denied colour', () => {
+    const r = cli(['graph', '--cdk-out', one, '--bootstrap-trust', '222222222222=', '--format', 'mermaid'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /subgraph n\d+\["account 222222222222/)
+    const edge = r.stdout.split('\n').findIndex((l) => /-->\|"✗ sts:AssumeRole"\|/.test(l))
+    assert.ok(edge > 0, 'a denied sts:AssumeRole edge')
+    assert.match(r.stdout, /linkStyle \d+ stroke:#cf222e,stroke-width:3px/)
+  })
+
   it('a customised bootstrap template: a deploy role without ExecuteChangeSet is reported', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crosspipe-bootstrap-'))
     const custom = BOOTSTRAP_TEMPLATE.replace(/\n\s*- cloudformation:ExecuteChangeSet/, '')

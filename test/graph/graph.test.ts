@@ -2,6 +2,7 @@
 // crosspipe graph: the graph model, the Mermaid and DOT texts, and the HTML page in a real
 // headless Chromium (skipped with a message where Chromium or playwright-core is missing).
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -104,6 +105,24 @@ describe('graph model and text formats', () => {
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /not one of html, mermaid, dot/)
   })
+})
+
+describe('graph DOT read by Graphviz', () => {
+  const hasDot = spawnSync('dot', ['-V']).status === 0
+  it(
+    'the DOT text of a broken variant is valid Graphviz input',
+    { skip: hasDot ? false : 'Graphviz `dot` is not installed (apt-get install graphviz)' },
+    async () => {
+      const text = renderDot(buildGraph(await manifestInput(BROKEN)))
+      const r = spawnSync('dot', ['-Tsvg'], { input: text, encoding: 'utf8' })
+      assert.equal(r.status, 0, r.stderr)
+      assert.match(r.stdout, /<svg/)
+      assert.ok(
+        r.stdout.includes(`stroke="${DECISION_COLOURS.ImplicitlyDenied}"`),
+        'the denied edge is drawn in the denied colour',
+      )
+    },
+  )
 })
 
 const skip = await browserSkip()

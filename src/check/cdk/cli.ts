@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { CrosspipeError } from '../../model/errors.js'
 import type { CheckResult } from '../types.js'
-import { checkCdkAssembly } from './index.js'
+import type { CheckInput } from '../index.js'
+import { cdkCheckInput, checkCdkSetup, readCloudAssembly } from './index.js'
 import type { CdkBootstrapOptions } from './index.js'
 
 /** Parses `--bootstrap-trust ENV=ACCOUNTS` values into the trust map of {@link CdkBootstrapOptions}. */
@@ -36,6 +37,14 @@ export async function checkCdkOut(
   cwd: string,
   values: Readonly<Record<string, string | boolean | string[] | undefined>>,
 ): Promise<CheckResult> {
+  return (await cdkSetupOf(cwd, values)).result
+}
+
+/** The check input `--cdk-out` builds and its result (what `graph --cdk-out` draws). */
+export async function cdkSetupOf(
+  cwd: string,
+  values: Readonly<Record<string, string | boolean | string[] | undefined>>,
+): Promise<{ input: CheckInput; result: CheckResult }> {
   const dir = resolve(cwd, String(values['cdk-out']))
   const trustValues = values['bootstrap-trust']
   const bootstrap: { -readonly [K in keyof CdkBootstrapOptions]: CdkBootstrapOptions[K] } = {}
@@ -51,5 +60,9 @@ export async function checkCdkOut(
       ])
     }
   }
-  return checkCdkAssembly(dir, bootstrap)
+  const assembly = readCloudAssembly(dir)
+  return {
+    input: cdkCheckInput({ assembly, bootstrap }).input,
+    result: checkCdkSetup({ assembly, bootstrap }),
+  }
 }

@@ -8,7 +8,8 @@ import { EXIT } from '../command.js'
 export const graphCommand: Command = {
   name: 'graph',
   summary: 'Draw the permission flow: accounts, roles, trust, grants and every call with its decision',
-  usage: 'crosspipe graph [-c crosspipe.yml | -m manifest.json] [-o graph.html] [--format html|mermaid|dot]',
+  usage:
+    'crosspipe graph [-c crosspipe.yml | -m manifest.json | --cdk-out cdk.out [--bootstrap-trust ENV=ACCOUNTS]…] [-o graph.html] [--format html|mermaid|dot]',
   details: `Writes one self-contained HTML page (no network access needed to open it), or Mermaid or
 DOT text (printed unless -o is given). Calls are the ones \`crosspipe check\` derives, coloured by
 decision; selecting a node or a denied call shows the deciding statements and the fix.`,
@@ -27,6 +28,22 @@ decision; selecting a node or a denied call shows the deciding statements and th
       description: 'Where to write (default graph.html for html).',
     },
     format: { type: 'string', value: 'FORMAT', description: 'html (default), mermaid or dot.' },
+    'cdk-out': {
+      type: 'string',
+      value: 'DIR',
+      description: 'A CDK cloud assembly, as `check --cdk-out` reads it.',
+    },
+    'bootstrap-trust': {
+      type: 'string',
+      multiple: true,
+      value: 'ENV=ACCOUNTS',
+      description: 'With --cdk-out: as for `check --cdk-out`.',
+    },
+    'bootstrap-template': {
+      type: 'string',
+      value: 'FILE',
+      description: 'With --cdk-out: as for `check --cdk-out`.',
+    },
   },
   maxPositionals: 0,
   async run({ args, term, cwd }) {
@@ -43,12 +60,22 @@ decision; selecting a node or a denied call shows the deciding statements and th
         'usage',
         `crosspipe graph: --format ${format} is not one of ${g.GRAPH_FORMATS.join(', ')}.`,
       )
-    const input = args.values.manifest
-      ? await g.manifestInput(resolve(cwd, args.values.manifest as string))
-      : g.pipelineInput(
-          await loadPipeline(resolve(cwd, (args.values.config as string | undefined) ?? 'crosspipe.yml')),
-        )
-    const text = g.renderGraph(g.buildGraph(input), format as 'html' | 'mermaid' | 'dot')
+    let graph
+    if (args.values['cdk-out']) {
+      if (args.values.config || args.values.manifest)
+        throw new CrosspipeError('usage', 'crosspipe graph: give one of -c, -m or --cdk-out.')
+      const { cdkSetupOf } = await import('../../check/cdk/cli.js')
+      const { input, result } = await cdkSetupOf(cwd, args.values)
+      graph = g.buildGraph(input, result)
+    } else {
+      const input = args.values.manifest
+        ? await g.manifestInput(resolve(cwd, args.values.manifest as string))
+        : g.pipelineInput(
+            await loadPipeline(resolve(cwd, (args.values.config as string | undefined) ?? 'crosspipe.yml')),
+          )
+      graph = g.buildGraph(input)
+    }
+    const text = g.renderGraph(graph, format as 'html' | 'mermaid' | 'dot')
     const out = (args.values.output as string | undefined) ?? (format === 'html' ? 'graph.html' : undefined)
     if (!out) {
       term.out(text)
