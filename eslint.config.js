@@ -12,7 +12,8 @@ const allowed = {
   aws: ['iam', 'model'],
   deploy: ['plan', 'aws', 'model', 'synth', 'iam'],
   sandbox: ['iam', 'model'],
-  cli: ['model', 'iam', 'synth', 'check', 'plan', 'aws', 'deploy', 'sandbox'],
+  graph: ['model', 'synth', 'check', 'iam'],
+  cli: ['model', 'iam', 'synth', 'check', 'plan', 'aws', 'deploy', 'sandbox', 'graph'],
 }
 const modules = Object.keys(allowed)
 

@@ -20,10 +20,11 @@ import type { ManifestDocument } from '../synth/manifest.js'
 import { appTemplateCalls } from './app-template.js'
 import type { AppTemplateInput } from './app-template.js'
 import { pipelineCalls } from './catalogue.js'
+import type { CallSpec } from './catalogue.js'
 import { Evaluator } from './evaluate.js'
 import type { EvaluatedCall } from './evaluate.js'
 import { buildModel } from './model.js'
-import type { Origin } from './model.js'
+import type { AccountsModel, Origin } from './model.js'
 import { ManifestResolver } from './resolve.js'
 import { structuralFindings, lintFindings } from './rules.js'
 import type { CheckCall, CheckFinding, CheckResult } from './types.js'
@@ -53,6 +54,8 @@ export interface CheckInput {
   ) => { line: number; column: number } | undefined
   /** Application templates: their resources' calls as the deployment role are checked too. */
   readonly appTemplates?: readonly AppTemplateInput[]
+  /** Calls that the pipelines' actions make beyond the catalogue's (a CDK pipeline's asset publishing), evaluated like them. */
+  readonly extraCalls?: (model: AccountsModel) => readonly CallSpec[]
 }
 
 /**
@@ -184,6 +187,7 @@ function run(input: CheckInput): Run {
         fix: null,
       })
   }
+  for (const spec of input.extraCalls?.(model) ?? []) evaluated.push(evaluator.evaluate(spec))
 
   const findings: CheckFinding[] = [
     ...structuralFindings({ model, resolver, locate, symbolize, evaluator }),

@@ -32,6 +32,8 @@ export type RuleId =
   | 'admin-equivalent-role'
   | 'repository-read-any'
   | 'unknown-action'
+  | 'pipeline-stage-limit'
+  | 'template-too-large'
 
 /** Errors make `check` fail (exit 1); warnings are reported but do not. */
 export type Severity = 'error' | 'warning'

@@ -47,9 +47,11 @@ export const checkCommand: Command = {
   name: 'check',
   summary: 'Prove offline that every cross-account call will be allowed, and flag excess privilege',
   usage:
-    'crosspipe check [-c crosspipe.yml | -m manifest.json] [--app-template FILE]… [--failures] [--json | --sarif]',
+    'crosspipe check [-c crosspipe.yml | -m manifest.json | --cdk-out cdk.out [--bootstrap-trust ENV=ACCOUNTS]… [--bootstrap-template FILE]] [--app-template FILE]… [--failures] [--json | --sarif]',
   details: `With -c (the default), synthesizes the definition in memory and checks it. With -m, checks
-hand-written templates listed in a manifest (see the README's manifest format).
+hand-written templates listed in a manifest (see the README's manifest format). With --cdk-out,
+checks the pipeline of a CDK Pipelines app from its cloud assembly, with the bootstrap roles of
+every environment modelled from the bootstrap template (README, "Checking CDK Pipelines").
 The report lists every call, then the findings, the AWS limits the definition reaches (and what
 crosspipe does about each), and, when something failed, the failures again, one line each, before
 the summary. --failures prints only the failures (denied calls and error findings) and the summary.
@@ -73,6 +75,24 @@ Exit code 0 when every call is allowed and there is no error finding, 1 otherwis
       multiple: true,
       description:
         'An application template: check the calls CloudFormation makes as the deployment role for each of its resources (fromTemplate stages are found by the definition).',
+    },
+    'cdk-out': {
+      type: 'string',
+      value: 'DIR',
+      description: 'A CDK cloud assembly (the output of `cdk synth`).',
+    },
+    'bootstrap-trust': {
+      type: 'string',
+      multiple: true,
+      value: 'ENV=ACCOUNTS',
+      description:
+        'With --cdk-out: the accounts ENV (ACCOUNT or ACCOUNT/REGION) was bootstrapped to trust (--trust), comma-separated, empty for none. Default: the pipeline account.',
+    },
+    'bootstrap-template': {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'With --cdk-out: the customised bootstrap template the environments were bootstrapped with.',
     },
   },
   maxPositionals: 0,
@@ -101,9 +121,13 @@ Exit code 0 when every call is allowed and there is no error finding, 1 otherwis
         return { file: f, body: parseTemplate(text, f).body }
       }),
     )
+    if (args.values['cdk-out'] && (args.values.config || args.values.manifest))
+      throw new CrosspipeError('usage', 'crosspipe check: give one of -c, -m or --cdk-out.')
     let limits: LimitReached[] = []
     let result: CheckResult
-    if (args.values.manifest) {
+    if (args.values['cdk-out']) {
+      result = await (await import('../../check/cdk/cli.js')).checkCdkOut(cwd, args.values)
+    } else if (args.values.manifest) {
       result = await checkManifestFile(resolve(cwd, args.values.manifest as string), appTemplates)
     } else {
       const { loadPipeline } = await import('../../model/index.js')

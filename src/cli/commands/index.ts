@@ -7,11 +7,13 @@ import { sandboxCommand } from './sandbox.js'
 import { deployCommand, destroyCommand } from './deploy.js'
 import { approveCommand, runCommand, statusCommand } from './pipeline.js'
 import { demoCommand } from './demo.js'
+import { graphCommand } from './graph.js'
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
   synthCommand,
   checkCommand,
+  graphCommand,
   deployCommand,
   destroyCommand,
   sandboxCommand,

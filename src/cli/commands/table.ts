@@ -31,6 +31,11 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
     load: async () => (await import('./check.js')).checkCommand,
   },
   {
+    name: 'graph',
+    summary: 'Draw the permission flow: accounts, roles, trust, grants and every call with its decision',
+    load: async () => (await import('./graph.js')).graphCommand,
+  },
+  {
     name: 'deploy',
     summary: 'Deploy every stack into every account in the right order, by change sets',
     load: async () => (await import('./deploy.js')).deployCommand,
