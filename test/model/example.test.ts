@@ -36,7 +36,8 @@ test('the example files are consistent with each other', () => {
   for (const s of p.stages)
     for (const [k, v] of Object.entries(s.parameters ?? {})) {
       assert.match(template, new RegExp(`\\n  ${k}:\\n`))
-      assert.match(template, new RegExp(`AllowedValues: \\[.*\\b${v}\\b.*\\]`))
+      assert.equal(typeof v, 'string', `the example passes ${k} as a plain value`)
+      assert.match(template, new RegExp(`AllowedValues: \\[.*\\b${v as string}\\b.*\\]`))
     }
   // The application template needs no IAM capability: PowerUserAccess (the default) can deploy it.
   assert.doesNotMatch(template, /AWS::IAM::/)
