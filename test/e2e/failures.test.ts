@@ -216,12 +216,24 @@ function keyIdTemplates(): void {
   })
 }
 
-test('4a. the artifact store naming its key by id, not ARN: check flags artifact-key-not-arn', () => {
+test('4a. the artifact store naming its key by id, not ARN: check warns artifact-key-not-arn (no action in another account writes artifacts here)', () => {
   keyIdTemplates()
-  const findings = checkFails()
+  const { dir } = example()
+  // A warning, not an error: readers decrypt with the key ARN S3 keeps in each object, so the id
+  // breaks only an action in another account that writes an artifact (none does in this example;
+  // issue 10, and 4b below).
+  const r = expectExit(
+    cli(['check', '-m', 'crosspipe.out/manifest.json', '--json'], { cwd: dir }),
+    0,
+    'check',
+  )
+  const findings = (JSON.parse(r.stdout) as { findings: (Finding & { severity?: string })[] }).findings
   assert.ok(
     findings.some(
-      (f) => f.rule === 'artifact-key-not-arn' && /names its key as "\{my-app-ci-base/.test(f.message),
+      (f) =>
+        f.rule === 'artifact-key-not-arn' &&
+        f.severity === 'warning' &&
+        /names its key as "\{my-app-ci-base/.test(f.message),
     ),
     JSON.stringify(findings, null, 2),
   )

@@ -106,7 +106,7 @@ test('3. check repeats the failures at the end; --failures shows only them; --js
   assert.equal(f.code, 1)
   assert.doesNotMatch(f.stdout, /✓/)
   assert.match(f.stdout, /✗ my-app-cross-account-eu-west-1@222222222222 kms:Decrypt/)
-  assert.match(f.stdout, /\n {8}fix:\n/)
+  assert.match(f.stdout, /\n {8}fix( \(verified[^)]*\))?:\n/)
   assert.match(f.stdout, /\n✗ \d+ calls: \d+ allowed, [1-9]\d* denied; .*\n$/)
   const both = cli(['check', '--json', '--sarif'], { cwd: bad })
   assert.equal(both.code, 2)

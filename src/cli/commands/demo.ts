@@ -8,6 +8,7 @@ import { EXIT } from '../command.js'
 import { writeFiles } from '../files.js'
 import { style, terminalIo } from '../output.js'
 import { progressIo } from '../progress.js'
+import type { StageReview } from '../../deploy/index.js'
 
 /** How long one step took, for the closing table. */
 interface Step {
@@ -161,13 +162,16 @@ unless --keep is given (then \`crosspipe sandbox stop --state <dir>\` stops it).
           ...(runIo ? { io: runIo } : {}),
         }),
       )
+      // The change sets reviewed at each approval: printed as they come, or in the --json document.
+      const reviewed: StageReview[] = []
       while (report.waitingForApproval) {
         const at = report.waitingForApproval
         // The prod approval reviews the prepared change sets: show them, as crosspipe approve does.
         const review = reviews(stageOf(pipeline, at.stage))
           ? await reviewStage({ access: credentials, pipeline, stage: at.stage })
           : undefined
-        if (review) printReview(term, review)
+        if (review && json) reviewed.push(review)
+        else if (review) printReview(term, review)
         await step(`approve ${at.stage}`, () =>
           approve({
             api,
@@ -214,6 +218,7 @@ unless --keep is given (then \`crosspipe sandbox stop --state <dir>\` stops it).
               executionId,
               status: report.execution.status,
               stacks,
+              reviews: reviewed,
               steps: steps.map((st) => ({ step: st.name, ms: st.ms })),
               totalMs: Date.now() - started,
               ...(args.values.dir || keep ? { project } : {}),
