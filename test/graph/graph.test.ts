@@ -215,7 +215,7 @@ describe('graph HTML in headless Chromium', { skip }, () => {
     assert.match(panel, /✗ /)
     assert.match(panel, /sts:AssumeRole/)
     const finding = await page.locator('#panel pre.finding').first().innerText()
-    assert.match(finding, /fix:/)
+    assert.match(finding, /fix( \(verified[^)]*\))?:/)
     for (const line of finding
       .split('\n')
       .filter((l) => l.trim() && !l.startsWith('Stage') && l.trim() !== ''))
