@@ -283,6 +283,19 @@ export async function checkManifestFile(
   path: string,
   appTemplates: readonly AppTemplateInput[] = [],
 ): Promise<CheckResult> {
+  return checkSetup(await manifestCheckInput(path, appTemplates))
+}
+
+/**
+ * The input {@link checkManifestFile} checks: a manifest file and the templates it lists, with its
+ * `existing` resources. Also what `crosspipe graph -m` draws, so the two cannot disagree.
+ *
+ * @throws CrosspipeError `file-not-found`, `invalid-manifest`, `invalid-template`.
+ */
+export async function manifestCheckInput(
+  path: string,
+  appTemplates: readonly AppTemplateInput[] = [],
+): Promise<CheckInput> {
   const text = await readText(path)
   const doc = parseTemplate(text, path)
   const parsed = CheckManifest.safeParse(doc.body)
@@ -308,14 +321,14 @@ export async function checkManifestFile(
     })
     templates.set(s.template, parseTemplate(t, displayPath(file), { duplicateKeys: 'warn' }))
   }
-  return checkSetup({
+  return {
     manifest: parsed.data,
     templates,
     manifestFile: path,
     existing: parsed.data.existing,
     manifestLocate: (p) => doc.locate(p),
     appTemplates,
-  })
+  }
 }
 
 /** A path as terminals and editors link it: relative to the working directory when below it. */
@@ -355,6 +368,17 @@ export function checkPipeline(
   p: ResolvedPipeline,
   appTemplates: readonly AppTemplateInput[] = [],
 ): CheckResult {
+  return checkSetup(pipelineCheckInput(p, appTemplates))
+}
+
+/**
+ * The input {@link checkPipeline} checks: the definition synthesized in memory, with the
+ * application templates of its fromTemplate stages. Also what `crosspipe graph -c` draws.
+ */
+export function pipelineCheckInput(
+  p: ResolvedPipeline,
+  appTemplates: readonly AppTemplateInput[] = [],
+): CheckInput {
   const out = synthesize(p)
   const templates = new Map<string, ParsedTemplate>()
   for (const t of out.templates)
@@ -363,10 +387,10 @@ export function checkPipeline(
   const fromDefinition = p.stages.flatMap((s) =>
     s.appTemplate ? [{ file: s.appTemplate.file, body: s.appTemplate.body, templatePath: s.template }] : [],
   )
-  return checkSetup({
+  return {
     manifest: out.manifest,
     templates,
     manifestFile: 'manifest.json',
     appTemplates: [...appTemplates, ...fromDefinition],
-  })
+  }
 }
