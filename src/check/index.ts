@@ -31,6 +31,7 @@ import type { CheckCall, CheckFinding, CheckResult } from './types.js'
 import { applyPatch, patchesOf, withPatches } from './fixes.js'
 import type { Patch } from './fixes.js'
 import { synthesize } from '../synth/index.js'
+import type { SynthOutput } from '../synth/index.js'
 
 export type { CheckResult, CheckCall, CheckFinding, RuleId, Severity, FindingLocation } from './types.js'
 export { toSarif } from './sarif.js'
@@ -367,8 +368,9 @@ async function readText(
 export function checkPipeline(
   p: ResolvedPipeline,
   appTemplates: readonly AppTemplateInput[] = [],
+  out: SynthOutput = synthesize(p),
 ): CheckResult {
-  return checkSetup(pipelineCheckInput(p, appTemplates))
+  return checkSetup(pipelineCheckInput(p, appTemplates, out))
 }
 
 /**
@@ -378,8 +380,8 @@ export function checkPipeline(
 export function pipelineCheckInput(
   p: ResolvedPipeline,
   appTemplates: readonly AppTemplateInput[] = [],
+  out: SynthOutput = synthesize(p),
 ): CheckInput {
-  const out = synthesize(p)
   const templates = new Map<string, ParsedTemplate>()
   for (const t of out.templates)
     templates.set(t.file, { body: t.body, file: t.file, locate: () => undefined })

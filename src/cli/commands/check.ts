@@ -135,8 +135,10 @@ Exit code 0 when every call is allowed and there is no error finding, 1 otherwis
       const pipeline = await loadPipeline(
         resolve(cwd, (args.values.config as string | undefined) ?? 'crosspipe.yml'),
       )
-      result = checkPipeline(pipeline, appTemplates)
-      limits = limitsReached(pipeline, synthesize(pipeline))
+      // One synthesis for both the check and the limits report.
+      const out = synthesize(pipeline)
+      result = checkPipeline(pipeline, appTemplates, out)
+      limits = limitsReached(pipeline, out)
     }
     const failed = failuresOf(result)
     if (args.values.sarif) term.out(JSON.stringify(toSarif(result), null, 2) + '\n')
