@@ -116,6 +116,48 @@ function bool(v: unknown): boolean {
 }
 
 /** The S3 service. */
+/** Bucket settings of S3 (the `PUT /bucket?<setting>` operations) that the sandbox does not model. */
+const UNMODELLED_BUCKET_SETTINGS = new Set([
+  'accelerate',
+  'analytics',
+  'cors',
+  'intelligent-tiering',
+  'inventory',
+  'logging',
+  'metadataTable',
+  'metrics',
+  'notification',
+  'object-lock',
+  'replication',
+  'requestPayment',
+  'website',
+])
+
+/** Query parameters of S3 operations other than a bucket PUT (uploads, deletes, listings, parts). */
+const OTHER_OPERATION_PARAMETERS = new Set([
+  'uploads',
+  'uploadId',
+  'partNumber',
+  'delete',
+  'versions',
+  'location',
+  'list-type',
+  'max-keys',
+  'prefix',
+  'delimiter',
+  'continuation-token',
+  'start-after',
+  'encoding-type',
+  'key-marker',
+  'version-id-marker',
+  'upload-id-marker',
+  'max-uploads',
+  'marker',
+  'versionId',
+  'attributes',
+  'policyStatus',
+])
+
 export function s3Service(runtime: Runtime): RestXmlService {
   const store = new S3Store(runtime.db)
   runtime.registerBlobOwner(() => store.liveBlobs())
@@ -748,10 +790,17 @@ export function s3Service(runtime: Runtime): RestXmlService {
         'acl',
       ]
       const subs = req.query.map(([k]) => k).filter((k) => !k.startsWith('X-Amz-') && k !== 'x-id')
-      // A setting the sandbox does not model (website, cors, …) is refused, never accepted and ignored.
-      const unknown = subs.find((k) => !implemented.includes(k))
-      if (unknown !== undefined)
-        throw notImplemented(`the bucket setting "${unknown}" (PUT /${name}?${unknown})`)
+      const other = subs.find((k) => !implemented.includes(k))
+      if (other !== undefined) {
+        // A bucket setting AWS has and the sandbox does not model (website, cors, …) is refused with
+        // 501, never accepted and ignored. A parameter of another operation (`?uploads`, `?delete`,
+        // `?uploadId`, a listing's `max-keys`) on a bucket PUT is 405, as S3 answers a method its
+        // resource does not take; anything else is a parameter S3 does not know here: 400.
+        if (UNMODELLED_BUCKET_SETTINGS.has(other))
+          throw notImplemented(`the bucket setting "${other}" (PUT /${name}?${other})`)
+        if (OTHER_OPERATION_PARAMETERS.has(other)) throw methodNotAllowed('PUT', 'BUCKET')
+        throw invalidArgument(`PUT on a bucket does not take the query parameter "${other}"`, other, '')
+      }
       if (subs.length === 0) return createBucket(ctx, req, name)
     }
     if (m === 'POST' && has(req, 'delete')) return deleteObjects(ctx, req, getBucket(ctx, name))
