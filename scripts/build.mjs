@@ -92,6 +92,24 @@ await esbuild.build({
 // and loading modules is most of a short command's start-up. The AWS SDK (large, loaded only by
 // commands that reach accounts) and better-sqlite3 (native) stay in node_modules.
 const cliDir = join(root, 'dist', 'cli')
+// `import { z } from 'zod'` is zod's namespace object, which esbuild cannot tree-shake, and it
+// (and its `core`) re-export `locales`: the messages of 64 languages (360 KB of the 735 KB zod chunk) that every
+// command would parse at start-up. crosspipe's messages are its own (src/model/messages.ts) and
+// zod's default is English, so the bundle's `locales` namespace holds English only.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir)
+        ? { path: join(args.resolveDir, '..', 'locales', 'en.js'), namespace: 'zod-locales' }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)}\n`,
+      resolveDir: dirname(args.path),
+    }))
+  },
+}
 rmSync(cliDir, { recursive: true, force: true })
 await esbuild.build({
   entryPoints: { main: join(srcDir, 'cli', 'main.ts'), process: join(srcDir, 'sandbox', 'process.ts') },
@@ -105,6 +123,7 @@ await esbuild.build({
   logLevel: 'warning',
   tsconfig: join(root, 'tsconfig.json'),
   external: ['@aws-sdk/*', '@smithy/*', '@aws-cdk/*', 'better-sqlite3'],
+  plugins: [zodEnglishOnly],
   // CommonJS packages bundled into ESM (yaml) call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __crosspipeRequire } from 'node:module'; const require = __crosspipeRequire(import.meta.url);",

@@ -271,7 +271,18 @@ function symbolizer(symbols: ReadonlyMap<string, string>): (s: string) => string
   if (symbols.size === 0) return (s) => s
   const keys = [...symbols.keys()].sort((a, b) => b.length - a.length)
   const re = new RegExp(keys.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g')
-  return (s) => s.replace(re, (m) => symbols.get(m) ?? m)
+  // Thousands of calls repeat a few hundred ARNs, and the alternation of every placeholder is
+  // costly to run: each distinct string is rewritten once.
+  const done = new Map<string, string>()
+  return (s) => {
+    let r = done.get(s)
+    if (r === undefined) {
+      r = s.replace(re, (m) => symbols.get(m) ?? m)
+      if (done.size > 20_000) done.clear()
+      done.set(s, r)
+    }
+    return r
+  }
 }
 
 /**

@@ -36,10 +36,19 @@ export interface CodeBuildOptions {
 
 /** A buildspec written from inline commands. https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html */
 export function inlineBuildspec(commands: readonly string[], outputFiles?: readonly string[]): string {
-  const spec: Record<string, unknown> = { version: 0.2, phases: { build: { commands: [...commands] } } }
-  if (outputFiles) spec.artifacts = { files: [...outputFiles] }
-  return YAML.stringify(spec, { lineWidth: 0 })
+  // Every target's test project has the same commands: write each distinct buildspec once.
+  const key = JSON.stringify([commands, outputFiles ?? null])
+  let text = buildspecs.get(key)
+  if (text === undefined) {
+    const spec: Record<string, unknown> = { version: 0.2, phases: { build: { commands: [...commands] } } }
+    if (outputFiles) spec.artifacts = { files: [...outputFiles] }
+    text = YAML.stringify(spec, { lineWidth: 0 })
+    if (buildspecs.size > 1000) buildspecs.clear()
+    buildspecs.set(key, text)
+  }
+  return text
 }
+const buildspecs = new Map<string, string>()
 
 /** The ARN of a CodeBuild project of this template's account and region, for `!Sub`. */
 export function projectArnSub(name: string): string {
