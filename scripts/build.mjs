@@ -23,6 +23,11 @@ import {
 } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import {
+  managedPoliciesHeader,
+  managedPoliciesSource,
+  writeManagedPolicies,
+} from './gen-managed-policies.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const srcDir = join(root, 'src')
@@ -59,7 +64,10 @@ try {
     readFileSync(stampFile, 'utf8') === stamp &&
     statSync(join(outDir, 'cli', 'main.js')).isFile() &&
     statSync(join(root, 'dist', 'cli', 'main.js')).isFile() &&
-    statSync(schemaFile).isFile()
+    statSync(schemaFile).isFile() &&
+    (managedPoliciesSource(root) === undefined ||
+      managedPoliciesHeader(join(root, 'dist', 'data', 'aws-managed-policies.jsonl'))?.source ===
+        managedPoliciesSource(root))
 } catch {
   current = false
 }
@@ -129,6 +137,13 @@ await esbuild.build({
     js: "import { createRequire as __crosspipeRequire } from 'node:module'; const require = __crosspipeRequire(import.meta.url);",
   },
 })
+
+// The AWS managed policies data set (see gen-managed-policies.mjs), written again only when the
+// installed data set is another version than the one the file was written from.
+const managedFile = join(root, 'dist', 'data', 'aws-managed-policies.jsonl')
+const managedSource = managedPoliciesSource(root)
+if (managedSource && managedPoliciesHeader(managedFile)?.source !== managedSource)
+  writeManagedPolicies(root, managedFile)
 
 // The editor JSON Schema of crosspipe.yml, from the zod schema just built.
 const { pipelineJsonSchema } = await import(pathToFileURL(join(outDir, 'model', 'index.js')).href)

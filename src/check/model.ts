@@ -4,10 +4,10 @@
  * Only what `check` reasons about is modelled; other resources are ignored.
  */
 import { parseArn, formatArn, partitionOf, PARTITIONS } from '../iam/arn.js'
+import { awsManagedPolicy } from '../iam/managed-policies.js'
 import { EXISTING } from './existing.js'
 import type { ExistingResourcesDocument } from './existing.js'
 import type { PolicyDocument } from '../iam/types.js'
-import { AWS_MANAGED_POLICIES } from './managed-policies.js'
 import { isObject } from './resolve.js'
 import type { ResolvedStack, TemplatePath } from './resolve.js'
 
@@ -577,12 +577,7 @@ function roleArnOf(ref: string | undefined, partition: string, account: string):
 function managedPolicy(managed: Map<string, ManagedPolicyDecl>, arn: string): PolicyDocument | undefined {
   const own = managed.get(arn)
   if (own) return own.document
-  const a = parseArn(arn)
-  if (a && a.service === 'iam' && a.account === 'aws' && a.resource.startsWith('policy/')) {
-    const name = a.resource.split('/').pop() ?? ''
-    return AWS_MANAGED_POLICIES[name]
-  }
-  return undefined
+  return awsManagedPolicy(arn)?.document
 }
 
 /**

@@ -3,7 +3,7 @@
  * documented in RULES.md. Where a rule is about what a policy allows, it asks the IAM engine.
  */
 import YAML from 'yaml'
-import { accountRootArn, parseArn, simulate, compilePolicy } from '../iam/index.js'
+import { accountRootArn, awsManagedPoliciesSource, parseArn, simulate, compilePolicy } from '../iam/index.js'
 import type { CompiledPolicy, PolicyDocument } from '../iam/types.js'
 import { CATALOGUE } from './catalogue.js'
 import { compiled } from './evaluate.js'
@@ -684,7 +684,7 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
           'managed-policy-unknown',
           'warning',
           r.origin,
-          `role ${r.name} attaches managed policy ${arn}, which no stack of this manifest declares and crosspipe does not know: it was assumed to grant nothing.`,
+          `role ${r.name} attaches managed policy ${arn}, which no stack of this manifest declares and which is not an AWS managed policy (crosspipe knows the ${awsManagedPoliciesSource().policies} AWS publishes, as of ${awsManagedPoliciesSource().lastUpdated.slice(0, 10)}): it was assumed to grant nothing. Check the ARN, its path included.`,
           null,
         ),
       )

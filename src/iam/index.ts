@@ -17,3 +17,10 @@ export { CONDITION_OPERATORS } from './conditions.js'
 export { compileGlob, type Matcher } from './glob.js'
 export * from './types.js'
 export * from './arn.js'
+export {
+  awsManagedPolicy,
+  awsManagedPolicies,
+  awsManagedPoliciesSource,
+  type AwsManagedPolicy,
+  type AwsManagedPoliciesSource,
+} from './managed-policies.js'

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { checkSetup, renderCheck } from '../../src/check/index.js'
 import type { CheckResult } from '../../src/check/index.js'
 import { goodSetup, props } from './helpers.js'
+import { awsManagedPolicy, awsManagedPoliciesSource } from '../../src/iam/index.js'
 
 function rulesOf(r: CheckResult): string[] {
   return [...new Set(r.findings.map((f) => f.rule))]
@@ -107,14 +108,38 @@ test('wildcard-cross-account: cloudformation:* for a role another account assume
   )
 })
 
-test('managed-policy-unknown: an AWS managed policy crosspipe does not know is assumed to grant nothing', () => {
+test('managed-policy-unknown: a managed policy ARN that AWS does not publish is assumed to grant nothing', () => {
   const s = goodSetup()
+  // The path is part of the ARN: AWSCodeDeployRole exists only under service-role/.
   props(s, 'target-roles.yaml', 'CloudFormationRole').ManagedPolicyArns = [
-    'arn:aws:iam::aws:policy/AWSLambda_FullAccess',
+    'arn:aws:iam::aws:policy/AWSCodeDeployRole',
   ]
   const r = checkSetup(s)
   expectOnly(r, 'managed-policy-unknown')
-  assert.match(r.findings[0]!.message, /assumed to grant nothing/)
+  assert.match(r.findings[0]!.message, /not an AWS managed policy .*assumed to grant nothing/)
+})
+
+test('AWS managed policies come from the data set: any one AWS publishes is evaluated with its document', () => {
+  const s = goodSetup()
+  // AWSLambda_FullAccess grants no CloudFormation, S3 or KMS action the deployment needs beyond
+  // what the role already has, so the setup stays clean; what matters is that it is not "unknown".
+  props(s, 'target-roles.yaml', 'CloudFormationRole').ManagedPolicyArns = [
+    'arn:aws:iam::aws:policy/AWSLambda_FullAccess',
+    'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole',
+  ]
+  const r = checkSetup(s)
+  assert.deepEqual(
+    r.findings.filter((f) => f.rule === 'managed-policy-unknown'),
+    [],
+  )
+  const doc = awsManagedPolicy('arn:aws:iam::aws:policy/ReadOnlyAccess')
+  assert.ok(doc && doc.path === '/' && JSON.stringify(doc.document).includes('"s3:Get*"'))
+  assert.equal(
+    awsManagedPolicy('arn:aws-cn:iam::aws:policy/service-role/AWSCodeDeployRole')?.path,
+    '/service-role/',
+  )
+  assert.equal(awsManagedPolicy('arn:aws:iam::aws:policy/NoSuchPolicyAtAll'), undefined)
+  assert.ok(awsManagedPoliciesSource().policies > 1000)
 })
 
 test('key-unused-principal: the key lets a role use it that no action needs', () => {

@@ -23,7 +23,9 @@ import {
   CreatePolicyVersionCommand,
   ListAttachedRolePoliciesCommand,
   GetPolicyCommand,
+  ListPoliciesCommand,
 } from '@aws-sdk/client-iam'
+import { CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
 import { harness, failure, trustAccount, allowAll, type Harness, type Creds } from './helpers.js'
 
 let h: Harness
@@ -272,6 +274,56 @@ test('AWS managed policies: attachable, readable, enforced, unchangeable', async
   )
   assert.equal(denied.name, 'AccessDenied')
   assert.match(denied.message, /iam:CreateRole/)
+})
+
+test('every AWS managed policy exists, with its path, from the shared data set, and is enforced', async () => {
+  const { iam, s3 } = h.clients(h.creds('dev'))
+  // ListPolicies -Scope AWS pages through all of them (MaxItems 1000 at most per page).
+  const names: string[] = []
+  let marker: string | undefined
+  do {
+    const r = await iam.send(new ListPoliciesCommand({ Scope: 'AWS', MaxItems: 1000, Marker: marker }))
+    names.push(...r.Policies!.map((p) => `${p.Path}${p.PolicyName}`))
+    marker = r.IsTruncated ? r.Marker : undefined
+  } while (marker)
+  assert.ok(names.length > 1000, `${names.length} AWS managed policies`)
+  assert.ok(names.includes('/ReadOnlyAccess') && names.includes('/service-role/AWSCodeDeployRole'))
+  const sr = await iam.send(
+    new ListPoliciesCommand({ Scope: 'AWS', PathPrefix: '/service-role/', MaxItems: 1000 }),
+  )
+  assert.ok(sr.Policies!.length > 50 && sr.Policies!.every((p) => p.Path === '/service-role/'))
+  // The path is part of the ARN.
+  const wrong = await failure(
+    iam.send(new GetPolicyCommand({ PolicyArn: 'arn:aws:iam::aws:policy/AWSCodeDeployRole' })),
+  )
+  assert.equal(wrong.name, 'NoSuchEntityException')
+
+  // ReadOnlyAccess (s3:Get*, s3:List*, …) attached to a role: reads pass, writes are denied.
+  await s3.send(new CreateBucketCommand({ Bucket: 'ro-bucket' }))
+  await s3.send(new PutObjectCommand({ Bucket: 'ro-bucket', Key: 'k', Body: 'v' }))
+  await iam.send(
+    new CreateRoleCommand({ RoleName: 'reader', AssumeRolePolicyDocument: trustAccount('222222222222') }),
+  )
+  await iam.send(
+    new AttachRolePolicyCommand({ RoleName: 'reader', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }),
+  )
+  const creds = await userWith('dev', 'ro-user', allowAll('sts:AssumeRole'))
+  const a = await h
+    .clients(creds)
+    .sts.send(
+      new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::222222222222:role/reader', RoleSessionName: 'ro' }),
+    )
+  const reader = h.clients({
+    accessKeyId: a.Credentials!.AccessKeyId!,
+    secretAccessKey: a.Credentials!.SecretAccessKey!,
+    sessionToken: a.Credentials!.SessionToken!,
+  })
+  const got = await reader.s3.send(new GetObjectCommand({ Bucket: 'ro-bucket', Key: 'k' }))
+  assert.equal(await got.Body!.transformToString(), 'v')
+  const put = await failure(
+    reader.s3.send(new PutObjectCommand({ Bucket: 'ro-bucket', Key: 'k2', Body: 'x' })),
+  )
+  assert.equal(put.name, 'AccessDenied')
 })
 
 test('a session policy caps the session; one the engine cannot evaluate is refused', async () => {

@@ -13,7 +13,7 @@ import { checkPattern, memberList, optional, optionalInt, required, tagList } fr
 import type { QueryParams, QueryService, RequestContext } from '../types.js'
 import { deleteConflict, entityAlreadyExists, invalidInput, limitExceeded, noSuchEntity } from './errors.js'
 import { checkPolicyText } from './policy-text.js'
-import { AWS_MANAGED_POLICIES, awsManagedPolicy } from './aws-managed.js'
+import { awsManagedPolicies, awsManagedPolicy } from '../../../iam/index.js'
 import type { ManagedPolicyRecord, RoleRecord, Tag, UserRecord } from './store.js'
 
 const NAME = /^[\w+=,.@-]+$/
@@ -390,9 +390,11 @@ export function iamService(runtime: Runtime): QueryService {
         if (!['All', 'AWS', 'Local'].includes(scope)) throw invalidInput(`Invalid Scope: ${scope}`)
         const onlyAttached = optional(p, 'OnlyAttached') === 'true'
         const prefix = optional(p, 'PathPrefix') ?? '/'
-        const awsOnes = [...AWS_MANAGED_POLICIES.keys()]
-          .map((n) => store.policyByArn(`arn:${ctx.partition}:iam::aws:policy/${n}`)!)
-          .filter(() => !onlyAttached && prefix === '/')
+        const awsOnes = onlyAttached
+          ? []
+          : awsManagedPolicies()
+              .filter((x) => x.path.startsWith(prefix))
+              .map((x) => store.policyByArn(`arn:${ctx.partition}:iam::aws:policy${x.path}${x.name}`)!)
         const local = store.policies
           .list(ctx.identity.account)
           .map((x) => x.value)

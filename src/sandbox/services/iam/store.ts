@@ -5,7 +5,7 @@
  */
 import type { PolicyDocument } from '../../../iam/types.js'
 import { ItemTable, type Db } from '../../store/db.js'
-import { awsManagedPolicy } from './aws-managed.js'
+import { awsManagedPolicy } from '../../../iam/index.js'
 
 /** A tag as IAM stores it. */
 export interface Tag {
@@ -106,7 +106,7 @@ export class IamStore {
     if (aws)
       return {
         name: aws.name,
-        path: '/',
+        path: aws.path,
         policyId: `ANPA${aws.name
           .toUpperCase()
           .replace(/[^A-Z0-9]/g, '')
@@ -115,9 +115,10 @@ export class IamStore {
         arn,
         created: aws.created,
         updated: aws.updated,
-        description: aws.description,
         defaultVersionId: aws.versionId,
-        versions: [{ versionId: aws.versionId, document: aws.document, created: aws.updated }],
+        versions: [
+          { versionId: aws.versionId, document: JSON.stringify(aws.document), created: aws.updated },
+        ],
         nextVersion: 0,
         attachmentCount: 0,
         tags: [],
