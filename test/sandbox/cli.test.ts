@@ -121,3 +121,34 @@ test(
     assert.match(denied.err, /403|AccessDenied|Forbidden/)
   },
 )
+
+test(
+  'a service the sandbox does not serve answers in its own protocol, and the AWS CLI shows the message',
+  { skip: hasAws ? false : 'the AWS CLI (`aws`) is not installed on this machine' },
+  async () => {
+    // One service of each protocol: AWS JSON 1.1 (SSM, ECR, Organizations), AWS JSON 1.0
+    // (DynamoDB), REST-JSON (Lambda), AWS query (SNS), REST-XML (Route 53), RPC v2 CBOR or JSON
+    // (CloudWatch, by the CLI's botocore version).
+    const calls: [string, string[], string][] = [
+      ['ssm', ['ssm', 'get-parameter', '--name', 'x'], 'UnknownOperationException'],
+      ['ecr', ['ecr', 'describe-repositories'], 'UnknownOperationException'],
+      ['organizations', ['organizations', 'describe-organization'], 'UnknownOperationException'],
+      ['dynamodb', ['dynamodb', 'list-tables'], 'UnknownOperationException'],
+      ['lambda', ['lambda', 'list-functions'], 'UnknownOperationException'],
+      ['sns', ['sns', 'list-topics'], 'InvalidAction'],
+      ['route53', ['route53', 'list-hosted-zones'], 'InvalidAction'],
+      ['monitoring', ['cloudwatch', 'list-metrics'], '(UnknownOperationException|InvalidAction)'],
+    ]
+    for (const [name, args, code] of calls) {
+      const r = await aws('dev', ...args)
+      assert.notEqual(r.status, 0, `${args.join(' ')} succeeded`)
+      assert.match(
+        r.err,
+        new RegExp(
+          `\\(${code}\\) when calling the \\w+ operation: ${name} is not supported by the crosspipe sandbox: it serves `,
+        ),
+        `${args.join(' ')}: ${r.err}`,
+      )
+    }
+  },
+)

@@ -37,7 +37,7 @@ test('awsQuery: unknown and missing actions, missing parameters', async () => {
   assert.equal(unknown.status, 400)
   assert.match(
     unknown.text,
-    /<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type><Code>InvalidAction<\/Code><Message>Could not find operation Nope for version 2011-06-15<\/Message><\/Error><RequestId>[0-9a-f-]{36}<\/RequestId><\/ErrorResponse>/,
+    /<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type><Code>InvalidAction<\/Code><Message>Could not find operation Nope for version 2011-06-15: the crosspipe sandbox does not support it \(src\/sandbox\/services\/sts\/SPEC.md lists what it does\).<\/Message><\/Error><RequestId>[0-9a-f-]{36}<\/RequestId><\/ErrorResponse>/,
   )
   assert.match(unknown.headers.get('x-amzn-requestid') ?? '', /^[0-9a-f-]{36}$/)
   const missing = await call('iam', { headers: form, body: 'Version=2010-05-08' })
@@ -99,7 +99,7 @@ test('restXml: malformed XML, unsupported sub-resources, unknown services', asyn
   )
   const svc = await call('sns', { headers: form, body: 'Action=ListTopics' })
   assert.equal(svc.status, 400)
-  assert.match(svc.text, /The crosspipe sandbox does not implement the service &apos;sns&apos;/)
+  assert.match(svc.text, /<Code>InvalidAction<\/Code><Message>sns is not supported by the crosspipe sandbox: it serves /)
   const huge = await fetch(h.sandbox.endpoint + '/', {
     method: 'POST',
     headers: {

@@ -21,6 +21,7 @@ import { CorruptBodyError } from '../store/blobs.js'
 import { isDiskFull } from '../store/state-dir.js'
 import { authError, type AuthFailure, type AuthFamily } from './auth-errors.js'
 import { decodeChunked } from './chunked.js'
+import { protocolOfRequest, unservedAnswer } from './unserved.js'
 import { AwsError, isAwsError } from './errors.js'
 import { ClientGoneError, requestedChecksums, spoolBody, type SpooledBody } from './spool.js'
 import { jsonError, jsonResult, queryError, queryResult, s3Error, type WireResponse } from './protocols.js'
@@ -279,14 +280,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       service = (action && route(runtime.services, undefined, undefined, action)) || service
     }
     const family = familyOf(service)
-    if (claim && !service)
-      return fail(
-        new AwsError(
-          'InvalidAction',
-          `The crosspipe sandbox does not implement the service '${claim.service}'.`,
-          400,
-        ),
-      )
+    if (claim && !service) {
+      // Answered in the unserved service's own protocol, so that its clients can read the message.
+      const formAction = headers.get('content-type')?.[0]?.startsWith('application/x-www-form-urlencoded')
+        ? (new URLSearchParams(body.toString('utf8')).get('Action') ?? undefined)
+        : undefined
+      const protocol = protocolOfRequest(claim.service, headers, query, formAction)
+      const served = [...new Set(runtime.services.map((s) => s.signingName))].sort()
+      return send(res, unservedAnswer(claim.service, protocol, headers, served, requestId), method === 'HEAD')
+    }
     if (!claim) {
       const p = claimOrProblem as { kind: 'missing' } | { kind: 'malformed'; message: string }
       return fail(
@@ -654,7 +656,17 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
       ? v.target.slice(service.targetPrefix.length + 1)
       : undefined
     if (v.method !== 'POST' || !op || !Object.hasOwn(service.actions, op))
-      return jsonError(service.jsonVersion, new AwsError('UnknownOperationException', '', 400), ctx.requestId)
+      return jsonError(
+        service.jsonVersion,
+        new AwsError(
+          'UnknownOperationException',
+          op
+            ? `${op} of ${service.signingName} is not supported by the crosspipe sandbox (src/sandbox/services/${service.name}/SPEC.md lists what is).`
+            : '',
+          400,
+        ),
+        ctx.requestId,
+      )
     let input: unknown
     try {
       input = v.body.length === 0 ? {} : JSON.parse(v.body.toString('utf8'))
@@ -698,7 +710,7 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
     return queryError(
       new AwsError(
         'InvalidAction',
-        `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`,
+        `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}: the crosspipe sandbox does not support it (src/sandbox/services/${service.name}/SPEC.md lists what it does).`,
         400,
       ),
       service.xmlNamespace,
