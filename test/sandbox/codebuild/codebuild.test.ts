@@ -16,6 +16,12 @@ import {
   StopBuildCommand,
   type Build,
 } from '@aws-sdk/client-codebuild'
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  DescribeLogGroupsCommand,
+  FilterLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs'
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { CreateKeyCommand } from '@aws-sdk/client-kms'
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3'
@@ -392,6 +398,51 @@ test('build logs are readable through CloudWatch Logs; a service role that may n
     logStreamName: 'nope',
   })
   assert.equal(missing.body.__type, 'ResourceNotFoundException')
+
+  // The SDK's own client: log groups (the build's and a created one), FilterLogEvents with a
+  // term pattern (what `aws logs tail` and `aws logs filter-log-events` call).
+  const logs = new CloudWatchLogsClient({
+    endpoint: h.sandbox.endpoint,
+    region: 'us-east-1',
+    credentials: h.creds('ci'),
+    maxAttempts: 1,
+  })
+  await logs.send(new CreateLogGroupCommand({ logGroupName: '/my/app' }))
+  const again = await failure(logs.send(new CreateLogGroupCommand({ logGroupName: '/my/app' })))
+  assert.equal(again.name, 'ResourceAlreadyExistsException')
+  const bad = await failure(logs.send(new CreateLogGroupCommand({ logGroupName: 'no spaces' })))
+  assert.equal(bad.name, 'InvalidParameterException')
+  const groups = await logs.send(new DescribeLogGroupsCommand({}))
+  const names = groups.logGroups!.map((g) => g.logGroupName)
+  assert.ok(names.includes('/my/app') && names.includes('/aws/codebuild/logged'), names.join(' '))
+  const pre = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/codebuild/log' }))
+  assert.deepEqual(
+    pre.logGroups!.map((g) => [g.logGroupName, g.arn]),
+    [['/aws/codebuild/logged', 'arn:aws:logs:us-east-1:111111111111:log-group:/aws/codebuild/logged:*']],
+  )
+  const found = await logs.send(
+    new FilterLogEventsCommand({ logGroupName: '/aws/codebuild/logged', filterPattern: 'line -one -Running' }),
+  )
+  assert.deepEqual(
+    found.events!.map((e) => [e.logStreamName, e.message]),
+    [[b.logs!.streamName, 'line-two\n']],
+  )
+  const either = await logs.send(
+    new FilterLogEventsCommand({
+      logGroupName: '/aws/codebuild/logged',
+      filterPattern: '?line-one ?line-two -command',
+    }),
+  )
+  assert.equal(either.events!.length, 2)
+  const json = await failure(
+    logs.send(
+      new FilterLogEventsCommand({ logGroupName: '/aws/codebuild/logged', filterPattern: '{ $.a = 1 }' }),
+    ),
+  )
+  assert.equal(json.name, 'InvalidParameterException')
+  assert.match(json.message, /term filter patterns only/)
+  const none = await failure(logs.send(new FilterLogEventsCommand({ logGroupName: '/nope' })))
+  assert.equal(none.name, 'ResourceNotFoundException')
 
   const { iam } = h.clients(h.creds('ci'))
   await iam.send(

@@ -1,10 +1,14 @@
 /**
- * The read side of CloudWatch Logs for CodeBuild's build logs (awsJson 1.1, `Logs_20140328`):
- * GetLogEvents and DescribeLogStreams over the log group `/aws/codebuild/<project>` and the
- * stream `<build uuid>` that BatchGetBuilds names, so the same client code reads a build's log
- * on AWS and in the sandbox (`aws logs get-log-events`, `crosspipe status`).
+ * CloudWatch Logs for CodeBuild's build logs (awsJson 1.1, `Logs_20140328`): GetLogEvents,
+ * DescribeLogStreams and FilterLogEvents (what `aws logs tail` calls) over the log group
+ * `/aws/codebuild/<project>` and the stream `<build uuid>` that BatchGetBuilds names, so the same
+ * client code reads a build's log on AWS and in the sandbox (`aws logs get-log-events`,
+ * `crosspipe status`); DescribeLogGroups lists those groups and the ones made with CreateLogGroup.
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogStreams.html
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogGroups.html
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
  * Other CloudWatch Logs operations are not served: they answer UnknownOperationException.
  */
 import { formatArn } from '../../../iam/arn.js'
@@ -13,6 +17,7 @@ import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
+import { ItemTable } from '../../store/db.js'
 import { CodeBuildStore, scopeOf, type BuildRecord } from './store.js'
 
 const GROUP_PREFIX = '/aws/codebuild/'
@@ -46,9 +51,49 @@ export function logEvents(text: string, start: number): LogEvent[] {
   return out
 }
 
+/** A log group made with CreateLogGroup (build log groups exist through their builds). */
+interface GroupRecord {
+  readonly name: string
+  readonly created: number
+}
+
+/** Log group names: 1–512 of `[.\-_/#A-Za-z0-9]` (API_CreateLogGroup.html). */
+const GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/
+
+/**
+ * A CloudWatch Logs filter pattern for unstructured events, as documented in "Filter pattern
+ * syntax for metric filters, subscription filters, and filter log events"
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html): terms
+ * (all must occur, case-sensitive), `"quoted phrases"`, `?term` (any of the `?` terms), `-term`
+ * (must not occur). JSON (`{ … }`), space-delimited (`[ … ]`) and regular-expression (`%…%`)
+ * patterns are refused as not supported by the sandbox, never matched wrongly.
+ */
+export function filterMatcher(pattern: string): (message: string) => boolean {
+  const p = pattern.trim()
+  if (p === '') return () => true
+  if (/^[{[%]/.test(p))
+    throw new AwsError(
+      'InvalidParameterException',
+      `The crosspipe sandbox supports term filter patterns only (terms, "phrases", ?any, -exclude), not ${p[0] === '{' ? 'JSON' : p[0] === '[' ? 'space-delimited' : 'regular expression'} patterns.`,
+      400,
+    )
+  const all: string[] = []
+  const any: string[] = []
+  const none: string[] = []
+  for (const m of p.matchAll(/([?-]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))/g)) {
+    const term = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!
+    ;(m[1] === '?' ? any : m[1] === '-' ? none : all).push(term)
+  }
+  return (message) =>
+    all.every((t) => message.includes(t)) &&
+    (any.length === 0 || any.some((t) => message.includes(t))) &&
+    !none.some((t) => message.includes(t))
+}
+
 /** The CloudWatch Logs service (build logs only). */
 export function logsService(runtime: Runtime): JsonService {
   const store = new CodeBuildStore(runtime)
+  const groups = new ItemTable<GroupRecord>(runtime.db, 'logs.group')
 
   const groupArn = (ctx: RequestContext, group: string, stream?: string): string =>
     formatArn({
@@ -84,6 +129,31 @@ export function logsService(runtime: Runtime): JsonService {
       .filter((b) => b.projectName === project && cloudWatchLogsEnabled(b.logsConfig))
   }
 
+  /** Every log group of the caller's account and region: created ones and build log groups. */
+  const allGroups = (ctx: RequestContext): GroupRecord[] => {
+    const scope = scopeOf(ctx.identity.account, ctx.region)
+    const out = new Map<string, GroupRecord>()
+    for (const g of groups.list(scope)) out.set(g.value.name, g.value)
+    for (const b of store.builds.list(scope).map((r) => r.value))
+      if (cloudWatchLogsEnabled(b.logsConfig)) {
+        const name = `${GROUP_PREFIX}${b.projectName}`
+        const created = Date.parse(b.startTime)
+        const had = out.get(name)
+        if (!had || created < had.created) out.set(name, { name, created })
+      }
+    return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  const limitOf = (input: Readonly<Record<string, unknown>>, max: number): number => {
+    const v = input['limit']
+    if (v === undefined || v === null) return max
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
+      throw invalidParameter(
+        `1 validation error detected: Value '${String(v)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${max}`,
+      )
+    return v
+  }
+
   return {
     name: 'logs',
     signingName: 'logs',
@@ -91,6 +161,97 @@ export function logsService(runtime: Runtime): JsonService {
     jsonVersion: '1.1',
     targetPrefix: 'Logs_20140328',
     actions: {
+      CreateLogGroup: (input, ctx) => {
+        const name = text(input, 'logGroupName')
+        if (!name || !GROUP_NAME.test(name))
+          throw invalidParameter(
+            `1 validation error detected: Value '${name ?? 'null'}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`,
+          )
+        authorize(ctx, { action: 'logs:CreateLogGroup', resource: groupArn(ctx, name) }, 'json')
+        if (allGroups(ctx).some((g) => g.name === name))
+          throw new AwsError('ResourceAlreadyExistsException', 'The specified log group already exists', 400)
+        groups.put(scopeOf(ctx.identity.account, ctx.region), name, { name, created: Date.now() })
+        return {}
+      },
+
+      DescribeLogGroups: (input, ctx) => {
+        authorize(
+          ctx,
+          { action: 'logs:DescribeLogGroups', resource: groupArn(ctx, '*').replace(/:\*:\*$/, ':*') },
+          'json',
+        )
+        const prefix = text(input, 'logGroupNamePrefix')
+        const pattern = text(input, 'logGroupNamePattern')
+        if (prefix !== undefined && pattern !== undefined)
+          throw invalidParameter(
+            'LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.',
+          )
+        const limit = limitOf(input, 50)
+        const found = allGroups(ctx).filter((g) =>
+          prefix !== undefined
+            ? g.name.startsWith(prefix)
+            : pattern !== undefined
+              ? g.name.toLowerCase().includes(pattern.toLowerCase())
+              : true,
+        )
+        const start = Number(text(input, 'nextToken') ?? '0') || 0
+        return {
+          logGroups: found.slice(start, start + limit).map((g) => ({
+            logGroupName: g.name,
+            creationTime: g.created,
+            metricFilterCount: 0,
+            arn: groupArn(ctx, g.name),
+            logGroupArn: groupArn(ctx, g.name).replace(/:\*$/, ''),
+            storedBytes: 0,
+            logGroupClass: 'STANDARD',
+          })),
+          nextToken: start + limit < found.length ? String(start + limit) : undefined,
+        }
+      },
+
+      FilterLogEvents: (input, ctx) => {
+        const group = groupOf(input)
+        authorize(ctx, { action: 'logs:FilterLogEvents', resource: groupArn(ctx, group) }, 'json')
+        if (!allGroups(ctx).some((g) => g.name === group))
+          throw notFound('The specified log group does not exist.')
+        const names = input['logStreamNames']
+        const prefix = text(input, 'logStreamNamePrefix')
+        if (names !== undefined && prefix !== undefined)
+          throw invalidParameter('logStreamNames and logStreamNamePrefix are mutually exclusive parameters.')
+        if (names !== undefined && (!Array.isArray(names) || names.some((n) => typeof n !== 'string')))
+          throw new AwsError('SerializationException', 'Expected a list of strings for logStreamNames', 400)
+        const match = filterMatcher(text(input, 'filterPattern') ?? '')
+        const startTime = input['startTime']
+        const endTime = input['endTime']
+        const limit = limitOf(input, 10_000)
+        const events: {
+          logStreamName: string
+          timestamp: number
+          message: string
+          ingestionTime: number
+          eventId: string
+        }[] = []
+        for (const b of buildsOf(ctx, group)) {
+          const stream = b.id.split(':').pop() ?? ''
+          if (Array.isArray(names) && !names.includes(stream)) continue
+          if (prefix !== undefined && !stream.startsWith(prefix)) continue
+          logEvents(store.readLog(b.id), Date.parse(b.startTime)).forEach((e, i) => {
+            if (typeof startTime === 'number' && e.timestamp < startTime) return
+            if (typeof endTime === 'number' && e.timestamp > endTime) return
+            if (!match(e.message)) return
+            events.push({ logStreamName: stream, ...e, eventId: `${stream}/${i}` })
+          })
+        }
+        // Events in time order across streams, as FilterLogEvents returns them.
+        events.sort((a, b) => a.timestamp - b.timestamp || (a.eventId < b.eventId ? -1 : 1))
+        const start = Number(text(input, 'nextToken') ?? '0') || 0
+        return {
+          events: events.slice(start, start + limit),
+          searchedLogStreams: [],
+          nextToken: start + limit < events.length ? String(start + limit) : undefined,
+        }
+      },
+
       GetLogEvents: (input, ctx) => {
         const group = groupOf(input)
         const stream = text(input, 'logStreamName')
