@@ -421,7 +421,10 @@ test('build logs are readable through CloudWatch Logs; a service role that may n
     [['/aws/codebuild/logged', 'arn:aws:logs:us-east-1:111111111111:log-group:/aws/codebuild/logged:*']],
   )
   const found = await logs.send(
-    new FilterLogEventsCommand({ logGroupName: '/aws/codebuild/logged', filterPattern: 'line -one -Running' }),
+    new FilterLogEventsCommand({
+      logGroupName: '/aws/codebuild/logged',
+      filterPattern: 'line -one -Running',
+    }),
   )
   assert.deepEqual(
     found.events!.map((e) => [e.logStreamName, e.message]),

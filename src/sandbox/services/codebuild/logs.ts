@@ -149,7 +149,7 @@ export function logsService(runtime: Runtime): JsonService {
     if (v === undefined || v === null) return max
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
       throw invalidParameter(
-        `1 validation error detected: Value '${String(v)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${max}`,
+        `1 validation error detected: Value '${JSON.stringify(v)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${max}`,
       )
     return v
   }
