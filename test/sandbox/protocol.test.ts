@@ -92,10 +92,16 @@ test('restXml: malformed XML, unsupported sub-resources, unknown services', asyn
   assert.match(xml.text, /<Error><Code>MalformedXML<\/Code>/)
   assert.ok(xml.headers.get('x-amz-request-id'))
   const sub = await call('s3', { method: 'GET', path: '/proto?website', headers: sha })
-  assert.equal(sub.status, 400)
+  assert.equal(sub.status, 404)
   assert.match(
     sub.text,
-    /<Code>InvalidRequest<\/Code><Message>The crosspipe sandbox does not implement GET on the bucket with website/,
+    /<Code>NoSuchWebsiteConfiguration<\/Code><Message>The specified bucket does not have a website configuration<\/Message><BucketName>proto<\/BucketName>/,
+  )
+  const unknown = await call('s3', { method: 'GET', path: '/proto?inventory', headers: sha })
+  assert.equal(unknown.status, 400)
+  assert.match(
+    unknown.text,
+    /<Code>InvalidRequest<\/Code><Message>The crosspipe sandbox does not implement GET on the bucket with inventory/,
   )
   const svc = await call('sns', { headers: form, body: 'Action=ListTopics' })
   assert.equal(svc.status, 400)

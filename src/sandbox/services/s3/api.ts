@@ -116,6 +116,99 @@ function bool(v: unknown): boolean {
 }
 
 /** The S3 service. */
+/**
+ * Reading (and deleting) bucket settings the sandbox does not model, as S3 answers for a bucket that
+ * never had them: [sub-resource, GET permission, `Code|Message` of the 404 or the 200 document,
+ * DELETE permission]. From each operation's API reference page
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html, …_GetBucketWebsite,
+ * …_GetBucketReplication, …_GetObjectLockConfiguration, …_GetBucketLogging,
+ * …_GetBucketAccelerateConfiguration, …_GetBucketRequestPayment,
+ * …_GetBucketNotificationConfiguration, …_GetBucketAcl, …_GetBucketPolicyStatus) and the error
+ * codes list (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
+ */
+const UNSET_BUCKET_SETTINGS: readonly (readonly [
+  string,
+  string,
+  string | { readonly root: string; readonly body: XmlObject },
+  string | undefined,
+])[] = [
+  ['cors', 'GetBucketCORS', 'NoSuchCORSConfiguration|The CORS configuration does not exist', 'PutBucketCORS'],
+  [
+    'website',
+    'GetBucketWebsite',
+    'NoSuchWebsiteConfiguration|The specified bucket does not have a website configuration',
+    'DeleteBucketWebsite',
+  ],
+  [
+    'replication',
+    'GetReplicationConfiguration',
+    'ReplicationConfigurationNotFoundError|The replication configuration was not found',
+    'PutReplicationConfiguration',
+  ],
+  [
+    'object-lock',
+    'GetBucketObjectLockConfiguration',
+    'ObjectLockConfigurationNotFoundError|Object Lock configuration does not exist for this bucket',
+    undefined,
+  ],
+  ['logging', 'GetBucketLogging', { root: 'BucketLoggingStatus', body: {} }, undefined],
+  ['accelerate', 'GetAccelerateConfiguration', { root: 'AccelerateConfiguration', body: {} }, undefined],
+  [
+    'requestPayment',
+    'GetBucketRequestPayment',
+    { root: 'RequestPaymentConfiguration', body: { Payer: 'BucketOwner' } },
+    undefined,
+  ],
+  ['notification', 'GetBucketNotification', { root: 'NotificationConfiguration', body: {} }, undefined],
+  ['acl', 'GetBucketAcl', { root: 'AccessControlPolicy', body: {} }, undefined],
+  ['policyStatus', 'GetBucketPolicyStatus', { root: 'PolicyStatus', body: {} }, undefined],
+]
+
+/** Query parameters of GetObject itself (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). */
+const GET_OBJECT_PARAMETERS = new Set([
+  'versionId',
+  'partNumber',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
+  'x-id',
+])
+
+/** The ACL of a bucket or object under BucketOwnerEnforced: the owner has FULL_CONTROL, nobody else. */
+function ownerFullControl(account: string): XmlObject {
+  const id = canonicalId(account)
+  return {
+    Owner: { ID: id },
+    AccessControlList: {
+      Grant: [{ Grantee: { ID: id, '@xsi:type': 'CanonicalUser' }, Permission: 'FULL_CONTROL' }],
+    },
+  }
+}
+
+/**
+ * Whether a bucket policy makes the bucket public, by the rule S3's policy status documents: a
+ * statement that allows to `*` (or `{"AWS": "*"}`) without a condition that fixes the caller
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status).
+ * Conditions are judged conservatively: any condition makes the statement non-public here.
+ */
+function policyIsPublic(doc: { Statement?: unknown }): boolean {
+  const list = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]
+  return list.some((st) => {
+    if (!st || typeof st !== 'object') return false
+    const s = st as Record<string, unknown>
+    const p = s.Principal
+    const everyone =
+      p === '*' ||
+      (p !== null &&
+        typeof p === 'object' &&
+        [(p as Record<string, unknown>).AWS].flat().some((x) => x === '*'))
+    return s.Effect === 'Allow' && everyone && s.Condition === undefined
+  })
+}
+
 /** Bucket settings of S3 (the `PUT /bucket?<setting>` operations) that the sandbox does not model. */
 const UNMODELLED_BUCKET_SETTINGS = new Set([
   'accelerate',
@@ -1004,6 +1097,29 @@ export function s3Service(runtime: Runtime): RestXmlService {
         save()
         return empty(204)
       }
+    }
+    // Bucket settings the sandbox does not model, read as AWS answers for a bucket that never had
+    // them set (what Terraform and other tools read on every refresh): a 404 with the documented
+    // code, or the documented empty/default document. Each needs its documented permission.
+    const unset = UNSET_BUCKET_SETTINGS.find(([sub]) => has(req, sub))
+    if (unset && (m === 'GET' || m === 'DELETE')) {
+      const [sub, getAction, answer, deleteAction] = unset
+      if (m === 'DELETE') {
+        if (!deleteAction) throw methodNotAllowed('DELETE', 'BUCKET')
+        allow(ctx, req, deleteAction, b)
+        return empty(204)
+      }
+      allow(ctx, req, getAction, b)
+      if (sub === 'acl') return xml(200, 'AccessControlPolicy', ownerFullControl(b.account))
+      if (sub === 'policyStatus') {
+        if (!b.policy) throw notConfigured('NoSuchBucketPolicy', 'The bucket policy does not exist', b.name)
+        return xml(200, 'PolicyStatus', { IsPublic: policyIsPublic(runtime.iam.parsed(b.policy)) })
+      }
+      if (typeof answer === 'string') {
+        const [code, message] = answer.split('|') as [string, string]
+        throw notConfigured(code, message, b.name)
+      }
+      return xml(200, answer.root, answer.body)
     }
     if (has(req, 'location') && m === 'GET') {
       allow(ctx, req, 'GetBucketLocation', b)
@@ -1906,6 +2022,68 @@ export function s3Service(runtime: Runtime): RestXmlService {
     return empty(verb === 'Put' ? 200 : 204, h)
   }
 
+  /** The object a sub-resource request names, authorized as `action` (missing: as GetObject says). */
+  function objectFor(
+    ctx: RequestContext,
+    req: RestRequest,
+    b: BucketRecord,
+    key: string,
+    action: string,
+  ): ObjectRow {
+    allow(ctx, req, action, b, key)
+    const versionId = q(req, 'versionId')
+    const row = versionId !== undefined ? store.version(b.name, key, versionId) : store.latest(b.name, key)
+    if (!row || row.deleteMarker) {
+      if (versionId !== undefined) throw noSuchVersion(key, versionId)
+      if (!mayList(ctx, req, b)) throw new AwsError('AccessDenied', 'Access Denied', 403)
+      throw noSuchKey(key)
+    }
+    return row
+  }
+
+  /**
+   * GetObjectAttributes: the attributes `x-amz-object-attributes` asks for, of those the sandbox
+   * keeps (ETag, StorageClass, ObjectSize, Checksum; ObjectParts is not kept and is left out).
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html
+   */
+  function objectAttributes(
+    ctx: RequestContext,
+    req: RestRequest,
+    b: BucketRecord,
+    key: string,
+  ): RestResponse {
+    const wanted = (req.headers.get('x-amz-object-attributes') ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
+    if (!wanted.length)
+      throw invalidRequest(
+        'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty',
+      )
+    const known = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']
+    const bad = wanted.find((w) => !known.includes(w))
+    if (bad) throw invalidArgument('Invalid attribute name specified.', 'x-amz-object-attributes', bad)
+    const row = objectFor(
+      ctx,
+      req,
+      b,
+      key,
+      q(req, 'versionId') !== undefined ? 'GetObjectVersionAttributes' : 'GetObjectAttributes',
+    )
+    const checksums = Object.entries(row.meta.checksums).filter(([, v]) => v !== undefined)
+    const out: XmlObject = {
+      ...(wanted.includes('ETag') ? { ETag: row.meta.etag.replace(/"/g, '') } : {}),
+      ...(wanted.includes('Checksum') && checksums.length
+        ? { Checksum: Object.fromEntries(checksums.map(([a, v]) => [`Checksum${a.toUpperCase()}`, v!])) }
+        : {}),
+      ...(wanted.includes('StorageClass') ? { StorageClass: row.meta.storageClass } : {}),
+      ...(wanted.includes('ObjectSize') ? { ObjectSize: row.meta.size } : {}),
+    }
+    const headers: Record<string, string> = { 'last-modified': httpDate(row.meta.lastModified) }
+    if (b.versioning !== undefined) headers['x-amz-version-id'] = row.versionId
+    return xml(200, 'GetObjectAttributesResponse', out, headers)
+  }
+
   async function objectOp(
     ctx: RequestContext,
     req: RestRequest,
@@ -1920,6 +2098,31 @@ export function s3Service(runtime: Runtime): RestXmlService {
       case 'GET':
         if (has(req, 'uploadId')) return listParts(ctx, req, b, key)
         if (has(req, 'tagging')) return objectTagging(ctx, req, b, key)
+        if (has(req, 'acl')) {
+          // The object must exist (and be readable as GetObjectAcl says, not GetObject).
+          objectFor(
+            ctx,
+            req,
+            b,
+            key,
+            q(req, 'versionId') !== undefined ? 'GetObjectVersionAcl' : 'GetObjectAcl',
+          )
+          return xml(200, 'AccessControlPolicy', ownerFullControl(b.account))
+        }
+        if (has(req, 'attributes')) return objectAttributes(ctx, req, b, key)
+        // Object Lock is never configured here, so there is no retention or legal hold to read
+        // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectRetention.html).
+        if (has(req, 'retention') || has(req, 'legal-hold'))
+          throw invalidRequest('Bucket is missing Object Lock Configuration')
+        if (has(req, 'torrent')) throw notImplemented('BitTorrent (GET ?torrent)')
+        {
+          // Any other sub-resource is refused, never answered with the object's bytes.
+          const other = req.query.find(([k]) => !GET_OBJECT_PARAMETERS.has(k) && !k.startsWith('X-Amz-'))
+          if (other)
+            throw invalidRequest(
+              `The crosspipe sandbox does not implement GET on an object with ${other[0]}.`,
+            )
+        }
         return getObject(ctx, req, b, key, false)
       case 'HEAD':
         return getObject(ctx, req, b, key, true)
