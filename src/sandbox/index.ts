@@ -150,7 +150,7 @@ function configText(accounts: readonly SandboxAccount[], endpoint: string, regio
     accounts
       .map(
         (a) =>
-          `[profile ${a.profile}]\nregion = ${region}\noutput = json\nendpoint_url = ${endpoint}\ns3 =\n    addressing_style = path\n`,
+          `[profile ${a.profile}]\nregion = ${region}\noutput = json\nendpoint_url = ${endpoint}\ns3 =\n    addressing_style = path\n    signature_version = s3v4\n`,
       )
       .join('\n') + '\n'
   )

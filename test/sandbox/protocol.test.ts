@@ -105,7 +105,10 @@ test('restXml: malformed XML, unsupported sub-resources, unknown services', asyn
   )
   const svc = await call('sns', { headers: form, body: 'Action=ListTopics' })
   assert.equal(svc.status, 400)
-  assert.match(svc.text, /<Code>InvalidAction<\/Code><Message>sns is not supported by the crosspipe sandbox: it serves /)
+  assert.match(
+    svc.text,
+    /<Code>InvalidAction<\/Code><Message>sns is not supported by the crosspipe sandbox: it serves /,
+  )
   const huge = await fetch(h.sandbox.endpoint + '/', {
     method: 'POST',
     headers: {

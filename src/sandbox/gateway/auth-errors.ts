@@ -14,6 +14,7 @@ export type AuthFamily = 'query' | 'json' | 's3'
 export type AuthFailure =
   | { readonly kind: 'missing' }
   | { readonly kind: 'malformed'; readonly message: string; readonly presigned: boolean }
+  | { readonly kind: 'sigv2'; readonly presigned: boolean }
   | { readonly kind: 'unknown-key'; readonly accessKeyId: string }
   | { readonly kind: 'bad-token' }
   | { readonly kind: 'expired-token' }
@@ -60,6 +61,15 @@ export function authError(f: AuthFailure, family: AuthFamily): AwsError {
           400,
         )
       return new AwsError(json ? 'IncompleteSignatureException' : 'IncompleteSignature', f.message, 400)
+    case 'sigv2':
+      // What S3 answers for SigV2 where only SigV4 is accepted ("Please use AWS4-HMAC-SHA256",
+      // https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList), with how
+      // to make the client sign with SigV4.
+      return new AwsError(
+        family === 's3' ? 'InvalidRequest' : json ? 'IncompleteSignatureException' : 'IncompleteSignature',
+        `The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256. The crosspipe sandbox accepts Signature Version 4 only; this ${f.presigned ? 'presigned URL' : 'request'} is signed with Signature Version 2: with the AWS CLI v1 or boto3, set \`s3 =\\n    signature_version = s3v4\` in the profile (the profiles \`crosspipe sandbox env\` writes do) or Config(signature_version='s3v4').`,
+        400,
+      )
     case 'unknown-key':
       if (family === 's3')
         return new AwsError(

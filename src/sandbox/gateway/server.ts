@@ -31,6 +31,7 @@ import {
   headerMap,
   parseRawQuery,
   readClaim,
+  type ClaimProblem,
   sameSignature,
   sha256Hex,
   signingRuleProblem,
@@ -290,12 +291,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return send(res, unservedAnswer(claim.service, protocol, headers, served, requestId), method === 'HEAD')
     }
     if (!claim) {
-      const p = claimOrProblem as { kind: 'missing' } | { kind: 'malformed'; message: string }
+      const p = claimOrProblem as ClaimProblem
       return fail(
         authError(
-          p.kind === 'missing'
-            ? { kind: 'missing' }
-            : { kind: 'malformed', message: p.message, presigned: !headers.has('authorization') },
+          p.kind === 'malformed'
+            ? { kind: 'malformed', message: p.message, presigned: !headers.has('authorization') }
+            : p,
           family,
         ),
       )

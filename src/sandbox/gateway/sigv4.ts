@@ -42,7 +42,9 @@ export interface SignatureClaim {
 
 /** Why a claim could not even be parsed, in AWS's terms. */
 export type ClaimProblem =
-  { readonly kind: 'missing' } | { readonly kind: 'malformed'; readonly message: string }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'malformed'; readonly message: string }
+  | { readonly kind: 'sigv2'; readonly presigned: boolean }
 
 /** The empty string's SHA-256, which chunk signatures use for the unused "previous headers" line. */
 export const EMPTY_SHA256 = createHash('sha256').update('').digest('hex')
@@ -179,6 +181,15 @@ export function readClaim(
 ): SignatureClaim | ClaimProblem {
   const auth = headers.get('authorization')?.[0]
   const q = (k: string): string | undefined => query.find(([n]) => n === k)?.[1]
+  // Signature Version 2: `Authorization: AWS AKID:signature`, or a presigned URL with
+  // AWSAccessKeyId/Signature/Expires, or awsQuery's SignatureVersion=2 (the AWS CLI v1 and boto3
+  // presign S3 URLs this way by default). https://docs.aws.amazon.com/AmazonS3/latest/API/sigv2-auth.html
+  if (
+    (auth !== undefined && /^AWS [^:\s]+:/.test(auth)) ||
+    (auth === undefined && q('AWSAccessKeyId') !== undefined && q('Signature') !== undefined) ||
+    (auth === undefined && q('SignatureVersion') === '2')
+  )
+    return { kind: 'sigv2', presigned: auth === undefined }
   if (auth !== undefined) {
     if (!auth.startsWith('AWS4-HMAC-SHA256 '))
       return { kind: 'malformed', message: `Unsupported authorization type: ${auth.split(' ')[0] ?? ''}` }

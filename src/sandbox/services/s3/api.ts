@@ -164,19 +164,6 @@ const UNSET_BUCKET_SETTINGS: readonly (readonly [
   ['policyStatus', 'GetBucketPolicyStatus', { root: 'PolicyStatus', body: {} }, undefined],
 ]
 
-/** Query parameters of GetObject itself (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). */
-const GET_OBJECT_PARAMETERS = new Set([
-  'versionId',
-  'partNumber',
-  'response-cache-control',
-  'response-content-disposition',
-  'response-content-encoding',
-  'response-content-language',
-  'response-content-type',
-  'response-expires',
-  'x-id',
-])
-
 /** The ACL of a bucket or object under BucketOwnerEnforced: the owner has FULL_CONTROL, nobody else. */
 function ownerFullControl(account: string): XmlObject {
   const id = canonicalId(account)
@@ -2115,14 +2102,8 @@ export function s3Service(runtime: Runtime): RestXmlService {
         if (has(req, 'retention') || has(req, 'legal-hold'))
           throw invalidRequest('Bucket is missing Object Lock Configuration')
         if (has(req, 'torrent')) throw notImplemented('BitTorrent (GET ?torrent)')
-        {
-          // Any other sub-resource is refused, never answered with the object's bytes.
-          const other = req.query.find(([k]) => !GET_OBJECT_PARAMETERS.has(k) && !k.startsWith('X-Amz-'))
-          if (other)
-            throw invalidRequest(
-              `The crosspipe sandbox does not implement GET on an object with ${other[0]}.`,
-            )
-        }
+        // Other query parameters are not sub-resources: S3 ignores them (cache-busting `?v=2`),
+        // and presigned URLs carry hoisted `x-amz-*` headers.
         return getObject(ctx, req, b, key, false)
       case 'HEAD':
         return getObject(ctx, req, b, key, true)
