@@ -318,6 +318,10 @@ test('every AWS managed policy exists, with its path, from the shared data set, 
     secretAccessKey: a.Credentials!.SecretAccessKey!,
     sessionToken: a.Credentials!.SessionToken!,
   })
+  // The role was used: GetRole says when and in which region (ListRoles does not).
+  const used = await iam.send(new GetRoleCommand({ RoleName: 'reader' }))
+  assert.equal(used.Role?.RoleLastUsed?.Region, 'us-east-1')
+  assert.ok(Math.abs(used.Role!.RoleLastUsed!.LastUsedDate!.getTime() - Date.now()) < 60_000)
   const got = await reader.s3.send(new GetObjectCommand({ Bucket: 'ro-bucket', Key: 'k' }))
   assert.equal(await got.Body!.transformToString(), 'v')
   const put = await failure(

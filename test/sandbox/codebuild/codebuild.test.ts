@@ -15,6 +15,7 @@ import {
   BatchGetBuildsCommand,
   StopBuildCommand,
   type Build,
+  ListBuildsCommand,
 } from '@aws-sdk/client-codebuild'
 import {
   CloudWatchLogsClient,
@@ -398,6 +399,12 @@ test('build logs are readable through CloudWatch Logs; a service role that may n
     logStreamName: 'nope',
   })
   assert.equal(missing.body.__type, 'ResourceNotFoundException')
+
+  // ListBuilds: every build of the account and region, newest first; ASCENDING reverses it.
+  const listed = await cb.send(new ListBuildsCommand({}))
+  assert.equal(listed.ids![0], b.id)
+  const asc = await cb.send(new ListBuildsCommand({ sortOrder: 'ASCENDING' }))
+  assert.deepEqual(asc.ids, [...listed.ids!].reverse())
 
   // The SDK's own client: log groups (the build's and a created one), FilterLogEvents with a
   // term pattern (what `aws logs tail` and `aws logs filter-log-events` call).

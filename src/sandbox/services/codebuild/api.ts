@@ -675,6 +675,28 @@ export function codebuildService(runtime: Runtime): JsonService {
         if (str(input, 'sortOrder') === 'ASCENDING') ids.reverse()
         return { ids }
       },
+
+      // Every build of the account and region, newest first (by start time), 100 a page.
+      // https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ListBuilds.html
+      ListBuilds: (input, ctx) => {
+        allow(ctx, 'ListBuilds', '*')
+        const order = str(input, 'sortOrder')
+        if (order !== undefined && order !== 'ASCENDING' && order !== 'DESCENDING')
+          throw new AwsError(
+            'InvalidInputException',
+            `1 validation error detected: Value '${order}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [ASCENDING, DESCENDING]`,
+            400,
+          )
+        const builds = store.builds.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
+        builds.sort((a, b) => b.startTime.localeCompare(a.startTime) || b.buildNumber - a.buildNumber)
+        if (order === 'ASCENDING') builds.reverse()
+        const token = str(input, 'nextToken')
+        const start = token === undefined ? 0 : Number(token)
+        if (!Number.isInteger(start) || start < 0 || start > builds.length)
+          throw new AwsError('InvalidInputException', 'Invalid next token', 400)
+        const page = builds.slice(start, start + 100).map((b) => b.id)
+        return { ids: page, nextToken: start + 100 < builds.length ? String(start + 100) : undefined }
+      },
     },
   }
 }

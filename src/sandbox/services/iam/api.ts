@@ -279,7 +279,15 @@ export function iamService(runtime: Runtime): QueryService {
       GetRole: (p, ctx) => {
         const name = nameParam(p, 'RoleName')
         allow(ctx, 'GetRole', roleArnFor(ctx, name))
-        return { Role: roleXml(getRole(ctx, name)) }
+        const r = getRole(ctx, name)
+        // GetRole (not ListRoles) tells when the role was last used; empty when never
+        // (https://docs.aws.amazon.com/IAM/latest/APIReference/API_RoleLastUsed.html).
+        return {
+          Role: {
+            ...roleXml(r),
+            RoleLastUsed: r.lastUsed ? { LastUsedDate: r.lastUsed.date, Region: r.lastUsed.region } : {},
+          },
+        }
       },
       ListRoles: (p, ctx) => {
         allow(ctx, 'ListRoles', '*')

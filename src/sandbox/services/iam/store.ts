@@ -27,6 +27,8 @@ export interface RoleRecord {
   tags: Tag[]
   /** ARNs of attached managed policies. */
   attached: string[]
+  /** When and in which region the role was last assumed (GetRole's RoleLastUsed). */
+  lastUsed?: { readonly date: string; readonly region: string }
 }
 
 /** An IAM user. */

@@ -93,6 +93,14 @@ export function stsService(runtime: Runtime): QueryService {
           throw validationError(
             'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
           )
+        // The role was used: GetRole's RoleLastUsed says when and where. Written at most once a
+        // minute per role, so a busy pipeline does not write the role on every AssumeRole.
+        const last = role.lastUsed ? Date.parse(role.lastUsed.date) : 0
+        if (ctx.now.getTime() - last > 60_000 || role.lastUsed?.region !== ctx.region)
+          runtime.iam.roles.put(arn.account, role.name.toLowerCase(), {
+            ...role,
+            lastUsed: { date: ctx.now.toISOString().replace(/\.\d{3}Z$/, 'Z'), region: ctx.region },
+          })
         const rec = issueSession({
           runtime,
           account: arn.account,
