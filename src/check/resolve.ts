@@ -18,7 +18,7 @@ import { partitionOf, formatArn, PARTITIONS } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
 import type { ManifestStackEntry } from '../synth/manifest.js'
-import { resourceAttributes } from './spec.js'
+import { resourceAttributes, samGenerated } from './spec.js'
 
 /** A template path, as `ParsedTemplate.locate` takes it. */
 export type TemplatePath = readonly (string | number)[]
@@ -520,7 +520,8 @@ class StackResolution {
 
   /** `Fn::GetAtt` semantics for the attributes crosspipe reads. */
   getAtt(id: string, attr: string, at: TemplatePath): string {
-    const type = this.#typeOf(id, at)
+    // A SAM resource has the attributes of the resource it becomes (spec.ts, SAM_GENERATED).
+    const type = samGenerated(this.#typeOf(id, at))
     if (
       isObject(this.#resourcesRaw[id]) &&
       typeof this.#resourcesRaw[id].Condition === 'string' &&
