@@ -30,6 +30,8 @@ import type { CheckFinding } from './types.js'
 
 /** A role name no policy names on purpose: what a role may do to it, it may do to any role. */
 const ANY_ROLE = 'crosspipe-check-any-role'
+/** A repository name no policy names on purpose, for the same question about repositories. */
+const ANY_REPOSITORY = 'crosspipe-check-any-repository'
 
 const ESCALATION = ['iam:CreateRole', 'iam:AttachRolePolicy', 'iam:PutRolePolicy', 'iam:PassRole'] as const
 
@@ -106,7 +108,7 @@ export function privilegeFindings(ctx: RuleContext, assumable: ReadonlySet<RoleM
         service: 'codecommit',
         region,
         account: role.account,
-        resource: ANY_ROLE,
+        resource: ANY_REPOSITORY,
       })
       if (ctx.evaluator.identityAllows(role, 'codecommit:GitPull', repo))
         out.push(

@@ -261,13 +261,20 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
               },
             ]
             if (a.roleArn) {
-              const fixedAction = a.roleArn.replace(`:${acct}:`, `:${deployAcct}:`)
-              candidates.push({
-                edits: [
-                  { stack: p.origin.stack, path: [...a.path, 'RoleArn'], op: 'set', value: fixedAction },
-                ],
-                fix: { RoleArn: fixedAction },
-              })
+              // The same role name in the deployment role's account, and every action role the
+              // pipeline already uses there (the action role may be a stray ARN of another setup,
+              // whose name exists nowhere here); the engine keeps the one that proves best.
+              const actionRoles = new Set([a.roleArn.replace(`:${acct}:`, `:${deployAcct}:`)])
+              for (const st of p.stages)
+                for (const x of st.actions)
+                  if (x.roleArn && parseArn(x.roleArn)?.account === deployAcct) actionRoles.add(x.roleArn)
+              for (const fixedAction of actionRoles)
+                candidates.push({
+                  edits: [
+                    { stack: p.origin.stack, path: [...a.path, 'RoleArn'], op: 'set', value: fixedAction },
+                  ],
+                  fix: { RoleArn: fixedAction },
+                })
             }
             out.push(
               finding(

@@ -579,3 +579,95 @@ test('class 6: an action name the service does not have (kms:ReEncrypt) grants n
   ])
   assert.match(r.findings[0]!.message, /names kms:ReEncrypt, which is not an action of its service/)
 })
+
+// ---- shapes found in public samples (README, "check on public samples") ----
+
+test('samples: Fn::GetAtt of an AWS::Serverless::Function (Transform AWS::Serverless-2016-10-31) is read', () => {
+  const s = goodSetup()
+  const b = body(s, 'ci-pipeline.yaml')
+  b.Transform = 'AWS::Serverless-2016-10-31'
+  b.Resources.Notify = {
+    Type: 'AWS::Serverless::Function',
+    Properties: { Runtime: 'nodejs20.x', Handler: 'index.handler', InlineCode: 'exports.handler = async () => {}' },
+  }
+  props(s, 'ci-pipeline.yaml', 'BuildPolicy').PolicyDocument.Statement.push({
+    Effect: 'Allow',
+    Action: 'lambda:InvokeFunction',
+    Resource: { 'Fn::GetAtt': ['Notify', 'Arn'] },
+  })
+  const r = checkSetup(s)
+  assert.deepEqual(callKeys(r), callKeys(GOOD))
+  assert.deepEqual(rules(r), [])
+  // An attribute the generated function does not have is still CloudFormation's error.
+  props(s, 'ci-pipeline.yaml', 'BuildPolicy').PolicyDocument.Statement.at(-1).Resource = {
+    'Fn::GetAtt': ['Notify', 'Nope'],
+  }
+  assert.throws(() => checkSetup(s), /AWS::Serverless::Function has no attribute Nope/)
+})
+
+test('samples: an error inside a short-form !Join is located at the value, not at an outer list item', () => {
+  const text = [
+    'Parameters:',
+    '  Ids: { Type: String }',
+    'Resources:',
+    '  Topic:',
+    '    Type: AWS::SNS::Topic',
+    '    Properties:',
+    '      TopicName: !Join',
+    "        - ','",
+    '        - - !Ref AWS::AccountId',
+    "          - !Join [ ',', !Ref Ids ]",
+    '',
+  ].join('\n')
+  const t = parseTemplate(text, 't.yaml')
+  const path = ['Resources', 'Topic', 'Properties', 'TopicName', 'Fn::Join', 1, 1, 'Fn::Join', 1]
+  assert.deepEqual(t.locate(path), { line: 10, column: 31 })
+  assert.deepEqual(t.locate(['Resources', 'Topic', 'Type']), { line: 5, column: 11 })
+})
+
+test('samples: an action type crosspipe does not catalogue still reads and writes artifacts', () => {
+  const s = goodSetup()
+  const pipeline = props(s, 'ci-pipeline.yaml', 'Pipeline')
+  // A GitHub (version 1) source: CodePipeline writes its output with the pipeline role.
+  pipeline.Stages[0].Actions[0].ActionTypeId = { Category: 'Source', Owner: 'ThirdParty', Provider: 'GitHub', Version: '1' }
+  pipeline.Stages[0].Actions[0].Configuration = { Owner: 'o', Repo: 'r', Branch: 'main', OAuthToken: 'x' }
+  // An Elastic Beanstalk deploy in the dev account reads the build output as its action role.
+  pipeline.Stages[2].Actions.push({
+    Name: 'beanstalk',
+    ActionTypeId: { Category: 'Deploy', Owner: 'AWS', Provider: 'ElasticBeanstalk', Version: '1' },
+    InputArtifacts: [{ Name: 'BuildArtifact' }],
+    Configuration: { ApplicationName: 'app', EnvironmentName: 'env' },
+    RoleArn: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${DevAccountId}:role/cross-account-role' },
+    RunOrder: 3,
+  })
+  const r = checkSetup(s)
+  const of = (action: string) =>
+    r.calls.filter((c) => c.action === action).map((c) => `${c.principal} ${c.operation} ${c.decision}`)
+  assert.deepEqual(of('Source'), [
+    'arn:aws:iam::111111111111:role/pipeline-role s3:PutObject Allowed',
+    'arn:aws:iam::111111111111:role/pipeline-role kms:GenerateDataKey Allowed',
+  ])
+  assert.deepEqual(of('beanstalk'), [
+    'arn:aws:iam::111111111111:role/pipeline-role sts:AssumeRole Allowed',
+    'arn:aws:iam::222222222222:role/cross-account-role s3:GetObject Allowed',
+    'arn:aws:iam::222222222222:role/cross-account-role kms:Decrypt Allowed',
+  ])
+  // The pipeline role's grant on the key is used: no key-unused-principal false alarm.
+  assert.deepEqual(rules(r), [
+    'warning action-not-catalogued ci-pipeline/Pipeline',
+    'warning action-not-catalogued ci-pipeline/Pipeline',
+  ])
+})
+
+test('samples: passrole-cross-account with a stray action RoleArn: the fix is the action role the pipeline uses there', () => {
+  const s = goodSetup()
+  const action = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[2].Actions[1]
+  // the execute action of dev names a role of an account that is not part of the setup
+  action.RoleArn = 'arn:aws:iam::999999999999:role/CP-Access'
+  action.Configuration.RoleArn = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${DevAccountId}:role/cloudformation-role' }
+  const r = checkSetup(s)
+  const f = r.findings.find((x) => x.rule === 'passrole-cross-account')!
+  assert.equal(f.fix, 'RoleArn: arn:aws:iam::222222222222:role/cross-account-role\n')
+  assert.equal(f.fixVerified, true)
+  applyEveryFix(s, r)
+})
