@@ -73,6 +73,8 @@ export function finding(
 ): CheckFinding {
   const l = ctx.locate(o)
   const text = (f: unknown): string => ctx.symbolize(typeof f === 'string' ? f : YAML.stringify(f))
+  const own = fix === null && !patches.length ? undefined : sharedAccount(ctx, o.stack)
+  const forStack = (v: unknown, acct: string | undefined): unknown => (acct ? portable(v, acct) : v)
   return withPatches(
     {
       rule,
@@ -80,11 +82,56 @@ export function finding(
       stack: o.stack,
       logicalId: o.logicalId,
       message: ctx.symbolize(message),
-      fix: fix === null ? null : text(fix),
+      fix: fix === null ? null : text(forStack(fix, own)),
       location: { file: o.file, ...l },
     },
-    patches.map((p) => (p.fix === undefined ? p : { ...p, fix: text(p.fix) })),
+    patches.map((p) => ({
+      ...p,
+      ...(p.fix === undefined ? {} : { fix: text(forStack(p.fix, own)) }),
+      edits: p.edits.map((e) =>
+        e.value === undefined ? e : { ...e, value: forStack(e.value, sharedAccount(ctx, e.stack)) },
+      ),
+    })),
   )
+}
+
+const SHARED = new WeakMap<ManifestResolver, ReadonlyMap<string, string | undefined>>()
+
+/**
+ * The account of a stack whose template other stacks deploy into other accounts (the same target
+ * template in test and prod), else undefined. A fix written into such a template must hold in
+ * every account it is deployed to, so the stack's own account is written as `${AWS::AccountId}`
+ * (pseudo parameter, CloudFormation User Guide, "Pseudo parameters reference").
+ */
+function sharedAccount(ctx: RuleContext, stack: string): string | undefined {
+  if (stack === EXISTING) return undefined
+  let m = SHARED.get(ctx.resolver)
+  if (!m) {
+    const all = ctx.resolver.all()
+    const accounts = new Map<unknown, Set<string>>()
+    for (const s of all) {
+      const set = accounts.get(s.template) ?? new Set<string>()
+      set.add(s.account)
+      accounts.set(s.template, set)
+    }
+    m = new Map(all.map((s) => [s.name, accounts.get(s.template)!.size > 1 ? s.account : undefined]))
+    SHARED.set(ctx.resolver, m)
+  }
+  return m.get(stack)
+}
+
+/** A fix value with every ARN of `account` written as `Fn::Sub` with `${AWS::AccountId}`. */
+function portable(v: unknown, account: string): unknown {
+  if (typeof v === 'string')
+    return v.startsWith('arn:') && v.includes(`:${account}:`) && !v.includes('${')
+      ? { 'Fn::Sub': v.split(`:${account}:`).join(':${AWS::AccountId}:') }
+      : v
+  if (Array.isArray(v)) return v.map((x) => portable(x, account))
+  if (isObject(v)) {
+    if ('Fn::Sub' in v) return v
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, portable(x, account)]))
+  }
+  return v
 }
 
 /** A value of a stack's template as written (before resolution), by path. */

@@ -671,3 +671,48 @@ test('samples: passrole-cross-account with a stray action RoleArn: the fix is th
   assert.equal(f.fixVerified, true)
   applyEveryFix(s, r)
 })
+
+test('samples: a fix in a template deployed to several accounts names the account as ${AWS::AccountId}', () => {
+  const s = goodSetup()
+  // target-roles.yaml is deployed by dev-roles (222222222222) and prod-roles (333333333333)
+  const pass = props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement.find(
+    (x: any) => x.Sid === 'PassDeploymentRole',
+  )
+  pass.Resource = '*'
+  delete pass.Condition
+  const r = checkSetup(s)
+  const fixes = r.findings.filter((f) => f.rule === 'passrole-unrestricted')
+  assert.deepEqual(
+    fixes.map((f) => `${f.stack} ${f.fixVerified}`),
+    ['dev-roles true', 'prod-roles true'],
+  )
+  for (const f of fixes)
+    assert.equal(
+      f.fix,
+      [
+        'Effect: Allow',
+        'Action: iam:PassRole',
+        'Resource:',
+        '  Fn::Sub: arn:aws:iam::${AWS::AccountId}:role/cloudformation-role',
+        'Condition:',
+        '  StringEquals:',
+        '    iam:PassedToService: cloudformation.amazonaws.com',
+        '',
+      ].join('\n'),
+    )
+  assert.equal(applyEveryFix(s, r), 2)
+  // A template of one stack keeps its literal ARN.
+  const single = goodSetup()
+  single.manifest.stacks = single.manifest.stacks.filter((x) => x.name !== 'prod-roles')
+  const ci = body(single, 'ci-pipeline.yaml')
+  ci.Resources.Pipeline.Properties.Stages = ci.Resources.Pipeline.Properties.Stages.filter(
+    (st: any) => !JSON.stringify(st).includes('ProdAccountId'),
+  )
+  const p2 = props(single, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement.find(
+    (x: any) => x.Sid === 'PassDeploymentRole',
+  )
+  p2.Resource = '*'
+  delete p2.Condition
+  const one = checkSetup(single).findings.find((f) => f.rule === 'passrole-unrestricted')!
+  assert.match(one.fix!, /Resource: arn:aws:iam::222222222222:role\/cloudformation-role/)
+})
