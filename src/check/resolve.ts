@@ -89,7 +89,9 @@ export class ManifestResolver {
         throw manifestError(
           i,
           `stacks[${i.index}].name`,
-          `two stacks are named "${name}" in phase ${i.entry.phase}; stack names are unique, except for a stack deployed again in a later phase (a multi-pass deploy)`,
+          same.entry.account !== i.entry.account || same.entry.region !== i.entry.region
+            ? `two stacks are named "${name}" in phase ${i.entry.phase} (accounts ${same.entry.account} and ${i.entry.account}); CloudFormation allows one name in several accounts, but a manifest names each stack once (fromStack and findings refer to it by name), except for a stack deployed again in a later phase: give each its own name`
+            : `two stacks are named "${name}" in phase ${i.entry.phase}; stack names are unique, except for a stack deployed again in a later phase (a multi-pass deploy)`,
         )
       if (keys.length) {
         const first = this.#inputs.get(keys[0]!)!

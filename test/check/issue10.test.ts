@@ -716,3 +716,16 @@ test('samples: a fix in a template deployed to several accounts names the accoun
   const one = checkSetup(single).findings.find((f) => f.rule === 'passrole-unrestricted')!
   assert.match(one.fix!, /Resource: arn:aws:iam::222222222222:role\/cloudformation-role/)
 })
+
+test('samples: one stack name in two accounts (allowed by CloudFormation) is refused with what to do', () => {
+  const s = goodSetup()
+  s.manifest.stacks.find((x) => x.name === 'prod-roles')!.name = 'dev-roles'
+  assert.throws(
+    () => checkSetup(s),
+    (e: unknown) =>
+      e instanceof CrosspipeError &&
+      /two stacks are named "dev-roles" in phase 2 \(accounts 222222222222 and 333333333333\); CloudFormation allows one name in several accounts, but a manifest names each stack once .*give each its own name/.test(
+        e.problems[0]!.message,
+      ),
+  )
+})
