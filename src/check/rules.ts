@@ -248,6 +248,20 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
             ),
           )
       }
+    // "A pipeline must contain at least two stages" (CodePipeline User Guide, "Pipeline
+    // structure reference", https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-pipeline-structure.html);
+    // the most, 50, is reported for CDK apps (cdk/limits.ts).
+    if (p.stages.length < 2)
+      out.push(
+        finding(
+          ctx,
+          'pipeline-stage-limit',
+          'error',
+          actionOrigin(p, ['Resources', p.origin.logicalId, 'Properties', 'Stages']),
+          `pipeline ${p.name} has ${p.stages.length} stage${p.stages.length === 1 ? '' : 's'}; CodePipeline requires at least two (a source stage and a stage that uses its output), so creating it fails.`,
+          null,
+        ),
+      )
     for (const s of p.stages) {
       if (s.actions.length > LIMITS.actionsPerStage)
         out.push(

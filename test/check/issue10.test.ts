@@ -729,3 +729,17 @@ test('samples: one stack name in two accounts (allowed by CloudFormation) is ref
       ),
   )
 })
+
+test('samples: a pipeline of one stage is an error (CodePipeline requires two)', () => {
+  const s = goodSetup()
+  const pipeline = props(s, 'ci-pipeline.yaml', 'Pipeline')
+  pipeline.Stages = pipeline.Stages.slice(0, 1)
+  const r = checkSetup(s)
+  const f = r.findings.filter((x) => x.rule === 'pipeline-stage-limit')
+  assert.deepEqual(
+    f.map((x) => `${x.severity} ${x.stack}/${x.logicalId} ${x.location.line}`),
+    ['error ci-pipeline/Pipeline 116'],
+  )
+  assert.match(f[0]!.message, /has 1 stage; CodePipeline requires at least two/)
+  assert.equal(r.ok, false)
+})
