@@ -197,6 +197,12 @@ export class ManifestResolver {
 
 const EXPORT_PREFIX = '\u0000export:'
 
+/** The macro an `Fn::Transform` names (`{ Name, Parameters }`, also written as a list of one). */
+function macroName(arg: unknown): string {
+  const m = Array.isArray(arg) ? arg[0] : arg
+  return isObject(m) && typeof m.Name === 'string' ? m.Name : '(unnamed)'
+}
+
 /** The resource types whose Ref and Fn::GetAtt values `check` builds itself (see `getAtt`). */
 const KNOWN_TYPES = new Set([
   'AWS::IAM::Role',
@@ -769,6 +775,15 @@ class StackResolution {
       case 'Fn::Or':
       case 'Fn::Not':
         return this.#bool({ [fn]: arg }, at.slice(0, -1))
+      case 'Fn::Transform': {
+        // A macro is a Lambda function of the account that CloudFormation invokes when it
+        // processes the template (CloudFormation User Guide, "Perform custom processing on
+        // CloudFormation templates with template macros"): its output cannot be known offline.
+        throw this.error(
+          at,
+          `Fn::Transform runs the macro ${macroName(arg)} (a Lambda function) when CloudFormation processes the template, which crosspipe check cannot do offline. Check the processed template instead: \`aws cloudformation get-template --template-stage Processed\` of a deployed stack or change set, or write the value the macro returns`,
+        )
+      }
       default:
         throw this.error(at, `${fn} cannot be resolved by crosspipe check`)
     }

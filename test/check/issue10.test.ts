@@ -743,3 +743,16 @@ test('samples: a pipeline of one stage is an error (CodePipeline requires two)',
   assert.match(f[0]!.message, /has 1 stage; CodePipeline requires at least two/)
   assert.equal(r.ok, false)
 })
+
+test('samples: an Fn::Transform macro cannot be run offline: a clear error naming the macro and what to check instead', () => {
+  const s = goodSetup()
+  const action = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[2].Actions[0]
+  action.RoleArn = { 'Fn::Transform': [{ Name: 'AccountRoleAlias', Parameters: { Alias: 'Dev' } }] }
+  assert.throws(
+    () => checkSetup(s),
+    (e: unknown) =>
+      e instanceof CrosspipeError &&
+      e.problems[0]!.location.path === 'Resources.Pipeline.Properties.Stages.2.Actions.0.RoleArn.Fn::Transform' &&
+      /Fn::Transform runs the macro AccountRoleAlias .*--template-stage Processed/.test(e.problems[0]!.message),
+  )
+})
