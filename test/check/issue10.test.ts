@@ -756,3 +756,35 @@ test('samples: an Fn::Transform macro cannot be run offline: a clear error namin
       /Fn::Transform runs the macro AccountRoleAlias .*--template-stage Processed/.test(e.problems[0]!.message),
   )
 })
+
+test('samples: a key policy no call reads is still checked: a statement without Resource is an invalid policy', () => {
+  const s = goodSetup()
+  body(s, 'ci-base.yaml').Resources.SpareKey = {
+    Type: 'AWS::KMS::Key',
+    Properties: {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+            Action: 'kms:*',
+          },
+        ],
+      },
+    },
+  }
+  assert.throws(
+    () => checkSetup(s),
+    (e: unknown) =>
+      e instanceof CrosspipeError &&
+      e.code === 'invalid-policy' &&
+      e.problems[0]!.location.path === 'Resources.SpareKey.Properties.KeyPolicy' &&
+      /statement 0, Resource: a statement of a resource-based policy needs Resource or NotResource/.test(
+        e.problems[0]!.message,
+      ),
+  )
+  body(s, 'ci-base.yaml').Resources.SpareKey.Properties.KeyPolicy.Statement[0].Resource = '*'
+  assert.deepEqual(rules(checkSetup(s)), [])
+})
