@@ -199,7 +199,7 @@ const EXPORT_PREFIX = '\u0000export:'
 
 /** The macro an `Fn::Transform` names (`{ Name, Parameters }`, also written as a list of one). */
 function macroName(arg: unknown): string {
-  const m = Array.isArray(arg) ? arg[0] : arg
+  const m: unknown = Array.isArray(arg) ? (arg as unknown[])[0] : arg
   return isObject(m) && typeof m.Name === 'string' ? m.Name : '(unnamed)'
 }
 

@@ -660,8 +660,17 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
     // Policies are compiled when a call needs them; a statement without Resource in a policy that
     // no call reads (a key nothing uses) is still one IAM, KMS or S3 rejects when the stack is
     // created (MalformedPolicyDocument): compile it here to report it as any invalid policy.
-    if (pol.kind !== 'trust' && docStatements.some((x) => x.Resource === undefined && x.NotResource === undefined))
-      compiled(pol.document, pol.kind === 'identity' || pol.kind === 'managed' ? 'identity' : 'resource', pol.name, pol.origin, ctx.locate)
+    if (
+      pol.kind !== 'trust' &&
+      docStatements.some((x) => x.Resource === undefined && x.NotResource === undefined)
+    )
+      compiled(
+        pol.document,
+        pol.kind === 'identity' || pol.kind === 'managed' ? 'identity' : 'resource',
+        pol.name,
+        pol.origin,
+        ctx.locate,
+      )
     docStatements.forEach((stmt, i) => {
       if (stmt.Effect !== 'Allow') return
       const actions = strings(stmt.Action)

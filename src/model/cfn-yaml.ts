@@ -251,15 +251,16 @@ export function parseTemplate(text: string, file: string, opts: ParseTemplateOpt
       // `!Join` is a tagged list and the path's `Fn::Join` names that same node.
       untagged ??= YAML.parseDocument(text, { uniqueKeys: false, prettyErrors: false, logLevel: 'silent' })
       let at: Node | null | undefined = untagged.contents
-      let found: ParsedNode | undefined
+      let found: Node | undefined
       for (const k of path) {
         if (!at) break
-        const tag = (at as { tag?: string }).tag
+        const here: Node = at
+        const tag: string | undefined = here.tag
         if (tag?.startsWith('!') && TAGS[tag.slice(1)] === k) continue
-        found = at as ParsedNode
-        at = isMap(at) || isSeq(at) ? (at.get(k, true) as Node | undefined) : undefined
+        found = here
+        at = isMap(here) || isSeq(here) ? here.get(k, true) : undefined
       }
-      const r = ((at as ParsedNode | undefined) ?? found)?.range
+      const r = ((at ?? found) as ParsedNode | undefined)?.range
       return r ? lineOf(r[0]) : undefined
     },
   }

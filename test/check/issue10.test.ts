@@ -588,7 +588,11 @@ test('samples: Fn::GetAtt of an AWS::Serverless::Function (Transform AWS::Server
   b.Transform = 'AWS::Serverless-2016-10-31'
   b.Resources.Notify = {
     Type: 'AWS::Serverless::Function',
-    Properties: { Runtime: 'nodejs20.x', Handler: 'index.handler', InlineCode: 'exports.handler = async () => {}' },
+    Properties: {
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      InlineCode: 'exports.handler = async () => {}',
+    },
   }
   props(s, 'ci-pipeline.yaml', 'BuildPolicy').PolicyDocument.Statement.push({
     Effect: 'Allow',
@@ -629,7 +633,12 @@ test('samples: an action type crosspipe does not catalogue still reads and write
   const s = goodSetup()
   const pipeline = props(s, 'ci-pipeline.yaml', 'Pipeline')
   // A GitHub (version 1) source: CodePipeline writes its output with the pipeline role.
-  pipeline.Stages[0].Actions[0].ActionTypeId = { Category: 'Source', Owner: 'ThirdParty', Provider: 'GitHub', Version: '1' }
+  pipeline.Stages[0].Actions[0].ActionTypeId = {
+    Category: 'Source',
+    Owner: 'ThirdParty',
+    Provider: 'GitHub',
+    Version: '1',
+  }
   pipeline.Stages[0].Actions[0].Configuration = { Owner: 'o', Repo: 'r', Branch: 'main', OAuthToken: 'x' }
   // An Elastic Beanstalk deploy in the dev account reads the build output as its action role.
   pipeline.Stages[2].Actions.push({
@@ -664,7 +673,9 @@ test('samples: passrole-cross-account with a stray action RoleArn: the fix is th
   const action = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[2].Actions[1]
   // the execute action of dev names a role of an account that is not part of the setup
   action.RoleArn = 'arn:aws:iam::999999999999:role/CP-Access'
-  action.Configuration.RoleArn = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${DevAccountId}:role/cloudformation-role' }
+  action.Configuration.RoleArn = {
+    'Fn::Sub': 'arn:${AWS::Partition}:iam::${DevAccountId}:role/cloudformation-role',
+  }
   const r = checkSetup(s)
   const f = r.findings.find((x) => x.rule === 'passrole-cross-account')!
   assert.equal(f.fix, 'RoleArn: arn:aws:iam::222222222222:role/cross-account-role\n')
@@ -737,7 +748,7 @@ test('samples: a pipeline of one stage is an error (CodePipeline requires two)',
   const r = checkSetup(s)
   const f = r.findings.filter((x) => x.rule === 'pipeline-stage-limit')
   assert.deepEqual(
-    f.map((x) => `${x.severity} ${x.stack}/${x.logicalId} ${x.location.line}`),
+    f.map((x) => `${x.severity} ${x.stack}/${x.logicalId} ${x.location?.line}`),
     ['error ci-pipeline/Pipeline 116'],
   )
   assert.match(f[0]!.message, /has 1 stage; CodePipeline requires at least two/)
@@ -752,8 +763,11 @@ test('samples: an Fn::Transform macro cannot be run offline: a clear error namin
     () => checkSetup(s),
     (e: unknown) =>
       e instanceof CrosspipeError &&
-      e.problems[0]!.location.path === 'Resources.Pipeline.Properties.Stages.2.Actions.0.RoleArn.Fn::Transform' &&
-      /Fn::Transform runs the macro AccountRoleAlias .*--template-stage Processed/.test(e.problems[0]!.message),
+      e.problems[0]!.location?.path ===
+        'Resources.Pipeline.Properties.Stages.2.Actions.0.RoleArn.Fn::Transform' &&
+      /Fn::Transform runs the macro AccountRoleAlias .*--template-stage Processed/.test(
+        e.problems[0]!.message,
+      ),
   )
 })
 
@@ -780,7 +794,7 @@ test('samples: a key policy no call reads is still checked: a statement without 
     (e: unknown) =>
       e instanceof CrosspipeError &&
       e.code === 'invalid-policy' &&
-      e.problems[0]!.location.path === 'Resources.SpareKey.Properties.KeyPolicy' &&
+      e.problems[0]!.location?.path === 'Resources.SpareKey.Properties.KeyPolicy' &&
       /statement 0, Resource: a statement of a resource-based policy needs Resource or NotResource/.test(
         e.problems[0]!.message,
       ),
