@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { applyPatch, checkManifestFile, checkSetup, patchesOf, renderCheck } from '../../src/check/index.js'
 import { CheckManifest } from '../../src/check/existing.js'
+import { stackKeys } from '../../src/check/resolve.js'
 import { parseTemplate } from '../../src/model/cfn-yaml.js'
 import type { ParsedTemplate } from '../../src/model/cfn-yaml.js'
 import type { CheckResult } from '../../src/check/index.js'
@@ -429,8 +430,9 @@ function applyEveryFix(input: Parameters<typeof checkSetup>[0], r: CheckResult):
     assert.equal(f.fixVerified, true, `${f.rule}: a printed fix is a verified fix`)
     const [patch] = patchesOf(f)
     assert.ok(patch, `${f.rule}: the verified fix comes with its edits`)
+    const keys = stackKeys(input.manifest.stacks)
     const templateOf = (stack: string) =>
-      input.manifest.stacks.filter((s) => s.name === stack).map((s) => s.template)
+      input.manifest.stacks.filter((_, i) => keys[i] === stack).map((s) => s.template)
     const fixed = applyPatch(patch, input.templates, templateOf, input.existing)
     const again = checkSetup({ ...input, templates: fixed.templates, existing: fixed.existing })
     const key = `${f.rule}|${f.stack}|${f.logicalId}`
@@ -728,16 +730,43 @@ test('samples: a fix in a template deployed to several accounts names the accoun
   assert.match(one.fix!, /Resource: arn:aws:iam::222222222222:role\/cloudformation-role/)
 })
 
-test('samples: one stack name in two accounts (allowed by CloudFormation) is refused with what to do', () => {
+test('samples: one stack name in two accounts (the same target template for test and prod) is read as two stacks', () => {
   const s = goodSetup()
   s.manifest.stacks.find((x) => x.name === 'prod-roles')!.name = 'dev-roles'
+  const r = checkSetup(s)
+  assert.deepEqual(callKeys(r), callKeys(GOOD))
+  assert.deepEqual(r.findings, [])
+  // findings and fixes name each by account and region; fixes are proven and applied to its template
+  const pass = props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement.find(
+    (x: any) => x.Sid === 'PassDeploymentRole',
+  )
+  pass.Resource = '*'
+  delete pass.Condition
+  const bad = checkSetup(s)
+  assert.deepEqual(rules(bad), [
+    'error passrole-unrestricted dev-roles (222222222222 eu-west-1)/CrossAccountPolicy',
+    'error passrole-unrestricted dev-roles (333333333333 eu-west-1)/CrossAccountPolicy',
+  ])
+  assert.equal(applyEveryFix(s, bad), 2)
+  // the same name twice in one account and region and phase is still an error
+  const twice = goodSetup()
+  Object.assign(
+    twice.manifest.stacks.find((x) => x.name === 'prod-roles')!,
+    {
+      name: 'dev-roles',
+      account: '222222222222',
+    },
+  )
   assert.throws(
-    () => checkSetup(s),
-    (e: unknown) =>
-      e instanceof CrosspipeError &&
-      /two stacks are named "dev-roles" in phase 2 \(accounts 222222222222 and 333333333333\); CloudFormation allows one name in several accounts, but a manifest names each stack once .*give each its own name/.test(
-        e.problems[0]!.message,
-      ),
+    () => checkSetup(twice),
+    /two stacks are named "dev-roles" in phase 2 in account 222222222222/,
+  )
+  // and a fromStack of a name several accounts use is ambiguous
+  const amb = goodSetup()
+  amb.manifest.stacks.find((x) => x.name === 'prod-roles')!.name = 'ci-base'
+  assert.throws(
+    () => checkSetup(amb),
+    /fromStack "ci-base" is ambiguous: stacks of several accounts or regions have that name/,
   )
 })
 
