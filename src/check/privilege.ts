@@ -195,6 +195,8 @@ function unknownActions(ctx: RuleContext): CheckFinding[] {
                 'Statement',
                 ...(Array.isArray(pol.document.Statement) ? [i] : []),
                 el,
+                // the first unknown action itself, not the list it is in
+                ...(Array.isArray(v) ? [v.indexOf(bad[0])] : []),
               ],
             },
             `statement ${i} of the ${pol.name} names ${bad.join(', ')}, which ${bad.length > 1 ? 'are not actions' : 'is not an action'} of ${bad.length > 1 ? 'their services' : 'its service'} in the Service Authorization Reference: it grants nothing${el === 'NotAction' ? ' (and excludes nothing)' : ''}. Check the spelling (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).`,

@@ -831,3 +831,18 @@ test('samples: a key policy no call reads is still checked: a statement without 
   body(s, 'ci-base.yaml').Resources.SpareKey.Properties.KeyPolicy.Statement[0].Resource = '*'
   assert.deepEqual(rules(checkSetup(s)), [])
 })
+
+test('samples: unknown-action is located at the unknown action, not at the start of its list', () => {
+  const s = goodSetup()
+  const text = readFileSync(join(fixtures, 'good', 'target-roles.yaml'), 'utf8').replace(
+    '            Action: [kms:Decrypt, kms:DescribeKey]\n',
+    '            Action:\n              - kms:Decrypt\n              - kms:DescribeKey\n              - kms:ReEncrypt\n',
+  )
+  s.templates.set('target-roles.yaml', parseTemplate(text, 'target-roles.yaml'))
+  const r = checkSetup(s)
+  const line = text.split('\n').findIndex((l) => l.includes('- kms:ReEncrypt')) + 1
+  assert.deepEqual(
+    r.findings.map((f) => `${f.rule} ${f.stack} ${f.location?.line}:${f.location?.column}`),
+    [`unknown-action dev-roles ${line}:17`, `unknown-action prod-roles ${line}:17`],
+  )
+})
