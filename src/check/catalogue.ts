@@ -278,7 +278,19 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
       const cfg = a.configuration
       const cstr = (k: string): string | undefined => (typeof cfg[k] === 'string' ? cfg[k] : undefined)
       const entry = CATALOGUE[`${a.category}/${a.owner}/${a.provider}`]
-      if (!entry) continue
+      if (!entry) {
+        // An action type whose own calls crosspipe does not know (action-not-catalogued) still
+        // reads its input artifacts from the artifact store and writes its outputs there, as the
+        // action role or, without one, the pipeline role (CodePipeline User Guide, "Input and
+        // output artifacts" and "Create a pipeline that uses resources from another AWS account":
+        // the action role needs the artifact bucket and key). A custom action's job worker gets
+        // its own artifact credentials from CodePipeline instead, so nothing is derived for it.
+        if (a.owner !== 'Custom') {
+          readInputs(caller, `the ${a.provider} action`)
+          writeOutputs(caller, `the ${a.provider} action`)
+        }
+        continue
+      }
       entry.calls({ a, p, model, caller, callerAccount, push, readInputs, writeOutputs, cstr, storeKey })
     }
   }

@@ -25,7 +25,7 @@ import { Evaluator } from './evaluate.js'
 import type { EvaluatedCall } from './evaluate.js'
 import { buildModel } from './model.js'
 import type { AccountsModel, Origin } from './model.js'
-import { ManifestResolver } from './resolve.js'
+import { ManifestResolver, stackKeys } from './resolve.js'
 import { structuralFindings, lintFindings } from './rules.js'
 import type { CheckCall, CheckFinding, CheckResult } from './types.js'
 import { applyPatch, patchesOf, withPatches } from './fixes.js'
@@ -91,8 +91,9 @@ function verifyFixes(input: CheckInput, first: Run): CheckResult {
   const allowed = new Set(base.calls.filter((c) => c.decision === 'Allowed').map(callKey))
   const errorCount = countBy(base.findings.filter((f) => f.severity === 'error').map(findingKey))
   const sameCount = countBy(base.findings.map(findingKey))
+  const keys = stackKeys(input.manifest.stacks)
   const templateOf = (stack: string): string[] =>
-    input.manifest.stacks.filter((s) => s.name === stack).map((s) => s.template)
+    input.manifest.stacks.filter((_, i) => keys[i] === stack).map((s) => s.template)
   const findings = base.findings.map((f): CheckFinding => {
     if (f.fix === null) return f
     // Of the candidates that are proven, the one that leaves the fewest denied calls and errors

@@ -30,6 +30,8 @@ import type { CheckFinding } from './types.js'
 
 /** A role name no policy names on purpose: what a role may do to it, it may do to any role. */
 const ANY_ROLE = 'crosspipe-check-any-role'
+/** A repository name no policy names on purpose, for the same question about repositories. */
+const ANY_REPOSITORY = 'crosspipe-check-any-repository'
 
 const ESCALATION = ['iam:CreateRole', 'iam:AttachRolePolicy', 'iam:PutRolePolicy', 'iam:PassRole'] as const
 
@@ -106,7 +108,7 @@ export function privilegeFindings(ctx: RuleContext, assumable: ReadonlySet<RoleM
         service: 'codecommit',
         region,
         account: role.account,
-        resource: ANY_ROLE,
+        resource: ANY_REPOSITORY,
       })
       if (ctx.evaluator.identityAllows(role, 'codecommit:GitPull', repo))
         out.push(
@@ -193,6 +195,8 @@ function unknownActions(ctx: RuleContext): CheckFinding[] {
                 'Statement',
                 ...(Array.isArray(pol.document.Statement) ? [i] : []),
                 el,
+                // the first unknown action itself, not the list it is in
+                ...(Array.isArray(v) ? [v.indexOf(bad[0])] : []),
               ],
             },
             `statement ${i} of the ${pol.name} names ${bad.join(', ')}, which ${bad.length > 1 ? 'are not actions' : 'is not an action'} of ${bad.length > 1 ? 'their services' : 'its service'} in the Service Authorization Reference: it grants nothing${el === 'NotAction' ? ' (and excludes nothing)' : ''}. Check the spelling (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).`,

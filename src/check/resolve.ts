@@ -18,7 +18,7 @@ import { partitionOf, formatArn, PARTITIONS } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
 import type { ManifestStackEntry } from '../synth/manifest.js'
-import { resourceAttributes } from './spec.js'
+import { resourceAttributes, samGenerated } from './spec.js'
 
 /** A template path, as `ParsedTemplate.locate` takes it. */
 export type TemplatePath = readonly (string | number)[]
@@ -77,35 +77,37 @@ export class ManifestResolver {
   /** `fromStack` references to a stack that is not deployed in an earlier phase. */
   readonly orderProblems: OrderProblem[] = []
 
-  /** Every pass of each stack name, in phase order (a stack listed twice is deployed twice). */
+  /** Every pass of each stack, by its key (stackKeys), in phase order (a stack listed twice is deployed twice). */
   readonly #passes = new Map<string, string[]>()
+  /** The stack keys of each manifest stack name (several when one name is used in several accounts). */
+  readonly #byName = new Map<string, Set<string>>()
+  readonly #keyOf = new Map<StackInput, string>()
 
   constructor(inputs: readonly StackInput[]) {
-    for (const i of inputs) {
-      const name = i.entry.name
-      const keys = this.#passes.get(name) ?? []
-      const same = keys.map((k) => this.#inputs.get(k)!).find((x) => x.entry.phase === i.entry.phase)
+    const keys = stackKeys(inputs.map((i) => i.entry))
+    inputs.forEach((i, n) => {
+      const name = keys[n]!
+      this.#keyOf.set(i, name)
+      this.#byName.set(i.entry.name, (this.#byName.get(i.entry.name) ?? new Set()).add(name))
+      const passes = this.#passes.get(name) ?? []
+      const same = passes.map((k) => this.#inputs.get(k)!).find((x) => x.entry.phase === i.entry.phase)
       if (same)
         throw manifestError(
           i,
           `stacks[${i.index}].name`,
-          `two stacks are named "${name}" in phase ${i.entry.phase}; stack names are unique, except for a stack deployed again in a later phase (a multi-pass deploy)`,
+          `two stacks are named "${i.entry.name}" in phase ${i.entry.phase} in account ${i.entry.account} and ${i.entry.region}; stack names are unique in an account and region, except for a stack deployed again in a later phase (a multi-pass deploy)`,
         )
-      if (keys.length) {
-        const first = this.#inputs.get(keys[0]!)!
-        if (first.entry.account !== i.entry.account || first.entry.region !== i.entry.region)
-          throw manifestError(
-            i,
-            `stacks[${i.index}].account`,
-            `stack "${name}" is listed again with another account or region; a stack deployed more than once keeps its account and region (stacks[${first.index}])`,
-          )
-      }
       const key = `${name}\u0000${i.entry.phase}`
       this.#inputs.set(key, i)
-      keys.push(key)
-      keys.sort((a, b) => this.#inputs.get(a)!.entry.phase - this.#inputs.get(b)!.entry.phase)
-      this.#passes.set(name, keys)
-    }
+      passes.push(key)
+      passes.sort((a, b) => this.#inputs.get(a)!.entry.phase - this.#inputs.get(b)!.entry.phase)
+      this.#passes.set(name, passes)
+    })
+  }
+
+  /** The key a stack of the manifest goes by in findings and symbols (see stackKeys). */
+  keyOf(input: StackInput): string {
+    return this.#keyOf.get(input) ?? input.entry.name
   }
 
   /** Every stack, resolved as its last pass leaves it, in manifest order. */
@@ -153,15 +155,22 @@ export class ManifestResolver {
    * of that stack deployed before this one.
    */
   output(from: StackInput, param: string, ref: { fromStack: string; output: string }): unknown {
-    const keys = this.#passes.get(ref.fromStack)
     const at = `stacks[${from.index}].parameters.${param}`
+    const named = [...(this.#byName.get(ref.fromStack) ?? [])]
+    if (named.length > 1)
+      throw manifestError(
+        from,
+        at,
+        `fromStack "${ref.fromStack}" is ambiguous: stacks of several accounts or regions have that name (${named.join(', ')})`,
+      )
+    const keys = named.length ? this.#passes.get(named[0]!) : undefined
     if (!keys) throw manifestError(from, at, `fromStack "${ref.fromStack}" is not a stack of this manifest`)
     const before = keys.filter((k) => this.#inputs.get(k)!.entry.phase < from.entry.phase)
     const key = before.length ? before[before.length - 1]! : keys[keys.length - 1]!
     const target = this.#inputs.get(key)!
     if (target.entry.phase >= from.entry.phase)
       this.orderProblems.push({
-        stack: from.entry.name,
+        stack: this.keyOf(from),
         parameter: param,
         fromStack: ref.fromStack,
         message: `parameter ${param} of stack ${from.entry.name} (phase ${from.entry.phase}) takes output ${ref.output} of stack ${ref.fromStack}, which deploys in phase ${target.entry.phase}: the output does not exist yet when ${from.entry.name} deploys`,
@@ -193,7 +202,25 @@ export class ManifestResolver {
   }
 }
 
+/**
+ * The key of each manifest stack, as findings, symbols and fixes name it: its name, or, when stacks
+ * of several accounts or regions share the name (CloudFormation stack names are unique per
+ * account and region, so a sample may deploy one target template under one name to test and prod),
+ * `name (account region)`.
+ */
+export function stackKeys(entries: readonly ManifestStackEntry[]): string[] {
+  const where = new Map<string, Set<string>>()
+  for (const e of entries) where.set(e.name, (where.get(e.name) ?? new Set()).add(`${e.account} ${e.region}`))
+  return entries.map((e) => (where.get(e.name)!.size > 1 ? `${e.name} (${e.account} ${e.region})` : e.name))
+}
+
 const EXPORT_PREFIX = '\u0000export:'
+
+/** The macro an `Fn::Transform` names (`{ Name, Parameters }`, also written as a list of one). */
+function macroName(arg: unknown): string {
+  const m: unknown = Array.isArray(arg) ? (arg as unknown[])[0] : arg
+  return isObject(m) && typeof m.Name === 'string' ? m.Name : '(unnamed)'
+}
 
 /** The resource types whose Ref and Fn::GetAtt values `check` builds itself (see `getAtt`). */
 const KNOWN_TYPES = new Set([
@@ -258,6 +285,11 @@ class StackResolution {
     return this.#in.entry.name
   }
 
+  /** The stack's key: its name, or its name with account and region when the name is not unique. */
+  get key(): string {
+    return this.#owner.keyOf(this.#in)
+  }
+
   error(
     path: TemplatePath,
     message: string,
@@ -288,7 +320,7 @@ class StackResolution {
         outputs[`${EXPORT_PREFIX}${name}`] = this.value(o.Export.Name, ['Outputs', name, 'Export', 'Name'])
     }
     return {
-      name: this.name,
+      name: this.key,
       account: this.#in.entry.account,
       region: this.#in.entry.region,
       partition: this.partition,
@@ -420,14 +452,14 @@ class StackResolution {
   #generated(id: string, kind: string, lower = false): string {
     const base = `${this.name}-${id}-${hash(`${this.#in.entry.account}/${this.#in.entry.region}/${this.name}/${id}/${kind}`, 8).toUpperCase()}`
     const v = lower ? base.toLowerCase() : base
-    this.#owner.symbols.set(v, `{${this.name}.${id}.${kind}}`)
+    this.#owner.symbols.set(v, `{${this.key}.${id}.${kind}}`)
     return v
   }
 
   #keyId(id: string): string {
     const h = hash(`${this.#in.entry.account}/${this.#in.entry.region}/${this.name}/${id}/KeyId`, 32)
     const v = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`
-    this.#owner.symbols.set(v, `{${this.name}.${id}.KeyId}`)
+    this.#owner.symbols.set(v, `{${this.key}.${id}.KeyId}`)
     return v
   }
 
@@ -520,7 +552,8 @@ class StackResolution {
 
   /** `Fn::GetAtt` semantics for the attributes crosspipe reads. */
   getAtt(id: string, attr: string, at: TemplatePath): string {
-    const type = this.#typeOf(id, at)
+    // A SAM resource has the attributes of the resource it becomes (spec.ts, SAM_GENERATED).
+    const type = samGenerated(this.#typeOf(id, at))
     if (
       isObject(this.#resourcesRaw[id]) &&
       typeof this.#resourcesRaw[id].Condition === 'string' &&
@@ -766,6 +799,15 @@ class StackResolution {
       case 'Fn::Or':
       case 'Fn::Not':
         return this.#bool({ [fn]: arg }, at.slice(0, -1))
+      case 'Fn::Transform': {
+        // A macro is a Lambda function of the account that CloudFormation invokes when it
+        // processes the template (CloudFormation User Guide, "Perform custom processing on
+        // CloudFormation templates with template macros"): its output cannot be known offline.
+        throw this.error(
+          at,
+          `Fn::Transform runs the macro ${macroName(arg)} (a Lambda function) when CloudFormation processes the template, which crosspipe check cannot do offline. Check the processed template instead: \`aws cloudformation get-template --template-stage Processed\` of a deployed stack or change set, or write the value the macro returns`,
+        )
+      }
       default:
         throw this.error(at, `${fn} cannot be resolved by crosspipe check`)
     }

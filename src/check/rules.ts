@@ -73,6 +73,8 @@ export function finding(
 ): CheckFinding {
   const l = ctx.locate(o)
   const text = (f: unknown): string => ctx.symbolize(typeof f === 'string' ? f : YAML.stringify(f))
+  const own = fix === null && !patches.length ? undefined : sharedAccount(ctx, o.stack)
+  const forStack = (v: unknown, acct: string | undefined): unknown => (acct ? portable(v, acct) : v)
   return withPatches(
     {
       rule,
@@ -80,11 +82,56 @@ export function finding(
       stack: o.stack,
       logicalId: o.logicalId,
       message: ctx.symbolize(message),
-      fix: fix === null ? null : text(fix),
+      fix: fix === null ? null : text(forStack(fix, own)),
       location: { file: o.file, ...l },
     },
-    patches.map((p) => (p.fix === undefined ? p : { ...p, fix: text(p.fix) })),
+    patches.map((p) => ({
+      ...p,
+      ...(p.fix === undefined ? {} : { fix: text(forStack(p.fix, own)) }),
+      edits: p.edits.map((e) =>
+        e.value === undefined ? e : { ...e, value: forStack(e.value, sharedAccount(ctx, e.stack)) },
+      ),
+    })),
   )
+}
+
+const SHARED = new WeakMap<ManifestResolver, ReadonlyMap<string, string | undefined>>()
+
+/**
+ * The account of a stack whose template other stacks deploy into other accounts (the same target
+ * template in test and prod), else undefined. A fix written into such a template must hold in
+ * every account it is deployed to, so the stack's own account is written as `${AWS::AccountId}`
+ * (pseudo parameter, CloudFormation User Guide, "Pseudo parameters reference").
+ */
+function sharedAccount(ctx: RuleContext, stack: string): string | undefined {
+  if (stack === EXISTING) return undefined
+  let m = SHARED.get(ctx.resolver)
+  if (!m) {
+    const all = ctx.resolver.all()
+    const accounts = new Map<unknown, Set<string>>()
+    for (const s of all) {
+      const set = accounts.get(s.template) ?? new Set<string>()
+      set.add(s.account)
+      accounts.set(s.template, set)
+    }
+    m = new Map(all.map((s) => [s.name, accounts.get(s.template)!.size > 1 ? s.account : undefined]))
+    SHARED.set(ctx.resolver, m)
+  }
+  return m.get(stack)
+}
+
+/** A fix value with every ARN of `account` written as `Fn::Sub` with `${AWS::AccountId}`. */
+function portable(v: unknown, account: string): unknown {
+  if (typeof v === 'string')
+    return v.startsWith('arn:') && v.includes(`:${account}:`) && !v.includes('${')
+      ? { 'Fn::Sub': v.split(`:${account}:`).join(':${AWS::AccountId}:') }
+      : v
+  if (Array.isArray(v)) return v.map((x) => portable(x, account))
+  if (isObject(v)) {
+    if ('Fn::Sub' in v) return v
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, portable(x, account)]))
+  }
+  return v
 }
 
 /** A value of a stack's template as written (before resolution), by path. */
@@ -201,6 +248,20 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
             ),
           )
       }
+    // "A pipeline must contain at least two stages" (CodePipeline User Guide, "Pipeline
+    // structure reference", https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-pipeline-structure.html);
+    // the most, 50, is reported for CDK apps (cdk/limits.ts).
+    if (p.stages.length < 2)
+      out.push(
+        finding(
+          ctx,
+          'pipeline-stage-limit',
+          'error',
+          actionOrigin(p, ['Resources', p.origin.logicalId, 'Properties', 'Stages']),
+          `pipeline ${p.name} has ${p.stages.length} stage${p.stages.length === 1 ? '' : 's'}; CodePipeline requires at least two (a source stage and a stage that uses its output), so creating it fails.`,
+          null,
+        ),
+      )
     for (const s of p.stages) {
       if (s.actions.length > LIMITS.actionsPerStage)
         out.push(
@@ -261,13 +322,20 @@ export function structuralFindings(ctx: RuleContext): CheckFinding[] {
               },
             ]
             if (a.roleArn) {
-              const fixedAction = a.roleArn.replace(`:${acct}:`, `:${deployAcct}:`)
-              candidates.push({
-                edits: [
-                  { stack: p.origin.stack, path: [...a.path, 'RoleArn'], op: 'set', value: fixedAction },
-                ],
-                fix: { RoleArn: fixedAction },
-              })
+              // The same role name in the deployment role's account, and every action role the
+              // pipeline already uses there (the action role may be a stray ARN of another setup,
+              // whose name exists nowhere here); the engine keeps the one that proves best.
+              const actionRoles = new Set([a.roleArn.replace(`:${acct}:`, `:${deployAcct}:`)])
+              for (const st of p.stages)
+                for (const x of st.actions)
+                  if (x.roleArn && parseArn(x.roleArn)?.account === deployAcct) actionRoles.add(x.roleArn)
+              for (const fixedAction of actionRoles)
+                candidates.push({
+                  edits: [
+                    { stack: p.origin.stack, path: [...a.path, 'RoleArn'], op: 'set', value: fixedAction },
+                  ],
+                  fix: { RoleArn: fixedAction },
+                })
             }
             out.push(
               finding(
@@ -589,6 +657,20 @@ export function lintFindings(ctx: RuleContext): CheckFinding[] {
   const assumable = crossAccountRoles(m)
   for (const pol of m.policies) {
     const docStatements = statements(pol.document)
+    // Policies are compiled when a call needs them; a statement without Resource in a policy that
+    // no call reads (a key nothing uses) is still one IAM, KMS or S3 rejects when the stack is
+    // created (MalformedPolicyDocument): compile it here to report it as any invalid policy.
+    if (
+      pol.kind !== 'trust' &&
+      docStatements.some((x) => x.Resource === undefined && x.NotResource === undefined)
+    )
+      compiled(
+        pol.document,
+        pol.kind === 'identity' || pol.kind === 'managed' ? 'identity' : 'resource',
+        pol.name,
+        pol.origin,
+        ctx.locate,
+      )
     docStatements.forEach((stmt, i) => {
       if (stmt.Effect !== 'Allow') return
       const actions = strings(stmt.Action)

@@ -72,5 +72,28 @@ function load(): AttributeTable {
  * whatever its provider returns, or a third-party registry type).
  */
 export function resourceAttributes(type: string): Readonly<Record<string, AttributeShape>> | undefined {
-  return load()[type]
+  return load()[samGenerated(type)]
+}
+
+/** The type of the resource a SAM resource type becomes (see SAM_GENERATED); any other type itself. */
+export function samGenerated(type: string): string {
+  return SAM_GENERATED[type] ?? type
+}
+
+/**
+ * The resource an AWS SAM resource becomes under `Transform: AWS::Serverless-2016-10-31`, with the
+ * same logical id, whose attributes `Fn::GetAtt` of the SAM resource returns (AWS SAM Developer
+ * Guide, "Generated AWS CloudFormation resources": "the referenceable properties … of the
+ * generated resource", e.g. `!GetAtt MyFunction.Arn`,
+ * https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-generated-resources.html).
+ */
+const SAM_GENERATED: Readonly<Record<string, string>> = {
+  'AWS::Serverless::Function': 'AWS::Lambda::Function',
+  'AWS::Serverless::Api': 'AWS::ApiGateway::RestApi',
+  'AWS::Serverless::HttpApi': 'AWS::ApiGatewayV2::Api',
+  'AWS::Serverless::SimpleTable': 'AWS::DynamoDB::Table',
+  'AWS::Serverless::StateMachine': 'AWS::StepFunctions::StateMachine',
+  'AWS::Serverless::LayerVersion': 'AWS::Lambda::LayerVersion',
+  'AWS::Serverless::Application': 'AWS::CloudFormation::Stack',
+  'AWS::Serverless::GraphQLApi': 'AWS::AppSync::GraphQLApi',
 }

@@ -237,6 +237,7 @@ export function parseTemplate(text: string, file: string, opts: ParseTemplateOpt
       { location: { file, line: 1, column: 1 }, message: 'a template is a mapping with a Resources section' },
     ])
   }
+  let untagged: Document.Parsed | undefined
   return {
     body: body as Record<string, unknown>,
     file,
@@ -244,7 +245,23 @@ export function parseTemplate(text: string, file: string, opts: ParseTemplateOpt
     locate: (path) => {
       const node = doc.getIn(path, true) as Node | undefined
       const range = node && (node as ParsedNode).range
-      return range ? lineOf(range[0]) : undefined
+      if (range) return lineOf(range[0])
+      // A short-form tag (`!Join [ … ]`) resolves to a value whose parts have no place in the
+      // document: find the deepest written node in the text read without the tags, where
+      // `!Join` is a tagged list and the path's `Fn::Join` names that same node.
+      untagged ??= YAML.parseDocument(text, { uniqueKeys: false, prettyErrors: false, logLevel: 'silent' })
+      let at: Node | null | undefined = untagged.contents
+      let found: Node | undefined
+      for (const k of path) {
+        if (!at) break
+        const here: Node = at
+        const tag: string | undefined = here.tag
+        if (tag?.startsWith('!') && TAGS[tag.slice(1)] === k) continue
+        found = here
+        at = isMap(here) || isSeq(here) ? here.get(k, true) : undefined
+      }
+      const r = ((at ?? found) as ParsedNode | undefined)?.range
+      return r ? lineOf(r[0]) : undefined
     },
   }
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { applyPatch, checkManifestFile, checkSetup, patchesOf, renderCheck } from '../../src/check/index.js'
 import { CheckManifest } from '../../src/check/existing.js'
+import { stackKeys } from '../../src/check/resolve.js'
 import { parseTemplate } from '../../src/model/cfn-yaml.js'
 import type { ParsedTemplate } from '../../src/model/cfn-yaml.js'
 import type { CheckResult } from '../../src/check/index.js'
@@ -429,8 +430,9 @@ function applyEveryFix(input: Parameters<typeof checkSetup>[0], r: CheckResult):
     assert.equal(f.fixVerified, true, `${f.rule}: a printed fix is a verified fix`)
     const [patch] = patchesOf(f)
     assert.ok(patch, `${f.rule}: the verified fix comes with its edits`)
+    const keys = stackKeys(input.manifest.stacks)
     const templateOf = (stack: string) =>
-      input.manifest.stacks.filter((s) => s.name === stack).map((s) => s.template)
+      input.manifest.stacks.filter((_, i) => keys[i] === stack).map((s) => s.template)
     const fixed = applyPatch(patch, input.templates, templateOf, input.existing)
     const again = checkSetup({ ...input, templates: fixed.templates, existing: fixed.existing })
     const key = `${f.rule}|${f.stack}|${f.logicalId}`
@@ -578,4 +580,269 @@ test('class 6: an action name the service does not have (kms:ReEncrypt) grants n
     'warning unknown-action prod-roles/CrossAccountPolicy',
   ])
   assert.match(r.findings[0]!.message, /names kms:ReEncrypt, which is not an action of its service/)
+})
+
+// ---- shapes found in public samples (README, "check on public samples") ----
+
+test('samples: Fn::GetAtt of an AWS::Serverless::Function (Transform AWS::Serverless-2016-10-31) is read', () => {
+  const s = goodSetup()
+  const b = body(s, 'ci-pipeline.yaml')
+  b.Transform = 'AWS::Serverless-2016-10-31'
+  b.Resources.Notify = {
+    Type: 'AWS::Serverless::Function',
+    Properties: {
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      InlineCode: 'exports.handler = async () => {}',
+    },
+  }
+  props(s, 'ci-pipeline.yaml', 'BuildPolicy').PolicyDocument.Statement.push({
+    Effect: 'Allow',
+    Action: 'lambda:InvokeFunction',
+    Resource: { 'Fn::GetAtt': ['Notify', 'Arn'] },
+  })
+  const r = checkSetup(s)
+  assert.deepEqual(callKeys(r), callKeys(GOOD))
+  assert.deepEqual(rules(r), [])
+  // An attribute the generated function does not have is still CloudFormation's error.
+  props(s, 'ci-pipeline.yaml', 'BuildPolicy').PolicyDocument.Statement.at(-1).Resource = {
+    'Fn::GetAtt': ['Notify', 'Nope'],
+  }
+  assert.throws(() => checkSetup(s), /AWS::Serverless::Function has no attribute Nope/)
+})
+
+test('samples: an error inside a short-form !Join is located at the value, not at an outer list item', () => {
+  const text = [
+    'Parameters:',
+    '  Ids: { Type: String }',
+    'Resources:',
+    '  Topic:',
+    '    Type: AWS::SNS::Topic',
+    '    Properties:',
+    '      TopicName: !Join',
+    "        - ','",
+    '        - - !Ref AWS::AccountId',
+    "          - !Join [ ',', !Ref Ids ]",
+    '',
+  ].join('\n')
+  const t = parseTemplate(text, 't.yaml')
+  const path = ['Resources', 'Topic', 'Properties', 'TopicName', 'Fn::Join', 1, 1, 'Fn::Join', 1]
+  assert.deepEqual(t.locate(path), { line: 10, column: 31 })
+  assert.deepEqual(t.locate(['Resources', 'Topic', 'Type']), { line: 5, column: 11 })
+})
+
+test('samples: an action type crosspipe does not catalogue still reads and writes artifacts', () => {
+  const s = goodSetup()
+  const pipeline = props(s, 'ci-pipeline.yaml', 'Pipeline')
+  // A GitHub (version 1) source: CodePipeline writes its output with the pipeline role.
+  pipeline.Stages[0].Actions[0].ActionTypeId = {
+    Category: 'Source',
+    Owner: 'ThirdParty',
+    Provider: 'GitHub',
+    Version: '1',
+  }
+  pipeline.Stages[0].Actions[0].Configuration = { Owner: 'o', Repo: 'r', Branch: 'main', OAuthToken: 'x' }
+  // An Elastic Beanstalk deploy in the dev account reads the build output as its action role.
+  pipeline.Stages[2].Actions.push({
+    Name: 'beanstalk',
+    ActionTypeId: { Category: 'Deploy', Owner: 'AWS', Provider: 'ElasticBeanstalk', Version: '1' },
+    InputArtifacts: [{ Name: 'BuildArtifact' }],
+    Configuration: { ApplicationName: 'app', EnvironmentName: 'env' },
+    RoleArn: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${DevAccountId}:role/cross-account-role' },
+    RunOrder: 3,
+  })
+  const r = checkSetup(s)
+  const of = (action: string) =>
+    r.calls.filter((c) => c.action === action).map((c) => `${c.principal} ${c.operation} ${c.decision}`)
+  assert.deepEqual(of('Source'), [
+    'arn:aws:iam::111111111111:role/pipeline-role s3:PutObject Allowed',
+    'arn:aws:iam::111111111111:role/pipeline-role kms:GenerateDataKey Allowed',
+  ])
+  assert.deepEqual(of('beanstalk'), [
+    'arn:aws:iam::111111111111:role/pipeline-role sts:AssumeRole Allowed',
+    'arn:aws:iam::222222222222:role/cross-account-role s3:GetObject Allowed',
+    'arn:aws:iam::222222222222:role/cross-account-role kms:Decrypt Allowed',
+  ])
+  // The pipeline role's grant on the key is used: no key-unused-principal false alarm.
+  assert.deepEqual(rules(r), [
+    'warning action-not-catalogued ci-pipeline/Pipeline',
+    'warning action-not-catalogued ci-pipeline/Pipeline',
+  ])
+})
+
+test('samples: passrole-cross-account with a stray action RoleArn: the fix is the action role the pipeline uses there', () => {
+  const s = goodSetup()
+  const action = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[2].Actions[1]
+  // the execute action of dev names a role of an account that is not part of the setup
+  action.RoleArn = 'arn:aws:iam::999999999999:role/CP-Access'
+  action.Configuration.RoleArn = {
+    'Fn::Sub': 'arn:${AWS::Partition}:iam::${DevAccountId}:role/cloudformation-role',
+  }
+  const r = checkSetup(s)
+  const f = r.findings.find((x) => x.rule === 'passrole-cross-account')!
+  assert.equal(f.fix, 'RoleArn: arn:aws:iam::222222222222:role/cross-account-role\n')
+  assert.equal(f.fixVerified, true)
+  applyEveryFix(s, r)
+})
+
+test('samples: a fix in a template deployed to several accounts names the account as ${AWS::AccountId}', () => {
+  const s = goodSetup()
+  // target-roles.yaml is deployed by dev-roles (222222222222) and prod-roles (333333333333)
+  const pass = props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement.find(
+    (x: any) => x.Sid === 'PassDeploymentRole',
+  )
+  pass.Resource = '*'
+  delete pass.Condition
+  const r = checkSetup(s)
+  const fixes = r.findings.filter((f) => f.rule === 'passrole-unrestricted')
+  assert.deepEqual(
+    fixes.map((f) => `${f.stack} ${f.fixVerified}`),
+    ['dev-roles true', 'prod-roles true'],
+  )
+  for (const f of fixes)
+    assert.equal(
+      f.fix,
+      [
+        'Effect: Allow',
+        'Action: iam:PassRole',
+        'Resource:',
+        '  Fn::Sub: arn:aws:iam::${AWS::AccountId}:role/cloudformation-role',
+        'Condition:',
+        '  StringEquals:',
+        '    iam:PassedToService: cloudformation.amazonaws.com',
+        '',
+      ].join('\n'),
+    )
+  assert.equal(applyEveryFix(s, r), 2)
+  // A template of one stack keeps its literal ARN.
+  const single = goodSetup()
+  single.manifest.stacks = single.manifest.stacks.filter((x) => x.name !== 'prod-roles')
+  const ci = body(single, 'ci-pipeline.yaml')
+  ci.Resources.Pipeline.Properties.Stages = ci.Resources.Pipeline.Properties.Stages.filter(
+    (st: any) => !JSON.stringify(st).includes('ProdAccountId'),
+  )
+  const p2 = props(single, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement.find(
+    (x: any) => x.Sid === 'PassDeploymentRole',
+  )
+  p2.Resource = '*'
+  delete p2.Condition
+  const one = checkSetup(single).findings.find((f) => f.rule === 'passrole-unrestricted')!
+  assert.match(one.fix!, /Resource: arn:aws:iam::222222222222:role\/cloudformation-role/)
+})
+
+test('samples: one stack name in two accounts (the same target template for test and prod) is read as two stacks', () => {
+  const s = goodSetup()
+  s.manifest.stacks.find((x) => x.name === 'prod-roles')!.name = 'dev-roles'
+  const r = checkSetup(s)
+  assert.deepEqual(callKeys(r), callKeys(GOOD))
+  assert.deepEqual(r.findings, [])
+  // findings and fixes name each by account and region; fixes are proven and applied to its template
+  const pass = props(s, 'target-roles.yaml', 'CrossAccountPolicy').PolicyDocument.Statement.find(
+    (x: any) => x.Sid === 'PassDeploymentRole',
+  )
+  pass.Resource = '*'
+  delete pass.Condition
+  const bad = checkSetup(s)
+  assert.deepEqual(rules(bad), [
+    'error passrole-unrestricted dev-roles (222222222222 eu-west-1)/CrossAccountPolicy',
+    'error passrole-unrestricted dev-roles (333333333333 eu-west-1)/CrossAccountPolicy',
+  ])
+  assert.equal(applyEveryFix(s, bad), 2)
+  // the same name twice in one account and region and phase is still an error
+  const twice = goodSetup()
+  Object.assign(
+    twice.manifest.stacks.find((x) => x.name === 'prod-roles')!,
+    {
+      name: 'dev-roles',
+      account: '222222222222',
+    },
+  )
+  assert.throws(
+    () => checkSetup(twice),
+    /two stacks are named "dev-roles" in phase 2 in account 222222222222/,
+  )
+  // and a fromStack of a name several accounts use is ambiguous
+  const amb = goodSetup()
+  amb.manifest.stacks.find((x) => x.name === 'prod-roles')!.name = 'ci-base'
+  assert.throws(
+    () => checkSetup(amb),
+    /fromStack "ci-base" is ambiguous: stacks of several accounts or regions have that name/,
+  )
+})
+
+test('samples: a pipeline of one stage is an error (CodePipeline requires two)', () => {
+  const s = goodSetup()
+  const pipeline = props(s, 'ci-pipeline.yaml', 'Pipeline')
+  pipeline.Stages = pipeline.Stages.slice(0, 1)
+  const r = checkSetup(s)
+  const f = r.findings.filter((x) => x.rule === 'pipeline-stage-limit')
+  assert.deepEqual(
+    f.map((x) => `${x.severity} ${x.stack}/${x.logicalId} ${x.location?.line}`),
+    ['error ci-pipeline/Pipeline 116'],
+  )
+  assert.match(f[0]!.message, /has 1 stage; CodePipeline requires at least two/)
+  assert.equal(r.ok, false)
+})
+
+test('samples: an Fn::Transform macro cannot be run offline: a clear error naming the macro and what to check instead', () => {
+  const s = goodSetup()
+  const action = props(s, 'ci-pipeline.yaml', 'Pipeline').Stages[2].Actions[0]
+  action.RoleArn = { 'Fn::Transform': [{ Name: 'AccountRoleAlias', Parameters: { Alias: 'Dev' } }] }
+  assert.throws(
+    () => checkSetup(s),
+    (e: unknown) =>
+      e instanceof CrosspipeError &&
+      e.problems[0]!.location?.path ===
+        'Resources.Pipeline.Properties.Stages.2.Actions.0.RoleArn.Fn::Transform' &&
+      /Fn::Transform runs the macro AccountRoleAlias .*--template-stage Processed/.test(
+        e.problems[0]!.message,
+      ),
+  )
+})
+
+test('samples: a key policy no call reads is still checked: a statement without Resource is an invalid policy', () => {
+  const s = goodSetup()
+  body(s, 'ci-base.yaml').Resources.SpareKey = {
+    Type: 'AWS::KMS::Key',
+    Properties: {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+            Action: 'kms:*',
+          },
+        ],
+      },
+    },
+  }
+  assert.throws(
+    () => checkSetup(s),
+    (e: unknown) =>
+      e instanceof CrosspipeError &&
+      e.code === 'invalid-policy' &&
+      e.problems[0]!.location?.path === 'Resources.SpareKey.Properties.KeyPolicy' &&
+      /statement 0, Resource: a statement of a resource-based policy needs Resource or NotResource/.test(
+        e.problems[0]!.message,
+      ),
+  )
+  body(s, 'ci-base.yaml').Resources.SpareKey.Properties.KeyPolicy.Statement[0].Resource = '*'
+  assert.deepEqual(rules(checkSetup(s)), [])
+})
+
+test('samples: unknown-action is located at the unknown action, not at the start of its list', () => {
+  const s = goodSetup()
+  const text = readFileSync(join(fixtures, 'good', 'target-roles.yaml'), 'utf8').replace(
+    '            Action: [kms:Decrypt, kms:DescribeKey]\n',
+    '            Action:\n              - kms:Decrypt\n              - kms:DescribeKey\n              - kms:ReEncrypt\n',
+  )
+  s.templates.set('target-roles.yaml', parseTemplate(text, 'target-roles.yaml'))
+  const r = checkSetup(s)
+  const line = text.split('\n').findIndex((l) => l.includes('- kms:ReEncrypt')) + 1
+  assert.deepEqual(
+    r.findings.map((f) => `${f.rule} ${f.stack} ${f.location?.line}:${f.location?.column}`),
+    [`unknown-action dev-roles ${line}:17`, `unknown-action prod-roles ${line}:17`],
+  )
 })

@@ -4,6 +4,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { checkSetup, renderCheck } from '../../src/check/index.js'
 import type { CheckResult } from '../../src/check/index.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { RULE_DESCRIPTIONS } from '../../src/check/rule-docs.js'
 import { goodSetup, props } from './helpers.js'
 import { awsManagedPolicy, awsManagedPoliciesSource } from '../../src/iam/index.js'
 
@@ -329,4 +332,19 @@ test('principal-not-yet-created: a role of the same stack named by a literal ARN
     'Fn::GetAtt': ['Auditor', 'Arn'],
   }
   assert.deepEqual(checkSetup(s).findings, [])
+})
+
+test('every rule id of the registry is documented in RULES.md: a row of the table and a section with an example', () => {
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', 'src', 'check', 'RULES.md'), 'utf8')
+  const ids = Object.keys(RULE_DESCRIPTIONS)
+  assert.ok(ids.length >= 28, `${ids.length} rule ids`)
+  for (const id of ids) {
+    assert.ok(doc.includes(`| [\`${id}\`](#${id})`), `${id}: a row of the RULES.md table`)
+    const at = doc.indexOf(`\n## ${id}\n`)
+    assert.ok(at >= 0, `${id}: a section "## ${id}" in RULES.md`)
+    const section = doc.slice(at + 1).split(/\n## /)[0]!
+    // an example finding, except for the two rules whose example is a call of the catalogue
+    if (!['managed-policy-unknown', 'action-not-catalogued'].includes(id))
+      assert.match(section, new RegExp(`\`\`\`yaml\\nrule: ${id}\\n`), `${id}: an example`)
+  }
 })
