@@ -22,6 +22,7 @@ import {
   EnableKeyRotationCommand,
   GetKeyRotationStatusCommand,
   ListKeysCommand,
+  ListGrantsCommand,
 } from '@aws-sdk/client-kms'
 import {
   CreateRoleCommand,
@@ -299,4 +300,20 @@ test('an assumed role session uses a key granted to its role', async () => {
     ).toString(),
     'y',
   )
+})
+
+test('ListGrants: a key has no grants here; the key must exist and the key policy must allow', async () => {
+  const { kms } = h.clients(h.creds('dev'))
+  const k = await kms.send(new CreateKeyCommand({ Description: 'grants' }))
+  const g = await kms.send(new ListGrantsCommand({ KeyId: k.KeyMetadata!.KeyId! }))
+  assert.deepEqual([g.Grants, g.Truncated], [[], false])
+  const missing = await failure(
+    kms.send(new ListGrantsCommand({ KeyId: '11111111-2222-3333-4444-555555555555' })),
+  )
+  assert.equal(missing.name, 'NotFoundException')
+  // Another account may name the key by ARN, and the default key policy does not let it.
+  const other = await failure(
+    h.clients(h.creds('ci')).kms.send(new ListGrantsCommand({ KeyId: k.KeyMetadata!.Arn! })),
+  )
+  assert.equal(other.name, 'AccessDeniedException')
 })

@@ -796,6 +796,14 @@ export function kmsService(runtime: Runtime): JsonService {
         allow(ctx, 'ListResourceTags', k)
         return { Tags: k.tags, Truncated: false }
       },
+      // Grants are not modelled (CreateGrant is not served), so a key has none: the answer a key
+      // without grants gets. Cross-account callers may list a key's grants by its ARN.
+      // https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html
+      ListGrants: (input, ctx) => {
+        const k = idOrArn(ctx, input, 'cross-account')
+        allow(ctx, 'ListGrants', k)
+        return { Grants: [], Truncated: false }
+      },
       UpdateKeyDescription: (input, ctx) => {
         const k = idOrArn(ctx, input, 'own-account')
         const d = str(input, 'Description', true)
