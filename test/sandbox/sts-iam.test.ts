@@ -1,7 +1,7 @@
 // STS and IAM through the real SDK v3 clients: identities, roles, policies, cross-account AssumeRole.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { GetCallerIdentityCommand, AssumeRoleCommand } from '@aws-sdk/client-sts'
+import { GetCallerIdentityCommand, AssumeRoleCommand, GetSessionTokenCommand } from '@aws-sdk/client-sts'
 import {
   CreateRoleCommand,
   GetRoleCommand,
@@ -26,6 +26,7 @@ import {
   ListPoliciesCommand,
 } from '@aws-sdk/client-iam'
 import { CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
+import { ListKeysCommand } from '@aws-sdk/client-kms'
 import { harness, failure, trustAccount, allowAll, type Harness, type Creds } from './helpers.js'
 
 let h: Harness
@@ -371,4 +372,30 @@ test('a session policy caps the session; one the engine cannot evaluate is refus
   const denied = await failure(session.iam.send(new ListRolesCommand({})))
   assert.equal(denied.name, 'AccessDenied')
   assert.match(denied.message, /session policy/)
+})
+
+test('GetSessionToken: the user itself for a while, without IAM, and not from session credentials', async () => {
+  const creds = await userWith('dev', 'erin', allowAll('*'))
+  const user = h.clients(creds)
+  const t = await user.sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }))
+  assert.ok(t.Credentials!.Expiration!.getTime() - Date.now() <= 900_000)
+  const session = h.clients({
+    accessKeyId: t.Credentials!.AccessKeyId!,
+    secretAccessKey: t.Credentials!.SecretAccessKey!,
+    sessionToken: t.Credentials!.SessionToken!,
+  })
+  const id = await session.sts.send(new GetCallerIdentityCommand({}))
+  assert.equal(id.Arn, 'arn:aws:iam::222222222222:user/erin')
+  // The user's own permissions (here: everything) outside IAM and STS.
+  await session.kms.send(new ListKeysCommand({}))
+  const iamDenied = await failure(session.iam.send(new ListRolesCommand({})))
+  assert.equal(iamDenied.name, 'AccessDenied')
+  assert.match(iamDenied.message, /GetSessionToken without MFA may not call IAM/)
+  const again = await failure(session.sts.send(new GetSessionTokenCommand({})))
+  assert.equal(again.name, 'AccessDenied')
+  // The root user may ask for one hour at most.
+  const rootLong = await failure(
+    h.clients(h.creds('dev')).sts.send(new GetSessionTokenCommand({ DurationSeconds: 7200 })),
+  )
+  assert.equal(rootLong.name, 'ValidationError')
 })

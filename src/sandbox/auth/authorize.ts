@@ -109,6 +109,24 @@ export function decide(f: CallFacts, req: AuthzRequest): SimulateResult {
       matched: [],
     }
   }
+  // GetSessionToken credentials (a user or root with a session token) without MFA may not call
+  // IAM, nor STS other than AssumeRole and GetCallerIdentity (API_GetSessionToken.html).
+  if (f.identity.kind !== 'assumed-role' && f.identity.credential.sessionToken !== undefined) {
+    const a = req.action.toLowerCase()
+    if (
+      a.startsWith('iam:') ||
+      (a.startsWith('sts:') && a !== 'sts:assumerole' && a !== 'sts:getcalleridentity')
+    ) {
+      const fact =
+        'temporary credentials from GetSessionToken without MFA may not call IAM, nor STS other than AssumeRole and GetCallerIdentity'
+      return {
+        decision: 'ImplicitlyDenied',
+        reasons: [`Denied: ${fact}.`],
+        denialReason: `because ${fact}`,
+        matched: [],
+      }
+    }
+  }
   const { documents, names } = identityPoliciesOf(f.runtime, f.identity)
   const sim: SimulateRequest = {
     principal: f.identity.arn,

@@ -9,7 +9,7 @@ import type { Runtime } from '../../runtime.js'
 import { checkPattern, optional, optionalInt, required } from '../query-params.js'
 import type { QueryService, RequestContext } from '../types.js'
 import { accessDenied, malformedPolicyDocument, packedPolicyTooLarge, validationError } from './errors.js'
-import { issueSession } from './store.js'
+import { issueSession, issueUserSession } from './store.js'
 
 const SESSION_NAME = /^[\w+=,.@-]*$/
 
@@ -29,6 +29,30 @@ export function stsService(runtime: Runtime): QueryService {
         Account: ctx.identity.account,
         Arn: ctx.identity.arn,
       }),
+
+      // Temporary credentials of the calling user or root: 900–129,600 s (root: at most 3,600),
+      // default 43,200; not from temporary credentials. No permission is needed.
+      // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+      GetSessionToken: (p, ctx: RequestContext) => {
+        const cred = ctx.identity.credential
+        if (ctx.identity.kind === 'assumed-role' || cred.sessionToken !== undefined)
+          throw accessDenied('Cannot call GetSessionToken with session credentials')
+        if (optional(p, 'SerialNumber') !== undefined || optional(p, 'TokenCode') !== undefined)
+          throw accessDenied(
+            'MFA devices are not modelled by the crosspipe sandbox: call GetSessionToken without SerialNumber and TokenCode.',
+          )
+        const max = ctx.identity.kind === 'root' ? 3600 : 129600
+        const duration = optionalInt(p, 'DurationSeconds', 900, max) ?? Math.min(43200, max)
+        const rec = issueUserSession(runtime, cred, duration, ctx.now)
+        return {
+          Credentials: {
+            AccessKeyId: rec.accessKeyId,
+            SecretAccessKey: rec.secretAccessKey,
+            SessionToken: rec.sessionToken,
+            Expiration: rec.expiration,
+          },
+        }
+      },
 
       AssumeRole: (p, ctx: RequestContext) => {
         const roleArnParam = required(p, 'RoleArn')

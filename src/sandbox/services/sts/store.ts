@@ -62,3 +62,35 @@ export function pruneSessions(runtime: Runtime, now: Date): number {
     if (value.expiration && Date.parse(value.expiration) < cutoff && runtime.credentials.delete('', id)) n++
   return n
 }
+
+/**
+ * Issues GetSessionToken credentials: the calling user (or root) itself, for a while, with a
+ * session token. They act with the user's own permissions, less what the gateway refuses to such
+ * sessions without MFA (IAM, and STS but AssumeRole and GetCallerIdentity).
+ * https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+ */
+export function issueUserSession(
+  runtime: Runtime,
+  caller: CredentialRecord,
+  durationSeconds: number,
+  now: Date,
+): CredentialRecord {
+  const akid = uniqueId('ASIA')
+  const rec: CredentialRecord = {
+    accessKeyId: akid,
+    secretAccessKey: secretKey(),
+    account: caller.account,
+    partition: caller.partition,
+    kind: caller.kind,
+    arn: caller.arn,
+    userName: caller.userName,
+    principalId: caller.principalId,
+    sessionToken: sessionToken(),
+    expiration: new Date(now.getTime() + durationSeconds * 1000).toISOString(),
+    issuedAt: now.toISOString(),
+    status: 'Active',
+    created: now.toISOString(),
+  }
+  runtime.credentials.put('', akid, rec)
+  return rec
+}
