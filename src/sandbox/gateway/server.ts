@@ -20,7 +20,7 @@ import type { RequestContext, Service } from '../services/types.js'
 import { CorruptBodyError } from '../store/blobs.js'
 import { isDiskFull } from '../store/state-dir.js'
 import { authError, type AuthFailure, type AuthFamily } from './auth-errors.js'
-import { decodeChunked } from './chunked.js'
+import { ChunkedDecoder, ChunkedError, decodeChunked, type ChunkedFailure, type ChunkSigning } from './chunked.js'
 import { AwsError, isAwsError } from './errors.js'
 import { ClientGoneError, requestedChecksums, spoolBody, type SpooledBody } from './spool.js'
 import { jsonError, jsonResult, queryError, queryResult, s3Error, type WireResponse } from './protocols.js'
@@ -95,9 +95,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /**
  * S3 bodies larger than this are streamed to disk rather than read into memory (PutObject and
- * UploadPart with a plain, not aws-chunked, body): memory per upload stays one socket read.
+ * UploadPart, plain or aws-chunked): memory per upload stays one socket read.
  */
 const STREAM_MIN_BYTES = 1024 * 1024
+
+/** The x-amz-content-sha256 values of aws-chunked bodies the gateway decodes. */
+const STREAMING_MODES = [
+  'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+  'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+  'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+]
 
 /** Whether a request's body is streamed to disk (see {@link STREAM_MIN_BYTES}). */
 function streams(
@@ -106,12 +113,17 @@ function streams(
   query: readonly (readonly [string, string])[],
 ): boolean {
   if (method !== 'PUT' || headers.has('x-amz-copy-source')) return false
-  const declared = Number(headers.get('content-length')?.[0] ?? 'NaN')
+  const sha = headers.get('x-amz-content-sha256')?.[0]
+  const chunked = sha?.startsWith('STREAMING-') === true
+  if (chunked && !STREAMING_MODES.includes(sha!)) return false
+  if (!chunked && (headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
+  // An aws-chunked body's size is its decoded length (its Content-Length counts the chunk framing,
+  // and the AWS SDKs may send it with Transfer-Encoding: chunked and no Content-Length).
+  const declared = Number(
+    headers.get(chunked ? 'x-amz-decoded-content-length' : 'content-length')?.[0] ?? 'NaN',
+  )
   if (!Number.isSafeInteger(declared) || declared <= STREAM_MIN_BYTES || declared > MAX_BODY_BYTES)
     return false
-  const sha = headers.get('x-amz-content-sha256')?.[0]
-  if (sha?.startsWith('STREAMING-')) return false
-  if ((headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
   // Bucket subresources (?policy, ?tagging, …) have small XML bodies; objects and parts stream.
   return query.every(
     ([k]) => k === 'partNumber' || k === 'uploadId' || k.startsWith('X-Amz-') || k === 'x-id',
@@ -197,6 +209,17 @@ function renderError(
     return queryError(err, service?.xmlNamespace ?? 'https://sts.amazonaws.com/doc/2011-06-15/', requestId)
   if (service.protocol === 'json') return jsonError(service.jsonVersion, err, requestId)
   return s3Error(err, requestId, newHostId(), method === 'HEAD')
+}
+
+/** The chunk signing material of a signed aws-chunked body; undefined for an unsigned one. */
+function chunkSigning(mode: string, key: Buffer, claim: SignatureClaim): ChunkSigning | undefined {
+  if (!mode.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')) return undefined
+  return {
+    key,
+    amzDate: claim.amzDate,
+    scope: `${claim.scopeDate}/${claim.region}/${claim.service}/aws4_request`,
+    seedSignature: claim.signature,
+  }
 }
 
 /** Starts the gateway on 127.0.0.1. */
@@ -362,7 +385,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     let trailers: ReadonlyMap<string, string> = new Map()
     let spooled: SpooledBody | undefined
     if (streamed) {
-      if (!/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== 'UNSIGNED-PAYLOAD')
+      const chunked = payloadHash.startsWith('STREAMING-')
+      if (!chunked && !/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== 'UNSIGNED-PAYLOAD')
         return fail(
           new AwsError(
             'InvalidArgument',
@@ -370,13 +394,23 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             400,
           ),
         )
+      // aws-chunked: decoded (and its chunk signatures verified) as it arrives, never held whole.
+      const declaredDecoded = Number(headers.get('x-amz-decoded-content-length')?.[0])
+      const decoder = chunked
+        ? new ChunkedDecoder(
+            chunkSigning(payloadHash, computed.key, claim),
+            payloadHash.endsWith('-TRAILER') && payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD'),
+            declaredDecoded,
+          )
+        : undefined
       try {
-        spooled = await spoolBody(req, runtime.blobs, requestedChecksums(headers))
+        spooled = await spoolBody(req, runtime.blobs, requestedChecksums(headers), decoder)
       } catch (e) {
         if (isDiskFull(e)) return diskFullWrite(e)
+        if (e instanceof ChunkedError) return chunkedFail(e)
         throw e
       }
-      const declared = Number(headers.get('content-length')![0])
+      const declared = chunked ? declaredDecoded : Number(headers.get('content-length')![0])
       // The hash of a streamed body is known only at its end: compare it before anything is committed.
       const problem =
         spooled.size !== declared
@@ -395,6 +429,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         await spooled.discard()
         return fail(problem)
       }
+      trailers = spooled.trailers
     } else if (/^[0-9a-f]{64}$/.test(payloadHash)) {
       const actual = sha256Hex(body)
       if (actual !== payloadHash) {
@@ -402,46 +437,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         return authFail({ kind: 'signature', accessKeyId: claim.accessKeyId })
       }
     } else if (payloadHash.startsWith('STREAMING-')) {
-      const signed = payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')
-      const known = [
-        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
-        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
-        'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-      ]
-      if (!known.includes(payloadHash))
+      if (!STREAMING_MODES.includes(payloadHash))
         return fail(
           new AwsError('InvalidArgument', `Unsupported x-amz-content-sha256 value: ${payloadHash}`, 400),
         )
       const decoded = decodeChunked(
         body,
-        signed
-          ? {
-              key: computed.key,
-              amzDate: claim.amzDate,
-              scope: `${claim.scopeDate}/${claim.region}/${claim.service}/aws4_request`,
-              seedSignature: claim.signature,
-            }
-          : undefined,
-        payloadHash.endsWith('-TRAILER') && signed,
+        chunkSigning(payloadHash, computed.key, claim),
+        payloadHash.endsWith('-TRAILER') && payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD'),
       )
-      if (!decoded.ok) {
-        if (decoded.reason === 'signature')
-          return authFail({ kind: 'signature', accessKeyId: claim.accessKeyId })
-        return fail(
-          decoded.code
-            ? new AwsError(decoded.code, decoded.message, 400)
-            : new AwsError('IncompleteBody', 'The request body terminated unexpectedly', 400),
-        )
-      }
+      if (!decoded.ok) return chunkedFail(decoded)
       const declared = headers.get('x-amz-decoded-content-length')?.[0]
       if (declared !== undefined && Number(declared) !== decoded.body.length)
-        return fail(
-          new AwsError(
-            'IncompleteBody',
-            'You did not provide the number of bytes specified by the Content-Length HTTP header',
-            400,
-          ),
-        )
+        return chunkedFail({ reason: 'length', message: '' })
       payload = decoded.body
       trailers = decoded.trailers
     } else if (payloadHash !== 'UNSIGNED-PAYLOAD') {
@@ -513,6 +521,24 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       throw e
     } finally {
       await spooled?.discard()
+    }
+
+    /** The answer to an aws-chunked body that could not be decoded (see gateway/SPEC.md). */
+    function chunkedFail(f: ChunkedFailure): void {
+      if (f.reason === 'signature') return authFail({ kind: 'signature', accessKeyId: claim!.accessKeyId })
+      if (f.reason === 'length')
+        return fail(
+          new AwsError(
+            'IncompleteBody',
+            'You did not provide the number of bytes specified by the Content-Length HTTP header',
+            400,
+          ),
+        )
+      fail(
+        f.code
+          ? new AwsError(f.code, f.message, 400)
+          : new AwsError('IncompleteBody', 'The request body terminated unexpectedly', 400),
+      )
     }
 
     function diskFullWrite(e: unknown): void {

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { BlobStore, BlobWriter } from '../store/blobs.js'
+import type { ChunkedDecoder } from './chunked.js'
 import {
   algorithmOfHeader,
   CHECKSUM_ALGORITHMS,
@@ -27,6 +28,8 @@ export interface SpooledBody {
   readonly checksums: Partial<Record<ChecksumAlgorithm, string>>
   /** The temporary file, for a service that stores a transformed copy (SSE-KMS). */
   readonly path: string
+  /** The trailing headers of an aws-chunked body (verified when signed); empty otherwise. */
+  readonly trailers: ReadonlyMap<string, string>
   /** Moves the file into the body store unchanged; returns its id. */
   commit(): Promise<string>
   /** Removes the file unless committed. */
@@ -45,6 +48,13 @@ export function requestedChecksums(headers: ReadonlyMap<string, readonly string[
     const alg = algorithmOfHeader(name)
     if (alg) out.add(alg)
   }
+  // An aws-chunked body names its trailing checksum in x-amz-trailer
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html).
+  for (const v of headers.get('x-amz-trailer') ?? [])
+    for (const name of v.split(',')) {
+      const alg = algorithmOfHeader(name.trim())
+      if (alg) out.add(alg)
+    }
   const sdk = headers.get('x-amz-sdk-checksum-algorithm')?.[0]?.toLowerCase()
   if (sdk && CHECKSUM_ALGORITHMS.includes(sdk as ChecksumAlgorithm)) out.add(sdk as ChecksumAlgorithm)
   return [...out]
@@ -52,16 +62,26 @@ export function requestedChecksums(headers: ReadonlyMap<string, readonly string[
 
 /**
  * Streams a request body into the body store, hashing as it goes. Rejects with
- * {@link ClientGoneError} when the connection closes before the body ends.
+ * {@link ClientGoneError} when the connection closes before the body ends. With `decoder`, the
+ * body is aws-chunked: what is stored and hashed is the decoded data, and the decoder's errors
+ * ({@link ChunkedError}: a bad chunk signature, a malformed chunk, too many bytes) reject at once,
+ * the socket left open so that the error can be answered.
  */
 export async function spoolBody(
   req: IncomingMessage,
   blobs: BlobStore,
   algorithms: readonly ChecksumAlgorithm[],
+  decoder?: ChunkedDecoder,
 ): Promise<SpooledBody> {
   const writer: BlobWriter = await blobs.writer()
   const md5 = createHash('md5')
   const hashers = new Map<ChecksumAlgorithm, ChecksumHasher>(algorithms.map((a) => [a, checksumHasher(a)]))
+  let trailers: ReadonlyMap<string, string> = new Map()
+  const take = async (chunk: Buffer): Promise<void> => {
+    md5.update(chunk)
+    for (const h of hashers.values()) h.update(chunk)
+    await writer.write(chunk)
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       let done = false
@@ -78,15 +98,17 @@ export async function spoolBody(
       req.on('close', () => {
         if (!req.complete) finish(new ClientGoneError('the client closed the connection mid-body'))
       })
-      // One read at a time: the socket is paused while a chunk is written (backpressure).
+      // One read at a time: the socket is paused while a chunk is written (backpressure). An error
+      // of ours (a bad chunk signature, a full disk) stops reading without destroying the request,
+      // so the answer can still be sent; node:http discards the rest of the body after it.
       void (async () => {
         try {
-          for await (const chunk of req as AsyncIterable<Buffer>) {
-            md5.update(chunk)
-            for (const h of hashers.values()) h.update(chunk)
-            await writer.write(chunk)
+          for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+            if (!decoder) await take(chunk)
+            else for (const piece of decoder.push(chunk)) await take(piece)
           }
           if (!req.complete) throw new ClientGoneError('the client closed the connection mid-body')
+          if (decoder) trailers = decoder.end()
           finish()
         } catch (e) {
           finish(e)
@@ -106,6 +128,7 @@ export async function spoolBody(
     md5: md5.digest(),
     checksums,
     path: writer.path,
+    trailers,
     async commit() {
       committed = true
       return writer.commit()
