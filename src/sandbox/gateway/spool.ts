@@ -116,6 +116,10 @@ export async function spoolBody(
       })()
     })
   } catch (e) {
+    // Reading stopped early (a bad chunk, a full disk): the rest of the body is read and dropped,
+    // as node:http does for a body no handler read, so the client gets the answer and the
+    // connection stays usable.
+    if (!req.complete && !req.destroyed) req.resume()
     await writer.abort()
     throw e
   }
