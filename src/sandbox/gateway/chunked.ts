@@ -54,8 +54,7 @@ const MAX_LINE = 4096
 /** Largest trailer section (a few `name:value` lines and the trailer signature). */
 const MAX_TRAILER = 16 * 1024
 
-const SIGNATURE_MISMATCH =
-  'The request signature we calculated does not match the signature you provided.'
+const SIGNATURE_MISMATCH = 'The request signature we calculated does not match the signature you provided.'
 
 type State = 'header' | 'data' | 'data-crlf' | 'trailer'
 

@@ -20,7 +20,13 @@ import type { RequestContext, Service } from '../services/types.js'
 import { CorruptBodyError } from '../store/blobs.js'
 import { isDiskFull } from '../store/state-dir.js'
 import { authError, type AuthFailure, type AuthFamily } from './auth-errors.js'
-import { ChunkedDecoder, ChunkedError, decodeChunked, type ChunkedFailure, type ChunkSigning } from './chunked.js'
+import {
+  ChunkedDecoder,
+  ChunkedError,
+  decodeChunked,
+  type ChunkedFailure,
+  type ChunkSigning,
+} from './chunked.js'
 import { AwsError, isAwsError } from './errors.js'
 import { ClientGoneError, requestedChecksums, spoolBody, type SpooledBody } from './spool.js'
 import { jsonError, jsonResult, queryError, queryResult, s3Error, type WireResponse } from './protocols.js'
@@ -115,7 +121,7 @@ function streams(
   if (method !== 'PUT' || headers.has('x-amz-copy-source')) return false
   const sha = headers.get('x-amz-content-sha256')?.[0]
   const chunked = sha?.startsWith('STREAMING-') === true
-  if (chunked && !STREAMING_MODES.includes(sha!)) return false
+  if (chunked && !STREAMING_MODES.includes(sha)) return false
   if (!chunked && (headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
   // An aws-chunked body's size is its decoded length (its Content-Length counts the chunk framing,
   // and the AWS SDKs may send it with Transfer-Encoding: chunked and no Content-Length).

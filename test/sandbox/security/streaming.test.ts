@@ -5,7 +5,7 @@
 // nothing. The sandbox runs in its own process, as `crosspipe sandbox --detach` runs it, so that its
 // resident memory is its own.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
@@ -25,6 +25,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { ChunkedDecoder, ChunkedError, type ChunkSigning } from '../../../src/sandbox/gateway/chunked.js'
+import { sandboxEnv } from '../../../src/sandbox/index.js'
 import { failure, signRaw, type Creds } from '../helpers.js'
 
 const MiB = 1024 * 1024
@@ -490,3 +491,85 @@ test('a streamed aws-chunked upload that fails at any point stores nothing and a
   assert.match(await r.text(), /<Code>BadDigest<\/Code>/)
   await absent('bad-crc')
 })
+
+// ---- clients nobody here wrote: the AWS CLI v1 and boto3 ----------------------------------
+
+const hasAws = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0
+const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0
+
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) =>
+    execFile(cmd, args, { env, encoding: 'utf8', timeout: 180_000, maxBuffer: 64 * MiB }, (e, out, err) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }),
+    ),
+  )
+}
+
+/** A 20 MiB file of the pattern `seed`; its SHA-256. */
+function bigFile(name: string, seed: number): { file: string; sha: string } {
+  const file = join(dir, name)
+  writeFileSync(file, Buffer.concat([...pattern(seed, 20 * MiB)]), { mode: 0o600 })
+  return { file, sha: patternSha(seed, 20 * MiB) }
+}
+
+test(
+  'the AWS CLI v1: `aws s3 cp` of a 20 MiB file (multipart) and back',
+  { skip: hasAws ? false : 'the AWS CLI (`aws`) is not installed on this machine' },
+  async () => {
+    const env = { ...process.env, ...sandboxEnv(dir, 'ci'), AWS_MAX_ATTEMPTS: '1' }
+    const { file, sha } = bigFile('cli-20m', 21)
+    const up = await run('aws', ['s3', 'cp', file, `s3://${BUCKET}/cli-20m`], env)
+    assert.equal(up.code, 0, up.err)
+    const head = await run('aws', ['s3api', 'head-object', '--bucket', BUCKET, '--key', 'cli-20m'], env)
+    assert.equal(head.code, 0, head.err)
+    const meta = JSON.parse(head.out) as { ContentLength: number; ETag: string }
+    assert.equal(meta.ContentLength, 20 * MiB)
+    assert.match(meta.ETag, /-3"$/, 'uploaded in 3 parts of 8 MiB (the CLI default multipart_chunksize)')
+    assert.equal(await storedSha('cli-20m'), sha)
+    const back = join(dir, 'cli-20m.back')
+    const down = await run('aws', ['s3', 'cp', `s3://${BUCKET}/cli-20m`, back], env)
+    assert.equal(down.code, 0, down.err)
+    assert.equal(sha256(readFileSync(back)), sha)
+  },
+)
+
+// put_object with an open file as its body, over HTTP and (where the sandbox has it) HTTPS, where
+// botocore sends a file body aws-chunked with a trailing checksum; prints what it sent.
+const BOTO_PUT = String.raw`
+import json, sys, boto3
+from botocore.config import Config
+s3 = boto3.client('s3', config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))
+sent = {}
+s3.meta.events.register('before-send.s3.PutObject', lambda request, **kw: sent.update({k.lower(): v if isinstance(v, str) else v.decode() for k, v in request.headers.items()}))
+with open(sys.argv[1], 'rb') as f:
+    s3.put_object(Bucket=sys.argv[2], Key=sys.argv[3], Body=f)
+print(json.dumps({'sent': sent, 'length': s3.head_object(Bucket=sys.argv[2], Key=sys.argv[3])['ContentLength']}))
+`
+
+test(
+  'boto3: put_object with a 20 MiB file body, over HTTP and HTTPS',
+  { skip: hasBoto3 ? false : 'python3 with boto3 is not installed on this machine' },
+  async () => {
+    const { file, sha } = bigFile('boto-20m', 22)
+    const secure = JSON.parse(readFileSync(join(dir, 'sandbox.json'), 'utf8')).httpsEndpoint !== undefined
+    const modes: string[] = []
+    for (const tls of secure ? [false, true] : [false]) {
+      const key = `boto-20m-${tls ? 'https' : 'http'}`
+      const env = { ...process.env, ...sandboxEnv(dir, 'ci', { secure: tls }), AWS_MAX_ATTEMPTS: '1' }
+      const r = await run('python3', ['-c', BOTO_PUT, file, BUCKET, key], env)
+      assert.equal(r.code, 0, r.err)
+      const out = JSON.parse(r.out) as { sent: Record<string, string>; length: number }
+      assert.equal(out.length, 20 * MiB)
+      assert.equal(await storedSha(key), sha)
+      modes.push(
+        `${tls ? 'https' : 'http'}: ${out.sent['x-amz-content-sha256'] ?? '(none)'} ${out.sent['content-encoding'] ?? ''}`,
+      )
+    }
+
+    console.log(`boto3 sent ${modes.join('; ')}`)
+  },
+)
