@@ -119,21 +119,48 @@ function streams(
   query: readonly (readonly [string, string])[],
 ): boolean {
   if (method !== 'PUT' || headers.has('x-amz-copy-source')) return false
-  const sha = headers.get('x-amz-content-sha256')?.[0]
-  const chunked = sha?.startsWith('STREAMING-') === true
-  if (chunked && !STREAMING_MODES.includes(sha)) return false
-  if (!chunked && (headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
-  // An aws-chunked body's size is its decoded length (its Content-Length counts the chunk framing,
-  // and the AWS SDKs may send it with Transfer-Encoding: chunked and no Content-Length).
-  const declared = Number(
-    headers.get(chunked ? 'x-amz-decoded-content-length' : 'content-length')?.[0] ?? 'NaN',
-  )
-  if (!Number.isSafeInteger(declared) || declared <= STREAM_MIN_BYTES || declared > MAX_BODY_BYTES)
-    return false
+  const sha = headers.get('x-amz-content-sha256')?.[0] ?? ''
+  if (sha.startsWith('STREAMING-')) {
+    // aws-chunked: streamed whatever its size, so that what is read into memory never depends on
+    // a length the client declares (its Content-Length counts the chunk framing, and the AWS SDKs
+    // send it with Transfer-Encoding: chunked and no Content-Length). Its decoded length was
+    // checked before (see decodedLengthProblem).
+    if (!STREAMING_MODES.includes(sha)) return false
+  } else {
+    if ((headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
+    const declared = Number(headers.get('content-length')?.[0] ?? 'NaN')
+    if (!Number.isSafeInteger(declared) || declared <= STREAM_MIN_BYTES || declared > MAX_BODY_BYTES)
+      return false
+  }
   // Bucket subresources (?policy, ?tagging, …) have small XML bodies; objects and parts stream.
   return query.every(
     ([k]) => k === 'partNumber' || k === 'uploadId' || k.startsWith('X-Amz-') || k === 'x-id',
   )
+}
+
+/**
+ * An S3 aws-chunked request must say the length of its decoded body in
+ * `x-amz-decoded-content-length` ("For all requests, you must include the
+ * x-amz-decoded-content-length header":
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html): without it the sandbox
+ * answers as S3 does for a body of unknown length, `MissingContentLength` (411,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList); over the
+ * largest body the sandbox takes, `EntityTooLarge`, before any of the body is read.
+ */
+function decodedLengthProblem(headers: ReadonlyMap<string, readonly string[]>): AwsError | undefined {
+  if (!(headers.get('x-amz-content-sha256')?.[0] ?? '').startsWith('STREAMING-')) return undefined
+  const v = headers.get('x-amz-decoded-content-length')?.[0]
+  if (v === undefined)
+    return new AwsError('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411)
+  if (!/^\d{1,16}$/.test(v))
+    return new AwsError(
+      'InvalidArgument',
+      'x-amz-decoded-content-length must be a non-negative integer.',
+      400,
+    )
+  if (Number(v) > MAX_BODY_BYTES)
+    return new AwsError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400)
+  return undefined
 }
 
 /**
@@ -282,6 +309,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const fail = (e: AwsError): void =>
       send(res, renderError(service, e, requestId, method), method === 'HEAD')
 
+    if (isS3 && claim) {
+      const p = decodedLengthProblem(headers)
+      if (p) return fail(p)
+    }
     const streamed = isS3 && claim !== undefined && streams(method, headers, query)
     let body: Buffer
     try {
