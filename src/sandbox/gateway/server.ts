@@ -100,8 +100,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /**
- * S3 bodies larger than this are streamed to disk rather than read into memory (PutObject and
- * UploadPart, plain or aws-chunked): memory per upload stays one socket read.
+ * S3 PutObject and UploadPart bodies of this size or more are streamed to disk rather than read
+ * into memory (aws-chunked ones whatever their size): memory per upload stays one write batch.
+ * Below it, a body read whole costs less CPU (no temporary file to open); at 1 MiB streaming costs
+ * less (no copy of the body into one buffer): measured about 5.0 ms buffered against 5.9 ms
+ * streamed per 256 KiB PutObject and 11.6 against 9.0 ms per 1 MiB (server CPU, medians, see
+ * the issue 11 report), so the bound sits at 1 MiB.
  */
 const STREAM_MIN_BYTES = 1024 * 1024
 
@@ -129,7 +133,7 @@ function streams(
   } else {
     if ((headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
     const declared = Number(headers.get('content-length')?.[0] ?? 'NaN')
-    if (!Number.isSafeInteger(declared) || declared <= STREAM_MIN_BYTES || declared > MAX_BODY_BYTES)
+    if (!Number.isSafeInteger(declared) || declared < STREAM_MIN_BYTES || declared > MAX_BODY_BYTES)
       return false
   }
   // Bucket subresources (?policy, ?tagging, …) have small XML bodies; objects and parts stream.
@@ -421,6 +425,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     let payload = body
     let trailers: ReadonlyMap<string, string> = new Map()
     let spooled: SpooledBody | undefined
+    /** The SHA-256 of `payload`, when it was computed here (so that the store need not again). */
+    let bodySha256: string | undefined
     if (streamed) {
       const chunked = payloadHash.startsWith('STREAMING-')
       if (!chunked && !/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== 'UNSIGNED-PAYLOAD')
@@ -468,11 +474,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       trailers = spooled.trailers
     } else if (/^[0-9a-f]{64}$/.test(payloadHash)) {
-      const actual = sha256Hex(body)
-      if (actual !== payloadHash) {
-        if (isS3) return authFail({ kind: 'content-sha256-mismatch', claimed: payloadHash, actual })
-        return authFail({ kind: 'signature', accessKeyId: claim.accessKeyId })
+      // S3 compares the body with the hash it was sent; for the other services payloadHash is the
+      // body's own hash (above), which the signature already covers.
+      if (isS3) {
+        const actual = sha256Hex(body)
+        if (actual !== payloadHash)
+          return authFail({ kind: 'content-sha256-mismatch', claimed: payloadHash, actual })
       }
+      bodySha256 = payloadHash
     } else if (payloadHash.startsWith('STREAMING-')) {
       if (!STREAMING_MODES.includes(payloadHash))
         return fail(
@@ -518,6 +527,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       query,
       headers,
       body: payload,
+      bodySha256,
       trailers,
       target,
       presigned: claim.presigned,
@@ -668,6 +678,7 @@ interface Verified {
   readonly query: readonly (readonly [string, string])[]
   readonly headers: Map<string, string[]>
   readonly body: Buffer
+  readonly bodySha256: string | undefined
   readonly trailers: ReadonlyMap<string, string>
   readonly target: string | undefined
   readonly presigned: boolean
@@ -695,6 +706,7 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
         query: v.query,
         headers: first,
         body: v.body,
+        bodySha256: v.bodySha256,
         trailers: v.trailers,
         host: v.host,
         presigned: v.presigned,

@@ -41,6 +41,9 @@ export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError'
 }
 
+/** Bytes gathered before they are written (per upload; one batch more may be being written). */
+const WRITE_BATCH_BYTES = 512 * 1024
+
 /** The algorithms whose checksums a request asks for (headers, trailer list, SDK algorithm). */
 export function requestedChecksums(headers: ReadonlyMap<string, readonly string[]>): ChecksumAlgorithm[] {
   const out = new Set<ChecksumAlgorithm>()
@@ -77,10 +80,27 @@ export async function spoolBody(
   const md5 = createHash('md5')
   const hashers = new Map<ChecksumAlgorithm, ChecksumHasher>(algorithms.map((a) => [a, checksumHasher(a)]))
   let trailers: ReadonlyMap<string, string> = new Map()
+  // Socket reads are gathered into batches written with one writev each, one batch written while
+  // the next is read (a write per 64 KiB read costs more than the hashing of it).
+  let batch: Buffer[] = []
+  let batched = 0
+  let writing: Promise<void> = Promise.resolve()
+  const flush = async (): Promise<void> => {
+    await writing
+    if (batch.length === 0) return
+    const pieces = batch
+    batch = []
+    batched = 0
+    writing = writer.writev(pieces)
+    // Awaited by the next flush or at the end; this only keeps a failure from being unhandled.
+    writing.catch(() => undefined)
+  }
   const take = async (chunk: Buffer): Promise<void> => {
     md5.update(chunk)
     for (const h of hashers.values()) h.update(chunk)
-    await writer.write(chunk)
+    batch.push(chunk)
+    batched += chunk.length
+    if (batched >= WRITE_BATCH_BYTES) await flush()
   }
   try {
     await new Promise<void>((resolve, reject) => {
@@ -109,6 +129,8 @@ export async function spoolBody(
           }
           if (!req.complete) throw new ClientGoneError('the client closed the connection mid-body')
           if (decoder) trailers = decoder.end()
+          await flush()
+          await writing
           finish()
         } catch (e) {
           finish(e)
@@ -120,6 +142,7 @@ export async function spoolBody(
     // as node:http does for a body no handler read, so the client gets the answer and the
     // connection stays usable.
     if (!req.complete && !req.destroyed) req.resume()
+    await writing.catch(() => undefined)
     await writer.abort()
     throw e
   }
