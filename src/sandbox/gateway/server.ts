@@ -20,7 +20,13 @@ import type { RequestContext, Service } from '../services/types.js'
 import { CorruptBodyError } from '../store/blobs.js'
 import { isDiskFull } from '../store/state-dir.js'
 import { authError, type AuthFailure, type AuthFamily } from './auth-errors.js'
-import { decodeChunked } from './chunked.js'
+import {
+  ChunkedDecoder,
+  ChunkedError,
+  decodeChunked,
+  type ChunkedFailure,
+  type ChunkSigning,
+} from './chunked.js'
 import { protocolOfRequest, unservedAnswer } from './unserved.js'
 import { AwsError, isAwsError } from './errors.js'
 import { ClientGoneError, requestedChecksums, spoolBody, type SpooledBody } from './spool.js'
@@ -96,10 +102,21 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /**
- * S3 bodies larger than this are streamed to disk rather than read into memory (PutObject and
- * UploadPart with a plain, not aws-chunked, body): memory per upload stays one socket read.
+ * S3 PutObject and UploadPart bodies of this size or more are streamed to disk rather than read
+ * into memory (aws-chunked ones whatever their size): memory per upload stays one write batch.
+ * Below it, a body read whole costs less CPU (no temporary file to open); at 1 MiB streaming costs
+ * less (no copy of the body into one buffer, less garbage): server CPU per PutObject, medians of
+ * three interleaved rounds on a loaded 2-core machine, 4.8 ms read whole against 6.0 ms streamed
+ * at 256 KiB, 10.9 against 8.8 ms at 1 MiB. So the bound sits at 1 MiB.
  */
 const STREAM_MIN_BYTES = 1024 * 1024
+
+/** The x-amz-content-sha256 values of aws-chunked bodies the gateway decodes. */
+const STREAMING_MODES = [
+  'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+  'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+  'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+]
 
 /** Whether a request's body is streamed to disk (see {@link STREAM_MIN_BYTES}). */
 function streams(
@@ -108,16 +125,48 @@ function streams(
   query: readonly (readonly [string, string])[],
 ): boolean {
   if (method !== 'PUT' || headers.has('x-amz-copy-source')) return false
-  const declared = Number(headers.get('content-length')?.[0] ?? 'NaN')
-  if (!Number.isSafeInteger(declared) || declared <= STREAM_MIN_BYTES || declared > MAX_BODY_BYTES)
-    return false
-  const sha = headers.get('x-amz-content-sha256')?.[0]
-  if (sha?.startsWith('STREAMING-')) return false
-  if ((headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
+  const sha = headers.get('x-amz-content-sha256')?.[0] ?? ''
+  if (sha.startsWith('STREAMING-')) {
+    // aws-chunked: streamed whatever its size, so that what is read into memory never depends on
+    // a length the client declares (its Content-Length counts the chunk framing, and the AWS SDKs
+    // send it with Transfer-Encoding: chunked and no Content-Length). Its decoded length was
+    // checked before (see decodedLengthProblem).
+    if (!STREAMING_MODES.includes(sha)) return false
+  } else {
+    if ((headers.get('content-encoding')?.[0] ?? '').includes('aws-chunked')) return false
+    const declared = Number(headers.get('content-length')?.[0] ?? 'NaN')
+    if (!Number.isSafeInteger(declared) || declared < STREAM_MIN_BYTES || declared > MAX_BODY_BYTES)
+      return false
+  }
   // Bucket subresources (?policy, ?tagging, …) have small XML bodies; objects and parts stream.
   return query.every(
     ([k]) => k === 'partNumber' || k === 'uploadId' || k.startsWith('X-Amz-') || k === 'x-id',
   )
+}
+
+/**
+ * An S3 aws-chunked request must say the length of its decoded body in
+ * `x-amz-decoded-content-length` ("For all requests, you must include the
+ * x-amz-decoded-content-length header":
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html): without it the sandbox
+ * answers as S3 does for a body of unknown length, `MissingContentLength` (411,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList); over the
+ * largest body the sandbox takes, `EntityTooLarge`, before any of the body is read.
+ */
+function decodedLengthProblem(headers: ReadonlyMap<string, readonly string[]>): AwsError | undefined {
+  if (!(headers.get('x-amz-content-sha256')?.[0] ?? '').startsWith('STREAMING-')) return undefined
+  const v = headers.get('x-amz-decoded-content-length')?.[0]
+  if (v === undefined)
+    return new AwsError('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411)
+  if (!/^\d{1,16}$/.test(v))
+    return new AwsError(
+      'InvalidArgument',
+      'x-amz-decoded-content-length must be a non-negative integer.',
+      400,
+    )
+  if (Number(v) > MAX_BODY_BYTES)
+    return new AwsError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400)
+  return undefined
 }
 
 /**
@@ -201,6 +250,17 @@ function renderError(
   return s3Error(err, requestId, newHostId(), method === 'HEAD')
 }
 
+/** The chunk signing material of a signed aws-chunked body; undefined for an unsigned one. */
+function chunkSigning(mode: string, key: Buffer, claim: SignatureClaim): ChunkSigning | undefined {
+  if (!mode.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')) return undefined
+  return {
+    key,
+    amzDate: claim.amzDate,
+    scope: `${claim.scopeDate}/${claim.region}/${claim.service}/aws4_request`,
+    seedSignature: claim.signature,
+  }
+}
+
 /** Starts the gateway on 127.0.0.1. */
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { runtime, io } = opts
@@ -255,6 +315,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const fail = (e: AwsError): void =>
       send(res, renderError(service, e, requestId, method), method === 'HEAD')
 
+    if (isS3 && claim) {
+      const p = decodedLengthProblem(headers)
+      if (p) return fail(p)
+    }
     const streamed = isS3 && claim !== undefined && streams(method, headers, query)
     let body: Buffer
     try {
@@ -364,8 +428,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     let payload = body
     let trailers: ReadonlyMap<string, string> = new Map()
     let spooled: SpooledBody | undefined
+    /** The SHA-256 of `payload`, when it was computed here (so that the store need not again). */
+    let bodySha256: string | undefined
     if (streamed) {
-      if (!/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== 'UNSIGNED-PAYLOAD')
+      const chunked = payloadHash.startsWith('STREAMING-')
+      if (!chunked && !/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== 'UNSIGNED-PAYLOAD')
         return fail(
           new AwsError(
             'InvalidArgument',
@@ -373,13 +440,23 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             400,
           ),
         )
+      // aws-chunked: decoded (and its chunk signatures verified) as it arrives, never held whole.
+      const declaredDecoded = Number(headers.get('x-amz-decoded-content-length')?.[0])
+      const decoder = chunked
+        ? new ChunkedDecoder(
+            chunkSigning(payloadHash, computed.key, claim),
+            payloadHash.endsWith('-TRAILER') && payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD'),
+            declaredDecoded,
+          )
+        : undefined
       try {
-        spooled = await spoolBody(req, runtime.blobs, requestedChecksums(headers))
+        spooled = await spoolBody(req, runtime.blobs, requestedChecksums(headers), decoder)
       } catch (e) {
         if (isDiskFull(e)) return diskFullWrite(e)
+        if (e instanceof ChunkedError) return chunkedFail(e)
         throw e
       }
-      const declared = Number(headers.get('content-length')![0])
+      const declared = chunked ? declaredDecoded : Number(headers.get('content-length')![0])
       // The hash of a streamed body is known only at its end: compare it before anything is committed.
       const problem =
         spooled.size !== declared
@@ -398,53 +475,30 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         await spooled.discard()
         return fail(problem)
       }
+      trailers = spooled.trailers
     } else if (/^[0-9a-f]{64}$/.test(payloadHash)) {
-      const actual = sha256Hex(body)
-      if (actual !== payloadHash) {
-        if (isS3) return authFail({ kind: 'content-sha256-mismatch', claimed: payloadHash, actual })
-        return authFail({ kind: 'signature', accessKeyId: claim.accessKeyId })
+      // S3 compares the body with the hash it was sent; for the other services payloadHash is the
+      // body's own hash (above), which the signature already covers.
+      if (isS3) {
+        const actual = sha256Hex(body)
+        if (actual !== payloadHash)
+          return authFail({ kind: 'content-sha256-mismatch', claimed: payloadHash, actual })
       }
+      bodySha256 = payloadHash
     } else if (payloadHash.startsWith('STREAMING-')) {
-      const signed = payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')
-      const known = [
-        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
-        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
-        'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-      ]
-      if (!known.includes(payloadHash))
+      if (!STREAMING_MODES.includes(payloadHash))
         return fail(
           new AwsError('InvalidArgument', `Unsupported x-amz-content-sha256 value: ${payloadHash}`, 400),
         )
       const decoded = decodeChunked(
         body,
-        signed
-          ? {
-              key: computed.key,
-              amzDate: claim.amzDate,
-              scope: `${claim.scopeDate}/${claim.region}/${claim.service}/aws4_request`,
-              seedSignature: claim.signature,
-            }
-          : undefined,
-        payloadHash.endsWith('-TRAILER') && signed,
+        chunkSigning(payloadHash, computed.key, claim),
+        payloadHash.endsWith('-TRAILER') && payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD'),
       )
-      if (!decoded.ok) {
-        if (decoded.reason === 'signature')
-          return authFail({ kind: 'signature', accessKeyId: claim.accessKeyId })
-        return fail(
-          decoded.code
-            ? new AwsError(decoded.code, decoded.message, 400)
-            : new AwsError('IncompleteBody', 'The request body terminated unexpectedly', 400),
-        )
-      }
+      if (!decoded.ok) return chunkedFail(decoded)
       const declared = headers.get('x-amz-decoded-content-length')?.[0]
       if (declared !== undefined && Number(declared) !== decoded.body.length)
-        return fail(
-          new AwsError(
-            'IncompleteBody',
-            'You did not provide the number of bytes specified by the Content-Length HTTP header',
-            400,
-          ),
-        )
+        return chunkedFail({ reason: 'length', message: '' })
       payload = decoded.body
       trailers = decoded.trailers
     } else if (payloadHash !== 'UNSIGNED-PAYLOAD') {
@@ -476,6 +530,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       query,
       headers,
       body: payload,
+      bodySha256,
       trailers,
       target,
       presigned: claim.presigned,
@@ -516,6 +571,24 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       throw e
     } finally {
       await spooled?.discard()
+    }
+
+    /** The answer to an aws-chunked body that could not be decoded (see gateway/SPEC.md). */
+    function chunkedFail(f: ChunkedFailure): void {
+      if (f.reason === 'signature') return authFail({ kind: 'signature', accessKeyId: claim!.accessKeyId })
+      if (f.reason === 'length')
+        return fail(
+          new AwsError(
+            'IncompleteBody',
+            'You did not provide the number of bytes specified by the Content-Length HTTP header',
+            400,
+          ),
+        )
+      fail(
+        f.code
+          ? new AwsError(f.code, f.message, 400)
+          : new AwsError('IncompleteBody', 'The request body terminated unexpectedly', 400),
+      )
     }
 
     function diskFullWrite(e: unknown): void {
@@ -608,6 +681,7 @@ interface Verified {
   readonly query: readonly (readonly [string, string])[]
   readonly headers: Map<string, string[]>
   readonly body: Buffer
+  readonly bodySha256: string | undefined
   readonly trailers: ReadonlyMap<string, string>
   readonly target: string | undefined
   readonly presigned: boolean
@@ -635,6 +709,7 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
         query: v.query,
         headers: first,
         body: v.body,
+        bodySha256: v.bodySha256,
         trailers: v.trailers,
         host: v.host,
         presigned: v.presigned,

@@ -107,8 +107,13 @@ function newVersionId(): string {
   return randomBytes(24).toString('base64url')
 }
 
+/** MD5s of request bodies already computed (Content-MD5 checked, then the ETag): each body hashed once. */
+const md5s = new WeakMap<Uint8Array, Buffer>()
+
 function md5(data: Uint8Array): Buffer {
-  return createHash('md5').update(data).digest()
+  let d = md5s.get(data)
+  if (!d) md5s.set(data, (d = createHash('md5').update(data).digest()))
+  return d
 }
 
 function bool(v: unknown): boolean {
@@ -710,11 +715,15 @@ export function s3Service(runtime: Runtime): RestXmlService {
     body: Buffer | BodySource,
     meta: Omit<ObjectMeta, 'sse' | 'kmsKeyArn' | 'dataKey' | 'kmsContext' | 'bucketKeyEnabled'>,
     enc: { sse: 'AES256' | 'aws:kms'; keyId?: string; bucketKey: boolean },
+    /** The SHA-256 (hex) of `body` when already known. */
+    bodySha256?: string,
   ): Promise<{ versionId: string; meta: ObjectMeta }> {
     const sealed = await seal(ctx, b, key, body, enc.sse, enc.keyId, enc.bucketKey)
     const s = sealed.stored
     const inline = Buffer.isBuffer(s) && s.length <= INLINE_MAX ? s : null
-    const blob = inline ? null : Buffer.isBuffer(s) ? await runtime.blobs.write(s) : s.blob
+    // The gateway's hash of the request body names the file when the body is stored as it came.
+    const known = s === body ? bodySha256 : undefined
+    const blob = inline ? null : Buffer.isBuffer(s) ? await runtime.blobs.write(s, known) : s.blob
     const full: ObjectMeta = {
       ...meta,
       sse: sealed.sse,
@@ -1531,6 +1540,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
         tagCount: tagging ? new URLSearchParams(tagging).size : undefined,
       },
       enc,
+      sp ? undefined : req.bodySha256,
     )
     return empty(200, writeHeaders(b, versionId, meta))
   }
@@ -1834,7 +1844,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
     const u = uploadOf(req, b, key)
     const checksums = verifyIntegrity(req, req.body)
     const sp = req.spooled
-    const blob = sp ? await sp.commit() : await runtime.blobs.write(req.body)
+    const blob = sp ? await sp.commit() : await runtime.blobs.write(req.body, req.bodySha256)
     const etag = `"${(sp ? sp.md5 : md5(req.body)).toString('hex')}"`
     if (!store.upload(u.uploadId)) {
       await runtime.blobs.remove(blob)
