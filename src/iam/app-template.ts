@@ -9,8 +9,10 @@
  * Pseudo parameters: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html
  */
 import {
+  alwaysTagsOnCreate,
   generatedNamePattern,
   handlerActions,
+  isTagAction,
   nameProperty,
   needsNoPermissions,
   resourceArn,
@@ -158,6 +160,11 @@ export function appResources(
   })
 }
 
+const hasTags = (p: Readonly<Record<string, unknown>>): boolean => {
+  const t = p.Tags
+  return Array.isArray(t) ? t.length > 0 : isObj(t) ? Object.keys(t).length > 0 : t !== undefined
+}
+
 /** A derived statement of the deployment role. */
 export interface DerivedStatement {
   readonly Sid: string
@@ -174,6 +181,15 @@ export interface DerivedPermissions {
   readonly notes: string[]
 }
 
+/** What the derivation knows of the stack beyond its template. */
+export interface DeriveOptions {
+  /**
+   * The stack has tags, or may have (a template configuration file whose `Tags` are known only
+   * at deployment): CloudFormation then tags every resource with them.
+   */
+  readonly stackTagged?: boolean
+}
+
 /**
  * The deployment role's statements for a template's resources: per resource, its handlers'
  * own-service permissions on its ARN (its name, or `<stack>-*` when CloudFormation names it), and
@@ -185,6 +201,7 @@ export interface DerivedPermissions {
  */
 export function deriveStatements(
   resources: readonly AppResource[],
+  opts: DeriveOptions = {},
 ): DerivedPermissions & { readonly unknownTypes: string[] } {
   const statements: DerivedStatement[] = []
   const notes: string[] = []
@@ -212,7 +229,14 @@ export function deriveStatements(
       )
       continue
     }
-    statements.push({ Sid: r.logicalId, Effect: 'Allow', Action: actions.own, Resource: [arn] })
+    // Tag actions in a statement of their own, only when the resource is tagged: by the template,
+    // by the stack's tags, or always by its create handler (resource-calls.ts, withStackTags).
+    const own = actions.own.filter((a) => !isTagAction(a))
+    const tagging = actions.own.filter(isTagAction)
+    statements.push({ Sid: r.logicalId, Effect: 'Allow', Action: own, Resource: [arn] })
+    const tagged = hasTags(r.props) || opts.stackTagged === true || alwaysTagsOnCreate(r.type)
+    if (tagging.length && tagged)
+      statements.push({ Sid: `${r.logicalId}Tags`, Effect: 'Allow', Action: tagging, Resource: [arn] })
     const calls = [
       ...(resourceCalls(r.type, 'create', r.props, r.env, r.name) ?? []),
       ...(resourceCalls(r.type, 'update', r.props, r.env, r.name) ?? []),

@@ -56,6 +56,17 @@ interface TypeModel {
   readonly nameProperty?: string
   /** Names CloudFormation generates are lower case (S3 buckets). */
   readonly lowercase?: boolean
+  /**
+   * The name a handler generates when the template gives none, as a pattern, when it is not
+   * CloudFormation's usual `<stack name>-<logical id>-<random>`.
+   */
+  generatedName?(env: ResourceEnv): string
+  /**
+   * The create handler tags the resource even when neither the template nor the stack gives
+   * tags (CloudFormation's `aws:cloudformation:*` system tags, where the service's API needs
+   * the tag permission for them; only where AWS documents it).
+   */
+  readonly alwaysTagsOnCreate?: boolean
   /** The resource's ARN from its name (which may be a pattern with `*`). */
   arn(env: ResourceEnv, name: string): string
   /** The calls of a handler, in the order the handler makes them. */
@@ -146,16 +157,30 @@ const MODELS: Readonly<Record<string, TypeModel>> = {
   },
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ssm-parameter.html
   // Parameter ARNs drop the leading slash of a hierarchical name (sysman-paramstore-access.html).
+  // "To create an SSM parameter, you must have the IAM permissions ssm:PutParameter and
+  // ssm:AddTagsToResource. On stack creation, AWS CloudFormation adds the following three tags to
+  // the parameter: aws:cloudformation:stack-name, …" (same page): the create handler always tags.
+  // Without Name the handler names the parameter `CFN-<logical id>-<12 random letters and digits>`
+  // (aws-cloudformation-resource-providers-ssm, aws-ssm-parameter CreateHandler.generateParameterName,
+  // Constants.CF_PARAMETER_NAME_PREFIX "CFN", GUID_LENGTH 12), not `<stack>-<logical id>-…`.
   'AWS::SSM::Parameter': {
     service: 'ssm',
     nameProperty: 'Name',
+    generatedName: (env) => `CFN-${env.logicalId}-*`,
+    alwaysTagsOnCreate: true,
     arn: (env, name) => arnOf(env, 'ssm', `parameter/${name.replace(/^\//, '')}`),
     calls: (op, p, arn) =>
       op === 'delete'
         ? byProperty(p, arn, [['ssm:DeleteParameter', undefined, 'deletes the parameter']])
         : byProperty(p, arn, [
             ['ssm:PutParameter', undefined, 'puts the parameter'],
-            ['ssm:AddTagsToResource', 'Tags', 'tags the parameter'],
+            op === 'create'
+              ? [
+                  'ssm:AddTagsToResource',
+                  undefined,
+                  'tags the parameter (CloudFormation always adds its aws:cloudformation tags)',
+                ]
+              : ['ssm:AddTagsToResource', 'Tags', 'tags the parameter'],
           ]),
   },
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucket.html
@@ -245,10 +270,47 @@ export function resourceArn(type: string, env: ResourceEnv, name: string): strin
   return MODELS[type]?.arn(env, name)
 }
 
-/** The name pattern of a resource CloudFormation names itself: `<stack name>-*`. */
+/**
+ * The name pattern of a resource CloudFormation names itself: `<stack name>-*`, or the type's own
+ * pattern (`CFN-<logical id>-*` for SSM parameters).
+ */
 export function generatedNamePattern(type: string, env: ResourceEnv): string {
-  const base = `${env.stackName}-*`
-  return MODELS[type]?.lowercase ? base.toLowerCase() : base
+  const m = MODELS[type]
+  const base = m?.generatedName ? m.generatedName(env) : `${env.stackName}-*`
+  return m?.lowercase ? base.toLowerCase() : base
+}
+
+/**
+ * Whether an action adds or removes tags (`iam:TagRole`, `sqs:UntagQueue`, `ssm:AddTagsToResource`,
+ * `s3:PutBucketTagging`…), as opposed to reading them (`sqs:ListQueueTags`).
+ */
+export function isTagAction(action: string): boolean {
+  const name = action.split(':')[1] ?? ''
+  return /^(Tag|Untag|AddTags|RemoveTags|PutBucketTagging$)/.test(name)
+}
+
+/** Whether the type's create handler tags the resource even without any tag given. */
+export function alwaysTagsOnCreate(type: string): boolean {
+  return MODELS[type]?.alwaysTagsOnCreate === true
+}
+
+/**
+ * The properties a resource's handlers receive when the stack has tags: CloudFormation
+ * propagates stack tags to the resources it creates (API_CreateStack.html, Tags: "AWS
+ * CloudFormation also propagates these tags to the resources created in the stack"), and the
+ * handler tags the resource with them, which needs the type's tag permission (the user tags of a
+ * stack fail the resource when they cannot be applied; the SNS provider's "Soft fail stack level
+ * only tags" was reverted for that, aws-cloudformation-resource-providers-sns pull 75). Every type
+ * of the catalogue takes them in its `Tags` property; `tags` may be a placeholder when the stack's
+ * tags are known only at deployment.
+ */
+export function withStackTags(
+  type: string,
+  props: Props,
+  tags: Readonly<Record<string, string>>,
+): Record<string, unknown> {
+  if (!MODELS[type] || !Object.keys(tags).length || has(props, 'Tags')) return { ...props }
+  return { ...props, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
 }
 
 /**

@@ -9,9 +9,11 @@ import { readFileSync } from 'node:fs'
 import { appResources, deriveStatements } from '../../src/iam/app-template.js'
 import {
   cataloguedTypes,
+  isTagAction,
   RESOURCE_PERMISSIONS,
   RESOURCE_PERMISSIONS_SOURCE,
   resourceCalls,
+  withStackTags,
 } from '../../src/iam/resource-calls.js'
 import { RESOURCE_PERMISSIONS_DROPPED } from '../../src/iam/resource-permissions.js'
 
@@ -119,4 +121,39 @@ test('derived statements: names from the template, <stack>-* otherwise, PassRole
     ).unknownTypes,
     ['AWS::Foo::Bar'],
   )
+})
+
+test('tags: a tag statement only for tagged resources; SSM parameters are always tagged and unnamed ones are CFN-<id>-*', () => {
+  const body = {
+    Resources: {
+      Q: { Type: 'AWS::SQS::Queue' },
+      T: { Type: 'AWS::SNS::Topic', Properties: { Tags: [{ Key: 'a', Value: 'b' }] } },
+      P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'v' } },
+    },
+  }
+  const stack = { partition: 'aws', account: '222222222222', region: 'eu-west-1', stackName: 'app' }
+  const plain = deriveStatements(appResources(body, stack))
+  const by = Object.fromEntries(plain.statements.map((s) => [s.Sid, s]))
+  assert.equal(by.QTags, undefined, 'an untagged queue in an untagged stack: no tag actions')
+  assert.ok(!by.Q!.Action.some((a) => /Tag/.test(a) && !/List/.test(a)), by.Q!.Action.join())
+  assert.deepEqual(by.TTags!.Action, ['sns:TagResource', 'sns:UntagResource'])
+  assert.deepEqual(by.P!.Resource, ['arn:aws:ssm:eu-west-1:222222222222:parameter/CFN-P-*'])
+  assert.deepEqual(by.PTags!.Action, ['ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource'])
+  // The create call of a parameter tags it even without Tags (aws-resource-ssm-parameter.html).
+  assert.deepEqual(
+    resourceCalls('AWS::SSM::Parameter', 'create', {}, env, 'n')!.map((c) => c.action),
+    ['ssm:PutParameter', 'ssm:AddTagsToResource'],
+  )
+  const tagged = deriveStatements(appResources(body, stack), { stackTagged: true })
+  assert.deepEqual(tagged.statements.find((s) => s.Sid === 'QTags')?.Action, [
+    'sqs:TagQueue',
+    'sqs:UntagQueue',
+  ])
+  // Stack tags become the resource's Tags for the catalogue's calls, as CloudFormation propagates them.
+  const props = withStackTags('AWS::SQS::Queue', {}, { team: 'x' })
+  assert.deepEqual(
+    resourceCalls('AWS::SQS::Queue', 'create', props, env, 'n')!.map((c) => c.action),
+    ['sqs:CreateQueue', 'sqs:TagQueue'],
+  )
+  assert.ok(isTagAction('s3:PutBucketTagging') && !isTagAction('sqs:ListQueueTags'))
 })

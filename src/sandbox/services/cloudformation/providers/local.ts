@@ -146,6 +146,9 @@ export const ssmParameter: ResourceProvider = {
   type: 'AWS::SSM::Parameter',
   nameProperty: 'Name',
   async create(ctx, props) {
+    // Without Name the handler names it CFN-<logical id>-<12 random letters and digits>
+    // (aws-cloudformation-resource-providers-ssm, aws-ssm-parameter CreateHandler.generateParameterName),
+    // which the catalogue's generated-name pattern (CFN-<logical id>-*) matches.
     const name = str(props.Name) ?? `CFN-${ctx.logicalId}-${ctx.physicalName({ maxLength: 12 }).slice(-12)}`
     await authorizeCatalogued(ctx, this.type, 'create', props, name)
     if (ctx.local.get('ssm-parameter', name)) {
