@@ -15,6 +15,7 @@ import {
   isTagAction,
   nameProperty,
   needsNoPermissions,
+  onlyOnOthers,
   resourceArn,
   resourceCalls,
 } from './resource-calls.js'
@@ -46,6 +47,9 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /** Types whose `Ref` is their name (resource pages, "Return values"). */
 const REF_IS_NAME = new Set([
+  'AWS::DynamoDB::Table',
+  'AWS::KMS::Alias',
+  'AWS::Logs::LogGroup',
   'AWS::IAM::Role',
   'AWS::S3::Bucket',
   'AWS::SSM::Parameter',
@@ -229,21 +233,30 @@ export function deriveStatements(
       )
       continue
     }
-    // Tag actions in a statement of their own, only when the resource is tagged: by the template,
-    // by the stack's tags, or always by its create handler (resource-calls.ts, withStackTags).
-    const own = actions.own.filter((a) => !isTagAction(a))
-    const tagging = actions.own.filter(isTagAction)
-    statements.push({ Sid: r.logicalId, Effect: 'Allow', Action: own, Resource: [arn] })
-    const tagged = hasTags(r.props) || opts.stackTagged === true || alwaysTagsOnCreate(r.type)
-    if (tagging.length && tagged)
-      statements.push({ Sid: `${r.logicalId}Tags`, Effect: 'Allow', Action: tagging, Resource: [arn] })
     const calls = [
       ...(resourceCalls(r.type, 'create', r.props, r.env, r.name) ?? []),
       ...(resourceCalls(r.type, 'update', r.props, r.env, r.name) ?? []),
+      ...(resourceCalls(r.type, 'delete', r.props, r.env, r.name) ?? []),
     ]
-    const other = new Map<string, { action: string; resource: string; context?: Record<string, string> }>()
+    // The resource's own statement: its handlers' actions of its service, on it, but for the
+    // actions the catalogue makes only on other resources (kms:CreateKey on "*", iam:AttachRolePolicy
+    // of a managed policy on the role), which get statements on those; and the tag actions, in a
+    // statement of their own, only when the resource is tagged: by the template, by the stack's
+    // tags, or always by its create handler (resource-calls.ts, withStackTags).
+    const here = new Set(calls.filter((c) => c.resource === arn).map((c) => c.action))
+    const elsewhere = new Set(calls.filter((c) => c.resource !== arn).map((c) => c.action))
+    const own = actions.own.filter((a) => !isTagAction(a) && (here.has(a) || !elsewhere.has(a)))
+    const tagging = actions.own.filter((a) => isTagAction(a) && (here.has(a) || !elsewhere.has(a)))
+    if (!onlyOnOthers(r.type))
+      statements.push({ Sid: r.logicalId, Effect: 'Allow', Action: own, Resource: [arn] })
+    const tagged = hasTags(r.props) || opts.stackTagged === true || alwaysTagsOnCreate(r.type)
+    if (tagging.length && tagged && !onlyOnOthers(r.type))
+      statements.push({ Sid: `${r.logicalId}Tags`, Effect: 'Allow', Action: tagging, Resource: [arn] })
+    const other = new Map<string, { actions: string[]; resource: string; context?: Record<string, string> }>()
     for (const c of calls) {
-      if (actions.own.includes(c.action)) continue
+      if (c.resource === arn && !onlyOnOthers(r.type)) continue
+      // A tag call elsewhere (kms:TagResource of CreateKey) only when the resource is tagged.
+      if (isTagAction(c.action) && !tagged) continue
       if (c.action === 's3:GetObject' && c.resource.includes(':::*')) {
         notes.push(
           `${r.logicalId}: reads its code from a bucket known only at deployment (the build artifact?); give the stage readArtifacts: true, or a statement for that bucket`,
@@ -256,29 +269,36 @@ export function deriveStatements(
         )
         continue
       }
-      other.set(`${c.action} ${c.resource}`, {
-        action: c.action,
-        resource: c.resource,
-        ...(c.context ? { context: { ...c.context } } : {}),
-      })
+      // One statement per resource (and request context): its actions together.
+      const key = `${c.resource} ${JSON.stringify(c.context ?? {})}`
+      const prev = other.get(key)
+      if (prev) {
+        if (!prev.actions.includes(c.action)) prev.actions.push(c.action)
+      } else
+        other.set(key, {
+          actions: [c.action],
+          resource: c.resource,
+          ...(c.context ? { context: { ...c.context } } : {}),
+        })
     }
     let n = 0
     for (const c of other.values()) {
       const cond = c.context ? { StringEquals: Object.fromEntries(Object.entries(c.context)) } : undefined
       statements.push({
-        Sid: `${r.logicalId}${c.action.split(':')[1]}${n++ ? n : ''}`.replace(/[^A-Za-z0-9]/g, ''),
+        Sid: `${r.logicalId}${c.actions[0]!.split(':')[1]}${n++ ? n : ''}`.replace(/[^A-Za-z0-9]/g, ''),
         Effect: 'Allow',
-        Action: [c.action],
+        Action: c.actions,
         Resource: [c.resource],
         ...(cond ? { Condition: cond } : {}),
       })
     }
-    const left = actions.other.filter((a) => ![...other.values()].some((c) => c.action === a))
+    const left = actions.other.filter((a) => ![...other.values()].some((c) => c.actions.includes(a)))
     if (left.length)
       notes.push(
         `${r.logicalId}: not derived, only needed with properties the template does not use: ${left.join(', ')}`,
       )
-    if (!r.named) notes.push(`${r.logicalId}: named by CloudFormation, so scoped to ${arn}`)
+    if (!r.named && !onlyOnOthers(r.type))
+      notes.push(`${r.logicalId}: named by CloudFormation, so scoped to ${arn}`)
   }
   return { statements, notes, unknownTypes: [...new Set(unknownTypes)] }
 }
