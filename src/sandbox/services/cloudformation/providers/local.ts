@@ -220,13 +220,6 @@ function objs(v: unknown): Obj[] {
   return Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as Obj[]) : []
 }
 
-/** A role given by name or ARN, as an ARN in the stack's account. */
-function roleArnOf(ctx: ProviderContext, v: unknown): string {
-  const s = str(v) ?? ''
-  if (s.startsWith('arn:')) return s
-  return formatArn({ partition: ctx.partition, service: 'iam', account: ctx.account, resource: `role/${s}` })
-}
-
 /** A stored EventBridge rule (matching events to targets is the pipeline engine's business). */
 export interface EventRuleRecord {
   readonly name: string
@@ -254,7 +247,6 @@ async function putRule(
     )
   }
   const ruleArn = arn(ctx, 'events', `rule/${name}`)
-  await ctx.aws.authorize('events:PutRule', ruleArn)
   const targets = objs(props.Targets)
   if (targets.length > 5)
     throw new AwsError(
@@ -268,13 +260,8 @@ async function putRule(
     if (ids.has(id)) throw new AwsError('ValidationException', `Duplicate target id ${id}`, 400)
     ids.add(id)
   }
-  if (targets.length) await ctx.aws.authorize('events:PutTargets', ruleArn)
-  for (const t of targets) {
-    if (t.RoleArn !== undefined)
-      await ctx.aws.authorize('iam:PassRole', roleArnOf(ctx, t.RoleArn), {
-        'iam:PassedToService': 'events.amazonaws.com',
-      })
-  }
+  // events:PutRule, PutTargets and the PassRole of each target's role, from the catalogue.
+  await authorizeCatalogued(ctx, 'AWS::Events::Rule', action, props, name)
   if (action === 'create' && ctx.local.get('events-rule', name)) {
     throw new AwsError('ResourceAlreadyExistsException', `Rule ${name} already exists`, 400)
   }
@@ -300,9 +287,7 @@ export const eventsRule: ResourceProvider = {
     return putRule(ctx, current.physicalId, props, 'update')
   },
   async delete(ctx, current) {
-    const ruleArn = arn(ctx, 'events', `rule/${current.physicalId}`)
-    if (objs(current.properties.Targets).length) await ctx.aws.authorize('events:RemoveTargets', ruleArn)
-    await ctx.aws.authorize('events:DeleteRule', ruleArn)
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
     ctx.local.delete('events-rule', current.physicalId)
   },
 }
