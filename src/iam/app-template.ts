@@ -210,6 +210,7 @@ export function deriveStatements(
   const statements: DerivedStatement[] = []
   const notes: string[] = []
   const unknownTypes: string[] = []
+  const onOthers = new Set<string>()
   const createdRoles = new Set(
     resources.filter((r) => r.type === 'AWS::IAM::Role').map((r) => resourceArn(r.type, r.env, r.name)!),
   )
@@ -284,8 +285,10 @@ export function deriveStatements(
     let n = 0
     for (const c of other.values()) {
       const cond = c.context ? { StringEquals: Object.fromEntries(Object.entries(c.context)) } : undefined
+      const sid = `${r.logicalId}${c.actions[0]!.split(':')[1]}${n++ ? n : ''}`.replace(/[^A-Za-z0-9]/g, '')
+      onOthers.add(sid)
       statements.push({
-        Sid: `${r.logicalId}${c.actions[0]!.split(':')[1]}${n++ ? n : ''}`.replace(/[^A-Za-z0-9]/g, ''),
+        Sid: sid,
         Effect: 'Allow',
         Action: c.actions,
         Resource: [c.resource],
@@ -300,5 +303,15 @@ export function deriveStatements(
     if (!r.named && !onlyOnOthers(r.type))
       notes.push(`${r.logicalId}: named by CloudFormation, so scoped to ${arn}`)
   }
-  return { statements, notes, unknownTypes: [...new Set(unknownTypes)] }
+  // A call on another resource of the template that its own statement already allows (an
+  // inline policy put in a role the template creates) needs no statement of its own.
+  const own = statements.filter((x) => !onOthers.has(x.Sid) && !x.Condition)
+  const covered = (action: string, resource: string): boolean =>
+    own.some((x) => x.Resource.length === 1 && x.Resource[0] === resource && x.Action.includes(action))
+  const kept = statements.flatMap((x) => {
+    if (!onOthers.has(x.Sid) || x.Condition) return [x]
+    const left = x.Action.filter((a) => !covered(a, x.Resource[0]!))
+    return left.length ? [{ ...x, Action: left }] : []
+  })
+  return { statements: kept, notes, unknownTypes: [...new Set(unknownTypes)] }
 }

@@ -3,7 +3,8 @@
  * (`deployPermissions: { fromTemplate: true }`), end to end with the built CLI in the sandbox.
  * 1. The init example, with derived permissions in dev and prod, deploys through the pipeline.
  * 2. A template with an IAM role, a Lambda function whose code is the build artifact, an SQS
- *    queue, an SNS topic and an SSM parameter deploys with derived permissions, no AccessDenied.
+ *    queue, an SNS topic, SSM parameters, a DynamoDB table, a log group, a managed and an inline
+ *    IAM policy and an EventBridge rule deploys with derived permissions, no AccessDenied.
  *    The stacks have tags (the stage's template configuration file, parametersFile), which
  *    CloudFormation puts on every resource: the derived tag statements cover them. An SSM
  *    parameter without a name is scoped to the name its handler generates, CFN-<logical id>-*.
@@ -150,6 +151,39 @@ Resources:
     Properties:
       Type: String
       Value: !GetAtt Topic.TopicName
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub \${AWS::StackName}-items
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{ AttributeName: id, AttributeType: S }]
+      KeySchema: [{ AttributeName: id, KeyType: HASH }]
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      RetentionInDays: 7
+  Managed:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles: [!Ref FnRole]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - { Effect: Allow, Action: dynamodb:GetItem, Resource: !GetAtt Table.Arn }
+  Inline:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: logs
+      Roles: [!Ref FnRole]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - { Effect: Allow, Action: logs:PutLogEvents, Resource: !GetAtt Logs.Arn }
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: rate(1 day)
+      Targets: [{ Id: fn, Arn: !GetAtt Fn.Arn }]
 `
 /** The stages' template configuration file: stack tags, which CloudFormation puts on every resource. */
 const CONFIG = JSON.stringify({ Tags: { team: 'payments', 'cost-center': '42' } })
@@ -228,8 +262,32 @@ function withoutStatement(sid: string): void {
 test('removing any one derived statement: check and the sandbox deploy fail on the same resource and action', async () => {
   expectExit(cli(['synth'], { cwd: dir }), 0, 'synth')
   const original = readFileSync(devTarget, 'utf8')
-  const resources = ['FnRole', 'Fn', 'FnPassRole', 'Queue', 'Topic', 'Param', 'Unnamed']
-  const tagStatements = ['FnRoleTags', 'FnTags', 'QueueTags', 'TopicTags', 'ParamTags', 'UnnamedTags']
+  const resources = [
+    'FnRole',
+    'Fn',
+    'FnPassRole',
+    'Queue',
+    'Topic',
+    'Param',
+    'Unnamed',
+    'Table',
+    'Logs',
+    'Managed',
+    'Rule',
+  ]
+  const tagStatements = [
+    'FnRoleTags',
+    'FnTags',
+    'QueueTags',
+    'TopicTags',
+    'ParamTags',
+    'UnnamedTags',
+    'TableTags',
+    'LogsTags',
+  ]
+  // Attaching Managed to FnRole and putting Inline in it are allowed by FnRole's own statement
+  // (its handlers' iam:AttachRolePolicy, iam:PutRolePolicy on it): no statement of their own.
+  assert.ok(!sids().some((s) => /^(Managed|Inline)./.test(s)), sids().join())
   const derived = sids().filter((s) => [...resources, ...tagStatements].includes(s))
   assert.deepEqual(derived.sort(), [...resources, ...tagStatements].sort())
   const cfn = access().cloudFormation({ account: DEV, region: 'eu-west-1' })

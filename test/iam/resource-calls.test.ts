@@ -193,9 +193,13 @@ test('the added types: scoped to the names in the template, calls on other resou
         Properties: { TableName: { 'Fn::Sub': '${AWS::StackName}-items' } },
       },
       Logs: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 7 } },
-      Role: { Type: 'AWS::IAM::Role', Properties: { RoleName: 'app-worker' } },
-      Managed: { Type: 'AWS::IAM::ManagedPolicy', Properties: { Roles: [{ Ref: 'Role' }] } },
-      Inline: { Type: 'AWS::IAM::Policy', Properties: { PolicyName: 'p', Roles: [{ Ref: 'Role' }] } },
+      Role: { Type: 'AWS::IAM::Role', Properties: { RoleName: 'app-events' } },
+      // Roles the template does not create: the calls on them need statements of their own.
+      Managed: { Type: 'AWS::IAM::ManagedPolicy', Properties: { Roles: ['app-worker'] } },
+      Inline: { Type: 'AWS::IAM::Policy', Properties: { PolicyName: 'p', Roles: ['app-worker'] } },
+      // A role it creates: its own statement allows them already.
+      Covered: { Type: 'AWS::IAM::Policy', Properties: { PolicyName: 'p', Roles: [{ Ref: 'Own' }] } },
+      Own: { Type: 'AWS::IAM::Role', Properties: { RoleName: 'app-own' } },
       Key: { Type: 'AWS::KMS::Key' },
       Alias: { Type: 'AWS::KMS::Alias', Properties: { AliasName: 'alias/app', TargetKeyId: { Ref: 'Key' } } },
       Rule: {
@@ -235,6 +239,7 @@ test('the added types: scoped to the names in the template, calls on other resou
     'iam:DeleteRolePolicy',
   ])
   assert.deepEqual(by.InlinePutRolePolicy!.Resource, ['arn:aws:iam::222222222222:role/app-worker'])
+  assert.ok(!d.statements.some((s) => s.Sid.startsWith('Covered')), 'covered by the statement of role Own')
   assert.deepEqual(by.KeyCreateKey!.Resource, ['*'])
   assert.deepEqual(by.KeyCreateKey!.Action, ['kms:CreateKey'])
   assert.deepEqual(by.Key!.Resource, ['arn:aws:kms:eu-west-1:222222222222:key/*'])
