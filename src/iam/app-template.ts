@@ -18,6 +18,7 @@ import {
   onlyOnOthers,
   resourceArn,
   resourceCalls,
+  withStackTags,
 } from './resource-calls.js'
 import type { ResourceEnv } from './resource-calls.js'
 
@@ -234,10 +235,12 @@ export function deriveStatements(
       )
       continue
     }
+    // With the stack's tags, as CloudFormation passes them to the handlers (and check evaluates).
+    const props = opts.stackTagged ? withStackTags(r.type, r.props, { '*': '*' }) : r.props
     const calls = [
-      ...(resourceCalls(r.type, 'create', r.props, r.env, r.name) ?? []),
-      ...(resourceCalls(r.type, 'update', r.props, r.env, r.name) ?? []),
-      ...(resourceCalls(r.type, 'delete', r.props, r.env, r.name) ?? []),
+      ...(resourceCalls(r.type, 'create', props, r.env, r.name) ?? []),
+      ...(resourceCalls(r.type, 'update', props, r.env, r.name) ?? []),
+      ...(resourceCalls(r.type, 'delete', props, r.env, r.name) ?? []),
     ]
     // The resource's own statement: its handlers' actions of its service, on it, but for the
     // actions the catalogue makes only on other resources (kms:CreateKey on "*", iam:AttachRolePolicy

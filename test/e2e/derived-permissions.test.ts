@@ -4,7 +4,8 @@
  * 1. The init example, with derived permissions in dev and prod, deploys through the pipeline.
  * 2. A template with an IAM role, a Lambda function whose code is the build artifact, an SQS
  *    queue, an SNS topic, SSM parameters, a DynamoDB table, a log group, a managed and an inline
- *    IAM policy and an EventBridge rule deploys with derived permissions, no AccessDenied.
+ *    IAM policy, an EventBridge rule, a KMS key and its alias deploys with derived permissions,
+ *    no AccessDenied.
  *    The stacks have tags (the stage's template configuration file, parametersFile), which
  *    CloudFormation puts on every resource: the derived tag statements cover them. An SSM
  *    parameter without a name is scoped to the name its handler generates, CFN-<logical id>-*.
@@ -184,6 +185,15 @@ Resources:
     Properties:
       ScheduleExpression: rate(1 day)
       Targets: [{ Id: fn, Arn: !GetAtt Fn.Arn }]
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: true
+  KeyAlias:
+    Type: AWS::KMS::Alias
+    Properties:
+      AliasName: !Sub alias/\${AWS::StackName}-data
+      TargetKeyId: !Ref Key
 `
 /** The stages' template configuration file: stack tags, which CloudFormation puts on every resource. */
 const CONFIG = JSON.stringify({ Tags: { team: 'payments', 'cost-center': '42' } })
@@ -274,6 +284,10 @@ test('removing any one derived statement: check and the sandbox deploy fail on t
     'Logs',
     'Managed',
     'Rule',
+    // Key and KeyAliasCreateAlias (calls on the key) are decided by the key policy too, which
+    // check cannot see before the key exists: the sandbox alone checks them.
+    'KeyCreateKey',
+    'KeyAlias',
   ]
   const tagStatements = [
     'FnRoleTags',
@@ -331,7 +345,7 @@ test('removing any one derived statement: check and the sandbox deploy fail on t
     )
     const events = await cfn.describeStackEvents('my-app-dev')
     const failed = events.find((e) => e.status === 'CREATE_FAILED' && e.reason?.includes(said))
-    const logical = sid === 'FnPassRole' ? 'Fn' : sid.replace(/Tags$/, '')
+    const logical = sid.replace(/(PassRole|CreateKey|CreateAlias|Tags)$/, '')
     assert.equal(failed?.logicalId, logical, `without ${sid} the failed resource`)
     if (tagStatements.includes(sid))
       assert.match(said, /:(Tag|AddTags)/, `without ${sid} the denied action tags the resource`)

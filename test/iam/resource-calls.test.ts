@@ -183,6 +183,18 @@ test('tags: a tag statement only for tagged resources; SSM parameters are always
     ['sqs:CreateQueue', 'sqs:TagQueue'],
   )
   assert.ok(isTagAction('s3:PutBucketTagging') && !isTagAction('sqs:ListQueueTags'))
+  // A key's tags are given to CreateKey, which needs kms:TagResource where CreateKey is allowed.
+  const key = deriveStatements(appResources({ Resources: { K: { Type: 'AWS::KMS::Key' } } }, stack), {
+    stackTagged: true,
+  })
+  const keyBy = Object.fromEntries(key.statements.map((s) => [s.Sid, s]))
+  assert.deepEqual(keyBy.KCreateKey, {
+    Sid: 'KCreateKey',
+    Effect: 'Allow',
+    Action: ['kms:CreateKey', 'kms:TagResource'],
+    Resource: ['*'],
+  })
+  assert.deepEqual(keyBy.KTags!.Action, ['kms:UntagResource'])
 })
 
 test('the added types: scoped to the names in the template, calls on other resources where AWS authorizes them there', () => {
