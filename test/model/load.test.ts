@@ -258,7 +258,7 @@ test('fromTemplate stages: the stack tags of parametersFile, read next to the de
     assert.ok(e instanceof CrosspipeError)
     assert.equal(e.code, 'invalid-definition')
     assert.match(e.message, /config\.json: the value of tag "team" is not a string/)
-    assert.equal(e.problems[0]!.location.path, 'stages[0].parametersFile')
+    assert.equal(e.problems[0]!.location?.path, 'stages[0].parametersFile')
     return true
   })
   writeFileSync(join(dir, 'config.json'), '{ not json')
