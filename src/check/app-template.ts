@@ -11,7 +11,7 @@
  */
 import { appResources } from '../iam/app-template.js'
 import { parseArn } from '../iam/arn.js'
-import { needsNoPermissions, resourceCalls } from '../iam/resource-calls.js'
+import { isTagAction, needsNoPermissions, resourceCalls, withStackTags } from '../iam/resource-calls.js'
 import type { CallSpec } from './catalogue.js'
 import type { Origin, PipelineModel } from './model.js'
 
@@ -26,6 +26,13 @@ export interface AppTemplateInput {
    * path are not matched. Absent: every CloudFormation action's template.
    */
   readonly templatePath?: string
+  /**
+   * The stack's tags when known (`{}`: none). Absent: the tags of the action's template
+   * configuration file, which check does not read, are possible when it has one.
+   */
+  readonly stackTags?: Readonly<Record<string, string>>
+  /** The stack it is deployed as (a stage's template); absent: any stack. */
+  readonly stackName?: string
 }
 
 /** A resource whose calls the catalogue does not know. */
@@ -57,14 +64,23 @@ export function appTemplateCalls(
       const account = role ? parseArn(role)?.account : undefined
       if (!role || !account) continue
       const path = typeof cfg.TemplatePath === 'string' ? cfg.TemplatePath.split('::')[1] : undefined
-      const t = templates.find((x) => x.templatePath === undefined || x.templatePath === path)
-      if (!t) continue
       const stackName = typeof cfg.StackName === 'string' ? cfg.StackName : ''
+      const t = templates.find(
+        (x) =>
+          (x.templatePath === undefined || x.templatePath === path) &&
+          (x.stackName === undefined || x.stackName === stackName),
+      )
+      if (!t) continue
       const params = overrides(cfg.ParameterOverrides)
       const env = { partition: pipeline.partition, account, region: a.region, stackName }
+      // Stack tags come from the action's template configuration file (its Tags), and
+      // CloudFormation tags every resource with them (resource-calls.ts, withStackTags); when the
+      // file's tags are not known, a placeholder tag stands for them.
+      const tags = cfg.TemplateConfiguration === undefined ? {} : (t.stackTags ?? { '*': '*' })
       for (const r of appResources(t.body, env, params)) {
+        const props = withStackTags(r.type, r.props, tags)
         for (const op of ['create', 'delete'] as const) {
-          const list = resourceCalls(r.type, op, r.props, r.env, r.name)
+          const list = resourceCalls(r.type, op, props, r.env, r.name)
           if (!list) {
             if (op === 'create' && !needsNoPermissions(r.type))
               uncatalogued.push({
@@ -81,6 +97,10 @@ export function appTemplateCalls(
             // A bucket known only at deployment (the build artifact, through Fn::GetArtifactAtt)
             // is read as the artifact, which the CloudFormation action's own calls cover.
             if (c.resource.includes(':::*')) continue
+            // A call on a KMS key the stack creates is decided by that key's policy too, which
+            // check's model does not hold (the key does not exist yet): not evaluated here; the
+            // sandbox's KMS decides it with the key policy when the stack is deployed.
+            if (c.action.startsWith('kms:') && /:key\//.test(c.resource)) continue
             calls.push({
               stage: s.name,
               action: a.name,
@@ -90,7 +110,7 @@ export function appTemplateCalls(
               resourceAccount: parseArn(c.resource)?.account || account,
               resourceKind: 'none',
               context: { ...(c.context ?? {}) },
-              purpose: `CloudFormation ${op === 'create' ? 'creates' : 'deletes'} ${r.logicalId} (${r.type}) of ${t.file} in stack ${stackName}: ${c.why}`,
+              purpose: `CloudFormation ${op === 'create' ? 'creates' : 'deletes'} ${r.logicalId} (${r.type}) of ${t.file} in stack ${stackName}: ${c.why}${isTagAction(c.action) && props.Tags !== r.props.Tags ? ` with the stack's tags (${String(cfg.TemplateConfiguration)}${t.stackTags ? '' : ', not read by check: its Tags are assumed'})` : ''}`,
               doc: DOC,
             })
           }

@@ -399,7 +399,17 @@ export function pipelineCheckInput(
     templates.set(t.file, { body: t.body, file: t.file, locate: () => undefined })
   // The templates loadPipeline read for fromTemplate stages are checked too.
   const fromDefinition = p.stages.flatMap((s) =>
-    s.appTemplate ? [{ file: s.appTemplate.file, body: s.appTemplate.body, templatePath: s.template }] : [],
+    s.appTemplate
+      ? [
+          {
+            file: s.appTemplate.file,
+            body: s.appTemplate.body,
+            templatePath: s.template,
+            stackName: s.stack,
+            ...(s.appTemplate.stackTags ? { stackTags: s.appTemplate.stackTags } : {}),
+          },
+        ]
+      : [],
   )
   return {
     manifest: out.manifest,

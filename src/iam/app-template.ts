@@ -9,12 +9,16 @@
  * Pseudo parameters: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html
  */
 import {
+  alwaysTagsOnCreate,
   generatedNamePattern,
   handlerActions,
+  isTagAction,
   nameProperty,
   needsNoPermissions,
+  onlyOnOthers,
   resourceArn,
   resourceCalls,
+  withStackTags,
 } from './resource-calls.js'
 import type { ResourceEnv } from './resource-calls.js'
 
@@ -44,6 +48,9 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /** Types whose `Ref` is their name (resource pages, "Return values"). */
 const REF_IS_NAME = new Set([
+  'AWS::DynamoDB::Table',
+  'AWS::KMS::Alias',
+  'AWS::Logs::LogGroup',
   'AWS::IAM::Role',
   'AWS::S3::Bucket',
   'AWS::SSM::Parameter',
@@ -158,6 +165,11 @@ export function appResources(
   })
 }
 
+const hasTags = (p: Readonly<Record<string, unknown>>): boolean => {
+  const t = p.Tags
+  return Array.isArray(t) ? t.length > 0 : isObj(t) ? Object.keys(t).length > 0 : t !== undefined
+}
+
 /** A derived statement of the deployment role. */
 export interface DerivedStatement {
   readonly Sid: string
@@ -174,6 +186,15 @@ export interface DerivedPermissions {
   readonly notes: string[]
 }
 
+/** What the derivation knows of the stack beyond its template. */
+export interface DeriveOptions {
+  /**
+   * The stack has tags, or may have (a template configuration file whose `Tags` are known only
+   * at deployment): CloudFormation then tags every resource with them.
+   */
+  readonly stackTagged?: boolean
+}
+
 /**
  * The deployment role's statements for a template's resources: per resource, its handlers'
  * own-service permissions on its ARN (its name, or `<stack>-*` when CloudFormation names it), and
@@ -185,10 +206,12 @@ export interface DerivedPermissions {
  */
 export function deriveStatements(
   resources: readonly AppResource[],
+  opts: DeriveOptions = {},
 ): DerivedPermissions & { readonly unknownTypes: string[] } {
   const statements: DerivedStatement[] = []
   const notes: string[] = []
   const unknownTypes: string[] = []
+  const onOthers = new Set<string>()
   const createdRoles = new Set(
     resources.filter((r) => r.type === 'AWS::IAM::Role').map((r) => resourceArn(r.type, r.env, r.name)!),
   )
@@ -212,14 +235,32 @@ export function deriveStatements(
       )
       continue
     }
-    statements.push({ Sid: r.logicalId, Effect: 'Allow', Action: actions.own, Resource: [arn] })
+    // With the stack's tags, as CloudFormation passes them to the handlers (and check evaluates).
+    const props = opts.stackTagged ? withStackTags(r.type, r.props, { '*': '*' }) : r.props
     const calls = [
-      ...(resourceCalls(r.type, 'create', r.props, r.env, r.name) ?? []),
-      ...(resourceCalls(r.type, 'update', r.props, r.env, r.name) ?? []),
+      ...(resourceCalls(r.type, 'create', props, r.env, r.name) ?? []),
+      ...(resourceCalls(r.type, 'update', props, r.env, r.name) ?? []),
+      ...(resourceCalls(r.type, 'delete', props, r.env, r.name) ?? []),
     ]
-    const other = new Map<string, { action: string; resource: string; context?: Record<string, string> }>()
+    // The resource's own statement: its handlers' actions of its service, on it, but for the
+    // actions the catalogue makes only on other resources (kms:CreateKey on "*", iam:AttachRolePolicy
+    // of a managed policy on the role), which get statements on those; and the tag actions, in a
+    // statement of their own, only when the resource is tagged: by the template, by the stack's
+    // tags, or always by its create handler (resource-calls.ts, withStackTags).
+    const here = new Set(calls.filter((c) => c.resource === arn).map((c) => c.action))
+    const elsewhere = new Set(calls.filter((c) => c.resource !== arn).map((c) => c.action))
+    const own = actions.own.filter((a) => !isTagAction(a) && (here.has(a) || !elsewhere.has(a)))
+    const tagging = actions.own.filter((a) => isTagAction(a) && (here.has(a) || !elsewhere.has(a)))
+    if (!onlyOnOthers(r.type))
+      statements.push({ Sid: r.logicalId, Effect: 'Allow', Action: own, Resource: [arn] })
+    const tagged = hasTags(r.props) || opts.stackTagged === true || alwaysTagsOnCreate(r.type)
+    if (tagging.length && tagged && !onlyOnOthers(r.type))
+      statements.push({ Sid: `${r.logicalId}Tags`, Effect: 'Allow', Action: tagging, Resource: [arn] })
+    const other = new Map<string, { actions: string[]; resource: string; context?: Record<string, string> }>()
     for (const c of calls) {
-      if (actions.own.includes(c.action)) continue
+      if (c.resource === arn && !onlyOnOthers(r.type)) continue
+      // A tag call elsewhere (kms:TagResource of CreateKey) only when the resource is tagged.
+      if (isTagAction(c.action) && !tagged) continue
       if (c.action === 's3:GetObject' && c.resource.includes(':::*')) {
         notes.push(
           `${r.logicalId}: reads its code from a bucket known only at deployment (the build artifact?); give the stage readArtifacts: true, or a statement for that bucket`,
@@ -232,29 +273,48 @@ export function deriveStatements(
         )
         continue
       }
-      other.set(`${c.action} ${c.resource}`, {
-        action: c.action,
-        resource: c.resource,
-        ...(c.context ? { context: { ...c.context } } : {}),
-      })
+      // One statement per resource (and request context): its actions together.
+      const key = `${c.resource} ${JSON.stringify(c.context ?? {})}`
+      const prev = other.get(key)
+      if (prev) {
+        if (!prev.actions.includes(c.action)) prev.actions.push(c.action)
+      } else
+        other.set(key, {
+          actions: [c.action],
+          resource: c.resource,
+          ...(c.context ? { context: { ...c.context } } : {}),
+        })
     }
     let n = 0
     for (const c of other.values()) {
       const cond = c.context ? { StringEquals: Object.fromEntries(Object.entries(c.context)) } : undefined
+      const sid = `${r.logicalId}${c.actions[0]!.split(':')[1]}${n++ ? n : ''}`.replace(/[^A-Za-z0-9]/g, '')
+      onOthers.add(sid)
       statements.push({
-        Sid: `${r.logicalId}${c.action.split(':')[1]}${n++ ? n : ''}`.replace(/[^A-Za-z0-9]/g, ''),
+        Sid: sid,
         Effect: 'Allow',
-        Action: [c.action],
+        Action: c.actions,
         Resource: [c.resource],
         ...(cond ? { Condition: cond } : {}),
       })
     }
-    const left = actions.other.filter((a) => ![...other.values()].some((c) => c.action === a))
+    const left = actions.other.filter((a) => ![...other.values()].some((c) => c.actions.includes(a)))
     if (left.length)
       notes.push(
         `${r.logicalId}: not derived, only needed with properties the template does not use: ${left.join(', ')}`,
       )
-    if (!r.named) notes.push(`${r.logicalId}: named by CloudFormation, so scoped to ${arn}`)
+    if (!r.named && !onlyOnOthers(r.type))
+      notes.push(`${r.logicalId}: named by CloudFormation, so scoped to ${arn}`)
   }
-  return { statements, notes, unknownTypes: [...new Set(unknownTypes)] }
+  // A call on another resource of the template that its own statement already allows (an
+  // inline policy put in a role the template creates) needs no statement of its own.
+  const own = statements.filter((x) => !onOthers.has(x.Sid) && !x.Condition)
+  const covered = (action: string, resource: string): boolean =>
+    own.some((x) => x.Resource.length === 1 && x.Resource[0] === resource && x.Action.includes(action))
+  const kept = statements.flatMap((x) => {
+    if (!onOthers.has(x.Sid) || x.Condition) return [x]
+    const left = x.Action.filter((a) => !covered(a, x.Resource[0]!))
+    return left.length ? [{ ...x, Action: left }] : []
+  })
+  return { statements: kept, notes, unknownTypes: [...new Set(unknownTypes)] }
 }

@@ -56,6 +56,19 @@ interface TypeModel {
   readonly nameProperty?: string
   /** Names CloudFormation generates are lower case (S3 buckets). */
   readonly lowercase?: boolean
+  /**
+   * The name a handler generates when the template gives none, as a pattern, when it is not
+   * CloudFormation's usual `<stack name>-<logical id>-<random>`.
+   */
+  generatedName?(env: ResourceEnv): string
+  /**
+   * The create handler tags the resource even when neither the template nor the stack gives
+   * tags (CloudFormation's `aws:cloudformation:*` system tags, where the service's API needs
+   * the tag permission for them; only where AWS documents it).
+   */
+  readonly alwaysTagsOnCreate?: boolean
+  /** The type has no resource of its own: its calls act on others (IAM inline policies). */
+  readonly onlyOnOthers?: boolean
   /** The resource's ARN from its name (which may be a pattern with `*`). */
   arn(env: ResourceEnv, name: string): string
   /** The calls of a handler, in the order the handler makes them. */
@@ -146,16 +159,30 @@ const MODELS: Readonly<Record<string, TypeModel>> = {
   },
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ssm-parameter.html
   // Parameter ARNs drop the leading slash of a hierarchical name (sysman-paramstore-access.html).
+  // "To create an SSM parameter, you must have the IAM permissions ssm:PutParameter and
+  // ssm:AddTagsToResource. On stack creation, AWS CloudFormation adds the following three tags to
+  // the parameter: aws:cloudformation:stack-name, …" (same page): the create handler always tags.
+  // Without Name the handler names the parameter `CFN-<logical id>-<12 random letters and digits>`
+  // (aws-cloudformation-resource-providers-ssm, aws-ssm-parameter CreateHandler.generateParameterName,
+  // Constants.CF_PARAMETER_NAME_PREFIX "CFN", GUID_LENGTH 12), not `<stack>-<logical id>-…`.
   'AWS::SSM::Parameter': {
     service: 'ssm',
     nameProperty: 'Name',
+    generatedName: (env) => `CFN-${env.logicalId}-*`,
+    alwaysTagsOnCreate: true,
     arn: (env, name) => arnOf(env, 'ssm', `parameter/${name.replace(/^\//, '')}`),
     calls: (op, p, arn) =>
       op === 'delete'
         ? byProperty(p, arn, [['ssm:DeleteParameter', undefined, 'deletes the parameter']])
         : byProperty(p, arn, [
             ['ssm:PutParameter', undefined, 'puts the parameter'],
-            ['ssm:AddTagsToResource', 'Tags', 'tags the parameter'],
+            op === 'create'
+              ? [
+                  'ssm:AddTagsToResource',
+                  undefined,
+                  'tags the parameter (CloudFormation always adds its aws:cloudformation tags)',
+                ]
+              : ['ssm:AddTagsToResource', 'Tags', 'tags the parameter'],
           ]),
   },
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucket.html
@@ -215,6 +242,185 @@ const MODELS: Readonly<Record<string, TypeModel>> = {
       return out
     },
   },
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-loggroup.html
+  // ARN: arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName} (list_amazoncloudwatchlogs.html).
+  'AWS::Logs::LogGroup': {
+    service: 'logs',
+    nameProperty: 'LogGroupName',
+    arn: (env, name) => arnOf(env, 'logs', `log-group:${name}`),
+    calls: (op, p, arn) =>
+      op === 'delete'
+        ? byProperty(p, arn, [['logs:DeleteLogGroup', undefined, 'deletes the log group']])
+        : byProperty(p, arn, [
+            ...(op === 'create'
+              ? ([['logs:CreateLogGroup', undefined, 'creates the log group']] as const)
+              : []),
+            ['logs:PutRetentionPolicy', 'RetentionInDays', 'sets the retention'],
+            ['logs:TagResource', 'Tags', 'tags the log group'],
+          ]),
+  },
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html
+  // ARN: arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName} (list_amazondynamodb.html).
+  'AWS::DynamoDB::Table': {
+    service: 'dynamodb',
+    nameProperty: 'TableName',
+    arn: (env, name) => arnOf(env, 'dynamodb', `table/${name}`),
+    calls: (op, p, arn) =>
+      op === 'delete'
+        ? byProperty(p, arn, [['dynamodb:DeleteTable', undefined, 'deletes the table']])
+        : byProperty(p, arn, [
+            op === 'create'
+              ? ['dynamodb:CreateTable', undefined, 'creates the table']
+              : ['dynamodb:UpdateTable', undefined, 'updates the table'],
+            ['dynamodb:TagResource', 'Tags', 'tags the table'],
+            ['dynamodb:UpdateTimeToLive', 'TimeToLiveSpecification', 'sets time to live'],
+            [
+              'dynamodb:UpdateContinuousBackups',
+              'PointInTimeRecoverySpecification',
+              'sets point-in-time recovery',
+            ],
+          ]),
+  },
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-events-rule.html
+  // ARN of a rule on the default bus: arn:${Partition}:events:${Region}:${Account}:rule/${RuleName}
+  // (list_amazoneventbridge.html); PutTargets with a target RoleArn passes it to EventBridge
+  // (eb-use-identity-based.html).
+  'AWS::Events::Rule': {
+    service: 'events',
+    nameProperty: 'Name',
+    arn: (env, name) => arnOf(env, 'events', `rule/${name}`),
+    calls: (op, p, arn, env) => {
+      const targets = Array.isArray(p.Targets) ? (p.Targets as Record<string, unknown>[]) : []
+      if (op === 'delete')
+        return byProperty(p, arn, [
+          ['events:RemoveTargets', 'Targets', 'removes its targets'],
+          ['events:DeleteRule', undefined, 'deletes the rule'],
+        ])
+      const out = byProperty(p, arn, [
+        ['events:PutRule', undefined, 'puts the rule'],
+        ['events:PutTargets', 'Targets', 'puts its targets'],
+      ])
+      for (const t of targets) {
+        const role = roleArnFrom(env, t?.RoleArn)
+        if (role)
+          out.push({
+            action: 'iam:PassRole',
+            resource: role,
+            context: { 'iam:PassedToService': 'events.amazonaws.com' },
+            why: `passes the role of target ${String(t.Id)} to EventBridge`,
+          })
+      }
+      return out
+    },
+  },
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-managedpolicy.html
+  // ARN: arn:${Partition}:iam::${Account}:policy/${PolicyNameWithPath}; attaching acts on the role,
+  // user or group (AttachRolePolicy's resource is the role: list_awsidentityandaccessmanagementiam.html).
+  'AWS::IAM::ManagedPolicy': {
+    service: 'iam',
+    nameProperty: 'ManagedPolicyName',
+    arn: (env, name) => arnOf(env, 'iam', `policy/${name}`, false),
+    calls: (op, p, arn, env) => {
+      const on = (
+        kind: 'role' | 'user' | 'group',
+        prop: string,
+        action: string,
+        why: string,
+      ): ResourceCall[] =>
+        (Array.isArray(p[prop]) ? (p[prop] as unknown[]) : [])
+          .filter((x): x is string => typeof x === 'string' && x !== '')
+          .map((x) => ({ action, resource: arnOf(env, 'iam', `${kind}/${x}`, false), why: `${why} ${x}` }))
+      if (op === 'delete')
+        return [
+          ...on('role', 'Roles', 'iam:DetachRolePolicy', 'detaches it from role'),
+          ...on('user', 'Users', 'iam:DetachUserPolicy', 'detaches it from user'),
+          ...on('group', 'Groups', 'iam:DetachGroupPolicy', 'detaches it from group'),
+          { action: 'iam:DeletePolicy', resource: arn, why: 'deletes the policy' },
+        ]
+      return [
+        op === 'create'
+          ? { action: 'iam:CreatePolicy', resource: arn, why: 'creates the policy' }
+          : { action: 'iam:CreatePolicyVersion', resource: arn, why: 'creates a new version' },
+        ...on('role', 'Roles', 'iam:AttachRolePolicy', 'attaches it to role'),
+        ...on('user', 'Users', 'iam:AttachUserPolicy', 'attaches it to user'),
+        ...on('group', 'Groups', 'iam:AttachGroupPolicy', 'attaches it to group'),
+      ]
+    },
+  },
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-policy.html
+  // An inline policy has no ARN of its own: every call acts on the role, user or group it is put in.
+  'AWS::IAM::Policy': {
+    service: 'iam',
+    onlyOnOthers: true,
+    arn: (env) => arnOf(env, 'iam', `policy/${env.logicalId}`, false),
+    calls: (op, p, _arn, env) => {
+      const list = (prop: string): string[] =>
+        (Array.isArray(p[prop]) ? (p[prop] as unknown[]) : []).filter(
+          (x): x is string => typeof x === 'string' && x !== '',
+        )
+      const verb = op === 'delete' ? 'Delete' : 'Put'
+      const calls: ResourceCall[] = []
+      for (const [prop, kind] of [
+        ['Roles', 'Role'],
+        ['Users', 'User'],
+        ['Groups', 'Group'],
+      ] as const)
+        for (const x of list(prop)) {
+          const resource = arnOf(env, 'iam', `${kind.toLowerCase()}/${x}`, false)
+          calls.push({
+            action: `iam:${verb}${kind}Policy`,
+            resource,
+            why: `${verb.toLowerCase()}s the inline policy of ${kind.toLowerCase()} ${x}`,
+          })
+          // The create handler reads the policy back (the schema's handler permissions).
+          if (op === 'create')
+            calls.push({ action: `iam:Get${kind}Policy`, resource, why: `reads it back from ${x}` })
+        }
+      return calls
+    },
+  },
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html
+  // CreateKey has no resource (Resource "*", list_awskeymanagementservice.html), and its Tags need
+  // kms:TagResource (API_CreateKey.html, Tags); the key's id, hence its ARN, is known only once made.
+  'AWS::KMS::Key': {
+    service: 'kms',
+    arn: (env, name) => arnOf(env, 'kms', `key/${name}`),
+    generatedName: () => '*',
+    calls: (op, p, arn) => {
+      if (op === 'delete')
+        return [{ action: 'kms:ScheduleKeyDeletion', resource: arn, why: 'schedules the key deletion' }]
+      if (op === 'update')
+        return byProperty(p, arn, [['kms:PutKeyPolicy', 'KeyPolicy', 'puts the key policy']])
+      const disabled = p.Enabled === false || p.Enabled === 'false'
+      return [
+        { action: 'kms:CreateKey', resource: '*', why: 'creates the key' },
+        ...(has(p, 'Tags') ? [{ action: 'kms:TagResource', resource: '*', why: 'tags the key' }] : []),
+        ...(p.EnableKeyRotation === true || p.EnableKeyRotation === 'true'
+          ? [{ action: 'kms:EnableKeyRotation', resource: arn, why: 'enables key rotation' }]
+          : []),
+        ...(disabled ? [{ action: 'kms:DisableKey', resource: arn, why: 'disables the key' }] : []),
+      ]
+    },
+  },
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-alias.html
+  // CreateAlias, UpdateAlias and DeleteAlias need permission on the alias and on the key
+  // (kms/latest/developerguide/alias-access.html).
+  'AWS::KMS::Alias': {
+    service: 'kms',
+    nameProperty: 'AliasName',
+    arn: (env, name) => arnOf(env, 'kms', name),
+    calls: (op, p, arn, env) => {
+      const target = typeof p.TargetKeyId === 'string' && p.TargetKeyId ? p.TargetKeyId : '*'
+      const key = target.startsWith('arn:') ? target : arnOf(env, 'kms', `key/${target}`)
+      const action =
+        op === 'create' ? 'kms:CreateAlias' : op === 'update' ? 'kms:UpdateAlias' : 'kms:DeleteAlias'
+      const verb = op === 'create' ? 'creates' : op === 'update' ? 'updates' : 'deletes'
+      return [
+        { action, resource: arn, why: `${verb} the alias` },
+        { action, resource: key, why: `${verb} the alias of the key` },
+      ]
+    },
+  },
 }
 
 /** Service prefixes that differ from the type's service name (list_awsstepfunctions.html…). */
@@ -245,10 +451,52 @@ export function resourceArn(type: string, env: ResourceEnv, name: string): strin
   return MODELS[type]?.arn(env, name)
 }
 
-/** The name pattern of a resource CloudFormation names itself: `<stack name>-*`. */
+/**
+ * The name pattern of a resource CloudFormation names itself: `<stack name>-*`, or the type's own
+ * pattern (`CFN-<logical id>-*` for SSM parameters).
+ */
 export function generatedNamePattern(type: string, env: ResourceEnv): string {
-  const base = `${env.stackName}-*`
-  return MODELS[type]?.lowercase ? base.toLowerCase() : base
+  const m = MODELS[type]
+  const base = m?.generatedName ? m.generatedName(env) : `${env.stackName}-*`
+  return m?.lowercase ? base.toLowerCase() : base
+}
+
+/**
+ * Whether an action adds or removes tags (`iam:TagRole`, `sqs:UntagQueue`, `ssm:AddTagsToResource`,
+ * `s3:PutBucketTagging`…), as opposed to reading them (`sqs:ListQueueTags`).
+ */
+export function isTagAction(action: string): boolean {
+  const name = action.split(':')[1] ?? ''
+  return /^(Tag|Untag|AddTags|RemoveTags|PutBucketTagging$)/.test(name)
+}
+
+/** Whether the type's calls all act on other resources (an inline policy acts on its roles). */
+export function onlyOnOthers(type: string): boolean {
+  return MODELS[type]?.onlyOnOthers === true
+}
+
+/** Whether the type's create handler tags the resource even without any tag given. */
+export function alwaysTagsOnCreate(type: string): boolean {
+  return MODELS[type]?.alwaysTagsOnCreate === true
+}
+
+/**
+ * The properties a resource's handlers receive when the stack has tags: CloudFormation
+ * propagates stack tags to the resources it creates (API_CreateStack.html, Tags: "AWS
+ * CloudFormation also propagates these tags to the resources created in the stack"), and the
+ * handler tags the resource with them, which needs the type's tag permission (the user tags of a
+ * stack fail the resource when they cannot be applied; the SNS provider's "Soft fail stack level
+ * only tags" was reverted for that, aws-cloudformation-resource-providers-sns pull 75). Every type
+ * of the catalogue takes them in its `Tags` property; `tags` may be a placeholder when the stack's
+ * tags are known only at deployment.
+ */
+export function withStackTags(
+  type: string,
+  props: Props,
+  tags: Readonly<Record<string, string>>,
+): Record<string, unknown> {
+  if (!MODELS[type] || !Object.keys(tags).length || has(props, 'Tags')) return { ...props }
+  return { ...props, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
 }
 
 /**

@@ -94,10 +94,58 @@ export async function withAppTemplates(
           [{ location: { file: definitionFile, path: field }, message: `no template ${file}` }],
         )
       }
-      return { ...s, appTemplate: { file, body: parseTemplate(text, file).body } }
+      const stackTags = await configurationTags(s.parametersFile, definitionFile, i)
+      return {
+        ...s,
+        appTemplate: { file, body: parseTemplate(text, file).body, ...(stackTags ? { stackTags } : {}) },
+      }
     }),
   )
   return { ...p, stages }
+}
+
+/**
+ * The stack tags a stage's template configuration file gives (its `Tags`, a map of strings:
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/continuous-delivery-codepipeline-cfn-artifacts.html),
+ * read at the file's path relative to the definition: `{}` without `parametersFile`; undefined
+ * when the file is not there (the build makes it, so its tags are known only at deployment).
+ */
+async function configurationTags(
+  parametersFile: string | undefined,
+  definitionFile: string,
+  index: number,
+): Promise<Record<string, string> | undefined> {
+  if (parametersFile === undefined) return {}
+  const file = join(dirname(definitionFile), parametersFile)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  const field = `stages[${index}].parametersFile`
+  const bad = (what: string): CrosspipeError =>
+    new CrosspipeError(
+      'invalid-definition',
+      `${file}: ${what}; a template configuration file is JSON: { "Parameters": { "Name": "value" }, "Tags": { "Key": "value" } }`,
+      [{ location: { file: definitionFile, path: field }, message: what }],
+    )
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (e) {
+    throw bad(`not valid JSON (${(e as Error).message})`)
+  }
+  const tags = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).Tags : undefined
+  if (tags === undefined) return {}
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags))
+    throw bad('"Tags" is not a mapping of tag keys to values')
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(tags)) {
+    if (typeof v !== 'string') throw bad(`the value of tag "${k}" is not a string`)
+    out[k] = v
+  }
+  return out
 }
 
 /**

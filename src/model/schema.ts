@@ -459,7 +459,16 @@ export type ResolvedStage = Omit<PipelineStage, 'targets'> & {
    * The application template read for `deployPermissions.fromTemplate` (by `loadPipeline`,
    * relative to the definition): its file name and parsed body (intrinsics in their long form).
    */
-  readonly appTemplate?: { readonly file: string; readonly body: unknown }
+  readonly appTemplate?: {
+    readonly file: string
+    readonly body: unknown
+    /**
+     * The stack's tags, when known: `{}` without `parametersFile`, else the `Tags` of the template
+     * configuration file found at that path next to the definition. Absent when the file is not
+     * there (the build makes it): the stack may then have any tags.
+     */
+    readonly stackTags?: Readonly<Record<string, string>>
+  }
 }
 /**
  * The definition after loading: defaults applied, every target's region resolved and the naming

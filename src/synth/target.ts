@@ -64,7 +64,12 @@ export function deriveForTarget(
       Object.entries(stage.parameters ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
     ),
   )
-  const r = deriveStatements(resources)
+  // Stack tags come from the template configuration file only (the CloudFormation action has no
+  // other way to set them): known when the file was read next to the definition, else possible.
+  const tags = stage.appTemplate.stackTags
+  const r = deriveStatements(resources, {
+    stackTagged: stage.parametersFile !== undefined && (tags === undefined || Object.keys(tags).length > 0),
+  })
   if (r.unknownTypes.length)
     throw new CrosspipeError(
       'invalid-definition',

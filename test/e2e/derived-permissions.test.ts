@@ -3,9 +3,15 @@
  * (`deployPermissions: { fromTemplate: true }`), end to end with the built CLI in the sandbox.
  * 1. The init example, with derived permissions in dev and prod, deploys through the pipeline.
  * 2. A template with an IAM role, a Lambda function whose code is the build artifact, an SQS
- *    queue, an SNS topic and an SSM parameter deploys with derived permissions, no AccessDenied.
- * 3. Removing any one derived statement of the dev deployment role makes `crosspipe check` deny a
- *    call of that resource and the sandbox deploy fail on that resource, naming the same action.
+ *    queue, an SNS topic, SSM parameters, a DynamoDB table, a log group, a managed and an inline
+ *    IAM policy, an EventBridge rule, a KMS key and its alias deploys with derived permissions,
+ *    no AccessDenied.
+ *    The stacks have tags (the stage's template configuration file, parametersFile), which
+ *    CloudFormation puts on every resource: the derived tag statements cover them. An SSM
+ *    parameter without a name is scoped to the name its handler generates, CFN-<logical id>-*.
+ * 3. Removing any one derived statement of the dev deployment role (tag statements included)
+ *    makes `crosspipe check` deny a call of that resource and the sandbox deploy fail on that
+ *    resource, naming the same action.
  * Needs git.
  */
 import { after, before, test } from 'node:test'
@@ -78,8 +84,15 @@ test('the init example deploys with deployment roles derived from its template',
   assert.match(synth.stdout, /stage prod: deployment role statements derived from template\.yml/)
   assert.match(
     synth.stdout,
-    /BucketNameParameter: ssm:AddTagsToResource, ssm:DeleteParameter, ssm:GetParameters, ssm:PutParameter, ssm:RemoveTagsFromResource\n {4}on arn:aws:ssm:eu-west-1:333333333333:parameter\/my-app\/prod\/data-bucket/,
+    /BucketNameParameter: ssm:DeleteParameter, ssm:GetParameters, ssm:PutParameter\n {4}on arn:aws:ssm:eu-west-1:333333333333:parameter\/my-app\/prod\/data-bucket/,
   )
+  // CloudFormation always tags a parameter it creates (aws-resource-ssm-parameter.html); the
+  // stack has no tags and the bucket none of its own, so the bucket gets no tag statement.
+  assert.match(
+    synth.stdout,
+    /BucketNameParameterTags: ssm:AddTagsToResource, ssm:RemoveTagsFromResource\n {4}on arn:aws:ssm:eu-west-1:333333333333:parameter\/my-app\/prod\/data-bucket/,
+  )
+  assert.doesNotMatch(synth.stdout, /DataBucketTags/)
   assert.doesNotMatch(readFileSync(devTarget, 'utf8'), /PowerUserAccess/)
   expectExit(cli(['check'], { cwd: dir }), 0, 'check')
   expectExit(cli(['deploy', '--sandbox', '--state', state], { cwd: dir }), 0, 'deploy')
@@ -134,16 +147,68 @@ Resources:
       Name: !Sub /my-app/\${Environment}/queue
       Type: String
       Value: !GetAtt Queue.Arn
+  Unnamed:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Type: String
+      Value: !GetAtt Topic.TopicName
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub \${AWS::StackName}-items
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{ AttributeName: id, AttributeType: S }]
+      KeySchema: [{ AttributeName: id, KeyType: HASH }]
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      RetentionInDays: 7
+  Managed:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles: [!Ref FnRole]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - { Effect: Allow, Action: dynamodb:GetItem, Resource: !GetAtt Table.Arn }
+  Inline:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: logs
+      Roles: [!Ref FnRole]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - { Effect: Allow, Action: logs:PutLogEvents, Resource: !GetAtt Logs.Arn }
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: rate(1 day)
+      Targets: [{ Id: fn, Arn: !GetAtt Fn.Arn }]
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: true
+  KeyAlias:
+    Type: AWS::KMS::Alias
+    Properties:
+      AliasName: !Sub alias/\${AWS::StackName}-data
+      TargetKeyId: !Ref Key
 `
+/** The stages' template configuration file: stack tags, which CloudFormation puts on every resource. */
+const CONFIG = JSON.stringify({ Tags: { team: 'payments', 'cost-center': '42' } })
 
 test('a role, a Lambda function (code from the artifact), a queue, a topic and a parameter deploy with derived permissions', async () => {
   writeFileSync(join(dir, 'template.yml'), RICH)
+  writeFileSync(join(dir, 'stack-config.json'), CONFIG)
+  edit(join(dir, 'buildspec.yml'), '    - template.yml\n', '    - template.yml\n    - stack-config.json\n')
   for (const env of ['dev', 'prod'])
     edit(
       join(dir, 'crosspipe.yml'),
       `      Environment: ${env}\n`,
-      `      Environment: ${env}\n      CodeBucket: { "Fn::GetArtifactAtt": [BuildOutput, BucketName] }\n      CodeKey: { "Fn::GetArtifactAtt": [BuildOutput, ObjectKey] }\n    capabilities: [CAPABILITY_NAMED_IAM]\n    readArtifacts: true\n`,
+      `      Environment: ${env}\n      CodeBucket: { "Fn::GetArtifactAtt": [BuildOutput, BucketName] }\n      CodeKey: { "Fn::GetArtifactAtt": [BuildOutput, ObjectKey] }\n    parametersFile: stack-config.json\n    capabilities: [CAPABILITY_NAMED_IAM]\n    readArtifacts: true\n`,
     )
+  execFileSync('git', ['add', 'stack-config.json'], { cwd: dir })
   commit(dir, 'A richer application')
   const synth = expectExit(cli(['synth'], { cwd: dir }), 0, 'synth')
   assert.match(
@@ -154,7 +219,27 @@ test('a role, a Lambda function (code from the artifact), a queue, a topic and a
     synth.stdout,
     /Queue: sqs:CreateQueue.*\n {4}on arn:aws:sqs:eu-west-1:333333333333:my-app-prod-\*/,
   )
-  expectExit(cli(['check'], { cwd: dir }), 0, 'check')
+  // The stack's tags reach every resource: each gets its type's tag actions.
+  for (const [sid, actions] of [
+    ['FnRoleTags', 'iam:TagRole, iam:UntagRole'],
+    ['FnTags', 'lambda:TagResource, lambda:UntagResource'],
+    ['QueueTags', 'sqs:TagQueue, sqs:UntagQueue'],
+    ['TopicTags', 'sns:TagResource, sns:UntagResource'],
+  ])
+    assert.match(synth.stdout, new RegExp(`${sid}: ${actions}\n`), sid)
+  // A parameter without a name: its handler names it CFN-<logical id>-<random>.
+  assert.match(
+    synth.stdout,
+    /Unnamed: ssm:DeleteParameter, ssm:GetParameters, ssm:PutParameter\n {4}on arn:aws:ssm:eu-west-1:333333333333:parameter\/CFN-Unnamed-\*/,
+  )
+  // check reads the stack's tags from the configuration file next to the definition.
+  const checked = expectExit(cli(['check', '--json'], { cwd: dir }), 0, 'check')
+  const calls = JSON.parse(checked.stdout).calls as { operation: string; decision: string }[]
+  for (const op of ['iam:TagRole', 'lambda:TagResource', 'sqs:TagQueue', 'sns:TagResource'])
+    assert.ok(
+      calls.some((c) => c.operation === op && c.decision === 'Allowed'),
+      `check evaluates ${op} for the stack's tags`,
+    )
   expectExit(cli(['deploy', '--sandbox', '--state', state], { cwd: dir }), 0, 'deploy')
   const out = await runThrough()
   assert.doesNotMatch(out, /AccessDenied|not authorized/)
@@ -187,8 +272,38 @@ function withoutStatement(sid: string): void {
 test('removing any one derived statement: check and the sandbox deploy fail on the same resource and action', async () => {
   expectExit(cli(['synth'], { cwd: dir }), 0, 'synth')
   const original = readFileSync(devTarget, 'utf8')
-  const derived = sids().filter((s) => ['FnRole', 'Fn', 'FnPassRole', 'Queue', 'Topic', 'Param'].includes(s))
-  assert.deepEqual(derived.sort(), ['Fn', 'FnPassRole', 'FnRole', 'Param', 'Queue', 'Topic'])
+  const resources = [
+    'FnRole',
+    'Fn',
+    'FnPassRole',
+    'Queue',
+    'Topic',
+    'Param',
+    'Unnamed',
+    'Table',
+    'Logs',
+    'Managed',
+    'Rule',
+    // Key and KeyAliasCreateAlias (calls on the key) are decided by the key policy too, which
+    // check cannot see before the key exists: the sandbox alone checks them.
+    'KeyCreateKey',
+    'KeyAlias',
+  ]
+  const tagStatements = [
+    'FnRoleTags',
+    'FnTags',
+    'QueueTags',
+    'TopicTags',
+    'ParamTags',
+    'UnnamedTags',
+    'TableTags',
+    'LogsTags',
+  ]
+  // Attaching Managed to FnRole and putting Inline in it are allowed by FnRole's own statement
+  // (its handlers' iam:AttachRolePolicy, iam:PutRolePolicy on it): no statement of their own.
+  assert.ok(!sids().some((s) => /^(Managed|Inline)./.test(s)), sids().join())
+  const derived = sids().filter((s) => [...resources, ...tagStatements].includes(s))
+  assert.deepEqual(derived.sort(), [...resources, ...tagStatements].sort())
   const cfn = access().cloudFormation({ account: DEV, region: 'eu-west-1' })
   const gone = async () => {
     for (let i = 0; i < 100 && (await stackStatus(DEV, 'my-app-dev')) !== undefined; i++)
@@ -230,8 +345,10 @@ test('removing any one derived statement: check and the sandbox deploy fail on t
     )
     const events = await cfn.describeStackEvents('my-app-dev')
     const failed = events.find((e) => e.status === 'CREATE_FAILED' && e.reason?.includes(said))
-    const logical = sid === 'FnPassRole' ? 'Fn' : sid
+    const logical = sid.replace(/(PassRole|CreateKey|CreateAlias|Tags)$/, '')
     assert.equal(failed?.logicalId, logical, `without ${sid} the failed resource`)
+    if (tagStatements.includes(sid))
+      assert.match(said, /:(Tag|AddTags)/, `without ${sid} the denied action tags the resource`)
     // The failed creation rolled back what it made; the empty stack goes.
     await cfn.deleteStack('my-app-dev')
     await gone()

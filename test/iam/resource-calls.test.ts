@@ -9,9 +9,11 @@ import { readFileSync } from 'node:fs'
 import { appResources, deriveStatements } from '../../src/iam/app-template.js'
 import {
   cataloguedTypes,
+  isTagAction,
   RESOURCE_PERMISSIONS,
   RESOURCE_PERMISSIONS_SOURCE,
   resourceCalls,
+  withStackTags,
 } from '../../src/iam/resource-calls.js'
 import { RESOURCE_PERMISSIONS_DROPPED } from '../../src/iam/resource-permissions.js'
 
@@ -34,10 +36,37 @@ const FULL = {
   OwnershipControls: {},
   Role: 'arn:aws:iam::222222222222:role/r',
   Code: { S3Bucket: 'b', S3Key: 'k' },
+  Roles: ['r'],
+  Users: ['u'],
+  Groups: ['g'],
+  Targets: [
+    { Id: 't', Arn: 'arn:aws:sqs:eu-west-1:222222222222:q', RoleArn: 'arn:aws:iam::222222222222:role/e' },
+  ],
+  RetentionInDays: 7,
+  TimeToLiveSpecification: {},
+  PointInTimeRecoverySpecification: {},
+  KeyPolicy: {},
+  EnableKeyRotation: true,
+  Enabled: false,
+  TargetKeyId: 'k',
 }
 
 test('every catalogued call is a permission of its handler in the registry schema', () => {
-  assert.ok(cataloguedTypes().length >= 6)
+  assert.deepEqual(cataloguedTypes(), [
+    'AWS::DynamoDB::Table',
+    'AWS::Events::Rule',
+    'AWS::IAM::ManagedPolicy',
+    'AWS::IAM::Policy',
+    'AWS::IAM::Role',
+    'AWS::KMS::Alias',
+    'AWS::KMS::Key',
+    'AWS::Lambda::Function',
+    'AWS::Logs::LogGroup',
+    'AWS::S3::Bucket',
+    'AWS::SNS::Topic',
+    'AWS::SQS::Queue',
+    'AWS::SSM::Parameter',
+  ])
   for (const type of cataloguedTypes())
     for (const op of ['create', 'update', 'delete'] as const) {
       const perms = RESOURCE_PERMISSIONS[type]?.[op] ?? []
@@ -119,4 +148,118 @@ test('derived statements: names from the template, <stack>-* otherwise, PassRole
     ).unknownTypes,
     ['AWS::Foo::Bar'],
   )
+})
+
+test('tags: a tag statement only for tagged resources; SSM parameters are always tagged and unnamed ones are CFN-<id>-*', () => {
+  const body = {
+    Resources: {
+      Q: { Type: 'AWS::SQS::Queue' },
+      T: { Type: 'AWS::SNS::Topic', Properties: { Tags: [{ Key: 'a', Value: 'b' }] } },
+      P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'v' } },
+    },
+  }
+  const stack = { partition: 'aws', account: '222222222222', region: 'eu-west-1', stackName: 'app' }
+  const plain = deriveStatements(appResources(body, stack))
+  const by = Object.fromEntries(plain.statements.map((s) => [s.Sid, s]))
+  assert.equal(by.QTags, undefined, 'an untagged queue in an untagged stack: no tag actions')
+  assert.ok(!by.Q!.Action.some((a) => /Tag/.test(a) && !/List/.test(a)), by.Q!.Action.join())
+  assert.deepEqual(by.TTags!.Action, ['sns:TagResource', 'sns:UntagResource'])
+  assert.deepEqual(by.P!.Resource, ['arn:aws:ssm:eu-west-1:222222222222:parameter/CFN-P-*'])
+  assert.deepEqual(by.PTags!.Action, ['ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource'])
+  // The create call of a parameter tags it even without Tags (aws-resource-ssm-parameter.html).
+  assert.deepEqual(
+    resourceCalls('AWS::SSM::Parameter', 'create', {}, env, 'n')!.map((c) => c.action),
+    ['ssm:PutParameter', 'ssm:AddTagsToResource'],
+  )
+  const tagged = deriveStatements(appResources(body, stack), { stackTagged: true })
+  assert.deepEqual(tagged.statements.find((s) => s.Sid === 'QTags')?.Action, [
+    'sqs:TagQueue',
+    'sqs:UntagQueue',
+  ])
+  // Stack tags become the resource's Tags for the catalogue's calls, as CloudFormation propagates them.
+  const props = withStackTags('AWS::SQS::Queue', {}, { team: 'x' })
+  assert.deepEqual(
+    resourceCalls('AWS::SQS::Queue', 'create', props, env, 'n')!.map((c) => c.action),
+    ['sqs:CreateQueue', 'sqs:TagQueue'],
+  )
+  assert.ok(isTagAction('s3:PutBucketTagging') && !isTagAction('sqs:ListQueueTags'))
+  // A key's tags are given to CreateKey, which needs kms:TagResource where CreateKey is allowed.
+  const key = deriveStatements(appResources({ Resources: { K: { Type: 'AWS::KMS::Key' } } }, stack), {
+    stackTagged: true,
+  })
+  const keyBy = Object.fromEntries(key.statements.map((s) => [s.Sid, s]))
+  assert.deepEqual(keyBy.KCreateKey, {
+    Sid: 'KCreateKey',
+    Effect: 'Allow',
+    Action: ['kms:CreateKey', 'kms:TagResource'],
+    Resource: ['*'],
+  })
+  assert.deepEqual(keyBy.KTags!.Action, ['kms:UntagResource'])
+})
+
+test('the added types: scoped to the names in the template, calls on other resources where AWS authorizes them there', () => {
+  const body = {
+    Resources: {
+      Table: {
+        Type: 'AWS::DynamoDB::Table',
+        Properties: { TableName: { 'Fn::Sub': '${AWS::StackName}-items' } },
+      },
+      Logs: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 7 } },
+      Role: { Type: 'AWS::IAM::Role', Properties: { RoleName: 'app-events' } },
+      // Roles the template does not create: the calls on them need statements of their own.
+      Managed: { Type: 'AWS::IAM::ManagedPolicy', Properties: { Roles: ['app-worker'] } },
+      Inline: { Type: 'AWS::IAM::Policy', Properties: { PolicyName: 'p', Roles: ['app-worker'] } },
+      // A role it creates: its own statement allows them already.
+      Covered: { Type: 'AWS::IAM::Policy', Properties: { PolicyName: 'p', Roles: [{ Ref: 'Own' }] } },
+      Own: { Type: 'AWS::IAM::Role', Properties: { RoleName: 'app-own' } },
+      Key: { Type: 'AWS::KMS::Key' },
+      Alias: { Type: 'AWS::KMS::Alias', Properties: { AliasName: 'alias/app', TargetKeyId: { Ref: 'Key' } } },
+      Rule: {
+        Type: 'AWS::Events::Rule',
+        Properties: {
+          ScheduleExpression: 'rate(1 day)',
+          Targets: [{ Id: 'a', Arn: 'x', RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] } }],
+        },
+      },
+    },
+  }
+  const d = deriveStatements(
+    appResources(body, { partition: 'aws', account: '222222222222', region: 'eu-west-1', stackName: 'app' }),
+  )
+  const by = Object.fromEntries(d.statements.map((s) => [s.Sid, s]))
+  assert.deepEqual(d.unknownTypes, [])
+  assert.deepEqual(by.Table!.Resource, ['arn:aws:dynamodb:eu-west-1:222222222222:table/app-items'])
+  assert.ok(
+    by.Table!.Action.includes('dynamodb:CreateTable') && by.Table!.Action.includes('dynamodb:DeleteTable'),
+  )
+  assert.deepEqual(by.Logs!.Resource, ['arn:aws:logs:eu-west-1:222222222222:log-group:app-*'])
+  assert.deepEqual(by.Managed!.Resource, ['arn:aws:iam::222222222222:policy/app-*'])
+  assert.ok(
+    !by.Managed!.Action.includes('iam:AttachRolePolicy'),
+    'attaching acts on the role, not the policy',
+  )
+  assert.deepEqual(by.ManagedAttachRolePolicy, {
+    Sid: 'ManagedAttachRolePolicy',
+    Effect: 'Allow',
+    Action: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+    Resource: ['arn:aws:iam::222222222222:role/app-worker'],
+  })
+  assert.equal(by.Inline, undefined, 'an inline policy has no resource of its own')
+  assert.deepEqual(by.InlinePutRolePolicy!.Action, [
+    'iam:PutRolePolicy',
+    'iam:GetRolePolicy',
+    'iam:DeleteRolePolicy',
+  ])
+  assert.deepEqual(by.InlinePutRolePolicy!.Resource, ['arn:aws:iam::222222222222:role/app-worker'])
+  assert.ok(!d.statements.some((s) => s.Sid.startsWith('Covered')), 'covered by the statement of role Own')
+  assert.deepEqual(by.KeyCreateKey!.Resource, ['*'])
+  assert.deepEqual(by.KeyCreateKey!.Action, ['kms:CreateKey'])
+  assert.deepEqual(by.Key!.Resource, ['arn:aws:kms:eu-west-1:222222222222:key/*'])
+  assert.ok(!by.Key!.Action.includes('kms:CreateKey'))
+  assert.deepEqual(by.Alias!.Resource, ['arn:aws:kms:eu-west-1:222222222222:alias/app'])
+  assert.deepEqual(by.AliasCreateAlias!.Resource, ['arn:aws:kms:eu-west-1:222222222222:key/*'])
+  assert.deepEqual(by.Rule!.Resource, ['arn:aws:events:eu-west-1:222222222222:rule/app-*'])
+  assert.deepEqual(by.RulePassRole!.Condition, {
+    StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' },
+  })
 })

@@ -235,3 +235,32 @@ test('property: an unquoted account id is never accepted, so it is never silentl
     ),
   )
 })
+
+test('fromTemplate stages: the stack tags of parametersFile, read next to the definition', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'crosspipe-stacktags-'))
+  const files = exampleProject()
+  const def = files['crosspipe.yml']!.replace(
+    '      Environment: dev\n',
+    '      Environment: dev\n    parametersFile: config.json\n    deployPermissions:\n      fromTemplate: true\n',
+  ).replace(
+    '      Environment: prod\n',
+    '      Environment: prod\n    parametersFile: built-by-the-build.json\n    deployPermissions:\n      fromTemplate: true\n',
+  )
+  writeFileSync(join(dir, 'crosspipe.yml'), def)
+  writeFileSync(join(dir, 'template.yml'), files['template.yml']!)
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ Parameters: { A: 'b' }, Tags: { team: 'x' } }))
+  const p = await loadPipeline(join(dir, 'crosspipe.yml'))
+  assert.deepEqual(p.stages[0]!.appTemplate!.stackTags, { team: 'x' })
+  // Not there: the build makes it, so its tags are unknown until deployment.
+  assert.equal(p.stages[1]!.appTemplate!.stackTags, undefined)
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ Tags: { team: 1 } }))
+  await assert.rejects(loadPipeline(join(dir, 'crosspipe.yml')), (e: unknown) => {
+    assert.ok(e instanceof CrosspipeError)
+    assert.equal(e.code, 'invalid-definition')
+    assert.match(e.message, /config\.json: the value of tag "team" is not a string/)
+    assert.equal(e.problems[0]!.location?.path, 'stages[0].parametersFile')
+    return true
+  })
+  writeFileSync(join(dir, 'config.json'), '{ not json')
+  await assert.rejects(loadPipeline(join(dir, 'crosspipe.yml')), /config\.json: not valid JSON/)
+})

@@ -295,7 +295,15 @@ test('3. RoleARN: the caller needs iam:PassRole; provisioning runs as the role, 
       PolicyName: 'ssm-only',
       PolicyDocument: JSON.stringify({
         Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Action: ['ssm:PutParameter', 'ssm:DeleteParameter'], Resource: '*' }],
+        // Creating a parameter needs ssm:AddTagsToResource too: CloudFormation tags it
+        // (aws-resource-ssm-parameter.html).
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:DeleteParameter'],
+            Resource: '*',
+          },
+        ],
       }),
     }),
   )

@@ -102,6 +102,8 @@ export const kmsKey: ResourceProvider = {
   type: 'AWS::KMS::Key',
   async create(ctx, props) {
     unsupported(this.type, props, KEY_PROPS)
+    // The key's id is known once made: the catalogue's calls on it are for the key/* pattern.
+    await authorizeCatalogued(ctx, this.type, 'create', props, '*')
     const input: Record<string, unknown> = {}
     if (props.Description !== undefined) input.Description = str(props.Description)
     if (props.KeyUsage !== undefined) input.KeyUsage = props.KeyUsage
@@ -134,6 +136,7 @@ export const kmsKey: ResourceProvider = {
         )
     }
     const KeyId = current.physicalId
+    await authorizeCatalogued(ctx, this.type, 'update', props, KeyId)
     if (!same(old.KeyPolicy, props.KeyPolicy) && props.KeyPolicy !== undefined) {
       await ctx.aws.json('kms', 'PutKeyPolicy', {
         KeyId,
@@ -171,6 +174,7 @@ export const kmsKey: ResourceProvider = {
     // CloudFormation schedules the key's deletion (PendingWindowInDays, default 30) rather than
     // deleting it (aws-resource-kms-key.html, PendingWindowInDays).
     const days = Number(current.properties.PendingWindowInDays ?? 30)
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
     await ignoreMissing(
       ctx.aws.json('kms', 'ScheduleKeyDeletion', { KeyId: current.physicalId, PendingWindowInDays: days }),
     )
@@ -182,10 +186,12 @@ export const kmsAlias: ResourceProvider = {
   type: 'AWS::KMS::Alias',
   async create(ctx, props) {
     const AliasName = String(props.AliasName)
+    await authorizeCatalogued(ctx, this.type, 'create', props, AliasName)
     await ctx.aws.json('kms', 'CreateAlias', { AliasName, TargetKeyId: String(props.TargetKeyId) })
     return { physicalId: AliasName, attributes: {} }
   },
   async update(ctx, current, props) {
+    await authorizeCatalogued(ctx, this.type, 'update', props, current.physicalId)
     await ctx.aws.json('kms', 'UpdateAlias', {
       AliasName: current.physicalId,
       TargetKeyId: String(props.TargetKeyId),
@@ -193,6 +199,7 @@ export const kmsAlias: ResourceProvider = {
     return { physicalId: current.physicalId, attributes: {} }
   },
   async delete(ctx, current) {
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
     await ignoreMissing(ctx.aws.json('kms', 'DeleteAlias', { AliasName: current.physicalId }))
   },
 }
@@ -560,16 +567,19 @@ export const iamPolicy: ResourceProvider = {
   type: 'AWS::IAM::Policy',
   async create(ctx, props) {
     onlyRoles(this.type, props)
+    await authorizeCatalogued(ctx, this.type, 'create', props, ctx.logicalId)
     await putInline(ctx.aws, props, {})
     const id = ctx.physicalName({ maxLength: 128 })
     return { physicalId: id, attributes: { Id: id } }
   },
   async update(ctx, current, props) {
     onlyRoles(this.type, props)
+    await authorizeCatalogued(ctx, this.type, 'update', props, ctx.logicalId)
     await putInline(ctx.aws, props, current.properties)
     return { physicalId: current.physicalId, attributes: current.attributes }
   },
   async delete(ctx, current) {
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, ctx.logicalId)
     await deleteInline(ctx.aws, current.properties, {})
   },
 }
@@ -612,6 +622,7 @@ export const iamManagedPolicy: ResourceProvider = {
   async create(ctx, props) {
     onlyRoles(this.type, props)
     const name = str(props.ManagedPolicyName) ?? ctx.physicalName({ maxLength: 128 })
+    await authorizeCatalogued(ctx, this.type, 'create', props, `${str(props.Path) ?? '/'}${name}`.slice(1))
     const out = await iam(ctx.aws, 'CreatePolicy', {
       PolicyName: name,
       Path: str(props.Path),
@@ -633,6 +644,7 @@ export const iamManagedPolicy: ResourceProvider = {
     onlyRoles(this.type, props)
     const arn = current.physicalId
     const old = current.properties
+    await authorizeCatalogued(ctx, this.type, 'update', props, arn.split(':policy/')[1] ?? arn)
     let attributes: Record<string, unknown> = { ...current.attributes }
     if (!same(old.PolicyDocument, props.PolicyDocument)) {
       // IAM keeps at most five versions: remove the oldest non-default one first (API_CreatePolicyVersion.html).
@@ -671,6 +683,7 @@ export const iamManagedPolicy: ResourceProvider = {
   },
   async delete(ctx, current) {
     const arn = current.physicalId
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, arn.split(':policy/')[1] ?? arn)
     for (const r of strings(current.properties.Roles))
       await ignoreMissing(iam(ctx.aws, 'DetachRolePolicy', { RoleName: r, PolicyArn: arn }))
     for (const u of strings(current.properties.Users))

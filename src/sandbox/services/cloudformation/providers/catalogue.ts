@@ -27,6 +27,10 @@ export async function authorizeCatalogued(
     // Reading an object (Lambda code) is authorized by the read itself, which the provider makes
     // through S3 as this identity: S3 knows the bucket's owner, its policy and its key.
     if (c.action === 's3:GetObject') continue
+    // KMS calls are authorized by KMS itself, with the key policy that IAM policies need
+    // (kms/latest/developerguide/control-access.html), when the provider makes them; a key's
+    // ARN is not known before CreateKey.
+    if (c.action.startsWith('kms:')) continue
     // Other S3 calls act on buckets the stack creates in its own account; S3 ARNs carry no account.
     await ctx.aws.authorize(
       c.action,

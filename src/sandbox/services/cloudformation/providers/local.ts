@@ -146,6 +146,9 @@ export const ssmParameter: ResourceProvider = {
   type: 'AWS::SSM::Parameter',
   nameProperty: 'Name',
   async create(ctx, props) {
+    // Without Name the handler names it CFN-<logical id>-<12 random letters and digits>
+    // (aws-cloudformation-resource-providers-ssm, aws-ssm-parameter CreateHandler.generateParameterName),
+    // which the catalogue's generated-name pattern (CFN-<logical id>-*) matches.
     const name = str(props.Name) ?? `CFN-${ctx.logicalId}-${ctx.physicalName({ maxLength: 12 }).slice(-12)}`
     await authorizeCatalogued(ctx, this.type, 'create', props, name)
     if (ctx.local.get('ssm-parameter', name)) {
@@ -217,13 +220,6 @@ function objs(v: unknown): Obj[] {
   return Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as Obj[]) : []
 }
 
-/** A role given by name or ARN, as an ARN in the stack's account. */
-function roleArnOf(ctx: ProviderContext, v: unknown): string {
-  const s = str(v) ?? ''
-  if (s.startsWith('arn:')) return s
-  return formatArn({ partition: ctx.partition, service: 'iam', account: ctx.account, resource: `role/${s}` })
-}
-
 /** A stored EventBridge rule (matching events to targets is the pipeline engine's business). */
 export interface EventRuleRecord {
   readonly name: string
@@ -251,7 +247,6 @@ async function putRule(
     )
   }
   const ruleArn = arn(ctx, 'events', `rule/${name}`)
-  await ctx.aws.authorize('events:PutRule', ruleArn)
   const targets = objs(props.Targets)
   if (targets.length > 5)
     throw new AwsError(
@@ -265,13 +260,8 @@ async function putRule(
     if (ids.has(id)) throw new AwsError('ValidationException', `Duplicate target id ${id}`, 400)
     ids.add(id)
   }
-  if (targets.length) await ctx.aws.authorize('events:PutTargets', ruleArn)
-  for (const t of targets) {
-    if (t.RoleArn !== undefined)
-      await ctx.aws.authorize('iam:PassRole', roleArnOf(ctx, t.RoleArn), {
-        'iam:PassedToService': 'events.amazonaws.com',
-      })
-  }
+  // events:PutRule, PutTargets and the PassRole of each target's role, from the catalogue.
+  await authorizeCatalogued(ctx, 'AWS::Events::Rule', action, props, name)
   if (action === 'create' && ctx.local.get('events-rule', name)) {
     throw new AwsError('ResourceAlreadyExistsException', `Rule ${name} already exists`, 400)
   }
@@ -297,9 +287,7 @@ export const eventsRule: ResourceProvider = {
     return putRule(ctx, current.physicalId, props, 'update')
   },
   async delete(ctx, current) {
-    const ruleArn = arn(ctx, 'events', `rule/${current.physicalId}`)
-    if (objs(current.properties.Targets).length) await ctx.aws.authorize('events:RemoveTargets', ruleArn)
-    await ctx.aws.authorize('events:DeleteRule', ruleArn)
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
     ctx.local.delete('events-rule', current.physicalId)
   },
 }
@@ -392,6 +380,164 @@ export const lambdaFunction: ResourceProvider = {
   },
 }
 
+// ---------------------------------------------------------------- CloudWatch Logs
+
+/** Properties a provider honours; any other fails the resource with a sentence saying so. */
+function onlyProps(
+  type: string,
+  props: Readonly<Record<string, unknown>>,
+  supported: readonly string[],
+): void {
+  const extra = Object.keys(props).filter((k) => !supported.includes(k))
+  if (extra.length)
+    throw new AwsError(
+      'NotSupported',
+      `Properties [${extra.join(', ')}] of ${type} are not supported by the crosspipe sandbox`,
+      400,
+    )
+}
+
+/** A stored log group (nothing is logged to it: the sandbox runs no code). */
+export interface LogGroupRecord {
+  readonly name: string
+  readonly arn: string
+  readonly properties: Readonly<Record<string, unknown>>
+}
+
+const LOG_GROUP_PROPS = ['LogGroupName', 'RetentionInDays', 'Tags']
+
+/**
+ * AWS::Logs::LogGroup (stored): Ref is the name; GetAtt Arn is the log group ARN ending in `:*`
+ * (aws-resource-logs-loggroup.html, "Return values"). Names: 1 to 512 of `[.\-_/#A-Za-z0-9]`
+ * (logs API_CreateLogGroup.html).
+ */
+export const logsLogGroup: ResourceProvider = {
+  type: 'AWS::Logs::LogGroup',
+  nameProperty: 'LogGroupName',
+  async create(ctx, props) {
+    onlyProps(this.type, props, LOG_GROUP_PROPS)
+    const name = str(props.LogGroupName) ?? ctx.physicalName({ maxLength: 512 })
+    if (!/^[.\-_/#A-Za-z0-9]{1,512}$/.test(name))
+      throw new AwsError('InvalidParameterException', `Invalid log group name: ${name}`, 400)
+    await authorizeCatalogued(ctx, this.type, 'create', props, name)
+    if (ctx.local.get('logs-log-group', name))
+      throw new AwsError('ResourceAlreadyExistsException', 'The specified log group already exists', 400)
+    return putLogGroup(ctx, name, props)
+  },
+  async update(ctx, current, props) {
+    onlyProps(this.type, props, LOG_GROUP_PROPS)
+    await authorizeCatalogued(ctx, this.type, 'update', props, current.physicalId)
+    return putLogGroup(ctx, current.physicalId, props)
+  },
+  async delete(ctx, current) {
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
+    ctx.local.delete('logs-log-group', current.physicalId)
+  },
+}
+
+function putLogGroup(
+  ctx: ProviderContext,
+  name: string,
+  props: Readonly<Record<string, unknown>>,
+): ProvisionResult {
+  const groupArn = `${arn(ctx, 'logs', `log-group:${name}`)}:*`
+  ctx.local.put<LogGroupRecord>('logs-log-group', name, { name, arn: groupArn, properties: props })
+  return { physicalId: name, attributes: { Arn: groupArn } }
+}
+
+// ---------------------------------------------------------------- DynamoDB
+
+/** A stored DynamoDB table: its definition only (the sandbox serves no DynamoDB API). */
+export interface TableRecord {
+  readonly name: string
+  readonly arn: string
+  readonly properties: Readonly<Record<string, unknown>>
+}
+
+const TABLE_PROPS = [
+  'TableName',
+  'AttributeDefinitions',
+  'KeySchema',
+  'BillingMode',
+  'ProvisionedThroughput',
+  'GlobalSecondaryIndexes',
+  'LocalSecondaryIndexes',
+  'Tags',
+  'TimeToLiveSpecification',
+  'PointInTimeRecoverySpecification',
+]
+
+/**
+ * The CreateTable checks a template meets first (dynamodb API_CreateTable.html): every key
+ * attribute defined in AttributeDefinitions, and ProvisionedThroughput exactly when BillingMode
+ * is PROVISIONED (the default).
+ */
+function checkTable(props: Readonly<Record<string, unknown>>): void {
+  const defined = new Set(objs(props.AttributeDefinitions).map((a) => String(a.AttributeName)))
+  const keys = [
+    ...objs(props.KeySchema),
+    ...objs(props.GlobalSecondaryIndexes).flatMap((i) => objs(i.KeySchema)),
+    ...objs(props.LocalSecondaryIndexes).flatMap((i) => objs(i.KeySchema)),
+  ].map((k) => String(k.AttributeName))
+  const missing = keys.filter((k) => !defined.has(k))
+  if (missing.length)
+    throw new AwsError(
+      'ValidationException',
+      `One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [${missing.join(', ')}]`,
+      400,
+    )
+  const provisioned = (str(props.BillingMode) ?? 'PROVISIONED') === 'PROVISIONED'
+  if (provisioned && props.ProvisionedThroughput === undefined)
+    throw new AwsError('ValidationException', 'No provisioned throughput specified for the table', 400)
+  if (!provisioned && props.ProvisionedThroughput !== undefined)
+    throw new AwsError(
+      'ValidationException',
+      'One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST',
+      400,
+    )
+}
+
+/**
+ * AWS::DynamoDB::Table (stored, not served): Ref is the table name; GetAtt Arn
+ * (aws-resource-dynamodb-table.html, "Return values"; StreamSpecification, hence StreamArn, is
+ * not supported). Names: 3 to 255 of `[a-zA-Z0-9_.-]` (API_CreateTable.html).
+ */
+export const dynamodbTable: ResourceProvider = {
+  type: 'AWS::DynamoDB::Table',
+  nameProperty: 'TableName',
+  async create(ctx, props) {
+    onlyProps(this.type, props, TABLE_PROPS)
+    const name = str(props.TableName) ?? ctx.physicalName({ maxLength: 255 })
+    if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(name))
+      throw new AwsError('ValidationException', `Invalid table name: ${name}`, 400)
+    checkTable(props)
+    await authorizeCatalogued(ctx, this.type, 'create', props, name)
+    if (ctx.local.get('dynamodb-table', name))
+      throw new AwsError('ResourceInUseException', `Table already exists: ${name}`, 400)
+    return putTable(ctx, name, props)
+  },
+  async update(ctx, current, props) {
+    onlyProps(this.type, props, TABLE_PROPS)
+    checkTable(props)
+    await authorizeCatalogued(ctx, this.type, 'update', props, current.physicalId)
+    return putTable(ctx, current.physicalId, props)
+  },
+  async delete(ctx, current) {
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
+    ctx.local.delete('dynamodb-table', current.physicalId)
+  },
+}
+
+function putTable(
+  ctx: ProviderContext,
+  name: string,
+  props: Readonly<Record<string, unknown>>,
+): ProvisionResult {
+  const tableArn = arn(ctx, 'dynamodb', `table/${name}`)
+  ctx.local.put<TableRecord>('dynamodb-table', name, { name, arn: tableArn, properties: props })
+  return { physicalId: name, attributes: { Arn: tableArn } }
+}
+
 /** The account of a role ARN (for cross-account checks by callers). */
 export function accountOf(roleArn: string): string | undefined {
   return parseArn(roleArn)?.account
@@ -399,7 +545,9 @@ export function accountOf(roleArn: string): string | undefined {
 
 /** Every local provider. */
 export const LOCAL_PROVIDERS: readonly ResourceProvider[] = [
+  dynamodbTable,
   eventsRule,
+  logsLogGroup,
   lambdaFunction,
   snsTopic,
   sqsQueue,
