@@ -5,6 +5,7 @@ import { parseArn } from '../../../iam/arn.js'
 import type { PolicyDocument } from '../../../iam/types.js'
 import { validatePolicy } from '../../../iam/index.js'
 import { authorize } from '../../auth/authorize.js'
+import type { CredentialRecord } from '../../auth/identity.js'
 import type { Runtime } from '../../runtime.js'
 import { checkPattern, optional, optionalInt, required } from '../query-params.js'
 import type { QueryService, RequestContext } from '../types.js'
@@ -12,6 +13,16 @@ import { accessDenied, malformedPolicyDocument, packedPolicyTooLarge, validation
 import { issueSession, issueUserSession } from './store.js'
 
 const SESSION_NAME = /^[\w+=,.@-]*$/
+
+/** The `Credentials` element of AssumeRole and GetSessionToken. */
+function credentialsXml(rec: CredentialRecord): Record<string, string | undefined> {
+  return {
+    AccessKeyId: rec.accessKeyId,
+    SecretAccessKey: rec.secretAccessKey,
+    SessionToken: rec.sessionToken,
+    Expiration: rec.expiration,
+  }
+}
 
 /** The STS service. */
 export function stsService(runtime: Runtime): QueryService {
@@ -43,15 +54,7 @@ export function stsService(runtime: Runtime): QueryService {
           )
         const max = ctx.identity.kind === 'root' ? 3600 : 129600
         const duration = optionalInt(p, 'DurationSeconds', 900, max) ?? Math.min(43200, max)
-        const rec = issueUserSession(runtime, cred, duration, ctx.now)
-        return {
-          Credentials: {
-            AccessKeyId: rec.accessKeyId,
-            SecretAccessKey: rec.secretAccessKey,
-            SessionToken: rec.sessionToken,
-            Expiration: rec.expiration,
-          },
-        }
+        return { Credentials: credentialsXml(issueUserSession(runtime, cred, duration, ctx.now)) }
       },
 
       AssumeRole: (p, ctx: RequestContext) => {
@@ -137,12 +140,7 @@ export function stsService(runtime: Runtime): QueryService {
           sourceIdentity,
         })
         return {
-          Credentials: {
-            AccessKeyId: rec.accessKeyId,
-            SecretAccessKey: rec.secretAccessKey,
-            SessionToken: rec.sessionToken,
-            Expiration: rec.expiration,
-          },
+          Credentials: credentialsXml(rec),
           AssumedRoleUser: { AssumedRoleId: `${role.roleId}:${sessionName}`, Arn: rec.arn },
           PackedPolicySize:
             policyText !== undefined ? Math.min(100, Math.ceil((policyText.length / 2048) * 100)) : undefined,

@@ -23,35 +23,57 @@ export interface IssueSessionOptions {
   readonly sourceIdentity?: string
 }
 
+/** What a temporary credential stands for: everything but its keys, token and times. */
+type SessionPrincipal = Omit<
+  CredentialRecord,
+  'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'expiration' | 'issuedAt' | 'status' | 'created'
+>
+
+/** Stores new temporary credentials for a principal, valid for `durationSeconds` from `now`. */
+function storeSession(
+  runtime: Runtime,
+  principal: SessionPrincipal,
+  durationSeconds: number,
+  now: Date,
+): CredentialRecord {
+  const rec: CredentialRecord = {
+    ...principal,
+    accessKeyId: uniqueId('ASIA'),
+    secretAccessKey: secretKey(),
+    sessionToken: sessionToken(),
+    expiration: new Date(now.getTime() + durationSeconds * 1000).toISOString(),
+    issuedAt: now.toISOString(),
+    status: 'Active',
+    created: now.toISOString(),
+  }
+  runtime.credentials.put('', rec.accessKeyId, rec)
+  return rec
+}
+
 /** Issues temporary credentials acting as a role session; returns the stored record. */
 export function issueSession(o: IssueSessionOptions): CredentialRecord {
-  const akid = uniqueId('ASIA')
-  const rec: CredentialRecord = {
-    accessKeyId: akid,
-    secretAccessKey: secretKey(),
-    account: o.account,
-    partition: o.partition,
-    kind: 'assumed-role',
-    arn: formatArn({
-      partition: o.partition,
-      service: 'sts',
+  return storeSession(
+    o.runtime,
+    {
       account: o.account,
-      resource: `assumed-role/${o.role.name}/${o.sessionName}`,
-    }),
-    principalId: o.role.roleId,
-    roleArn: o.role.arn,
-    roleName: o.role.name,
-    sessionName: o.sessionName,
-    sessionToken: sessionToken(),
-    expiration: new Date(o.now.getTime() + o.durationSeconds * 1000).toISOString(),
-    issuedAt: o.now.toISOString(),
-    sessionPolicy: o.sessionPolicy,
-    sourceIdentity: o.sourceIdentity,
-    status: 'Active',
-    created: o.now.toISOString(),
-  }
-  o.runtime.credentials.put('', akid, rec)
-  return rec
+      partition: o.partition,
+      kind: 'assumed-role',
+      arn: formatArn({
+        partition: o.partition,
+        service: 'sts',
+        account: o.account,
+        resource: `assumed-role/${o.role.name}/${o.sessionName}`,
+      }),
+      principalId: o.role.roleId,
+      roleArn: o.role.arn,
+      roleName: o.role.name,
+      sessionName: o.sessionName,
+      sessionPolicy: o.sessionPolicy,
+      sourceIdentity: o.sourceIdentity,
+    },
+    o.durationSeconds,
+    o.now,
+  )
 }
 
 /** Deletes session credentials that expired more than a day ago (they can only ever answer ExpiredToken). */
@@ -75,22 +97,6 @@ export function issueUserSession(
   durationSeconds: number,
   now: Date,
 ): CredentialRecord {
-  const akid = uniqueId('ASIA')
-  const rec: CredentialRecord = {
-    accessKeyId: akid,
-    secretAccessKey: secretKey(),
-    account: caller.account,
-    partition: caller.partition,
-    kind: caller.kind,
-    arn: caller.arn,
-    userName: caller.userName,
-    principalId: caller.principalId,
-    sessionToken: sessionToken(),
-    expiration: new Date(now.getTime() + durationSeconds * 1000).toISOString(),
-    issuedAt: now.toISOString(),
-    status: 'Active',
-    created: now.toISOString(),
-  }
-  runtime.credentials.put('', akid, rec)
-  return rec
+  const { account, partition, kind, arn, userName, principalId } = caller
+  return storeSession(runtime, { account, partition, kind, arn, userName, principalId }, durationSeconds, now)
 }
