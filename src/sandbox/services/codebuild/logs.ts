@@ -95,14 +95,18 @@ export function logsService(runtime: Runtime): JsonService {
   const store = new CodeBuildStore(runtime)
   const groups = new ItemTable<GroupRecord>(runtime.db, 'logs.group')
 
-  const groupArn = (ctx: RequestContext, group: string, stream?: string): string =>
+  /** `arn:…:log-group:<group>` (DescribeLogGroups' logGroupArn; `*` for every group). */
+  const logGroupArn = (ctx: RequestContext, group: string): string =>
     formatArn({
       partition: ctx.partition,
       service: 'logs',
       region: ctx.region,
       account: ctx.identity.account,
-      resource: `log-group:${group}${stream !== undefined ? `:log-stream:${stream}` : ':*'}`,
+      resource: `log-group:${group}`,
     })
+  /** The group with its streams (`…:*`), or one stream: what the operations on a group authorize. */
+  const groupArn = (ctx: RequestContext, group: string, stream?: string): string =>
+    `${logGroupArn(ctx, group)}${stream !== undefined ? `:log-stream:${stream}` : ':*'}`
 
   const text = (input: Readonly<Record<string, unknown>>, name: string): string | undefined => {
     const v = input[name]
@@ -175,11 +179,7 @@ export function logsService(runtime: Runtime): JsonService {
       },
 
       DescribeLogGroups: (input, ctx) => {
-        authorize(
-          ctx,
-          { action: 'logs:DescribeLogGroups', resource: groupArn(ctx, '*').replace(/:\*:\*$/, ':*') },
-          'json',
-        )
+        authorize(ctx, { action: 'logs:DescribeLogGroups', resource: logGroupArn(ctx, '*') }, 'json')
         const prefix = text(input, 'logGroupNamePrefix')
         const pattern = text(input, 'logGroupNamePattern')
         if (prefix !== undefined && pattern !== undefined)
@@ -201,7 +201,7 @@ export function logsService(runtime: Runtime): JsonService {
             creationTime: g.created,
             metricFilterCount: 0,
             arn: groupArn(ctx, g.name),
-            logGroupArn: groupArn(ctx, g.name).replace(/:\*$/, ''),
+            logGroupArn: logGroupArn(ctx, g.name),
             storedBytes: 0,
             logGroupClass: 'STANDARD',
           })),

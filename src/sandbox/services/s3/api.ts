@@ -123,50 +123,72 @@ function bool(v: unknown): boolean {
 /** The S3 service. */
 /**
  * Reading (and deleting) bucket settings the sandbox does not model, as S3 answers for a bucket that
- * never had them: [sub-resource, GET permission, `Code|Message` of the 404 or the 200 document,
- * DELETE permission]. From each operation's API reference page
+ * never had them. From each operation's API reference page
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html, …_GetBucketWebsite,
  * …_GetBucketReplication, …_GetObjectLockConfiguration, …_GetBucketLogging,
  * …_GetBucketAccelerateConfiguration, …_GetBucketRequestPayment,
  * …_GetBucketNotificationConfiguration, …_GetBucketAcl, …_GetBucketPolicyStatus) and the error
  * codes list (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
  */
-const UNSET_BUCKET_SETTINGS: readonly (readonly [
-  string,
-  string,
-  string | { readonly root: string; readonly body: XmlObject },
-  string | undefined,
-])[] = [
-  ['cors', 'GetBucketCORS', 'NoSuchCORSConfiguration|The CORS configuration does not exist', 'PutBucketCORS'],
-  [
-    'website',
-    'GetBucketWebsite',
-    'NoSuchWebsiteConfiguration|The specified bucket does not have a website configuration',
-    'DeleteBucketWebsite',
-  ],
-  [
-    'replication',
-    'GetReplicationConfiguration',
-    'ReplicationConfigurationNotFoundError|The replication configuration was not found',
-    'PutReplicationConfiguration',
-  ],
-  [
-    'object-lock',
-    'GetBucketObjectLockConfiguration',
-    'ObjectLockConfigurationNotFoundError|Object Lock configuration does not exist for this bucket',
-    undefined,
-  ],
-  ['logging', 'GetBucketLogging', { root: 'BucketLoggingStatus', body: {} }, undefined],
-  ['accelerate', 'GetAccelerateConfiguration', { root: 'AccelerateConfiguration', body: {} }, undefined],
-  [
-    'requestPayment',
-    'GetBucketRequestPayment',
-    { root: 'RequestPaymentConfiguration', body: { Payer: 'BucketOwner' } },
-    undefined,
-  ],
-  ['notification', 'GetBucketNotification', { root: 'NotificationConfiguration', body: {} }, undefined],
-  ['acl', 'GetBucketAcl', { root: 'AccessControlPolicy', body: {} }, undefined],
-  ['policyStatus', 'GetBucketPolicyStatus', { root: 'PolicyStatus', body: {} }, undefined],
+interface UnsetSetting {
+  /** The sub-resource, e.g. `cors`. */
+  readonly sub: string
+  /** The permission GET needs, and DELETE's (none: DELETE is not an operation of that setting). */
+  readonly get: string
+  readonly delete?: string
+  /** A 404 with this code and message, or this 200 document. */
+  readonly answer:
+    { readonly code: string; readonly message: string } | { readonly root: string; readonly body: XmlObject }
+}
+const UNSET_BUCKET_SETTINGS: readonly UnsetSetting[] = [
+  {
+    sub: 'cors',
+    get: 'GetBucketCORS',
+    delete: 'PutBucketCORS',
+    answer: { code: 'NoSuchCORSConfiguration', message: 'The CORS configuration does not exist' },
+  },
+  {
+    sub: 'website',
+    get: 'GetBucketWebsite',
+    delete: 'DeleteBucketWebsite',
+    answer: {
+      code: 'NoSuchWebsiteConfiguration',
+      message: 'The specified bucket does not have a website configuration',
+    },
+  },
+  {
+    sub: 'replication',
+    get: 'GetReplicationConfiguration',
+    delete: 'PutReplicationConfiguration',
+    answer: {
+      code: 'ReplicationConfigurationNotFoundError',
+      message: 'The replication configuration was not found',
+    },
+  },
+  {
+    sub: 'object-lock',
+    get: 'GetBucketObjectLockConfiguration',
+    answer: {
+      code: 'ObjectLockConfigurationNotFoundError',
+      message: 'Object Lock configuration does not exist for this bucket',
+    },
+  },
+  { sub: 'logging', get: 'GetBucketLogging', answer: { root: 'BucketLoggingStatus', body: {} } },
+  {
+    sub: 'accelerate',
+    get: 'GetAccelerateConfiguration',
+    answer: { root: 'AccelerateConfiguration', body: {} },
+  },
+  {
+    sub: 'requestPayment',
+    get: 'GetBucketRequestPayment',
+    answer: { root: 'RequestPaymentConfiguration', body: { Payer: 'BucketOwner' } },
+  },
+  {
+    sub: 'notification',
+    get: 'GetBucketNotification',
+    answer: { root: 'NotificationConfiguration', body: {} },
+  },
 ]
 
 /** The ACL of a bucket or object under BucketOwnerEnforced: the owner has FULL_CONTROL, nobody else. */
@@ -1097,25 +1119,28 @@ export function s3Service(runtime: Runtime): RestXmlService {
     // Bucket settings the sandbox does not model, read as AWS answers for a bucket that never had
     // them set (what Terraform and other tools read on every refresh): a 404 with the documented
     // code, or the documented empty/default document. Each needs its documented permission.
-    const unset = UNSET_BUCKET_SETTINGS.find(([sub]) => has(req, sub))
-    if (unset && (m === 'GET' || m === 'DELETE')) {
-      const [sub, getAction, answer, deleteAction] = unset
-      if (m === 'DELETE') {
-        if (!deleteAction) throw methodNotAllowed('DELETE', 'BUCKET')
-        allow(ctx, req, deleteAction, b)
-        return empty(204)
-      }
-      allow(ctx, req, getAction, b)
-      if (sub === 'acl') return xml(200, 'AccessControlPolicy', ownerFullControl(b.account))
-      if (sub === 'policyStatus') {
-        if (!b.policy) throw notConfigured('NoSuchBucketPolicy', 'The bucket policy does not exist', b.name)
-        return xml(200, 'PolicyStatus', { IsPublic: policyIsPublic(runtime.iam.parsed(b.policy)) })
-      }
-      if (typeof answer === 'string') {
-        const [code, message] = answer.split('|') as [string, string]
-        throw notConfigured(code, message, b.name)
-      }
-      return xml(200, answer.root, answer.body)
+    if (m === 'GET' && has(req, 'acl')) {
+      allow(ctx, req, 'GetBucketAcl', b)
+      return xml(200, 'AccessControlPolicy', ownerFullControl(b.account))
+    }
+    if (m === 'GET' && has(req, 'policyStatus')) {
+      allow(ctx, req, 'GetBucketPolicyStatus', b)
+      if (!b.policy) throw notConfigured('NoSuchBucketPolicy', 'The bucket policy does not exist', b.name)
+      return xml(200, 'PolicyStatus', { IsPublic: policyIsPublic(runtime.iam.parsed(b.policy)) })
+    }
+    if (m === 'DELETE' && (has(req, 'acl') || has(req, 'policyStatus')))
+      throw methodNotAllowed('DELETE', 'BUCKET')
+    const unset = UNSET_BUCKET_SETTINGS.find((x) => has(req, x.sub))
+    if (unset && m === 'DELETE') {
+      if (!unset.delete) throw methodNotAllowed('DELETE', 'BUCKET')
+      allow(ctx, req, unset.delete, b)
+      return empty(204)
+    }
+    if (unset && m === 'GET') {
+      allow(ctx, req, unset.get, b)
+      const a = unset.answer
+      if ('code' in a) throw notConfigured(a.code, a.message, b.name)
+      return xml(200, a.root, a.body)
     }
     if (has(req, 'location') && m === 'GET') {
       allow(ctx, req, 'GetBucketLocation', b)
