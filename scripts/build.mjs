@@ -57,6 +57,10 @@ const esbuild = await import('esbuild')
 hash.update(esbuild.version)
 const stamp = hash.digest('hex')
 
+// The AWS managed policies data set installed, and the file written from it (see below).
+const managedFile = join(root, 'dist', 'data', 'aws-managed-policies.jsonl')
+const managedSource = managedPoliciesSource(root)
+
 let current = false
 try {
   current =
@@ -65,9 +69,7 @@ try {
     statSync(join(outDir, 'cli', 'main.js')).isFile() &&
     statSync(join(root, 'dist', 'cli', 'main.js')).isFile() &&
     statSync(schemaFile).isFile() &&
-    (managedPoliciesSource(root) === undefined ||
-      managedPoliciesHeader(join(root, 'dist', 'data', 'aws-managed-policies.jsonl'))?.source ===
-        managedPoliciesSource(root))
+    (managedSource === undefined || managedPoliciesHeader(managedFile)?.source === managedSource)
 } catch {
   current = false
 }
@@ -140,8 +142,6 @@ await esbuild.build({
 
 // The AWS managed policies data set (see gen-managed-policies.mjs), written again only when the
 // installed data set is another version than the one the file was written from.
-const managedFile = join(root, 'dist', 'data', 'aws-managed-policies.jsonl')
-const managedSource = managedPoliciesSource(root)
 if (managedSource && managedPoliciesHeader(managedFile)?.source !== managedSource)
   writeManagedPolicies(root, managedFile)
 

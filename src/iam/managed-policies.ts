@@ -82,12 +82,16 @@ function readAt(file: string, offset: number, length: number): Buffer {
 function load(): Data {
   if (data) return data
   const file = dataFile()
-  let head = readAt(file, 0, 256 * 1024)
+  // The header (about 70 KB of index) ends at the first newline; read more until it is in.
+  let size = 256 * 1024
+  let head = readAt(file, 0, size)
   let nl = head.indexOf(10)
-  for (let size = head.length * 4; nl < 0 && head.length === size / 4; size *= 4) {
+  while (nl < 0 && head.length === size) {
+    size *= 4
     head = readAt(file, 0, size)
     nl = head.indexOf(10)
   }
+  if (nl < 0) throw new Error(`${file} has no header line: run \`npm run build\` again to rewrite it`)
   const header = JSON.parse(head.subarray(0, nl).toString('utf8')) as AwsManagedPoliciesSource & {
     index: Record<string, [number, number]>
   }
