@@ -41,5 +41,6 @@ export const RULE_DESCRIPTIONS: Readonly<Record<RuleId, string>> = {
   'repository-read-any': 'A role another account can assume may read every source repository of its account.',
   'unknown-action': 'A policy names an action that the service does not have; it grants nothing.',
   'pipeline-stage-limit': 'A pipeline has fewer than 2 or more than 50 stages.',
-  'template-too-large': 'A template is over the 51,200-byte request limit (warning) or the 1 MB S3 limit (error).',
+  'template-too-large':
+    'A template is over the 51,200-byte request limit (warning) or the 1 MB S3 limit (error).',
 }

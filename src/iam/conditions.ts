@@ -177,7 +177,8 @@ export function evaluateCondition(c: CompiledCondition, ctx: ContextLookup): boo
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html, and
   // "Condition operators", negated operators). Issue 10, class 7.
   if (c.hasVariables)
-    for (const pv of c.values) if (pv.t === 'tpl' && resolveString(pv.tpl, vars) === undefined) return def.negated
+    for (const pv of c.values)
+      if (pv.t === 'tpl' && resolveString(pv.tpl, vars) === undefined) return def.negated
   const v = ctx.get(c.key)
   const present = v !== undefined && (typeof v === 'string' || v.length > 0)
   if (def.family === 'null') {

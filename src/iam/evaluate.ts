@@ -286,7 +286,12 @@ class Evaluation {
     // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html). It is
     // evaluated as a session policy that allows nothing. Issue 10, class 7.
     else if (iam && this.r.caller.kind === 'federated-user')
-      this.session = part(toCompiled({ Version: '2012-10-17', Statement: [] }, 'session'), 'session policy', 0, 0)
+      this.session = part(
+        toCompiled({ Version: '2012-10-17', Statement: [] }, 'session'),
+        'session policy',
+        0,
+        0,
+      )
   }
 
   /** Step 1: an explicit deny anywhere decides. Evaluates every policy once, keeping its verdict. */

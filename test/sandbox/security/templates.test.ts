@@ -68,7 +68,8 @@ const CASES = [
   {
     name: '!Join nested 2,000 deep (YAML short form)',
     body: deepYaml,
-    message: /Template format error: values are nested more than 100 levels deep .* \(line 5, column \d+\)\.$/,
+    message:
+      /Template format error: values are nested more than 100 levels deep .* \(line 5, column \d+\)\.$/,
   },
   {
     name: 'lists nested 20,000 deep',
