@@ -1,4 +1,9 @@
 #!/usr/bin/env node
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Script } from 'node:vm'
 // Thin launcher: the CLI is bundled into dist/cli (built by `npm run build`).
 // crosspipe pins one AWS SDK version that supports Node 20 (package.json); the SDK's warning is
 // about versions published later, which crosspipe does not use, so it would only be noise here.
@@ -11,7 +16,13 @@ for (const stream of [process.stdout, process.stderr]) {
     throw err
   })
 }
-const { main } = await import('../dist/cli/main.js')
+let main
+try {
+  main = fastMain(process.argv[2])
+} catch {
+  // a damaged fast bundle: the ES module CLI runs the command as well, only slower to start
+}
+main ??= (await import('../dist/cli/main.js')).main
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code
@@ -29,3 +40,44 @@ main(process.argv.slice(2)).then(
     process.exitCode = 70
   },
 )
+
+/**
+ * `synth` and `check` start from a CommonJS bundle of their own, compiled from the V8 code cache
+ * the build wrote beside it (scripts/build.mjs says why). Returns undefined for other commands, or
+ * when the bundle is missing: the ES module CLI then runs, as it does for every other command.
+ */
+function fastMain(command) {
+  if (command !== 'synth' && command !== 'check') return undefined
+  const file = fileURLToPath(new URL(`../dist/cli/${command}.fast.cjs`, import.meta.url))
+  let source
+  try {
+    source = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  const cacheFile = `${file}.v8cache`
+  let cachedData
+  try {
+    cachedData = readFileSync(cacheFile)
+  } catch {
+    // no cache (a build that could not write it): V8 compiles, as for any module
+  }
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`
+  // No importModuleDynamically: Node 20 loses it when the script comes from a code cache, so the
+  // build refuses a fast bundle that still has an import() (scripts/build.mjs).
+  const script = new Script(wrapped, { filename: file, cachedData })
+  // CROSSPIPE_START_CACHE=report: for tests and for whoever wonders why start-up is slow.
+  if (process.env.CROSSPIPE_START_CACHE === 'report')
+    process.stderr.write(
+      `crosspipe start: ${command}.fast.cjs, code cache ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted'}\n`,
+    )
+  const module = { exports: {} }
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file))
+  if (process.env.CROSSPIPE_START_CACHE !== 'write') return module.exports.main
+  // The build's warm-up run: the cache then holds every function this command compiled.
+  return async (argv) => {
+    const code = await module.exports.main(argv)
+    writeFileSync(cacheFile, script.createCachedData())
+    return code
+  }
+}

@@ -7,7 +7,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { COMMANDS } from '../../src/cli/commands/index.js'
@@ -120,6 +121,86 @@ test('the bundled CLI: --version and synth load only the bundle (no AWS SDK, no 
       [],
       'the bundled synth loads nothing from node_modules',
     )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+/** Preloaded with `node --require`: records every CommonJS module loaded (the fast bundles' requires). */
+const CJS_RECORDER = `const M = require('node:module'); const fs = require('node:fs'); const load = M._load
+M._load = function (request, parent, isMain) { const r = load.apply(this, arguments); try { fs.appendFileSync(process.env.CROSSPIPE_RECORD_LOADS, M._resolveFilename(request, parent, isMain) + '\\n') } catch {} return r }`
+
+test('synth and check start from their own bundle, and V8 accepts its code cache', () => {
+  const dir = tempDir()
+  try {
+    assert.equal(spawnSync(process.execPath, [BIN, 'init'], { cwd: dir }).status, 0)
+    const recorder = join(dir, 'record-cjs.cjs')
+    writeFileSync(recorder, CJS_RECORDER)
+    for (const cmd of ['synth', 'check']) {
+      const file = join(dir, `loads-${cmd}-cjs.txt`)
+      writeFileSync(file, '')
+      const r = spawnSync(process.execPath, ['--require', recorder, BIN, cmd], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, CROSSPIPE_START_CACHE: 'report', CROSSPIPE_RECORD_LOADS: file, NO_COLOR: '1' },
+      })
+      assert.equal(r.status, 0, r.stdout + r.stderr)
+      assert.match(r.stderr, new RegExp(`crosspipe start: ${cmd}\\.fast\\.cjs, code cache accepted`))
+      // Node's built-ins only: the AWS SDK and sqlite stay unloaded, as in the ES module CLI.
+      const loaded = readFileSync(file, 'utf8').split('\n').filter(Boolean)
+      assert.deepEqual(
+        loaded.filter((f) => !isBuiltin(f)),
+        [],
+        `${cmd} loaded ${loaded.join(', ')}`,
+      )
+    }
+    // Other commands run the ES module CLI.
+    const other = spawnSync(process.execPath, [BIN, '--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, CROSSPIPE_START_CACHE: 'report' },
+    })
+    assert.equal(other.stderr, '')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('the fast bundles write and print what the ES module CLI does', () => {
+  const dir = tempDir()
+  try {
+    assert.equal(spawnSync(process.execPath, [BIN, 'init'], { cwd: dir }).status, 0)
+    const esm = pathToFileURL(join(import.meta.dirname, '../../dist/cli/main.js')).href
+    const viaEsm = (args: readonly string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const { main } = await import(${JSON.stringify(esm)}); process.exitCode = await main(${JSON.stringify(args)})`,
+        ],
+        { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+      )
+    const viaBin = (args: readonly string[]) =>
+      spawnSync(process.execPath, [BIN, ...args], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      })
+    for (const args of [
+      ['synth', '-o', 'a'],
+      ['check'],
+      ['check', '--json'],
+      ['synth', '-c', 'missing.yml'],
+    ]) {
+      const a = viaBin(args)
+      const b = viaEsm(args[0] === 'synth' && args[1] === '-o' ? ['synth', '-o', 'b'] : args)
+      assert.equal(a.status, b.status, `${args.join(' ')}: ${a.stderr}${b.stderr}`)
+      assert.equal(a.stdout.replaceAll('a/', 'b/'), b.stdout, args.join(' '))
+      assert.equal(a.stderr, b.stderr, args.join(' '))
+    }
+    for (const f of readdirSync(join(dir, 'a')))
+      assert.equal(readFileSync(join(dir, 'a', f), 'utf8'), readFileSync(join(dir, 'b', f), 'utf8'), f)
+    assert.deepEqual(readdirSync(join(dir, 'a')), readdirSync(join(dir, 'b')))
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { CheckResult } from '../../check/index.js'
 import { CrosspipeError } from '../../model/errors.js'
@@ -111,7 +112,6 @@ Exit code 0 when every call is allowed and there is no error finding, 1 otherwis
     }
     const { checkManifestFile, checkPipeline, renderCheck, toSarif } = await import('../../check/index.js')
     const { parseTemplate } = await import('../../model/cfn-yaml.js')
-    const { readFile } = await import('node:fs/promises')
     const appTemplates = await Promise.all(
       ((args.values['app-template'] as string[] | undefined) ?? []).map(async (f) => {
         const file = resolve(cwd, f)
