@@ -51,7 +51,6 @@ interface Answer {
   readonly status: number | null
   readonly out: string
   readonly err: string
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly json: any
 }
 
