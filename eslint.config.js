@@ -41,7 +41,8 @@ const boundaryConfigs = modules.map((mod) => {
               : [
                   {
                     group: ['@aws-sdk/client-*', '@aws-sdk/credential-providers'],
-                    message: 'Only src/aws builds AWS SDK clients (type-only imports of their shapes are fine).',
+                    message:
+                      'Only src/aws builds AWS SDK clients (type-only imports of their shapes are fine).',
                     allowTypeImports: true,
                   },
                 ]),

@@ -166,7 +166,7 @@ export const CreateBucket = freeOperation<CreateBucketRequest, CreateBucketOutpu
         BlockPublicPolicy: true,
         RestrictPublicBuckets: true,
       },
-      ownership: (ownership) ?? 'BucketOwnerEnforced',
+      ownership: ownership ?? 'BucketOwnerEnforced',
     })
     return { Location: `/${name}` }
   },
