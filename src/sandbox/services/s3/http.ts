@@ -183,7 +183,8 @@ function headerValue(v: unknown): string | undefined {
   return typeof v === 'string' ? v : JSON.stringify(v)
 }
 
-const NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+/** S3's XML namespace (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAPI.html). */
+export const NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 
 /** Writes an operation's output by its binding. */
 export function writeOutput<O>(binding: OutputBinding<O>, out: O): RestResponse {

@@ -31,12 +31,11 @@ import {
   invalidArgument,
   invalidBucketName,
 } from '../errors.js'
-import { header, PATH, query, xmlBody } from '../http.js'
+import { header, NS, PATH, query, xmlBody } from '../http.js'
 import { freeOperation, operation, Raw, type BucketCall } from '../operation.js'
 import type { ObjectRow } from '../store.js'
 import { canonicalId, str } from '../util.js'
 
-const NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 const MAX_CHAR = '\u{10ffff}'
 
 /** Bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html */
