@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { ROUTES, route, type Level } from '../../src/sandbox/services/s3/routes.js'
 import { OPERATIONS, OPERATION_LIST, parametersOf } from '../../src/sandbox/services/s3/operations/index.js'
-import { CreateBucketCommand } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3'
 import { harness, signRaw, type Harness } from './helpers.js'
 
 function routed(
@@ -206,4 +206,26 @@ test('route table over the wire: 405, 400 and 501 reach the client as S3 errors'
     assert.equal(res.status, status, `${method} ${path}: ${text}`)
     assert.match(text, new RegExp(`<Code>${code}</Code>`))
   }
+})
+
+test('ListBuckets takes its parameters (prefix, max-buckets with a continuation token) instead of refusing them', async () => {
+  const c = h.clients(h.creds('ci')).s3
+  for (const b of ['routes-a1', 'routes-a2', 'routes-a3'])
+    await c.send(new CreateBucketCommand({ Bucket: b }))
+  const first = await c.send(new ListBucketsCommand({ Prefix: 'routes-a', MaxBuckets: 2 }))
+  assert.deepEqual(
+    first.Buckets?.map((b) => b.Name),
+    ['routes-a1', 'routes-a2'],
+  )
+  assert.ok(first.ContinuationToken)
+  const rest = await c.send(
+    new ListBucketsCommand({ Prefix: 'routes-a', MaxBuckets: 2, ContinuationToken: first.ContinuationToken }),
+  )
+  assert.deepEqual(
+    rest.Buckets?.map((b) => b.Name),
+    ['routes-a3'],
+  )
+  assert.equal(rest.ContinuationToken, undefined)
+  const other = await c.send(new ListBucketsCommand({ BucketRegion: 'eu-west-3' }))
+  assert.deepEqual(other.Buckets ?? [], [])
 })
