@@ -22,7 +22,9 @@ const boundaryConfigs = modules.map((mod) => {
   return {
     files: [`src/${mod}/**/*.ts`],
     rules: {
-      'no-restricted-imports': [
+      // The typescript-eslint rule, so that type-only imports of the SDK's shapes are allowed
+      // (the sandbox's S3 operations are typed with them) while building a client is not.
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
@@ -39,7 +41,9 @@ const boundaryConfigs = modules.map((mod) => {
               : [
                   {
                     group: ['@aws-sdk/client-*', '@aws-sdk/credential-providers'],
-                    message: 'Only src/aws builds AWS SDK clients.',
+                    message:
+                      'Only src/aws builds AWS SDK clients (type-only imports of their shapes are fine).',
+                    allowTypeImports: true,
                   },
                 ]),
           ],
@@ -75,7 +79,7 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
-      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': 'off',
     },
   },
 )

@@ -35,8 +35,14 @@ function writeValue(name: string, v: XmlValue, out: string[]): void {
     return
   }
   if (typeof v === 'object') {
-    out.push(`<${name}>`)
-    for (const [k, c] of Object.entries(v as XmlObject)) writeValue(k, c, out)
+    // Keys starting with `@` are attributes (S3's `<Grantee xsi:type="CanonicalUser">`).
+    const entries = Object.entries(v as XmlObject)
+    const attrs = entries
+      .filter(([k, c]) => k.startsWith('@') && c !== undefined && c !== null)
+      .map(([k, c]) => ` ${k.slice(1)}="${escapeXml(String(c as string))}"`)
+      .join('')
+    out.push(`<${name}${attrs}>`)
+    for (const [k, c] of entries) if (!k.startsWith('@')) writeValue(k, c, out)
     out.push(`</${name}>`)
     return
   }
