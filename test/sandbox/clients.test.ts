@@ -279,6 +279,13 @@ for (const { cli, skip } of CLIS) {
     await fails('NoSuchBucket', ['s3api', 'list-objects-v2', '--bucket', n('no-such-bucket')])
     const owner = await ok(['s3api', 'get-bucket-ownership-controls', '--bucket', bucket])
     assert.equal(owner.json.OwnershipControls.Rules[0].ObjectOwnership, 'BucketOwnerEnforced')
+    // Under BucketOwnerEnforced the ACL grants the owner FULL_CONTROL only; the grantee's type is
+    // the xsi:type attribute (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html).
+    const acl = await ok(['s3api', 'get-bucket-acl', '--bucket', bucket])
+    assert.equal(acl.json.Grants[0].Grantee.Type, 'CanonicalUser')
+    assert.equal(acl.json.Grants[0].Permission, 'FULL_CONTROL')
+    const objectAcl = await ok(['s3api', 'get-object-acl', '--bucket', bucket, '--key', 'a/b.txt'])
+    assert.equal(objectAcl.json.Grants[0].Grantee.ID, acl.json.Owner.ID)
     const pab = await ok(['s3api', 'get-public-access-block', '--bucket', bucket])
     assert.equal(pab.json.PublicAccessBlockConfiguration.BlockPublicAcls, true)
     await ok(['s3', 'rm', `s3://${bucket}/a/b.txt`])
