@@ -129,6 +129,25 @@ function checkLifecyclePolicy(text: string): void {
   }
 }
 
+/**
+ * A repository policy as the IAM engine evaluates it. Repository policies name no Resource: a
+ * statement applies to the repository it is set on (the examples of
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html have no
+ * Resource element), so a statement without Resource or NotResource gets the repository's ARN.
+ */
+function effectivePolicy(doc: unknown, repositoryArn: string): unknown {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return doc
+  const d = doc as Record<string, unknown>
+  const fill = (st: unknown): unknown =>
+    st !== null && typeof st === 'object' && !Array.isArray(st) && !('Resource' in st) && !('NotResource' in st)
+      ? { ...st, Resource: repositoryArn }
+      : st
+  return {
+    ...d,
+    Statement: Array.isArray(d.Statement) ? d.Statement.map(fill) : fill(d.Statement),
+  }
+}
+
 /** The ECR service. */
 export function ecrService(runtime: Runtime): JsonService {
   const store = new EcrStore(runtime.db)
@@ -170,7 +189,10 @@ export function ecrService(runtime: Runtime): JsonService {
         resource: arn,
         resourceAccount: account,
         ...(r?.policyText !== undefined
-          ? { resourcePolicy: runtime.iam.parsed(r.policyText), resourcePolicyName: `repository policy of ${arn}` }
+          ? {
+              resourcePolicy: runtime.iam.parsed(JSON.stringify(effectivePolicy(JSON.parse(r.policyText), arn))),
+              resourcePolicyName: `repository policy of ${arn}`,
+            }
           : {}),
       },
       'json',
@@ -334,7 +356,10 @@ export function ecrService(runtime: Runtime): JsonService {
         } catch {
           doc = undefined
         }
-        const problems = doc === undefined ? [{ element: 'Policy', message: 'not JSON' }] : validatePolicy(doc, 'resource')
+        const problems =
+          doc === undefined
+            ? [{ element: 'Policy', message: 'not JSON' }]
+            : validatePolicy(effectivePolicy(doc, r.repositoryArn), 'resource')
         if (problems.length)
           throw invalidParameter(
             `Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided' (${problems.map((p) => `${p.element}: ${p.message}`).join('; ')})`,
