@@ -64,7 +64,8 @@ function cdk(args: readonly string[]): Promise<{ code: number; out: string }> {
       process.execPath,
       [bin, ...args, '--no-notices', '--no-version-reporting', '--no-color'],
       { cwd: work, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 5 * 60_000 },
-      (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      (e, stdout, stderr) =>
+        resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
     )
   })
 }
@@ -129,7 +130,10 @@ new cdk.CfnOutput(stack, 'BucketName', { value: bucket.bucketName })
 app.synth()
 `,
   )
-  writeFileSync(join(work, 'cdk.json'), JSON.stringify({ app: `${JSON.stringify(process.execPath)} app.mjs` }))
+  writeFileSync(
+    join(work, 'cdk.json'),
+    JSON.stringify({ app: `${JSON.stringify(process.execPath)} app.mjs` }),
+  )
 })
 
 after(async () => {
@@ -140,44 +144,48 @@ after(async () => {
   rmSync(work, { recursive: true, force: true })
 })
 
-test('cdk bootstrap (stock template), cdk deploy and cdk destroy of a one-bucket app, over HTTPS, as an IAM user', { skip, timeout: 15 * 60_000 }, async () => {
-  // 1. cdk bootstrap with the stock template.
-  const boot = await cdk(['bootstrap', `aws://${ACCOUNT}/${REGION}`])
-  assert.equal(boot.code, 0, `cdk bootstrap failed:\n${boot.out}`)
-  assert.match(boot.out, /Environment aws:\/\/111111111111\/eu-west-1 bootstrapped/)
+test(
+  'cdk bootstrap (stock template), cdk deploy and cdk destroy of a one-bucket app, over HTTPS, as an IAM user',
+  { skip, timeout: 15 * 60_000 },
+  async () => {
+    // 1. cdk bootstrap with the stock template.
+    const boot = await cdk(['bootstrap', `aws://${ACCOUNT}/${REGION}`])
+    assert.equal(boot.code, 0, `cdk bootstrap failed:\n${boot.out}`)
+    assert.match(boot.out, /Environment aws:\/\/111111111111\/eu-west-1 bootstrapped/)
 
-  // 2. What the bootstrap stack made, read back through the services' own APIs.
-  const ssm = client(SSMClient)
-  const version = await ssm.send(new GetParameterCommand({ Name: '/cdk-bootstrap/hnb659fds/version' }))
-  assert.match(version.Parameter!.Value!, /^\d+$/)
-  ssm.destroy()
-  const ecr = client(ECRClient)
-  const repoName = `cdk-hnb659fds-container-assets-${ACCOUNT}-${REGION}`
-  const repos = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repoName] }))
-  assert.equal(repos.repositories![0]!.imageTagMutability, 'IMMUTABLE')
-  const lifecycle = await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: repoName }))
-  assert.match(lifecycle.lifecyclePolicyText!, /"countNumber": 365/)
-  ecr.destroy()
+    // 2. What the bootstrap stack made, read back through the services' own APIs.
+    const ssm = client(SSMClient)
+    const version = await ssm.send(new GetParameterCommand({ Name: '/cdk-bootstrap/hnb659fds/version' }))
+    assert.match(version.Parameter!.Value!, /^\d+$/)
+    ssm.destroy()
+    const ecr = client(ECRClient)
+    const repoName = `cdk-hnb659fds-container-assets-${ACCOUNT}-${REGION}`
+    const repos = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repoName] }))
+    assert.equal(repos.repositories![0]!.imageTagMutability, 'IMMUTABLE')
+    const lifecycle = await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: repoName }))
+    assert.match(lifecycle.lifecyclePolicyText!, /"countNumber": 365/)
+    ecr.destroy()
 
-  // 3. cdk deploy of the app: the template goes to the staging bucket, the stack is created.
-  const outputs = join(work, 'outputs.json')
-  const deploy = await cdk(['deploy', '--require-approval', 'never', '--outputs-file', outputs])
-  assert.equal(deploy.code, 0, `cdk deploy failed:\n${deploy.out}`)
-  assert.ok(existsSync(outputs), deploy.out)
-  const bucket = (JSON.parse(readFileSync(outputs, 'utf8')) as { OneBucket: { BucketName: string } }).OneBucket
-    .BucketName
-  assert.match(bucket, /^onebucket-data/)
-  const s3 = client(S3Client, { forcePathStyle: true })
-  await s3.send(new HeadBucketCommand({ Bucket: bucket }))
-  assert.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, 'Enabled')
+    // 3. cdk deploy of the app: the template goes to the staging bucket, the stack is created.
+    const outputs = join(work, 'outputs.json')
+    const deploy = await cdk(['deploy', '--require-approval', 'never', '--outputs-file', outputs])
+    assert.equal(deploy.code, 0, `cdk deploy failed:\n${deploy.out}`)
+    assert.ok(existsSync(outputs), deploy.out)
+    const bucket = (JSON.parse(readFileSync(outputs, 'utf8')) as { OneBucket: { BucketName: string } })
+      .OneBucket.BucketName
+    assert.match(bucket, /^onebucket-data/)
+    const s3 = client(S3Client, { forcePathStyle: true })
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }))
+    assert.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, 'Enabled')
 
-  // 4. cdk destroy removes the stack and, with RemovalPolicy.DESTROY, the bucket.
-  const destroy = await cdk(['destroy', '--force'])
-  assert.equal(destroy.code, 0, `cdk destroy failed:\n${destroy.out}`)
-  const gone = await s3.send(new HeadBucketCommand({ Bucket: bucket })).then(
-    () => 'exists',
-    (e: { name: string }) => e.name,
-  )
-  assert.equal(gone, 'NotFound')
-  s3.destroy()
-})
+    // 4. cdk destroy removes the stack and, with RemovalPolicy.DESTROY, the bucket.
+    const destroy = await cdk(['destroy', '--force'])
+    assert.equal(destroy.code, 0, `cdk destroy failed:\n${destroy.out}`)
+    const gone = await s3.send(new HeadBucketCommand({ Bucket: bucket })).then(
+      () => 'exists',
+      (e: { name: string }) => e.name,
+    )
+    assert.equal(gone, 'NotFound')
+    s3.destroy()
+  },
+)

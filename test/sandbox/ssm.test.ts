@@ -39,7 +39,12 @@ after(async () => {
 })
 
 function ssmAs(c: Creds): SSMClient {
-  const s = new SSMClient({ endpoint: h.sandbox.endpoint, region: 'us-east-1', credentials: c, maxAttempts: 1 })
+  const s = new SSMClient({
+    endpoint: h.sandbox.endpoint,
+    region: 'us-east-1',
+    credentials: c,
+    maxAttempts: 1,
+  })
   made.push(s)
   return s
 }
@@ -48,10 +53,13 @@ test('versions, overwrite, selectors and history; AWS errors for existing names,
   const ssm = ssmAs(h.creds('ci'))
   const put = await ssm.send(new PutParameterCommand({ Name: '/app/db/host', Value: 'db1', Type: 'String' }))
   assert.deepEqual([put.Version, put.Tier], [1, 'Standard'])
-  const again = await failure(ssm.send(new PutParameterCommand({ Name: '/app/db/host', Value: 'x', Type: 'String' })))
+  const again = await failure(
+    ssm.send(new PutParameterCommand({ Name: '/app/db/host', Value: 'x', Type: 'String' })),
+  )
   assert.deepEqual([again.name, again.status], ['ParameterAlreadyExists', 400])
   assert.equal(
-    (await ssm.send(new PutParameterCommand({ Name: '/app/db/host', Value: 'db2', Overwrite: true }))).Version,
+    (await ssm.send(new PutParameterCommand({ Name: '/app/db/host', Value: 'db2', Overwrite: true })))
+      .Version,
     2,
   )
   const got = (await ssm.send(new GetParameterCommand({ Name: '/app/db/host' }))).Parameter!
@@ -62,7 +70,10 @@ test('versions, overwrite, selectors and history; AWS errors for existing names,
   assert.ok(got.LastModifiedDate instanceof Date)
   const v1 = (await ssm.send(new GetParameterCommand({ Name: '/app/db/host:1' }))).Parameter!
   assert.deepEqual([v1.Value, v1.Selector], ['db1', ':1'])
-  assert.equal((await failure(ssm.send(new GetParameterCommand({ Name: '/app/db/host:9' })))).name, 'ParameterVersionNotFound')
+  assert.equal(
+    (await failure(ssm.send(new GetParameterCommand({ Name: '/app/db/host:9' })))).name,
+    'ParameterVersionNotFound',
+  )
   const byArn = (await ssm.send(new GetParameterCommand({ Name: got.ARN! }))).Parameter!
   assert.equal(byArn.Value, 'db2')
   const history = await ssm.send(new GetParameterHistoryCommand({ Name: '/app/db/host' }))
@@ -74,14 +85,21 @@ test('versions, overwrite, selectors and history; AWS errors for existing names,
     ],
   )
   const mismatch = await failure(
-    ssm.send(new PutParameterCommand({ Name: '/app/db/host', Value: 'a,b', Type: 'StringList', Overwrite: true })),
+    ssm.send(
+      new PutParameterCommand({ Name: '/app/db/host', Value: 'a,b', Type: 'StringList', Overwrite: true }),
+    ),
   )
   assert.equal(mismatch.name, 'HierarchyTypeMismatchException')
   const missing = await failure(ssm.send(new GetParameterCommand({ Name: '/nope' })))
   assert.deepEqual([missing.name, missing.status], ['ParameterNotFound', 400])
   const tagsAndOverwrite = await failure(
     ssm.send(
-      new PutParameterCommand({ Name: '/app/db/host', Value: 'x', Overwrite: true, Tags: [{ Key: 'a', Value: 'b' }] }),
+      new PutParameterCommand({
+        Name: '/app/db/host',
+        Value: 'x',
+        Overwrite: true,
+        Tags: [{ Key: 'a', Value: 'b' }],
+      }),
     ),
   )
   assert.equal(tagsAndOverwrite.name, 'ValidationException')
@@ -96,16 +114,26 @@ test('names, types, patterns and sizes are checked as Parameter Store does; Secu
   assert.equal((await bad('awsThing')).name, 'ValidationException')
   assert.equal((await bad('/SSM/x')).name, 'ValidationException')
   assert.equal((await bad('/a b')).name, 'ValidationException')
-  assert.equal((await bad('/' + Array.from({ length: 16 }, (_, i) => `l${i}`).join('/'))).name, 'HierarchyLevelLimitExceededException')
+  assert.equal(
+    (await bad('/' + Array.from({ length: 16 }, (_, i) => `l${i}`).join('/'))).name,
+    'HierarchyLevelLimitExceededException',
+  )
   assert.equal((await bad('/p', { AllowedPattern: '^[0-9]+$' })).name, 'ParameterPatternMismatchException')
   assert.equal((await bad('/p', { AllowedPattern: '(' })).name, 'InvalidAllowedPatternException')
   const secure = await bad('/secret', { Type: 'SecureString' })
   assert.equal(secure.name, 'UnsupportedParameterType')
   assert.match(secure.message, /not supported by the crosspipe sandbox/)
-  const big = await failure(ssm.send(new PutParameterCommand({ Name: '/big', Value: 'x'.repeat(4097), Type: 'String' })))
+  const big = await failure(
+    ssm.send(new PutParameterCommand({ Name: '/big', Value: 'x'.repeat(4097), Type: 'String' })),
+  )
   assert.match(big.message, /Standard tier parameters support a maximum parameter value of 4096 characters/)
   const adv = await ssm.send(
-    new PutParameterCommand({ Name: '/big', Value: 'x'.repeat(4097), Type: 'String', Tier: 'Intelligent-Tiering' }),
+    new PutParameterCommand({
+      Name: '/big',
+      Value: 'x'.repeat(4097),
+      Type: 'String',
+      Tier: 'Intelligent-Tiering',
+    }),
   )
   assert.equal(adv.Tier, 'Advanced')
   await ssm.send(new PutParameterCommand({ Name: 'plain', Value: 'a,b', Type: 'StringList' }))
@@ -121,22 +149,36 @@ test('GetParameters, paths, DescribeParameters filters, DeleteParameters and tag
   assert.deepEqual(two.InvalidParameters, ['/svc/missing'])
   const level = await ssm.send(new GetParametersByPathCommand({ Path: '/svc' }))
   assert.deepEqual(level.Parameters!.map((p) => p.Name).sort(), ['/svc/a', '/svc/b'])
-  const deep = await ssm.send(new GetParametersByPathCommand({ Path: '/svc/', Recursive: true, MaxResults: 2 }))
+  const deep = await ssm.send(
+    new GetParametersByPathCommand({ Path: '/svc/', Recursive: true, MaxResults: 2 }),
+  )
   assert.equal(deep.Parameters!.length, 2)
   assert.ok(deep.NextToken)
   const rest = await ssm.send(
-    new GetParametersByPathCommand({ Path: '/svc/', Recursive: true, MaxResults: 2, NextToken: deep.NextToken }),
+    new GetParametersByPathCommand({
+      Path: '/svc/',
+      Recursive: true,
+      MaxResults: 2,
+      NextToken: deep.NextToken,
+    }),
   )
-  assert.deepEqual(
-    [...deep.Parameters!, ...rest.Parameters!].map((p) => p.Name).sort(),
-    ['/svc/a', '/svc/b', '/svc/deep/c'],
-  )
+  assert.deepEqual([...deep.Parameters!, ...rest.Parameters!].map((p) => p.Name).sort(), [
+    '/svc/a',
+    '/svc/b',
+    '/svc/deep/c',
+  ])
   const badFilter = await failure(
-    ssm.send(new GetParametersByPathCommand({ Path: '/svc', ParameterFilters: [{ Key: 'Name', Values: ['x'] }] })),
+    ssm.send(
+      new GetParametersByPathCommand({ Path: '/svc', ParameterFilters: [{ Key: 'Name', Values: ['x'] }] }),
+    ),
   )
   assert.equal(badFilter.name, 'InvalidFilterKey')
   await ssm.send(
-    new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: '/svc/a', Tags: [{ Key: 'team', Value: 'x' }] }),
+    new AddTagsToResourceCommand({
+      ResourceType: 'Parameter',
+      ResourceId: '/svc/a',
+      Tags: [{ Key: 'team', Value: 'x' }],
+    }),
   )
   const described = await ssm.send(
     new DescribeParametersCommand({
@@ -146,25 +188,43 @@ test('GetParameters, paths, DescribeParameters filters, DeleteParameters and tag
       ],
     }),
   )
-  assert.deepEqual(described.Parameters!.map((p) => [p.Name, p.Version, p.Tier]), [['/svc/a', 1, 'Standard']])
-  const tags = await ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: '/svc/a' }))
-  assert.deepEqual(tags.TagList, [{ Key: 'team', Value: 'x' }])
-  await ssm.send(new RemoveTagsFromResourceCommand({ ResourceType: 'Parameter', ResourceId: '/svc/a', TagKeys: ['team'] }))
   assert.deepEqual(
-    (await ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: '/svc/a' }))).TagList,
+    described.Parameters!.map((p) => [p.Name, p.Version, p.Tier]),
+    [['/svc/a', 1, 'Standard']],
+  )
+  const tags = await ssm.send(
+    new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: '/svc/a' }),
+  )
+  assert.deepEqual(tags.TagList, [{ Key: 'team', Value: 'x' }])
+  await ssm.send(
+    new RemoveTagsFromResourceCommand({ ResourceType: 'Parameter', ResourceId: '/svc/a', TagKeys: ['team'] }),
+  )
+  assert.deepEqual(
+    (await ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: '/svc/a' })))
+      .TagList,
     [],
   )
   assert.equal(
-    (await failure(ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: '/gone' })))).name,
+    (
+      await failure(
+        ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: '/gone' })),
+      )
+    ).name,
     'InvalidResourceId',
   )
   const del = await ssm.send(new DeleteParametersCommand({ Names: ['/svc/a', '/svc/zzz'] }))
   assert.deepEqual([del.DeletedParameters, del.InvalidParameters], [['/svc/a'], ['/svc/zzz']])
   await ssm.send(new DeleteParameterCommand({ Name: '/svc/b' }))
-  assert.equal((await failure(ssm.send(new DeleteParameterCommand({ Name: '/svc/b' })))).name, 'ParameterNotFound')
+  assert.equal(
+    (await failure(ssm.send(new DeleteParameterCommand({ Name: '/svc/b' })))).name,
+    'ParameterNotFound',
+  )
   // Per account: the ci account does not see dev's parameters.
   const ci = ssmAs(h.creds('ci'))
-  assert.equal((await failure(ci.send(new GetParameterCommand({ Name: '/other/d' })))).name, 'ParameterNotFound')
+  assert.equal(
+    (await failure(ci.send(new GetParameterCommand({ Name: '/other/d' })))).name,
+    'ParameterNotFound',
+  )
 })
 
 test('IAM decides on the parameter ARN (hierarchical names without their leading slash)', async () => {
@@ -204,7 +264,8 @@ test('IAM decides on the parameter ARN (hierarchical names without their leading
     'AccessDeniedException',
   )
   assert.equal(
-    (await failure(reader.send(new PutParameterCommand({ Name: '/app/z', Value: 'v', Type: 'String' })))).name,
+    (await failure(reader.send(new PutParameterCommand({ Name: '/app/z', Value: 'v', Type: 'String' }))))
+      .name,
     'AccessDeniedException',
   )
   assert.equal((await failure(reader.send(new DescribeParametersCommand({})))).name, 'AccessDeniedException')
@@ -212,7 +273,12 @@ test('IAM decides on the parameter ARN (hierarchical names without their leading
 
 test('CloudFormation: AWS::SSM::Parameter writes the SSM store, SSM template parameters read it', async () => {
   const c = h.creds('ci')
-  const cfn = new CloudFormationClient({ endpoint: h.sandbox.endpoint, region: 'us-east-1', credentials: c, maxAttempts: 1 })
+  const cfn = new CloudFormationClient({
+    endpoint: h.sandbox.endpoint,
+    region: 'us-east-1',
+    credentials: c,
+    maxAttempts: 1,
+  })
   made.push(cfn)
   const ssm = ssmAs(c)
   await ssm.send(new PutParameterCommand({ Name: '/cfn/input', Value: 'from-ssm', Type: 'String' }))
@@ -222,7 +288,10 @@ test('CloudFormation: AWS::SSM::Parameter writes the SSM store, SSM template par
       TemplateBody: JSON.stringify({
         Parameters: { In: { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/cfn/input' } },
         Resources: {
-          P: { Type: 'AWS::SSM::Parameter', Properties: { Name: '/cfn/output', Type: 'String', Value: { 'Fn::Sub': '${In}-copied' } } },
+          P: {
+            Type: 'AWS::SSM::Parameter',
+            Properties: { Name: '/cfn/output', Type: 'String', Value: { 'Fn::Sub': '${In}-copied' } },
+          },
         },
         Outputs: { In: { Value: { Ref: 'In' } } },
       }),
@@ -240,23 +309,53 @@ test('CloudFormation: AWS::SSM::Parameter writes the SSM store, SSM template par
   await cfn.send(new DeleteStackCommand({ StackName: 'params' }))
   for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 50))
-    if ((await failure(ssm.send(new GetParameterCommand({ Name: '/cfn/output' })))).name === 'ParameterNotFound') break
+    if (
+      (await failure(ssm.send(new GetParameterCommand({ Name: '/cfn/output' })))).name === 'ParameterNotFound'
+    )
+      break
   }
-  assert.equal((await failure(ssm.send(new GetParameterCommand({ Name: '/cfn/output' })))).name, 'ParameterNotFound')
+  assert.equal(
+    (await failure(ssm.send(new GetParameterCommand({ Name: '/cfn/output' })))).name,
+    'ParameterNotFound',
+  )
 })
 
 const hasAws = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0
-test('the AWS CLI reads and writes parameters', { skip: hasAws ? false : 'the AWS CLI (`aws`) is not installed on this machine' }, async () => {
-  const env = { ...process.env, ...sandboxEnv(h.dir, 'ci') }
-  const run = (args: string[]) =>
-    new Promise<{ code: number; out: string; err: string }>((resolve) =>
-      execFile('aws', args, { env, encoding: 'utf8' }, (e, out, err) => resolve({ code: e ? 1 : 0, out, err })),
-    )
-  const put = await run(['ssm', 'put-parameter', '--name', '/cli/p', '--value', 'hello', '--type', 'String'])
-  assert.equal(put.code, 0, put.err)
-  const get = await run(['ssm', 'get-parameter', '--name', '/cli/p', '--query', 'Parameter.Value', '--output', 'text'])
-  assert.equal(get.out.trim(), 'hello')
-  const missing = await run(['ssm', 'get-parameter', '--name', '/cli/none'])
-  assert.notEqual(missing.code, 0)
-  assert.match(missing.err, /ParameterNotFound/)
-})
+test(
+  'the AWS CLI reads and writes parameters',
+  { skip: hasAws ? false : 'the AWS CLI (`aws`) is not installed on this machine' },
+  async () => {
+    const env = { ...process.env, ...sandboxEnv(h.dir, 'ci') }
+    const run = (args: string[]) =>
+      new Promise<{ code: number; out: string; err: string }>((resolve) =>
+        execFile('aws', args, { env, encoding: 'utf8' }, (e, out, err) =>
+          resolve({ code: e ? 1 : 0, out, err }),
+        ),
+      )
+    const put = await run([
+      'ssm',
+      'put-parameter',
+      '--name',
+      '/cli/p',
+      '--value',
+      'hello',
+      '--type',
+      'String',
+    ])
+    assert.equal(put.code, 0, put.err)
+    const get = await run([
+      'ssm',
+      'get-parameter',
+      '--name',
+      '/cli/p',
+      '--query',
+      'Parameter.Value',
+      '--output',
+      'text',
+    ])
+    assert.equal(get.out.trim(), 'hello')
+    const missing = await run(['ssm', 'get-parameter', '--name', '/cli/none'])
+    assert.notEqual(missing.code, 0)
+    assert.match(missing.err, /ParameterNotFound/)
+  },
+)

@@ -30,7 +30,10 @@ after(async () => {
   await h.close()
 })
 
-async function create(StackName: string, props: Record<string, unknown>): Promise<{ status: string; events: string }> {
+async function create(
+  StackName: string,
+  props: Record<string, unknown>,
+): Promise<{ status: string; events: string }> {
   await cfn.send(
     new CreateStackCommand({
       StackName,
@@ -80,5 +83,8 @@ test('AccessControl: PublicRead under BucketOwnerEnforced fails as on AWS', asyn
     )
   const r = await create('public', { BucketName: 'acl-public', AccessControl: 'PublicRead' })
   assert.equal(r.status, 'ROLLBACK_COMPLETE')
-  assert.match(r.events, /B CREATE_FAILED .*InvalidBucketAclWithObjectOwnership|Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting/)
+  assert.match(
+    r.events,
+    /B CREATE_FAILED .*InvalidBucketAclWithObjectOwnership|Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting/,
+  )
 })

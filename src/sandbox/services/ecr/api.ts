@@ -57,7 +57,8 @@ function str(input: Input, name: string, required = false): string | undefined {
       )
     return undefined
   }
-  if (typeof v !== 'string') throw new AwsError('SerializationException', `Expected a string for ${name}`, 400)
+  if (typeof v !== 'string')
+    throw new AwsError('SerializationException', `Expected a string for ${name}`, 400)
   return v
 }
 
@@ -139,7 +140,11 @@ function effectivePolicy(doc: unknown, repositoryArn: string): unknown {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return doc
   const d = doc as Record<string, unknown>
   const fill = (st: unknown): unknown =>
-    st !== null && typeof st === 'object' && !Array.isArray(st) && !('Resource' in st) && !('NotResource' in st)
+    st !== null &&
+    typeof st === 'object' &&
+    !Array.isArray(st) &&
+    !('Resource' in st) &&
+    !('NotResource' in st)
       ? { ...st, Resource: repositoryArn }
       : st
   return {
@@ -153,7 +158,13 @@ export function ecrService(runtime: Runtime): JsonService {
   const store = new EcrStore(runtime.db)
 
   function repositoryArn(ctx: RequestContext, account: string, name: string): string {
-    return formatArn({ partition: ctx.partition, service: 'ecr', region: ctx.region, account, resource: `repository/${name}` })
+    return formatArn({
+      partition: ctx.partition,
+      service: 'ecr',
+      region: ctx.region,
+      account,
+      resource: `repository/${name}`,
+    })
   }
 
   /** `registryId` names the account (another account's registry is reached through its repository policies). */
@@ -180,7 +191,13 @@ export function ecrService(runtime: Runtime): JsonService {
    * (ecr/latest/userguide/repository-policies.html): another account's repository is reachable
    * only when its policy allows the caller.
    */
-  function allow(ctx: RequestContext, action: string, account: string, name: string, r?: RepositoryRecord): void {
+  function allow(
+    ctx: RequestContext,
+    action: string,
+    account: string,
+    name: string,
+    r?: RepositoryRecord,
+  ): void {
     const arn = r?.repositoryArn ?? repositoryArn(ctx, account, name)
     authorize(
       ctx,
@@ -190,7 +207,9 @@ export function ecrService(runtime: Runtime): JsonService {
         resourceAccount: account,
         ...(r?.policyText !== undefined
           ? {
-              resourcePolicy: runtime.iam.parsed(JSON.stringify(effectivePolicy(JSON.parse(r.policyText), arn))),
+              resourcePolicy: runtime.iam.parsed(
+                JSON.stringify(effectivePolicy(JSON.parse(r.policyText), arn)),
+              ),
               resourcePolicyName: `repository policy of ${arn}`,
             }
           : {}),
@@ -241,7 +260,7 @@ export function ecrService(runtime: Runtime): JsonService {
       CreateRepository: (input, ctx) => {
         const account = registryOf(input, ctx)
         if (account !== ctx.identity.account)
-          throw invalidParameter('Repositories can only be created in the caller\'s own registry.')
+          throw invalidParameter("Repositories can only be created in the caller's own registry.")
         const name = repositoryName(input)
         allow(ctx, 'CreateRepository', account, name)
         const tags = tagsOf(input, 'tags')
@@ -251,13 +270,15 @@ export function ecrService(runtime: Runtime): JsonService {
             `1 validation error detected: Value '${mutability}' at 'imageTagMutability' failed to satisfy constraint: Member must satisfy enum value set: [${MUTABILITY.join(', ')}]`,
           )
         if (input['imageTagMutabilityExclusionFilters'] !== undefined)
-          throw invalidParameter('imageTagMutabilityExclusionFilters are not supported by the crosspipe sandbox.')
+          throw invalidParameter(
+            'imageTagMutabilityExclusionFilters are not supported by the crosspipe sandbox.',
+          )
         const scan = input['imageScanningConfiguration'] as { scanOnPush?: unknown } | undefined
         const enc = (input['encryptionConfiguration'] ?? {}) as { encryptionType?: unknown; kmsKey?: unknown }
         const encryptionType = enc.encryptionType ?? 'AES256'
         if (encryptionType !== 'AES256' && encryptionType !== 'KMS')
           throw invalidParameter(
-            `1 validation error detected: Value '${String(encryptionType)}' at 'encryptionConfiguration.encryptionType' failed to satisfy constraint: Member must satisfy enum value set: [AES256, KMS]`,
+            `1 validation error detected: Value '${JSON.stringify(encryptionType)}' at 'encryptionConfiguration.encryptionType' failed to satisfy constraint: Member must satisfy enum value set: [AES256, KMS]`,
           )
         if (encryptionType === 'AES256' && enc.kmsKey !== undefined)
           throw invalidParameter('Invalid parameter: kmsKey can only be specified when encryptionType is KMS')
@@ -310,7 +331,9 @@ export function ecrService(runtime: Runtime): JsonService {
         const token = str(input, 'nextToken')
         const start = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8'))
         if (!Number.isInteger(start) || start < 0 || start > all.length)
-          throw invalidParameter("Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid token'")
+          throw invalidParameter(
+            "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid token'",
+          )
         const more = start + size < all.length
         return {
           repositories: all.slice(start, start + size).map(repositoryJson),
@@ -385,7 +408,9 @@ export function ecrService(runtime: Runtime): JsonService {
         const r = target(input, ctx, 'PutImageScanningConfiguration')
         const c = input['imageScanningConfiguration'] as { scanOnPush?: unknown } | undefined
         if (typeof c?.scanOnPush !== 'boolean')
-          throw invalidParameter("Invalid parameter at 'imageScanningConfiguration' failed to satisfy constraint: 'scanOnPush must be a boolean'")
+          throw invalidParameter(
+            "Invalid parameter at 'imageScanningConfiguration' failed to satisfy constraint: 'scanOnPush must be a boolean'",
+          )
         r.scanOnPush = c.scanOnPush
         save(r)
         return {
@@ -417,7 +442,8 @@ export function ecrService(runtime: Runtime): JsonService {
       UntagResource: (input, ctx) => {
         const r = repositoryFromArn(ctx, str(input, 'resourceArn', true), 'UntagResource')
         const keys = input['tagKeys']
-        if (!Array.isArray(keys)) throw new AwsError('SerializationException', 'Expected a list for tagKeys', 400)
+        if (!Array.isArray(keys))
+          throw new AwsError('SerializationException', 'Expected a list for tagKeys', 400)
         r.tags = r.tags.filter((t) => !keys.includes(t.Key))
         save(r)
         return {}

@@ -52,14 +52,16 @@ function str(input: Input, name: string, required = false): string | undefined {
       )
     return undefined
   }
-  if (typeof v !== 'string') throw new AwsError('SerializationException', `Expected a string for ${name}`, 400)
+  if (typeof v !== 'string')
+    throw new AwsError('SerializationException', `Expected a string for ${name}`, 400)
   return v
 }
 
 function bool(input: Input, name: string): boolean {
   const v = input[name]
   if (v === undefined || v === null) return false
-  if (typeof v !== 'boolean') throw new AwsError('SerializationException', `Expected a boolean for ${name}`, 400)
+  if (typeof v !== 'boolean')
+    throw new AwsError('SerializationException', `Expected a boolean for ${name}`, 400)
   return v
 }
 
@@ -97,7 +99,12 @@ function tagsOf(input: Input, name: string): { Key: string; Value: string }[] {
     if (typeof t?.Key !== 'string' || typeof t.Value !== 'string')
       throw validation(`1 validation error detected: Tags need a Key and a Value (strings)`)
     // Tag keys and values: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Tag.html
-    if (t.Key.length < 1 || t.Key.length > 128 || t.Value.length > 256 || t.Key.toLowerCase().startsWith('aws:'))
+    if (
+      t.Key.length < 1 ||
+      t.Key.length > 128 ||
+      t.Value.length > 256 ||
+      t.Key.toLowerCase().startsWith('aws:')
+    )
       throw validation(
         `1 validation error detected: Tag key '${t.Key}' must be 1 to 128 characters, its value at most 256, and the key may not start with aws:`,
       )
@@ -299,14 +306,13 @@ export function ssmService(runtime: Runtime): JsonService {
     const tags = tagsOf(input, 'Tags')
     if (overwrite && tags.length)
       throw validation(
-        'Invalid request: tags and overwrite can\'t be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.',
+        "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
       )
     if (tags.length > MAX_TAGS) throw tooManyTags()
     const existing = store.parameters.get(scope(ctx), name)
     if (existing && !overwrite) throw alreadyExists()
     const type = str(input, 'Type') ?? (existing ? current(existing).type : undefined)
-    if (type === undefined)
-      throw validation('A parameter type is required when you create a parameter.')
+    if (type === undefined) throw validation('A parameter type is required when you create a parameter.')
     if (type === 'SecureString')
       throw unsupportedType(
         'SecureString parameters are not supported by the crosspipe sandbox: use String or StringList (values are stored unencrypted).',
@@ -334,12 +340,14 @@ export function ssmService(runtime: Runtime): JsonService {
     // stays Advanced (parameter-store-advanced-parameters.html, parameter-store-working-with-tiers…).
     const wasAdvanced = existing !== undefined && current(existing).tier === 'Advanced'
     const tier: 'Standard' | 'Advanced' =
-      tierIn === 'Advanced' || wasAdvanced || (tierIn === 'Intelligent-Tiering' && value.length > MAX_VALUE.Standard)
+      tierIn === 'Advanced' ||
+      wasAdvanced ||
+      (tierIn === 'Intelligent-Tiering' && value.length > MAX_VALUE.Standard)
         ? 'Advanced'
         : 'Standard'
     if (tierIn === 'Standard' && wasAdvanced)
       throw validation(
-        'This parameter uses the advanced-parameter tier. You can\'t downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter.',
+        "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter.",
       )
     if (value.length > MAX_VALUE[tier])
       throw validation(
@@ -419,7 +427,9 @@ export function ssmService(runtime: Runtime): JsonService {
   function getParametersByPath(input: Input, ctx: RequestContext): Record<string, unknown> {
     const path = str(input, 'Path', true)
     if (!path.startsWith('/') || !/^[A-Za-z0-9_.\-/]+$/.test(path))
-      throw validation('The parameter doesn\'t meet the parameter name requirements. The parameter name must begin with a forward slash "/".')
+      throw validation(
+        'The parameter doesn\'t meet the parameter name requirements. The parameter name must begin with a forward slash "/".',
+      )
     checkWithDecryption(input)
     const recursive = bool(input, 'Recursive')
     const size = maxResults(input, 10)
@@ -445,17 +455,23 @@ export function ssmService(runtime: Runtime): JsonService {
    */
   function parameterFilters(input: Input, allowed: readonly string[]): (p: ParameterRecord) => boolean {
     if (input['Filters'] !== undefined && input['Filters'] !== null)
-      throw unsupported('The legacy Filters member is not supported by the crosspipe sandbox: use ParameterFilters.')
+      throw unsupported(
+        'The legacy Filters member is not supported by the crosspipe sandbox: use ParameterFilters.',
+      )
     const raw = input['ParameterFilters']
     if (raw === undefined || raw === null) return () => true
-    if (!Array.isArray(raw)) throw new AwsError('SerializationException', 'Expected a list for ParameterFilters', 400)
+    if (!Array.isArray(raw))
+      throw new AwsError('SerializationException', 'Expected a list for ParameterFilters', 400)
     const tests = (raw as { Key?: unknown; Option?: unknown; Values?: unknown }[]).map((f) => {
       const key = typeof f?.Key === 'string' ? f.Key : ''
       const option = typeof f.Option === 'string' ? f.Option : undefined
       const values = Array.isArray(f.Values) ? f.Values.map(String) : []
       const isTag = key.startsWith('tag:')
       if (!isTag && !allowed.includes(key))
-        throw invalidFilter('InvalidFilterKey', `The following filter key is not valid: ${key}. Valid filter keys include: [${allowed.join(', ')}].`)
+        throw invalidFilter(
+          'InvalidFilterKey',
+          `The following filter key is not valid: ${key}. Valid filter keys include: [${allowed.join(', ')}].`,
+        )
       if (isTag && !allowed.includes('tag'))
         throw invalidFilter('InvalidFilterKey', `The following filter key is not valid: ${key}.`)
       const options: Record<string, readonly string[]> = {
@@ -464,15 +480,25 @@ export function ssmService(runtime: Runtime): JsonService {
       }
       const opt = option ?? (key === 'Path' ? 'OneLevel' : 'Equals')
       if (!(options[key] ?? ['Equals']).includes(opt))
-        throw invalidFilter('InvalidFilterOption', `The following filter option is not valid: ${opt}. Valid options include: [${(options[key] ?? ['Equals']).join(', ')}].`)
+        throw invalidFilter(
+          'InvalidFilterOption',
+          `The following filter option is not valid: ${opt}. Valid options include: [${(options[key] ?? ['Equals']).join(', ')}].`,
+        )
       if (!isTag && values.length === 0)
-        throw invalidFilter('InvalidFilterValue', `The following filter values are missing : null for filter key ${key}.`)
+        throw invalidFilter(
+          'InvalidFilterValue',
+          `The following filter values are missing : null for filter key ${key}.`,
+        )
       return (p: ParameterRecord): boolean => {
         const v = current(p)
         switch (key) {
           case 'Name':
             return values.some((x) =>
-              opt === 'Equals' ? p.name === x : opt === 'BeginsWith' ? p.name.startsWith(x) : p.name.includes(x),
+              opt === 'Equals'
+                ? p.name === x
+                : opt === 'BeginsWith'
+                  ? p.name.startsWith(x)
+                  : p.name.includes(x),
             )
           case 'Type':
             return values.includes(v.type)
@@ -499,7 +525,16 @@ export function ssmService(runtime: Runtime): JsonService {
     // DescribeParameters has no resource type: it is authorized on `*` (list_awssystemsmanager.html).
     allow(ctx, 'DescribeParameters', '*')
     const size = maxResults(input, 50)
-    const filters = parameterFilters(input, ['Name', 'Type', 'KeyId', 'Path', 'Tier', 'DataType', 'Label', 'tag'])
+    const filters = parameterFilters(input, [
+      'Name',
+      'Type',
+      'KeyId',
+      'Path',
+      'Tier',
+      'DataType',
+      'Label',
+      'tag',
+    ])
     const all = store.parameters
       .list(scope(ctx))
       .map((x) => x.value)
@@ -550,9 +585,20 @@ export function ssmService(runtime: Runtime): JsonService {
   function tagTarget(input: Input, ctx: RequestContext, action: string): ParameterRecord {
     const type = str(input, 'ResourceType', true)
     if (type !== 'Parameter') {
-      const known = ['Document', 'ManagedInstance', 'MaintenanceWindow', 'PatchBaseline', 'OpsItem', 'OpsMetadata', 'Automation', 'Association']
+      const known = [
+        'Document',
+        'ManagedInstance',
+        'MaintenanceWindow',
+        'PatchBaseline',
+        'OpsItem',
+        'OpsMetadata',
+        'Automation',
+        'Association',
+      ]
       if (known.includes(type))
-        throw unsupported(`Tagging ${type} resources is not supported by the crosspipe sandbox: it serves Parameter Store only.`)
+        throw unsupported(
+          `Tagging ${type} resources is not supported by the crosspipe sandbox: it serves Parameter Store only.`,
+        )
       throw invalidResourceType()
     }
     const name = nameOf(ctx, str(input, 'ResourceId', true))
@@ -581,7 +627,9 @@ export function ssmService(runtime: Runtime): JsonService {
         const p = tagTarget(input, ctx, 'AddTagsToResource')
         const tags = tagsOf(input, 'Tags')
         if (tags.length === 0)
-          throw validation("1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
+          throw validation(
+            "1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1",
+          )
         const merged = new Map(p.tags.map((t) => [t.Key, t.Value]))
         for (const t of tags) merged.set(t.Key, t.Value)
         if (merged.size > MAX_TAGS) throw tooManyTags()

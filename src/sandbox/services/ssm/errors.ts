@@ -61,7 +61,11 @@ export function patternMismatch(pattern: string): AwsError {
 
 /** `InvalidAllowedPatternException`: AllowedPattern is not a regular expression. */
 export function invalidPattern(): AwsError {
-  return new AwsError('InvalidAllowedPatternException', 'The request does not meet the regular expression requirement.', 400)
+  return new AwsError(
+    'InvalidAllowedPatternException',
+    'The request does not meet the regular expression requirement.',
+    400,
+  )
 }
 
 /** `UnsupportedParameterType`: SecureString (not modelled) or an unknown type. */
@@ -89,12 +93,20 @@ export function invalidResourceType(): AwsError {
 
 /** `InvalidResourceId`: tagging a parameter that does not exist. */
 export function invalidResourceId(): AwsError {
-  return new AwsError('InvalidResourceId', 'The resource ID is not valid. Verify that you entered the correct ID and try again.', 400)
+  return new AwsError(
+    'InvalidResourceId',
+    'The resource ID is not valid. Verify that you entered the correct ID and try again.',
+    400,
+  )
 }
 
 /** `TooManyTagsError`: more than 50 tags. */
 export function tooManyTags(): AwsError {
-  return new AwsError('TooManyTagsError', 'The Targets parameter includes too many tags. Remove one or more tags and try the command again.', 400)
+  return new AwsError(
+    'TooManyTagsError',
+    'The Targets parameter includes too many tags. Remove one or more tags and try the command again.',
+    400,
+  )
 }
 
 /** `UnsupportedOperationException`: behaviour the sandbox does not model, said plainly. */

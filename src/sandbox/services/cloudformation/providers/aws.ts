@@ -266,13 +266,13 @@ const CANNED_ACL: Readonly<Record<string, string>> = {
 
 /** The `x-amz-acl` header of an AccessControl value (none when absent). */
 function aclHeader(props: Props): Record<string, string> {
-  const v = props.AccessControl
-  if (v === undefined) return {}
-  const acl = CANNED_ACL[String(v)]
+  if (props.AccessControl === undefined) return {}
+  const v = str(props.AccessControl) ?? JSON.stringify(props.AccessControl)
+  const acl = CANNED_ACL[v]
   if (!acl)
     throw new AwsError(
       'ValidationError',
-      `AccessControl must be one of ${Object.keys(CANNED_ACL).join(', ')}, not ${String(v)}`,
+      `AccessControl must be one of ${Object.keys(CANNED_ACL).join(', ')}, not ${v}`,
       400,
     )
   return { 'x-amz-acl': acl }
@@ -484,7 +484,9 @@ function repositoryAttributes(repo: Record<string, unknown>): Record<string, unk
 async function configureRepository(aws: AwsCalls, name: string, props: Props, old: Props): Promise<void> {
   const changed = (k: string): boolean => !same(props[k], old[k])
   if (changed('LifecyclePolicy')) {
-    const text = str((props.LifecyclePolicy as { LifecyclePolicyText?: unknown } | undefined)?.LifecyclePolicyText)
+    const text = str(
+      (props.LifecyclePolicy as { LifecyclePolicyText?: unknown } | undefined)?.LifecyclePolicyText,
+    )
     if (text !== undefined)
       await aws.json('ecr', 'PutLifecyclePolicy', { repositoryName: name, lifecyclePolicyText: text })
     else if (old.LifecyclePolicy !== undefined)
@@ -518,7 +520,9 @@ export const ecrRepository: ResourceProvider = {
     const tags = tagsOf(props.Tags)
     const out = (await ctx.aws.json('ecr', 'CreateRepository', {
       repositoryName: name,
-      ...(props.ImageTagMutability !== undefined ? { imageTagMutability: str(props.ImageTagMutability) } : {}),
+      ...(props.ImageTagMutability !== undefined
+        ? { imageTagMutability: str(props.ImageTagMutability) }
+        : {}),
       ...(scan ? { imageScanningConfiguration: { scanOnPush: truthy(scan.ScanOnPush) } } : {}),
       ...(enc
         ? {
@@ -547,7 +551,9 @@ export const ecrRepository: ResourceProvider = {
       await ctx.aws.json('ecr', 'PutImageScanningConfiguration', {
         repositoryName: name,
         imageScanningConfiguration: {
-          scanOnPush: truthy((props.ImageScanningConfiguration as { ScanOnPush?: unknown } | undefined)?.ScanOnPush),
+          scanOnPush: truthy(
+            (props.ImageScanningConfiguration as { ScanOnPush?: unknown } | undefined)?.ScanOnPush,
+          ),
         },
       })
     await configureRepository(ctx.aws, name, props, old)

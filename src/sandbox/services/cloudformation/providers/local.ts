@@ -1,8 +1,9 @@
 /**
  * Providers for resources of services the sandbox does not run as APIs yet: SNS topics, SQS
- * queues, SSM parameters, EventBridge rules and wait condition handles. (CodeBuild projects and
+ * queues, EventBridge rules and wait condition handles — and SSM parameters, which the SSM service
+ * (services/ssm) keeps: that provider calls its API. (CodeBuild projects and
  * CodePipeline pipelines are the services' own: codebuild/cfn-provider.ts,
- * codepipeline/cfn-provider.ts.) They keep their resources in
+ * codepipeline/cfn-provider.ts.) The others keep their resources in
  * CloudFormation's local store, and authorize each write with the deploying identity's
  * policies exactly as the service would (the IAM action and resource ARN of the service's
  * authorization reference), so a stack cannot do here what its role could not do on AWS.
@@ -153,7 +154,11 @@ function parameterTags(props: Readonly<Record<string, unknown>>): { Key: string;
     : []
 }
 
-function parameterResult(ctx: ProviderContext, name: string, props: Readonly<Record<string, unknown>>): ProvisionResult {
+function parameterResult(
+  ctx: ProviderContext,
+  name: string,
+  props: Readonly<Record<string, unknown>>,
+): ProvisionResult {
   const type = str(props.Type) ?? 'String'
   const value = str(props.Value) ?? ''
   // Parameter ARNs drop the leading slash of hierarchical names (sysman-paramstore-access.html).
@@ -193,9 +198,17 @@ export const ssmParameter: ResourceProvider = {
     const after = parameterTags(props)
     const gone = before.filter((t) => !after.some((x) => x.Key === t.Key)).map((t) => t.Key)
     if (gone.length)
-      await ctx.aws.json('ssm', 'RemoveTagsFromResource', { ResourceType: 'Parameter', ResourceId: name, TagKeys: gone })
+      await ctx.aws.json('ssm', 'RemoveTagsFromResource', {
+        ResourceType: 'Parameter',
+        ResourceId: name,
+        TagKeys: gone,
+      })
     if (after.length && JSON.stringify(after) !== JSON.stringify(before))
-      await ctx.aws.json('ssm', 'AddTagsToResource', { ResourceType: 'Parameter', ResourceId: name, Tags: after })
+      await ctx.aws.json('ssm', 'AddTagsToResource', {
+        ResourceType: 'Parameter',
+        ResourceId: name,
+        Tags: after,
+      })
     return parameterResult(ctx, name, props)
   },
   async delete(ctx, current) {
