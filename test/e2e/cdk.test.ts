@@ -20,7 +20,12 @@ import {
   CreateUserCommand,
 } from '@aws-sdk/client-iam'
 import { ECRClient, DescribeRepositoriesCommand, GetLifecyclePolicyCommand } from '@aws-sdk/client-ecr'
-import { S3Client, HeadBucketCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3'
+import {
+  S3Client,
+  HeadBucketCommand,
+  GetBucketEncryptionCommand,
+  GetBucketVersioningCommand,
+} from '@aws-sdk/client-s3'
 import { SSMClient, GetParameterCommand } from '@aws-sdk/client-ssm'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js'
