@@ -25,6 +25,7 @@ import {
   HeadBucketCommand,
   GetBucketEncryptionCommand,
   GetBucketVersioningCommand,
+  ListObjectsV2Command,
 } from '@aws-sdk/client-s3'
 import { SSMClient, GetParameterCommand } from '@aws-sdk/client-ssm'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
@@ -181,6 +182,13 @@ test(
     assert.match(bucket, /^onebucket-data/)
     const s3 = client(S3Client, { forcePathStyle: true })
     await s3.send(new HeadBucketCommand({ Bucket: bucket }))
+    // The CLI published the stack's template to the staging bucket (as the file-publishing role).
+    const staging = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`
+    const published = await s3.send(new ListObjectsV2Command({ Bucket: staging }))
+    assert.ok(
+      published.Contents?.some((o) => o.Key!.endsWith('.json')),
+      JSON.stringify(published.Contents?.map((o) => o.Key)),
+    )
     assert.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status, 'Enabled')
 
     // 4. cdk destroy removes the stack and, with RemovalPolicy.DESTROY, the bucket.
@@ -191,6 +199,15 @@ test(
       (e: { name: string }) => e.name,
     )
     assert.equal(gone, 'NotFound')
+
+    // 5. Bootstrapping again with a customer managed key updates the bootstrap stack: the key and
+    // its alias are created (the CreateNewKey condition) and the staging bucket encrypts with it.
+    const again = await cdk(['bootstrap', `aws://${ACCOUNT}/${REGION}`, '--bootstrap-customer-key'])
+    assert.equal(again.code, 0, `cdk bootstrap --bootstrap-customer-key failed:\n${again.out}`)
+    const enc = await s3.send(new GetBucketEncryptionCommand({ Bucket: staging }))
+    const rule = enc.ServerSideEncryptionConfiguration!.Rules![0]!.ApplyServerSideEncryptionByDefault!
+    assert.equal(rule.SSEAlgorithm, 'aws:kms')
+    assert.match(rule.KMSMasterKeyID!, new RegExp(`^arn:aws:kms:${REGION}:${ACCOUNT}:key/`))
     s3.destroy()
   },
 )
