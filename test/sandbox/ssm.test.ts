@@ -269,6 +269,35 @@ test('IAM decides on the parameter ARN (hierarchical names without their leading
     'AccessDeniedException',
   )
   assert.equal((await failure(reader.send(new DescribeParametersCommand({})))).name, 'AccessDeniedException')
+
+  // ssm:Overwrite: a writer that may create parameters but not change them.
+  await iam.send(new CreateUserCommand({ UserName: 'creator' }))
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'creator',
+      PolicyName: 'create-only',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'ssm:PutParameter', Resource: '*' },
+          {
+            Effect: 'Deny',
+            Action: 'ssm:PutParameter',
+            Resource: '*',
+            Condition: { StringEquals: { 'ssm:Overwrite': 'true' } },
+          },
+        ],
+      }),
+    }),
+  )
+  const ck = (await iam.send(new CreateAccessKeyCommand({ UserName: 'creator' }))).AccessKey!
+  const creator = ssmAs({ accessKeyId: ck.AccessKeyId!, secretAccessKey: ck.SecretAccessKey! })
+  await creator.send(new PutParameterCommand({ Name: '/created', Value: 'v', Type: 'String' }))
+  const over = await failure(
+    creator.send(new PutParameterCommand({ Name: '/created', Value: 'w', Overwrite: true })),
+  )
+  assert.equal(over.name, 'AccessDeniedException')
+  assert.match(over.message, /with an explicit deny in an identity-based policy/)
 })
 
 test('CloudFormation: AWS::SSM::Parameter writes the SSM store, SSM template parameters read it', async () => {

@@ -231,8 +231,13 @@ export function ssmService(runtime: Runtime): JsonService {
 
   const scope = (ctx: RequestContext): string => scopeOf(ctx.identity.account, ctx.region)
 
-  function allow(ctx: RequestContext, action: string, resource: string): void {
-    authorize(ctx, { action: `ssm:${action}`, resource }, 'json')
+  function allow(
+    ctx: RequestContext,
+    action: string,
+    resource: string,
+    context: Readonly<Record<string, string>> = {},
+  ): void {
+    authorize(ctx, { action: `ssm:${action}`, resource, context }, 'json')
   }
 
   /**
@@ -301,8 +306,9 @@ export function ssmService(runtime: Runtime): JsonService {
     const value = str(input, 'Value', true)
     checkName(name)
     const arn = parameterArn(ctx, name)
-    allow(ctx, 'PutParameter', arn)
     const overwrite = bool(input, 'Overwrite')
+    // ssm:Overwrite (parameter-store-policy-conditions.html) lets a policy allow creating only.
+    allow(ctx, 'PutParameter', arn, { 'ssm:Overwrite': String(overwrite) })
     const tags = tagsOf(input, 'Tags')
     if (overwrite && tags.length)
       throw validation(
@@ -433,7 +439,11 @@ export function ssmService(runtime: Runtime): JsonService {
     checkWithDecryption(input)
     const recursive = bool(input, 'Recursive')
     const size = maxResults(input, 10)
-    allow(ctx, 'GetParametersByPath', parameterArn(ctx, path.replace(/\/$/, '') || '/'))
+    // Authorized on the path, not the parameters returned (ps-retrieval-authorization.html), with
+    // ssm:Recursive (parameter-store-policy-conditions.html).
+    allow(ctx, 'GetParametersByPath', parameterArn(ctx, path.replace(/\/$/, '') || '/'), {
+      'ssm:Recursive': String(recursive),
+    })
     // GetParametersByPath accepts Type, KeyId and Label filters (API_GetParametersByPath.html).
     const filters = parameterFilters(input, ['Type', 'KeyId', 'Label'])
     const all = store.parameters
