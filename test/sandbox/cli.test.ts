@@ -126,12 +126,12 @@ test(
   'a service the sandbox does not serve answers in its own protocol, and the AWS CLI shows the message',
   { skip: hasAws ? false : 'the AWS CLI (`aws`) is not installed on this machine' },
   async () => {
-    // One service of each protocol: AWS JSON 1.1 (SSM, ECR, Organizations), AWS JSON 1.0
+    // One service of each protocol: AWS JSON 1.1 (Secrets Manager, ECS, Organizations), AWS JSON 1.0
     // (DynamoDB), REST-JSON (Lambda), AWS query (SNS), REST-XML (Route 53), RPC v2 CBOR or JSON
     // (CloudWatch, by the CLI's botocore version).
     const calls: [string, string[], string][] = [
-      ['ssm', ['ssm', 'get-parameter', '--name', 'x'], 'UnknownOperationException'],
-      ['ecr', ['ecr', 'describe-repositories'], 'UnknownOperationException'],
+      ['secretsmanager', ['secretsmanager', 'list-secrets'], 'UnknownOperationException'],
+      ['ecs', ['ecs', 'list-clusters'], 'UnknownOperationException'],
       ['organizations', ['organizations', 'describe-organization'], 'UnknownOperationException'],
       ['dynamodb', ['dynamodb', 'list-tables'], 'UnknownOperationException'],
       ['lambda', ['lambda', 'list-functions'], 'UnknownOperationException'],

@@ -194,10 +194,12 @@ Builds are not containers: a CodeBuild build runs its buildspec's commands with 
 and tools, as you, in the state directory's codebuild/work; they can read and change your files and
 use your network. The image is recorded, not pulled, and the build log says so (its lines keep
 CodeBuild's "[Container]" prefix so tools can parse them).
-It serves STS, IAM (every AWS managed policy), KMS, S3, CloudFormation, CodeBuild, CodePipeline
-and CloudWatch Logs for build logs, each operation as its services/<name>/SPEC.md says. Anything
-else (SSM, Lambda, ECR, …, or an operation not listed) is refused in that service's own protocol
-with "not supported by the crosspipe sandbox", which the AWS CLI, boto3 and the SDKs show as is.
+It serves STS, IAM (every AWS managed policy), KMS, S3, SSM Parameter Store, ECR repositories (no
+images), CloudFormation, CodeBuild, CodePipeline and CloudWatch Logs for build logs, each operation
+as its services/<name>/SPEC.md says, so the CDK's \`cdk bootstrap\` and \`cdk deploy\` work against
+it. Anything else (Lambda, SNS, …, or an operation not listed) is refused in that service's own
+protocol with "not supported by the crosspipe sandbox", which the AWS CLI, boto3 and the SDKs show
+as is.
 Requests must be signed with Signature Version 4 (the profiles written here make the AWS CLI v1
 and boto3 presign S3 URLs with it).`,
   options: {

@@ -8,9 +8,11 @@ import { cloudformationService } from './cloudformation/api.js'
 import { codebuildService } from './codebuild/api.js'
 import { logsService } from './codebuild/logs.js'
 import { codepipelineService } from './codepipeline/api.js'
+import { ecrService } from './ecr/api.js'
 import { iamService } from './iam/api.js'
 import { kmsService } from './kms/api.js'
 import { s3Service } from './s3/api.js'
+import { ssmService } from './ssm/api.js'
 import { stsService } from './sts/api.js'
 import type { Service } from './types.js'
 
@@ -23,6 +25,8 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   iamService,
   kmsService,
   s3Service,
+  ssmService,
+  ecrService,
   cloudformationService,
   codebuildService,
   logsService,

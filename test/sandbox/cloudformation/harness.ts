@@ -1,5 +1,8 @@
 // An engine over the in-memory store, with the local providers (SNS, SQS, SSM, EventBridge,
-// WaitConditionHandle) and a fake identity whose denials are listed per test.
+// WaitConditionHandle) and a fake identity whose denials are listed per test. SSM parameters,
+// which the SSM provider and SSM template parameters reach through the SSM API, are kept by a
+// minimal Parameter Store in the store's local resources (`ssm-parameter`, by name), which the
+// cases read and seed; the real service is tested in test/sandbox/ssm.test.ts.
 import { AwsError } from '../../../src/sandbox/gateway/errors.js'
 import { CloudFormationEngine, type OpContext } from '../../../src/sandbox/services/cloudformation/engine.js'
 import { LOCAL_PROVIDERS } from '../../../src/sandbox/services/cloudformation/providers/local.js'
@@ -28,21 +31,56 @@ export function harness(): Harness {
   const deny = new Set<string>()
   const providers = new ProviderRegistry()
   for (const p of LOCAL_PROVIDERS) providers.register(p)
+  const denied = (principal: string, action: string, resource: string): AwsError =>
+    new AwsError(
+      'AccessDenied',
+      `User: ${principal} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
+      403,
+    )
+  const local = store.local({ account: ACCOUNT, region: REGION })
+  type Param = { name: string; type: string; value: string; version: number }
+  const ssm = (principal: string, action: string, input: Readonly<Record<string, unknown>>): unknown => {
+    const names = (input.Names as string[] | undefined) ?? [String(input.Name ?? input.ResourceId)]
+    for (const n of names) {
+      const arn = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/${n.replace(/^\//, '')}`
+      if (deny.has(`ssm:${action}`)) throw denied(principal, `ssm:${action}`, arn)
+    }
+    const name = names[0]!
+    const prev = local.get<Param>('ssm-parameter', name)
+    switch (action) {
+      case 'PutParameter':
+        if (prev && input.Overwrite !== true)
+          throw new AwsError('ParameterAlreadyExists', 'The parameter already exists.', 400)
+        local.put<Param>('ssm-parameter', name, {
+          name,
+          type: String(input.Type),
+          value: String(input.Value),
+          version: (prev?.version ?? 0) + 1,
+        })
+        return { Version: (prev?.version ?? 0) + 1 }
+      case 'GetParameters':
+        return { Parameters: prev ? [{ Name: name, Value: prev.value }] : [] }
+      case 'DeleteParameter':
+        if (!local.delete('ssm-parameter', name))
+          throw new AwsError('ParameterNotFound', `Parameter ${name} not found.`, 400)
+        return {}
+      case 'AddTagsToResource':
+      case 'RemoveTagsFromResource':
+        return {}
+      default:
+        throw new Error(`no SSM ${action} in the engine corpus`)
+    }
+  }
   const calls = (principal: string): AwsCalls => ({
     principal,
     query: () => Promise.reject(new Error('no IAM in the engine corpus')),
-    json: () => Promise.reject(new Error('no KMS in the engine corpus')),
+    json: (service, action, input) =>
+      service === 'ssm'
+        ? Promise.resolve().then(() => ssm(principal, action, input))
+        : Promise.reject(new Error(`no ${service} in the engine corpus`)),
     rest: () => Promise.reject(new Error('no S3 in the engine corpus')),
     authorize: (action, resource) =>
-      deny.has(action)
-        ? Promise.reject(
-            new AwsError(
-              'AccessDenied',
-              `User: ${principal} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
-              403,
-            ),
-          )
-        : Promise.resolve(),
+      deny.has(action) ? Promise.reject(denied(principal, action, resource)) : Promise.resolve(),
   })
   const engine = new CloudFormationEngine({
     store,

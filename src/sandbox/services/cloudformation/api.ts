@@ -570,7 +570,18 @@ export function cloudformationService(runtime: Runtime): QueryService {
         const name = required(p, 'ChangeSetName')
         const stack = optional(p, 'StackName')
         allow(ctx, 'DeleteChangeSet', stackArn(ctx, stack))
-        engine.deleteChangeSet(op(ctx).scope, name, stack)
+        // A name that a live stack has no change set of is deleted already: DeleteChangeSet has
+        // no ChangeSetNotFound error (API_DeleteChangeSet.html lists InvalidChangeSetStatus
+        // only), and the CDK CLI deletes its change set's name unguarded before creating it.
+        const scope = op(ctx).scope
+        if (
+          !name.startsWith('arn:') &&
+          stack !== undefined &&
+          engine.findStack(scope, stack) &&
+          !engine.listChangeSets(scope, stack).some((c) => c.changeSetName === name)
+        )
+          return {}
+        engine.deleteChangeSet(scope, name, stack)
         return {}
       },
 

@@ -340,31 +340,25 @@ export class CloudFormationEngine {
         )
       }
     }
-    const local = this.store.local(op.scope)
     const { values, stored } = await resolveParameters({
       template,
       given,
       previous,
       readSsm: async (name) => {
-        // CloudFormation reads SSM parameter types with the caller's credentials: a caller not
-        // allowed ssm:GetParameters gets that denial as the call's ValidationError.
-        const arn = formatArn({
-          partition: op.partition,
-          service: 'ssm',
-          region: op.scope.region,
-          account: op.scope.account,
-          resource: `parameter/${name.replace(/^\//, '')}`,
-        })
+        // CloudFormation reads SSM parameter types from the SSM service with the caller's
+        // credentials: a caller not allowed ssm:GetParameters gets that denial as the call's
+        // ValidationError.
         const calls = await this.host.deployer({ caller: op.caller, scope: op.scope })
+        let found: { Parameters?: { Value?: string }[] }
         try {
-          await calls.authorize('ssm:GetParameters', arn)
+          found = (await calls.json('ssm', 'GetParameters', { Names: [name] })) as typeof found
         } catch (e) {
           throw isAwsError(e) ? validationError(e.message) : e
         }
-        const p = local.get<{ value: string }>('ssm-parameter', name)
-        if (!p)
+        const p = found.Parameters?.[0]
+        if (p?.Value === undefined)
           throw validationError(`Unable to fetch parameters [${name}] from parameter store for this account.`)
-        return p.value
+        return p.Value
       },
     })
     const base = this.intrinsicContext(op, template, values, new Map(), stackName, stackId, [], () => {

@@ -113,7 +113,9 @@ export function parseBuildspec(text: string): Buildspec {
     for (const k of ['parameter-store', 'secrets-manager'])
       if (env[k] !== undefined)
         throw new BuildspecError(
-          `env.${k} is not supported by the crosspipe sandbox (it has no ${k === 'parameter-store' ? 'Systems Manager Parameter Store' : 'Secrets Manager'}); use env.variables`,
+          k === 'parameter-store'
+            ? 'env.parameter-store is not supported by the crosspipe sandbox (its CodeBuild does not read the SSM Parameter Store yet); use env.variables'
+            : 'env.secrets-manager is not supported by the crosspipe sandbox (it has no Secrets Manager); use env.variables',
         )
     const vars = env['variables']
     if (vars !== undefined && vars !== null) {

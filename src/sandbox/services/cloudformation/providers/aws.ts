@@ -1,6 +1,6 @@
 /**
  * Providers for the resources of the sandbox's own services — KMS keys and aliases, S3 buckets
- * and bucket policies, IAM roles and policies. Each one calls the service's public API (the
+ * and bucket policies, ECR repositories, IAM roles and policies. Each one calls the service's public API (the
  * same actions an SDK would send) through {@link AwsCalls}, as the identity the stack deploys
  * with, so the service authorizes every call exactly as a direct one.
  *
@@ -230,15 +230,59 @@ async function s3(
   bucket: string,
   sub: string | undefined,
   body?: string,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<void> {
   await aws.rest('s3', {
     method,
     path: `/${bucket}`,
     query: sub ? [[sub, '']] : [],
-    headers:
-      body !== undefined ? { 'content-type': sub === 'policy' ? 'application/json' : 'application/xml' } : {},
+    headers: {
+      ...(body !== undefined
+        ? { 'content-type': sub === 'policy' ? 'application/json' : 'application/xml' }
+        : {}),
+      ...headers,
+    },
     body,
   })
+}
+
+/**
+ * AccessControl's values and the canned ACLs they are (aws-resource-s3-bucket.html,
+ * AccessControl; https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#canned-acl).
+ * S3 itself decides which it accepts: with Object Ownership BucketOwnerEnforced (the default of
+ * new buckets) only an ACL that grants nothing beyond the owner, so `PublicRead` fails with
+ * `InvalidBucketAclWithObjectOwnership` as on AWS.
+ */
+const CANNED_ACL: Readonly<Record<string, string>> = {
+  AuthenticatedRead: 'authenticated-read',
+  AwsExecRead: 'aws-exec-read',
+  BucketOwnerFullControl: 'bucket-owner-full-control',
+  BucketOwnerRead: 'bucket-owner-read',
+  LogDeliveryWrite: 'log-delivery-write',
+  Private: 'private',
+  PublicRead: 'public-read',
+  PublicReadWrite: 'public-read-write',
+}
+
+/** The `x-amz-acl` header of an AccessControl value (none when absent). */
+function aclHeader(props: Props): Record<string, string> {
+  if (props.AccessControl === undefined) return {}
+  const v = str(props.AccessControl) ?? JSON.stringify(props.AccessControl)
+  const acl = CANNED_ACL[v]
+  if (!acl)
+    throw new AwsError(
+      'ValidationError',
+      `AccessControl must be one of ${Object.keys(CANNED_ACL).join(', ')}, not ${v}`,
+      400,
+    )
+  return { 'x-amz-acl': acl }
+}
+
+/** The `x-amz-object-ownership` header of OwnershipControls, so CreateBucket sees it with the ACL. */
+function ownershipHeader(props: Props): Record<string, string> {
+  const rules = (props.OwnershipControls as { Rules?: unknown } | undefined)?.Rules
+  const first = Array.isArray(rules) ? (rules[0] as { ObjectOwnership?: unknown } | undefined) : undefined
+  return typeof first?.ObjectOwnership === 'string' ? { 'x-amz-object-ownership': first.ObjectOwnership } : {}
 }
 
 /** CloudFormation's lifecycle rule shape → S3's (the members CloudFormation renames). */
@@ -283,6 +327,7 @@ function lifecycleXml(cfg: unknown): string {
 
 const BUCKET_PROPS = [
   'BucketName',
+  'AccessControl',
   'BucketEncryption',
   'VersioningConfiguration',
   'PublicAccessBlockConfiguration',
@@ -377,7 +422,9 @@ export const s3Bucket: ResourceProvider = {
       ctx.region === 'us-east-1'
         ? undefined
         : doc('CreateBucketConfiguration', xmlOf('LocationConstraint', ctx.region))
-    await s3(ctx.aws, 'PUT', name, undefined, body)
+    // The canned ACL and the object ownership go with CreateBucket, so S3 judges the ACL under
+    // the ownership the bucket is created with.
+    await s3(ctx.aws, 'PUT', name, undefined, body, { ...aclHeader(props), ...ownershipHeader(props) })
     await configureBucket(ctx.aws, name, props, {})
     return { physicalId: name, attributes: bucketAttributes(ctx, name) }
   },
@@ -385,6 +432,11 @@ export const s3Bucket: ResourceProvider = {
     unsupported(this.type, props, BUCKET_PROPS)
     await authorizeCatalogued(ctx, this.type, 'update', props, current.physicalId)
     await configureBucket(ctx.aws, current.physicalId, props, current.properties)
+    // A changed AccessControl is PutBucketAcl with the canned ACL; a removed one is back to private.
+    if (!same(props.AccessControl, current.properties.AccessControl))
+      await s3(ctx.aws, 'PUT', current.physicalId, 'acl', undefined, {
+        'x-amz-acl': aclHeader(props)['x-amz-acl'] ?? 'private',
+      })
     return { physicalId: current.physicalId, attributes: bucketAttributes(ctx, current.physicalId) }
   },
   async delete(ctx, current) {
@@ -408,6 +460,123 @@ export const s3BucketPolicy: ResourceProvider = {
   },
   async delete(ctx, current) {
     await ignoreMissing(s3(ctx.aws, 'DELETE', current.physicalId, 'policy'))
+  },
+}
+
+// ---------------------------------------------------------------- ECR
+
+const REPOSITORY_PROPS = [
+  'RepositoryName',
+  'ImageTagMutability',
+  'ImageScanningConfiguration',
+  'LifecyclePolicy',
+  'RepositoryPolicyText',
+  'EncryptionConfiguration',
+  'EmptyOnDelete',
+  'Tags',
+]
+
+function repositoryAttributes(repo: Record<string, unknown>): Record<string, unknown> {
+  return { Arn: repo.repositoryArn, RepositoryUri: repo.repositoryUri }
+}
+
+/** Lifecycle policy, repository policy, scanning and mutability that differ from `old`. */
+async function configureRepository(aws: AwsCalls, name: string, props: Props, old: Props): Promise<void> {
+  const changed = (k: string): boolean => !same(props[k], old[k])
+  if (changed('LifecyclePolicy')) {
+    const text = str(
+      (props.LifecyclePolicy as { LifecyclePolicyText?: unknown } | undefined)?.LifecyclePolicyText,
+    )
+    if (text !== undefined)
+      await aws.json('ecr', 'PutLifecyclePolicy', { repositoryName: name, lifecyclePolicyText: text })
+    else if (old.LifecyclePolicy !== undefined)
+      await ignoreMissing(aws.json('ecr', 'DeleteLifecyclePolicy', { repositoryName: name }))
+  }
+  if (changed('RepositoryPolicyText')) {
+    if (props.RepositoryPolicyText !== undefined)
+      await aws.json('ecr', 'SetRepositoryPolicy', {
+        repositoryName: name,
+        policyText: docText(props.RepositoryPolicyText),
+      })
+    else if (old.RepositoryPolicyText !== undefined)
+      await ignoreMissing(aws.json('ecr', 'DeleteRepositoryPolicy', { repositoryName: name }))
+  }
+}
+
+/**
+ * AWS::ECR::Repository: Ref is the repository name; GetAtt Arn, RepositoryUri
+ * (aws-resource-ecr-repository.html). Created with CreateRepository, then the lifecycle and
+ * repository policies, all through the ECR API as the deploying identity.
+ */
+export const ecrRepository: ResourceProvider = {
+  type: 'AWS::ECR::Repository',
+  nameProperty: 'RepositoryName',
+  async create(ctx, props) {
+    unsupported(this.type, props, REPOSITORY_PROPS)
+    const name = str(props.RepositoryName) ?? ctx.physicalName({ maxLength: 256, lowercase: true })
+    await authorizeCatalogued(ctx, this.type, 'create', props, name)
+    const scan = props.ImageScanningConfiguration as { ScanOnPush?: unknown } | undefined
+    const enc = props.EncryptionConfiguration as { EncryptionType?: unknown; KmsKey?: unknown } | undefined
+    const tags = tagsOf(props.Tags)
+    const out = (await ctx.aws.json('ecr', 'CreateRepository', {
+      repositoryName: name,
+      ...(props.ImageTagMutability !== undefined
+        ? { imageTagMutability: str(props.ImageTagMutability) }
+        : {}),
+      ...(scan ? { imageScanningConfiguration: { scanOnPush: truthy(scan.ScanOnPush) } } : {}),
+      ...(enc
+        ? {
+            encryptionConfiguration: {
+              encryptionType: str(enc.EncryptionType),
+              ...(enc.KmsKey !== undefined ? { kmsKey: str(enc.KmsKey) } : {}),
+            },
+          }
+        : {}),
+      ...(tags.length ? { tags } : {}),
+    })) as { repository: Record<string, unknown> }
+    await configureRepository(ctx.aws, name, props, {})
+    return { physicalId: name, attributes: repositoryAttributes(out.repository) }
+  },
+  async update(ctx, current, props) {
+    unsupported(this.type, props, REPOSITORY_PROPS)
+    const name = current.physicalId
+    await authorizeCatalogued(ctx, this.type, 'update', props, name)
+    const old = current.properties
+    if (!same(props.ImageTagMutability, old.ImageTagMutability))
+      await ctx.aws.json('ecr', 'PutImageTagMutability', {
+        repositoryName: name,
+        imageTagMutability: str(props.ImageTagMutability) ?? 'MUTABLE',
+      })
+    if (!same(props.ImageScanningConfiguration, old.ImageScanningConfiguration))
+      await ctx.aws.json('ecr', 'PutImageScanningConfiguration', {
+        repositoryName: name,
+        imageScanningConfiguration: {
+          scanOnPush: truthy(
+            (props.ImageScanningConfiguration as { ScanOnPush?: unknown } | undefined)?.ScanOnPush,
+          ),
+        },
+      })
+    await configureRepository(ctx.aws, name, props, old)
+    const arn = String(current.attributes.Arn)
+    if (!same(props.Tags, old.Tags)) {
+      const after = tagsOf(props.Tags)
+      const gone = tagsOf(old.Tags)
+        .filter((t) => !after.some((x) => x.Key === t.Key))
+        .map((t) => t.Key)
+      if (gone.length) await ctx.aws.json('ecr', 'UntagResource', { resourceArn: arn, tagKeys: gone })
+      if (after.length) await ctx.aws.json('ecr', 'TagResource', { resourceArn: arn, tags: after })
+    }
+    return { physicalId: name, attributes: current.attributes }
+  },
+  async delete(ctx, current) {
+    await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
+    // The sandbox stores no images, so `force` (EmptyOnDelete) changes nothing.
+    await ignoreMissing(
+      ctx.aws.json('ecr', 'DeleteRepository', {
+        repositoryName: current.physicalId,
+        force: truthy(current.properties.EmptyOnDelete),
+      }),
+    )
   },
 }
 
@@ -722,6 +891,7 @@ export const AWS_PROVIDERS: readonly ResourceProvider[] = [
   kmsAlias,
   s3Bucket,
   s3BucketPolicy,
+  ecrRepository,
   iamRole,
   iamPolicy,
   iamManagedPolicy,

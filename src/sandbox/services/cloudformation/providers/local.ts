@@ -1,8 +1,9 @@
 /**
  * Providers for resources of services the sandbox does not run as APIs yet: SNS topics, SQS
- * queues, SSM parameters, EventBridge rules and wait condition handles. (CodeBuild projects and
+ * queues, EventBridge rules and wait condition handles — and SSM parameters, which the SSM service
+ * (services/ssm) keeps: that provider calls its API. (CodeBuild projects and
  * CodePipeline pipelines are the services' own: codebuild/cfn-provider.ts,
- * codepipeline/cfn-provider.ts.) They keep their resources in
+ * codepipeline/cfn-provider.ts.) The others keep their resources in
  * CloudFormation's local store, and authorize each write with the deploying identity's
  * policies exactly as the service would (the IAM action and resource ARN of the service's
  * authorization reference), so a stack cannot do here what its role could not do on AWS.
@@ -127,21 +128,51 @@ export const sqsQueue: ResourceProvider = {
 
 // ---------------------------------------------------------------- SSM
 
-/** A stored SSM parameter (also read by `AWS::SSM::Parameter::Value<…>` template parameters). */
-export interface SsmParameterRecord {
-  readonly name: string
-  readonly type: string
-  readonly value: string
-  readonly version: number
-  readonly description?: string
+/**
+ * The SSM PutParameter input of a resource's properties. CloudFormation's `Tags` is a map;
+ * SSM's a list. CloudFormation cannot create SecureString parameters
+ * (aws-resource-ssm-parameter.html, Type).
+ */
+function parameterInput(name: string, props: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const type = str(props.Type) ?? 'String'
+  if (type === 'SecureString')
+    throw new AwsError(
+      'ValidationException',
+      'SecureString parameters cannot be created with CloudFormation',
+      400,
+    )
+  const input: Record<string, unknown> = { Name: name, Type: type, Value: str(props.Value) ?? '' }
+  for (const k of ['Description', 'AllowedPattern', 'Tier', 'DataType', 'Policies'] as const)
+    if (props[k] !== undefined) input[k] = str(props[k])
+  return input
 }
 
-function ssmArn(ctx: ProviderContext, name: string): string {
+function parameterTags(props: Readonly<Record<string, unknown>>): { Key: string; Value: string }[] {
+  const t = props.Tags
+  return t !== null && typeof t === 'object' && !Array.isArray(t)
+    ? Object.entries(t as Record<string, unknown>).map(([Key, v]) => ({ Key, Value: str(v) ?? '' }))
+    : []
+}
+
+function parameterResult(
+  ctx: ProviderContext,
+  name: string,
+  props: Readonly<Record<string, unknown>>,
+): ProvisionResult {
+  const type = str(props.Type) ?? 'String'
+  const value = str(props.Value) ?? ''
   // Parameter ARNs drop the leading slash of hierarchical names (sysman-paramstore-access.html).
-  return arn(ctx, 'ssm', `parameter/${name.replace(/^\//, '')}`)
+  return {
+    physicalId: name,
+    attributes: { Type: type, Value: value, Arn: arn(ctx, 'ssm', `parameter/${name.replace(/^\//, '')}`) },
+  }
 }
 
-/** AWS::SSM::Parameter: Ref is the parameter name; GetAtt Type, Value. */
+/**
+ * AWS::SSM::Parameter: Ref is the parameter name; GetAtt Type, Value. The parameter lives in the
+ * SSM service (services/ssm), written through its API as the deploying identity, so
+ * `aws ssm get-parameter` reads what a stack wrote and SSM authorizes every write.
+ */
 export const ssmParameter: ResourceProvider = {
   type: 'AWS::SSM::Parameter',
   nameProperty: 'Name',
@@ -151,49 +182,44 @@ export const ssmParameter: ResourceProvider = {
     // which the catalogue's generated-name pattern (CFN-<logical id>-*) matches.
     const name = str(props.Name) ?? `CFN-${ctx.logicalId}-${ctx.physicalName({ maxLength: 12 }).slice(-12)}`
     await authorizeCatalogued(ctx, this.type, 'create', props, name)
-    if (ctx.local.get('ssm-parameter', name)) {
-      throw new AwsError(
-        'ParameterAlreadyExists',
-        'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
-        400,
-      )
-    }
-    return putParameter(ctx, name, props, 1)
+    const tags = parameterTags(props)
+    await ctx.aws.json('ssm', 'PutParameter', {
+      ...parameterInput(name, props),
+      ...(tags.length ? { Tags: tags } : {}),
+    })
+    return parameterResult(ctx, name, props)
   },
   async update(ctx, current, props) {
     await authorizeCatalogued(ctx, this.type, 'update', props, current.physicalId)
-    const prev = ctx.local.get<SsmParameterRecord>('ssm-parameter', current.physicalId)
-    return putParameter(ctx, current.physicalId, props, (prev?.version ?? 0) + 1)
+    const name = current.physicalId
+    await ctx.aws.json('ssm', 'PutParameter', { ...parameterInput(name, props), Overwrite: true })
+    // Tags cannot ride on an overwrite (API_PutParameter.html): they are changed separately.
+    const before = parameterTags(current.properties)
+    const after = parameterTags(props)
+    const gone = before.filter((t) => !after.some((x) => x.Key === t.Key)).map((t) => t.Key)
+    if (gone.length)
+      await ctx.aws.json('ssm', 'RemoveTagsFromResource', {
+        ResourceType: 'Parameter',
+        ResourceId: name,
+        TagKeys: gone,
+      })
+    if (after.length && JSON.stringify(after) !== JSON.stringify(before))
+      await ctx.aws.json('ssm', 'AddTagsToResource', {
+        ResourceType: 'Parameter',
+        ResourceId: name,
+        Tags: after,
+      })
+    return parameterResult(ctx, name, props)
   },
   async delete(ctx, current) {
     await authorizeCatalogued(ctx, this.type, 'delete', current.properties, current.physicalId)
-    ctx.local.delete('ssm-parameter', current.physicalId)
+    try {
+      await ctx.aws.json('ssm', 'DeleteParameter', { Name: current.physicalId })
+    } catch (e) {
+      // Already gone is not an error (handler contract).
+      if (!(e instanceof AwsError && e.code === 'ParameterNotFound')) throw e
+    }
   },
-}
-
-function putParameter(
-  ctx: ProviderContext,
-  name: string,
-  props: Readonly<Record<string, unknown>>,
-  version: number,
-): ProvisionResult {
-  const type = str(props.Type) ?? 'String'
-  const value = str(props.Value) ?? ''
-  // CloudFormation cannot create SecureString parameters (aws-resource-ssm-parameter.html, Type).
-  if (type === 'SecureString')
-    throw new AwsError(
-      'ValidationException',
-      'SecureString parameters cannot be created with CloudFormation',
-      400,
-    )
-  ctx.local.put<SsmParameterRecord>('ssm-parameter', name, {
-    name,
-    type,
-    value,
-    version,
-    description: str(props.Description),
-  })
-  return { physicalId: name, attributes: { Type: type, Value: value, Arn: ssmArn(ctx, name) } }
 }
 
 // ---------------------------------------------------------------- WaitConditionHandle

@@ -69,7 +69,7 @@ export interface ProviderContext {
   readonly stackId: string
   readonly logicalId: string
   readonly aws: AwsCalls
-  /** Resources of services without their own API yet (SNS, SQS, SSM, EventBridge). */
+  /** Resources of services without their own API yet (SNS, SQS, EventBridge). */
   readonly local: LocalResources
   /**
    * A generated physical name, as CloudFormation makes one when a name property is omitted:

@@ -1,0 +1,309 @@
+// ECR through the SDK v3 client: repositories, lifecycle and repository policies (which name no
+// Resource), IAM with the repository policy across accounts, image operations refused plainly, and
+// AWS::ECR::Repository through CloudFormation as the deploying identity.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  ECRClient,
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  DeleteRepositoryCommand,
+  PutLifecyclePolicyCommand,
+  GetLifecyclePolicyCommand,
+  SetRepositoryPolicyCommand,
+  GetRepositoryPolicyCommand,
+  PutImageTagMutabilityCommand,
+  PutImageScanningConfigurationCommand,
+  TagResourceCommand,
+  ListTagsForResourceCommand,
+  UntagResourceCommand,
+  GetAuthorizationTokenCommand,
+} from '@aws-sdk/client-ecr'
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStacksCommand,
+  DescribeStackEventsCommand,
+  UpdateStackCommand,
+} from '@aws-sdk/client-cloudformation'
+import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
+import { harness, failure, allowAll, type Harness, type Creds } from './helpers.js'
+
+let h: Harness
+const made: { destroy(): void }[] = []
+before(async () => {
+  h = await harness()
+})
+after(async () => {
+  for (const c of made) c.destroy()
+  await h.close()
+})
+
+const base = (c: Creds) => ({
+  endpoint: h.sandbox.endpoint,
+  region: 'us-east-1',
+  credentials: c,
+  maxAttempts: 1,
+})
+function ecrAs(c: Creds): ECRClient {
+  const e = new ECRClient(base(c))
+  made.push(e)
+  return e
+}
+
+const LIFECYCLE = JSON.stringify({
+  rules: [
+    {
+      rulePriority: 1,
+      description: 'expire untagged images after a year',
+      selection: {
+        tagStatus: 'untagged',
+        countType: 'sinceImagePushed',
+        countUnit: 'days',
+        countNumber: 365,
+      },
+      action: { type: 'expire' },
+    },
+  ],
+})
+
+test('repositories: create, describe, settings, policies, tags, delete, with ECR errors', async () => {
+  const ecr = ecrAs(h.creds('ci'))
+  const r = (
+    await ecr.send(
+      new CreateRepositoryCommand({ repositoryName: 'team/app', imageTagMutability: 'IMMUTABLE' }),
+    )
+  ).repository!
+  assert.equal(r.repositoryArn, 'arn:aws:ecr:us-east-1:111111111111:repository/team/app')
+  assert.equal(r.repositoryUri, '111111111111.dkr.ecr.us-east-1.amazonaws.com/team/app')
+  assert.equal(r.imageTagMutability, 'IMMUTABLE')
+  assert.equal(r.encryptionConfiguration!.encryptionType, 'AES256')
+  const dup = await failure(ecr.send(new CreateRepositoryCommand({ repositoryName: 'team/app' })))
+  assert.equal(dup.name, 'RepositoryAlreadyExistsException')
+  assert.match(
+    dup.message,
+    /The repository with name 'team\/app' already exists in the registry with id '111111111111'/,
+  )
+  assert.equal(
+    (await failure(ecr.send(new CreateRepositoryCommand({ repositoryName: 'Upper' })))).name,
+    'InvalidParameterException',
+  )
+
+  assert.equal(
+    (await failure(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'team/app' })))).name,
+    'LifecyclePolicyNotFoundException',
+  )
+  await ecr.send(
+    new PutLifecyclePolicyCommand({ repositoryName: 'team/app', lifecyclePolicyText: LIFECYCLE }),
+  )
+  assert.equal(
+    (await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'team/app' }))).lifecyclePolicyText,
+    LIFECYCLE,
+  )
+  const badRules = await failure(
+    ecr.send(
+      new PutLifecyclePolicyCommand({
+        repositoryName: 'team/app',
+        lifecyclePolicyText: JSON.stringify({ rules: [], pad: 'x'.repeat(100) }),
+      }),
+    ),
+  )
+  assert.equal(badRules.name, 'InvalidParameterException')
+
+  await ecr.send(
+    new PutImageTagMutabilityCommand({ repositoryName: 'team/app', imageTagMutability: 'MUTABLE' }),
+  )
+  await ecr.send(
+    new PutImageScanningConfigurationCommand({
+      repositoryName: 'team/app',
+      imageScanningConfiguration: { scanOnPush: true },
+    }),
+  )
+  const d = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['team/app'] })))
+    .repositories![0]!
+  assert.deepEqual([d.imageTagMutability, d.imageScanningConfiguration!.scanOnPush], ['MUTABLE', true])
+  assert.equal(
+    (await failure(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['nope'] })))).name,
+    'RepositoryNotFoundException',
+  )
+
+  await ecr.send(
+    new TagResourceCommand({ resourceArn: r.repositoryArn, tags: [{ Key: 'team', Value: 'a' }] }),
+  )
+  assert.deepEqual((await ecr.send(new ListTagsForResourceCommand({ resourceArn: r.repositoryArn }))).tags, [
+    { Key: 'team', Value: 'a' },
+  ])
+  await ecr.send(new UntagResourceCommand({ resourceArn: r.repositoryArn, tagKeys: ['team'] }))
+  assert.deepEqual(
+    (await ecr.send(new ListTagsForResourceCommand({ resourceArn: r.repositoryArn }))).tags,
+    [],
+  )
+
+  assert.equal(
+    (await failure(ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'team/app' })))).name,
+    'RepositoryPolicyNotFoundException',
+  )
+  const invalid = await failure(
+    ecr.send(
+      new SetRepositoryPolicyCommand({
+        repositoryName: 'team/app',
+        policyText: JSON.stringify({ Statement: [{ Effect: 'Maybe' }] }),
+      }),
+    ),
+  )
+  assert.equal(invalid.name, 'InvalidParameterException')
+  assert.match(invalid.message, /Invalid repository policy provided/)
+
+  await ecr.send(new DeleteRepositoryCommand({ repositoryName: 'team/app' }))
+  assert.equal(
+    (await failure(ecr.send(new DeleteRepositoryCommand({ repositoryName: 'team/app' })))).name,
+    'RepositoryNotFoundException',
+  )
+})
+
+test('IAM on the repository ARN, and another account through the repository policy (no Resource element)', async () => {
+  const owner = ecrAs(h.creds('dev'))
+  await owner.send(new CreateRepositoryCommand({ repositoryName: 'shared' }))
+  // A user in ci allowed ecr:DescribeRepositories anywhere: dev's repository is still closed to it…
+  const { iam } = h.clients(h.creds('ci'))
+  await iam.send(new CreateUserCommand({ UserName: 'puller' }))
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'puller',
+      PolicyName: 'describe',
+      PolicyDocument: allowAll('ecr:DescribeRepositories'),
+    }),
+  )
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'puller' }))).AccessKey!
+  const puller = ecrAs({ accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! })
+  const denied = await failure(
+    puller.send(new DescribeRepositoriesCommand({ registryId: '222222222222', repositoryNames: ['shared'] })),
+  )
+  assert.equal(denied.name, 'AccessDeniedException')
+  assert.match(
+    denied.message,
+    /ecr:DescribeRepositories on resource: arn:aws:ecr:us-east-1:222222222222:repository\/shared/,
+  )
+  // …until the repository policy, which names no Resource, allows the ci account.
+  await owner.send(
+    new SetRepositoryPolicyCommand({
+      repositoryName: 'shared',
+      policyText: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'ci',
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::111111111111:root' },
+            Action: 'ecr:DescribeRepositories',
+          },
+        ],
+      }),
+    }),
+  )
+  const seen = await puller.send(
+    new DescribeRepositoriesCommand({ registryId: '222222222222', repositoryNames: ['shared'] }),
+  )
+  assert.equal(seen.repositories![0]!.repositoryName, 'shared')
+  // An action its policy does not allow is denied in its own account.
+  const noPolicy = await failure(puller.send(new CreateRepositoryCommand({ repositoryName: 'mine' })))
+  assert.equal(noPolicy.name, 'AccessDeniedException')
+  assert.match(
+    noPolicy.message,
+    /ecr:CreateRepository on resource: arn:aws:ecr:us-east-1:111111111111:repository\/mine/,
+  )
+})
+
+test('image operations answer that the sandbox stores no images', async () => {
+  const e = await failure(ecrAs(h.creds('ci')).send(new GetAuthorizationTokenCommand({})))
+  assert.equal(e.name, 'UnknownOperationException')
+  assert.match(e.message, /container images .* are not supported by the crosspipe sandbox/)
+})
+
+test('AWS::ECR::Repository: created, updated and deleted through ECR as the deploying identity', async () => {
+  const c = h.creds('prod')
+  const cfn = new CloudFormationClient(base(c))
+  made.push(cfn)
+  const ecr = ecrAs(c)
+  const settled = async (StackName: string): Promise<string> => {
+    for (let i = 0; i < 300; i++) {
+      const st = (await cfn.send(new DescribeStacksCommand({ StackName }))).Stacks![0]!.StackStatus!
+      if (!st.endsWith('_IN_PROGRESS')) return st
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    throw new Error('not settled')
+  }
+  const template = (mutability: string) =>
+    JSON.stringify({
+      Resources: {
+        Repo: {
+          Type: 'AWS::ECR::Repository',
+          Properties: {
+            ImageTagMutability: mutability,
+            LifecyclePolicy: { LifecyclePolicyText: LIFECYCLE },
+            RepositoryPolicyText: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Principal: { Service: 'lambda.amazonaws.com' },
+                  Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+                },
+              ],
+            },
+          },
+        },
+      },
+      Outputs: {
+        Name: { Value: { Ref: 'Repo' } },
+        Uri: { Value: { 'Fn::GetAtt': ['Repo', 'RepositoryUri'] } },
+      },
+    })
+  await cfn.send(new CreateStackCommand({ StackName: 'repo', TemplateBody: template('IMMUTABLE') }))
+  const status = await settled('repo')
+  const events = ((await cfn.send(new DescribeStackEventsCommand({ StackName: 'repo' }))).StackEvents ?? [])
+    .map((x) => `${x.LogicalResourceId} ${x.ResourceStatus} ${x.ResourceStatusReason ?? ''}`)
+    .join('\n')
+  assert.equal(status, 'CREATE_COMPLETE', events)
+  const outputs = (await cfn.send(new DescribeStacksCommand({ StackName: 'repo' }))).Stacks![0]!.Outputs!
+  const name = outputs.find((o) => o.OutputKey === 'Name')!.OutputValue!
+  assert.match(name, /^repo-repo-[a-z0-9]+$/)
+  assert.equal(
+    outputs.find((o) => o.OutputKey === 'Uri')!.OutputValue,
+    `333333333333.dkr.ecr.us-east-1.amazonaws.com/${name}`,
+  )
+  const repo = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })))
+    .repositories![0]!
+  assert.equal(repo.imageTagMutability, 'IMMUTABLE')
+  assert.equal(
+    (await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: name }))).lifecyclePolicyText,
+    LIFECYCLE,
+  )
+  assert.match(
+    (await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: name }))).policyText!,
+    /lambda\.amazonaws\.com/,
+  )
+
+  await cfn.send(new UpdateStackCommand({ StackName: 'repo', TemplateBody: template('MUTABLE') }))
+  assert.equal(await settled('repo'), 'UPDATE_COMPLETE')
+  assert.equal(
+    (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }))).repositories![0]!
+      .imageTagMutability,
+    'MUTABLE',
+  )
+
+  await cfn.send(new DeleteStackCommand({ StackName: 'repo' }))
+  for (let i = 0; i < 300; i++) {
+    const st = await cfn.send(new DescribeStacksCommand({ StackName: 'repo' })).then(
+      (r) => r.Stacks![0]!.StackStatus!,
+      () => 'GONE',
+    )
+    if (!st.endsWith('_IN_PROGRESS')) break
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  assert.equal(
+    (await failure(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })))).name,
+    'RepositoryNotFoundException',
+  )
+})
