@@ -345,6 +345,44 @@ for (const { cli, skip } of CLIS) {
     const events = await ok(['logs', 'filter-log-events', '--log-group-name', `/cli/${cli.name}`])
     assert.deepEqual(events.json.events, [])
 
+    // SSM Parameter Store (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html)
+    // and ECR repositories (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html).
+    const param = `/cli/${cli.name}/version`
+    const put = await ok(['ssm', 'put-parameter', '--name', param, '--type', 'String', '--value', '21'])
+    assert.equal(put.json.Version, 1)
+    await fails('ParameterAlreadyExists', [
+      'ssm',
+      'put-parameter',
+      '--name',
+      param,
+      '--type',
+      'String',
+      '--value',
+      '22',
+    ])
+    const read = await ok(['ssm', 'get-parameter', '--name', param])
+    assert.equal(read.json.Parameter.Value, '21')
+    assert.equal(read.json.Parameter.ARN, `arn:aws:ssm:us-east-1:222222222222:parameter${param}`)
+    await fails('ParameterNotFound', ['ssm', 'get-parameter', '--name', `${param}-none`])
+    const repo = await ok(['ecr', 'create-repository', '--repository-name', n('repo')])
+    assert.equal(repo.json.repository.repositoryName, n('repo'))
+    assert.match(
+      repo.json.repository.repositoryUri,
+      new RegExp(`^222222222222\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/${n('repo')}$`),
+    )
+    await fails('RepositoryAlreadyExistsException', [
+      'ecr',
+      'create-repository',
+      '--repository-name',
+      n('repo'),
+    ])
+    await fails('RepositoryNotFoundException', [
+      'ecr',
+      'describe-repositories',
+      '--repository-names',
+      n('none'),
+    ])
+
     // A service the sandbox does not serve answers in its own protocol (JSON here), so the CLI
     // shows a clear message instead of failing to parse.
     const lambda = await run(cli, 'dev', ['lambda', 'list-functions'])
