@@ -105,7 +105,6 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 
   const results = await runPhases({
     actions: plan.actions,
-    phases: plan.phases,
     concurrency,
     signal: options.signal,
     io,
