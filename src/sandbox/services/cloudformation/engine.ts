@@ -686,7 +686,12 @@ export class CloudFormationEngine {
       metadata: decl.Metadata,
     }
     const provider = this.providers.get(decl.Type)
-    const pctx = this.providerContext(op, stack, id, calls)
+    // A create that fails after its physical resource exists leaves that resource to delete.
+    let partial: string | undefined
+    const pctx = this.providerContext(op, stack, id, calls, (pid) => {
+      partial = pid
+      if (isCreate && stack.resources[id]) stack.resources[id].physicalId = pid
+    })
     if (isCreate) {
       stack.resources[id] = {
         ...base,
@@ -793,7 +798,11 @@ export class CloudFormationEngine {
         this.resourceEvent(op, stack, id, 'UPDATE_COMPLETE', undefined, props)
         return true
       } catch (e) {
-        return this.failResource(op, stack, id, decl.Type, 'UPDATE', e, old)
+        const failed = this.failResource(op, stack, id, decl.Type, 'UPDATE', e, old)
+        // The replacement exists but never became the resource: nothing else would delete it.
+        if (partial !== undefined)
+          await this.deleteOld(op, stack, calls, id, { ...old, physicalId: partial, properties: props }, 'none')
+        return failed
       }
     }
     this.resourceEvent(op, stack, id, 'UPDATE_IN_PROGRESS', undefined, props)
@@ -871,8 +880,15 @@ export class CloudFormationEngine {
     return false
   }
 
-  private providerContext(op: OpContext, stack: StackRecord, id: string, calls: AwsCalls): ProviderContext {
+  private providerContext(
+    op: OpContext,
+    stack: StackRecord,
+    id: string,
+    calls: AwsCalls,
+    created: (physicalId: string) => void = () => {},
+  ): ProviderContext {
     return {
+      created,
       account: op.scope.account,
       region: op.scope.region,
       partition: op.partition,
