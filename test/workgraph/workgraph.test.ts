@@ -53,7 +53,10 @@ for (const c of cases) {
     }
     const outcomes = await run()
     assert.deepEqual(starts, c.starts)
-    assert.deepEqual(Object.fromEntries(c.nodes.map((n) => [n.id, describe(outcomes.get(n.id)!)])), c.outcomes)
+    assert.deepEqual(
+      Object.fromEntries(c.nodes.map((n) => [n.id, describe(outcomes.get(n.id)!)])),
+      c.outcomes,
+    )
     assert.equal(peak, c.peak)
   })
 }
