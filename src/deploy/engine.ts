@@ -3,7 +3,7 @@
  * graph with bounded concurrency, following a stack operation through its events until a terminal status,
  * and finding the resource that caused a failure.
  */
-import type { CloudFormationApi, StackEvent } from '../aws/index.js'
+import type { CloudFormationApi, StackDescription, StackEvent } from '../aws/index.js'
 import { emit, type IoHost, type MessageLevel } from '../model/io.js'
 import { isInProgress, stackId, type DeployedState, type PlanAction } from '../plan/index.js'
 import type { ManifestStackEntry } from '../synth/manifest.js'
@@ -94,6 +94,8 @@ export interface Followed {
   readonly events: readonly StackEvent[]
   /** True when CancelUpdateStack was called. */
   readonly cancelledUpdate: boolean
+  /** The last DescribeStacks answer (absent once the stack is deleted): outputs without another call. */
+  readonly stack?: StackDescription
 }
 
 /**
@@ -171,6 +173,7 @@ export async function follow(o: {
         ...(d?.statusReason !== undefined ? { statusReason: d.statusReason } : {}),
         events,
         cancelledUpdate: cancelled,
+        ...(d ? { stack: d } : {}),
       }
     if (o.signal?.aborted && !cancelled && status === 'UPDATE_IN_PROGRESS') {
       cancelled = true
