@@ -1,4 +1,4 @@
-// The SQL store queues the writes of one synchronous run and applies them in one transaction:
+// The SQL store queues the writes of one turn of the event loop and applies them in one transaction:
 // reads see every write at once, values are copied when written, and the database holds them
 // once the run is over — also for a second connection, as after a restart.
 import { test } from 'node:test'
@@ -54,16 +54,20 @@ test('queued writes: read back at once, copied when written, in the database aft
     // Nothing written yet: another connection sees an empty table.
     const other = openDb(dir)
     const count = () =>
-      (other.prepare("SELECT count(*) AS n FROM items WHERE ns LIKE 'cloudformation.%'").get() as { n: number }).n
+      (
+        other.prepare("SELECT count(*) AS n FROM items WHERE ns LIKE 'cloudformation.%'").get() as {
+          n: number
+        }
+      ).n
     assert.equal(count(), 0)
     assert.equal(store.getStack(scope, s.stackId)?.status, 'CREATE_IN_PROGRESS', 'a read sees the write')
     assert.equal(count(), 2, 'the read applied both writes')
     store.putStack(scope, { ...s, status: 'CREATE_COMPLETE' })
     store.putStack(scope, { ...s, status: 'UPDATE_IN_PROGRESS' })
-    await Promise.resolve()
-    const body = other
-      .prepare("SELECT body FROM items WHERE ns = 'cloudformation.stack'")
-      .get() as { body: string }
+    await new Promise((r) => setImmediate(r))
+    const body = other.prepare("SELECT body FROM items WHERE ns = 'cloudformation.stack'").get() as {
+      body: string
+    }
     assert.equal((JSON.parse(body.body) as StackRecord).status, 'UPDATE_IN_PROGRESS', 'the last write wins')
     assert.deepEqual(
       store.events(scope, s.stackId).map((e) => e.resourceStatus),

@@ -280,8 +280,8 @@ export class SqlCfnStore implements CfnStore {
    * Writes not yet in the database, by table and key (a later write of a key replaces an earlier
    * one). A stack operation writes its stack and an event at every step of every resource; each
    * write on its own is a transaction of its own (a WAL append and a system call). They are
-   * applied together, in one transaction, once the current synchronous work is done — before
-   * any other request is handled, and before any read of this store (so reads see every write).
+   * applied together, in one transaction, after the current turn of the event loop, and before
+   * any read of this store (so every read, of any request, sees every write).
    */
   private readonly pending = new Map<string, () => void>()
 
@@ -295,7 +295,7 @@ export class SqlCfnStore implements CfnStore {
   /** Queues a write; values are copied now, so later changes to them are not written. */
   private write(key: string, op: () => void): void {
     if (this.pending.size === 0)
-      queueMicrotask(() => {
+      setImmediate(() => {
         try {
           this.flush()
         } catch {
