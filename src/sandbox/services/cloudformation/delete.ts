@@ -4,8 +4,46 @@
  * in `RetainResources` kept.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html
  */
-import { importers } from './context.js'
+import { importers, type EngineEnv, type OpContext } from './context.js'
+import { validationError } from './errors.js'
 import { StackOperation, type OperationContext } from './operation.js'
+import type { AwsCalls } from './providers/types.js'
+import { findStack } from './stacks.js'
+import type { StackRecord } from './store.js'
+
+/** DeleteStack's options (API_DeleteStack.html). */
+export interface DeleteInput {
+  readonly roleArn?: string
+  readonly retainResources?: readonly string[]
+  readonly clientRequestToken?: string
+}
+
+/**
+ * DeleteStack's synchronous part: the stack (undefined when there is none: not an error), after
+ * the checks of termination protection and `RetainResources`, and the deploying identity.
+ */
+export async function beginDelete(
+  env: EngineEnv,
+  op: OpContext,
+  nameOrId: string,
+  input: DeleteInput,
+): Promise<{ readonly stack: StackRecord; readonly calls: AwsCalls } | undefined> {
+  const stack = findStack(env.store, op.scope, nameOrId)
+  if (!stack || stack.status === 'DELETE_COMPLETE') return undefined
+  if (stack.enableTerminationProtection) {
+    throw validationError(
+      `Stack [${stack.stackName}] cannot be deleted while TerminationProtection is enabled`,
+    )
+  }
+  if (input.retainResources?.length && stack.status !== 'DELETE_FAILED') {
+    throw validationError(
+      `Invalid operation on stack [${stack.stackId}]. RetainResources can only be specified when the stack is in the DELETE_FAILED state`,
+    )
+  }
+  const roleArn = input.roleArn ?? stack.roleArn
+  const calls = await env.host.deployer({ caller: op.caller, roleArn, scope: op.scope })
+  return { stack, calls }
+}
 
 /** The context of a deletion. */
 export interface DeleteContext extends OperationContext {

@@ -14,39 +14,26 @@
  * (provisioning, outputs), create.ts, update.ts, delete.ts, rollback.ts, changesets.ts, events.ts.
  */
 import { parseArn } from '../../../iam/arn.js'
-import { ChangeSets, computeChanges, outputsChange } from './changesets.js'
-import {
-  listExports,
-  prepare,
-  same,
-  type EngineEnv,
-  type EngineHost,
-  type OpContext,
-  type Prepared,
-} from './context.js'
-import { CreateOperation } from './create.js'
-import { DeleteOperation } from './delete.js'
-import { alreadyExists, stackNotFound, templateError, validationError } from './errors.js'
+import { ChangeSets } from './changesets.js'
+import { listExports, type EngineEnv, type EngineHost, type OpContext, type Prepared } from './context.js'
+import { CreateOperation, beginCreate } from './create.js'
+import { DeleteOperation, beginDelete, type DeleteInput } from './delete.js'
+import { stackNotFound, templateError, validationError } from './errors.js'
 import { StackEvents } from './events.js'
 import type { AwsCalls, ProviderRegistry } from './providers/types.js'
-import { ContinueUpdateRollbackOperation } from './rollback.js'
+import { ContinueUpdateRollbackOperation, beginContinueUpdateRollback } from './rollback.js'
 import { resourceSpec as defaultResourceSpec, type ResourceSpec } from './spec.js'
 import { parseStackPolicy } from './stack-policy.js'
 import {
-  checkImports,
-  checkStackName,
-  checkUpdatable,
   findStack,
-  newStack,
-  newStackId,
   templateText,
   type ChangeSetInput,
   type StackInput,
   type TemplateSource,
 } from './stacks.js'
 import type { CfnStore, ChangeSetRecord, Scope, StackEvent, StackRecord, StackStatus } from './store.js'
-import { checkCapabilities, loadTemplate, type Template } from './template.js'
-import { UpdateOperation, beginUpdate, type UpdateSettings } from './update.js'
+import { loadTemplate, type Template } from './template.js'
+import { UpdateOperation, beginUpdate, prepareUpdate, type UpdateSettings } from './update.js'
 
 export type { Caller, EngineHost, OpContext } from './context.js'
 export { failureReason } from './context.js'
@@ -153,33 +140,9 @@ export class CloudFormationEngine {
 
   /** CreateStack: validates, records CREATE_IN_PROGRESS and starts the work. */
   async createStack(op: OpContext, input: StackInput): Promise<string> {
-    checkStackName(input.stackName)
-    if (this.findStack(op.scope, input.stackName))
-      throw alreadyExists(`Stack [${input.stackName}] already exists`)
-    const body = await this.templateText(op, input)
-    const stackId = newStackId(op, input.stackName)
-    const prepared = await prepare(this.env, op, {
-      body,
-      given: input.parameters ?? [],
-      previous: undefined,
-      stackName: input.stackName,
-      stackId,
-    })
-    checkCapabilities(prepared.template, input.capabilities ?? [])
-    if (input.stackPolicyBody !== undefined) parseStackPolicy(input.stackPolicyBody)
-    checkImports(this.env, op, prepared, {
-      stackName: input.stackName,
-      stackId,
-      notificationArns: input.notificationArns ?? [],
-    })
-    const calls = await this.env.host.deployer({ caller: op.caller, roleArn: input.roleArn, scope: op.scope })
-    const stack = newStack(this.env, op, input, stackId, prepared)
-    stack.status = 'CREATE_IN_PROGRESS'
-    this.store.putStack(op.scope, stack)
-    this.env.events.stack(op.scope, stack, 'CREATE_IN_PROGRESS', 'User Initiated', input.clientRequestToken)
-    const onFailure = input.onFailure ?? (input.disableRollback ? 'DO_NOTHING' : 'ROLLBACK')
-    this.startCreate(op, stack.stackId, prepared, calls, onFailure)
-    return stackId
+    const b = await beginCreate(this.env, op, input)
+    this.startCreate(op, b.stackId, b.prepared, b.calls, b.onFailure)
+    return b.stackId
   }
 
   /** Queues the creation of a stack recorded CREATE_IN_PROGRESS. */
@@ -199,33 +162,17 @@ export class CloudFormationEngine {
   // ---------------------------------------------------------------- delete
 
   /** DeleteStack: a stack that does not exist is not an error (API_DeleteStack.html). */
-  async deleteStack(
-    op: OpContext,
-    nameOrId: string,
-    opts: { roleArn?: string; retainResources?: readonly string[]; clientRequestToken?: string } = {},
-  ): Promise<void> {
-    const stack = this.findStack(op.scope, nameOrId)
-    if (!stack || stack.status === 'DELETE_COMPLETE') return
-    if (stack.enableTerminationProtection) {
-      throw validationError(
-        `Stack [${stack.stackName}] cannot be deleted while TerminationProtection is enabled`,
-      )
-    }
-    if (opts.retainResources?.length && stack.status !== 'DELETE_FAILED') {
-      throw validationError(
-        `Invalid operation on stack [${stack.stackId}]. RetainResources can only be specified when the stack is in the DELETE_FAILED state`,
-      )
-    }
-    const roleArn = opts.roleArn ?? stack.roleArn
-    const calls = await this.env.host.deployer({ caller: op.caller, roleArn, scope: op.scope })
-    this.enqueue(stack.stackId, async () => {
-      const current = this.store.getStack(op.scope, stack.stackId)
+  async deleteStack(op: OpContext, nameOrId: string, opts: DeleteInput = {}): Promise<void> {
+    const b = await beginDelete(this.env, op, nameOrId, opts)
+    if (!b) return
+    this.enqueue(b.stack.stackId, async () => {
+      const current = this.store.getStack(op.scope, b.stack.stackId)
       if (!current) return
       await new DeleteOperation({
         env: this.env,
         op,
         stack: current,
-        calls,
+        calls: b.calls,
         retain: opts.retainResources ?? [],
         ...(opts.clientRequestToken !== undefined ? { token: opts.clientRequestToken } : {}),
       }).run()
@@ -236,45 +183,9 @@ export class CloudFormationEngine {
 
   /** UpdateStack: `No updates are to be performed.` when nothing would change. */
   async updateStack(op: OpContext, input: StackInput): Promise<string> {
-    const stack = this.getStack(op.scope, input.stackName)
-    checkUpdatable(stack)
-    const body = await this.templateText(op, input, stack)
-    // Parameters not sent keep no value: AWS requires UsePreviousValue for that, and so does the sandbox.
-    const prepared = await prepare(this.env, op, {
-      body,
-      given: input.parameters ?? [],
-      previous: stack.parameters,
-      stackName: stack.stackName,
-      stackId: stack.stackId,
-    })
-    checkCapabilities(prepared.template, input.capabilities ?? [])
-    const tags = input.tags ?? stack.tags
-    const changes = await computeChanges({ env: this.env, op, stack, prepared, tags })
-    if (!changes.length && !outputsChange(this.env, op, stack, prepared) && same(tags, stack.tags)) {
-      throw validationError('No updates are to be performed.')
-    }
-    const calls = await this.env.host.deployer({
-      caller: op.caller,
-      roleArn: input.roleArn ?? stack.roleArn,
-      scope: op.scope,
-    })
-    if (input.stackPolicyBody !== undefined) {
-      parseStackPolicy(input.stackPolicyBody)
-      stack.stackPolicy = input.stackPolicyBody
-    }
-    if (input.stackPolicyDuringUpdateBody !== undefined) parseStackPolicy(input.stackPolicyDuringUpdateBody)
-    this.startUpdate(op, stack, prepared, calls, {
-      ...(input.stackPolicyDuringUpdateBody !== undefined
-        ? { policyDuringUpdate: input.stackPolicyDuringUpdateBody }
-        : {}),
-      capabilities: [...(input.capabilities ?? [])],
-      roleArn: input.roleArn ?? stack.roleArn,
-      tags: [...tags],
-      notificationArns: input.notificationArns ? [...input.notificationArns] : stack.notificationArns,
-      disableRollback: input.disableRollback ?? false,
-      token: input.clientRequestToken,
-    })
-    return stack.stackId
+    const u = await prepareUpdate(this.env, op, input)
+    this.startUpdate(op, u.stack, u.prepared, u.calls, u.settings)
+    return u.stack.stackId
   }
 
   /** Records the start of an update and queues it. */
@@ -325,24 +236,16 @@ export class CloudFormationEngine {
     skip: readonly string[],
     roleArn?: string,
   ): Promise<void> {
-    const stack = this.getStack(op.scope, nameOrId)
-    if (stack.status !== 'UPDATE_ROLLBACK_FAILED') {
-      throw validationError(
-        `Stack:${stack.stackId} is in ${stack.status} state and can not continue update rollback.`,
-      )
-    }
-    for (const id of skip) {
-      if (!stack.resources[id])
-        throw validationError(`Resource ${id} does not exist for stack ${stack.stackName}`)
-    }
-    const calls = await this.env.host.deployer({
-      caller: op.caller,
-      roleArn: roleArn ?? stack.roleArn,
-      scope: op.scope,
-    })
-    this.enqueue(stack.stackId, () => {
-      const current = this.store.getStack(op.scope, stack.stackId)!
-      return new ContinueUpdateRollbackOperation({ env: this.env, op, stack: current, calls, skip }).run()
+    const b = await beginContinueUpdateRollback(this.env, op, nameOrId, { skip, roleArn })
+    this.enqueue(b.stack.stackId, () => {
+      const current = this.store.getStack(op.scope, b.stack.stackId)!
+      return new ContinueUpdateRollbackOperation({
+        env: this.env,
+        op,
+        stack: current,
+        calls: b.calls,
+        skip,
+      }).run()
     })
   }
 

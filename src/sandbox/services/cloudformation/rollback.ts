@@ -5,8 +5,11 @@
  * ContinueUpdateRollback for a rollback that could not finish.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-update-rollback-failed
  */
-import { failureReason, importsOf } from './context.js'
+import { failureReason, importsOf, type EngineEnv, type OpContext } from './context.js'
+import { stackNotFound, validationError } from './errors.js'
 import { StackOperation, type OperationContext } from './operation.js'
+import type { AwsCalls } from './providers/types.js'
+import { findStack } from './stacks.js'
 import type { Touched } from './provision.js'
 import type { ResourceState, StackRecord } from './store.js'
 
@@ -157,6 +160,35 @@ export class UpdateRollbackOperation extends StackOperation {
     stack.notificationArns = previous.notificationArns
     stack.imports = importsOf(previous)
   }
+}
+
+/**
+ * ContinueUpdateRollback's synchronous part: only in UPDATE_ROLLBACK_FAILED, every resource to
+ * skip must exist; then the deploying identity.
+ */
+export async function beginContinueUpdateRollback(
+  env: EngineEnv,
+  op: OpContext,
+  nameOrId: string,
+  input: { readonly skip: readonly string[]; readonly roleArn?: string | undefined },
+): Promise<{ readonly stack: StackRecord; readonly calls: AwsCalls }> {
+  const stack = findStack(env.store, op.scope, nameOrId)
+  if (!stack) throw stackNotFound(nameOrId)
+  if (stack.status !== 'UPDATE_ROLLBACK_FAILED') {
+    throw validationError(
+      `Stack:${stack.stackId} is in ${stack.status} state and can not continue update rollback.`,
+    )
+  }
+  for (const id of input.skip) {
+    if (!stack.resources[id])
+      throw validationError(`Resource ${id} does not exist for stack ${stack.stackName}`)
+  }
+  const calls = await env.host.deployer({
+    caller: op.caller,
+    roleArn: input.roleArn ?? stack.roleArn,
+    scope: op.scope,
+  })
+  return { stack, calls }
 }
 
 /** The context of ContinueUpdateRollback. */

@@ -5,11 +5,16 @@
  * ({@link UpdateRollbackOperation}) unless rollback is disabled.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks.html
  */
-import type { EngineEnv, OpContext, Prepared } from './context.js'
+import { computeChanges, outputsChange } from './changesets.js'
+import { prepare, same, type EngineEnv, type OpContext, type Prepared } from './context.js'
+import { stackNotFound, validationError } from './errors.js'
+import type { AwsCalls } from './providers/types.js'
 import { ProvisioningOperation, type ProvisioningContext } from './provision.js'
 import { UpdateRollbackOperation } from './rollback.js'
-import { stackPolicyDenial } from './stack-policy.js'
+import { parseStackPolicy, stackPolicyDenial } from './stack-policy.js'
+import { checkUpdatable, findStack, templateText, type StackInput } from './stacks.js'
 import type { StackRecord, Tag } from './store.js'
+import { checkCapabilities } from './template.js'
 
 /** What an update changes besides the template (UpdateStack or an UPDATE change set). */
 export interface UpdateSettings {
@@ -21,6 +26,63 @@ export interface UpdateSettings {
   readonly disableRollback: boolean
   readonly token?: string
   readonly changeSetId?: string
+}
+
+/**
+ * UpdateStack's synchronous part: validates the template, parameters and capabilities, refuses
+ * an update that changes nothing (`No updates are to be performed.`), gets the deploying
+ * identity and parses the stack policies. What it returns is what {@link beginUpdate} records.
+ */
+export async function prepareUpdate(
+  env: EngineEnv,
+  op: OpContext,
+  input: StackInput,
+): Promise<{
+  readonly stack: StackRecord
+  readonly prepared: Prepared
+  readonly calls: AwsCalls
+  readonly settings: UpdateSettings
+}> {
+  const stack = findStack(env.store, op.scope, input.stackName)
+  if (!stack) throw stackNotFound(input.stackName)
+  checkUpdatable(stack)
+  const body = await templateText(env, op, input, stack)
+  // Parameters not sent keep no value: AWS requires UsePreviousValue for that, and so does the sandbox.
+  const prepared = await prepare(env, op, {
+    body,
+    given: input.parameters ?? [],
+    previous: stack.parameters,
+    stackName: stack.stackName,
+    stackId: stack.stackId,
+  })
+  checkCapabilities(prepared.template, input.capabilities ?? [])
+  const tags = input.tags ?? stack.tags
+  const changes = await computeChanges({ env, op, stack, prepared, tags })
+  if (!changes.length && !outputsChange(env, op, stack, prepared) && same(tags, stack.tags)) {
+    throw validationError('No updates are to be performed.')
+  }
+  const calls = await env.host.deployer({
+    caller: op.caller,
+    roleArn: input.roleArn ?? stack.roleArn,
+    scope: op.scope,
+  })
+  if (input.stackPolicyBody !== undefined) {
+    parseStackPolicy(input.stackPolicyBody)
+    stack.stackPolicy = input.stackPolicyBody
+  }
+  if (input.stackPolicyDuringUpdateBody !== undefined) parseStackPolicy(input.stackPolicyDuringUpdateBody)
+  const settings: UpdateSettings = {
+    ...(input.stackPolicyDuringUpdateBody !== undefined
+      ? { policyDuringUpdate: input.stackPolicyDuringUpdateBody }
+      : {}),
+    capabilities: [...(input.capabilities ?? [])],
+    roleArn: input.roleArn ?? stack.roleArn,
+    tags: [...tags],
+    notificationArns: input.notificationArns ? [...input.notificationArns] : stack.notificationArns,
+    disableRollback: input.disableRollback ?? false,
+    token: input.clientRequestToken,
+  }
+  return { stack, prepared, calls, settings }
 }
 
 /** What {@link beginUpdate} hands to the {@link UpdateOperation} that runs later. */
