@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto'
 import { formatArn } from '../../../iam/arn.js'
 import { isAwsError } from '../../gateway/errors.js'
-import type { AwsCalls } from './providers/types.js'
 import {
   alreadyExists,
   changeSetNotFound,
@@ -38,28 +37,17 @@ import {
 } from './stacks.js'
 import type { ChangeSetRecord, ResourceChangeRecord, Scope, StackRecord, Tag } from './store.js'
 import { checkCapabilities } from './template.js'
-import type { UpdateSettings } from './update.js'
+import type { BegunCreate } from './create.js'
+import type { UpdateStart } from './update.js'
 
 /** How change sets start work: the engine's operation queue. */
 export interface ChangeSetRunner {
   /** Queues work under a key (a stack id, a change set id): one piece at a time per key. */
   enqueue(key: string, work: () => Promise<void>): void
   /** Queues the creation of a stack already recorded CREATE_IN_PROGRESS. */
-  create(o: {
-    readonly op: OpContext
-    readonly stackId: string
-    readonly prepared: Prepared
-    readonly calls: AwsCalls
-    readonly onFailure: 'DO_NOTHING' | 'ROLLBACK'
-  }): void
+  create(o: { readonly op: OpContext } & BegunCreate): void
   /** Records the start of an update and queues it. */
-  update(o: {
-    readonly op: OpContext
-    readonly stack: StackRecord
-    readonly prepared: Prepared
-    readonly calls: AwsCalls
-    readonly settings: UpdateSettings
-  }): void
+  update(o: UpdateStart): void
 }
 
 /** Options of {@link computeChanges}. */

@@ -15,12 +15,12 @@
  */
 import { parseArn } from '../../../iam/arn.js'
 import { ChangeSets } from './changesets.js'
-import { listExports, type EngineEnv, type EngineHost, type OpContext, type Prepared } from './context.js'
-import { CreateOperation, beginCreate } from './create.js'
+import { listExports, type EngineEnv, type EngineHost, type OpContext } from './context.js'
+import { CreateOperation, beginCreate, type BegunCreate } from './create.js'
 import { DeleteOperation, beginDelete, type DeleteInput } from './delete.js'
 import { stackNotFound, templateError, validationError } from './errors.js'
 import { StackEvents } from './events.js'
-import type { AwsCalls, ProviderRegistry } from './providers/types.js'
+import type { ProviderRegistry } from './providers/types.js'
 import { ContinueUpdateRollbackOperation, beginContinueUpdateRollback } from './rollback.js'
 import { resourceSpec as defaultResourceSpec, type ResourceSpec } from './spec.js'
 import { parseStackPolicy } from './stack-policy.js'
@@ -33,7 +33,7 @@ import {
 } from './stacks.js'
 import type { CfnStore, ChangeSetRecord, Scope, StackEvent, StackRecord, StackStatus } from './store.js'
 import { loadTemplate, type Template } from './template.js'
-import { UpdateOperation, beginUpdate, prepareUpdate, type UpdateSettings } from './update.js'
+import { UpdateOperation, beginUpdate, prepareUpdate, type UpdateStart } from './update.js'
 
 export type { Caller, EngineHost, OpContext } from './context.js'
 export { failureReason } from './context.js'
@@ -69,8 +69,8 @@ export class CloudFormationEngine {
     }
     this.changeSets = new ChangeSets(this.env, {
       enqueue: (key, work) => this.enqueue(key, work),
-      create: (o) => this.startCreate(o.op, o.stackId, o.prepared, o.calls, o.onFailure),
-      update: (o) => this.startUpdate(o.op, o.stack, o.prepared, o.calls, o.settings),
+      create: (o) => this.startCreate(o),
+      update: (o) => this.startUpdate(o),
     })
     this.recover()
   }
@@ -141,18 +141,13 @@ export class CloudFormationEngine {
   /** CreateStack: validates, records CREATE_IN_PROGRESS and starts the work. */
   async createStack(op: OpContext, input: StackInput): Promise<string> {
     const b = await beginCreate(this.env, op, input)
-    this.startCreate(op, b.stackId, b.prepared, b.calls, b.onFailure)
+    this.startCreate({ op, ...b })
     return b.stackId
   }
 
   /** Queues the creation of a stack recorded CREATE_IN_PROGRESS. */
-  private startCreate(
-    op: OpContext,
-    stackId: string,
-    prepared: Prepared,
-    calls: AwsCalls,
-    onFailure: 'DO_NOTHING' | 'ROLLBACK' | 'DELETE',
-  ): void {
+  private startCreate(o: { readonly op: OpContext } & BegunCreate): void {
+    const { op, stackId, prepared, calls, onFailure } = o
     this.enqueue(stackId, () => {
       const stack = this.store.getStack(op.scope, stackId)!
       return new CreateOperation({ env: this.env, op, stack, calls, prepared, onFailure }).run()
@@ -184,19 +179,14 @@ export class CloudFormationEngine {
   /** UpdateStack: `No updates are to be performed.` when nothing would change. */
   async updateStack(op: OpContext, input: StackInput): Promise<string> {
     const u = await prepareUpdate(this.env, op, input)
-    this.startUpdate(op, u.stack, u.prepared, u.calls, u.settings)
+    this.startUpdate({ op, ...u })
     return u.stack.stackId
   }
 
   /** Records the start of an update and queues it. */
-  private startUpdate(
-    op: OpContext,
-    stack: StackRecord,
-    prepared: Prepared,
-    calls: AwsCalls,
-    settings: UpdateSettings,
-  ): void {
-    const begun = beginUpdate(this.env, op, stack, prepared, settings)
+  private startUpdate(o: UpdateStart): void {
+    const { op, stack, prepared, calls } = o
+    const begun = beginUpdate({ env: this.env, ...o })
     this.enqueue(stack.stackId, () => {
       const current = this.store.getStack(op.scope, stack.stackId)!
       return new UpdateOperation({ env: this.env, op, stack: current, calls, prepared, ...begun }).run()

@@ -37,12 +37,7 @@ export async function prepareUpdate(
   env: EngineEnv,
   op: OpContext,
   input: StackInput,
-): Promise<{
-  readonly stack: StackRecord
-  readonly prepared: Prepared
-  readonly calls: AwsCalls
-  readonly settings: UpdateSettings
-}> {
+): Promise<Omit<UpdateStart, 'op'>> {
   const stack = findStack(env.store, op.scope, input.stackName)
   if (!stack) throw stackNotFound(input.stackName)
   checkUpdatable(stack)
@@ -94,17 +89,21 @@ export interface BegunUpdate {
   readonly disableRollback: boolean
 }
 
+/** An update ready to start: the stack, its prepared template, the calls and the settings. */
+export interface UpdateStart {
+  readonly op: OpContext
+  readonly stack: StackRecord
+  readonly prepared: Prepared
+  readonly calls: AwsCalls
+  readonly settings: UpdateSettings
+}
+
 /**
  * Records the start of an update (UPDATE_IN_PROGRESS, the new template and settings), as the
  * API call does before it returns; the work itself is an {@link UpdateOperation}.
  */
-export function beginUpdate(
-  env: EngineEnv,
-  op: OpContext,
-  stack: StackRecord,
-  prepared: Prepared,
-  settings: UpdateSettings,
-): BegunUpdate {
+export function beginUpdate(o: UpdateStart & { readonly env: EngineEnv }): BegunUpdate {
+  const { env, op, stack, prepared, settings } = o
   const previous = structuredClone(stack)
   const policy = settings.policyDuringUpdate ?? stack.stackPolicy
   stack.status = 'UPDATE_IN_PROGRESS'
