@@ -2,16 +2,21 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-/** Which src/ modules each module may import (DESIGN.md "Architecture"). Anything else is an error. */
+/**
+ * Which src/ modules each module may import (DESIGN.md "Architecture"). Anything else is an error.
+ * `workgraph` is the one scheduler of dependent work that the sandbox's CloudFormation and `deploy`
+ * share (DESIGN.md "One work graph"); it imports nothing, so neither side gains a path to the other.
+ */
 const allowed = {
   model: ['iam'],
   iam: [],
+  workgraph: [],
   synth: ['model', 'iam'],
   check: ['model', 'synth', 'iam'],
   plan: ['model', 'synth', 'iam'],
   aws: ['iam', 'model'],
-  deploy: ['plan', 'aws', 'model', 'synth', 'iam'],
-  sandbox: ['iam', 'model'],
+  deploy: ['plan', 'aws', 'model', 'synth', 'iam', 'workgraph'],
+  sandbox: ['iam', 'model', 'workgraph'],
   graph: ['model', 'synth', 'check', 'iam'],
   cli: ['model', 'iam', 'synth', 'check', 'plan', 'aws', 'deploy', 'sandbox', 'graph'],
 }

@@ -46,7 +46,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { readFileSync } from 'node:fs'
 import { Agent } from 'node:https'
-import { rootCertificates } from 'node:tls'
+import { createSecureContext, rootCertificates } from 'node:tls'
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline'
 import { CodeBuildClient } from '@aws-sdk/client-codebuild'
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
@@ -323,10 +323,15 @@ class SdkAccess implements AccountAccess {
   private config(l: StackLocation) {
     const source = this.source(l.account, l.region)
     if (this.options.caFile !== undefined && this.agent === undefined) {
-      // Trust the given authorities in addition to Node's defaults, for every client.
+      // Trust the given authorities in addition to Node's defaults, for every client. One secure
+      // context, built once: given `ca` instead, the agent parses the ~150 certificates again for
+      // every new connection (tls.connect builds a context from its options) and folds them into
+      // every request's pool key — most of a 20-stack deploy's CPU time against the sandbox.
       this.agent = new Agent({
         keepAlive: true,
-        ca: [...rootCertificates, readFileSync(this.options.caFile, 'utf8')],
+        secureContext: createSecureContext({
+          ca: [...rootCertificates, readFileSync(this.options.caFile, 'utf8')],
+        }),
       })
     }
     return {

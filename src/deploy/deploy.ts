@@ -105,7 +105,6 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 
   const results = await runPhases({
     actions: plan.actions,
-    phases: plan.phases,
     concurrency,
     signal: options.signal,
     io,
@@ -342,7 +341,7 @@ async function runStack(r: RunStack): Promise<StackResult> {
     signal: options.signal,
   })
   if (f.status === 'CREATE_COMPLETE' || f.status === 'UPDATE_COMPLETE') {
-    const after = await cfn.describeStack(a.stack)
+    const after = f.stack ?? (await cfn.describeStack(a.stack))
     const outs = after?.outputs ?? {}
     r.outputs.set(a.id, outs)
     return done({

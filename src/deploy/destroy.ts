@@ -90,7 +90,6 @@ export async function destroy(options: DestroyOptions): Promise<DeployResult> {
   const buckets: EmptiedBucket[] = []
   const results = await runPhases({
     actions: plan.actions,
-    phases: plan.phases,
     concurrency,
     signal: options.signal,
     io,

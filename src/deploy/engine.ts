@@ -1,13 +1,14 @@
 /**
- * What deploy and destroy share: reading the deployed state, running a phase's stacks with
- * bounded concurrency, following a stack operation through its events until a terminal status,
+ * What deploy and destroy share: reading the deployed state, running a plan's stacks as a work
+ * graph with bounded concurrency, following a stack operation through its events until a terminal status,
  * and finding the resource that caused a failure.
  */
-import type { CloudFormationApi, StackEvent } from '../aws/index.js'
+import type { CloudFormationApi, StackDescription, StackEvent } from '../aws/index.js'
 import { emit, type IoHost, type MessageLevel } from '../model/io.js'
 import { isInProgress, stackId, type DeployedState, type PlanAction } from '../plan/index.js'
 import type { ManifestStackEntry } from '../synth/manifest.js'
 import type { AccountAccess } from '../aws/index.js'
+import { mapConcurrent, runWorkGraph } from '../workgraph/index.js'
 import type {
   DeployMessageCode,
   LatestEvent,
@@ -42,25 +43,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
-/** Runs `work` over `items` with at most `limit` at once; results in input order. */
-export async function pool<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async () => {
-    for (;;) {
-      const i = next++
-      if (i >= items.length) return
-      results[i] = await work(items[i]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
-  return results
-}
-
 /**
  * Reads every stack's current state (DescribeStacks, and GetTemplate for existing stacks). A
  * stack with an operation running is waited for first — a deploy interrupted by a killed process
@@ -74,7 +56,7 @@ export async function readState(o: {
   readonly io: IoHost | undefined
   readonly signal: AbortSignal | undefined
 }): Promise<DeployedState> {
-  const entries = await pool(o.stacks, o.concurrency * 2, async (s) => {
+  const entries = await mapConcurrent(o.stacks, o.concurrency * 2, async (s) => {
     const cfn = o.credentials.cloudFormation(s)
     let d = await cfn.describeStack(s.name)
     let announced = false
@@ -112,6 +94,8 @@ export interface Followed {
   readonly events: readonly StackEvent[]
   /** True when CancelUpdateStack was called. */
   readonly cancelledUpdate: boolean
+  /** The last DescribeStacks answer (absent once the stack is deleted): outputs without another call. */
+  readonly stack?: StackDescription
 }
 
 /**
@@ -189,6 +173,7 @@ export async function follow(o: {
         ...(d?.statusReason !== undefined ? { statusReason: d.statusReason } : {}),
         events,
         cancelledUpdate: cancelled,
+        ...(d ? { stack: d } : {}),
       }
     if (o.signal?.aborted && !cancelled && status === 'UPDATE_IN_PROGRESS') {
       cancelled = true
@@ -301,12 +286,13 @@ export function describeResult(r: StackResult): string {
 }
 
 /**
- * Runs a plan's actions phase by phase: within a phase, at most `concurrency` at once; an action
- * whose dependencies did not all succeed is skipped; once the signal aborts, nothing new starts.
+ * Runs a plan's actions as one work graph over their `dependsOn` (which holds the previous phase
+ * and the stacks whose outputs an action reads, so phases keep their order): at most
+ * `concurrency` at once; an action whose dependencies did not all succeed is skipped; once the
+ * signal aborts, nothing new starts.
  */
 export async function runPhases(o: {
   readonly actions: readonly PlanAction[]
-  readonly phases: readonly number[]
   readonly concurrency: number
   readonly signal: AbortSignal | undefined
   readonly io: IoHost | undefined
@@ -327,39 +313,43 @@ export async function runPhases(o: {
       { done: [...results.keys()], inFlight: [...inFlight], notStarted },
     )
   }
+  const byId = new Map(o.actions.map((a) => [a.id, a]))
   o.signal?.addEventListener('abort', reportCancel, { once: true })
   try {
-    for (const phase of o.phases) {
-      const actions = o.actions.filter((a) => a.phase === phase)
-      await pool(actions, o.concurrency, async (a) => {
-        let r: StackResult
-        const failedDep = a.dependsOn.map((d) => results.get(d)).find((d) => d && !OK_OUTCOMES.has(d.outcome))
-        if (o.signal?.aborted)
-          r = notRun(a, 'cancelled', { message: 'not started: the deploy was interrupted' })
-        else if (failedDep)
-          r = notRun(a, 'skipped', {
-            message: `not started: ${failedDep.stack} (${failedDep.account} ${failedDep.region}), which it depends on, ended ${failedDep.outcome}`,
+    await runWorkGraph({
+      nodes: o.actions.map((a) => ({ id: a.id, dependsOn: a.dependsOn, value: a })),
+      concurrency: o.concurrency,
+      onFailure: 'skip-dependents',
+      stopped: () => o.signal?.aborted === true,
+      succeeded: (r: StackResult) => OK_OUTCOMES.has(r.outcome),
+      run: async ({ value: a }) => {
+        inFlight.add(a.id)
+        try {
+          return await o.run(a)
+        } catch (err) {
+          return notRun(a, 'failed', {
+            message: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+            kind: 'aws',
           })
-        else {
-          inFlight.add(a.id)
-          try {
-            r = await o.run(a)
-          } catch (err) {
-            r = {
-              ...notRun(a, 'failed', {
-                message: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-                kind: 'aws',
-              }),
-            }
-          } finally {
-            inFlight.delete(a.id)
-          }
+        } finally {
+          inFlight.delete(a.id)
         }
+      },
+      onOutcome: ({ value: a }, outcome) => {
+        let r: StackResult
+        if (outcome.state === 'succeeded' || (outcome.state === 'failed' && outcome.result))
+          r = outcome.result!
+        else if (outcome.state === 'skipped') {
+          const dep = results.get(outcome.because)
+          const d = byId.get(outcome.because)!
+          r = notRun(a, 'skipped', {
+            message: `not started: ${d.stack} (${d.account} ${d.region}), which it depends on, ended ${dep?.outcome ?? 'skipped'}`,
+          })
+        } else r = notRun(a, 'cancelled', { message: 'not started: the deploy was interrupted' })
         results.set(a.id, r)
         say(o.io, levelOf(r.outcome), 'deploy.stack.done', describeResult(r), { result: r })
-        return r
-      })
-    }
+      },
+    })
   } finally {
     o.signal?.removeEventListener('abort', reportCancel)
   }

@@ -3,6 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { harness } from './harness.js'
+import { AwsError } from '../../../src/sandbox/gateway/errors.js'
 import type { ResourceProvider } from '../../../src/sandbox/services/cloudformation/providers/types.js'
 
 function slowProvider(log: string[], counter: { now: number; max: number }): ResourceProvider {
@@ -270,4 +271,112 @@ test('a stack policy protects resources during updates: denied modifications and
     }),
     /Invalid stack policy/,
   )
+})
+
+/**
+ * A topic provider whose names are unique per account (AlreadyExists otherwise), as a bucket's
+ * or a role's are. `DisplayName` steers it: `slow` takes 60 ms, `fail-fast` fails before making
+ * anything, `fail-after-create` fails after the topic exists (a bucket whose configuration is
+ * refused, a role whose policy is), having told the engine so.
+ */
+function namedTopics(names: Set<string>): ResourceProvider {
+  return {
+    type: 'AWS::SNS::Topic',
+    nameProperty: 'TopicName',
+    async create(ctx, props) {
+      if (props.DisplayName === 'fail-fast') throw new AwsError('InvalidParameter', 'refused at once', 400)
+      const name = typeof props.TopicName === 'string' ? props.TopicName : ctx.physicalName()
+      if (names.has(name)) throw new AwsError('AlreadyExists', `Topic ${name} already exists`, 400)
+      names.add(name)
+      ctx.created(name)
+      await new Promise((r) => setTimeout(r, props.DisplayName === 'slow' ? 60 : 1))
+      if (props.DisplayName === 'fail-after-create')
+        throw new AwsError('InvalidParameter', 'refused after the topic was made', 400)
+      return { physicalId: name, attributes: { TopicArn: `arn:${name}`, TopicName: name } }
+    },
+    delete(_ctx, current) {
+      names.delete(current.physicalId)
+      return Promise.resolve()
+    },
+  }
+}
+
+test('a rolled-back create deletes every resource it made (fixed names, late finishers, half-made ones): the same stack can be created again', async () => {
+  const h = harness()
+  const names = new Set<string>()
+  h.providers.register(namedTopics(names))
+  const topic = (name: string, display?: string) => ({
+    Type: 'AWS::SNS::Topic',
+    Properties: { TopicName: name, ...(display ? { DisplayName: display } : {}) },
+  })
+  const failing = {
+    Resources: {
+      // Still being created when Broken fails: it finishes, and the rollback must delete it.
+      Late: topic('fixed-late', 'slow'),
+      Half: topic('fixed-half', 'fail-after-create'),
+      Broken: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: 'fail-fast' } },
+    },
+  }
+  await h.engine.createStack(h.op, { stackName: 'fixed', templateBody: JSON.stringify(failing) })
+  await h.engine.idle()
+  const s = h.engine.getStack(h.op.scope, 'fixed')
+  assert.equal(s.status, 'ROLLBACK_COMPLETE', s.statusReason)
+  assert.deepEqual([...names], [], 'nothing the failed create made is left')
+  const deleted = h.store
+    .events(h.op.scope, s.stackId)
+    .filter((e) => e.resourceStatus === 'DELETE_COMPLETE')
+    .map((e) => `${e.logicalResourceId} ${e.physicalResourceId}`)
+    .sort()
+  assert.deepEqual(deleted, ['Broken ', 'Half fixed-half', 'Late fixed-late'])
+
+  await h.engine.deleteStack(h.op, 'fixed')
+  await h.engine.idle()
+  const fixed = { Resources: { Late: topic('fixed-late', 'slow'), Half: topic('fixed-half') } }
+  await h.engine.createStack(h.op, { stackName: 'fixed', templateBody: JSON.stringify(fixed) })
+  await h.engine.idle()
+  const again = h.engine.getStack(h.op.scope, 'fixed')
+  assert.equal(again.status, 'CREATE_COMPLETE', again.statusReason)
+  assert.deepEqual([...names].sort(), ['fixed-half', 'fixed-late'])
+})
+
+test('a rolled-back update deletes the resources it added (fixed names, late finishers, half-made ones): the same update succeeds next time', async () => {
+  const h = harness()
+  const names = new Set<string>()
+  h.providers.register(namedTopics(names))
+  const topic = (name: string, display?: string) => ({
+    Type: 'AWS::SNS::Topic',
+    Properties: { TopicName: name, ...(display ? { DisplayName: display } : {}) },
+  })
+  await h.engine.createStack(h.op, {
+    stackName: 'up',
+    templateBody: JSON.stringify({ Resources: { Kept: topic('kept') } }),
+  })
+  await h.engine.idle()
+  await h.engine.updateStack(h.op, {
+    stackName: 'up',
+    templateBody: JSON.stringify({
+      Resources: {
+        Kept: topic('kept'),
+        Late: topic('up-late', 'slow'),
+        Half: topic('up-half', 'fail-after-create'),
+        Broken: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: 'fail-fast' } },
+      },
+    }),
+  })
+  await h.engine.idle()
+  const s = h.engine.getStack(h.op.scope, 'up')
+  assert.equal(s.status, 'UPDATE_ROLLBACK_COMPLETE', s.statusReason)
+  assert.deepEqual([...names], ['kept'], 'only the resource the stack had before is left')
+  assert.deepEqual(Object.keys(s.resources), ['Kept'])
+
+  await h.engine.updateStack(h.op, {
+    stackName: 'up',
+    templateBody: JSON.stringify({
+      Resources: { Kept: topic('kept'), Late: topic('up-late', 'slow'), Half: topic('up-half') },
+    }),
+  })
+  await h.engine.idle()
+  const again = h.engine.getStack(h.op.scope, 'up')
+  assert.equal(again.status, 'UPDATE_COMPLETE', again.statusReason)
+  assert.deepEqual([...names].sort(), ['kept', 'up-half', 'up-late'])
 })

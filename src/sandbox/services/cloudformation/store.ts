@@ -276,48 +276,94 @@ export class SqlCfnStore implements CfnStore {
   private readonly changeSets: ItemTable<ChangeSetRecord>
   private readonly locals: ItemTable<unknown>
   private seq = 0
+  /**
+   * Writes not yet in the database, by table and key (a later write of a key replaces an earlier
+   * one). A stack operation writes its stack and an event at every step of every resource; each
+   * write on its own is a transaction of its own (a WAL append and a system call). They are
+   * applied together, in one transaction, after the current turn of the event loop, and before
+   * any read of this store (so every read, of any request, sees every write).
+   */
+  private readonly pending = new Map<string, () => void>()
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.stacks = new ItemTable(db, 'cloudformation.stack')
     this.eventTable = new ItemTable(db, 'cloudformation.event')
     this.changeSets = new ItemTable(db, 'cloudformation.changeset')
     this.locals = new ItemTable(db, 'cloudformation.local')
   }
 
+  /** Queues a write; values are copied now, so later changes to them are not written. */
+  private write(key: string, op: () => void): void {
+    if (this.pending.size === 0)
+      setImmediate(() => {
+        try {
+          this.flush()
+        } catch {
+          // The writes stay queued: the next read of this store applies them or throws the
+          // error (a full disk, a closed database) to a caller that can report it.
+        }
+      })
+    this.pending.delete(key)
+    this.pending.set(key, op)
+  }
+
+  /** Applies the queued writes in one transaction (all or none: on error they stay queued). */
+  flush(): void {
+    if (this.pending.size === 0) return
+    const ops = [...this.pending.values()]
+    this.db.transaction(() => {
+      for (const op of ops) op()
+    })()
+    this.pending.clear()
+  }
+
   getStack(scope: Scope, stackId: string): StackRecord | undefined {
+    this.flush()
     return this.stacks.get(scopeKey(scope), stackId)
   }
   putStack(scope: Scope, stack: StackRecord): void {
-    this.stacks.put(scopeKey(scope), stack.stackId, stack)
+    const copy = structuredClone(stack)
+    this.write(`stack|${scopeKey(scope)}|${stack.stackId}`, () =>
+      this.stacks.put(scopeKey(scope), copy.stackId, copy),
+    )
   }
   listStacks(scope: Scope): StackRecord[] {
+    this.flush()
     return this.stacks.list(scopeKey(scope)).map((r) => r.value)
   }
   allStacks(): StackRecord[] {
+    this.flush()
     return this.stacks.all().map((r) => r.value)
   }
   addEvent(scope: Scope, event: StackEvent): void {
     // Time first, then a process-local sequence: ids sort in the order events happened, also
     // across restarts (the clock moves on).
     const id = `${event.stackId}|${event.timestamp}|${String(++this.seq).padStart(10, '0')}`
-    this.eventTable.put(scopeKey(scope), id, event)
+    const copy = structuredClone(event)
+    this.write(`event|${id}`, () => this.eventTable.put(scopeKey(scope), id, copy))
   }
   events(scope: Scope, stackId: string): StackEvent[] {
+    this.flush()
     return this.eventTable
       .list(scopeKey(scope), `${stackId}|`)
       .map((r) => r.value)
       .reverse()
   }
   getChangeSet(scope: Scope, id: string): ChangeSetRecord | undefined {
+    this.flush()
     return this.changeSets.get(scopeKey(scope), id)
   }
   putChangeSet(scope: Scope, cs: ChangeSetRecord): void {
-    this.changeSets.put(scopeKey(scope), cs.changeSetId, cs)
+    const copy = structuredClone(cs)
+    this.write(`changeset|${scopeKey(scope)}|${cs.changeSetId}`, () =>
+      this.changeSets.put(scopeKey(scope), copy.changeSetId, copy),
+    )
   }
   deleteChangeSet(scope: Scope, id: string): void {
-    this.changeSets.delete(scopeKey(scope), id)
+    this.write(`changeset|${scopeKey(scope)}|${id}`, () => void this.changeSets.delete(scopeKey(scope), id))
   }
   listChangeSets(scope: Scope, stackId: string): ChangeSetRecord[] {
+    this.flush()
     return this.changeSets
       .list(scopeKey(scope))
       .map((r) => r.value)

@@ -510,5 +510,30 @@ export function checkCapabilities(t: Template, given: readonly string[]): void {
 
 /** Reads a template text and checks it; the one entry point the engine uses. */
 export function loadTemplate(text: string): Template {
-  return checkTemplate(readTemplateText(text))
+  const cached = parsed.get(text)
+  if (cached) {
+    // Most recently used last, so the oldest is evicted first.
+    parsed.delete(text)
+    parsed.set(text, cached)
+    return structuredClone(cached)
+  }
+  const template = checkTemplate(readTemplateText(text))
+  parsed.set(text, structuredClone(template))
+  parsedChars += text.length
+  for (const [k] of parsed) {
+    if (parsedChars <= PARSED_CHARS_MAX || parsed.size <= 1) break
+    parsed.delete(k)
+    parsedChars -= k.length
+  }
+  return template
 }
+
+/**
+ * Templates already read, by text: a stack operation reads its template at CreateChangeSet and
+ * again at ExecuteChangeSet (and a deploy of many stacks from one template, once per stack), and
+ * parsing YAML costs far more than a copy. Copies go out, so no caller can change another's.
+ */
+const parsed = new Map<string, Template>()
+let parsedChars = 0
+/** At most this many characters of template text are kept (the texts are the keys). */
+const PARSED_CHARS_MAX = 4_000_000

@@ -119,6 +119,7 @@ export const kmsKey: ResourceProvider = {
       KeyMetadata: { KeyId: string; Arn: string }
     }
     const keyId = out.KeyMetadata.KeyId
+    ctx.created(keyId)
     if (truthy(props.EnableKeyRotation)) await ctx.aws.json('kms', 'EnableKeyRotation', { KeyId: keyId })
     if (props.Enabled === false || props.Enabled === 'false')
       await ctx.aws.json('kms', 'DisableKey', { KeyId: keyId })
@@ -425,6 +426,7 @@ export const s3Bucket: ResourceProvider = {
     // The canned ACL and the object ownership go with CreateBucket, so S3 judges the ACL under
     // the ownership the bucket is created with.
     await s3(ctx.aws, 'PUT', name, undefined, body, { ...aclHeader(props), ...ownershipHeader(props) })
+    ctx.created(name)
     await configureBucket(ctx.aws, name, props, {})
     return { physicalId: name, attributes: bucketAttributes(ctx, name) }
   },
@@ -642,6 +644,7 @@ export const iamRole: ResourceProvider = {
       ...tagParams(tagsOf(props.Tags)),
     })
     const role = child(out, 'Role')
+    ctx.created(name)
     for (const p of inlinePolicies(props.Policies)) {
       await iam(ctx.aws, 'PutRolePolicy', {
         RoleName: name,
@@ -800,6 +803,7 @@ export const iamManagedPolicy: ResourceProvider = {
     })
     const p = child(out, 'Policy')
     const arn = txt(p.Arn)
+    ctx.created(arn)
     for (const r of strings(props.Roles))
       await iam(ctx.aws, 'AttachRolePolicy', { RoleName: r, PolicyArn: arn })
     for (const u of strings(props.Users))

@@ -81,6 +81,15 @@ export interface ProviderContext {
     readonly lowercase?: boolean
     readonly separator?: string
   }): string
+  /**
+   * Tells the engine that the physical resource exists while a create still has steps to take
+   * (a bucket before its configuration, a role before its policies). A later step that fails
+   * then leaves a resource the rollback deletes, as a registry handler's progress events carry
+   * the primary identifier once it is known; without it, a resource with a fixed name would stay
+   * behind and the next attempt would fail with AlreadyExists.
+   * https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-test-contract.html
+   */
+  created(physicalId: string): void
 }
 
 /** What a provisioned resource is: its physical id, its `Ref` value and its `GetAtt` attributes. */
