@@ -5,6 +5,7 @@
  * of what it reads and skips values the schema already reports.
  */
 import { formatArn, parseArn, partitionOf } from '../iam/arn.js'
+import { QUOTAS } from '../iam/aws-facts.js'
 import type { Locator, PathProblem } from './messages.js'
 import { formatPath } from './paths.js'
 import type { PathSegment } from './paths.js'
@@ -233,7 +234,7 @@ export function isOwnStackName(prefix: string, stack: string): boolean {
 }
 
 /** The longest IAM role name AWS accepts: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html */
-export const MAX_ROLE_NAME_LENGTH = 64
+export const MAX_ROLE_NAME_LENGTH = QUOTAS.iam.roleNameLength
 
 /**
  * The longest role name synth gives for a stage's target region, and what it is for. This mirrors

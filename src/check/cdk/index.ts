@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs'
 import { isAbsolute, join, relative } from 'node:path'
 import { formatArn } from '../../iam/arn.js'
+import { QUOTAS } from '../../iam/aws-facts.js'
 import { parseTemplate } from '../../model/cfn-yaml.js'
 import type { ParsedTemplate } from '../../model/cfn-yaml.js'
 import { CrosspipeError } from '../../model/errors.js'
@@ -173,7 +174,7 @@ export function cdkCheckInput(input: CdkCheckInput): CdkCheckModel {
         capabilities: ['CAPABILITY_NAMED_IAM'],
         parameters: {},
         description: `CDK stack ${s.displayName}`,
-        upload: s.templateBytes > 51_200 || undefined,
+        upload: s.templateBytes > QUOTAS.cloudFormation.templateBodyBytes || undefined,
       },
     })
   }

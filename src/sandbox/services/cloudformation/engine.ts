@@ -9,7 +9,8 @@
  * concurrently. Behaviour and sources: SPEC.md.
  */
 import { randomUUID } from 'node:crypto'
-import { PARTITIONS, formatArn, parseArn } from '../../../iam/arn.js'
+import { formatArn, parseArn } from '../../../iam/arn.js'
+import { dnsSuffix, QUOTAS } from '../../../iam/aws-facts.js'
 import { isAwsError } from '../../gateway/errors.js'
 import {
   alreadyExists,
@@ -297,9 +298,9 @@ export class CloudFormationEngine {
       return stack.templateBody
     }
     if (src.templateBody !== undefined) {
-      if (Buffer.byteLength(src.templateBody) > 51_200) {
+      if (Buffer.byteLength(src.templateBody) > QUOTAS.cloudFormation.templateBodyBytes) {
         throw validationError(
-          "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to 51200",
+          `1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to ${QUOTAS.cloudFormation.templateBodyBytes}`,
         )
       }
       return src.templateBody
@@ -309,8 +310,10 @@ export class CloudFormationEngine {
       url: src.templateUrl!,
       scope: op.scope,
     })
-    if (Buffer.byteLength(text) > 1_048_576)
-      throw validationError('Template may not exceed 1048576 bytes in size.')
+    if (Buffer.byteLength(text) > QUOTAS.cloudFormation.templateUrlBytes)
+      throw validationError(
+        `Template may not exceed ${QUOTAS.cloudFormation.templateUrlBytes} bytes in size.`,
+      )
     return text
   }
 
@@ -407,7 +410,7 @@ export class CloudFormationEngine {
         'AWS::AccountId': op.scope.account,
         'AWS::Region': op.scope.region,
         'AWS::Partition': op.partition,
-        'AWS::URLSuffix': PARTITIONS[op.partition]?.dnsSuffix ?? 'amazonaws.com',
+        'AWS::URLSuffix': dnsSuffix(op.partition),
         'AWS::StackName': stackName,
         'AWS::StackId': stackId,
         'AWS::NotificationARNs': notificationArns,
@@ -469,7 +472,7 @@ export class CloudFormationEngine {
   }
 
   private checkStackName(name: string): void {
-    if (name.length > 128 || !STACK_NAME.test(name)) {
+    if (name.length > QUOTAS.cloudFormation.stackNameLength || !STACK_NAME.test(name)) {
       throw validationError(
         `1 validation error detected: Value '${name}' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*|arn:[-a-zA-Z0-9:/._+]*`,
       )
@@ -876,7 +879,7 @@ export class CloudFormationEngine {
       account: op.scope.account,
       region: op.scope.region,
       partition: op.partition,
-      urlSuffix: PARTITIONS[op.partition]?.dnsSuffix ?? 'amazonaws.com',
+      urlSuffix: dnsSuffix(op.partition),
       stackName: stack.stackName,
       stackId: stack.stackId,
       logicalId: id,
