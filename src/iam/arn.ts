@@ -50,3 +50,11 @@ export function accountRootArn(partition: string, account: string): string {
 export function roleArn(partition: string, account: string, name: string, path = '/'): string {
   return formatArn({ partition, service: 'iam', account, resource: `role${path}${name}` })
 }
+
+/**
+ * `arn:<partition>:iam::aws:policy/<path><name>` — an AWS managed policy, the same in every account
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html#aws-managed-policies).
+ */
+export function awsManagedPolicyArn(partition: string, name: string, path = '/'): string {
+  return formatArn({ partition, service: 'iam', account: 'aws', resource: `policy${path}${name}` })
+}

@@ -22,6 +22,8 @@ import {
   type PrincipalService,
 } from '../../src/iam/aws-facts.js'
 import * as arn from '../../src/iam/arn.js'
+import { awsManagedPolicyArn } from '../../src/iam/arn.js'
+import { awsManagedPolicy } from '../../src/iam/managed-policies.js'
 import { TEMPLATE_BODY_MAX, TEMPLATE_URL_MAX } from '../../src/synth/index.js'
 import { ACTIONS_PER_STAGE_MAX, STAGES_PER_PIPELINE_MAX } from '../../src/synth/pipeline.js'
 import { MANAGED_POLICY_MAX, ROLE_INLINE_POLICY_MAX } from '../../src/synth/policy.js'
@@ -142,4 +144,15 @@ test('every module reads the same quotas (the copies that disagreed are gone)', 
   assert.equal(BUCKET_POLICY_MAX, LIMITS.bucketPolicy)
   assert.equal(ROLE_NAME_MAX, MAX_ROLE_NAME_LENGTH)
   assert.equal(ROLE_NAME_MAX, QUOTAS.iam.roleNameLength)
+})
+
+test('AWS managed policy ARNs, built by one helper, name the policies check and the sandbox read', () => {
+  assert.equal(awsManagedPolicyArn('aws', 'PowerUserAccess'), 'arn:aws:iam::aws:policy/PowerUserAccess')
+  for (const partition of Object.keys(PARTITIONS)) {
+    const p = awsManagedPolicy(awsManagedPolicyArn(partition, 'PowerUserAccess'))
+    assert.equal(p?.name, 'PowerUserAccess', partition)
+  }
+  const cp = awsManagedPolicy(awsManagedPolicyArn('aws-cn', 'AWSLambdaBasicExecutionRole', '/service-role/'))
+  assert.equal(cp?.path, '/service-role/')
+  assert.equal(awsManagedPolicy(awsManagedPolicyArn('aws', 'AWSLambdaBasicExecutionRole')), undefined)
 })
