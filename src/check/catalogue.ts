@@ -13,9 +13,9 @@
  * - Then the provider's own calls (below).
  */
 import { formatArn, parseArn } from '../iam/arn.js'
-import { servicePrincipal } from '../iam/aws-facts.js'
+import { endpointHost, servicePrincipal } from '../iam/aws-facts.js'
 import type { ContextValue } from '../iam/types.js'
-import { dnsSuffix, keyArnOf } from './model.js'
+import { keyArnOf } from './model.js'
 import type { AccountsModel, ActionModel, Origin, PipelineModel, ProjectModel } from './model.js'
 import type { RuleId } from './types.js'
 
@@ -234,7 +234,7 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
           resourceAccount: parseArn(keyArn)?.account ?? bucketAccount,
           resourceKind: 'key',
           context: {
-            'kms:ViaService': `s3.${bucketRegion}.${dnsSuffix(part)}`,
+            'kms:ViaService': endpointHost('s3', bucketRegion),
             'kms:CallerAccount': principalAccount,
           },
           purpose: `${why} ${mode === 'read' ? 'decrypts' : 'encrypts'} artifact ${artifact} (SSE-KMS through S3)`,
