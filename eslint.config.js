@@ -22,6 +22,26 @@ const allowed = {
 }
 const modules = Object.keys(allowed)
 
+/**
+ * DESIGN.md "One home for AWS facts": the AWS domain is written only in src/iam/aws-facts.ts, so no
+ * copy can miss that China's endpoints are under amazonaws.com.cn or that service principals are
+ * not. Strings, template text and regular expressions are all caught; comments are not code.
+ */
+const AWS_DOMAIN_MESSAGE =
+  'DESIGN.md "One home for AWS facts": take DNS suffixes, endpoint hosts, service principals and XML namespaces from src/iam/aws-facts.ts instead of writing amazonaws.com.'
+export const awsFactsRule = {
+  files: ['src/**/*.ts'],
+  ignores: ['src/iam/aws-facts.ts', 'src/**/*.generated.ts'],
+  rules: {
+    'no-restricted-syntax': [
+      'error',
+      { selector: 'Literal[value=/amazonaws\\.com/]', message: AWS_DOMAIN_MESSAGE },
+      { selector: 'Literal[regex.pattern=/amazonaws/]', message: AWS_DOMAIN_MESSAGE },
+      { selector: 'TemplateElement[value.raw=/amazonaws\\.com/]', message: AWS_DOMAIN_MESSAGE },
+    ],
+  },
+}
+
 const boundaryConfigs = modules.map((mod) => {
   const forbidden = modules.filter((m) => m !== mod && !allowed[mod].includes(m))
   return {
@@ -71,6 +91,7 @@ export default tseslint.config(
     },
   },
   ...boundaryConfigs,
+  awsFactsRule,
   // Only the CLI writes to the terminal; tests, benchmarks and the sandbox's own process entry may too.
   { files: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'], rules: { 'no-console': 'off' } },
   {

@@ -53,7 +53,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { SdkCodePipeline, type CodePipelineApi } from './codepipeline.js'
 import { SdkCodeBuildLogs, type CodeBuildLogsApi } from './codebuild-logs.js'
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers'
-import { ALL_REGIONS, PARTITIONS, partitionOf, roleArn } from '../iam/arn.js'
+import { ALL_REGIONS, partitionOf, roleArn } from '../iam/arn.js'
+import { endpointHost } from '../iam/aws-facts.js'
 import { CrosspipeError } from '../model/errors.js'
 import { networkError } from './network.js'
 import type {
@@ -698,14 +699,12 @@ class SdkS3 implements S3Api {
   objectUrl(bucket: string, key: string): string {
     const path = key.split('/').map(encodeURIComponent).join('/')
     if (this.endpointUrl !== undefined) return `${this.endpointUrl.replace(/\/+$/, '')}/${bucket}/${path}`
-    const partition = partitionOf(this.region)
-    const suffix = partition !== undefined ? PARTITIONS[partition]?.dnsSuffix : undefined
-    if (suffix === undefined)
+    if (partitionOf(this.region) === undefined)
       throw new CrosspipeError(
         'usage',
         `"${this.region}" is not an AWS region crosspipe knows; pass an endpoint URL for it`,
       )
-    return `https://${bucket}.s3.${this.region}.${suffix}/${path}`
+    return `https://${bucket}.${endpointHost('s3', this.region)}/${path}`
   }
 
   async emptyBucket(bucket: string, signal?: AbortSignal): Promise<number> {

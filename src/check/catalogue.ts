@@ -13,8 +13,9 @@
  * - Then the provider's own calls (below).
  */
 import { formatArn, parseArn } from '../iam/arn.js'
+import { endpointHost, servicePrincipal } from '../iam/aws-facts.js'
 import type { ContextValue } from '../iam/types.js'
-import { dnsSuffix, keyArnOf } from './model.js'
+import { keyArnOf } from './model.js'
 import type { AccountsModel, ActionModel, Origin, PipelineModel, ProjectModel } from './model.js'
 import type { RuleId } from './types.js'
 
@@ -121,7 +122,7 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
       stage: '(pipeline)',
       at: p.origin,
       action: 'service role',
-      principal: SVC('codepipeline.amazonaws.com'),
+      principal: SVC(servicePrincipal('codepipeline')),
       operation: 'sts:AssumeRole',
       resource: p.roleArn,
       resourceAccount: acctOf(p.roleArn),
@@ -233,7 +234,7 @@ export function pipelineCalls({ model, pipeline: p }: CatalogueInput): CallSpec[
           resourceAccount: parseArn(keyArn)?.account ?? bucketAccount,
           resourceKind: 'key',
           context: {
-            'kms:ViaService': `s3.${bucketRegion}.${dnsSuffix(part)}`,
+            'kms:ViaService': endpointHost('s3', bucketRegion),
             'kms:CallerAccount': principalAccount,
           },
           purpose: `${why} ${mode === 'read' ? 'decrypts' : 'encrypts'} artifact ${artifact} (SSE-KMS through S3)`,
@@ -347,7 +348,7 @@ function codeBuild(i: EntryInput, what: string): void {
   const role = project?.serviceRole
   if (!role) return
   push({
-    principal: SVC('codebuild.amazonaws.com'),
+    principal: SVC(servicePrincipal('codebuild')),
     operation: 'sts:AssumeRole',
     resource: role,
     resourceAccount: parseArn(role)?.account ?? callerAccount,
@@ -560,13 +561,13 @@ export const CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
           resource: deployRole,
           resourceAccount: parseArn(deployRole)?.account ?? i.callerAccount,
           resourceKind: 'none',
-          context: { 'iam:PassedToService': 'cloudformation.amazonaws.com' },
+          context: { 'iam:PassedToService': servicePrincipal('cloudformation') },
           purpose: 'the action passes the deployment role to CloudFormation',
           doc: DOCS.passRole,
           coveredBy: crossPass ? 'passrole-cross-account' : undefined,
         })
         i.push({
-          principal: SVC('cloudformation.amazonaws.com'),
+          principal: SVC(servicePrincipal('cloudformation')),
           operation: 'sts:AssumeRole',
           resource: deployRole,
           resourceAccount: parseArn(deployRole)?.account ?? i.callerAccount,

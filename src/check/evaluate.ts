@@ -11,6 +11,7 @@ import {
   parseArn,
   simulate,
   compilePolicy,
+  endpointHost,
   PolicyValidationError,
   PrincipalFormatError,
   SimulateInputError,
@@ -24,7 +25,7 @@ import type {
 } from '../iam/index.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { CallSpec } from './catalogue.js'
-import { DEFAULT_PARTITION, dnsSuffix } from './model.js'
+import { DEFAULT_PARTITION } from './model.js'
 import type { AccountsModel, Origin, RoleModel } from './model.js'
 import type { CheckCall, CheckFinding } from './types.js'
 import { EXISTING } from './existing.js'
@@ -83,7 +84,7 @@ function awsS3KeyPolicy(partition: string, account: string, region: string): Pol
         Condition: {
           StringEquals: {
             'kms:CallerAccount': account,
-            'kms:ViaService': `s3.${region}.${dnsSuffix(partition)}`,
+            'kms:ViaService': endpointHost('s3', region),
           },
         },
       },

@@ -3,7 +3,8 @@
  * their trust and identity policies, keys, buckets, topics, CodeBuild projects and pipelines.
  * Only what `check` reasons about is modelled; other resources are ignored.
  */
-import { parseArn, formatArn, partitionOf, PARTITIONS } from '../iam/arn.js'
+import { parseArn, formatArn, partitionOf } from '../iam/arn.js'
+import { DEFAULT_PARTITION, dnsSuffix } from '../iam/aws-facts.js'
 import { awsManagedPolicy } from '../iam/managed-policies.js'
 import { EXISTING } from './existing.js'
 import type { ExistingResourcesDocument } from './existing.js'
@@ -675,10 +676,5 @@ function pipelineOf(
   }
 }
 
-/** The partition assumed where an ARN gives none (the first of the partition table). */
-export const DEFAULT_PARTITION: string = Object.keys(PARTITIONS)[0]!
-
-/** The DNS suffix of a partition's endpoints (`kms:ViaService` values, S3 domain names). */
-export function dnsSuffix(partition: string): string {
-  return PARTITIONS[partition]?.dnsSuffix ?? PARTITIONS[DEFAULT_PARTITION]!.dnsSuffix
-}
+// The partition assumed where an ARN gives none, and a partition's DNS suffix: AWS facts.
+export { DEFAULT_PARTITION, dnsSuffix }

@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { formatArn, parseArn } from '../iam/arn.js'
+import { servicePrincipal } from '../iam/aws-facts.js'
 import { isObject } from './resolve.js'
 import type { RoleModel } from './model.js'
 import { DEFAULT_PARTITION } from './model.js'
@@ -48,7 +49,7 @@ export function privilegeFindings(ctx: RuleContext, assumable: ReadonlySet<RoleM
     if (
       c.spec.operation === 'sts:AssumeRole' &&
       c.spec.principal.kind === 'service' &&
-      c.spec.principal.name === 'cloudformation.amazonaws.com'
+      c.spec.principal.name === servicePrincipal('cloudformation')
     )
       deployRoles.add(c.spec.resource)
   }

@@ -14,7 +14,8 @@
  * Ref / GetAtt return values: each resource type's page in the Template Reference, section "Return values".
  */
 import { createHash } from 'node:crypto'
-import { partitionOf, formatArn, PARTITIONS } from '../iam/arn.js'
+import { partitionOf, formatArn } from '../iam/arn.js'
+import { dnsSuffix } from '../iam/aws-facts.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ParsedTemplate } from '../model/cfn-yaml.js'
 import type { ManifestStackEntry } from '../synth/manifest.js'
@@ -819,11 +820,6 @@ function asConditionValue(v: unknown): unknown {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v)
   if (Array.isArray(v)) return v.map(asConditionValue)
   return v
-}
-
-/** The DNS suffix of a partition (kept here, not imported from model.ts, which imports this module). */
-function dnsSuffix(partition: string): string {
-  return PARTITIONS[partition]?.dnsSuffix ?? Object.values(PARTITIONS)[0]!.dnsSuffix
 }
 
 /** Whether a value is a plain mapping. */

@@ -5,6 +5,7 @@
 import YAML from 'yaml'
 import { accountRootArn, awsManagedPoliciesSource, parseArn, simulate, compilePolicy } from '../iam/index.js'
 import type { CompiledPolicy, PolicyDocument } from '../iam/types.js'
+import { QUOTAS } from '../iam/aws-facts.js'
 import { CATALOGUE } from './catalogue.js'
 import { compiled } from './evaluate.js'
 import type { EvaluatedCall, Evaluator } from './evaluate.js'
@@ -49,13 +50,13 @@ export interface RuleContext {
  * S3 bucket policy 20 KB: https://docs.aws.amazon.com/AmazonS3/latest/userguide/BucketRestrictions.html
  */
 export const LIMITS = {
-  actionsPerStage: 50,
-  actionConfigValue: 1000,
-  roleInlinePolicies: 10_240,
-  managedPolicy: 6_144,
-  trustPolicy: 2_048,
-  keyPolicy: 32_768,
-  bucketPolicy: 20_480,
+  actionsPerStage: QUOTAS.codePipeline.actionsPerStage,
+  actionConfigValue: QUOTAS.codePipeline.actionConfigValueLength,
+  roleInlinePolicies: QUOTAS.iam.roleInlinePolicies,
+  managedPolicy: QUOTAS.iam.managedPolicy,
+  trustPolicy: QUOTAS.iam.trustPolicy,
+  keyPolicy: QUOTAS.kms.keyPolicyBytes,
+  bucketPolicy: QUOTAS.s3.bucketPolicyBytes,
 } as const
 
 const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v])

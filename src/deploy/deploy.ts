@@ -18,6 +18,7 @@
  *   DescribeStacks/DescribeStackEvents until a status that does not end in `_IN_PROGRESS`.
  */
 import { createHash } from 'node:crypto'
+import { QUOTAS } from '../iam/aws-facts.js'
 import type { ChangeSetDescription, CloudFormationApi, ResourceChange, StackLocation } from '../aws/index.js'
 import { verifyAccess } from '../aws/index.js'
 import { parseTemplate } from '../model/cfn-yaml.js'
@@ -45,7 +46,7 @@ import type { DeployOptions, DeployResult, StackError, StackResult } from './typ
  * be passed as TemplateURL, an object in S3
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
  */
-export const TEMPLATE_BODY_LIMIT = 51_200
+export const TEMPLATE_BODY_LIMIT = QUOTAS.cloudFormation.templateBodyBytes
 
 /** Reasons DescribeChangeSet gives for a change set that would change nothing. */
 const NO_CHANGES = /didn't contain changes|No updates are to be performed/i

@@ -17,6 +17,7 @@ import type {
   ExecutionView,
   PipelineStateView,
 } from '../aws/index.js'
+import { servicePrincipal } from '../iam/aws-facts.js'
 import { CrosspipeError } from '../model/errors.js'
 import { emit } from '../model/io.js'
 import type { IoHost } from '../model/io.js'
@@ -127,7 +128,7 @@ export function hintFor(message: string | undefined): string | undefined {
   if (/sts:AssumeRole/.test(message))
     return "the role's trust policy must allow the pipeline role, and the pipeline role's policy must allow sts:AssumeRole on it (check rule call-denied)"
   if (/iam:PassRole/.test(message))
-    return 'the action role needs iam:PassRole on the deployment role, passed to cloudformation.amazonaws.com (check rule call-denied)'
+    return `the action role needs iam:PassRole on the deployment role, passed to ${servicePrincipal('cloudformation')} (check rule call-denied)`
   if (/AccessDenied|not authorized/i.test(message))
     return 'run crosspipe check: it evaluates every call of the pipeline offline and names the missing grant'
   return undefined

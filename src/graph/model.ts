@@ -10,6 +10,7 @@ import type { CheckCall, CheckFinding, CheckResult } from '../check/types.js'
 import { buildModel } from '../check/model.js'
 import { ManifestResolver } from '../check/resolve.js'
 import { parseArn } from '../iam/arn.js'
+import { serviceOfPrincipal } from '../iam/aws-facts.js'
 import type { PolicyDocument } from '../iam/types.js'
 
 /** The kinds of nodes drawn. */
@@ -78,7 +79,7 @@ export interface GraphDocument {
   readonly summary: string
 }
 
-const SERVICE_LABEL = (name: string): string => name.replace(/\.amazonaws\.com$/, '')
+const SERVICE_LABEL = (name: string): string => serviceOfPrincipal(name) ?? name
 
 /**
  * Builds the graph of a setup: runs the same check `crosspipe check` runs, and the model it

@@ -1,9 +1,8 @@
 /**
- * The one helper that builds and parses ARNs, and the partition table. DESIGN.md: no literal
- * partitions, account ids or regions anywhere else in src/.
+ * The one helper that builds and parses ARNs. DESIGN.md: no literal partitions, account ids or
+ * regions anywhere else in src/.
  *
  * ARN format: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
- * Regions and partitions: https://docs.aws.amazon.com/general/latest/gr/rande.html
  */
 
 /** A parsed ARN. `resource` is everything after the fifth colon (it may itself contain colons). */
@@ -15,60 +14,8 @@ export interface Arn {
   readonly resource: string
 }
 
-/** Partitions and their regions (commercial, China, GovCloud), as listed in the AWS General Reference. */
-export const PARTITIONS: Readonly<
-  Record<string, { readonly dnsSuffix: string; readonly regions: readonly string[] }>
-> = {
-  aws: {
-    dnsSuffix: 'amazonaws.com',
-    regions: [
-      'us-east-1',
-      'us-east-2',
-      'us-west-1',
-      'us-west-2',
-      'af-south-1',
-      'ap-east-1',
-      'ap-east-2',
-      'ap-south-1',
-      'ap-south-2',
-      'ap-southeast-1',
-      'ap-southeast-2',
-      'ap-southeast-3',
-      'ap-southeast-4',
-      'ap-southeast-5',
-      'ap-southeast-7',
-      'ap-northeast-1',
-      'ap-northeast-2',
-      'ap-northeast-3',
-      'ca-central-1',
-      'ca-west-1',
-      'eu-central-1',
-      'eu-central-2',
-      'eu-west-1',
-      'eu-west-2',
-      'eu-west-3',
-      'eu-south-1',
-      'eu-south-2',
-      'eu-north-1',
-      'il-central-1',
-      'me-south-1',
-      'me-central-1',
-      'mx-central-1',
-      'sa-east-1',
-    ],
-  },
-  'aws-cn': { dnsSuffix: 'amazonaws.com.cn', regions: ['cn-north-1', 'cn-northwest-1'] },
-  'aws-us-gov': { dnsSuffix: 'amazonaws.com', regions: ['us-gov-west-1', 'us-gov-east-1'] },
-}
-
-/** Every region crosspipe knows, in table order. */
-export const ALL_REGIONS: readonly string[] = Object.values(PARTITIONS).flatMap((p) => p.regions)
-
-/** The partition of a region, or undefined for a region that does not exist. */
-export function partitionOf(region: string): string | undefined {
-  for (const [name, p] of Object.entries(PARTITIONS)) if (p.regions.includes(region)) return name
-  return undefined
-}
+// The partition table is one of the AWS facts: it lives in ./aws-facts.ts with the others.
+export { PARTITIONS, ALL_REGIONS, partitionOf } from './aws-facts.js'
 
 /** Parses an ARN; undefined when the string is not one (fewer than six colon-separated parts or no `arn:` prefix). */
 export function parseArn(value: string): Arn | undefined {
@@ -102,4 +49,12 @@ export function accountRootArn(partition: string, account: string): string {
 /** `arn:<partition>:iam::<account>:role/<path><name>`. */
 export function roleArn(partition: string, account: string, name: string, path = '/'): string {
   return formatArn({ partition, service: 'iam', account, resource: `role${path}${name}` })
+}
+
+/**
+ * `arn:<partition>:iam::aws:policy/<path><name>` — an AWS managed policy, the same in every account
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html#aws-managed-policies).
+ */
+export function awsManagedPolicyArn(partition: string, name: string, path = '/'): string {
+  return formatArn({ partition, service: 'iam', account: 'aws', resource: `policy${path}${name}` })
 }

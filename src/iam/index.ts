@@ -17,6 +17,7 @@ export { CONDITION_OPERATORS } from './conditions.js'
 export { compileGlob, type Matcher } from './glob.js'
 export * from './types.js'
 export * from './arn.js'
+export * from './aws-facts.js'
 export {
   awsManagedPolicy,
   awsManagedPolicies,

@@ -4,6 +4,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html (IAM and STS ARN forms)
  */
 import { accountRootArn, formatArn, parseArn } from './arn.js'
+import { servicePrincipal } from './aws-facts.js'
 
 /** The kinds of caller AWS distinguishes (`aws:PrincipalType` values, plus services and anonymous). */
 export type CallerKind =
@@ -35,7 +36,7 @@ export class PrincipalFormatError extends Error {
     super(
       `"${principal}" is not a principal crosspipe can simulate: use an IAM user, role or root ARN, an ` +
         `assumed-role session ARN (arn:<partition>:sts::<account>:assumed-role/<role>/<session>), ` +
-        `a federated user ARN or a service principal such as codepipeline.amazonaws.com`,
+        `a federated user ARN or a service principal such as ${servicePrincipal('codepipeline')}`,
     )
     this.name = 'PrincipalFormatError'
   }

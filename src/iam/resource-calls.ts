@@ -19,6 +19,7 @@
  * so a derived statement for an unnamed resource is scoped to `<stack name>-*`.
  */
 import { formatArn } from './arn.js'
+import { servicePrincipal } from './aws-facts.js'
 import { RESOURCE_PERMISSIONS, RESOURCE_PERMISSIONS_SOURCE } from './resource-permissions.js'
 
 export { RESOURCE_PERMISSIONS, RESOURCE_PERMISSIONS_SOURCE }
@@ -221,7 +222,7 @@ const MODELS: Readonly<Record<string, TypeModel>> = {
         out.push({
           action: 'iam:PassRole',
           resource: role,
-          context: { 'iam:PassedToService': 'lambda.amazonaws.com' },
+          context: { 'iam:PassedToService': servicePrincipal('lambda') },
           why: 'passes the execution role to Lambda',
         })
       const code = (p.Code ?? {}) as Record<string, unknown>
@@ -306,7 +307,7 @@ const MODELS: Readonly<Record<string, TypeModel>> = {
           out.push({
             action: 'iam:PassRole',
             resource: role,
-            context: { 'iam:PassedToService': 'events.amazonaws.com' },
+            context: { 'iam:PassedToService': servicePrincipal('events') },
             why: `passes the role of target ${String(t.Id)} to EventBridge`,
           })
       }

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod'
 import { ALL_REGIONS } from '../iam/arn.js'
+import { QUOTAS } from '../iam/aws-facts.js'
 import { nearest } from './suggest.js'
 
 /** A 12-digit AWS account id, always a string (an unquoted YAML number loses leading zeros). */
@@ -50,7 +51,10 @@ const SimpleName = z
 const StackName = z
   .string()
   .min(1, 'must not be empty')
-  .max(128, 'a CloudFormation stack name has at most 128 characters')
+  .max(
+    QUOTAS.cloudFormation.stackNameLength,
+    `a CloudFormation stack name has at most ${QUOTAS.cloudFormation.stackNameLength} characters`,
+  )
   .regex(
     /^[A-Za-z][A-Za-z0-9-]*$/,
     'a CloudFormation stack name uses letters, digits and hyphens, starting with a letter',

@@ -4,7 +4,8 @@
  * found problems elsewhere, so one run reports everything; each rule therefore checks the shape
  * of what it reads and skips values the schema already reports.
  */
-import { formatArn, parseArn, partitionOf } from '../iam/arn.js'
+import { awsManagedPolicyArn, parseArn, partitionOf } from '../iam/arn.js'
+import { QUOTAS } from '../iam/aws-facts.js'
 import type { Locator, PathProblem } from './messages.js'
 import { formatPath } from './paths.js'
 import type { PathSegment } from './paths.js'
@@ -161,12 +162,7 @@ export function semanticProblems(data: unknown, loc: Locator): PathProblem[] {
       statements.forEach((s, k) => statementRules(s, [...at, 'deployPermissions', 'statements', k], out))
     } else if (perms === undefined) {
       const powerUser = ciPartition
-        ? formatArn({
-            partition: ciPartition,
-            service: 'iam',
-            account: 'aws',
-            resource: 'policy/PowerUserAccess',
-          })
+        ? awsManagedPolicyArn(ciPartition, 'PowerUserAccess')
         : 'the PowerUserAccess policy ARN'
       const caps = list(stage.capabilities).filter((c): c is string => IAM_CAPABILITIES.includes(c as string))
       if (caps.length > 0)
@@ -233,7 +229,7 @@ export function isOwnStackName(prefix: string, stack: string): boolean {
 }
 
 /** The longest IAM role name AWS accepts: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html */
-export const MAX_ROLE_NAME_LENGTH = 64
+export const MAX_ROLE_NAME_LENGTH = QUOTAS.iam.roleNameLength
 
 /**
  * The longest role name synth gives for a stage's target region, and what it is for. This mirrors

@@ -6,8 +6,8 @@
 /** The region requests fall back to when a client signs for none, and the profiles' region. */
 export const DEFAULT_REGION = 'us-east-1'
 
-/** The partition used when a request's region is unknown to the partition table. */
-export const DEFAULT_PARTITION = 'aws'
+/** The partition used when a request's region is unknown to the partition table (an AWS fact). */
+export { DEFAULT_PARTITION } from '../iam/aws-facts.js'
 
 /** The accounts a sandbox starts with when the caller names none: a CI account and two targets. */
 export const DEFAULT_ACCOUNTS: Readonly<Record<string, string>> = {

@@ -8,6 +8,7 @@
  * and https://docs.aws.amazon.com/codepipeline/latest/userguide/actions-create-cross-region.html),
  * and a KMS key only works in its own region, so each such region gets its own key and bucket.
  */
+import { QUOTAS } from '../iam/aws-facts.js'
 import { CrosspipeError } from '../model/errors.js'
 import { accountRootSub, arnIn, getAtt, ref, roleArnSub, sub, tagsProp, TemplateBuilder } from './cfn.js'
 import type { Names } from './names.js'
@@ -16,9 +17,9 @@ import type { Statement } from './policy.js'
 import type { StackPlan, SynthContext } from './types.js'
 
 /** KMS key policy document size: 32 KB (32,768 bytes). https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html */
-export const KEY_POLICY_MAX = 32_768
+export const KEY_POLICY_MAX = QUOTAS.kms.keyPolicyBytes
 /** S3 bucket policy size: 20 KB. https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html */
-export const BUCKET_POLICY_MAX = 20_480
+export const BUCKET_POLICY_MAX = QUOTAS.s3.bucketPolicyBytes
 
 /** The outputs of a CI base stack that other stacks receive as parameters. */
 export const CI_BASE_OUTPUTS = { bucket: 'ArtifactBucketName', key: 'ArtifactKeyArn' } as const

@@ -3,6 +3,7 @@
  * CI account and the test projects in target accounts.
  */
 import YAML from 'yaml'
+import { servicePrincipal } from '../iam/aws-facts.js'
 import type { PipelineTests } from '../model/schema.js'
 import { ACCOUNT, arnIn, getAtt, REGION, sub, tagsProp } from './cfn.js'
 import type { CfnValue, TemplateBuilder } from './cfn.js'
@@ -94,7 +95,7 @@ export function addCodeBuildProject(o: CodeBuildOptions): void {
         AssumeRolePolicyDocument: policyDocument([
           {
             Effect: 'Allow',
-            Principal: { Service: 'codebuild.amazonaws.com' },
+            Principal: { Service: servicePrincipal('codebuild') },
             Action: 'sts:AssumeRole',
             // CodeBuild documents these confused-deputy conditions for its service role's trust
             // policy: https://docs.aws.amazon.com/codebuild/latest/userguide/cross-service-confused-deputy-prevention.html

@@ -15,6 +15,7 @@
  *  3. The CI pipeline stack. CloudFormation starts a pipeline's first execution as soon as it is
  *     created, so every role that execution assumes (phase 2) must exist before.
  */
+import { QUOTAS } from '../iam/aws-facts.js'
 import { stringifyTemplate } from '../model/cfn-yaml.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ResolvedPipeline } from '../model/schema.js'
@@ -36,13 +37,13 @@ export { deriveForTarget } from './target.js'
  * templates, up to 1 MB, must be uploaded to S3 and passed by URL.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  */
-export const TEMPLATE_BODY_MAX = 51_200
+export const TEMPLATE_BODY_MAX = QUOTAS.cloudFormation.templateBodyBytes
 /** Template size when uploaded to S3 (same page). */
-export const TEMPLATE_URL_MAX = 1_000_000
+export const TEMPLATE_URL_MAX = QUOTAS.cloudFormation.templateUrlBytes
 /** Resources per template (same page). */
-export const RESOURCES_MAX = 500
+export const RESOURCES_MAX = QUOTAS.cloudFormation.resourcesPerTemplate
 /** Parameters per template (same page). */
-export const PARAMETERS_MAX = 200
+export const PARAMETERS_MAX = QUOTAS.cloudFormation.parametersPerTemplate
 
 /** Options for {@link synthesize}. */
 export interface SynthOptions {

@@ -6,13 +6,14 @@
  * reference system (`cross-account-role`, `cloudformation-role`), one pipeline per account.
  */
 import { createHash } from 'node:crypto'
+import { QUOTAS } from '../iam/aws-facts.js'
 import type { ResolvedPipeline } from '../model/schema.js'
 
 /**
  * IAM role names: up to 64 characters of `[\w+=,.@-]`.
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
  */
-export const ROLE_NAME_MAX = 64
+export const ROLE_NAME_MAX = QUOTAS.iam.roleNameLength
 
 /** The reference system's fixed role names (DESIGN.md, reference/cross-account-pipeline.txt). */
 export const REFERENCE_CROSS_ACCOUNT_ROLE = 'cross-account-role'
@@ -101,6 +102,6 @@ export class Names {
   }
   /** The change set name of a stage's stack (the cross-account role may touch only this one). */
   changeSet(stage: string): string {
-    return fitName(`${this.prefix}-${stage}`, 128)
+    return fitName(`${this.prefix}-${stage}`, QUOTAS.cloudFormation.stackNameLength)
   }
 }

@@ -9,6 +9,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
  */
 import { parseArn } from '../iam/arn.js'
+import { QUOTAS, servicePrincipal } from '../iam/aws-facts.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ResolvedStage } from '../model/schema.js'
 import { ACCOUNT, arnIn, getAtt, pascal, REGION, roleArnSub, sub, tagsProp, TemplateBuilder } from './cfn.js'
@@ -21,11 +22,11 @@ import type { Statement } from './policy.js'
 import type { Deployment, StackPlan, SynthContext, Tags } from './types.js'
 
 /** CodePipeline quota: 50 actions per stage. https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html */
-export const ACTIONS_PER_STAGE_MAX = 50
+export const ACTIONS_PER_STAGE_MAX = QUOTAS.codePipeline.actionsPerStage
 /** CodePipeline quota: 1,000 characters per action configuration value (same page). */
-export const ACTION_CONFIG_VALUE_MAX = 1_000
+export const ACTION_CONFIG_VALUE_MAX = QUOTAS.codePipeline.actionConfigValueLength
 /** CodePipeline quota: 50 stages per pipeline (same page). */
-export const STAGES_PER_PIPELINE_MAX = 50
+export const STAGES_PER_PIPELINE_MAX = QUOTAS.codePipeline.stagesPerPipeline
 
 /** Artifact names passed between actions. */
 export const SOURCE_ARTIFACT = 'SourceOutput'
@@ -220,7 +221,7 @@ export function pipelineStack(ctx: SynthContext, names: Names): StackPlan {
         AssumeRolePolicyDocument: policyDocument([
           {
             Effect: 'Allow',
-            Principal: { Service: 'codepipeline.amazonaws.com' },
+            Principal: { Service: servicePrincipal('codepipeline') },
             Action: 'sts:AssumeRole',
             // No aws:SourceAccount / aws:SourceArn: CodePipeline's service role trust policy is
             // documented without them (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-service-role-cli.html),
@@ -341,7 +342,7 @@ function addSourceTrigger(
         AssumeRolePolicyDocument: policyDocument([
           {
             Effect: 'Allow',
-            Principal: { Service: 'events.amazonaws.com' },
+            Principal: { Service: servicePrincipal('events') },
             Action: 'sts:AssumeRole',
             // No aws:SourceArn / aws:SourceAccount: the CodePipeline page for this rule documents the
             // trust without them, and a condition on a key the service never sets denies every start.

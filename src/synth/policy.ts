@@ -9,16 +9,17 @@
  * and "IAM doesn't count white space when calculating the size of a policy".
  */
 import { ALL_REGIONS, PARTITIONS } from '../iam/arn.js'
+import { QUOTAS } from '../iam/aws-facts.js'
 import { CrosspipeError } from '../model/errors.js'
 import { sub, ref } from './cfn.js'
 import type { CfnValue, TemplateBuilder } from './cfn.js'
 
 /** The aggregate size of a role's inline policies. */
-export const ROLE_INLINE_POLICY_MAX = 10_240
+export const ROLE_INLINE_POLICY_MAX = QUOTAS.iam.roleInlinePolicies
 /** The size of one managed policy. */
-export const MANAGED_POLICY_MAX = 6_144
+export const MANAGED_POLICY_MAX = QUOTAS.iam.managedPolicy
 /** Managed policies attached to one role (the default quota). */
-export const MANAGED_POLICIES_PER_ROLE = 10
+export const MANAGED_POLICIES_PER_ROLE = QUOTAS.iam.managedPoliciesPerRole
 
 /** A policy statement in long form (values may be intrinsic functions). */
 export interface Statement {
@@ -60,7 +61,7 @@ const LONGEST_URL_SUFFIX = Math.max(...Object.values(PARTITIONS).map((p) => p.dn
 /** A KMS key ARN: `arn:<partition>:kms:<region>:<account>:key/<36-character key id>`. */
 export const KEY_ARN_MAX = 'arn::kms:::key/'.length + LONGEST_PARTITION + LONGEST_REGION + 12 + 36
 /** An S3 bucket name: 63 characters at most. */
-export const BUCKET_NAME_MAX = 63
+export const BUCKET_NAME_MAX = QUOTAS.s3.bucketNameLength
 
 /**
  * The longest value a reference can resolve to, by name (parameters and pseudo parameters).

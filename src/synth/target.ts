@@ -16,6 +16,7 @@ import { allow, attachPolicies, policyDocument } from './policy.js'
 import type { Statement } from './policy.js'
 import type { StackPlan, SynthContext, TargetGroup } from './types.js'
 import { appResources, deriveStatements } from '../iam/app-template.js'
+import { DEFAULT_PARTITION, servicePrincipal } from '../iam/aws-facts.js'
 import type { DerivedPermissions } from '../iam/app-template.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { ResolvedPipeline, ResolvedStage } from '../model/schema.js'
@@ -58,7 +59,7 @@ export function deriveForTarget(
     )
   const resources = appResources(
     stage.appTemplate.body,
-    { partition: p.partition ?? 'aws', account, region, stackName: stage.stack },
+    { partition: p.partition ?? DEFAULT_PARTITION, account, region, stackName: stage.stack },
     // Only literal values name resources; an artifact location is known when the pipeline runs.
     Object.fromEntries(
       Object.entries(stage.parameters ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
@@ -79,7 +80,7 @@ export function deriveForTarget(
 }
 
 /** The CloudFormation service principal; also the value of `iam:PassedToService` for it. */
-export const CLOUDFORMATION_PRINCIPAL = 'cloudformation.amazonaws.com'
+export const CLOUDFORMATION_PRINCIPAL = servicePrincipal('cloudformation')
 
 /** The trust policy of a role the CI pipeline role assumes. */
 export function trustPipelineRole(ciAccount: string, pipelineRole: string): Record<string, unknown> {

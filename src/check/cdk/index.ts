@@ -12,7 +12,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { isAbsolute, join, relative } from 'node:path'
-import { formatArn } from '../../iam/arn.js'
+import { awsManagedPolicyArn, formatArn, partitionOf } from '../../iam/arn.js'
+import { DEFAULT_PARTITION, QUOTAS } from '../../iam/aws-facts.js'
 import { parseTemplate } from '../../model/cfn-yaml.js'
 import type { ParsedTemplate } from '../../model/cfn-yaml.js'
 import { CrosspipeError } from '../../model/errors.js'
@@ -117,15 +118,13 @@ export function cdkCheckInput(input: CdkCheckInput): CdkCheckModel {
     for (const t of trust)
       if (!/^\d{12}$/.test(t))
         throw new CrosspipeError('usage', `--bootstrap-trust: "${t}" is not an AWS account id (12 digits)`)
-    const partition = assembly.stacks.find((s) => s.region === e.region)?.partition ?? 'aws'
+    const partition = assembly.stacks.find((s) => s.region === e.region)?.partition ?? DEFAULT_PARTITION
     const params: Record<string, string> = { Qualifier: e.qualifier, TrustedAccounts: trust.join(',') }
     // `cdk bootstrap --trust` requires execution policies; AdministratorAccess is what the CLI
     // picks when none are given without --trust (bootstrap template, CloudFormationExecutionRole).
     if (trust.length)
       params.CloudFormationExecutionPolicies = (
-        b.executionPolicies ?? [
-          formatArn({ partition, service: 'iam', account: 'aws', resource: 'policy/AdministratorAccess' }),
-        ]
+        b.executionPolicies ?? [awsManagedPolicyArn(partition, 'AdministratorAccess')]
       ).join(',')
     stacks.push({
       deployedBy: 'bootstrap',
@@ -173,7 +172,7 @@ export function cdkCheckInput(input: CdkCheckInput): CdkCheckModel {
         capabilities: ['CAPABILITY_NAMED_IAM'],
         parameters: {},
         description: `CDK stack ${s.displayName}`,
-        upload: s.templateBytes > 51_200 || undefined,
+        upload: s.templateBytes > QUOTAS.cloudFormation.templateBodyBytes || undefined,
       },
     })
   }
@@ -251,7 +250,7 @@ function bootstrapFix(
   const need = [...new Set(callers.filter((a) => a !== entry.account && !trusted.includes(a)))]
   if (need.length === 0) return f
   const all = [...trusted, ...need]
-  const cmd = `cdk bootstrap aws://${entry.account}/${entry.region} --trust ${all.join(',')} --cloudformation-execution-policies ${paramText(entry.parameters.CloudFormationExecutionPolicies) || 'arn:aws:iam::aws:policy/AdministratorAccess'}`
+  const cmd = `cdk bootstrap aws://${entry.account}/${entry.region} --trust ${all.join(',')} --cloudformation-execution-policies ${paramText(entry.parameters.CloudFormationExecutionPolicies) || awsManagedPolicyArn(partitionOf(entry.region) ?? DEFAULT_PARTITION, 'AdministratorAccess')}`
   return {
     ...f,
     message: `${f.message} The bootstrap stack of aws://${entry.account}/${entry.region} does not trust account ${need.join(', ')}: bootstrap it again with --trust (CDK Developer Guide, "Bootstrap your environment", https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html).`,

@@ -8,15 +8,16 @@
  *   an Amazon S3 object: 1 MB" —
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html.
  */
+import { QUOTAS } from '../../iam/aws-facts.js'
 import type { CheckInput } from '../index.js'
 import type { CheckFinding } from '../types.js'
 import type { CloudAssembly } from './assembly.js'
 
 /** The limits, in one place. */
 export const CDK_LIMITS = {
-  stagesPerPipeline: 50,
-  templateBodyBytes: 51_200,
-  templateS3Bytes: 1_000_000,
+  stagesPerPipeline: QUOTAS.codePipeline.stagesPerPipeline,
+  templateBodyBytes: QUOTAS.cloudFormation.templateBodyBytes,
+  templateS3Bytes: QUOTAS.cloudFormation.templateUrlBytes,
 } as const
 
 /** Limit findings for the pipelines and templates of a cloud assembly. */

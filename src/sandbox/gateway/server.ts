@@ -11,6 +11,7 @@ import { createServer as createTlsServer } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { pipeline, Readable } from 'node:stream'
+import { XML_NAMESPACES } from '../../iam/aws-facts.js'
 import { emit, type IoHost } from '../../model/io.js'
 import { identityOf, type Identity } from '../auth/identity.js'
 import { MAX_API_BODY_BYTES, MAX_BODY_BYTES } from '../config.js'
@@ -245,7 +246,7 @@ function renderError(
   method: string,
 ): WireResponse {
   if (!service || service.protocol === 'query')
-    return queryError(err, service?.xmlNamespace ?? 'https://sts.amazonaws.com/doc/2011-06-15/', requestId)
+    return queryError(err, service?.xmlNamespace ?? XML_NAMESPACES.sts, requestId)
   if (service.protocol === 'json') return jsonError(service.jsonVersion, err, requestId)
   return s3Error(err, requestId, newHostId(), method === 'HEAD')
 }

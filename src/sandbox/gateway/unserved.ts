@@ -14,6 +14,7 @@
  *   S3 (served), S3 Control, CloudFront and Route 53 are REST-XML (the `metadata.protocol` of
  *   every service model in botocore 1.43); the rest of the REST services are REST-JSON.
  */
+import { XML_NAMESPACES } from '../../iam/aws-facts.js'
 import { AwsError } from './errors.js'
 import { jsonError, queryError } from './protocols.js'
 import type { WireResponse } from './protocols.js'
@@ -53,11 +54,7 @@ export function unservedAnswer(
       return jsonError(version, new AwsError('UnknownOperationException', message, 400), requestId)
     }
     case 'query':
-      return queryError(
-        new AwsError('InvalidAction', message, 400),
-        'https://sts.amazonaws.com/doc/2011-06-15/',
-        requestId,
-      )
+      return queryError(new AwsError('InvalidAction', message, 400), XML_NAMESPACES.sts, requestId)
     case 'rest-json':
       // REST-JSON errors: the code in `x-amzn-errortype`, the message in the body
       // (https://smithy.io/2.0/aws/protocols/aws-restjson1-protocol.html#operation-error-serialization).

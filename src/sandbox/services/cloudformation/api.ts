@@ -7,6 +7,7 @@
  * Behaviour and sources: SPEC.md.
  */
 import { formatArn } from '../../../iam/arn.js'
+import { XML_NAMESPACES } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import type { XmlObject } from '../../gateway/xml.js'
 import type { Runtime } from '../../runtime.js'
@@ -29,7 +30,7 @@ export interface CloudFormationInternal {
   readonly engine: CloudFormationEngine
 }
 
-const XMLNS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/'
+const XMLNS = XML_NAMESPACES.cloudformation
 
 function bool(p: QueryParams, name: string): boolean | undefined {
   const v = p.get(name)

@@ -5,7 +5,7 @@
  * properties and outputs with.
  */
 import { randomUUID } from 'node:crypto'
-import { PARTITIONS } from '../../../iam/arn.js'
+import { dnsSuffix } from '../../../iam/aws-facts.js'
 import { isAwsError } from '../../gateway/errors.js'
 import { templateError, validationError } from './errors.js'
 import type { StackEvents } from './events.js'
@@ -180,7 +180,7 @@ export function intrinsicContext(env: EngineEnv, op: OpContext, o: IntrinsicOpti
       'AWS::AccountId': op.scope.account,
       'AWS::Region': op.scope.region,
       'AWS::Partition': op.partition,
-      'AWS::URLSuffix': PARTITIONS[op.partition]?.dnsSuffix ?? 'amazonaws.com',
+      'AWS::URLSuffix': dnsSuffix(op.partition),
       'AWS::StackName': o.stackName,
       'AWS::StackId': o.stackId,
       'AWS::NotificationARNs': o.notificationArns,

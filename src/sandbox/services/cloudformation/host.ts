@@ -13,7 +13,7 @@
  * never into their stores — so they authorize a stack's work exactly as a direct request.
  */
 import { randomUUID } from 'node:crypto'
-import { parseArn, simulate } from '../../../iam/index.js'
+import { endpointHost, parseArn, servicePrincipal, simulate } from '../../../iam/index.js'
 import { authorize as authorizeCall } from '../../auth/authorize.js'
 import { identityOf, type Identity } from '../../auth/identity.js'
 import { AwsError } from '../../gateway/errors.js'
@@ -26,7 +26,7 @@ import type { AwsCalls, RestResult } from './providers/types.js'
 import type { Scope } from './store.js'
 
 /** The service principal CloudFormation assumes roles as. */
-export const CLOUDFORMATION_PRINCIPAL = 'cloudformation.amazonaws.com'
+export const CLOUDFORMATION_PRINCIPAL = servicePrincipal('cloudformation')
 
 /** The session name CloudFormation gives the role sessions it creates. */
 const SESSION_NAME = 'AWSCloudFormation'
@@ -103,7 +103,7 @@ export function callsAs(runtime: Runtime, identity: Identity, region: string): A
           headers,
           body,
           trailers: new Map(),
-          host: `s3.${region}.amazonaws.com`,
+          host: endpointHost('s3', region),
           presigned: false,
         },
         contextFor(runtime, identity, region),

@@ -6,7 +6,7 @@
  * one work graph (src/workgraph).
  */
 import { randomUUID } from 'node:crypto'
-import { PARTITIONS } from '../../../iam/arn.js'
+import { dnsSuffix } from '../../../iam/aws-facts.js'
 import { WorkGraphError, runWorkGraph, type WorkNode } from '../../../workgraph/index.js'
 import { ResourceFailure, failureReason, type EngineEnv, type OpContext } from './context.js'
 import type { AwsCalls, ProviderContext } from './providers/types.js'
@@ -87,7 +87,7 @@ export abstract class StackOperation {
       account: op.scope.account,
       region: op.scope.region,
       partition: op.partition,
-      urlSuffix: PARTITIONS[op.partition]?.dnsSuffix ?? 'amazonaws.com',
+      urlSuffix: dnsSuffix(op.partition),
       stackName: stack.stackName,
       stackId: stack.stackId,
       logicalId: id,

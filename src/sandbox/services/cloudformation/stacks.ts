@@ -4,6 +4,7 @@
  * makes synchronously (updatable state, imports that exist).
  */
 import { randomUUID } from 'node:crypto'
+import { QUOTAS } from '../../../iam/aws-facts.js'
 import { formatArn } from '../../../iam/arn.js'
 import { validationError } from './errors.js'
 import { intrinsicContext, visitImports, type EngineEnv, type OpContext, type Prepared } from './context.js'
@@ -60,7 +61,7 @@ export function findStack(store: CfnStore, scope: Scope, nameOrId: string): Stac
 
 /** A stack name's constraint (API_CreateStack.html), or the ValidationError AWS gives. */
 export function checkStackName(name: string): void {
-  if (name.length > 128 || !STACK_NAME.test(name)) {
+  if (name.length > QUOTAS.cloudFormation.stackNameLength || !STACK_NAME.test(name)) {
     throw validationError(
       `1 validation error detected: Value '${name}' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*|arn:[-a-zA-Z0-9:/._+]*`,
     )
@@ -139,16 +140,16 @@ export async function templateText(
     return stack.templateBody
   }
   if (src.templateBody !== undefined) {
-    if (Buffer.byteLength(src.templateBody) > 51_200) {
+    if (Buffer.byteLength(src.templateBody) > QUOTAS.cloudFormation.templateBodyBytes) {
       throw validationError(
-        "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to 51200",
+        `1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to ${QUOTAS.cloudFormation.templateBodyBytes}`,
       )
     }
     return src.templateBody
   }
   const text = await env.host.readTemplateUrl({ caller: op.caller, url: src.templateUrl!, scope: op.scope })
-  if (Buffer.byteLength(text) > 1_048_576)
-    throw validationError('Template may not exceed 1048576 bytes in size.')
+  if (Buffer.byteLength(text) > QUOTAS.cloudFormation.templateUrlBytes)
+    throw validationError(`Template may not exceed ${QUOTAS.cloudFormation.templateUrlBytes} bytes in size.`)
   return text
 }
 

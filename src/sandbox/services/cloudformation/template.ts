@@ -120,12 +120,6 @@ const POLICIES = new Set(['Delete', 'Retain', 'RetainExceptOnCreate', 'Snapshot'
 /** Transforms the sandbox expands; any other fails loudly rather than deploying a wrong template. */
 export const LANGUAGE_EXTENSIONS = 'AWS::LanguageExtensions'
 
-/** Largest TemplateBody CloudFormation accepts (51,200 bytes; API_CreateStack.html). */
-export const MAX_TEMPLATE_BODY_BYTES = 51_200
-
-/** Largest template behind a TemplateURL (1 MB; cloudformation-limits.html). */
-export const MAX_TEMPLATE_URL_BYTES = 1_048_576
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }

@@ -6,12 +6,13 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { formatArn, parseArn } from '../../../iam/arn.js'
+import { servicePrincipal } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import type { JsonService, RequestContext } from '../types.js'
 import type { CloudFormationInternal } from '../cloudformation/api.js'
-import { servicePrincipal, serviceMayAssume } from './calls.js'
+import { serviceMayAssume } from './calls.js'
 import { projectProvider } from './cfn-provider.js'
 import { alreadyExists, invalidInput, notFound, validation } from './errors.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
@@ -238,7 +239,7 @@ export function codebuildService(runtime: Runtime): JsonService {
       {
         action: 'iam:PassRole',
         resource: role,
-        context: { 'iam:PassedToService': servicePrincipal(ctx.partition, 'codebuild') },
+        context: { 'iam:PassedToService': servicePrincipal('codebuild') },
       },
       'json',
     )

@@ -8,9 +8,8 @@
  * identity is that role session — never through a private shortcut into another service's store.
  */
 import { XMLParser } from 'fast-xml-parser'
-import { PARTITIONS, parseArn, simulate } from '../../../iam/index.js'
+import { parseArn, servicePrincipal, simulate, type PrincipalService } from '../../../iam/index.js'
 import { identityOf, type Identity } from '../../auth/identity.js'
-import { DEFAULT_PARTITION } from '../../config.js'
 import { requestId } from '../../ids.js'
 import { AwsError } from '../../gateway/errors.js'
 import { queryResult } from '../../gateway/protocols.js'
@@ -135,18 +134,12 @@ export async function callRest(
   return res
 }
 
-/** The service principal of a service in a partition (`codebuild.amazonaws.com`). */
-export function servicePrincipal(partition: string, serviceName: string): string {
-  const p = PARTITIONS[partition] ?? PARTITIONS[DEFAULT_PARTITION]
-  return `${serviceName}.${p?.dnsSuffix ?? ''}`
-}
-
 /** Options for {@link assumeRoleAsService}. */
 export interface ServiceAssumeOptions {
   readonly runtime: Runtime
   readonly roleArn: string
   /** `codebuild`, `codepipeline`. */
-  readonly service: string
+  readonly service: PrincipalService
   readonly sessionName: string
   /**
    * The resource the service acts for (a CodeBuild project's or a pipeline's ARN): AWS sets it as
@@ -197,7 +190,7 @@ export function serviceMayAssume(o: ServiceAssumeOptions): RoleRecord | undefine
       ? { arn: o.sourceArn, account: parseArn(o.sourceArn)?.account ?? '' }
       : undefined
   const result = simulate({
-    principal: servicePrincipal(arn.partition, o.service),
+    principal: servicePrincipal(o.service),
     action: 'sts:AssumeRole',
     resource: role.arn,
     resourceAccount: arn.account,

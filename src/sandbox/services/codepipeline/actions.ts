@@ -12,7 +12,8 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { promisify } from 'node:util'
 import { zipSync } from 'fflate'
-import { PARTITIONS, formatArn } from '../../../iam/arn.js'
+import { formatArn } from '../../../iam/arn.js'
+import { dnsSuffix } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
@@ -524,7 +525,7 @@ async function cloudFormation(c: ActionContext): Promise<ActionResult> {
         if (attr === 'BucketName') return ref.bucket
         if (attr === 'ObjectKey') return ref.key
         if (attr === 'URL') {
-          const suffix = PARTITIONS[c.runtime.partition(ref.region)]?.dnsSuffix ?? ''
+          const suffix = dnsSuffix(c.runtime.partition(ref.region))
           return `https://${ref.bucket}.s3.${ref.region}.${suffix}/${ref.key}`
         }
         throw new ActionFailure(

@@ -3,11 +3,12 @@
  * retries; executions run in engine.ts. Behaviour and citations in SPEC.md.
  */
 import { formatArn } from '../../../iam/arn.js'
+import { servicePrincipal } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import type { CloudFormationInternal } from '../cloudformation/api.js'
-import { servicePrincipal, serviceMayAssume } from '../codebuild/calls.js'
+import { serviceMayAssume } from '../codebuild/calls.js'
 import { pipelineProvider } from './cfn-provider.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { readDeclaration, validateDeclaration } from './declaration.js'
@@ -171,7 +172,7 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
       {
         action: 'iam:PassRole',
         resource: d.roleArn,
-        context: { 'iam:PassedToService': servicePrincipal(ctx.partition, 'codepipeline') },
+        context: { 'iam:PassedToService': servicePrincipal('codepipeline') },
       },
       'json',
     )

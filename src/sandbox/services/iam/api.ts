@@ -2,7 +2,8 @@
  * IAM over awsQuery: roles, inline and managed policies, users and access keys. Behaviour and
  * citations in SPEC.md. IAM is global: every action works on the caller's own account.
  */
-import { formatArn } from '../../../iam/arn.js'
+import { awsManagedPolicyArn, formatArn } from '../../../iam/arn.js'
+import { XML_NAMESPACES } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { CredentialRecord } from '../../auth/identity.js'
@@ -245,7 +246,7 @@ export function iamService(runtime: Runtime): QueryService {
     name: 'iam',
     signingName: 'iam',
     protocol: 'query',
-    xmlNamespace: 'https://iam.amazonaws.com/doc/2010-05-08/',
+    xmlNamespace: XML_NAMESPACES.iam,
     apiVersion: '2010-05-08',
     global: true,
     actions: {
@@ -402,7 +403,7 @@ export function iamService(runtime: Runtime): QueryService {
           ? []
           : awsManagedPolicies()
               .filter((x) => x.path.startsWith(prefix))
-              .map((x) => store.policyByArn(`arn:${ctx.partition}:iam::aws:policy${x.path}${x.name}`)!)
+              .map((x) => store.policyByArn(awsManagedPolicyArn(ctx.partition, x.name, x.path))!)
         const local = store.policies
           .list(ctx.identity.account)
           .map((x) => x.value)

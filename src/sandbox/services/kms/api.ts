@@ -4,6 +4,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto'
 import { accountRootArn, formatArn, parseArn } from '../../../iam/arn.js'
+import { endpointHost } from '../../../iam/aws-facts.js'
 import { validatePolicy } from '../../../iam/index.js'
 import type { PolicyDocument } from '../../../iam/types.js'
 import { authorize, decide, type CallFacts } from '../../auth/authorize.js'
@@ -163,7 +164,7 @@ function awsManagedKeyPolicy(partition: string, account: string, region: string,
         Condition: {
           StringEquals: {
             'kms:CallerAccount': account,
-            'kms:ViaService': `${service}.${region}.amazonaws.com`,
+            'kms:ViaService': endpointHost(service, region),
           },
         },
       },

@@ -11,6 +11,7 @@ import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { pipeline, Readable } from 'node:stream'
 import { formatArn } from '../../../iam/arn.js'
+import { endpointHost } from '../../../iam/aws-facts.js'
 import type { ContextValue } from '../../../iam/types.js'
 import { authorize, decide } from '../../auth/authorize.js'
 import { algorithmOfHeader, checksum, type ChecksumAlgorithm } from '../../gateway/checksums.js'
@@ -243,7 +244,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
       'aws:s3:arn': bucketKey ? bucketArn(ctx, b.name) : `${bucketArn(ctx, b.name)}/${key}`,
     }
     const arn = kmsKeyArnFor(ctx, b, keyId)
-    const dk = viaKms(() => kms().generateDataKey(ctx, arn, kmsContext, `s3.${b.region}.amazonaws.com`))
+    const dk = viaKms(() => kms().generateDataKey(ctx, arn, kmsContext, endpointHost('s3', b.region)))
     const iv = randomBytes(12)
     const c = createCipheriv('aes-256-gcm', dk.plaintext, iv)
     let stored: Sealed['stored']
@@ -319,12 +320,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
     if (m.sse !== 'aws:kms' || !m.dataKey)
       return createReadStream(path, { start: range.start, end: range.end, highWaterMark: 1024 * 1024 })
     const dk = viaKms(() =>
-      kms().decrypt(
-        ctx,
-        Buffer.from(m.dataKey!, 'base64'),
-        m.kmsContext ?? {},
-        `s3.${b.region}.amazonaws.com`,
-      ),
+      kms().decrypt(ctx, Buffer.from(m.dataKey!, 'base64'), m.kmsContext ?? {}, endpointHost('s3', b.region)),
     )
     const fh = await open(path, 'r')
     const head = Buffer.alloc(28)
@@ -361,12 +357,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
     if (row.meta.sse !== 'aws:kms' || !row.meta.dataKey) return stored
     const m = row.meta
     const dk = viaKms(() =>
-      kms().decrypt(
-        ctx,
-        Buffer.from(m.dataKey!, 'base64'),
-        m.kmsContext ?? {},
-        `s3.${b.region}.amazonaws.com`,
-      ),
+      kms().decrypt(ctx, Buffer.from(m.dataKey!, 'base64'), m.kmsContext ?? {}, endpointHost('s3', b.region)),
     )
     const d = createDecipheriv('aes-256-gcm', dk.plaintext, stored.subarray(0, 12))
     d.setAuthTag(stored.subarray(12, 28))

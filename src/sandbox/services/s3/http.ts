@@ -5,6 +5,7 @@
  * the S3 model's `@httpHeader`, `@httpQuery`, `@httpLabel`, `@httpPrefixHeaders` and
  * `@httpPayload` traits (https://smithy.io/2.0/spec/http-bindings.html), as the SDK serializes them.
  */
+import { XML_NAMESPACES } from '../../../iam/aws-facts.js'
 import { invalidArgument, malformedXml } from './errors.js'
 import { parseXml, toXml, type XmlObject, type XmlValue } from '../../gateway/xml.js'
 import type { RestRequest, RestResponse } from '../types.js'
@@ -184,7 +185,7 @@ function headerValue(v: unknown): string | undefined {
 }
 
 /** S3's XML namespace (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAPI.html). */
-export const NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+export const NS = XML_NAMESPACES.s3
 
 /** Writes an operation's output by its binding. */
 export function writeOutput<O>(binding: OutputBinding<O>, out: O): RestResponse {

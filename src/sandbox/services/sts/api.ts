@@ -2,6 +2,7 @@
  * STS over awsQuery: GetCallerIdentity and AssumeRole. Behaviour and citations in SPEC.md.
  */
 import { parseArn } from '../../../iam/arn.js'
+import { XML_NAMESPACES } from '../../../iam/aws-facts.js'
 import type { PolicyDocument } from '../../../iam/types.js'
 import { validatePolicy } from '../../../iam/index.js'
 import { authorize } from '../../auth/authorize.js'
@@ -30,7 +31,7 @@ export function stsService(runtime: Runtime): QueryService {
     name: 'sts',
     signingName: 'sts',
     protocol: 'query',
-    xmlNamespace: 'https://sts.amazonaws.com/doc/2011-06-15/',
+    xmlNamespace: XML_NAMESPACES.sts,
     apiVersion: '2011-06-15',
     global: true,
     actions: {

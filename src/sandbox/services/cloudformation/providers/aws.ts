@@ -12,6 +12,7 @@
  * Properties the sandbox cannot honour fail the resource with a sentence saying so.
  */
 import { formatArn } from '../../../../iam/arn.js'
+import { XML_NAMESPACES } from '../../../../iam/aws-facts.js'
 import { AwsError } from '../../../gateway/errors.js'
 import { escapeXml } from '../../../gateway/xml.js'
 import type { XmlObject } from '../../../gateway/xml.js'
@@ -207,7 +208,7 @@ export const kmsAlias: ResourceProvider = {
 
 // ---------------------------------------------------------------- S3
 
-const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+const S3_NS = XML_NAMESPACES.s3
 
 /** Writes a CloudFormation-shaped object as S3 XML (same member names, lists repeated). */
 function xmlOf(name: string, v: unknown): string {
