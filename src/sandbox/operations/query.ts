@@ -138,10 +138,10 @@ export function readQueryInput(
   return shapeName ? readStructure(model, shapeOf(model, shapeName), '', '', params) : {}
 }
 
+/** ISO 8601, without milliseconds when there are none (as IAM writes its dates). */
 function timestamp(v: unknown): string {
-  if (v instanceof Date) return v.toISOString()
-  if (typeof v === 'number') return new Date(v * 1000).toISOString()
-  return String(v)
+  const d = v instanceof Date ? v : typeof v === 'number' ? new Date(v * 1000) : new Date(String(v))
+  return d.toISOString().replace(/\.000Z$/, 'Z')
 }
 
 function writeValue(model: ServiceModel, ref: ShapeRef, v: unknown): XmlValue {

@@ -53,7 +53,7 @@ function show(shape: Shape, v: unknown): string {
   if (v === undefined || v === null) return 'null'
   if (shape.sensitive || shape.type === 'blob' || shape.type === 'structure' || shape.type === 'map')
     return ''
-  if (Array.isArray(v)) return `'[${v.map(text).join(', ')}]'`
+  if (Array.isArray(v)) return v.some((x) => typeof x === 'object') ? '' : `'[${v.map(text).join(', ')}]'`
   if (v instanceof Date) return `'${v.toISOString()}'`
   return `'${text(v)}'`
 }
