@@ -8,7 +8,7 @@
  * type is `SerializationException` (400), before any constraint is checked.
  */
 import { AwsError } from '../gateway/errors.js'
-import { shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
+import { fieldsOf, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
@@ -22,14 +22,14 @@ function readValue(model: ServiceModel, ref: ShapeRef, v: unknown, path: string)
   switch (shape.type) {
     case 'structure':
       if (typeof v !== 'object' || Array.isArray(v)) throw wrongType(path, 'a structure')
-      return readStructure(model, shape, v as Record<string, unknown>, path)
+      return readStructure(model, shape, fieldsOf(v), path)
     case 'list':
       if (!Array.isArray(v)) throw wrongType(path, 'a list')
       return v.map((x, i) => readValue(model, shape.member as ShapeRef, x, `${path}.${i + 1}.member`))
     case 'map': {
       if (typeof v !== 'object' || Array.isArray(v)) throw wrongType(path, 'a map')
       const out: Record<string, unknown> = {}
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      for (const [k, x] of Object.entries(fieldsOf(v))) {
         const r = readValue(model, shape.value as ShapeRef, x, `${path}.${k}`)
         if (r !== undefined) out[k] = r
       }
@@ -88,12 +88,12 @@ function writeValue(model: ServiceModel, ref: ShapeRef, v: unknown): unknown {
   const shape = shapeOf(model, ref.shape)
   switch (shape.type) {
     case 'structure':
-      return writeStructure(model, shape, v as Record<string, unknown>)
+      return writeStructure(model, shape, fieldsOf(v))
     case 'list':
       return (v as unknown[]).map((x) => writeValue(model, shape.member as ShapeRef, x))
     case 'map': {
       const out: Record<string, unknown> = {}
-      for (const [k, x] of Object.entries(v as Record<string, unknown>))
+      for (const [k, x] of Object.entries(fieldsOf(v)))
         if (x !== undefined && x !== null) out[k] = writeValue(model, shape.value as ShapeRef, x)
       return out
     }
@@ -126,5 +126,5 @@ export function writeJsonOutput(
   output: unknown,
 ): unknown {
   if (!shapeName || output === undefined || output === null) return {}
-  return writeStructure(model, shapeOf(model, shapeName), output as Record<string, unknown>)
+  return writeStructure(model, shapeOf(model, shapeName), fieldsOf(output))
 }

@@ -110,3 +110,11 @@ export function shapeOf(model: ServiceModel, name: string): Shape {
   if (!s) throw new Error(`model ${model.metadata.endpointPrefix}: no shape ${name}`)
   return s
 }
+
+/**
+ * A value the layer has already checked to be a structure or map of its model (a JSON object):
+ * the one place the layer treats an `unknown` as one.
+ */
+export function fieldsOf(v: unknown): Readonly<Record<string, unknown>> {
+  return v as Readonly<Record<string, unknown>>
+}

@@ -14,7 +14,7 @@
 import { AwsError } from '../gateway/errors.js'
 import type { XmlObject, XmlValue } from '../gateway/xml.js'
 import type { QueryParams } from '../services/types.js'
-import { shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
+import { fieldsOf, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
 
 /** A parameter whose text is not of its member's type (`MaxItems=ten`). */
 function malformed(path: string, value: string, type: string): AwsError {
@@ -148,7 +148,7 @@ function writeValue(model: ServiceModel, ref: ShapeRef, v: unknown): XmlValue {
   const shape = shapeOf(model, ref.shape)
   switch (shape.type) {
     case 'structure':
-      return writeStructure(model, shape, v as Record<string, unknown>)
+      return writeStructure(model, shape, fieldsOf(v))
     case 'list': {
       const member = shape.member as ShapeRef
       const items = (v as unknown[]).map((x) => writeValue(model, member, x))
@@ -157,7 +157,7 @@ function writeValue(model: ServiceModel, ref: ShapeRef, v: unknown): XmlValue {
     case 'map': {
       const k = shape.key?.locationName ?? 'key'
       const val = shape.value?.locationName ?? 'value'
-      const entries = Object.entries(v as Record<string, unknown>).map(([key, x]) => ({
+      const entries = Object.entries(fieldsOf(v)).map(([key, x]) => ({
         [k]: key,
         [val]: writeValue(model, shape.value as ShapeRef, x),
       }))
@@ -193,5 +193,5 @@ export function writeQueryOutput(
   output: unknown,
 ): XmlObject | undefined {
   if (!shapeName || output === undefined || output === null) return undefined
-  return writeStructure(model, shapeOf(model, shapeName), output as Record<string, unknown>)
+  return writeStructure(model, shapeOf(model, shapeName), fieldsOf(output))
 }

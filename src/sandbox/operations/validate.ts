@@ -21,7 +21,7 @@
  * Validators are compiled once per shape (regular expressions built once) and cached per model.
  */
 import type { ServiceModel, Shape, ShapeRef } from './model.js'
-import { shapeOf } from './model.js'
+import { fieldsOf, shapeOf } from './model.js'
 
 /** Checks a value (already of the shape's type) and returns the violations, in model order. */
 type Check = (value: unknown, path: string, out: string[]) => void
@@ -136,7 +136,7 @@ function compile(model: ServiceModel, name: string, cache: Map<string, Check>): 
       check: compile(model, ref.shape, cache),
     }))
     impl = (v, p, out) => {
-      const o = v as Record<string, unknown>
+      const o = fieldsOf(v)
       for (const x of members) {
         const mv = o[x.m]
         const mp = p ? `${p}.${x.path}` : x.path
@@ -171,7 +171,7 @@ function compile(model: ServiceModel, name: string, cache: Map<string, Check>): 
       ownCheck(v, p, out)
       const keys = new Set<string>()
       const values = new Set<string>()
-      for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+      for (const [k, val] of Object.entries(fieldsOf(v))) {
         const sk: string[] = []
         key(k, p, sk)
         for (const s of sk) keys.add(s.slice(s.indexOf('constraint: ') + 12))
