@@ -240,6 +240,14 @@ const constraintCases: readonly { name: string; input: Record<string, unknown>; 
     ],
   },
   {
+    name: 'null list items',
+    input: { Tags: [null], Ids: ['ok', null] },
+    found: [
+      "Value null at 'tags.1.member' failed to satisfy constraint: Member must not be null",
+      "Value null at 'ids.2.member' failed to satisfy constraint: Member must not be null",
+    ],
+  },
+  {
     name: 'nested structure path',
     input: { Inner: {} },
     found: ["Value null at 'inner.deep' failed to satisfy constraint: Member must not be null"],

@@ -25,7 +25,10 @@ function readValue(model: ServiceModel, ref: ShapeRef, v: unknown, path: string)
       return readStructure(model, shape, fieldsOf(v), path)
     case 'list':
       if (!Array.isArray(v)) throw wrongType(path, 'a list')
-      return v.map((x, i) => readValue(model, shape.member as ShapeRef, x, `${path}.${i + 1}.member`))
+      // A null item is kept, for the validator to refuse ("Member must not be null"): lists are dense.
+      return v.map((x, i) =>
+        x === null ? null : readValue(model, shape.member as ShapeRef, x, `${path}.${i + 1}.member`),
+      )
     case 'map': {
       if (typeof v !== 'object' || Array.isArray(v)) throw wrongType(path, 'a map')
       const out: Record<string, unknown> = {}

@@ -153,16 +153,24 @@ function compile(model: ServiceModel, name: string, cache: Map<string, Check>): 
     impl = (v, p, out) => {
       ownCheck(v, p, out)
       const items = v as unknown[]
+      items.forEach((it, i) => {
+        if (it === null || it === undefined)
+          out.push(line('null', `${p}.${i + 1}.member`, 'Member must not be null'))
+      })
       if (scalarItems) {
         const broken = new Set<string>()
         for (const it of items) {
+          if (it === null || it === undefined) continue
           const sub: string[] = []
           item(it, p, sub)
           for (const s of sub) broken.add(s.slice(s.indexOf('constraint: ') + 12))
         }
         if (broken.size)
           out.push(line(show(shape, v), p, `Member must satisfy constraint: [${[...broken].join(', ')}]`))
-      } else items.forEach((it, i) => item(it, `${p}.${i + 1}.member`, out))
+      } else
+        items.forEach((it, i) => {
+          if (it !== null && it !== undefined) item(it, `${p}.${i + 1}.member`, out)
+        })
     }
   } else if (shape.type === 'map') {
     const key = compile(model, (shape.key as ShapeRef).shape, cache)
