@@ -5,8 +5,8 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
-import { AssumeRoleCommand } from '@aws-sdk/client-sts'
-import { CreateKeyCommand } from '@aws-sdk/client-kms'
+import { AssumeRoleCommand, GetAccessKeyInfoCommand } from '@aws-sdk/client-sts'
+import { CreateGrantCommand, CreateKeyCommand } from '@aws-sdk/client-kms'
 import { sandboxEnv } from '../../src/sandbox/index.js'
 import { serviceModel } from '../../src/sandbox/operations/index.js'
 import { failure, harness, trustAccount, type Harness } from './helpers.js'
@@ -217,3 +217,20 @@ test(
     })
   },
 )
+
+test('SDK v3: operations in the model that a service does not declare answer "not supported" in its protocol', async () => {
+  const { sts, kms } = h.clients(h.creds('dev'))
+  assert.ok(
+    serviceModel('sts').operations['GetAccessKeyInfo'] && serviceModel('kms').operations['CreateGrant'],
+  )
+  const q = await failure(sts.send(new GetAccessKeyInfoCommand({ AccessKeyId: 'AKIAIOSFODNN7EXAMPLE' })))
+  assert.equal(q.name, 'InvalidAction')
+  assert.equal(q.status, 400)
+  assert.match(q.message, /GetAccessKeyInfo .*the crosspipe sandbox does not support it/)
+  const j = await failure(
+    kms.send(new CreateGrantCommand({ KeyId: 'k', GranteePrincipal: 'p', Operations: ['Decrypt'] })),
+  )
+  assert.equal(j.name, 'UnknownOperationException')
+  assert.equal(j.status, 400)
+  assert.match(j.message, /CreateGrant of kms is not supported by the crosspipe sandbox/)
+})
