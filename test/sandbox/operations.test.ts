@@ -338,6 +338,7 @@ test("AWS's own models: every served model has its protocol's metadata and the o
     ['kms', 'json', ['CreateKey', 'Encrypt', 'Decrypt', 'GenerateDataKey']],
     ['logs', 'json', ['GetLogEvents', 'FilterLogEvents']],
     ['codebuild', 'json', ['CreateProject', 'StartBuild', 'BatchGetBuilds']],
+    ['codepipeline', 'json', ['CreatePipeline', 'PutApprovalResult', 'RetryStageExecution']],
   ] as const) {
     const m = serviceModel(name)
     assert.equal(m.metadata.protocol, protocol, name)
