@@ -347,3 +347,35 @@ test("AWS's own models: every served model has its protocol's metadata and the o
   assert.equal(serviceModel('kms').metadata.targetPrefix, 'TrentService')
   assert.equal(serviceModel('sts').metadata.xmlNamespace, 'https://sts.amazonaws.com/doc/2011-06-15/')
 })
+
+test("CloudFormation's pipeline properties meet CodePipeline's model: configuration values as text", async () => {
+  const { pipelineInputFromCloudFormation } =
+    await import('../../src/sandbox/services/codepipeline/declaration.js')
+  const cp = serviceModel('codepipeline')
+  const input = pipelineInputFromCloudFormation({
+    Name: 'p',
+    RoleArn: 'arn:aws:iam::111111111111:role/r',
+    Stages: [
+      {
+        Name: 'Source',
+        Actions: [
+          {
+            Name: 'src',
+            ActionTypeId: { Category: 'Source', Owner: 'AWS', Provider: 'S3', Version: '1' },
+            Configuration: { S3Bucket: 'b', S3ObjectKey: 'k.zip', PollForSourceChanges: false, Depth: 3 },
+          },
+        ],
+      },
+    ],
+  })
+  const read = readJsonInput(cp, 'PipelineDeclaration', input) as {
+    stages: { actions: { configuration: Record<string, string> }[] }[]
+  }
+  assert.deepEqual(read.stages[0]!.actions[0]!.configuration, {
+    S3Bucket: 'b',
+    S3ObjectKey: 'k.zip',
+    PollForSourceChanges: 'false',
+    Depth: '3',
+  })
+  assert.deepEqual(violations(cp, 'PipelineDeclaration', read), [])
+})
