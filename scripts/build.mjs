@@ -28,6 +28,7 @@ import {
   managedPoliciesSource,
   writeManagedPolicies,
 } from './gen-managed-policies.mjs'
+import { apiModelsSource, apiModelsWrittenFrom, writeApiModels } from './gen-api-models.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const srcDir = join(root, 'src')
@@ -65,6 +66,16 @@ const stamp = hash.digest('hex')
 // The AWS managed policies data set installed, and the file written from it (see below).
 const managedFile = join(root, 'dist', 'data', 'aws-managed-policies.jsonl')
 const managedSource = managedPoliciesSource(root)
+// The AWS service models of the sandbox's operation layer (see gen-api-models.mjs), and their source.
+const modelsDir = join(root, 'dist', 'data', 'models')
+const modelsSource = apiModelsSource(root)
+// A package must carry the models' constraints (AWS's validation messages): packing needs botocore.
+if (process.argv.includes('--full-models') && !modelsSource?.startsWith('botocore@')) {
+  process.stderr.write(
+    'crosspipe build: --full-models needs a Python botocore (pip install botocore, or the AWS CLI v1): the aws-sdk package has no constraints\n',
+  )
+  process.exit(2)
+}
 
 let current = false
 try {
@@ -74,7 +85,8 @@ try {
     statSync(join(outDir, 'cli', 'main.js')).isFile() &&
     statSync(join(root, 'dist', 'cli', 'main.js')).isFile() &&
     statSync(schemaFile).isFile() &&
-    (managedSource === undefined || managedPoliciesHeader(managedFile)?.source === managedSource)
+    (managedSource === undefined || managedPoliciesHeader(managedFile)?.source === managedSource) &&
+    (modelsSource === undefined || apiModelsWrittenFrom(modelsDir) === modelsSource)
 } catch {
   current = false
 }
@@ -213,6 +225,8 @@ for (const { metafile } of fastBuilds)
 // installed data set is another version than the one the file was written from.
 if (managedSource && managedPoliciesHeader(managedFile)?.source !== managedSource)
   writeManagedPolicies(root, managedFile)
+// The service models, written again only when their source (botocore's or aws-sdk's version) changed.
+if (modelsSource && apiModelsWrittenFrom(modelsDir) !== modelsSource) writeApiModels(root, modelsDir)
 
 // The editor JSON Schema of crosspipe.yml, from the zod schema just built.
 const { pipelineJsonSchema } = await import(pathToFileURL(join(outDir, 'model', 'index.js')).href)

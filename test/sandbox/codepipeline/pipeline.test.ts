@@ -185,7 +185,21 @@ test('source → build → approval: runs as the roles, artifacts under the key 
   )
   assert.deepEqual(Object.keys(files).sort(), ['app.txt', 'config.json', 'template.json'])
 
+  // A token of the model's form (a UUID) that is not the action's; one of another form is the
+  // model's ValidationException before any token is compared.
   const bad = await failure(
+    f.cp.send(
+      new PutApprovalResultCommand({
+        pipelineName: 'app-pipeline',
+        stageName: 'Approve',
+        actionName: 'approve',
+        token: '00000000-0000-0000-0000-000000000000',
+        result: { status: 'Approved', summary: 'ok' },
+      }),
+    ),
+  )
+  assert.equal(bad.name, 'InvalidApprovalTokenException')
+  const malformed = await failure(
     f.cp.send(
       new PutApprovalResultCommand({
         pipelineName: 'app-pipeline',
@@ -196,7 +210,7 @@ test('source → build → approval: runs as the roles, artifacts under the key 
       }),
     ),
   )
-  assert.equal(bad.name, 'InvalidApprovalTokenException')
+  assert.equal(malformed.name, 'ValidationException')
   await f.cp.send(
     new PutApprovalResultCommand({
       pipelineName: 'app-pipeline',

@@ -1,7 +1,14 @@
 /**
  * CodeBuild over awsJson 1.1 (`CodeBuild_20161006`): projects and builds. Builds run on this
  * machine (runner.ts) as the project's service role. Behaviour and citations in SPEC.md.
+ *
+ * Declared as operations of CodeBuild's model (src/sandbox/operations): the project name's pattern,
+ * the source, artifacts and environment types, compute types, timeouts, list sizes and sort orders
+ * are the model's, answered as CodeBuild answers bad input, `InvalidInputException`; the handlers
+ * keep what the model cannot say (an S3 location's form, the service role's trust, what the
+ * sandbox's builds support).
  */
+import type * as Cb from '@aws-sdk/client-codebuild'
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,11 +17,12 @@ import { servicePrincipal } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
+import { jsonService, operation, type Validated } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
 import type { CloudFormationInternal } from '../cloudformation/api.js'
 import { serviceMayAssume } from './calls.js'
 import { projectProvider } from './cfn-provider.js'
-import { alreadyExists, invalidInput, notFound, validation } from './errors.js'
+import { alreadyExists, invalidInput, notFound } from './errors.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
 import { BuildRunner } from './runner.js'
 import {
@@ -27,36 +35,6 @@ import {
 } from './store.js'
 
 import { registerShutdown } from './shutdown.js'
-
-type Input = Readonly<Record<string, unknown>>
-
-const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/
-const SOURCE_TYPES = [
-  'CODECOMMIT',
-  'CODEPIPELINE',
-  'GITHUB',
-  'GITLAB',
-  'GITLAB_SELF_MANAGED',
-  'S3',
-  'BITBUCKET',
-  'GITHUB_ENTERPRISE',
-  'NO_SOURCE',
-]
-const ARTIFACT_TYPES = ['CODEPIPELINE', 'S3', 'NO_ARTIFACTS']
-const ENV_TYPES = [
-  'WINDOWS_CONTAINER',
-  'LINUX_CONTAINER',
-  'LINUX_GPU_CONTAINER',
-  'ARM_CONTAINER',
-  'WINDOWS_SERVER_2019_CONTAINER',
-  'WINDOWS_SERVER_2022_CONTAINER',
-  'LINUX_LAMBDA_CONTAINER',
-  'ARM_LAMBDA_CONTAINER',
-  'LINUX_EC2',
-  'ARM_EC2',
-  'WINDOWS_EC2',
-  'MAC_ARM',
-]
 
 /** StartBuild's input, as the API names it (the subset the sandbox honours). */
 export interface StartBuildInput {
@@ -79,69 +57,21 @@ export interface CodeBuildInternal {
   stopBuild(account: string, region: string, id: string): void
 }
 
-function str(input: Input, name: string, required: true): string
-function str(input: Input, name: string, required?: false): string | undefined
-function str(input: Input, name: string, required = false): string | undefined {
-  const v = input[name]
-  if (v === undefined || v === null) {
-    if (required) throw validation(name, 'null', 'Member must not be null')
-    return undefined
-  }
-  if (typeof v !== 'string')
-    throw new AwsError('SerializationException', `Expected a string for ${name}`, 400)
-  return v
-}
-
-function int(input: Input, name: string, min: number, max: number): number | undefined {
-  const v = input[name]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw new AwsError('SerializationException', `Expected an integer for ${name}`, 400)
-  if (v < min || v > max)
-    throw validation(
-      name,
-      v,
-      `Member must have value ${v < min ? `greater than or equal to ${min}` : `less than or equal to ${max}`}`,
-    )
-  return v
-}
-
-function obj(input: Input, name: string, required: boolean): Record<string, unknown> | undefined {
-  const v = input[name]
-  if (v === undefined || v === null) {
-    if (required) throw validation(name, 'null', 'Member must not be null')
-    return undefined
-  }
-  if (typeof v !== 'object' || Array.isArray(v))
-    throw new AwsError('SerializationException', `Expected a structure for ${name}`, 400)
-  return { ...(v as Record<string, unknown>) }
-}
-
-function list(input: Input, name: string): unknown[] {
-  const v = input[name]
-  if (v === undefined || v === null) return []
-  if (!Array.isArray(v)) throw new AwsError('SerializationException', `Expected a list for ${name}`, 400)
-  return v as unknown[]
-}
-
-function envVars(v: unknown, where: string): EnvVar[] {
-  if (v === undefined || v === null) return []
-  if (!Array.isArray(v)) throw new AwsError('SerializationException', `Expected a list for ${where}`, 400)
-  return v.map((e: unknown) => {
-    const x = e as Record<string, unknown>
-    if (typeof x?.['name'] !== 'string' || typeof x['value'] !== 'string')
-      throw invalidInput(`${where}: every environment variable needs a name and a value`)
-    const type = (x['type'] ?? 'PLAINTEXT') as EnvVar['type']
+/** Environment variables (names and values checked by the model); the sandbox has no Parameter Store or Secrets Manager. */
+function envVars(v: readonly { name: string; value: string; type?: string }[] | undefined): EnvVar[] {
+  return (v ?? []).map((x) => {
+    const type = (x.type ?? 'PLAINTEXT') as EnvVar['type']
     if (type !== 'PLAINTEXT')
       throw invalidInput(
-        `Environment variable ${x['name']}: type ${type} is not supported by the crosspipe sandbox (it has no ${type === 'PARAMETER_STORE' ? 'Parameter Store' : 'Secrets Manager'}); use PLAINTEXT`,
+        `Environment variable ${x.name}: type ${type} is not supported by the crosspipe sandbox (it has no ${type === 'PARAMETER_STORE' ? 'Parameter Store' : 'Secrets Manager'}); use PLAINTEXT`,
       )
-    return { name: x['name'], value: x['value'], type }
+    return { name: x.name, value: x.value, type }
   })
 }
 
-function epoch(iso: string | undefined): number | undefined {
-  return iso === undefined ? undefined : Date.parse(iso) / 1000
+/** A stored ISO time as the SDK's `Date` (the layer writes epoch seconds). */
+function at(iso: string | undefined): Date | undefined {
+  return iso === undefined ? undefined : new Date(iso)
 }
 
 /** The path of a build's log in a state directory (for `crosspipe status` with no sandbox object at hand). */
@@ -255,40 +185,17 @@ export function codebuildService(runtime: Runtime): JsonService {
       throw invalidInput(`CodeBuild is not authorized to perform: sts:AssumeRole on ${role}`)
   }
 
-  function checkSource(s: Record<string, unknown>, where: string): void {
-    if (s === null || typeof s !== 'object' || Array.isArray(s))
-      throw new AwsError('SerializationException', `Expected a structure for ${where}`, 400)
-    const t = s['type']
-    if (typeof t !== 'string' || !SOURCE_TYPES.includes(t))
-      throw validation(`${where}.type`, t, `Member must satisfy enum value set: [${SOURCE_TYPES.join(', ')}]`)
-    if (t === 'S3' && (typeof s['location'] !== 'string' || !s['location'].includes('/')))
+  // The types of source, artifacts and environment (enums, required members) are the model's;
+  // these are the rules its pages state that the model cannot (API_ProjectSource.html,
+  // API_ProjectArtifacts.html).
+  function checkSource(s: { readonly type: string; readonly location?: string }): void {
+    if (s.type === 'S3' && !s.location?.includes('/'))
       throw invalidInput(`Invalid source location for S3: it must be bucket-name/object-key`)
   }
 
-  function checkArtifacts(a: Record<string, unknown>, where: string): void {
-    const t = a['type']
-    if (typeof t !== 'string' || !ARTIFACT_TYPES.includes(t))
-      throw validation(
-        `${where}.type`,
-        t,
-        `Member must satisfy enum value set: [${ARTIFACT_TYPES.join(', ')}]`,
-      )
-    if (t === 'S3' && typeof a['location'] !== 'string')
+  function checkArtifacts(a: { readonly type: string; readonly location?: string }): void {
+    if (a.type === 'S3' && a.location === undefined)
       throw invalidInput('Artifacts location must be specified for S3 artifacts')
-  }
-
-  function checkEnvironment(e: Record<string, unknown>): EnvVar[] {
-    if (typeof e['type'] !== 'string' || !ENV_TYPES.includes(e['type']))
-      throw validation(
-        'environment.type',
-        e['type'],
-        `Member must satisfy enum value set: [${ENV_TYPES.join(', ')}]`,
-      )
-    if (typeof e['image'] !== 'string' || e['image'] === '')
-      throw validation('environment.image', 'null', 'Member must not be null')
-    if (typeof e['computeType'] !== 'string')
-      throw validation('environment.computeType', 'null', 'Member must not be null')
-    return envVars(e['environmentVariables'], 'environment.environmentVariables')
   }
 
   function defaultKey(ctx: RequestContext, account: string): string {
@@ -302,7 +209,8 @@ export function codebuildService(runtime: Runtime): JsonService {
     })
   }
 
-  function projectOut(p: ProjectRecord): Record<string, unknown> {
+  /** A project as the API shows it. */
+  function projectOut(p: ProjectRecord): Cb.Project {
     return {
       name: p.name,
       arn: p.arn,
@@ -317,34 +225,38 @@ export function codebuildService(runtime: Runtime): JsonService {
       timeoutInMinutes: p.timeoutInMinutes,
       queuedTimeoutInMinutes: p.queuedTimeoutInMinutes,
       encryptionKey: p.encryptionKey,
-      logsConfig: p.logsConfig ?? { cloudWatchLogs: { status: 'ENABLED' }, s3Logs: { status: 'DISABLED' } },
+      logsConfig: p.logsConfig ?? {
+        cloudWatchLogs: { status: 'ENABLED' },
+        s3Logs: { status: 'DISABLED' },
+      },
       tags: p.tags,
-      created: epoch(p.created),
-      lastModified: epoch(p.lastModified),
+      created: at(p.created),
+      lastModified: at(p.lastModified),
       badge: { badgeEnabled: false },
       projectVisibility: 'PRIVATE',
     }
   }
 
-  function buildOut(b: BuildRecord): Record<string, unknown> {
+  function buildOut(b: BuildRecord): Cb.Build {
     const uuid = b.id.split(':').pop() ?? ''
     const group = `/aws/codebuild/${b.projectName}`
     return {
       id: b.id,
       arn: b.arn,
       buildNumber: b.buildNumber,
-      startTime: epoch(b.startTime),
-      endTime: epoch(b.endTime),
+      startTime: at(b.startTime),
+      endTime: at(b.endTime),
       currentPhase: b.currentPhase,
       buildStatus: b.buildStatus,
       sourceVersion: b.sourceVersion,
       resolvedSourceVersion: b.resolvedSourceVersion,
       projectName: b.projectName,
       phases: b.phases.map((p) => ({
-        phaseType: p.phaseType,
+        // The runner names phases from the buildspec's, which are CodeBuild's BuildPhaseType names.
+        phaseType: p.phaseType as Cb.BuildPhaseType,
         phaseStatus: p.phaseStatus,
-        startTime: epoch(p.startTime),
-        endTime: epoch(p.endTime),
+        startTime: at(p.startTime),
+        endTime: at(p.endTime),
         durationInSeconds: p.durationInSeconds,
         contexts: p.contexts,
       })),
@@ -406,7 +318,7 @@ export function codebuildService(runtime: Runtime): JsonService {
       throw invalidInput(
         'Builds of a project whose source type is CODEPIPELINE are started by CodePipeline: give the build a sourceTypeOverride, or run the pipeline',
       )
-    const overrides = envVars(input.environmentVariablesOverride, 'environmentVariablesOverride')
+    const overrides = envVars(input.environmentVariablesOverride)
     p.buildCount += 1
     store.saveProject(p)
     const uuid = randomUUID()
@@ -452,55 +364,40 @@ export function codebuildService(runtime: Runtime): JsonService {
     return b
   }
 
+  /** A project's fields from CreateProject or UpdateProject (which merges into `existing`). */
   function parseProjectFields(
-    input: Input,
+    input: Validated<Cb.UpdateProjectInput>,
     ctx: RequestContext,
     account: string,
     arn: string,
     existing?: ProjectRecord,
   ): Omit<ProjectRecord, 'name' | 'arn' | 'account' | 'region' | 'created' | 'lastModified' | 'buildCount'> {
-    const source = obj(input, 'source', !existing) ?? existing?.source ?? {}
-    checkSource(source, 'source')
-    const secondarySources =
-      input['secondarySources'] !== undefined
-        ? (list(input, 'secondarySources') as Record<string, unknown>[])
-        : (existing?.secondarySources ?? [])
-    secondarySources.forEach((s, i) => checkSource(s, `secondarySources.${i + 1}.member`))
-    const artifacts = obj(input, 'artifacts', !existing) ?? existing?.artifacts ?? {}
-    checkArtifacts(artifacts, 'artifacts')
-    const secondaryArtifacts =
-      input['secondaryArtifacts'] !== undefined
-        ? (list(input, 'secondaryArtifacts') as Record<string, unknown>[])
-        : (existing?.secondaryArtifacts ?? [])
-    const environment = obj(input, 'environment', !existing) ?? existing?.environment ?? {}
-    checkEnvironment(environment)
-    const serviceRole = existing
-      ? (str(input, 'serviceRole') ?? existing.serviceRole)
-      : str(input, 'serviceRole', true)
+    if (input.source) checkSource(input.source)
+    input.secondarySources?.forEach(checkSource)
+    if (input.artifacts) checkArtifacts(input.artifacts)
+    const environment = input.environment ? { ...input.environment } : existing!.environment
+    if (input.environment) envVars(input.environment.environmentVariables)
+    const serviceRole = input.serviceRole ?? existing!.serviceRole
     if (serviceRole !== existing?.serviceRole) checkServiceRole(ctx, serviceRole, arn)
-    const tags =
-      input['tags'] !== undefined
-        ? (list(input, 'tags') as { key: string; value: string }[])
-        : (existing?.tags ?? [])
     return {
-      description: str(input, 'description') ?? existing?.description,
-      source,
-      secondarySources,
-      sourceVersion: str(input, 'sourceVersion') ?? existing?.sourceVersion,
-      artifacts,
-      secondaryArtifacts,
+      description: input.description ?? existing?.description,
+      source: input.source ? { ...input.source } : existing!.source,
+      secondarySources: input.secondarySources?.map((x) => ({ ...x })) ?? existing?.secondarySources ?? [],
+      sourceVersion: input.sourceVersion ?? existing?.sourceVersion,
+      artifacts: input.artifacts ? { ...input.artifacts } : existing!.artifacts,
+      secondaryArtifacts:
+        input.secondaryArtifacts?.map((x) => ({ ...x })) ?? existing?.secondaryArtifacts ?? [],
       environment: {
         ...environment,
-        environmentVariables: environment['environmentVariables'] ?? [],
-        privilegedMode: environment['privilegedMode'] ?? false,
+        environmentVariables: environment.environmentVariables ?? [],
+        privilegedMode: environment.privilegedMode ?? false,
       },
       serviceRole,
-      timeoutInMinutes: int(input, 'timeoutInMinutes', 5, 2160) ?? existing?.timeoutInMinutes ?? 60,
-      queuedTimeoutInMinutes:
-        int(input, 'queuedTimeoutInMinutes', 5, 480) ?? existing?.queuedTimeoutInMinutes ?? 480,
-      encryptionKey: str(input, 'encryptionKey') ?? existing?.encryptionKey ?? defaultKey(ctx, account),
-      logsConfig: obj(input, 'logsConfig', false) ?? existing?.logsConfig,
-      tags,
+      timeoutInMinutes: input.timeoutInMinutes ?? existing?.timeoutInMinutes ?? 60,
+      queuedTimeoutInMinutes: input.queuedTimeoutInMinutes ?? existing?.queuedTimeoutInMinutes ?? 480,
+      encryptionKey: input.encryptionKey ?? existing?.encryptionKey ?? defaultKey(ctx, account),
+      logsConfig: input.logsConfig ? { ...input.logsConfig } : existing?.logsConfig,
+      tags: input.tags?.map((t) => ({ key: t.key ?? '', value: t.value ?? '' })) ?? existing?.tags ?? [],
     }
   }
 
@@ -517,21 +414,15 @@ export function codebuildService(runtime: Runtime): JsonService {
   // Stacks create projects through this API (cfn-provider.ts), replacing no stand-in.
   runtime.use<CloudFormationInternal>('cloudformation').providers.register(projectProvider)
 
-  return {
+  return jsonService({
     name: 'codebuild',
     signingName: 'codebuild',
-    protocol: 'json',
     jsonVersion: '1.1',
     targetPrefix: 'CodeBuild_20161006',
-    actions: {
-      CreateProject: (input, ctx) => {
-        const name = str(input, 'name', true)
-        if (!PROJECT_NAME.test(name))
-          throw validation(
-            'name',
-            name,
-            'Member must satisfy regular expression pattern: [A-Za-z0-9][A-Za-z0-9\\-_]{1,254}',
-          )
+    validationCode: 'InvalidInputException',
+    operations: [
+      operation<Cb.CreateProjectInput, Cb.CreateProjectOutput>('CreateProject', (input, ctx) => {
+        const name = input.name
         const account = ctx.identity.account
         const arn = projectArn(ctx, account, name)
         allow(ctx, 'CreateProject', arn)
@@ -550,12 +441,11 @@ export function codebuildService(runtime: Runtime): JsonService {
         }
         store.saveProject(p)
         return { project: projectOut(p) }
-      },
+      }),
 
-      UpdateProject: (input, ctx) => {
-        const name = str(input, 'name', true)
-        const p = findProject(ctx, name)
-        const arn = p?.arn ?? projectArn(ctx, ctx.identity.account, name)
+      operation<Cb.UpdateProjectInput, Cb.UpdateProjectOutput>('UpdateProject', (input, ctx) => {
+        const p = findProject(ctx, input.name)
+        const arn = p?.arn ?? projectArn(ctx, ctx.identity.account, input.name)
         allow(ctx, 'UpdateProject', arn)
         if (!p) throw notFound(`Project cannot be found: ${arn}`)
         const next: ProjectRecord = {
@@ -565,38 +455,32 @@ export function codebuildService(runtime: Runtime): JsonService {
         }
         store.saveProject(next)
         return { project: projectOut(next) }
-      },
+      }),
 
-      DeleteProject: (input, ctx) => {
-        const name = str(input, 'name', true)
-        const p = findProject(ctx, name)
-        allow(ctx, 'DeleteProject', p?.arn ?? projectArn(ctx, ctx.identity.account, name))
+      operation<Cb.DeleteProjectInput, object>('DeleteProject', (input, ctx) => {
+        const p = findProject(ctx, input.name)
+        allow(ctx, 'DeleteProject', p?.arn ?? projectArn(ctx, ctx.identity.account, input.name))
         // DeleteProject of a missing project succeeds (API_DeleteProject.html lists no ResourceNotFound).
         if (p) store.projects.delete(scopeOf(p.account, p.region), p.name)
         return {}
-      },
+      }),
 
-      BatchGetProjects: (input, ctx) => {
-        const names = list(input, 'names')
-        if (names.length < 1 || names.length > 100)
-          throw validation('names', `[${names.join(', ')}]`, 'Member must have length between 1 and 100')
-        const projects: Record<string, unknown>[] = []
+      operation<Cb.BatchGetProjectsInput, Cb.BatchGetProjectsOutput>('BatchGetProjects', (input, ctx) => {
+        const projects: Cb.Project[] = []
         const projectsNotFound: string[] = []
-        for (const n of names) {
-          if (typeof n !== 'string')
-            throw new AwsError('SerializationException', 'names must be strings', 400)
+        for (const n of input.names) {
           const p = findProject(ctx, n)
           allow(ctx, 'BatchGetProjects', p?.arn ?? projectArn(ctx, ctx.identity.account, n))
           if (p) projects.push(projectOut(p))
           else projectsNotFound.push(n)
         }
         return { projects, projectsNotFound }
-      },
+      }),
 
-      ListProjects: (input, ctx) => {
+      operation<Cb.ListProjectsInput, Cb.ListProjectsOutput>('ListProjects', (input, ctx) => {
         allow(ctx, 'ListProjects', '*')
-        const sortBy = str(input, 'sortBy') ?? 'NAME'
-        const order = str(input, 'sortOrder') ?? 'ASCENDING'
+        const sortBy = input.sortBy ?? 'NAME'
+        const order = input.sortOrder ?? 'ASCENDING'
         const all = store.projects.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
         all.sort((a, b) =>
           sortBy === 'NAME'
@@ -606,30 +490,27 @@ export function codebuildService(runtime: Runtime): JsonService {
               : a.lastModified.localeCompare(b.lastModified),
         )
         if (order === 'DESCENDING') all.reverse()
-        const start = Number(str(input, 'nextToken') ?? '0') || 0
+        const start = Number(input.nextToken ?? '0') || 0
         const page = all.slice(start, start + 100)
         return {
           projects: page.map((p) => p.name),
           nextToken: start + 100 < all.length ? String(start + 100) : undefined,
         }
-      },
+      }),
 
-      StartBuild: (input, ctx) => {
+      operation<Cb.StartBuildInput, Cb.StartBuildOutput>('StartBuild', (input, ctx) => {
         const b = startBuild(ctx, {
-          projectName: str(input, 'projectName', true),
-          sourceVersion: str(input, 'sourceVersion'),
-          buildspecOverride: str(input, 'buildspecOverride'),
-          environmentVariablesOverride: envVars(
-            input['environmentVariablesOverride'],
-            'environmentVariablesOverride',
-          ),
-          timeoutInMinutesOverride: int(input, 'timeoutInMinutesOverride', 5, 2160),
+          projectName: input.projectName,
+          sourceVersion: input.sourceVersion,
+          buildspecOverride: input.buildspecOverride,
+          environmentVariablesOverride: envVars(input.environmentVariablesOverride),
+          timeoutInMinutesOverride: input.timeoutInMinutesOverride,
         })
         return { build: buildOut(b) }
-      },
+      }),
 
-      StopBuild: (input, ctx) => {
-        const id = str(input, 'id', true)
+      operation<Cb.StopBuildInput, Cb.StopBuildOutput>('StopBuild', (input, ctx) => {
+        const id = input.id
         const b = store.build(ctx.identity.account, ctx.region, id)
         const project = b
           ? projectArn(ctx, b.account, b.projectName)
@@ -641,16 +522,12 @@ export function codebuildService(runtime: Runtime): JsonService {
           runner.stop(b.id)
         }
         return { build: buildOut(store.build(b.account, b.region, b.id) ?? b) }
-      },
+      }),
 
-      BatchGetBuilds: (input, ctx) => {
-        const ids = list(input, 'ids')
-        if (ids.length < 1 || ids.length > 100)
-          throw validation('ids', `[${ids.join(', ')}]`, 'Member must have length between 1 and 100')
-        const builds: Record<string, unknown>[] = []
+      operation<Cb.BatchGetBuildsInput, Cb.BatchGetBuildsOutput>('BatchGetBuilds', (input, ctx) => {
+        const builds: Cb.Build[] = []
         const buildsNotFound: string[] = []
-        for (const id of ids) {
-          if (typeof id !== 'string') throw new AwsError('SerializationException', 'ids must be strings', 400)
+        for (const id of input.ids) {
           const b = store.build(ctx.identity.account, ctx.region, id)
           allow(
             ctx,
@@ -661,45 +538,41 @@ export function codebuildService(runtime: Runtime): JsonService {
           else buildsNotFound.push(id)
         }
         return { builds, buildsNotFound }
-      },
+      }),
 
-      ListBuildsForProject: (input, ctx) => {
-        const name = str(input, 'projectName', true)
-        const p = findProject(ctx, name)
-        allow(ctx, 'ListBuildsForProject', p?.arn ?? projectArn(ctx, ctx.identity.account, name))
-        if (!p) throw notFound(`Project cannot be found: ${projectArn(ctx, ctx.identity.account, name)}`)
-        const ids = store.builds
-          .list(scopeOf(p.account, p.region), `${p.name}:`)
-          .map((r) => r.value)
-          .sort((a, b) => b.buildNumber - a.buildNumber)
-          .map((b) => b.id)
-        if (str(input, 'sortOrder') === 'ASCENDING') ids.reverse()
-        return { ids }
-      },
+      operation<Cb.ListBuildsForProjectInput, Cb.ListBuildsForProjectOutput>(
+        'ListBuildsForProject',
+        (input, ctx) => {
+          const name = input.projectName
+          const p = findProject(ctx, name)
+          allow(ctx, 'ListBuildsForProject', p?.arn ?? projectArn(ctx, ctx.identity.account, name))
+          if (!p) throw notFound(`Project cannot be found: ${projectArn(ctx, ctx.identity.account, name)}`)
+          const ids = store.builds
+            .list(scopeOf(p.account, p.region), `${p.name}:`)
+            .map((r) => r.value)
+            .sort((a, b) => b.buildNumber - a.buildNumber)
+            .map((b) => b.id)
+          if (input.sortOrder === 'ASCENDING') ids.reverse()
+          return { ids }
+        },
+      ),
 
       // Every build of the account and region, newest first (by start time), 100 a page.
       // https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ListBuilds.html
-      ListBuilds: (input, ctx) => {
+      operation<Cb.ListBuildsInput, Cb.ListBuildsOutput>('ListBuilds', (input, ctx) => {
         allow(ctx, 'ListBuilds', '*')
-        const order = str(input, 'sortOrder')
-        if (order !== undefined && order !== 'ASCENDING' && order !== 'DESCENDING')
-          throw new AwsError(
-            'InvalidInputException',
-            `1 validation error detected: Value '${order}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [ASCENDING, DESCENDING]`,
-            400,
-          )
         const builds = store.builds.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
         builds.sort((a, b) => b.startTime.localeCompare(a.startTime) || b.buildNumber - a.buildNumber)
-        if (order === 'ASCENDING') builds.reverse()
-        const token = str(input, 'nextToken')
+        if (input.sortOrder === 'ASCENDING') builds.reverse()
+        const token = input.nextToken
         const start = token === undefined ? 0 : Number(token)
         if (!Number.isInteger(start) || start < 0 || start > builds.length)
           throw new AwsError('InvalidInputException', 'Invalid next token', 400)
         const page = builds.slice(start, start + 100).map((b) => b.id)
         return { ids: page, nextToken: start + 100 < builds.length ? String(start + 100) : undefined }
-      },
-    },
-  }
+      }),
+    ],
+  })
 }
 
 /** Re-exported for callers that build CreateProject input from a CloudFormation resource. */

@@ -23,10 +23,3 @@ export function alreadyExists(message: string): AwsError {
 export function limitExceeded(message: string): AwsError {
   return new AwsError('AccountLimitExceededException', message, 400)
 }
-
-/** A smithy validation message, as awsJson services word a failed constraint. */
-export function validation(member: string, value: unknown, constraint: string): AwsError {
-  return invalidInput(
-    `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`,
-  )
-}

@@ -10,11 +10,18 @@
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogGroups.html
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
  * Other CloudWatch Logs operations are not served: they answer UnknownOperationException.
+ *
+ * Declared as operations of the CloudWatch Logs model (src/sandbox/operations): names, patterns,
+ * `limit` ranges and JSON types are the model's, answered as CloudWatch Logs answers a bad parameter,
+ * `InvalidParameterException` (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/CommonErrors.html);
+ * the handlers keep the rules across members (group name or identifier, mutually exclusive filters).
  */
+import type * as Logs from '@aws-sdk/client-cloudwatch-logs'
 import { formatArn } from '../../../iam/arn.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
+import { jsonService, operation } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
 import { ItemTable } from '../../store/db.js'
@@ -56,9 +63,6 @@ interface GroupRecord {
   readonly name: string
   readonly created: number
 }
-
-/** Log group names: 1–512 of `[.\-_/#A-Za-z0-9]` (API_CreateLogGroup.html). */
-const GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/
 
 /**
  * A CloudWatch Logs filter pattern for unstructured events, as documented in "Filter pattern
@@ -108,17 +112,12 @@ export function logsService(runtime: Runtime): JsonService {
   const groupArn = (ctx: RequestContext, group: string, stream?: string): string =>
     `${logGroupArn(ctx, group)}${stream !== undefined ? `:log-stream:${stream}` : ':*'}`
 
-  const text = (input: Readonly<Record<string, unknown>>, name: string): string | undefined => {
-    const v = input[name]
-    if (v === undefined || v === null) return undefined
-    if (typeof v !== 'string')
-      throw new AwsError('SerializationException', `Expected a string for ${name}`, 400)
-    return v
-  }
-
-  const groupOf = (input: Readonly<Record<string, unknown>>): string => {
-    const g =
-      text(input, 'logGroupName') ?? text(input, 'logGroupIdentifier')?.replace(/^arn:.*:log-group:/, '')
+  /** The group an operation names: by name or by identifier (name or ARN), one of them required. */
+  const groupOf = (input: {
+    readonly logGroupName?: string
+    readonly logGroupIdentifier?: string
+  }): string => {
+    const g = input.logGroupName ?? input.logGroupIdentifier?.replace(/^arn:.*:log-group:/, '')
     if (!g) throw invalidParameter('Either logGroupName or logGroupIdentifier must be specified.')
     return g
   }
@@ -148,127 +147,115 @@ export function logsService(runtime: Runtime): JsonService {
     return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
-  const limitOf = (input: Readonly<Record<string, unknown>>, max: number): number => {
-    const v = input['limit']
-    if (v === undefined || v === null) return max
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
-      throw invalidParameter(
-        `1 validation error detected: Value '${JSON.stringify(v)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${max}`,
-      )
-    return v
-  }
-
-  return {
+  return jsonService({
     name: 'logs',
     signingName: 'logs',
-    protocol: 'json',
     jsonVersion: '1.1',
     targetPrefix: 'Logs_20140328',
-    actions: {
-      CreateLogGroup: (input, ctx) => {
-        const name = text(input, 'logGroupName')
-        if (!name || !GROUP_NAME.test(name))
-          throw invalidParameter(
-            `1 validation error detected: Value '${name ?? 'null'}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`,
-          )
+    validationCode: 'InvalidParameterException',
+    operations: [
+      operation<Logs.CreateLogGroupRequest, object>('CreateLogGroup', (input, ctx) => {
+        const name = input.logGroupName
         authorize(ctx, { action: 'logs:CreateLogGroup', resource: groupArn(ctx, name) }, 'json')
         if (allGroups(ctx).some((g) => g.name === name))
           throw new AwsError('ResourceAlreadyExistsException', 'The specified log group already exists', 400)
         groups.put(scopeOf(ctx.identity.account, ctx.region), name, { name, created: Date.now() })
         return {}
-      },
+      }),
 
-      DescribeLogGroups: (input, ctx) => {
-        authorize(ctx, { action: 'logs:DescribeLogGroups', resource: logGroupArn(ctx, '*') }, 'json')
-        const prefix = text(input, 'logGroupNamePrefix')
-        const pattern = text(input, 'logGroupNamePattern')
-        if (prefix !== undefined && pattern !== undefined)
-          throw invalidParameter(
-            'LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.',
+      operation<Logs.DescribeLogGroupsRequest, Logs.DescribeLogGroupsResponse>(
+        'DescribeLogGroups',
+        (input, ctx) => {
+          authorize(ctx, { action: 'logs:DescribeLogGroups', resource: logGroupArn(ctx, '*') }, 'json')
+          const prefix = input.logGroupNamePrefix
+          const pattern = input.logGroupNamePattern
+          if (prefix !== undefined && pattern !== undefined)
+            throw invalidParameter(
+              'LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.',
+            )
+          const limit = input.limit ?? 50
+          const found = allGroups(ctx).filter((g) =>
+            prefix !== undefined
+              ? g.name.startsWith(prefix)
+              : pattern !== undefined
+                ? g.name.toLowerCase().includes(pattern.toLowerCase())
+                : true,
           )
-        const limit = limitOf(input, 50)
-        const found = allGroups(ctx).filter((g) =>
-          prefix !== undefined
-            ? g.name.startsWith(prefix)
-            : pattern !== undefined
-              ? g.name.toLowerCase().includes(pattern.toLowerCase())
-              : true,
-        )
-        const start = Number(text(input, 'nextToken') ?? '0') || 0
-        return {
-          logGroups: found.slice(start, start + limit).map((g) => ({
-            logGroupName: g.name,
-            creationTime: g.created,
-            metricFilterCount: 0,
-            arn: groupArn(ctx, g.name),
-            logGroupArn: logGroupArn(ctx, g.name),
-            storedBytes: 0,
-            logGroupClass: 'STANDARD',
-          })),
-          nextToken: start + limit < found.length ? String(start + limit) : undefined,
-        }
-      },
+          const start = Number(input.nextToken ?? '0') || 0
+          return {
+            logGroups: found.slice(start, start + limit).map((g) => ({
+              logGroupName: g.name,
+              creationTime: g.created,
+              metricFilterCount: 0,
+              arn: groupArn(ctx, g.name),
+              logGroupArn: logGroupArn(ctx, g.name),
+              storedBytes: 0,
+              logGroupClass: 'STANDARD',
+            })),
+            nextToken: start + limit < found.length ? String(start + limit) : undefined,
+          }
+        },
+      ),
 
-      FilterLogEvents: (input, ctx) => {
-        const group = groupOf(input)
-        authorize(ctx, { action: 'logs:FilterLogEvents', resource: groupArn(ctx, group) }, 'json')
-        if (!allGroups(ctx).some((g) => g.name === group))
-          throw notFound('The specified log group does not exist.')
-        const names = input['logStreamNames']
-        const prefix = text(input, 'logStreamNamePrefix')
-        if (names !== undefined && prefix !== undefined)
-          throw invalidParameter('logStreamNames and logStreamNamePrefix are mutually exclusive parameters.')
-        if (names !== undefined && (!Array.isArray(names) || names.some((n) => typeof n !== 'string')))
-          throw new AwsError('SerializationException', 'Expected a list of strings for logStreamNames', 400)
-        const match = filterMatcher(text(input, 'filterPattern') ?? '')
-        const startTime = input['startTime']
-        const endTime = input['endTime']
-        const limit = limitOf(input, 10_000)
-        const events: {
-          logStreamName: string
-          timestamp: number
-          message: string
-          ingestionTime: number
-          eventId: string
-        }[] = []
-        for (const b of buildsOf(ctx, group)) {
-          const stream = b.id.split(':').pop() ?? ''
-          if (Array.isArray(names) && !names.includes(stream)) continue
-          if (prefix !== undefined && !stream.startsWith(prefix)) continue
-          logEvents(store.readLog(b.id), Date.parse(b.startTime)).forEach((e, i) => {
-            if (typeof startTime === 'number' && e.timestamp < startTime) return
-            if (typeof endTime === 'number' && e.timestamp > endTime) return
-            if (!match(e.message)) return
-            events.push({ logStreamName: stream, ...e, eventId: `${stream}/${i}` })
-          })
-        }
-        // Events in time order across streams, as FilterLogEvents returns them.
-        events.sort((a, b) => a.timestamp - b.timestamp || (a.eventId < b.eventId ? -1 : 1))
-        const start = Number(text(input, 'nextToken') ?? '0') || 0
-        return {
-          events: events.slice(start, start + limit),
-          searchedLogStreams: [],
-          nextToken: start + limit < events.length ? String(start + limit) : undefined,
-        }
-      },
+      operation<Logs.FilterLogEventsRequest, Logs.FilterLogEventsResponse>(
+        'FilterLogEvents',
+        (input, ctx) => {
+          const group = groupOf(input)
+          authorize(ctx, { action: 'logs:FilterLogEvents', resource: groupArn(ctx, group) }, 'json')
+          if (!allGroups(ctx).some((g) => g.name === group))
+            throw notFound('The specified log group does not exist.')
+          const names = input.logStreamNames
+          const prefix = input.logStreamNamePrefix
+          if (names !== undefined && prefix !== undefined)
+            throw invalidParameter(
+              'logStreamNames and logStreamNamePrefix are mutually exclusive parameters.',
+            )
+          const match = filterMatcher(input.filterPattern ?? '')
+          const { startTime, endTime } = input
+          const limit = input.limit ?? 10_000
+          const events: {
+            logStreamName: string
+            timestamp: number
+            message: string
+            ingestionTime: number
+            eventId: string
+          }[] = []
+          for (const b of buildsOf(ctx, group)) {
+            const stream = b.id.split(':').pop() ?? ''
+            if (names && !names.includes(stream)) continue
+            if (prefix !== undefined && !stream.startsWith(prefix)) continue
+            logEvents(store.readLog(b.id), Date.parse(b.startTime)).forEach((e, i) => {
+              if (startTime !== undefined && e.timestamp < startTime) return
+              if (endTime !== undefined && e.timestamp > endTime) return
+              if (!match(e.message)) return
+              events.push({ logStreamName: stream, ...e, eventId: `${stream}/${i}` })
+            })
+          }
+          // Events in time order across streams, as FilterLogEvents returns them.
+          events.sort((a, b) => a.timestamp - b.timestamp || (a.eventId < b.eventId ? -1 : 1))
+          const start = Number(input.nextToken ?? '0') || 0
+          return {
+            events: events.slice(start, start + limit),
+            searchedLogStreams: [],
+            nextToken: start + limit < events.length ? String(start + limit) : undefined,
+          }
+        },
+      ),
 
-      GetLogEvents: (input, ctx) => {
+      operation<Logs.GetLogEventsRequest, Logs.GetLogEventsResponse>('GetLogEvents', (input, ctx) => {
         const group = groupOf(input)
-        const stream = text(input, 'logStreamName')
-        if (!stream) throw invalidParameter('logStreamName is required.')
+        const stream = input.logStreamName
         authorize(ctx, { action: 'logs:GetLogEvents', resource: groupArn(ctx, group, stream) }, 'json')
         const builds = buildsOf(ctx, group)
         if (!builds.length) throw notFound('The specified log group does not exist.')
         const b = builds.find((x) => x.id.endsWith(`:${stream}`))
         if (!b) throw notFound('The specified log stream does not exist.')
         let events = logEvents(store.readLog(b.id), Date.parse(b.startTime))
-        const startTime = input['startTime']
-        const endTime = input['endTime']
-        if (typeof startTime === 'number') events = events.filter((e) => e.timestamp >= startTime)
-        if (typeof endTime === 'number') events = events.filter((e) => e.timestamp < endTime)
-        const limit =
-          typeof input['limit'] === 'number' && input['limit'] > 0 ? Math.min(input['limit'], 10_000) : 10_000
-        const token = text(input, 'nextToken')
+        const { startTime, endTime } = input
+        if (startTime !== undefined) events = events.filter((e) => e.timestamp >= startTime)
+        if (endTime !== undefined) events = events.filter((e) => e.timestamp < endTime)
+        const limit = input.limit ?? 10_000
+        const token = input.nextToken
         let from: number
         let to: number
         if (token !== undefined) {
@@ -276,51 +263,53 @@ export function logsService(runtime: Runtime): JsonService {
           if (!m) throw invalidParameter('The specified nextToken is invalid.')
           const i = Math.min(Number(m[2]), events.length)
           ;[from, to] = m[1] === 'f' ? [i, Math.min(events.length, i + limit)] : [Math.max(0, i - limit), i]
-        } else if (input['startFromHead'] === true) [from, to] = [0, Math.min(events.length, limit)]
+        } else if (input.startFromHead === true) [from, to] = [0, Math.min(events.length, limit)]
         else [from, to] = [Math.max(0, events.length - limit), events.length]
         return {
           events: events.slice(from, to),
           nextForwardToken: `f/${to}`,
           nextBackwardToken: `b/${from}`,
         }
-      },
+      }),
 
-      DescribeLogStreams: (input, ctx) => {
-        const group = groupOf(input)
-        authorize(ctx, { action: 'logs:DescribeLogStreams', resource: groupArn(ctx, group) }, 'json')
-        const builds = buildsOf(ctx, group)
-        if (!builds.length) throw notFound('The specified log group does not exist.')
-        const prefix = text(input, 'logStreamNamePrefix') ?? ''
-        const streams = builds
-          .map((b) => {
-            const name = b.id.split(':').pop() ?? ''
-            const events = logEvents(store.readLog(b.id), Date.parse(b.startTime))
-            return {
-              logStreamName: name,
-              creationTime: Date.parse(b.startTime),
-              firstEventTimestamp: events[0]?.timestamp,
-              lastEventTimestamp: events[events.length - 1]?.timestamp,
-              lastIngestionTime: events[events.length - 1]?.ingestionTime,
-              arn: groupArn(ctx, group, name),
-              storedBytes: 0,
-            }
-          })
-          .filter((s) => s.logStreamName.startsWith(prefix))
-        const byTime = input['orderBy'] === 'LastEventTime'
-        streams.sort((a, b) =>
-          byTime
-            ? (a.lastEventTimestamp ?? 0) - (b.lastEventTimestamp ?? 0)
-            : a.logStreamName.localeCompare(b.logStreamName),
-        )
-        if (input['descending'] === true) streams.reverse()
-        const limit =
-          typeof input['limit'] === 'number' && input['limit'] > 0 ? Math.min(input['limit'], 50) : 50
-        const start = Number(text(input, 'nextToken') ?? '0') || 0
-        return {
-          logStreams: streams.slice(start, start + limit),
-          nextToken: start + limit < streams.length ? String(start + limit) : undefined,
-        }
-      },
-    },
-  }
+      operation<Logs.DescribeLogStreamsRequest, Logs.DescribeLogStreamsResponse>(
+        'DescribeLogStreams',
+        (input, ctx) => {
+          const group = groupOf(input)
+          authorize(ctx, { action: 'logs:DescribeLogStreams', resource: groupArn(ctx, group) }, 'json')
+          const builds = buildsOf(ctx, group)
+          if (!builds.length) throw notFound('The specified log group does not exist.')
+          const prefix = input.logStreamNamePrefix ?? ''
+          const streams = builds
+            .map((b) => {
+              const name = b.id.split(':').pop() ?? ''
+              const events = logEvents(store.readLog(b.id), Date.parse(b.startTime))
+              return {
+                logStreamName: name,
+                creationTime: Date.parse(b.startTime),
+                firstEventTimestamp: events[0]?.timestamp,
+                lastEventTimestamp: events[events.length - 1]?.timestamp,
+                lastIngestionTime: events[events.length - 1]?.ingestionTime,
+                arn: groupArn(ctx, group, name),
+                storedBytes: 0,
+              }
+            })
+            .filter((s) => s.logStreamName.startsWith(prefix))
+          const byTime = input.orderBy === 'LastEventTime'
+          streams.sort((a, b) =>
+            byTime
+              ? (a.lastEventTimestamp ?? 0) - (b.lastEventTimestamp ?? 0)
+              : a.logStreamName.localeCompare(b.logStreamName),
+          )
+          if (input.descending === true) streams.reverse()
+          const limit = input.limit ?? 50
+          const start = Number(input.nextToken ?? '0') || 0
+          return {
+            logStreams: streams.slice(start, start + limit),
+            nextToken: start + limit < streams.length ? String(start + limit) : undefined,
+          }
+        },
+      ),
+    ],
+  })
 }

@@ -5,6 +5,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type * as Cb from '@aws-sdk/client-codebuild'
 import type { Runtime } from '../../runtime.js'
 import { ItemTable } from '../../store/db.js'
 
@@ -20,25 +21,25 @@ export interface EnvVar {
   readonly type: 'PLAINTEXT' | 'PARAMETER_STORE' | 'SECRETS_MANAGER'
 }
 
-/** A project as CreateProject accepted it (fields in the API's camelCase). */
+/** A project as CreateProject accepted it (its structures of the SDK's types, as the model checked them). */
 export interface ProjectRecord {
   readonly name: string
   readonly arn: string
   readonly account: string
   readonly region: string
   description?: string
-  source: Record<string, unknown>
-  secondarySources: Record<string, unknown>[]
+  source: Cb.ProjectSource
+  secondarySources: Cb.ProjectSource[]
   sourceVersion?: string
-  artifacts: Record<string, unknown>
-  secondaryArtifacts: Record<string, unknown>[]
-  environment: Record<string, unknown>
+  artifacts: Cb.ProjectArtifacts
+  secondaryArtifacts: Cb.ProjectArtifacts[]
+  environment: Cb.ProjectEnvironment
   serviceRole: string
   timeoutInMinutes: number
   queuedTimeoutInMinutes: number
   encryptionKey: string
   /** `logsConfig` as given; CloudWatch Logs are on unless `cloudWatchLogs.status` is DISABLED. */
-  logsConfig?: Record<string, unknown>
+  logsConfig?: Cb.LogsConfig
   tags: { key: string; value: string }[]
   readonly created: string
   lastModified: string
@@ -87,18 +88,18 @@ export interface BuildRecord {
   buildComplete: boolean
   phases: PhaseRecord[]
   readonly initiator: string
-  readonly source: Record<string, unknown>
-  readonly secondarySources: Record<string, unknown>[]
+  readonly source: Cb.ProjectSource
+  readonly secondarySources: Cb.ProjectSource[]
   readonly sourceVersion?: string
   resolvedSourceVersion?: string
-  readonly artifacts: Record<string, unknown>
-  readonly secondaryArtifacts: Record<string, unknown>[]
-  readonly environment: Record<string, unknown>
+  readonly artifacts: Cb.ProjectArtifacts
+  readonly secondaryArtifacts: Cb.ProjectArtifacts[]
+  readonly environment: Cb.ProjectEnvironment
   readonly serviceRole: string
   readonly timeoutInMinutes: number
   readonly queuedTimeoutInMinutes: number
   readonly encryptionKey: string
-  readonly logsConfig?: Record<string, unknown>
+  readonly logsConfig?: Cb.LogsConfig
   readonly buildspec?: string
   readonly pipeline?: PipelineBuildInput
   /** Output artifact locations written (`location` per artifact identifier). */

@@ -1,15 +1,21 @@
 /**
  * CodePipeline over awsJson 1.1 (`CodePipeline_20150709`): pipelines, executions, approvals,
  * retries; executions run in engine.ts. Behaviour and citations in SPEC.md.
+ *
+ * Declared as operations of CodePipeline's model (src/sandbox/operations): JSON types, required
+ * members, names, ids, `maxResults` ranges and enums (`retryMode`, approval `status`) are the
+ * model's, as `ValidationException`; a declaration's structure (stages, action types, artifacts)
+ * is checked by declaration.ts, which the model cannot express.
  */
+import type * as Cp from '@aws-sdk/client-codepipeline'
 import { formatArn } from '../../../iam/arn.js'
 import { servicePrincipal } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
-import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import type { CloudFormationInternal } from '../cloudformation/api.js'
 import { serviceMayAssume } from '../codebuild/calls.js'
 import { pipelineProvider } from './cfn-provider.js'
+import { jsonService, operation } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { readDeclaration, validateDeclaration } from './declaration.js'
 import { PipelineEngine } from './engine.js'
@@ -21,7 +27,6 @@ import {
   pipelineNotFound,
   pipelineVersionNotFound,
   stageNotFound,
-  validationException,
 } from './errors.js'
 import {
   PipelineStore,
@@ -31,8 +36,6 @@ import {
   type PipelineDeclaration,
   type PipelineRecord,
 } from './store.js'
-
-type Input = Readonly<Record<string, unknown>>
 
 /** Options for {@link codepipelineService}'s engine, for tests and the demo. */
 export interface CodePipelineServiceOptions {
@@ -46,27 +49,14 @@ export interface CodePipelineInternal {
   readonly engine: PipelineEngine
 }
 
-function str(input: Input, name: string, required: true): string
-function str(input: Input, name: string, required?: false): string | undefined
-function str(input: Input, name: string, required = false): string | undefined {
-  const v = input[name]
-  if (v === undefined || v === null) {
-    if (required)
-      throw validationException(
-        `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`,
-      )
-    return undefined
-  }
-  if (typeof v !== 'string')
-    throw new AwsError('SerializationException', `Expected a string for ${name}`, 400)
-  return v
-}
+/** A stored ISO time as the SDK's `Date` (the layer writes epoch seconds). */
+const at = (iso: string | undefined): Date | undefined => (iso === undefined ? undefined : new Date(iso))
 
-const epoch = (iso: string | undefined): number | undefined =>
-  iso === undefined ? undefined : Date.parse(iso) / 1000
-
-/** The declaration as the API returns it. */
-function declarationOut(d: PipelineDeclaration, version: number): Record<string, unknown> {
+/**
+ * The declaration as the API returns it. The stored declaration is the one the model and
+ * declaration.ts accepted, so its strings are the SDK's enum values (hence the one cast).
+ */
+function declarationOut(d: PipelineDeclaration, version: number): Cp.PipelineDeclaration {
   return {
     name: d.name,
     roleArn: d.roleArn,
@@ -93,15 +83,15 @@ function declarationOut(d: PipelineDeclaration, version: number): Record<string,
     pipelineType: d.pipelineType ?? 'V1',
     variables: d.variables,
     triggers: d.triggers,
-  }
+  } as Cp.PipelineDeclaration
 }
 
-function actionExecutionOut(r: ActionRun): Record<string, unknown> {
+function actionExecutionOut(r: ActionRun): Cp.ActionExecution {
   return {
     actionExecutionId: r.actionExecutionId,
     status: r.status,
     summary: r.summary,
-    lastStatusChange: epoch(r.lastUpdateTime),
+    lastStatusChange: at(r.lastUpdateTime),
     token: r.status === 'InProgress' ? r.token : undefined,
     lastUpdatedBy: r.updatedBy,
     externalExecutionId: r.externalExecutionId,
@@ -188,17 +178,8 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
       throw invalidStructure(`CodePipeline is not authorized to perform AssumeRole on role ${d.roleArn}`)
   }
 
-  function tagsOf(input: Input): { key: string; value: string }[] {
-    const t = input['tags']
-    if (t === undefined || t === null) return []
-    if (!Array.isArray(t)) throw new AwsError('SerializationException', 'tags must be a list', 400)
-    return t.map((x: unknown) => {
-      const o = x as Record<string, unknown>
-      if (typeof o?.['key'] !== 'string' || typeof o['value'] !== 'string')
-        throw validationException('Each tag needs a key and a value')
-      return { key: o['key'], value: o['value'] }
-    })
-  }
+  const tagsOf = (tags: readonly { key: string; value: string }[] | undefined) =>
+    (tags ?? []).map((t) => ({ key: t.key, value: t.value }))
 
   function executionFor(ctx: RequestContext, p: PipelineRecord, id: string): ExecutionRecord {
     const e = store.execution(p.account, p.region, p.declaration.name, id)
@@ -208,15 +189,14 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
     return e
   }
 
-  return {
+  return jsonService({
     name: 'codepipeline',
     signingName: 'codepipeline',
-    protocol: 'json',
     jsonVersion: '1.1',
     targetPrefix: 'CodePipeline_20150709',
-    actions: {
-      CreatePipeline: (input, ctx) => {
-        const d = readDeclaration(input['pipeline'])
+    operations: [
+      operation<Cp.CreatePipelineInput, Cp.CreatePipelineOutput>('CreatePipeline', (input, ctx) => {
+        const d = readDeclaration(input.pipeline)
         const account = ctx.identity.account
         const arn = pipelineArn(ctx, account, d.name)
         allow(ctx, 'CreatePipeline', arn)
@@ -226,7 +206,7 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
           )
         validateDeclaration(d, ctx.region)
         checkRole(ctx, d)
-        const tags = tagsOf(input)
+        const tags = tagsOf(input.tags)
         const t = new Date().toISOString()
         const p: PipelineRecord = {
           account,
@@ -245,10 +225,10 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
         // A new pipeline starts an execution at once (pipelines-about-starting.html).
         engine.startExecution(p, { triggerType: 'CreatePipeline', triggerDetail: ctx.identity.arn })
         return { pipeline: declarationOut(p.declaration, 1), tags: tags.length ? tags : undefined }
-      },
+      }),
 
-      UpdatePipeline: (input, ctx) => {
-        const d = readDeclaration(input['pipeline'])
+      operation<Cp.UpdatePipelineInput, Cp.UpdatePipelineOutput>('UpdatePipeline', (input, ctx) => {
+        const d = readDeclaration(input.pipeline)
         const p = pipelineFor(ctx, d.name, 'UpdatePipeline')
         validateDeclaration(d, ctx.region)
         if (d.roleArn !== p.declaration.roleArn) checkRole(ctx, d)
@@ -257,10 +237,10 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
         p.updated = new Date().toISOString()
         store.savePipeline(p)
         return { pipeline: declarationOut(p.declaration, p.version) }
-      },
+      }),
 
-      DeletePipeline: (input, ctx) => {
-        const name = str(input, 'name', true)
+      operation<Cp.DeletePipelineInput, object>('DeletePipeline', (input, ctx) => {
+        const name = input.name
         const account = ctx.identity.account
         allow(ctx, 'DeletePipeline', pipelineArn(ctx, account, name))
         const p = store.pipeline(account, ctx.region, name)
@@ -271,127 +251,141 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
           store.executions.delete(scopeOf(account, ctx.region), `${name}/${e.pipelineExecutionId}`)
         store.pipelines.delete(scopeOf(account, ctx.region), name)
         return {}
-      },
+      }),
 
-      GetPipeline: (input, ctx) => {
-        const name = str(input, 'name', true)
+      operation<Cp.GetPipelineInput, Cp.GetPipelineOutput>('GetPipeline', (input, ctx) => {
+        const name = input.name
         const p = pipelineFor(ctx, name, 'GetPipeline')
-        const v = input['version']
-        if (v !== undefined && v !== null && v !== p.version)
+        const v = input.version
+        if (v !== undefined && v !== p.version)
           throw pipelineVersionNotFound(
             `Pipeline ${name} has no version ${JSON.stringify(v)} (the sandbox keeps the current version only)`,
           )
         return {
           pipeline: declarationOut(p.declaration, p.version),
-          metadata: { pipelineArn: p.arn, created: epoch(p.created), updated: epoch(p.updated) },
+          metadata: { pipelineArn: p.arn, created: at(p.created), updated: at(p.updated) },
         }
-      },
+      }),
 
-      ListPipelines: (input, ctx) => {
+      operation<Cp.ListPipelinesInput, Cp.ListPipelinesOutput>('ListPipelines', (input, ctx) => {
         allow(ctx, 'ListPipelines', '*')
         const all = store.pipelines.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
-        const start = Number(str(input, 'nextToken') ?? '0') || 0
-        const max = typeof input['maxResults'] === 'number' ? input['maxResults'] : 1000
+        const start = Number(input.nextToken ?? '0') || 0
+        const max = input.maxResults ?? 1000
         const page = all.slice(start, start + max)
         return {
           pipelines: page.map((p) => ({
             name: p.declaration.name,
             version: p.version,
-            pipelineType: p.declaration.pipelineType ?? 'V1',
-            executionMode: p.declaration.executionMode ?? 'SUPERSEDED',
-            created: epoch(p.created),
-            updated: epoch(p.updated),
+            pipelineType: (p.declaration.pipelineType ?? 'V1') as Cp.PipelineType,
+            executionMode: (p.declaration.executionMode ?? 'SUPERSEDED') as Cp.ExecutionMode,
+            created: at(p.created),
+            updated: at(p.updated),
           })),
           nextToken: start + max < all.length ? String(start + max) : undefined,
         }
-      },
+      }),
 
-      StartPipelineExecution: (input, ctx) => {
-        const p = pipelineFor(ctx, str(input, 'name', true), 'StartPipelineExecution')
-        const e = engine.startExecution(p, {
-          triggerType: 'StartPipelineExecution',
-          triggerDetail: ctx.identity.arn,
-        })
-        return { pipelineExecutionId: e.pipelineExecutionId }
-      },
+      operation<Cp.StartPipelineExecutionInput, Cp.StartPipelineExecutionOutput>(
+        'StartPipelineExecution',
+        (input, ctx) => {
+          const p = pipelineFor(ctx, input.name, 'StartPipelineExecution')
+          const e = engine.startExecution(p, {
+            triggerType: 'StartPipelineExecution',
+            triggerDetail: ctx.identity.arn,
+          })
+          return { pipelineExecutionId: e.pipelineExecutionId }
+        },
+      ),
 
-      StopPipelineExecution: (input, ctx) => {
-        const p = pipelineFor(ctx, str(input, 'pipelineName', true), 'StopPipelineExecution')
-        const id = str(input, 'pipelineExecutionId', true)
-        executionFor(ctx, p, id)
-        engine.stopExecution(
-          { account: p.account, region: p.region },
-          p.declaration.name,
-          id,
-          input['abandon'] === true,
-          str(input, 'reason'),
-        )
-        return { pipelineExecutionId: id }
-      },
+      operation<Cp.StopPipelineExecutionInput, Cp.StopPipelineExecutionOutput>(
+        'StopPipelineExecution',
+        (input, ctx) => {
+          const p = pipelineFor(ctx, input.pipelineName, 'StopPipelineExecution')
+          const id = input.pipelineExecutionId
+          executionFor(ctx, p, id)
+          engine.stopExecution(
+            { account: p.account, region: p.region },
+            p.declaration.name,
+            id,
+            input.abandon === true,
+            input.reason,
+          )
+          return { pipelineExecutionId: id }
+        },
+      ),
 
-      GetPipelineExecution: (input, ctx) => {
-        const p = pipelineFor(ctx, str(input, 'pipelineName', true), 'GetPipelineExecution')
-        const e = executionFor(ctx, p, str(input, 'pipelineExecutionId', true))
-        const revisions = sourceRevisions(e)
-        return {
-          pipelineExecution: {
-            pipelineName: e.pipelineName,
-            pipelineVersion: e.pipelineVersion,
-            pipelineExecutionId: e.pipelineExecutionId,
-            status: e.status,
-            statusSummary: e.statusSummary,
-            artifactRevisions: revisions.map((r) => ({
-              name: e.declaration.stages[0]?.actions.find((a) => a.name === r.actionName)
-                ?.outputArtifacts?.[0]?.name,
-              revisionId: r.revisionId,
-              revisionSummary: r.revisionSummary,
-              created: epoch(r.created),
+      operation<Cp.GetPipelineExecutionInput, Cp.GetPipelineExecutionOutput>(
+        'GetPipelineExecution',
+        (input, ctx) => {
+          const p = pipelineFor(ctx, input.pipelineName, 'GetPipelineExecution')
+          const e = executionFor(ctx, p, input.pipelineExecutionId)
+          const revisions = sourceRevisions(e)
+          return {
+            pipelineExecution: {
+              pipelineName: e.pipelineName,
+              pipelineVersion: e.pipelineVersion,
+              pipelineExecutionId: e.pipelineExecutionId,
+              status: e.status,
+              statusSummary: e.statusSummary,
+              artifactRevisions: revisions.map((r) => ({
+                name: e.declaration.stages[0]?.actions.find((a) => a.name === r.actionName)
+                  ?.outputArtifacts?.[0]?.name,
+                revisionId: r.revisionId,
+                revisionSummary: r.revisionSummary,
+                created: at(r.created),
+              })),
+              // Stored as the engine set it: one of the model's trigger types.
+              trigger: e.trigger as Cp.ExecutionTrigger,
+              executionMode: e.executionMode as Cp.ExecutionMode,
+              executionType: 'STANDARD',
+              variables: Object.entries(e.variables).flatMap(([ns, vars]) =>
+                Object.entries(vars).map(([k, v]) => ({ name: `${ns}.${k}`, resolvedValue: v })),
+              ),
+            },
+          }
+        },
+      ),
+
+      operation<Cp.ListPipelineExecutionsInput, Cp.ListPipelineExecutionsOutput>(
+        'ListPipelineExecutions',
+        (input, ctx) => {
+          const p = pipelineFor(ctx, input.pipelineName, 'ListPipelineExecutions')
+          const all = store.executionsOf(p.account, p.region, p.declaration.name)
+          const start = Number(input.nextToken ?? '0') || 0
+          const max = input.maxResults ?? 100
+          return {
+            pipelineExecutionSummaries: all.slice(start, start + max).map((e) => ({
+              pipelineExecutionId: e.pipelineExecutionId,
+              status: e.status,
+              statusSummary: e.statusSummary,
+              startTime: at(e.startTime),
+              lastUpdateTime: at(e.lastUpdateTime),
+              sourceRevisions: sourceRevisions(e).map((r) => ({
+                actionName: r.actionName,
+                revisionId: r.revisionId,
+                revisionSummary: r.revisionSummary,
+              })),
+              // Stored as the engine set it: one of the model's trigger types.
+              trigger: e.trigger as Cp.ExecutionTrigger,
+              stopTrigger: e.stopRequested ? { reason: e.stopRequested.reason } : undefined,
+              executionMode: e.executionMode as Cp.ExecutionMode,
+              executionType: 'STANDARD',
             })),
-            trigger: e.trigger,
-            executionMode: e.executionMode,
-            executionType: 'STANDARD',
-            variables: Object.entries(e.variables).flatMap(([ns, vars]) =>
-              Object.entries(vars).map(([k, v]) => ({ name: `${ns}.${k}`, resolvedValue: v })),
-            ),
-          },
-        }
-      },
+            nextToken: start + max < all.length ? String(start + max) : undefined,
+          }
+        },
+      ),
 
-      ListPipelineExecutions: (input, ctx) => {
-        const p = pipelineFor(ctx, str(input, 'pipelineName', true), 'ListPipelineExecutions')
-        const all = store.executionsOf(p.account, p.region, p.declaration.name)
-        const start = Number(str(input, 'nextToken') ?? '0') || 0
-        const max = typeof input['maxResults'] === 'number' ? input['maxResults'] : 100
-        return {
-          pipelineExecutionSummaries: all.slice(start, start + max).map((e) => ({
-            pipelineExecutionId: e.pipelineExecutionId,
-            status: e.status,
-            statusSummary: e.statusSummary,
-            startTime: epoch(e.startTime),
-            lastUpdateTime: epoch(e.lastUpdateTime),
-            sourceRevisions: sourceRevisions(e).map((r) => ({
-              actionName: r.actionName,
-              revisionId: r.revisionId,
-              revisionSummary: r.revisionSummary,
-            })),
-            trigger: e.trigger,
-            stopTrigger: e.stopRequested ? { reason: e.stopRequested.reason } : undefined,
-            executionMode: e.executionMode,
-            executionType: 'STANDARD',
-          })),
-          nextToken: start + max < all.length ? String(start + max) : undefined,
-        }
-      },
-
-      GetPipelineState: (input, ctx) => {
-        const p = pipelineFor(ctx, str(input, 'name', true), 'GetPipelineState')
+      operation<Cp.GetPipelineStateInput, Cp.GetPipelineStateOutput>('GetPipelineState', (input, ctx) => {
+        const p = pipelineFor(ctx, input.name, 'GetPipelineState')
         const history = store.executionsOf(p.account, p.region, p.declaration.name)
         const byId = new Map(history.map((e) => [e.pipelineExecutionId, e]))
         return {
           pipelineName: p.declaration.name,
           pipelineVersion: p.version,
-          created: epoch(p.created),
-          updated: epoch(p.updated),
+          created: at(p.created),
+          updated: at(p.updated),
           stageStates: p.declaration.stages.map((s) => {
             const latestId = p.stageLatest[s.name]
             const latest = latestId ? byId.get(latestId) : undefined
@@ -424,7 +418,7 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
                     ? {
                         revisionId: run.revision.revisionId,
                         revisionChangeId: run.revision.revisionId,
-                        created: epoch(run.revision.created),
+                        created: at(run.revision.created),
                       }
                     : undefined,
                 }
@@ -432,120 +426,110 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
             }
           }),
         }
-      },
+      }),
 
-      ListActionExecutions: (input, ctx) => {
-        const p = pipelineFor(ctx, str(input, 'pipelineName', true), 'ListActionExecutions')
-        const filter = input['filter'] as { pipelineExecutionId?: unknown } | undefined
-        const only = typeof filter?.pipelineExecutionId === 'string' ? filter.pipelineExecutionId : undefined
-        let execs = store.executionsOf(p.account, p.region, p.declaration.name)
-        if (only !== undefined) {
-          execs = execs.filter((e) => e.pipelineExecutionId === only)
-          if (!execs.length)
-            throw executionNotFound(
-              `Pipeline execution ID ${only} does not exist for pipeline ${p.declaration.name}`,
-            )
-        }
-        const details = execs.flatMap((e) =>
-          e.declaration.stages.flatMap((s) =>
-            s.actions.flatMap((a) => {
-              const r = e.stages[s.name]?.actions[a.name]
-              if (!r) return []
-              return [
-                {
-                  pipelineExecutionId: e.pipelineExecutionId,
-                  actionExecutionId: r.actionExecutionId,
-                  pipelineVersion: e.pipelineVersion,
-                  stageName: s.name,
-                  actionName: a.name,
-                  startTime: epoch(r.startTime),
-                  lastUpdateTime: epoch(r.lastUpdateTime),
-                  updatedBy: r.updatedBy,
-                  status: r.status,
-                  input: {
-                    actionTypeId: a.actionTypeId,
-                    configuration: a.configuration ?? {},
-                    resolvedConfiguration: r.configuration,
-                    roleArn: r.roleArn,
-                    region: r.region,
-                    inputArtifacts: r.inputArtifacts.map((i) => ({
-                      name: i.name,
-                      s3location: { bucket: i.bucket, key: i.key },
-                    })),
-                    namespace: a.namespace,
-                  },
-                  output: {
-                    outputArtifacts: r.outputArtifacts.map((o) => ({
-                      name: o.name,
-                      s3location: { bucket: o.bucket, key: o.key },
-                    })),
-                    executionResult: {
-                      externalExecutionId: r.externalExecutionId,
-                      externalExecutionSummary: r.summary ?? r.errorDetails?.message,
-                      externalExecutionUrl: r.externalExecutionUrl,
-                      errorDetails: r.errorDetails,
+      operation<Cp.ListActionExecutionsInput, Cp.ListActionExecutionsOutput>(
+        'ListActionExecutions',
+        (input, ctx) => {
+          const p = pipelineFor(ctx, input.pipelineName, 'ListActionExecutions')
+          const only = input.filter?.pipelineExecutionId
+          let execs = store.executionsOf(p.account, p.region, p.declaration.name)
+          if (only !== undefined) {
+            execs = execs.filter((e) => e.pipelineExecutionId === only)
+            if (!execs.length)
+              throw executionNotFound(
+                `Pipeline execution ID ${only} does not exist for pipeline ${p.declaration.name}`,
+              )
+          }
+          const details = execs.flatMap((e) =>
+            e.declaration.stages.flatMap((s) =>
+              s.actions.flatMap((a) => {
+                const r = e.stages[s.name]?.actions[a.name]
+                if (!r) return []
+                return [
+                  {
+                    pipelineExecutionId: e.pipelineExecutionId,
+                    actionExecutionId: r.actionExecutionId,
+                    pipelineVersion: e.pipelineVersion,
+                    stageName: s.name,
+                    actionName: a.name,
+                    startTime: at(r.startTime),
+                    lastUpdateTime: at(r.lastUpdateTime),
+                    updatedBy: r.updatedBy,
+                    status: r.status,
+                    input: {
+                      actionTypeId: a.actionTypeId as Cp.ActionTypeId,
+                      configuration: a.configuration ?? {},
+                      resolvedConfiguration: r.configuration,
+                      roleArn: r.roleArn,
+                      region: r.region,
+                      inputArtifacts: r.inputArtifacts.map((i) => ({
+                        name: i.name,
+                        s3location: { bucket: i.bucket, key: i.key },
+                      })),
+                      namespace: a.namespace,
                     },
-                    outputVariables: r.outputVariables,
+                    output: {
+                      outputArtifacts: r.outputArtifacts.map((o) => ({
+                        name: o.name,
+                        s3location: { bucket: o.bucket, key: o.key },
+                      })),
+                      executionResult: {
+                        externalExecutionId: r.externalExecutionId,
+                        externalExecutionSummary: r.summary ?? r.errorDetails?.message,
+                        externalExecutionUrl: r.externalExecutionUrl,
+                        errorDetails: r.errorDetails,
+                      },
+                      outputVariables: r.outputVariables,
+                    },
                   },
-                },
-              ]
-            }),
-          ),
-        )
-        details.sort((x, y) => (y.startTime ?? 0) - (x.startTime ?? 0))
-        // maxResults 1–100, default 100 (API_ListActionExecutions.html); nextToken is an offset.
-        const max =
-          typeof input['maxResults'] === 'number' ? Math.min(100, Math.max(1, input['maxResults'])) : 100
-        const start = Number(str(input, 'nextToken') ?? '0') || 0
-        return {
-          actionExecutionDetails: details.slice(start, start + max),
-          nextToken: start + max < details.length ? String(start + max) : undefined,
-        }
-      },
+                ]
+              }),
+            ),
+          )
+          details.sort((x, y) => (y.startTime?.getTime() ?? 0) - (x.startTime?.getTime() ?? 0))
+          // maxResults 1–100 (the model's), default 100 (API_ListActionExecutions.html); nextToken is an offset.
+          const max = input.maxResults ?? 100
+          const start = Number(input.nextToken ?? '0') || 0
+          return {
+            actionExecutionDetails: details.slice(start, start + max),
+            nextToken: start + max < details.length ? String(start + max) : undefined,
+          }
+        },
+      ),
 
-      PutApprovalResult: (input, ctx) => {
-        const pipelineName = str(input, 'pipelineName', true)
-        const stageName = str(input, 'stageName', true)
-        const actionName = str(input, 'actionName', true)
-        const token = str(input, 'token', true)
+      operation<Cp.PutApprovalResultInput, Cp.PutApprovalResultOutput>('PutApprovalResult', (input, ctx) => {
+        const { pipelineName, stageName, actionName, token, result } = input
         const p = pipelineFor(ctx, pipelineName, 'PutApprovalResult', `/${stageName}/${actionName}`)
         const stage = p.declaration.stages.find((s) => s.name === stageName)
         if (!stage) throw stageNotFound(`Stage ${stageName} does not exist in pipeline ${pipelineName}`)
         const action = stage.actions.find((a) => a.name === actionName)
         if (!action) throw actionNotFound(`Action ${actionName} does not exist in stage ${stageName}`)
-        const result = input['result'] as { summary?: unknown; status?: unknown } | undefined
-        if (!result || (result.status !== 'Approved' && result.status !== 'Rejected'))
-          throw validationException(
-            `1 validation error detected: Value '${String(result?.status)}' at 'result.status' failed to satisfy constraint: Member must satisfy enum value set: [Approved, Rejected]`,
-          )
-        const at = engine.approve(
+        const approvedAt = engine.approve(
           p,
           stageName,
           actionName,
           token,
           result.status,
-          typeof result.summary === 'string' ? result.summary : '',
+          result.summary,
           ctx.identity.arn,
         )
-        return { approvedAt: epoch(at) }
-      },
+        return { approvedAt: at(approvedAt) }
+      }),
 
-      RetryStageExecution: (input, ctx) => {
-        const pipelineName = str(input, 'pipelineName', true)
-        const stageName = str(input, 'stageName', true)
-        const p = pipelineFor(ctx, pipelineName, 'RetryStageExecution', `/${stageName}`)
-        if (!p.declaration.stages.some((s) => s.name === stageName))
-          throw stageNotFound(`Stage ${stageName} does not exist in pipeline ${pipelineName}`)
-        const id = str(input, 'pipelineExecutionId', true)
-        executionFor(ctx, p, id)
-        const mode = str(input, 'retryMode', true)
-        if (mode !== 'FAILED_ACTIONS' && mode !== 'ALL_ACTIONS')
-          throw validationException(
-            `1 validation error detected: Value '${mode}' at 'retryMode' failed to satisfy constraint: Member must satisfy enum value set: [FAILED_ACTIONS, ALL_ACTIONS]`,
-          )
-        engine.retryStage(p, stageName, id, mode)
-        return { pipelineExecutionId: id }
-      },
-    },
-  }
+      operation<Cp.RetryStageExecutionInput, Cp.RetryStageExecutionOutput>(
+        'RetryStageExecution',
+        (input, ctx) => {
+          const { pipelineName, stageName } = input
+          const p = pipelineFor(ctx, pipelineName, 'RetryStageExecution', `/${stageName}`)
+          if (!p.declaration.stages.some((s) => s.name === stageName))
+            throw stageNotFound(`Stage ${stageName} does not exist in pipeline ${pipelineName}`)
+          const id = input.pipelineExecutionId
+          executionFor(ctx, p, id)
+          engine.retryStage(p, stageName, id, input.retryMode)
+          return { pipelineExecutionId: id }
+        },
+      ),
+    ],
+  })
 }

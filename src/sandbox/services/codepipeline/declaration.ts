@@ -470,13 +470,23 @@ function camel(k: string): string {
   return CFN_KEYS[k] ?? k.charAt(0).toLowerCase() + k.slice(1)
 }
 
+function stringValues(v: unknown): unknown {
+  if (!isObject(v)) return v
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(v))
+    out[k] = typeof x === 'number' || typeof x === 'boolean' ? String(x) : x
+  return out
+}
+
 function convert(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(convert)
   if (!isObject(v)) return v
   const out: Record<string, unknown> = {}
   for (const [k, x] of Object.entries(v)) {
-    // An action's Configuration is a map of the action type's own keys: kept as written.
-    if (k === 'Configuration') out['configuration'] = x
+    // An action's Configuration is a map of the action type's own keys, kept as written, its
+    // values strings as the API's ActionConfigurationMap has them: CloudFormation passes a
+    // template's `PollForSourceChanges: false` or `RunOrder`-like numbers as their text.
+    if (k === 'Configuration') out['configuration'] = stringValues(x)
     else out[camel(k)] = convert(x)
   }
   return out

@@ -1,6 +1,18 @@
 /**
- * STS over awsQuery: GetCallerIdentity and AssumeRole. Behaviour and citations in SPEC.md.
+ * STS over awsQuery: GetCallerIdentity, GetSessionToken and AssumeRole, declared as operations of
+ * STS's model (src/sandbox/operations): the model checks required members, lengths, patterns and
+ * ranges (`RoleSessionName` 2–64 of `[\w+=,.@-]*`, `DurationSeconds` 900–43200…) with AWS's
+ * messages; the handlers check only what the model cannot say. Behaviour and citations in SPEC.md.
  */
+import type {
+  AssumeRoleRequest,
+  AssumeRoleResponse,
+  Credentials,
+  GetCallerIdentityRequest,
+  GetCallerIdentityResponse,
+  GetSessionTokenRequest,
+  GetSessionTokenResponse,
+} from '@aws-sdk/client-sts'
 import { parseArn } from '../../../iam/arn.js'
 import { XML_NAMESPACES } from '../../../iam/aws-facts.js'
 import type { PolicyDocument } from '../../../iam/types.js'
@@ -8,68 +20,70 @@ import { validatePolicy } from '../../../iam/index.js'
 import { authorize } from '../../auth/authorize.js'
 import type { CredentialRecord } from '../../auth/identity.js'
 import type { Runtime } from '../../runtime.js'
-import { checkPattern, optional, optionalInt, required } from '../query-params.js'
-import type { QueryService, RequestContext } from '../types.js'
+import { operation, queryService } from '../../operations/index.js'
+import type { QueryService } from '../types.js'
 import { accessDenied, malformedPolicyDocument, packedPolicyTooLarge, validationError } from './errors.js'
 import { issueSession, issueUserSession } from './store.js'
 
-const SESSION_NAME = /^[\w+=,.@-]*$/
-
-/** The `Credentials` element of AssumeRole and GetSessionToken. */
-function credentialsXml(rec: CredentialRecord): Record<string, string | undefined> {
+/** The `Credentials` of AssumeRole and GetSessionToken. */
+function credentials(rec: CredentialRecord): Credentials {
   return {
     AccessKeyId: rec.accessKeyId,
     SecretAccessKey: rec.secretAccessKey,
     SessionToken: rec.sessionToken,
-    Expiration: rec.expiration,
+    Expiration: new Date(rec.expiration!),
   }
+}
+
+/** A `ValidationError` in the model's words, for a bound the model cannot state (it depends on the caller). */
+function outOfRange(member: string, value: number, max: number): Error {
+  return validationError(
+    `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must have value less than or equal to ${max}`,
+  )
 }
 
 /** The STS service. */
 export function stsService(runtime: Runtime): QueryService {
-  return {
+  return queryService({
     name: 'sts',
     signingName: 'sts',
-    protocol: 'query',
     xmlNamespace: XML_NAMESPACES.sts,
     apiVersion: '2011-06-15',
     global: true,
-    actions: {
+    operations: [
       // GetCallerIdentity needs no permission: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
-      GetCallerIdentity: (_p, ctx) => ({
+      operation<GetCallerIdentityRequest, GetCallerIdentityResponse>('GetCallerIdentity', (_i, ctx) => ({
         UserId: ctx.identity.userId,
         Account: ctx.identity.account,
         Arn: ctx.identity.arn,
-      }),
+      })),
 
-      // Temporary credentials of the calling user or root: 900–129,600 s (root: at most 3,600),
-      // default 43,200; not from temporary credentials. No permission is needed.
-      // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
-      GetSessionToken: (p, ctx: RequestContext) => {
+      // Temporary credentials of the calling user or root: 900–129,600 s (the model's range; root:
+      // at most 3,600, which the model cannot say), default 43,200; not from temporary credentials.
+      // No permission is needed. https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+      operation<GetSessionTokenRequest, GetSessionTokenResponse>('GetSessionToken', (input, ctx) => {
         const cred = ctx.identity.credential
         if (ctx.identity.kind === 'assumed-role' || cred.sessionToken !== undefined)
           throw accessDenied('Cannot call GetSessionToken with session credentials')
-        if (optional(p, 'SerialNumber') !== undefined || optional(p, 'TokenCode') !== undefined)
+        if (input.SerialNumber !== undefined || input.TokenCode !== undefined)
           throw accessDenied(
             'MFA devices are not modelled by the crosspipe sandbox: call GetSessionToken without SerialNumber and TokenCode.',
           )
         const max = ctx.identity.kind === 'root' ? 3600 : 129600
-        const duration = optionalInt(p, 'DurationSeconds', 900, max) ?? Math.min(43200, max)
-        return { Credentials: credentialsXml(issueUserSession(runtime, cred, duration, ctx.now)) }
-      },
+        if (input.DurationSeconds !== undefined && input.DurationSeconds > max)
+          throw outOfRange('durationSeconds', input.DurationSeconds, max)
+        const duration = input.DurationSeconds ?? Math.min(43200, max)
+        return { Credentials: credentials(issueUserSession(runtime, cred, duration, ctx.now)) }
+      }),
 
-      AssumeRole: (p, ctx: RequestContext) => {
-        const roleArnParam = required(p, 'RoleArn')
-        const sessionName = required(p, 'RoleSessionName')
-        checkPattern('RoleSessionName', sessionName, SESSION_NAME, 2, 64)
-        checkPattern('RoleArn', roleArnParam, /^[\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD]+$/, 20, 2048)
-        const duration = optionalInt(p, 'DurationSeconds', 900, 43200) ?? 3600
-        const externalId = optional(p, 'ExternalId')
-        if (externalId !== undefined) checkPattern('ExternalId', externalId, /^[\w+=,.@:/-]*$/, 2, 1224)
-        const sourceIdentity = optional(p, 'SourceIdentity')
-        const policyText = optional(p, 'Policy')
+      operation<AssumeRoleRequest, AssumeRoleResponse>('AssumeRole', (input, ctx) => {
+        const roleArnParam = input.RoleArn
+        const sessionName = input.RoleSessionName
+        const duration = input.DurationSeconds ?? 3600
+        const { ExternalId: externalId, SourceIdentity: sourceIdentity, Policy: policyText } = input
         let sessionPolicy: PolicyDocument | undefined
         if (policyText !== undefined) {
+          // The model sets no maximum; AssumeRole's page does (2,048 characters, PackedPolicyTooLarge).
           if (policyText.length > 2048) throw packedPolicyTooLarge()
           try {
             sessionPolicy = JSON.parse(policyText) as PolicyDocument
@@ -78,12 +92,12 @@ export function stsService(runtime: Runtime): QueryService {
           }
           if (!sessionPolicy || typeof sessionPolicy !== 'object' || Array.isArray(sessionPolicy))
             throw malformedPolicyDocument('Syntax errors in policy.')
-          // The engine evaluates it as a session policy on every request: refuse what it cannot evaluate.
+          // The policy grammar is not in the model: the engine evaluates it as a session policy on
+          // every request, so refuse what it cannot evaluate.
           const problems = validatePolicy(sessionPolicy, 'session')
           if (problems.length)
             throw malformedPolicyDocument(problems.map((x) => `${x.element}: ${x.message}`).join('; '))
         }
-
         // The root user cannot assume roles (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
         if (ctx.identity.kind === 'root') throw accessDenied('Roles may not be assumed by root accounts.')
 
@@ -141,13 +155,13 @@ export function stsService(runtime: Runtime): QueryService {
           sourceIdentity,
         })
         return {
-          Credentials: credentialsXml(rec),
+          Credentials: credentials(rec),
           AssumedRoleUser: { AssumedRoleId: `${role.roleId}:${sessionName}`, Arn: rec.arn },
           PackedPolicySize:
             policyText !== undefined ? Math.min(100, Math.ceil((policyText.length / 2048) * 100)) : undefined,
           SourceIdentity: sourceIdentity,
         }
-      },
-    },
-  }
+      }),
+    ],
+  })
 }

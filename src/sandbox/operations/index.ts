@@ -1,0 +1,175 @@
+/**
+ * The operation layer: a sandbox service is a list of operations, each declared once with the AWS
+ * SDK for JavaScript v3's own input and output types, whose input is parsed and validated and whose
+ * output is serialized from AWS's service model (model.ts) — so member names, types, required
+ * members, constraints and validation messages are AWS's, not hand-written.
+ *
+ * ```ts
+ * import type { AssumeRoleRequest, AssumeRoleResponse } from '@aws-sdk/client-sts'
+ * operation<AssumeRoleRequest, AssumeRoleResponse>('AssumeRole', (input, ctx) => { … })
+ * ```
+ *
+ * A service built here has the gateway's `QueryService` / `JsonService` shape (services/types.ts),
+ * so the gateway serves old-style services (CloudFormation, S3, until they are converted) and
+ * new-style ones alike, with no second dispatch: {@link queryService} and {@link jsonService} are
+ * that adapter. Operations the model has but the service does not declare are not in `actions`, so
+ * the gateway answers them "not supported by the crosspipe sandbox" in the service's protocol.
+ */
+import { AwsError } from '../gateway/errors.js'
+import type { JsonAction, JsonService, QueryAction, QueryService, RequestContext } from '../services/types.js'
+import { readJsonInput, writeJsonOutput } from './json.js'
+import { serviceModel, type ServiceModel } from './model.js'
+import { readQueryInput, writeQueryOutput } from './query.js'
+import { validationMessage, violations } from './validate.js'
+
+type Leaf = string | number | boolean | Date | Uint8Array
+
+/**
+ * An SDK v3 input type as the handler receives it, validated: the members the SDK types as required
+ * (`RoleArn: string | undefined`, a key without `?`, which is how the SDK marks the model's
+ * required members) are present; optional ones stay optional. Nested structures alike.
+ */
+export type Validated<T> = T extends Leaf
+  ? T
+  : T extends readonly (infer E)[]
+    ? Validated<E>[]
+    : T extends object
+      ? {
+          [K in keyof T as object extends Pick<T, K> ? never : K]-?: Validated<NonNullable<T[K]>>
+        } & {
+          [K in keyof T as object extends Pick<T, K> ? K : never]?: Validated<NonNullable<T[K]>>
+        }
+      : T
+
+/** A handler's answer: the SDK output type, or a promise of it. */
+type Answer<O> = O | Promise<O>
+
+/** One operation: its model name and its handler. */
+export interface Operation {
+  readonly name: string
+  readonly handler: (input: never, ctx: RequestContext) => Answer<unknown>
+}
+
+/** Declares an operation with the SDK's own types for its input and output. */
+export function operation<I extends object, O extends object>(
+  name: string,
+  handler: (input: Validated<I>, ctx: RequestContext) => Answer<O>,
+): Operation {
+  return { name, handler: handler }
+}
+
+/** What a service built from operations says about itself. */
+export interface OperationServiceOptions {
+  /** Folder name and IAM prefix (`sts`). */
+  readonly name: string
+  /** The model file (`dist/data/models/<model>.json`); defaults to {@link name}. */
+  readonly model?: string
+  readonly signingName: string
+  readonly global?: boolean
+  readonly operations: readonly Operation[]
+  /**
+   * The code of a constraint violation: `ValidationError` for awsQuery services and
+   * `ValidationException` for awsJson ones unless the service documents another (CloudWatch Logs:
+   * `InvalidParameterException`).
+   */
+  readonly validationCode?: string
+}
+
+/** Checks that every declared operation is in the model: a typo is a bug, found at start-up. */
+function declared(model: ServiceModel, o: OperationServiceOptions): void {
+  for (const op of o.operations)
+    if (!Object.hasOwn(model.operations, op.name))
+      throw new Error(`service ${o.name}: operation ${op.name} is not in AWS's ${o.model ?? o.name} model`)
+}
+
+/** Validates a parsed input, throwing AWS's error for its violations. */
+function validate(model: ServiceModel, shape: string | undefined, input: unknown, code: string): void {
+  if (!shape) return
+  const found = violations(model, shape, input)
+  if (found.length) throw new AwsError(code, validationMessage(found), 400)
+}
+
+/**
+ * A lazily loaded model: the model file is read on the first request, not at start-up, so a
+ * sandbox that starts and answers only S3 never reads STS's model.
+ */
+function lazyModel(name: string): () => ServiceModel {
+  let m: ServiceModel | undefined
+  return () => (m ??= serviceModel(name))
+}
+
+/**
+ * An awsQuery service from operations. The model gives the XML namespace and API version; they are
+ * passed here too (`xmlNamespace`, `apiVersion`) because the gateway renders errors in the
+ * namespace before any model is loaded.
+ */
+export function queryService(
+  o: OperationServiceOptions & { readonly xmlNamespace: string; readonly apiVersion: string },
+): QueryService {
+  const model = lazyModel(o.model ?? o.name)
+  let checked = false
+  const code = o.validationCode ?? 'ValidationError'
+  const actions: Record<string, QueryAction> = {}
+  for (const op of o.operations) {
+    actions[op.name] = async (params, ctx) => {
+      const m = model()
+      if (!checked) {
+        declared(m, o)
+        checked = true
+      }
+      const spec = m.operations[op.name]!
+      const input = readQueryInput(m, spec.input, params)
+      validate(m, spec.input, input, code)
+      const output = await (op.handler as (i: unknown, c: RequestContext) => Answer<unknown>)(input, ctx)
+      return writeQueryOutput(m, spec.output, output)
+    }
+  }
+  return {
+    name: o.name,
+    signingName: o.signingName,
+    global: o.global,
+    protocol: 'query',
+    xmlNamespace: o.xmlNamespace,
+    apiVersion: o.apiVersion,
+    actions,
+  }
+}
+
+/** An awsJson service from operations. */
+export function jsonService(
+  o: OperationServiceOptions & { readonly jsonVersion: '1.0' | '1.1'; readonly targetPrefix: string },
+): JsonService {
+  const model = lazyModel(o.model ?? o.name)
+  let checked = false
+  const code = o.validationCode ?? 'ValidationException'
+  const actions: Record<string, JsonAction> = {}
+  for (const op of o.operations) {
+    actions[op.name] = async (doc, ctx) => {
+      const m = model()
+      if (!checked) {
+        declared(m, o)
+        checked = true
+      }
+      const spec = m.operations[op.name]!
+      const input = readJsonInput(m, spec.input, doc)
+      validate(m, spec.input, input, code)
+      const output = await (op.handler as (i: unknown, c: RequestContext) => Answer<unknown>)(input, ctx)
+      return writeJsonOutput(m, spec.output, output)
+    }
+  }
+  return {
+    name: o.name,
+    signingName: o.signingName,
+    global: o.global,
+    protocol: 'json',
+    jsonVersion: o.jsonVersion,
+    targetPrefix: o.targetPrefix,
+    actions,
+  }
+}
+
+export { serviceModel } from './model.js'
+export type { ServiceModel, Shape, ShapeRef } from './model.js'
+export { readQueryInput, writeQueryOutput } from './query.js'
+export { readJsonInput, writeJsonOutput } from './json.js'
+export { violations, validationMessage } from './validate.js'
