@@ -68,9 +68,13 @@ const managedFile = join(root, 'dist', 'data', 'aws-managed-policies.jsonl')
 const managedSource = managedPoliciesSource(root)
 // The AWS service models of the sandbox's operation layer (see gen-api-models.mjs), and their source.
 const modelsDir = join(root, 'dist', 'data', 'models')
-const modelsSource = apiModelsSource(root)
+// Finding botocore costs a Python start (about half a second), so a build with nothing to do does
+// not look: it only checks that models were written. A build that does work (a source changed, or
+// --force) looks again, and writes the models again when their source changed.
+let modelsSourceMemo
+const modelsSource = () => (modelsSourceMemo ??= { value: apiModelsSource(root) }).value
 // A package must carry the models' constraints (AWS's validation messages): packing needs botocore.
-if (process.argv.includes('--full-models') && !modelsSource?.startsWith('botocore@')) {
+if (process.argv.includes('--full-models') && !modelsSource()?.startsWith('botocore@')) {
   process.stderr.write(
     'crosspipe build: --full-models needs a Python botocore (pip install botocore, or the AWS CLI v1): the aws-sdk package has no constraints\n',
   )
@@ -86,7 +90,7 @@ try {
     statSync(join(root, 'dist', 'cli', 'main.js')).isFile() &&
     statSync(schemaFile).isFile() &&
     (managedSource === undefined || managedPoliciesHeader(managedFile)?.source === managedSource) &&
-    (modelsSource === undefined || apiModelsWrittenFrom(modelsDir) === modelsSource)
+    apiModelsWrittenFrom(modelsDir) !== undefined
 } catch {
   current = false
 }
@@ -226,7 +230,7 @@ for (const { metafile } of fastBuilds)
 if (managedSource && managedPoliciesHeader(managedFile)?.source !== managedSource)
   writeManagedPolicies(root, managedFile)
 // The service models, written again only when their source (botocore's or aws-sdk's version) changed.
-if (modelsSource && apiModelsWrittenFrom(modelsDir) !== modelsSource) writeApiModels(root, modelsDir)
+if (modelsSource() && apiModelsWrittenFrom(modelsDir) !== modelsSource()) writeApiModels(root, modelsDir)
 
 // The editor JSON Schema of crosspipe.yml, from the zod schema just built.
 const { pipelineJsonSchema } = await import(pathToFileURL(join(outDir, 'model', 'index.js')).href)
