@@ -245,6 +245,13 @@ for (const { cli, skip } of CLIS) {
       '3',
     ])
     await fails('NotFoundException', ['kms', 'describe-key', '--key-id', 'alias/none-such'])
+    // A predefined AWS alias names the AWS managed key, created on first use
+    // (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html).
+    const managedKey = await ok(['kms', 'describe-key', '--key-id', 'alias/aws/ssm'])
+    assert.equal(managedKey.json.KeyMetadata.KeyManager, 'AWS')
+    const again = await ok(['kms', 'describe-key', '--key-id', 'alias/aws/ssm'])
+    assert.equal(again.json.KeyMetadata.KeyId, managedKey.json.KeyMetadata.KeyId)
+    await fails('NotFoundException', ['kms', 'describe-key', '--key-id', 'alias/aws/no-such-service'])
     const policy = await ok(['kms', 'get-key-policy', '--key-id', keyId, '--policy-name', 'default'])
     assert.equal(JSON.parse(policy.json.Policy).Statement[0].Principal.AWS, 'arn:aws:iam::222222222222:root')
 

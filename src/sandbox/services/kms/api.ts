@@ -158,6 +158,15 @@ function keyMetadata(k: KeyRecord): Kms.KeyMetadata {
   }
 }
 
+/** `alias/aws/<service>`, the alias of an AWS managed key. */
+const PREDEFINED_ALIAS = /^alias\/aws\/([a-z0-9-]+)$/
+/**
+ * Services whose AWS managed key (`aws/<service>`) DescribeKey creates: those the sandbox serves or
+ * stores for that encrypt with their AWS managed key by default
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-key).
+ */
+const AWS_MANAGED_KEY_SERVICES: ReadonlySet<string> = new Set(['s3', 'ssm', 'ecr', 'codecommit'])
+
 /** The KMS service; also registers {@link KmsInternal} as `kms` on the runtime. */
 export function kmsService(runtime: Runtime): JsonService {
   const store = new KmsStore(runtime.db)
@@ -485,6 +494,12 @@ export function kmsService(runtime: Runtime): JsonService {
         return { KeyMetadata: keyMetadata(k) }
       }),
       operation<Kms.DescribeKeyRequest, Kms.DescribeKeyResponse>('DescribeKey', (input, ctx) => {
+        // "If you specify a predefined AWS alias (an AWS alias with no key ID), KMS associates the
+        // alias with an AWS managed key" (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html):
+        // the key a service would create on first use is created here, in the caller's account.
+        const predefined = PREDEFINED_ALIAS.exec(input.KeyId)?.[1]
+        if (predefined && AWS_MANAGED_KEY_SERVICES.has(predefined))
+          internal.awsManagedKeyArn(ctx.identity.account, ctx.region, ctx.partition, predefined)
         const k = findKey(ctx, input.KeyId, 'cross-account')
         allow(ctx, 'DescribeKey', k)
         return { KeyMetadata: keyMetadata(k) }
