@@ -229,6 +229,46 @@ for (const { metafile } of fastBuilds)
 // installed data set is another version than the one the file was written from.
 if (managedSource && managedPoliciesHeader(managedFile)?.source !== managedSource)
   writeManagedPolicies(root, managedFile)
+// The fast commands' code caches: each command run once, by the launcher users run, on the example
+// `init` writes; the launcher writes the cache when CROSSPIPE_START_CACHE=write (build only). They
+// run while this process writes the models and the schema, and side by side: the build is on the
+// path of `npm ci` (issue 12: about a second).
+const warming = (async () => {
+  const { spawn } = await import('node:child_process')
+  const { mkdtempSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const bin = join(root, 'bin', 'crosspipe.js')
+  const work = mkdtempSync(join(tmpdir(), 'crosspipe-build-'))
+  const options = { cwd: work, env: { ...process.env, CROSSPIPE_START_CACHE: 'write', NO_COLOR: '1' } }
+  /** Runs `crosspipe ...args`; `ok` lists the exit codes that are no failure of the build. */
+  const run = (args, ok) =>
+    new Promise((done, fail) => {
+      const child = spawn(process.execPath, [bin, ...args], {
+        ...options,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      child.on('error', fail)
+      child.on('close', (code) =>
+        ok.includes(code)
+          ? done()
+          : fail(
+              new Error(`crosspipe ${args.join(' ')} failed while warming the start-up caches:\n${stderr}`),
+            ),
+      )
+    })
+  try {
+    await run(['init'], [0])
+    // check exits 1 when it has findings; only a crash (70) or bad input (2) is the build's problem.
+    await Promise.all(Object.keys(FAST_COMMANDS).map((name) => run([name], [0, 1])))
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+})()
+// Settled below; this only keeps an early failure from being reported as unhandled first.
+warming.catch(() => undefined)
+
 // The service models, written again only when their source (botocore's or aws-sdk's version) changed.
 if (modelsSource() && apiModelsWrittenFrom(modelsDir) !== modelsSource()) writeApiModels(root, modelsDir)
 
@@ -236,44 +276,7 @@ if (modelsSource() && apiModelsWrittenFrom(modelsDir) !== modelsSource()) writeA
 const { pipelineJsonSchema } = await import(pathToFileURL(join(outDir, 'model', 'index.js')).href)
 writeFileSync(schemaFile, JSON.stringify(pipelineJsonSchema(), null, 2) + '\n')
 
-// The fast commands' code caches: each command run once, by the launcher users run, on the example
-// `init` writes; the launcher writes the cache when CROSSPIPE_START_CACHE=write (build only). The
-// commands run side by side: the build is on the path of `npm ci` (issue 12: about a second).
-{
-  const { spawn, spawnSync } = await import('node:child_process')
-  const { mkdtempSync } = await import('node:fs')
-  const { tmpdir } = await import('node:os')
-  const bin = join(root, 'bin', 'crosspipe.js')
-  const work = mkdtempSync(join(tmpdir(), 'crosspipe-build-'))
-  const options = { cwd: work, env: { ...process.env, CROSSPIPE_START_CACHE: 'write', NO_COLOR: '1' } }
-  try {
-    const init = spawnSync(process.execPath, [bin, 'init'], { ...options, encoding: 'utf8' })
-    if (init.status !== 0)
-      throw new Error(`crosspipe init failed while warming the start-up caches:\n${init.stderr}`)
-    await Promise.all(
-      Object.keys(FAST_COMMANDS).map(
-        (name) =>
-          new Promise((done, fail) => {
-            const child = spawn(process.execPath, [bin, name], {
-              ...options,
-              stdio: ['ignore', 'ignore', 'pipe'],
-            })
-            let stderr = ''
-            child.stderr.on('data', (d) => (stderr += d))
-            child.on('error', fail)
-            // check exits 1 when it has findings; only a crash (70) or bad input (2) is the build's problem.
-            child.on('close', (code) =>
-              code === 0 || code === 1
-                ? done()
-                : fail(new Error(`crosspipe ${name} failed while warming its start-up cache:\n${stderr}`)),
-            )
-          }),
-      ),
-    )
-  } finally {
-    rmSync(work, { recursive: true, force: true })
-  }
-}
+await warming
 
 writeFileSync(stampFile, stamp)
 // One line per build that did work, for tests that count builds (test/e2e/readme-walkthrough).
