@@ -17,7 +17,7 @@ import { DEFAULT_ACCOUNTS, DEFAULT_REGION } from './config.js'
 import { startGateway } from './gateway/server.js'
 import { Runtime } from './runtime.js'
 import { SERVICE_FACTORIES } from './services/index.js'
-import { pruneSessions } from './services/sts/store.js'
+import { pruneSessions } from './auth/sessions.js'
 import {
   checkDatabasePresent,
   isDiskFull,

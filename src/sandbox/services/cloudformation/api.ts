@@ -19,7 +19,7 @@ import { callerOf, sandboxHost } from './host.js'
 import { displayValue, type ParameterInput } from './parameters.js'
 import { AWS_PROVIDERS } from './providers/aws.js'
 import { LOCAL_PROVIDERS } from './providers/local.js'
-import { ProviderRegistry } from './providers/types.js'
+import { ProviderRegistry } from '../../cfn-providers.js'
 import { SqlCfnStore, type ChangeSetRecord, type StackRecord } from './store.js'
 import { requiredCapability, type Template } from './template.js'
 

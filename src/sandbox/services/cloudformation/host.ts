@@ -18,11 +18,11 @@ import { authorize as authorizeCall } from '../../auth/authorize.js'
 import { identityOf, type Identity } from '../../auth/identity.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
-import { issueSession } from '../sts/store.js'
+import { issueSession } from '../../auth/sessions.js'
 import type { RequestContext, Service } from '../types.js'
 import type { Caller, EngineHost } from './engine.js'
 import { validationError } from './errors.js'
-import type { AwsCalls, RestResult } from './providers/types.js'
+import type { AwsCalls, RestResult } from '../../cfn-providers.js'
 import type { Scope } from './store.js'
 
 /** The service principal CloudFormation assumes roles as. */

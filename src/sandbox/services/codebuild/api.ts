@@ -20,7 +20,7 @@ import type { Runtime } from '../../runtime.js'
 import { jsonService, operation, type Validated } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
 import type { CloudFormationInternal } from '../cloudformation/api.js'
-import { serviceMayAssume } from './calls.js'
+import { serviceMayAssume } from '../../internal/client.js'
 import { projectProvider } from './cfn-provider.js'
 import { alreadyExists, invalidInput, notFound } from './errors.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
@@ -34,7 +34,7 @@ import {
   type ProjectRecord,
 } from './store.js'
 
-import { registerShutdown } from './shutdown.js'
+import { registerShutdown } from '../../shutdown.js'
 
 /** StartBuild's input, as the API names it (the subset the sandbox honours). */
 export interface StartBuildInput {

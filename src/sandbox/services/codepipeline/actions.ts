@@ -18,8 +18,15 @@ import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import type { CodeBuildInternal } from '../codebuild/api.js'
-import { callJson, callQuery, callRest, contextFor, describeError, type Acting } from '../codebuild/calls.js'
-import { readZip } from '../codebuild/files.js'
+import {
+  callJson,
+  callQuery,
+  callRest,
+  contextFor,
+  describeError,
+  type Acting,
+} from '../../internal/client.js'
+import { readZip } from '../../files.js'
 import { ActionFailure, readArtifact } from './artifacts.js'
 import type { ActionDeclaration, ArtifactRef, PipelineStore, RepositoryRecord } from './store.js'
 import { scopeOf } from './store.js'

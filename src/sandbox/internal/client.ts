@@ -1,5 +1,6 @@
 /**
- * Calls from CodeBuild and CodePipeline into the other sandbox services, made as an identity.
+ * The internal client: calls from one sandbox service into another (CodeBuild and CodePipeline
+ * today), made as an identity. It lives below the services so that none imports another.
  *
  * On AWS these services act with a role's temporary credentials: CodeBuild with the project's
  * service role, CodePipeline with the pipeline role or an action's role. So that the sandbox
@@ -8,15 +9,15 @@
  * identity is that role session — never through a private shortcut into another service's store.
  */
 import { XMLParser } from 'fast-xml-parser'
-import { parseArn, servicePrincipal, simulate, type PrincipalService } from '../../../iam/index.js'
-import { identityOf, type Identity } from '../../auth/identity.js'
-import { requestId } from '../../ids.js'
-import { AwsError } from '../../gateway/errors.js'
-import { queryResult } from '../../gateway/protocols.js'
-import type { Runtime } from '../../runtime.js'
-import type { RoleRecord } from '../iam/store.js'
-import { issueSession } from '../sts/store.js'
-import type { RequestContext, RestResponse, Service } from '../types.js'
+import { parseArn, servicePrincipal, simulate, type PrincipalService } from '../../iam/index.js'
+import { identityOf, type Identity } from '../auth/identity.js'
+import { requestId } from '../ids.js'
+import { AwsError } from '../gateway/errors.js'
+import { queryResult } from '../gateway/protocols.js'
+import type { Runtime } from '../runtime.js'
+import type { RoleRecord } from '../services/iam/store.js'
+import { issueSession } from '../auth/sessions.js'
+import type { RequestContext, RestResponse, Service } from '../services/types.js'
 
 /** Who acts, and in which region (the SigV4 scope a real client would sign for). */
 export interface Acting {
@@ -24,7 +25,7 @@ export interface Acting {
   readonly region: string
 }
 
-export { identityOf } from '../../auth/identity.js'
+export { identityOf } from '../auth/identity.js'
 
 /** A request context for an internal call, as the gateway would build it. */
 export function contextFor(runtime: Runtime, as: Acting): RequestContext {

@@ -3,12 +3,12 @@
  * runtime's credential table (the gateway resolves every access key there). This module issues
  * and prunes them.
  */
-import { formatArn } from '../../../iam/arn.js'
-import type { PolicyDocument } from '../../../iam/types.js'
-import type { CredentialRecord } from '../../auth/identity.js'
-import { secretKey, sessionToken, uniqueId } from '../../ids.js'
-import type { Runtime } from '../../runtime.js'
-import type { RoleRecord } from '../iam/store.js'
+import { formatArn } from '../../iam/arn.js'
+import type { PolicyDocument } from '../../iam/types.js'
+import type { CredentialRecord } from './identity.js'
+import { secretKey, sessionToken, uniqueId } from '../ids.js'
+import type { Runtime } from '../runtime.js'
+import type { RoleRecord } from '../services/iam/store.js'
 
 /** Options for {@link issueSession}. */
 export interface IssueSessionOptions {
