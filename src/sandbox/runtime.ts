@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { partitionOf } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { CredentialRecord } from './auth/identity.js'
+import { ProviderRegistry } from './cfn-providers.js'
 import { DEFAULT_PARTITION } from './config.js'
 import { secretKey, uniqueId } from './ids.js'
 import { IamStore } from './services/iam/store.js'
@@ -39,6 +40,13 @@ export class Runtime {
   readonly accountTable: ItemTable<AccountRecord>
   readonly iam: IamStore
   readonly services: Service[] = []
+  /**
+   * CloudFormation's resource providers, by resource type. The composition root
+   * (`services/index.ts`, {@link RESOURCE_PROVIDERS}) fills it with every service's providers
+   * before the services are built, so a service that offers a resource type (CodeBuild's
+   * projects, CodePipeline's pipelines) never imports CloudFormation to register it.
+   */
+  readonly providers = new ProviderRegistry()
   readonly defaultRegion: string
   readonly stateDir: string
   /** Space given back when the disk is full so that deletes still work (see state-dir.ts). */

@@ -17,15 +17,13 @@ import { CloudFormationEngine, type OpContext, type StackInput } from './engine.
 import { validationError } from './errors.js'
 import { callerOf, sandboxHost } from './host.js'
 import { displayValue, type ParameterInput } from './parameters.js'
-import { AWS_PROVIDERS } from './providers/aws.js'
-import { LOCAL_PROVIDERS } from './providers/local.js'
-import { ProviderRegistry } from '../../cfn-providers.js'
+import type { ProviderRegistry } from '../../cfn-providers.js'
 import { SqlCfnStore, type ChangeSetRecord, type StackRecord } from './store.js'
 import { requiredCapability, type Template } from './template.js'
 
 /** What the CloudFormation service offers other services (`runtime.use('cloudformation')`). */
 export interface CloudFormationInternal {
-  /** Register providers here: later services (CodePipeline, CodeBuild) add their resource types. */
+  /** The runtime's registry (the composition root registers every service's providers). */
   readonly providers: ProviderRegistry
   readonly engine: CloudFormationEngine
 }
@@ -204,8 +202,8 @@ function capabilitiesOf(t: Template): { caps: string[]; reason?: string } {
 
 /** The CloudFormation service. */
 export function cloudformationService(runtime: Runtime): QueryService {
-  const providers = new ProviderRegistry()
-  for (const p of [...LOCAL_PROVIDERS, ...AWS_PROVIDERS]) providers.register(p)
+  // Filled by the composition root (services/index.ts) with every service's providers.
+  const providers = runtime.providers
   const engine = new CloudFormationEngine({
     store: new SqlCfnStore(runtime.db),
     providers,

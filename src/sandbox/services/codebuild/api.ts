@@ -19,9 +19,7 @@ import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import { jsonService, operation, type Validated } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
-import type { CloudFormationInternal } from '../cloudformation/api.js'
 import { serviceMayAssume } from '../../internal/client.js'
-import { projectProvider } from './cfn-provider.js'
 import { alreadyExists, invalidInput, notFound } from './errors.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
 import { BuildRunner } from './runner.js'
@@ -411,8 +409,6 @@ export function codebuildService(runtime: Runtime): JsonService {
     },
   }
   runtime.provide('codebuild', internal)
-  // Stacks create projects through this API (cfn-provider.ts), replacing no stand-in.
-  runtime.use<CloudFormationInternal>('cloudformation').providers.register(projectProvider)
 
   return jsonService({
     name: 'codebuild',

@@ -12,9 +12,7 @@ import { formatArn } from '../../../iam/arn.js'
 import { servicePrincipal } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import type { Runtime } from '../../runtime.js'
-import type { CloudFormationInternal } from '../cloudformation/api.js'
 import { serviceMayAssume } from '../../internal/client.js'
-import { pipelineProvider } from './cfn-provider.js'
 import { jsonService, operation } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { readDeclaration, validateDeclaration } from './declaration.js'
@@ -125,8 +123,6 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
   const store = new PipelineStore(runtime)
   const engine = new PipelineEngine({ runtime, store, pollIntervalMs: options.pollIntervalMs })
   runtime.provide<CodePipelineInternal>('codepipeline', { store, engine })
-  // Stacks create pipelines through this API (cfn-provider.ts).
-  runtime.use<CloudFormationInternal>('cloudformation').providers.register(pipelineProvider)
 
   const pipelineArn = (ctx: RequestContext, account: string, name: string): string =>
     formatArn({
