@@ -9,11 +9,13 @@
  * identity is that role session — never through a private shortcut into another service's store.
  */
 import { XMLParser } from 'fast-xml-parser'
-import { parseArn, servicePrincipal, simulate, type PrincipalService } from '../../iam/index.js'
+import { endpointHost, parseArn, servicePrincipal, simulate, type PrincipalService } from '../../iam/index.js'
 import { identityOf, type Identity } from '../auth/identity.js'
 import { requestId } from '../ids.js'
 import { AwsError } from '../gateway/errors.js'
 import { queryResult } from '../gateway/protocols.js'
+import type { RestCall } from '../cfn-providers.js'
+import type { XmlObject } from '../gateway/xml.js'
 import type { Runtime } from '../runtime.js'
 import type { RoleRecord } from '../services/iam/store.js'
 import { issueSession } from '../auth/sessions.js'
@@ -41,14 +43,37 @@ export function contextFor(runtime: Runtime, as: Acting): RequestContext {
   }
 }
 
-function service(runtime: Runtime, name: string): Service {
-  const s = runtime.services.find((x) => x.name === name)
-  if (!s)
-    throw new AwsError(
+/**
+ * How a call to a service or action the sandbox does not serve fails. Between services it is the
+ * sandbox's own fault (500 InternalFailure, the default); CloudFormation words it as a resource
+ * the sandbox cannot provision (400 NotSupported, host.ts), since the template chose it.
+ */
+export interface Unsupported {
+  service(name: string): AwsError
+  /** `action` is undefined for a restXml service (no action names). */
+  action(name: string, protocol: Service['protocol'], action?: string): AwsError
+}
+
+const INTERNAL_FAILURE: Unsupported = {
+  service: (name) =>
+    new AwsError(
       'InternalFailure',
       `The crosspipe sandbox has no ${name} service registered; ${name} calls cannot be made.`,
       500,
-    )
+    ),
+  action: (name, protocol, action) =>
+    new AwsError(
+      'InternalFailure',
+      action === undefined
+        ? `${name} is not a restXml service`
+        : `${name} has no ${protocol === 'json' ? 'awsJson' : 'awsQuery'} action ${action}`,
+      500,
+    ),
+}
+
+function service(runtime: Runtime, name: string, unsupported: Unsupported): Service {
+  const s = runtime.services.find((x) => x.name === name)
+  if (!s) throw unsupported.service(name)
   return s
 }
 
@@ -59,11 +84,28 @@ export async function callJson(
   name: string,
   action: string,
   input: Readonly<Record<string, unknown>>,
+  unsupported: Unsupported = INTERNAL_FAILURE,
 ): Promise<unknown> {
-  const s = service(runtime, name)
+  const s = service(runtime, name, unsupported)
   if (s.protocol !== 'json' || !Object.hasOwn(s.actions, action))
-    throw new AwsError('InternalFailure', `${name} has no awsJson action ${action}`, 500)
+    throw unsupported.action(name, 'json', action)
   return await s.actions[action]!(input, contextFor(runtime, as))
+}
+
+/** An awsQuery action of another service (IAM, STS), as `as`: the handler's result, before rendering. */
+export async function callQueryResult(
+  runtime: Runtime,
+  as: Acting,
+  name: string,
+  action: string,
+  params: Readonly<Record<string, string>>,
+  unsupported: Unsupported = INTERNAL_FAILURE,
+): Promise<XmlObject | undefined> {
+  const s = service(runtime, name, unsupported)
+  if (s.protocol !== 'query' || !Object.hasOwn(s.actions, action))
+    throw unsupported.action(name, 'query', action)
+  const map = new Map<string, string>(Object.entries({ Action: action, Version: s.apiVersion, ...params }))
+  return (await s.actions[action]!(map, contextFor(runtime, as))) ?? undefined
 }
 
 const xml = new XMLParser({
@@ -84,55 +126,52 @@ export async function callQuery(
   action: string,
   params: Readonly<Record<string, string>>,
 ): Promise<Record<string, unknown>> {
-  const s = service(runtime, name)
-  if (s.protocol !== 'query' || !Object.hasOwn(s.actions, action))
-    throw new AwsError('InternalFailure', `${name} has no awsQuery action ${action}`, 500)
-  const map = new Map<string, string>(Object.entries({ Action: action, Version: s.apiVersion, ...params }))
-  const result = await s.actions[action]!(map, contextFor(runtime, as))
-  const wire = queryResult(action, s.xmlNamespace, result, requestId())
+  const result = await callQueryResult(runtime, as, name, action, params)
+  const s = service(runtime, name, INTERNAL_FAILURE)
+  const wire = queryResult(action, s.protocol === 'query' ? s.xmlNamespace : '', result, requestId())
   const doc = xml.parse(String(wire.body)) as Record<string, Record<string, unknown>>
   const resp = doc[`${action}Response`] ?? {}
   const r = resp[`${action}Result`]
   return r !== null && typeof r === 'object' ? (r as Record<string, unknown>) : {}
 }
 
-/** A restXml request to another service (S3), as `as`. Errors throw the service's AwsError. */
+/**
+ * A restXml request to another service (S3), as `as`, sent as a client would: to the service's
+ * endpoint host in the caller's region, with its `content-length`. Errors throw the service's
+ * AwsError.
+ */
 export async function callRest(
   runtime: Runtime,
   as: Acting,
   name: string,
-  req: {
-    readonly method: string
-    readonly path: string
-    readonly query?: readonly (readonly [string, string])[]
-    readonly headers?: Readonly<Record<string, string>>
-    readonly body?: Buffer
-  },
+  req: RestCall,
+  unsupported: Unsupported = INTERNAL_FAILURE,
 ): Promise<RestResponse> {
-  const s = service(runtime, name)
-  if (s.protocol !== 'rest-xml')
-    throw new AwsError('InternalFailure', `${name} is not a restXml service`, 500)
+  const s = service(runtime, name, unsupported)
+  if (s.protocol !== 'rest-xml') throw unsupported.action(name, s.protocol)
   const headers = new Map<string, string>()
   for (const [k, v] of Object.entries(req.headers ?? {})) headers.set(k.toLowerCase(), v)
+  const body =
+    req.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body)
+  headers.set('content-length', String(body.length))
   const rawPath = req.path
     .split('/')
     .map((p) => encodeURIComponent(p))
     .join('/')
-  const res = await s.handle(
+  return await s.handle(
     {
       method: req.method,
       path: req.path,
       rawPath,
       query: req.query ?? [],
       headers,
-      body: req.body ?? Buffer.alloc(0),
+      body,
       trailers: new Map(),
-      host: '127.0.0.1',
+      host: endpointHost(name, as.region),
       presigned: false,
     },
     contextFor(runtime, as),
   )
-  return res
 }
 
 /** Options for {@link assumeRoleAsService}. */

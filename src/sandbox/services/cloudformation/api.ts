@@ -17,16 +17,8 @@ import { CloudFormationEngine, type OpContext, type StackInput } from './engine.
 import { validationError } from './errors.js'
 import { callerOf, sandboxHost } from './host.js'
 import { displayValue, type ParameterInput } from './parameters.js'
-import type { ProviderRegistry } from '../../cfn-providers.js'
 import { SqlCfnStore, type ChangeSetRecord, type StackRecord } from './store.js'
 import { requiredCapability, type Template } from './template.js'
-
-/** What the CloudFormation service offers other services (`runtime.use('cloudformation')`). */
-export interface CloudFormationInternal {
-  /** The runtime's registry (the composition root registers every service's providers). */
-  readonly providers: ProviderRegistry
-  readonly engine: CloudFormationEngine
-}
 
 const XMLNS = XML_NAMESPACES.cloudformation
 
@@ -209,7 +201,6 @@ export function cloudformationService(runtime: Runtime): QueryService {
     providers,
     host: sandboxHost(runtime),
   })
-  runtime.provide<CloudFormationInternal>('cloudformation', { providers, engine })
 
   const op = (ctx: RequestContext): OpContext => ({
     scope: { account: ctx.identity.account, region: ctx.region },

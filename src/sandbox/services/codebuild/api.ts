@@ -20,6 +20,7 @@ import type { Runtime } from '../../runtime.js'
 import { jsonService, operation, type Validated } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { serviceMayAssume } from '../../internal/client.js'
+import type { CodeBuildInternal, StartBuildInput } from '../../internal/contracts.js'
 import { alreadyExists, invalidInput, notFound } from './errors.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
 import { BuildRunner } from './runner.js'
@@ -33,27 +34,6 @@ import {
 } from './store.js'
 
 import { registerShutdown } from '../../shutdown.js'
-
-/** StartBuild's input, as the API names it (the subset the sandbox honours). */
-export interface StartBuildInput {
-  readonly projectName: string
-  readonly sourceVersion?: string
-  readonly buildspecOverride?: string
-  readonly environmentVariablesOverride?: readonly EnvVar[]
-  readonly timeoutInMinutesOverride?: number
-}
-
-/** What CodePipeline's CodeBuild action uses (registered on the runtime as `codebuild`). */
-export interface CodeBuildInternal {
-  /** StartBuild as the caller in `ctx`, with the pipeline's artifacts as source and outputs. */
-  startBuild(ctx: RequestContext, input: StartBuildInput, pipeline?: PipelineBuildInput): BuildRecord
-  /** A build by id, in an account and region. */
-  build(account: string, region: string, id: string): BuildRecord | undefined
-  /** A build's log text. */
-  buildLog(id: string): string
-  /** Stops a build (StopBuild's effect, without authorization: the pipeline stops its own). */
-  stopBuild(account: string, region: string, id: string): void
-}
 
 /** Environment variables (names and values checked by the model); the sandbox has no Parameter Store or Secrets Manager. */
 function envVars(v: readonly { name: string; value: string; type?: string }[] | undefined): EnvVar[] {

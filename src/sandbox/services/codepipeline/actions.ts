@@ -17,7 +17,6 @@ import { dnsSuffix } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
-import type { CodeBuildInternal } from '../codebuild/api.js'
 import {
   callJson,
   callQuery,
@@ -259,7 +258,7 @@ async function codeCommitSource(c: ActionContext): Promise<ActionResult> {
 // ---- Build / Test: CodeBuild ------------------------------------------------
 
 async function codeBuild(c: ActionContext): Promise<ActionResult> {
-  const cb = c.runtime.use<CodeBuildInternal>('codebuild')
+  const cb = c.runtime.internal('codebuild')
   let env: { name: string; value: string; type: 'PLAINTEXT' }[] = []
   if (c.config['EnvironmentVariables']) {
     try {

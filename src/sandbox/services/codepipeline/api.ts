@@ -41,12 +41,6 @@ export interface CodePipelineServiceOptions {
   readonly pollIntervalMs?: number
 }
 
-/** What other parts of the sandbox use (registered on the runtime as `codepipeline`). */
-export interface CodePipelineInternal {
-  readonly store: PipelineStore
-  readonly engine: PipelineEngine
-}
-
 /** A stored ISO time as the SDK's `Date` (the layer writes epoch seconds). */
 const at = (iso: string | undefined): Date | undefined => (iso === undefined ? undefined : new Date(iso))
 
@@ -116,13 +110,12 @@ function sourceRevisions(
 }
 
 /**
- * The CodePipeline service; also registers {@link CodePipelineInternal} as `codepipeline`.
+ * The CodePipeline service.
  * A factory with options returns the factory the core's service list takes.
  */
 export function codepipelineService(runtime: Runtime, options: CodePipelineServiceOptions = {}): JsonService {
   const store = new PipelineStore(runtime)
   const engine = new PipelineEngine({ runtime, store, pollIntervalMs: options.pollIntervalMs })
-  runtime.provide<CodePipelineInternal>('codepipeline', { store, engine })
 
   const pipelineArn = (ctx: RequestContext, account: string, name: string): string =>
     formatArn({
