@@ -9,7 +9,7 @@
  * identity is that role session — never through a private shortcut into another service's store.
  */
 import { XMLParser } from 'fast-xml-parser'
-import { endpointHost, parseArn, servicePrincipal, simulate, type PrincipalService } from '../../iam/index.js'
+import { endpointHost } from '../../iam/index.js'
 import { identityOf, type Identity } from '../auth/identity.js'
 import { requestId } from '../ids.js'
 import { AwsError } from '../gateway/errors.js'
@@ -17,8 +17,6 @@ import { queryResult } from '../gateway/protocols.js'
 import type { RestCall } from '../cfn-providers.js'
 import type { XmlObject } from '../gateway/xml.js'
 import type { Runtime } from '../runtime.js'
-import type { RoleRecord } from '../services/iam/store.js'
-import { issueSession } from '../auth/sessions.js'
 import type { RequestContext, RestResponse, Service } from '../services/types.js'
 
 /** Who acts, and in which region (the SigV4 scope a real client would sign for). */
@@ -172,76 +170,6 @@ export async function callRest(
     },
     contextFor(runtime, as),
   )
-}
-
-/** Options for {@link assumeRoleAsService}. */
-export interface ServiceAssumeOptions {
-  readonly runtime: Runtime
-  readonly roleArn: string
-  /** `codebuild`, `codepipeline`. */
-  readonly service: PrincipalService
-  readonly sessionName: string
-  /**
-   * The resource the service acts for (a CodeBuild project's or a pipeline's ARN): AWS sets it as
-   * `aws:SourceArn`, and its account as `aws:SourceAccount`, when a service assumes a role for a
-   * resource, so trust policies can prevent the confused deputy
-   * (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html,
-   * https://docs.aws.amazon.com/codebuild/latest/userguide/cross-service-confused-deputy-prevention.html).
-   */
-  readonly sourceArn?: string
-  readonly now?: Date
-  readonly durationSeconds?: number
-}
-
-/**
- * A service assumes a role for its work: the role's trust policy must allow the service
- * principal (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-service.html),
- * decided by the IAM engine. Returns the session's identity, or undefined when the trust policy
- * does not allow it (or the role does not exist) — each service words that failure its own way.
- */
-export function assumeRoleAsService(o: ServiceAssumeOptions): Identity | undefined {
-  const arn = parseArn(o.roleArn)
-  const role = serviceMayAssume(o)
-  if (!arn || !role) return undefined
-  const now = o.now ?? new Date()
-  const rec = issueSession({
-    runtime: o.runtime,
-    account: arn.account,
-    partition: arn.partition,
-    role,
-    sessionName: o.sessionName,
-    durationSeconds: o.durationSeconds ?? 3600,
-    now,
-  })
-  return identityOf(rec)
-}
-
-/**
- * Whether the service principal may assume the role (its trust policy, by the IAM engine):
- * the role's record when it may, undefined when it may not or the role does not exist.
- */
-export function serviceMayAssume(o: ServiceAssumeOptions): RoleRecord | undefined {
-  const arn = parseArn(o.roleArn)
-  const name = arn?.resource.startsWith('role/') ? arn.resource.split('/').pop() : undefined
-  const role = arn && name ? o.runtime.iam.role(arn.account, name) : undefined
-  if (!arn || !role || role.arn !== o.roleArn) return undefined
-  const source =
-    o.sourceArn !== undefined
-      ? { arn: o.sourceArn, account: parseArn(o.sourceArn)?.account ?? '' }
-      : undefined
-  const result = simulate({
-    principal: servicePrincipal(o.service),
-    action: 'sts:AssumeRole',
-    resource: role.arn,
-    resourceAccount: arn.account,
-    resourcePolicy: o.runtime.iam.parsed(role.assumeRolePolicy),
-    context: {
-      'sts:RoleSessionName': o.sessionName,
-      ...(source ? { 'aws:SourceArn': source.arn, 'aws:SourceAccount': source.account } : {}),
-    },
-    now: o.now ?? new Date(),
-  })
-  return result.decision === 'Allowed' ? role : undefined
 }
 
 /**

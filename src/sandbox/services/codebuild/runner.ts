@@ -18,13 +18,8 @@ import type { Runtime } from '../../runtime.js'
 import { formatArn } from '../../../iam/arn.js'
 import { decide, denialMessage } from '../../auth/authorize.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
-import {
-  assumeRoleAsService,
-  callRest,
-  contextFor,
-  describeError,
-  type Acting,
-} from '../../internal/client.js'
+import { assumeRoleAsService } from '../../auth/sessions.js'
+import { callRest, contextFor, describeError, type Acting } from '../../internal/client.js'
 import {
   COMMAND_PHASES,
   BuildspecError,

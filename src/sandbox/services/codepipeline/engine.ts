@@ -20,7 +20,8 @@ import { randomUUID } from 'node:crypto'
 import type { Identity } from '../../auth/identity.js'
 import { formatArn } from '../../../iam/arn.js'
 import type { Runtime } from '../../runtime.js'
-import { assumeRoleAs, assumeRoleAsService, describeError, type Acting } from '../../internal/client.js'
+import { assumeRoleAsService } from '../../auth/sessions.js'
+import { assumeRoleAs, describeError, type Acting } from '../../internal/client.js'
 import { registerShutdown } from '../../shutdown.js'
 import {
   ACTIONS,
