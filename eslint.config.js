@@ -1,4 +1,5 @@
 // ESLint flat config: typescript-eslint type-checked rules, plus the module boundaries of DESIGN.md.
+import { readdirSync } from 'node:fs'
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
@@ -42,40 +43,80 @@ export const awsFactsRule = {
   },
 }
 
-const boundaryConfigs = modules.map((mod) => {
+/** The import patterns src/<mod> may not use (DESIGN.md "Architecture"). */
+function boundaryPatterns(mod) {
   const forbidden = modules.filter((m) => m !== mod && !allowed[mod].includes(m))
-  return {
-    files: [`src/${mod}/**/*.ts`],
+  return [
+    ...(forbidden.length === 0
+      ? []
+      : [
+          {
+            group: forbidden.flatMap((m) => [`**/${m}/*`, `**/${m}/**`, `**/${m}`]),
+            message: `DESIGN.md: src/${mod} may import only ${allowed[mod].join(', ') || 'nothing else in src/'}.`,
+          },
+        ]),
+    ...(mod === 'aws'
+      ? []
+      : [
+          {
+            group: ['@aws-sdk/client-*', '@aws-sdk/credential-providers'],
+            message: 'Only src/aws builds AWS SDK clients (type-only imports of their shapes are fine).',
+            allowTypeImports: true,
+          },
+        ]),
+  ]
+}
+
+const boundaryConfigs = modules.map((mod) => ({
+  files: [`src/${mod}/**/*.ts`],
+  rules: {
+    // The typescript-eslint rule, so that type-only imports of the SDK's shapes are allowed
+    // (the sandbox's S3 operations are typed with them) while building a client is not.
+    '@typescript-eslint/no-restricted-imports': ['error', { patterns: boundaryPatterns(mod) }],
+  },
+}))
+
+/**
+ * DESIGN.md "Operations declared once": the sandbox's services are siblings. A file under
+ * src/sandbox/services/<name>/ may not import another service's folder, not even its types; what
+ * services share lives below them in src/sandbox (the runtime, auth/, internal/contracts.ts,
+ * internal/client.ts, cfn-providers.ts) and services/index.ts, the composition root, is the one
+ * file that knows them all. Generated from the folder list, so a new service is covered at once.
+ * The patterns are relative to each depth (`../kms/…` beside api.ts, `../../kms/…` one folder
+ * down), because `../../../iam/…` from a service's top folder is src/iam, which the sandbox may use.
+ */
+const SIBLINGS_MESSAGE =
+  'DESIGN.md "Operations declared once": services never import each other. Put what they share in src/sandbox (internal/contracts.ts, internal/client.ts, auth/, cfn-providers.ts) and wire it in services/index.ts.'
+const serviceFolders = readdirSync(new URL('./src/sandbox/services/', import.meta.url), {
+  withFileTypes: true,
+})
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort()
+export const siblingConfigs = serviceFolders.flatMap((name) => {
+  const others = serviceFolders.filter((o) => o !== name)
+  return [1, 2, 3].map((depth) => ({
+    files: [`src/sandbox/services/${name}/${'*/'.repeat(depth - 1)}*.ts`],
     rules: {
-      // The typescript-eslint rule, so that type-only imports of the SDK's shapes are allowed
-      // (the sandbox's S3 operations are typed with them) while building a client is not.
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
-            ...(forbidden.length === 0
-              ? []
-              : [
-                  {
-                    group: forbidden.flatMap((m) => [`**/${m}/*`, `**/${m}/**`, `**/${m}`]),
-                    message: `DESIGN.md: src/${mod} may import only ${allowed[mod].join(', ') || 'nothing else in src/'}.`,
-                  },
-                ]),
-            ...(mod === 'aws'
-              ? []
-              : [
-                  {
-                    group: ['@aws-sdk/client-*', '@aws-sdk/credential-providers'],
-                    message:
-                      'Only src/aws builds AWS SDK clients (type-only imports of their shapes are fine).',
-                    allowTypeImports: true,
-                  },
-                ]),
+            ...boundaryPatterns('sandbox'),
+            {
+              group: others.flatMap((o) => [
+                `${'../'.repeat(depth)}${o}`,
+                `${'../'.repeat(depth)}${o}/**`,
+                `**/services/${o}`,
+                `**/services/${o}/**`,
+              ]),
+              message: SIBLINGS_MESSAGE,
+            },
           ],
         },
       ],
     },
-  }
+  }))
 })
 
 export default tseslint.config(
@@ -91,6 +132,7 @@ export default tseslint.config(
     },
   },
   ...boundaryConfigs,
+  ...siblingConfigs,
   awsFactsRule,
   // Only the CLI writes to the terminal; tests, benchmarks and the sandbox's own process entry may too.
   { files: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'], rules: { 'no-console': 'off' } },

@@ -16,8 +16,8 @@ import { emit, type IoHost } from '../model/io.js'
 import { DEFAULT_ACCOUNTS, DEFAULT_REGION } from './config.js'
 import { startGateway } from './gateway/server.js'
 import { Runtime } from './runtime.js'
-import { SERVICE_FACTORIES } from './services/index.js'
-import { pruneSessions } from './services/sts/store.js'
+import { buildServices } from './services/index.js'
+import { pruneSessions } from './auth/sessions.js'
 import {
   checkDatabasePresent,
   isDiskFull,
@@ -292,7 +292,7 @@ async function startLocked(
 
   const runtime = new Runtime({ stateDir, defaultRegion: region })
   try {
-    for (const make of SERVICE_FACTORIES) runtime.services.push(make(runtime))
+    buildServices(runtime)
     const wanted = options.accounts ?? (runtime.accounts().length === 0 ? DEFAULT_ACCOUNTS : {})
     for (const [name, id] of Object.entries(wanted)) runtime.addAccount(name, id)
     pruneSessions(runtime, new Date())

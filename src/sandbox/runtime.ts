@@ -1,12 +1,15 @@
 /**
  * The sandbox's shared state: the database, the body store, accounts and credentials, and the
- * services. One Runtime per running sandbox; services reach each other's internals through it
- * (S3 asks KMS for data keys on behalf of its caller; STS reads IAM's roles).
+ * services. One Runtime per running sandbox; services reach each other's internal contracts
+ * through it (`internal(name)`, typed by internal/contracts.ts: S3 asks KMS for data keys on
+ * behalf of its caller), and CloudFormation finds every service's resource providers on it.
  */
 import { join } from 'node:path'
 import { partitionOf } from '../iam/arn.js'
 import { CrosspipeError } from '../model/errors.js'
 import type { CredentialRecord } from './auth/identity.js'
+import { ProviderRegistry } from './cfn-providers.js'
+import type { Internals } from './internal/contracts.js'
 import { DEFAULT_PARTITION } from './config.js'
 import { secretKey, uniqueId } from './ids.js'
 import { IamStore } from './services/iam/store.js'
@@ -39,12 +42,19 @@ export class Runtime {
   readonly accountTable: ItemTable<AccountRecord>
   readonly iam: IamStore
   readonly services: Service[] = []
+  /**
+   * CloudFormation's resource providers, by resource type. The composition root
+   * (`services/index.ts`, {@link RESOURCE_PROVIDERS}) fills it with every service's providers
+   * before the services are built, so a service that offers a resource type (CodeBuild's
+   * projects, CodePipeline's pipelines) never imports CloudFormation to register it.
+   */
+  readonly providers = new ProviderRegistry()
   readonly defaultRegion: string
   readonly stateDir: string
   /** Space given back when the disk is full so that deletes still work (see state-dir.ts). */
   readonly reserve: SpaceReserve
-  /** Internal APIs services expose to each other, by service name. */
-  private readonly internals = new Map<string, unknown>()
+  /** Internal APIs services expose to each other, by service name (internal/contracts.ts). */
+  private readonly internals: { -readonly [K in keyof Internals]?: Internals[K] } = {}
   /** Functions listing the bodies each service's rows refer to, for the start-up sweep. */
   private readonly blobOwners: (() => ReadonlySet<string>)[] = []
 
@@ -106,16 +116,16 @@ export class Runtime {
     return this.credentials.get('', accessKeyId)
   }
 
-  /** Registers an internal API under a service name. */
-  provide<T>(name: string, api: T): void {
-    this.internals.set(name, api)
+  /** Registers a service's internal API, typed by its contract in internal/contracts.ts. */
+  provide<K extends keyof Internals>(name: K, api: Internals[K]): void {
+    this.internals[name] = api
   }
 
-  /** An internal API registered by another service. */
-  use<T>(name: string): T {
-    const api = this.internals.get(name)
+  /** The internal API of a sibling service, typed by its contract (built earlier, or a bug). */
+  internal<K extends keyof Internals>(name: K): Internals[K] {
+    const api = this.internals[name]
     if (!api) throw new Error(`sandbox: internal API ${name} is not registered`)
-    return api as T
+    return api
   }
 
   /** Registers a service's list of live bodies; bodies nobody lists are orphans of interrupted writes. */

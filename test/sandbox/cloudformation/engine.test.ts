@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { harness } from './harness.js'
 import { AwsError } from '../../../src/sandbox/gateway/errors.js'
-import type { ResourceProvider } from '../../../src/sandbox/services/cloudformation/providers/types.js'
+import type { ResourceProvider } from '../../../src/sandbox/cfn-providers.js'
 
 function slowProvider(log: string[], counter: { now: number; max: number }): ResourceProvider {
   const step = async (what: string): Promise<void> => {

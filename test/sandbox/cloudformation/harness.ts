@@ -6,10 +6,7 @@
 import { AwsError } from '../../../src/sandbox/gateway/errors.js'
 import { CloudFormationEngine, type OpContext } from '../../../src/sandbox/services/cloudformation/engine.js'
 import { LOCAL_PROVIDERS } from '../../../src/sandbox/services/cloudformation/providers/local.js'
-import {
-  ProviderRegistry,
-  type AwsCalls,
-} from '../../../src/sandbox/services/cloudformation/providers/types.js'
+import { ProviderRegistry, type AwsCalls } from '../../../src/sandbox/cfn-providers.js'
 import { MemoryCfnStore } from '../../../src/sandbox/services/cloudformation/store.js'
 
 export const ACCOUNT = '123456789012'

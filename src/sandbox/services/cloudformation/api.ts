@@ -17,18 +17,8 @@ import { CloudFormationEngine, type OpContext, type StackInput } from './engine.
 import { validationError } from './errors.js'
 import { callerOf, sandboxHost } from './host.js'
 import { displayValue, type ParameterInput } from './parameters.js'
-import { AWS_PROVIDERS } from './providers/aws.js'
-import { LOCAL_PROVIDERS } from './providers/local.js'
-import { ProviderRegistry } from './providers/types.js'
 import { SqlCfnStore, type ChangeSetRecord, type StackRecord } from './store.js'
 import { requiredCapability, type Template } from './template.js'
-
-/** What the CloudFormation service offers other services (`runtime.use('cloudformation')`). */
-export interface CloudFormationInternal {
-  /** Register providers here: later services (CodePipeline, CodeBuild) add their resource types. */
-  readonly providers: ProviderRegistry
-  readonly engine: CloudFormationEngine
-}
 
 const XMLNS = XML_NAMESPACES.cloudformation
 
@@ -204,14 +194,13 @@ function capabilitiesOf(t: Template): { caps: string[]; reason?: string } {
 
 /** The CloudFormation service. */
 export function cloudformationService(runtime: Runtime): QueryService {
-  const providers = new ProviderRegistry()
-  for (const p of [...LOCAL_PROVIDERS, ...AWS_PROVIDERS]) providers.register(p)
+  // Filled by the composition root (services/index.ts) with every service's providers.
+  const providers = runtime.providers
   const engine = new CloudFormationEngine({
     store: new SqlCfnStore(runtime.db),
     providers,
     host: sandboxHost(runtime),
   })
-  runtime.provide<CloudFormationInternal>('cloudformation', { providers, engine })
 
   const op = (ctx: RequestContext): OpContext => ({
     scope: { account: ctx.identity.account, region: ctx.region },

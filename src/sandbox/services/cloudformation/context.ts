@@ -18,7 +18,7 @@ import {
   type ParameterValue,
 } from './intrinsics.js'
 import { resolveParameters, type ParameterInput, type StoredParameter } from './parameters.js'
-import type { AwsCalls, ProviderRegistry } from './providers/types.js'
+import type { AwsCalls, ProviderRegistry } from '../../cfn-providers.js'
 import { checkRules } from './rules.js'
 import type { ResourceSpec } from './spec.js'
 import type { CfnStore, Scope, StackRecord } from './store.js'

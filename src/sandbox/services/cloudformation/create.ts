@@ -6,7 +6,7 @@
  */
 import { prepare, type EngineEnv, type OpContext, type Prepared } from './context.js'
 import { alreadyExists } from './errors.js'
-import type { AwsCalls } from './providers/types.js'
+import type { AwsCalls } from '../../cfn-providers.js'
 import { ProvisioningOperation, type ProvisioningContext } from './provision.js'
 import { CreateRollbackOperation } from './rollback.js'
 import { parseStackPolicy } from './stack-policy.js'

@@ -7,7 +7,7 @@
 import { importers, type EngineEnv, type OpContext } from './context.js'
 import { validationError } from './errors.js'
 import { StackOperation, type OperationContext } from './operation.js'
-import type { AwsCalls } from './providers/types.js'
+import type { AwsCalls } from '../../cfn-providers.js'
 import { findStack } from './stacks.js'
 import type { StackRecord } from './store.js'
 

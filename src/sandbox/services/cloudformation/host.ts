@@ -12,17 +12,16 @@
  * Calls go through the other services' own handlers with a RequestContext for that identity —
  * never into their stores — so they authorize a stack's work exactly as a direct request.
  */
-import { randomUUID } from 'node:crypto'
-import { endpointHost, parseArn, servicePrincipal, simulate } from '../../../iam/index.js'
+import { parseArn, servicePrincipal, simulate } from '../../../iam/index.js'
 import { authorize as authorizeCall } from '../../auth/authorize.js'
 import { identityOf, type Identity } from '../../auth/identity.js'
 import { AwsError } from '../../gateway/errors.js'
+import { callJson, callQueryResult, callRest, type Unsupported } from '../../internal/client.js'
 import type { Runtime } from '../../runtime.js'
-import { issueSession } from '../sts/store.js'
-import type { RequestContext, Service } from '../types.js'
+import { issueSession } from '../../auth/sessions.js'
 import type { Caller, EngineHost } from './engine.js'
 import { validationError } from './errors.js'
-import type { AwsCalls, RestResult } from './providers/types.js'
+import type { AwsCalls, RestResult } from '../../cfn-providers.js'
 import type { Scope } from './store.js'
 
 /** The service principal CloudFormation assumes roles as. */
@@ -31,83 +30,39 @@ export const CLOUDFORMATION_PRINCIPAL = servicePrincipal('cloudformation')
 /** The session name CloudFormation gives the role sessions it creates. */
 const SESSION_NAME = 'AWSCloudFormation'
 
-function contextFor(runtime: Runtime, identity: Identity, region: string): RequestContext {
-  return {
-    requestId: randomUUID(),
-    region,
-    partition: runtime.partition(region),
-    identity,
-    // CloudFormation reaches the service endpoints over TLS (aws:SecureTransport).
-    secureTransport: true,
-    sourceIp: '127.0.0.1',
-    now: new Date(),
-    runtime,
-  }
-}
-
-function serviceNamed(runtime: Runtime, name: string): Service {
-  const s = runtime.services.find((x) => x.name === name)
-  if (!s)
-    throw new AwsError(
+/**
+ * A template's resource of a service or action the sandbox does not serve fails as the template's
+ * problem (400 NotSupported), not the sandbox's.
+ */
+const NOT_SUPPORTED: Unsupported = {
+  service: (name) =>
+    new AwsError(
       'NotSupported',
       `The crosspipe sandbox has no ${name} service; ${name} resources cannot be provisioned`,
       400,
-    )
-  return s
+    ),
+  action: (name, _protocol, action) =>
+    new AwsError(
+      'NotSupported',
+      action === undefined
+        ? `${name} is not a restXml service`
+        : `The crosspipe sandbox's ${name} has no action ${action}`,
+      400,
+    ),
 }
 
-/** Calls made as one identity in one region. */
+/**
+ * Calls made as one identity in one region, through the internal client (internal/client.ts)
+ * that CodeBuild and CodePipeline use too.
+ */
 export function callsAs(runtime: Runtime, identity: Identity, region: string): AwsCalls {
+  const as = { identity, region }
   return {
     principal: identity.arn,
-    async query(service, action, params) {
-      const s = serviceNamed(runtime, service)
-      if (s.protocol !== 'query' || !Object.hasOwn(s.actions, action)) {
-        throw new AwsError('NotSupported', `The crosspipe sandbox's ${service} has no action ${action}`, 400)
-      }
-      const map = new Map<string, string>(
-        Object.entries({ Action: action, Version: s.apiVersion, ...params }),
-      )
-      return (await s.actions[action]!(map, contextFor(runtime, identity, region))) ?? undefined
-    },
-    async json(service, action, input) {
-      const s = serviceNamed(runtime, service)
-      if (s.protocol !== 'json' || !Object.hasOwn(s.actions, action)) {
-        throw new AwsError('NotSupported', `The crosspipe sandbox's ${service} has no action ${action}`, 400)
-      }
-      return await s.actions[action]!(input, contextFor(runtime, identity, region))
-    },
+    query: (service, action, params) => callQueryResult(runtime, as, service, action, params, NOT_SUPPORTED),
+    json: (service, action, input) => callJson(runtime, as, service, action, input, NOT_SUPPORTED),
     async rest(service, call): Promise<RestResult> {
-      const s = serviceNamed(runtime, service)
-      if (s.protocol !== 'rest-xml')
-        throw new AwsError('NotSupported', `${service} is not a restXml service`, 400)
-      const headers = new Map<string, string>()
-      for (const [k, v] of Object.entries(call.headers ?? {})) headers.set(k.toLowerCase(), v)
-      const body =
-        call.body === undefined
-          ? Buffer.alloc(0)
-          : Buffer.isBuffer(call.body)
-            ? call.body
-            : Buffer.from(call.body)
-      headers.set('content-length', String(body.length))
-      const rawPath = call.path
-        .split('/')
-        .map((p) => encodeURIComponent(p))
-        .join('/')
-      const res = await s.handle(
-        {
-          method: call.method,
-          path: call.path,
-          rawPath,
-          query: call.query ?? [],
-          headers,
-          body,
-          trailers: new Map(),
-          host: endpointHost('s3', region),
-          presigned: false,
-        },
-        contextFor(runtime, identity, region),
-      )
+      const res = await callRest(runtime, as, service, call, NOT_SUPPORTED)
       const out =
         res.body === undefined
           ? Buffer.alloc(0)

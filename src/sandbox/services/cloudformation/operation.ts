@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { dnsSuffix } from '../../../iam/aws-facts.js'
 import { WorkGraphError, runWorkGraph, type WorkNode } from '../../../workgraph/index.js'
 import { ResourceFailure, failureReason, type EngineEnv, type OpContext } from './context.js'
-import type { AwsCalls, ProviderContext } from './providers/types.js'
+import type { AwsCalls, ProviderContext } from '../../cfn-providers.js'
 import type { ResourceState, ResourceStatus, StackRecord, StackStatus } from './store.js'
 
 /** What an operation works with. */

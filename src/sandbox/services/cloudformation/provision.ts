@@ -18,7 +18,7 @@ import {
 } from './context.js'
 import { NO_VALUE, resolveValue } from './intrinsics.js'
 import { StackOperation, type OperationContext } from './operation.js'
-import type { ResourceProvider } from './providers/types.js'
+import type { ResourceProvider } from '../../cfn-providers.js'
 import { replacementFor, validateProperties, withStackTags } from './spec.js'
 import { stackPolicyDenial } from './stack-policy.js'
 import type { OutputState, ResourceState } from './store.js'

@@ -8,7 +8,7 @@
 import { failureReason, importsOf, type EngineEnv, type OpContext } from './context.js'
 import { stackNotFound, validationError } from './errors.js'
 import { StackOperation, type OperationContext } from './operation.js'
-import type { AwsCalls } from './providers/types.js'
+import type { AwsCalls } from '../../cfn-providers.js'
 import { findStack } from './stacks.js'
 import type { Touched } from './provision.js'
 import type { ResourceState, StackRecord } from './store.js'

@@ -9,7 +9,7 @@
 import type { Db } from '../../store/db.js'
 import { ItemTable } from '../../store/db.js'
 import type { StoredParameter } from './parameters.js'
-import type { LocalResources } from './providers/types.js'
+import type { LocalResources } from '../../cfn-providers.js'
 
 /** The account and region a stack lives in. */
 export interface Scope {

@@ -8,7 +8,7 @@
 import { computeChanges, outputsChange } from './changesets.js'
 import { prepare, same, type EngineEnv, type OpContext, type Prepared } from './context.js'
 import { stackNotFound, validationError } from './errors.js'
-import type { AwsCalls } from './providers/types.js'
+import type { AwsCalls } from '../../cfn-providers.js'
 import { ProvisioningOperation, type ProvisioningContext } from './provision.js'
 import { UpdateRollbackOperation } from './rollback.js'
 import { parseStackPolicy, stackPolicyDenial } from './stack-policy.js'

@@ -19,9 +19,8 @@ import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
 import { jsonService, operation, type Validated } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
-import type { CloudFormationInternal } from '../cloudformation/api.js'
-import { serviceMayAssume } from './calls.js'
-import { projectProvider } from './cfn-provider.js'
+import { serviceMayAssume } from '../../auth/sessions.js'
+import type { CodeBuildInternal, StartBuildInput } from '../../internal/contracts.js'
 import { alreadyExists, invalidInput, notFound } from './errors.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
 import { BuildRunner } from './runner.js'
@@ -34,28 +33,7 @@ import {
   type ProjectRecord,
 } from './store.js'
 
-import { registerShutdown } from './shutdown.js'
-
-/** StartBuild's input, as the API names it (the subset the sandbox honours). */
-export interface StartBuildInput {
-  readonly projectName: string
-  readonly sourceVersion?: string
-  readonly buildspecOverride?: string
-  readonly environmentVariablesOverride?: readonly EnvVar[]
-  readonly timeoutInMinutesOverride?: number
-}
-
-/** What CodePipeline's CodeBuild action uses (registered on the runtime as `codebuild`). */
-export interface CodeBuildInternal {
-  /** StartBuild as the caller in `ctx`, with the pipeline's artifacts as source and outputs. */
-  startBuild(ctx: RequestContext, input: StartBuildInput, pipeline?: PipelineBuildInput): BuildRecord
-  /** A build by id, in an account and region. */
-  build(account: string, region: string, id: string): BuildRecord | undefined
-  /** A build's log text. */
-  buildLog(id: string): string
-  /** Stops a build (StopBuild's effect, without authorization: the pipeline stops its own). */
-  stopBuild(account: string, region: string, id: string): void
-}
+import { registerShutdown } from '../../shutdown.js'
 
 /** Environment variables (names and values checked by the model); the sandbox has no Parameter Store or Secrets Manager. */
 function envVars(v: readonly { name: string; value: string; type?: string }[] | undefined): EnvVar[] {
@@ -411,8 +389,6 @@ export function codebuildService(runtime: Runtime): JsonService {
     },
   }
   runtime.provide('codebuild', internal)
-  // Stacks create projects through this API (cfn-provider.ts), replacing no stand-in.
-  runtime.use<CloudFormationInternal>('cloudformation').providers.register(projectProvider)
 
   return jsonService({
     name: 'codebuild',

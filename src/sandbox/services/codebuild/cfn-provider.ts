@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codebuild-project.html
  * (Ref: the project name; GetAtt Arn).
  */
-import type { ProvisionResult, ResourceProvider } from '../cloudformation/providers/types.js'
+import type { ProvisionResult, ResourceProvider } from '../../cfn-providers.js'
 
 function camelize(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(camelize)

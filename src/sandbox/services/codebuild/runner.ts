@@ -18,7 +18,8 @@ import type { Runtime } from '../../runtime.js'
 import { formatArn } from '../../../iam/arn.js'
 import { decide, denialMessage } from '../../auth/authorize.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
-import { assumeRoleAsService, callRest, contextFor, describeError, type Acting } from './calls.js'
+import { assumeRoleAsService } from '../../auth/sessions.js'
+import { callRest, contextFor, describeError, type Acting } from '../../internal/client.js'
 import {
   COMMAND_PHASES,
   BuildspecError,
@@ -27,7 +28,7 @@ import {
   type Buildspec,
   type CommandPhase,
 } from './buildspec.js'
-import { globRegExp, listFiles, readZip, unzipTo, zipFiles } from './files.js'
+import { globRegExp, listFiles, readZip, unzipTo, zipFiles } from '../../files.js'
 import type { BuildRecord, CodeBuildStore, EnvVar, PhaseRecord } from './store.js'
 
 /** Phases in the order the API reports them. */

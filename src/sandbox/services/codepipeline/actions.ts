@@ -17,9 +17,15 @@ import { dnsSuffix } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
-import type { CodeBuildInternal } from '../codebuild/api.js'
-import { callJson, callQuery, callRest, contextFor, describeError, type Acting } from '../codebuild/calls.js'
-import { readZip } from '../codebuild/files.js'
+import {
+  callJson,
+  callQuery,
+  callRest,
+  contextFor,
+  describeError,
+  type Acting,
+} from '../../internal/client.js'
+import { readZip } from '../../files.js'
 import { ActionFailure, readArtifact } from './artifacts.js'
 import type { ActionDeclaration, ArtifactRef, PipelineStore, RepositoryRecord } from './store.js'
 import { scopeOf } from './store.js'
@@ -252,7 +258,7 @@ async function codeCommitSource(c: ActionContext): Promise<ActionResult> {
 // ---- Build / Test: CodeBuild ------------------------------------------------
 
 async function codeBuild(c: ActionContext): Promise<ActionResult> {
-  const cb = c.runtime.use<CodeBuildInternal>('codebuild')
+  const cb = c.runtime.internal('codebuild')
   let env: { name: string; value: string; type: 'PLAINTEXT' }[] = []
   if (c.config['EnvironmentVariables']) {
     try {

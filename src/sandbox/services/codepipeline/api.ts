@@ -12,9 +12,7 @@ import { formatArn } from '../../../iam/arn.js'
 import { servicePrincipal } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import type { Runtime } from '../../runtime.js'
-import type { CloudFormationInternal } from '../cloudformation/api.js'
-import { serviceMayAssume } from '../codebuild/calls.js'
-import { pipelineProvider } from './cfn-provider.js'
+import { serviceMayAssume } from '../../auth/sessions.js'
 import { jsonService, operation } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { readDeclaration, validateDeclaration } from './declaration.js'
@@ -41,12 +39,6 @@ import {
 export interface CodePipelineServiceOptions {
   /** How often source changes are polled (ms); default 1000. */
   readonly pollIntervalMs?: number
-}
-
-/** What other parts of the sandbox use (registered on the runtime as `codepipeline`). */
-export interface CodePipelineInternal {
-  readonly store: PipelineStore
-  readonly engine: PipelineEngine
 }
 
 /** A stored ISO time as the SDK's `Date` (the layer writes epoch seconds). */
@@ -118,15 +110,12 @@ function sourceRevisions(
 }
 
 /**
- * The CodePipeline service; also registers {@link CodePipelineInternal} as `codepipeline`.
+ * The CodePipeline service.
  * A factory with options returns the factory the core's service list takes.
  */
 export function codepipelineService(runtime: Runtime, options: CodePipelineServiceOptions = {}): JsonService {
   const store = new PipelineStore(runtime)
   const engine = new PipelineEngine({ runtime, store, pollIntervalMs: options.pollIntervalMs })
-  runtime.provide<CodePipelineInternal>('codepipeline', { store, engine })
-  // Stacks create pipelines through this API (cfn-provider.ts).
-  runtime.use<CloudFormationInternal>('cloudformation').providers.register(pipelineProvider)
 
   const pipelineArn = (ctx: RequestContext, account: string, name: string): string =>
     formatArn({

@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codepipeline-pipeline.html
  * (Ref: the pipeline name; GetAtt Version).
  */
-import type { ProvisionResult, ResourceProvider } from '../cloudformation/providers/types.js'
+import type { ProvisionResult, ResourceProvider } from '../../cfn-providers.js'
 import { pipelineInputFromCloudFormation } from './declaration.js'
 
 /** The pipeline name limit of CreatePipeline (API_PipelineDeclaration.html: 1–100 characters). */

@@ -20,8 +20,9 @@ import { randomUUID } from 'node:crypto'
 import type { Identity } from '../../auth/identity.js'
 import { formatArn } from '../../../iam/arn.js'
 import type { Runtime } from '../../runtime.js'
-import { assumeRoleAs, assumeRoleAsService, describeError, type Acting } from '../codebuild/calls.js'
-import { registerShutdown } from '../codebuild/shutdown.js'
+import { assumeRoleAsService } from '../../auth/sessions.js'
+import { assumeRoleAs, describeError, type Acting } from '../../internal/client.js'
+import { registerShutdown } from '../../shutdown.js'
 import {
   ACTIONS,
   Abandoned,

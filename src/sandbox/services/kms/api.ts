@@ -32,30 +32,11 @@ import {
   unsupported,
   validation,
 } from './errors.js'
+import type { KmsInternal } from '../../internal/contracts.js'
 import { KmsStore, scopeOf, type AliasRecord, type KeyRecord } from './store.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const BLOB_MAGIC = Buffer.from('CPK1')
-
-/** What services that encrypt on a caller's behalf (S3) get from KMS. */
-export interface KmsInternal {
-  /** GenerateDataKey (AES_256) as the caller, via a service (`kms:ViaService`). */
-  generateDataKey(
-    f: CallFacts,
-    keyId: string,
-    context: Readonly<Record<string, string>>,
-    viaService: string,
-  ): { keyArn: string; plaintext: Buffer; ciphertext: Buffer }
-  /** Decrypt as the caller, via a service. */
-  decrypt(
-    f: CallFacts,
-    ciphertext: Buffer,
-    context: Readonly<Record<string, string>>,
-    viaService: string,
-  ): { keyArn: string; plaintext: Buffer }
-  /** The ARN of the AWS managed key `aws/<service>` of an account, created on first use as AWS does. */
-  awsManagedKeyArn(account: string, region: string, partition: string, service: string): string
-}
 
 /** The encryption context as additional authenticated data: keys sorted, so order never matters (as in KMS). */
 function aad(keyArn: string, ctx: Readonly<Record<string, string>>): Buffer {

@@ -19,7 +19,7 @@ import { AwsError, isAwsError } from '../../gateway/errors.js'
 import type { SpooledBody } from '../../gateway/spool.js'
 import { CorruptBodyError, type BlobWriter } from '../../store/blobs.js'
 import type { Runtime } from '../../runtime.js'
-import type { KmsInternal } from '../kms/api.js'
+import type { KmsInternal } from '../../internal/contracts.js'
 import type { RequestContext, RestRequest, RestXmlService } from '../types.js'
 import { badDigest, invalidArgument, invalidDigest, noSuchBucket, wrongRegion } from './errors.js'
 import { readInput, writeOutput } from './http.js'
@@ -100,7 +100,7 @@ export interface S3Env {
 export function s3Service(runtime: Runtime): RestXmlService {
   const store = new S3Store(runtime.db)
   runtime.registerBlobOwner(() => store.liveBlobs())
-  const kms = (): KmsInternal => runtime.use<KmsInternal>('kms')
+  const kms = (): KmsInternal => runtime.internal('kms')
 
   // ---- authorization ------------------------------------------------------
 

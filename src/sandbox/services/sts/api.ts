@@ -23,7 +23,7 @@ import type { Runtime } from '../../runtime.js'
 import { operation, queryService } from '../../operations/index.js'
 import type { QueryService } from '../types.js'
 import { accessDenied, malformedPolicyDocument, packedPolicyTooLarge, validationError } from './errors.js'
-import { issueSession, issueUserSession } from './store.js'
+import { issueSession, issueUserSession } from '../../auth/sessions.js'
 
 /** The `Credentials` of AssumeRole and GetSessionToken. */
 function credentials(rec: CredentialRecord): Credentials {

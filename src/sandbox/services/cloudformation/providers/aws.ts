@@ -17,7 +17,7 @@ import { AwsError } from '../../../gateway/errors.js'
 import { escapeXml } from '../../../gateway/xml.js'
 import type { XmlObject } from '../../../gateway/xml.js'
 import { authorizeCatalogued } from './catalogue.js'
-import type { AwsCalls, ProviderContext, ResourceProvider } from './types.js'
+import type { AwsCalls, ProviderContext, ResourceProvider } from '../../../cfn-providers.js'
 
 type Props = Readonly<Record<string, unknown>>
 

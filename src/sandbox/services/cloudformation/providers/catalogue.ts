@@ -6,7 +6,7 @@
  */
 import { resourceCalls } from '../../../../iam/resource-calls.js'
 import type { ResourceOperation } from '../../../../iam/resource-calls.js'
-import type { ProviderContext } from './types.js'
+import type { ProviderContext } from '../../../cfn-providers.js'
 
 /** Authorizes the catalogue's calls of one handler as the stack's identity; throws AccessDenied. */
 export async function authorizeCatalogued(

@@ -17,7 +17,7 @@
 import { formatArn, parseArn } from '../../../../iam/arn.js'
 import { AwsError } from '../../../gateway/errors.js'
 import { authorizeCatalogued } from './catalogue.js'
-import type { ProviderContext, ProvisionResult, ResourceProvider } from './types.js'
+import type { ProviderContext, ProvisionResult, ResourceProvider } from '../../../cfn-providers.js'
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined

@@ -4,7 +4,7 @@
  * registration wraps `Runtime.close` — which `RunningSandbox.stop()` calls — to run the hooks
  * first, before the database they might still write to is closed.
  */
-import type { Runtime } from '../../runtime.js'
+import type { Runtime } from './runtime.js'
 
 const hooks = new WeakMap<Runtime, (() => void)[]>()
 

@@ -8,7 +8,7 @@
  * The life cycle mirrors the registry handler contract (create / update / delete, physical id,
  * read-only attributes): https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-test-contract.html
  */
-import type { XmlObject } from '../../../gateway/xml.js'
+import type { XmlObject } from './gateway/xml.js'
 
 /** A restXml request to a sandbox service (S3). */
 export interface RestCall {
