@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cli, tempDir } from './helpers.js'
 
@@ -61,9 +61,24 @@ test('init, synth and check work on the example as a new user runs them', () => 
   assert.equal(manifest.version, 1)
 
   const first = Object.fromEntries(files.map((f) => [f, readFileSync(join(out, f), 'utf8')]))
-  assert.equal(cli(['synth'], { cwd: dir }).code, 0)
-  for (const f of files)
+  const times = Object.fromEntries(files.map((f) => [f, statSync(join(out, f)).mtimeMs]))
+  const resynth = cli(['synth'], { cwd: dir })
+  assert.equal(resynth.code, 0)
+  assert.match(resynth.stdout, /crosspipe\.out\/ already holds these \d+ files: nothing written/)
+  for (const f of files) {
     assert.equal(readFileSync(join(out, f), 'utf8'), first[f], `${f} is byte-identical on re-synth`)
+    assert.equal(statSync(join(out, f)).mtimeMs, times[f], `${f} was not written again`)
+  }
+  // A changed file, or one the synthesis does not make, and the directory is replaced whole.
+  writeFileSync(join(out, 'manifest.json'), '{}')
+  writeFileSync(join(out, 'stray.txt'), 'left by hand')
+  const repaired = cli(['synth'], { cwd: dir })
+  assert.match(repaired.stdout, /wrote \d+ files to crosspipe\.out\//)
+  assert.deepEqual(readdirSync(out).sort(), files)
+  assert.equal(readFileSync(join(out, 'manifest.json'), 'utf8'), first['manifest.json'])
+  writeFileSync(join(out, 'stray.txt'), 'left by hand')
+  assert.match(cli(['synth'], { cwd: dir }).stdout, /wrote \d+ files/)
+  assert.deepEqual(readdirSync(out).sort(), files, 'an extra file alone makes the directory differ')
 
   const json = cli(['synth', '--format', 'json', '-o', 'json-out', '--json'], { cwd: dir })
   assert.equal(json.code, 0, json.stderr)

@@ -14,7 +14,8 @@ export const synthCommand: Command = {
   usage: 'crosspipe synth [-c crosspipe.yml] [-o crosspipe.out] [--format yaml|json]',
   details: `Reads the definition, checks it and AWS's limits, and replaces the output directory with
 one <stack>.template.yaml per stack (or .json) and manifest.json (accounts, regions, deploy phases,
-parameters). Nothing is written when the definition has an error. Every AWS limit the definition
+parameters), in one step; a directory that already holds exactly those files is left as it is.
+Nothing is written when the definition has an error. Every AWS limit the definition
 reaches is listed with what crosspipe does about it: a template over CloudFormation's 51,200-byte
 TemplateBody limit is uploaded by deploy to the pipeline's artifact bucket; a stage with more than
 CodePipeline's 50 actions is split into <stage>-part1, -part2, … that run one after another (the
@@ -51,9 +52,11 @@ approval is in part 1, and crosspipe approve <stage> approves it).`,
     const out = synthesize(pipeline, { format })
     const limits = limitsReached(pipeline, out)
     const dir = resolve(cwd, args.values.output as string)
-    replaceDirectory(dir, out.files)
+    const written = replaceDirectory(dir, out.files)
     if (args.values.json) {
-      term.out(JSON.stringify({ ok: true, directory: dir, manifest: out.manifest, limits }, null, 2) + '\n')
+      term.out(
+        JSON.stringify({ ok: true, directory: dir, written, manifest: out.manifest, limits }, null, 2) + '\n',
+      )
     } else {
       const rel = relative(cwd, dir) || '.'
       for (const s of out.manifest.stacks) {
@@ -61,7 +64,12 @@ approval is in part 1, and crosspipe approve <stage> approves it).`,
       }
       const section = limitLines(term, limits)
       if (section.length) term.out(section.join('\n') + '\n')
-      term.out(`wrote ${Object.keys(out.files).length} files to ${rel}/\n`)
+      const n = Object.keys(out.files).length
+      term.out(
+        written
+          ? `wrote ${n} files to ${rel}/\n`
+          : `${rel}/ already holds these ${n} files: nothing written\n`,
+      )
       printDerivedPermissions(term, pipeline, deriveForTarget)
     }
     return EXIT.ok
