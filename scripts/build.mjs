@@ -143,18 +143,22 @@ const zodEnglishOnly = {
   },
 }
 rmSync(cliDir, { recursive: true, force: true })
-const cliBuild = esbuild.build({
-  entryPoints: { main: join(srcDir, 'cli', 'main.ts'), process: join(srcDir, 'sandbox', 'process.ts') },
+/** What every CLI bundle shares: the AWS SDK (large, loaded only by commands that reach accounts) and better-sqlite3 (native) stay in node_modules. */
+const bundleOptions = {
   outdir: cliDir,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
   tsconfig: join(root, 'tsconfig.json'),
   external: ['@aws-sdk/*', '@smithy/*', '@aws-cdk/*', 'better-sqlite3'],
+}
+const cliBuild = esbuild.build({
+  ...bundleOptions,
+  entryPoints: { main: join(srcDir, 'cli', 'main.ts'), process: join(srcDir, 'sandbox', 'process.ts') },
+  splitting: true,
+  format: 'esm',
   plugins: [zodEnglishOnly],
   // CommonJS packages bundled into ESM (yaml) call require() for Node's built-ins.
   banner: {
@@ -192,18 +196,11 @@ const [fastBuilds] = await Promise.all([
   Promise.all(
     Object.entries(FAST_COMMANDS).map(([name, module]) =>
       esbuild.build({
+        ...bundleOptions,
         metafile: true,
         entryPoints: { [`${name}.fast`]: join(srcDir, 'cli', 'main.ts') },
-        outdir: cliDir,
         outExtension: { '.js': '.cjs' },
-        bundle: true,
         format: 'cjs',
-        platform: 'node',
-        target: 'node20',
-        sourcemap: true,
-        logLevel: 'warning',
-        tsconfig: join(root, 'tsconfig.json'),
-        external: ['@aws-sdk/*', '@smithy/*', '@aws-cdk/*', 'better-sqlite3'],
         plugins: [zodEnglishOnly, onlyCommand(module)],
         // The bundle lives in dist/cli beside the ES module chunks, so paths found from its own
         // location (package.json, dist/data) are the same.

@@ -36,7 +36,7 @@ import { header, PATH, query, xmlBody } from '../http.js'
 import { operation, type BucketCall } from '../operation.js'
 import { INLINE_MAX, type PartRow, type UploadRecord } from '../store.js'
 import { canonicalId, list, md5, str } from '../util.js'
-import { contentOf, copySource, notModified, written } from './objects.js'
+import { contentOf, copySource, notModified, WRITE_HEADERS, written } from './objects.js'
 
 /** Parts other than the last must be at least 5 MiB (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html). */
 const MIN_PART = 5 * 1024 * 1024
@@ -52,19 +52,7 @@ function uploadOf({ env, bucket: b }: BucketCall, id: string | undefined, key: s
 export const CreateMultipartUpload = operation<CreateMultipartUploadRequest, CreateMultipartUploadOutput>({
   name: 'CreateMultipartUpload',
   input: {
-    ...OBJECT,
-    ACL: header('x-amz-acl'),
-    CacheControl: header('cache-control'),
-    ContentDisposition: header('content-disposition'),
-    ContentEncoding: header('content-encoding'),
-    ContentLanguage: header('content-language'),
-    ContentType: header('content-type'),
-    Expires: header('expires', 'timestamp'),
-    Metadata: { in: 'prefix-headers', prefix: 'x-amz-meta-' },
-    ServerSideEncryption: header('x-amz-server-side-encryption'),
-    SSEKMSKeyId: header('x-amz-server-side-encryption-aws-kms-key-id'),
-    BucketKeyEnabled: header('x-amz-server-side-encryption-bucket-key-enabled', 'boolean'),
-    StorageClass: header('x-amz-storage-class'),
+    ...WRITE_HEADERS,
     ChecksumAlgorithm: header('x-amz-checksum-algorithm'),
   },
   output: {

@@ -305,8 +305,11 @@ export const HeadObject = operation<HeadObjectRequest, ObjectOutput>({
 
 // ---- writes -----------------------------------------------------------------
 
-/** The headers every object write takes: content headers, metadata, encryption, storage class, ACL. */
-const WRITE_INPUT = {
+/**
+ * The headers every object write takes (PutObject, CopyObject, CreateMultipartUpload): content
+ * headers, metadata, encryption, storage class, ACL.
+ */
+export const WRITE_HEADERS = {
   ...OBJECT,
   ACL: header('x-amz-acl'),
   CacheControl: header('cache-control'),
@@ -320,8 +323,10 @@ const WRITE_INPUT = {
   SSEKMSKeyId: header('x-amz-server-side-encryption-aws-kms-key-id'),
   BucketKeyEnabled: header('x-amz-server-side-encryption-bucket-key-enabled', 'boolean'),
   StorageClass: header('x-amz-storage-class'),
-  Tagging: header('x-amz-tagging'),
 } as const
+
+/** PutObject's and CopyObject's: the write headers and the object's tags. */
+const WRITE_INPUT = { ...WRITE_HEADERS, Tagging: header('x-amz-tagging') } as const
 
 /** Content headers of a write as stored (aws-chunked is a transfer detail, not the object's encoding). */
 export function contentOf(input: {
