@@ -75,7 +75,7 @@ export interface OperationServiceOptions {
   readonly validationCode?: string
 }
 
-/** Checks that every declared operation is in the model: a typo is a bug, found at start-up. */
+/** Checks that every declared operation is in the model: a typo is a bug, found on the service's first request. */
 function declared(model: ServiceModel, o: OperationServiceOptions): void {
   for (const op of o.operations)
     if (!Object.hasOwn(model.operations, op.name))
@@ -99,6 +99,38 @@ function lazyModel(name: string): () => ServiceModel {
 }
 
 /**
+ * The gateway's actions for a service's operations, one way for both protocols: the input read from
+ * the wire by the model (`read`), validated against it, the handler run, its output written by the
+ * model (`write`). Declared operations are checked against the model on the first request.
+ */
+function actionsOf<Wire, Out>(
+  o: OperationServiceOptions,
+  defaultCode: string,
+  read: (m: ServiceModel, shape: string | undefined, wire: Wire) => Record<string, unknown>,
+  write: (m: ServiceModel, shape: string | undefined, output: unknown) => Out,
+): Record<string, (wire: Wire, ctx: RequestContext) => Promise<Out>> {
+  const model = lazyModel(o.model ?? o.name)
+  let checked = false
+  const code = o.validationCode ?? defaultCode
+  const actions: Record<string, (wire: Wire, ctx: RequestContext) => Promise<Out>> = {}
+  for (const op of o.operations) {
+    actions[op.name] = async (wire, ctx) => {
+      const m = model()
+      if (!checked) {
+        declared(m, o)
+        checked = true
+      }
+      const spec = m.operations[op.name]!
+      const input = read(m, spec.input, wire)
+      validate(m, spec.input, input, code)
+      const output = await (op.handler as (i: unknown, c: RequestContext) => Answer<unknown>)(input, ctx)
+      return write(m, spec.output, output)
+    }
+  }
+  return actions
+}
+
+/**
  * An awsQuery service from operations. The model gives the XML namespace and API version; they are
  * passed here too (`xmlNamespace`, `apiVersion`) because the gateway renders errors in the
  * namespace before any model is loaded.
@@ -106,24 +138,12 @@ function lazyModel(name: string): () => ServiceModel {
 export function queryService(
   o: OperationServiceOptions & { readonly xmlNamespace: string; readonly apiVersion: string },
 ): QueryService {
-  const model = lazyModel(o.model ?? o.name)
-  let checked = false
-  const code = o.validationCode ?? 'ValidationError'
-  const actions: Record<string, QueryAction> = {}
-  for (const op of o.operations) {
-    actions[op.name] = async (params, ctx) => {
-      const m = model()
-      if (!checked) {
-        declared(m, o)
-        checked = true
-      }
-      const spec = m.operations[op.name]!
-      const input = readQueryInput(m, spec.input, params)
-      validate(m, spec.input, input, code)
-      const output = await (op.handler as (i: unknown, c: RequestContext) => Answer<unknown>)(input, ctx)
-      return writeQueryOutput(m, spec.output, output)
-    }
-  }
+  const actions: Record<string, QueryAction> = actionsOf(
+    o,
+    'ValidationError',
+    readQueryInput,
+    writeQueryOutput,
+  )
   return {
     name: o.name,
     signingName: o.signingName,
@@ -139,24 +159,12 @@ export function queryService(
 export function jsonService(
   o: OperationServiceOptions & { readonly jsonVersion: '1.0' | '1.1'; readonly targetPrefix: string },
 ): JsonService {
-  const model = lazyModel(o.model ?? o.name)
-  let checked = false
-  const code = o.validationCode ?? 'ValidationException'
-  const actions: Record<string, JsonAction> = {}
-  for (const op of o.operations) {
-    actions[op.name] = async (doc, ctx) => {
-      const m = model()
-      if (!checked) {
-        declared(m, o)
-        checked = true
-      }
-      const spec = m.operations[op.name]!
-      const input = readJsonInput(m, spec.input, doc)
-      validate(m, spec.input, input, code)
-      const output = await (op.handler as (i: unknown, c: RequestContext) => Answer<unknown>)(input, ctx)
-      return writeJsonOutput(m, spec.output, output)
-    }
-  }
+  const actions: Record<string, JsonAction> = actionsOf(
+    o,
+    'ValidationException',
+    readJsonInput,
+    writeJsonOutput,
+  )
   return {
     name: o.name,
     signingName: o.signingName,
