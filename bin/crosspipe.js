@@ -42,12 +42,13 @@ main(process.argv.slice(2)).then(
 )
 
 /**
- * `synth` and `check` start from a CommonJS bundle of their own, compiled from the V8 code cache
- * the build wrote beside it (scripts/build.mjs says why). Returns undefined for other commands, or
- * when the bundle is missing: the ES module CLI then runs, as it does for every other command.
+ * The commands the build gives a bundle of their own (FAST_COMMANDS in scripts/build.mjs: `synth`,
+ * `check`) start from it, compiled from the V8 code cache the build wrote beside it (build.mjs says
+ * why). Returns undefined for a command without one: the ES module CLI then runs it.
  */
 function fastMain(command) {
-  if (command !== 'synth' && command !== 'check') return undefined
+  // A command name, never a path: the bundle's file name is made from it.
+  if (typeof command !== 'string' || !/^[a-z]+$/.test(command)) return undefined
   const file = fileURLToPath(new URL(`../dist/cli/${command}.fast.cjs`, import.meta.url))
   let source
   try {
