@@ -290,7 +290,17 @@ async function startLocked(
   // Directories services create later with default modes (CodeBuild's logs and work trees).
   for (const d of ['codebuild', 'codebuild/logs', 'codebuild/work']) mkdirPrivate(join(stateDir, d))
 
-  const runtime = new Runtime({ stateDir, defaultRegion: region })
+  const runtime = new Runtime({
+    stateDir,
+    defaultRegion: region,
+    onCheckpointError: (m) =>
+      emit(
+        options.io,
+        'warn',
+        'sandbox.checkpoint',
+        `the database checkpoint failed (${m}); nothing is lost, the WAL file grows until one succeeds`,
+      ),
+  })
   try {
     buildServices(runtime)
     const wanted = options.accounts ?? (runtime.accounts().length === 0 ? DEFAULT_ACCOUNTS : {})

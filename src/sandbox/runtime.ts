@@ -15,6 +15,7 @@ import { secretKey, uniqueId } from './ids.js'
 import { IamStore } from './services/iam/store.js'
 import type { Service } from './services/types.js'
 import { BlobStore } from './store/blobs.js'
+import { startCheckpointer, type Checkpointer } from './store/checkpointer.js'
 import { ItemTable, openDb, type Db } from './store/db.js'
 import { SpaceReserve } from './store/state-dir.js'
 
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   readonly stateDir: string
   /** The region of profiles and of requests that name none. */
   readonly defaultRegion: string
+  /** Hears a WAL checkpoint that failed on the checkpoint worker (nothing is lost; the WAL grows). */
+  readonly onCheckpointError?: (message: string) => void
 }
 
 /** The sandbox's state and services. */
@@ -53,6 +56,8 @@ export class Runtime {
   readonly stateDir: string
   /** Space given back when the disk is full so that deletes still work (see state-dir.ts). */
   readonly reserve: SpaceReserve
+  /** Runs the database's WAL checkpoints on a worker thread (store/checkpointer.ts). */
+  private readonly checkpointer: Checkpointer
   /** Internal APIs services expose to each other, by service name (internal/contracts.ts). */
   private readonly internals: { -readonly [K in keyof Internals]?: Internals[K] } = {}
   /** Functions listing the bodies each service's rows refer to, for the start-up sweep. */
@@ -62,6 +67,7 @@ export class Runtime {
     this.stateDir = opts.stateDir
     this.defaultRegion = opts.defaultRegion
     this.db = openDb(opts.stateDir)
+    this.checkpointer = startCheckpointer(this.db, opts.onCheckpointError)
     this.reserve = new SpaceReserve(join(opts.stateDir, 'space-reserve'))
     this.blobs = new BlobStore(join(opts.stateDir, 'objects'))
     this.credentials = new ItemTable(this.db, 'credential')
@@ -153,6 +159,7 @@ export class Runtime {
 
   /** Closes the database. */
   close(): void {
+    this.checkpointer.stop()
     this.db.close()
   }
 }
