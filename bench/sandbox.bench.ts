@@ -557,6 +557,53 @@ async function bigUploadsSdk(t: Target, creds: Creds, n: number, size: number): 
   return { peak, before, after: memory(t.pid).rss, seconds }
 }
 
+/**
+ * What any server that keeps S3's promises for a 1 MiB PutObject cannot go below on this machine,
+ * measured in the same run, so that the 1 MiB rows can be read against it: the durable write
+ * (8 writers, each: open a new file, write 1 MiB, fsync, close, rename into place, fsync the
+ * directory — what the sandbox's body store does) and the hashing (MD5 for the ETag, which S3
+ * returns in PutObject's answer, and SHA-256, which names and later verifies the stored body),
+ * on one core. moto does neither: it keeps bodies in memory.
+ */
+async function floors(dir: string, seconds: number): Promise<{ durablePerS: number; hashPerS: number }> {
+  const { open, rename, mkdir, rm } = await import('node:fs/promises')
+  const root = join(dir, 'floor')
+  await mkdir(join(root, 'tmp'), { recursive: true })
+  await mkdir(join(root, 'bodies'), { recursive: true })
+  const body = randomBytes(1024 * 1024)
+  let n = 0
+  const end = performance.now() + seconds * 1000
+  const start = performance.now()
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const name = `${w}-${i % 50}`
+        const tmp = join(root, 'tmp', name)
+        const fh = await open(tmp, 'w', 0o600)
+        await fh.write(body, 0, body.length, 0)
+        await fh.sync()
+        await fh.close()
+        await rename(tmp, join(root, 'bodies', name))
+        const dh = await open(join(root, 'bodies'), 'r')
+        await dh.sync()
+        await dh.close()
+        n++
+      }
+    }),
+  )
+  const durablePerS = n / ((performance.now() - start) / 1000)
+  await rm(root, { recursive: true, force: true })
+  let h = 0
+  const hEnd = performance.now() + 1000
+  const hStart = performance.now()
+  while (performance.now() < hEnd) {
+    createHash('md5').update(body).digest()
+    createHash('sha256').update(body).digest()
+    h++
+  }
+  return { durablePerS, hashPerS: h / ((performance.now() - hStart) / 1000) }
+}
+
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '–')
 
 /** The sandbox benchmark section. */
@@ -572,6 +619,7 @@ export const run: BenchRun = async (ctx) => {
       secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     }
     const motoRows = moto ? await measureAll(moto, await setUp(moto, motoRoot, false), seconds) : []
+    const floor = await floors(sandbox.dir, seconds)
     const sbMem = await fill(sandbox, sandbox.root, objects)
     const motoMem = moto ? await fill(moto, motoRoot, objects) : NaN
     const bigN = 10
@@ -601,6 +649,13 @@ export const run: BenchRun = async (ctx) => {
         .join(
           ' / ',
         )} (${cpus().length} CPUs). "CPU ratio" is moto's CPU time per request over the sandbox's: how much less work the sandbox does for the same request, which a busy machine distorts less than wall-clock throughput.`,
+    )
+    const mibRow = (op: string): Measure | undefined =>
+      sbRows.find((r) => r.op === op)?.results.get(sandbox.name)
+    const motoMib = motoRows.find((r) => r.op === 'S3 PutObject 1 MiB')?.results.get(moto?.name ?? '')
+    lines.push(
+      '',
+      `What a 1 MiB PutObject cannot go below on this machine, measured in the same run: durable writes of 1 MiB (8 writers; open, write, fsync, close, rename, fsync the directory, as the body store does) ${fmt(floor.durablePerS)}/s; MD5 (the ETag PutObject answers) and SHA-256 (the stored body's name and check) of 1 MiB ${fmt(floor.hashPerS)}/s on one core. The sandbox's PutObject 1 MiB reached ${fmt(((mibRow('S3 PutObject 1 MiB')?.rps ?? NaN) / floor.durablePerS) * 100)}% of the durable-write rate${motoMib ? `; ${fmt(floor.durablePerS / motoMib.rps, 1)}× moto's rate is the most any server that fsyncs each body could reach here` : ''}.`,
     )
     lines.push(
       '',
