@@ -50,8 +50,6 @@ export interface CodeBuildInternal {
   build(account: string, region: string, id: string): BuildRecord | undefined
   /** A build's log text. */
   buildLog(id: string): string
-  /** Stops a build (StopBuild's effect, without authorization: the pipeline stops its own). */
-  stopBuild(account: string, region: string, id: string): void
 }
 
 /** Every internal contract, by the name of the service that provides it. */

@@ -383,10 +383,6 @@ export function codebuildService(runtime: Runtime): JsonService {
     startBuild,
     build: (account, region, id) => store.build(account, region, id),
     buildLog: (id) => store.readLog(id),
-    stopBuild: (account, region, id) => {
-      const b = store.build(account, region, id)
-      if (b && !b.buildComplete) runner.stop(id)
-    },
   }
   runtime.provide('codebuild', internal)
 
