@@ -315,7 +315,7 @@ async function codeBuild(c: ActionContext): Promise<ActionResult> {
       }
     }
     const failed = [...b.phases].reverse().find((p) => p.phaseStatus && p.phaseStatus !== 'SUCCEEDED')
-    const ctx = failed?.contexts?.[0]
+    const ctx = failed?.context
     throw new ActionFailure(
       `Build terminated with state: ${b.buildStatus}.${failed ? ` Phase: ${failed.phaseType}, Code: ${ctx?.statusCode ?? ''}, Message: ${ctx?.message ?? ''}` : ''}`,
     )
