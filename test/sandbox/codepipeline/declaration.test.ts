@@ -2,12 +2,19 @@
 // not declaration.ts's: each case below is a declaration that breaks one constraint of the model
 // (botocore's codepipeline/2015-07-09), sent through the SDK v3 — which checks nothing itself — and
 // refused with AWS's error and message. The AWS CLI v1 (`aws` on PATH; skipped where missing)
-// sends those that botocore does not check on the client (patterns, enums, maxima).
+// sends those that botocore does not check on the client (patterns, enums, maxima); a stack's
+// AWS::CodePipeline::Pipeline reaches the same validation through CloudFormation's provider.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation'
 import {
   CreatePipelineCommand,
   GetPipelineCommand,
@@ -15,6 +22,7 @@ import {
 } from '@aws-sdk/client-codepipeline'
 import { sandboxEnv } from '../../../src/sandbox/index.js'
 import { failure } from '../helpers.js'
+import { until } from '../codebuild/setup.js'
 import { CI, buildStage, fixture, pipeline, sourceStage, type Fixture } from './fixture.js'
 
 let f: Fixture
@@ -338,4 +346,79 @@ test('what the model cannot say stays the declaration rules: region keys, member
     r.message,
     'Action Build in stage Build: commands (of the Commands action) is not supported by the crosspipe sandbox',
   )
+})
+
+test("a stack's AWS::CodePipeline::Pipeline meets the same model: the resource fails with its message", async () => {
+  const cfn = new CloudFormationClient({
+    endpoint: f.h.sandbox.endpoint,
+    region: 'us-east-1',
+    credentials: f.h.creds('ci'),
+    maxAttempts: 1,
+  })
+  try {
+    await cfn.send(
+      new CreateStackCommand({
+        StackName: 'bad-pipeline',
+        TemplateBody: JSON.stringify({
+          Resources: {
+            Pipeline: {
+              Type: 'AWS::CodePipeline::Pipeline',
+              Properties: {
+                RoleArn: `arn:aws:iam::${CI}:role/pipeline-role`,
+                ArtifactStore: { Type: 'S3', Location: 'artifacts-ci' },
+                Stages: [
+                  {
+                    Name: 'Source',
+                    Actions: [
+                      {
+                        Name: 'Source',
+                        ActionTypeId: { Category: 'Source', Owner: 'AWS', Provider: 'S3', Version: '1' },
+                        Configuration: { S3Bucket: 'source-ci', S3ObjectKey: 'app.zip' },
+                        OutputArtifacts: [{ Name: 'SourceOutput' }],
+                        RunOrder: 0,
+                      },
+                    ],
+                  },
+                  {
+                    Name: 'Build',
+                    Actions: [
+                      {
+                        Name: 'Build',
+                        ActionTypeId: {
+                          Category: 'Build',
+                          Owner: 'AWS',
+                          Provider: 'CodeBuild',
+                          Version: '1',
+                        },
+                        Configuration: { ProjectName: 'app-build' },
+                        InputArtifacts: [{ Name: 'SourceOutput' }],
+                      },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+        }),
+      }),
+    )
+    const status = await until('the stack to settle', async () => {
+      const s = (await cfn.send(new DescribeStacksCommand({ StackName: 'bad-pipeline' }))).Stacks![0]!
+      return s.StackStatus!.endsWith('_IN_PROGRESS') ? undefined : s.StackStatus
+    })
+    assert.equal(status, 'ROLLBACK_COMPLETE')
+    const events = (await cfn.send(new DescribeStackEventsCommand({ StackName: 'bad-pipeline' })))
+      .StackEvents!
+    const failed = events.find(
+      (e) => e.LogicalResourceId === 'Pipeline' && e.ResourceStatus === 'CREATE_FAILED',
+    )!
+    assert.ok(
+      failed.ResourceStatusReason!.includes(
+        `1 validation error detected: Value '0' at '${ACTION}.runOrder' failed to satisfy constraint: Member must have value greater than or equal to 1`,
+      ),
+      failed.ResourceStatusReason,
+    )
+  } finally {
+    cfn.destroy()
+  }
 })
