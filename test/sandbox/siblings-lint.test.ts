@@ -3,7 +3,7 @@
 // snippets, with the rule as eslint.config.js declares it, and on the real configuration.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ESLint, type Linter } from 'eslint'
@@ -95,4 +95,12 @@ test('the real configuration applies it to every service folder and keeps the sa
   // Outside the services, the rule is the sandbox's boundary alone.
   const runtime = (await eslint.calculateConfigForFile(join(root, 'src/sandbox/runtime.ts'))) as Linter.Config
   assert.ok(!JSON.stringify(runtime.rules?.[RULE]).includes('services/'))
+})
+
+test("the internal contracts name no service's own types: from services/ they import only services/types.js", () => {
+  const text = readFileSync(join(root, 'src/sandbox/internal/contracts.ts'), 'utf8')
+  const from = [...text.matchAll(/^(?:import|export)[^;]*?from '([^']+)'/gms)].map((m) => m[1]!)
+  assert.ok(from.length >= 2, from.join(', '))
+  const services = from.filter((p) => p.includes('/services/'))
+  assert.deepEqual(services, ['../services/types.js'], `contracts.ts imports ${from.join(', ')}`)
 })

@@ -20,7 +20,12 @@ import type { Runtime } from '../../runtime.js'
 import { jsonService, operation, type Validated } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { serviceMayAssume } from '../../auth/sessions.js'
-import type { CodeBuildInternal, StartBuildInput } from '../../internal/contracts.js'
+import type {
+  BuildView,
+  CodeBuildInternal,
+  PipelineBuildInput,
+  StartBuildInput,
+} from '../../internal/contracts.js'
 import { alreadyExists, invalidInput, notFound } from './errors.js'
 import { cloudWatchLogsEnabled } from './logs-config.js'
 import { BuildRunner } from './runner.js'
@@ -29,7 +34,7 @@ import {
   scopeOf,
   type BuildRecord,
   type EnvVar,
-  type PipelineBuildInput,
+  type PipelineSourceRecord,
   type ProjectRecord,
 } from './store.js'
 
@@ -283,7 +288,7 @@ export function codebuildService(runtime: Runtime): JsonService {
   function startBuild(
     ctx: RequestContext,
     input: StartBuildInput,
-    pipeline?: PipelineBuildInput,
+    pipeline?: PipelineSourceRecord,
   ): BuildRecord {
     const p = findProject(ctx, input.projectName)
     const arnFor = (account: string): string => projectArn(ctx, account, input.projectName)
@@ -379,13 +384,42 @@ export function codebuildService(runtime: Runtime): JsonService {
     }
   }
 
+  /** The record of what a pipeline gives a build (copied: the contract's value is the caller's). */
+  const pipelineSource = (p: PipelineBuildInput): PipelineSourceRecord => ({
+    pipelineName: p.pipelineName,
+    inputs: p.inputs.map((a) => ({ name: a.name, bucket: a.bucket, key: a.key })),
+    outputs: p.outputs.map((a) => ({ name: a.name, bucket: a.bucket, key: a.key })),
+    primarySource: p.primarySource,
+  })
+
+  /** A build as the contract shows it: the members of BatchGetBuilds' Build that CodePipeline reads. */
+  const buildView = (b: BuildRecord): BuildView => ({
+    id: b.id,
+    account: b.account,
+    region: b.region,
+    projectName: b.projectName,
+    buildStatus: b.buildStatus,
+    buildComplete: b.buildComplete,
+    phases: b.phases.map((p) => {
+      const c = p.contexts?.[0]
+      return {
+        phaseType: p.phaseType,
+        phaseStatus: p.phaseStatus,
+        context: c ? { statusCode: c.statusCode, message: c.message } : undefined,
+      }
+    }),
+    exportedEnvironmentVariables: b.exportedEnvironmentVariables.map((v) => ({
+      name: v.name,
+      value: v.value,
+    })),
+  })
+
   const internal: CodeBuildInternal = {
-    startBuild,
-    build: (account, region, id) => store.build(account, region, id),
-    buildLog: (id) => store.readLog(id),
-    stopBuild: (account, region, id) => {
+    startBuild: (ctx, input, pipeline) =>
+      buildView(startBuild(ctx, input, pipeline ? pipelineSource(pipeline) : undefined)),
+    build: (account, region, id) => {
       const b = store.build(account, region, id)
-      if (b && !b.buildComplete) runner.stop(id)
+      return b ? buildView(b) : undefined
     },
   }
   runtime.provide('codebuild', internal)

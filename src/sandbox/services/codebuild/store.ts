@@ -57,18 +57,18 @@ export interface PhaseRecord {
   contexts?: { statusCode: string; message: string }[]
 }
 
-/** An artifact location a pipeline gives a build: an object in its artifact store. */
-export interface PipelineArtifact {
+/** An artifact location a pipeline gave a build: an object in its artifact store. */
+export interface PipelineArtifactRecord {
   readonly name: string
   readonly bucket: string
   readonly key: string
 }
 
-/** What a CodePipeline action passes to a build. */
-export interface PipelineBuildInput {
+/** What the CodePipeline action that started a build gave it, as the build keeps it. */
+export interface PipelineSourceRecord {
   readonly pipelineName: string
-  readonly inputs: readonly PipelineArtifact[]
-  readonly outputs: readonly PipelineArtifact[]
+  readonly inputs: readonly PipelineArtifactRecord[]
+  readonly outputs: readonly PipelineArtifactRecord[]
   /** The input artifact that is the primary source (Configuration.PrimarySource). */
   readonly primarySource?: string
 }
@@ -101,7 +101,7 @@ export interface BuildRecord {
   readonly encryptionKey: string
   readonly logsConfig?: Cb.LogsConfig
   readonly buildspec?: string
-  readonly pipeline?: PipelineBuildInput
+  readonly pipeline?: PipelineSourceRecord
   /** Output artifact locations written (`location` per artifact identifier). */
   artifactLocations: Record<string, string>
   exportedEnvironmentVariables: { name: string; value: string }[]

@@ -288,34 +288,37 @@ async function codeBuild(c: ActionContext): Promise<ActionResult> {
   const url = `https://console.aws.amazon.com/codesuite/codebuild/projects/${build.projectName}/build/${build.id}`
   c.external(build.id, url)
   const acct = build.account
-  try {
-    for (;;) {
-      await sleep(100, c.signal)
-      // The pipeline polls the build with codebuild:BatchGetBuilds, which its role needs (action-reference-CodeBuild.html).
-      await callJson(c.runtime, c.acting, 'codebuild', 'BatchGetBuilds', { ids: [build.id] }).catch(
-        (e: unknown) => {
-          throw new ActionFailure(describeError(e))
-        },
-      )
-      const b = cb.build(acct, build.region, build.id)
-      if (!b || !b.buildComplete) continue
-      if (b.buildStatus === 'SUCCEEDED') {
-        const vars: Record<string, string> = {}
-        for (const v of b.exportedEnvironmentVariables) vars[v.name] = v.value
-        return {
-          outputs: c.outputs.map((o) => ({ name: o.name, bucket: o.bucket, key: o.key, region: o.region })),
-          outputVariables: vars,
-        }
+  // Abandoning the action (StopPipelineExecution with `abandon`, DeletePipeline) ends this loop
+  // (`sleep` throws Abandoned) and leaves the build running to its own end. CodePipeline marks
+  // in-progress actions Abandoned without waiting for them
+  // (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-stop.html: "This option
+  // can lead to failed tasks or out of sequence tasks") and does not stop the build: what its role
+  // needs for a CodeBuild action is codebuild:StartBuild and codebuild:BatchGetBuilds
+  // (https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html), never
+  // codebuild:StopBuild. The build's id stays the action's externalExecutionId.
+  for (;;) {
+    await sleep(100, c.signal)
+    // The pipeline polls the build with codebuild:BatchGetBuilds, which its role needs (action-reference-CodeBuild.html).
+    await callJson(c.runtime, c.acting, 'codebuild', 'BatchGetBuilds', { ids: [build.id] }).catch(
+      (e: unknown) => {
+        throw new ActionFailure(describeError(e))
+      },
+    )
+    const b = cb.build(acct, build.region, build.id)
+    if (!b || !b.buildComplete) continue
+    if (b.buildStatus === 'SUCCEEDED') {
+      const vars: Record<string, string> = {}
+      for (const v of b.exportedEnvironmentVariables) vars[v.name] = v.value
+      return {
+        outputs: c.outputs.map((o) => ({ name: o.name, bucket: o.bucket, key: o.key, region: o.region })),
+        outputVariables: vars,
       }
-      const failed = [...b.phases].reverse().find((p) => p.phaseStatus && p.phaseStatus !== 'SUCCEEDED')
-      const ctx = failed?.contexts?.[0]
-      throw new ActionFailure(
-        `Build terminated with state: ${b.buildStatus}.${failed ? ` Phase: ${failed.phaseType}, Code: ${ctx?.statusCode ?? ''}, Message: ${ctx?.message ?? ''}` : ''}`,
-      )
     }
-  } catch (e) {
-    if (e instanceof Abandoned) cb.stopBuild(acct, build.region, build.id)
-    throw e
+    const failed = [...b.phases].reverse().find((p) => p.phaseStatus && p.phaseStatus !== 'SUCCEEDED')
+    const ctx = failed?.context
+    throw new ActionFailure(
+      `Build terminated with state: ${b.buildStatus}.${failed ? ` Phase: ${failed.phaseType}, Code: ${ctx?.statusCode ?? ''}, Message: ${ctx?.message ?? ''}` : ''}`,
+    )
   }
 }
 

@@ -7,14 +7,11 @@
  * The sandbox runs the action types below. Any other type is refused at creation with a message
  * that says so, so a pipeline never sits there with an action that can never run.
  */
-import { ALL_REGIONS, parseArn } from '../../../iam/arn.js'
+import type * as Cp from '@aws-sdk/client-codepipeline'
+import { ALL_REGIONS } from '../../../iam/arn.js'
 import type { AwsError } from '../../gateway/errors.js'
-import {
-  invalidActionDeclaration,
-  invalidStageDeclaration,
-  invalidStructure,
-  validationException,
-} from './errors.js'
+import type { Validated } from '../../operations/index.js'
+import { invalidActionDeclaration, invalidStageDeclaration, invalidStructure } from './errors.js'
 import type { ActionDeclaration, ArtifactStore, PipelineDeclaration, StageDeclaration } from './store.js'
 
 /** What the sandbox knows about one action type: artifact counts and configuration keys. */
@@ -89,10 +86,6 @@ export const ACTION_MODES = [
   'REPLACE_ON_FAILURE',
 ]
 
-const NAME = /^[A-Za-z0-9.@\-_]+$/
-const ARTIFACT_NAME = /^[a-zA-Z0-9_-]+$/
-const BUCKET = /^[a-zA-Z0-9\-.]+$/
-
 /** The `Category/Owner/Provider/Version` key of an action. */
 export function typeKey(a: ActionDeclaration): string {
   const t = a.actionTypeId
@@ -103,185 +96,97 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
-function need<T>(v: T | undefined | null, where: string): T {
-  if (v === undefined || v === null)
-    throw validationException(
-      `1 validation error detected: Value null at '${where}' failed to satisfy constraint: Member must not be null`,
-    )
-  return v
-}
-
-function asString(v: unknown, where: string): string {
-  if (typeof v !== 'string')
-    throw validationException(
-      `1 validation error detected: Value at '${where}' failed to satisfy constraint: Member must be a string`,
-    )
-  return v
-}
-
-function named(v: unknown, where: string, pattern = NAME, max = 100): string {
-  const s = asString(need(v, where), where)
-  if (s.length < 1 || s.length > max || !pattern.test(s))
-    throw validationException(
-      `1 validation error detected: Value '${s}' at '${where}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source.slice(1, -1)}`,
-    )
-  return s
-}
-
-function store(v: unknown, where: string): ArtifactStore {
-  if (!isObject(v)) throw validationException(`Value at '${where}' must be a structure`)
-  const type = asString(need(v['type'], `${where}.type`), `${where}.type`)
-  if (type !== 'S3')
-    throw validationException(
-      `1 validation error detected: Value '${type}' at '${where}.type' failed to satisfy constraint: Member must satisfy enum value set: [S3]`,
-    )
-  const location = named(v['location'], `${where}.location`, BUCKET, 63)
-  const key = v['encryptionKey']
-  let encryptionKey: ArtifactStore['encryptionKey']
-  if (key !== undefined && key !== null) {
-    if (!isObject(key)) throw validationException(`Value at '${where}.encryptionKey' must be a structure`)
-    const id = asString(need(key['id'], `${where}.encryptionKey.id`), `${where}.encryptionKey.id`)
-    const kt = asString(need(key['type'], `${where}.encryptionKey.type`), `${where}.encryptionKey.type`)
-    if (kt !== 'KMS')
-      throw validationException(
-        `1 validation error detected: Value '${kt}' at '${where}.encryptionKey.type' failed to satisfy constraint: Member must satisfy enum value set: [KMS]`,
-      )
-    encryptionKey = { id, type: kt }
+/** The API's artifact store, as the model checked it, in the store's shape. */
+function storeOf(s: Validated<Cp.ArtifactStore>): ArtifactStore {
+  return {
+    type: s.type,
+    location: s.location,
+    encryptionKey: s.encryptionKey ? { id: s.encryptionKey.id, type: s.encryptionKey.type } : undefined,
   }
-  return { type, location, encryptionKey }
 }
 
-function artifacts(v: unknown, where: string): { name: string }[] {
-  if (v === undefined || v === null) return []
-  if (!Array.isArray(v)) throw validationException(`Value at '${where}' must be a list`)
-  return v.map((x: unknown, i) => ({
-    name: named(isObject(x) ? x['name'] : undefined, `${where}.${i + 1}.member.name`, ARTIFACT_NAME),
-  }))
-}
-
-/** Reads a declaration from API input (camelCase), checking shapes and patterns. */
-export function readDeclaration(v: unknown): PipelineDeclaration {
-  if (!isObject(v))
-    throw validationException(
-      `1 validation error detected: Value null at 'pipeline' failed to satisfy constraint: Member must not be null`,
-    )
-  const name = named(v['name'], 'pipeline.name')
-  const roleArn = asString(need(v['roleArn'], 'pipeline.roleArn'), 'pipeline.roleArn')
-  if (!/^arn:aws(-[\w]+)*:iam::[0-9]{12}:role\/.*$/.test(roleArn))
-    throw validationException(
-      `1 validation error detected: Value '${roleArn}' at 'pipeline.roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws(-[\\w]+)*:iam::[0-9]{12}:role/.*`,
-    )
-  const artifactStore =
-    v['artifactStore'] === undefined || v['artifactStore'] === null
-      ? undefined
-      : store(v['artifactStore'], 'pipeline.artifactStore')
+/**
+ * The declaration of a CreatePipeline / UpdatePipeline `pipeline`, in the store's shape.
+ *
+ * Its shape is already checked against CodePipeline's model by the operation layer, with AWS's
+ * messages (src/sandbox/operations): JSON types (`SerializationException`), required members, the
+ * name patterns and lengths of pipelines, stages, actions and artifacts, the role ARN pattern,
+ * the artifact store's `type` (S3), `location` (3–63, `[a-zA-Z0-9\-\.]+`) and key `type` (KMS),
+ * the action categories and owners, `runOrder` 1–999, `timeoutInMinutes` 5–86400, configuration
+ * keys 1–50 and values 1–1000 characters, `pipelineType` and `executionMode` (`ValidationException`).
+ * What is left here is what the model cannot say: the sandbox's refusals of what it does not run,
+ * and `artifactStores` keyed by region names only (the model's key is any 4–30 characters).
+ */
+export function readDeclaration(v: Validated<Cp.PipelineDeclaration>): PipelineDeclaration {
   let artifactStores: Record<string, ArtifactStore> | undefined
-  if (v['artifactStores'] !== undefined && v['artifactStores'] !== null) {
-    if (!isObject(v['artifactStores']))
-      throw validationException(`Value at 'pipeline.artifactStores' must be a map`)
+  if (v.artifactStores) {
     artifactStores = {}
-    for (const [r, s] of Object.entries(v['artifactStores'])) {
+    for (const [r, s] of Object.entries(v.artifactStores)) {
       // Only region names are keys (a key such as __proto__ must not reach the object).
       if (!ALL_REGIONS.includes(r)) throw invalidStructure(`artifactStores names an unknown region ${r}`)
-      artifactStores[r] = store(s, `pipeline.artifactStores.${r}`)
+      if (s) artifactStores[r] = storeOf(s)
     }
   }
-  const stagesIn = need(v['stages'], 'pipeline.stages')
-  if (!Array.isArray(stagesIn)) throw validationException(`Value at 'pipeline.stages' must be a list`)
-  const stages: StageDeclaration[] = stagesIn.map((s: unknown, i) => {
-    const w = `pipeline.stages.${i + 1}.member`
-    if (!isObject(s)) throw validationException(`Value at '${w}' must be a structure`)
-    const actionsIn = need(s['actions'], `${w}.actions`)
-    if (!Array.isArray(actionsIn)) throw validationException(`Value at '${w}.actions' must be a list`)
+  const stages: StageDeclaration[] = v.stages.map((s) => {
     // V2 stage conditions change how an execution moves (rollback, skip, gates): refused rather
     // than ignored, so no pipeline behaves differently here than on AWS without saying so.
-    for (const k of ['beforeEntry', 'onSuccess', 'onFailure'])
-      if (s[k] !== undefined && s[k] !== null)
+    for (const k of ['beforeEntry', 'onSuccess', 'onFailure'] as const)
+      if (s[k] !== undefined)
         throw invalidStageDeclaration(
-          `Stage ${String(s['name'])}: ${k} conditions are not supported by the crosspipe sandbox`,
+          `Stage ${s.name}: ${k} conditions are not supported by the crosspipe sandbox`,
         )
     return {
-      name: named(s['name'], `${w}.name`),
-      blockers: Array.isArray(s['blockers'])
-        ? (s['blockers'] as { name: string; type: string }[])
-        : undefined,
-      actions: actionsIn.map((a: unknown, j): ActionDeclaration => {
-        const aw = `${w}.actions.${j + 1}.member`
-        if (!isObject(a)) throw validationException(`Value at '${aw}' must be a structure`)
-        const t = need(a['actionTypeId'], `${aw}.actionTypeId`)
-        if (!isObject(t)) throw validationException(`Value at '${aw}.actionTypeId' must be a structure`)
-        const cfg = a['configuration']
-        const configuration: Record<string, string> = {}
-        if (cfg !== undefined && cfg !== null) {
-          if (!isObject(cfg)) throw validationException(`Value at '${aw}.configuration' must be a map`)
-          for (const [k, x] of Object.entries(cfg)) {
-            if (typeof x === 'string') configuration[k] = x
-            else if (typeof x === 'number' || typeof x === 'boolean') configuration[k] = String(x)
-            else throw validationException(`Value at '${aw}.configuration.${k}' must be a string`)
-          }
-        }
-        const runOrder = a['runOrder']
-        if (
-          runOrder !== undefined &&
-          runOrder !== null &&
-          (typeof runOrder !== 'number' || !Number.isInteger(runOrder) || runOrder < 1 || runOrder > 999)
-        )
-          throw validationException(
-            `1 validation error detected: Value '${JSON.stringify(runOrder)}' at '${aw}.runOrder' failed to satisfy constraint: Member must have value between 1 and 999`,
+      name: s.name,
+      blockers: s.blockers?.map((b) => ({ name: b.name, type: b.type })),
+      actions: s.actions.map((a): ActionDeclaration => {
+        // Members of the Commands action (Compute/AWS/Commands, action-reference-Commands.html),
+        // which the sandbox does not run: refused rather than dropped.
+        for (const k of ['commands', 'outputVariables', 'environmentVariables'] as const)
+          if (a[k] !== undefined)
+            throw invalidActionDeclaration(
+              `Action ${a.name} in stage ${s.name}: ${k} (of the Commands action) is not supported by the crosspipe sandbox`,
+            )
+        if (a.outputArtifacts?.some((o) => o.files !== undefined))
+          throw invalidActionDeclaration(
+            `Action ${a.name} in stage ${s.name}: output artifact files (of the Commands action) are not supported by the crosspipe sandbox`,
           )
         return {
-          name: named(a['name'], `${aw}.name`),
+          name: a.name,
           actionTypeId: {
-            category: asString(
-              need(t['category'], `${aw}.actionTypeId.category`),
-              `${aw}.actionTypeId.category`,
-            ),
-            owner: asString(need(t['owner'], `${aw}.actionTypeId.owner`), `${aw}.actionTypeId.owner`),
-            provider: asString(
-              need(t['provider'], `${aw}.actionTypeId.provider`),
-              `${aw}.actionTypeId.provider`,
-            ),
-            version: asString(need(t['version'], `${aw}.actionTypeId.version`), `${aw}.actionTypeId.version`),
+            category: a.actionTypeId.category,
+            owner: a.actionTypeId.owner,
+            provider: a.actionTypeId.provider,
+            version: a.actionTypeId.version,
           },
-          runOrder: typeof runOrder === 'number' ? runOrder : 1,
-          configuration,
-          inputArtifacts: artifacts(a['inputArtifacts'], `${aw}.inputArtifacts`),
-          outputArtifacts: artifacts(a['outputArtifacts'], `${aw}.outputArtifacts`),
-          roleArn: typeof a['roleArn'] === 'string' ? a['roleArn'] : undefined,
-          region: typeof a['region'] === 'string' ? a['region'] : undefined,
-          namespace: typeof a['namespace'] === 'string' ? a['namespace'] : undefined,
-          timeoutInMinutes: typeof a['timeoutInMinutes'] === 'number' ? a['timeoutInMinutes'] : undefined,
+          runOrder: a.runOrder ?? 1,
+          configuration: { ...a.configuration },
+          inputArtifacts: (a.inputArtifacts ?? []).map((i) => ({ name: i.name })),
+          outputArtifacts: (a.outputArtifacts ?? []).map((o) => ({ name: o.name })),
+          roleArn: a.roleArn,
+          region: a.region,
+          namespace: a.namespace,
+          timeoutInMinutes: a.timeoutInMinutes,
         }
       }),
     }
   })
   // Trigger filters (V2) decide which pushes start an execution; the sandbox starts one on any
   // new revision, so a pipeline with triggers is refused rather than run differently.
-  if (Array.isArray(v['triggers']) && v['triggers'].length)
+  if (v.triggers?.length)
     throw invalidStructure(
       'Pipeline triggers are not supported by the crosspipe sandbox; it starts executions on any new source revision',
     )
-  const pipelineType = typeof v['pipelineType'] === 'string' ? v['pipelineType'] : 'V1'
-  if (pipelineType !== 'V1' && pipelineType !== 'V2')
-    throw validationException(
-      `1 validation error detected: Value '${pipelineType}' at 'pipeline.pipelineType' failed to satisfy constraint: Member must satisfy enum value set: [V1, V2]`,
-    )
-  const executionMode = typeof v['executionMode'] === 'string' ? v['executionMode'] : 'SUPERSEDED'
-  if (!['SUPERSEDED', 'QUEUED', 'PARALLEL'].includes(executionMode))
-    throw validationException(
-      `1 validation error detected: Value '${executionMode}' at 'pipeline.executionMode' failed to satisfy constraint: Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]`,
-    )
   return {
-    name,
-    roleArn,
-    artifactStore,
+    name: v.name,
+    roleArn: v.roleArn,
+    artifactStore: v.artifactStore ? storeOf(v.artifactStore) : undefined,
     artifactStores,
     stages,
-    version: typeof v['version'] === 'number' ? v['version'] : undefined,
-    pipelineType,
-    executionMode,
-    variables: Array.isArray(v['variables']) ? (v['variables'] as Record<string, unknown>[]) : undefined,
-    triggers: Array.isArray(v['triggers']) ? (v['triggers'] as Record<string, unknown>[]) : undefined,
+    version: v.version,
+    pipelineType: v.pipelineType ?? 'V1',
+    executionMode: v.executionMode ?? 'SUPERSEDED',
+    variables: v.variables?.map((x) => ({ ...x })),
+    triggers: v.triggers?.map((x) => ({ ...x })),
   }
 }
 
@@ -299,8 +204,6 @@ export function validateDeclaration(d: PipelineDeclaration, pipelineRegion: stri
   if (!d.artifactStore && !d.artifactStores)
     fail(invalidStructure('A pipeline must have an artifactStore or artifactStores'))
   if (d.artifactStores) {
-    for (const r of Object.keys(d.artifactStores))
-      if (!ALL_REGIONS.includes(r)) fail(invalidStructure(`artifactStores names an unknown region ${r}`))
     if (!d.artifactStores[pipelineRegion])
       fail(
         invalidStructure(
@@ -363,7 +266,7 @@ export function validateDeclaration(d: PipelineDeclaration, pipelineRegion: stri
         )
       const cfg = a.configuration ?? {}
       for (const k of spec!.required)
-        if (cfg[k] === undefined || cfg[k] === '')
+        if (cfg[k] === undefined)
           fail(
             invalidActionDeclaration(
               `Action configuration for action '${a.name}' is missing required configuration '${k}'`,
@@ -377,11 +280,6 @@ export function validateDeclaration(d: PipelineDeclaration, pipelineRegion: stri
             ),
           )
       checkConfiguration(a, s.name)
-      if (a.roleArn !== undefined) {
-        const r = parseArn(a.roleArn)
-        if (!r || r.service !== 'iam' || !r.resource.startsWith('role/'))
-          fail(invalidActionDeclaration(`Action ${a.name}: roleArn ${a.roleArn} is not a role ARN`))
-      }
       if (a.region !== undefined && a.region !== pipelineRegion && !d.artifactStores?.[a.region])
         fail(
           invalidStructure(

@@ -10,8 +10,6 @@ const e =
   (message: string): AwsError =>
     new AwsError(code, message, 400)
 
-/** `ValidationException`: a parameter fails its constraints. */
-export const validationException = e('ValidationException')
 /** `InvalidStructureException`: the pipeline declaration is not valid. */
 export const invalidStructure = e('InvalidStructureException')
 /** `InvalidActionDeclarationException`. */
