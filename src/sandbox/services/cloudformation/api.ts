@@ -13,7 +13,7 @@
  */
 import type * as Cfn from '@aws-sdk/client-cloudformation'
 import { formatArn } from '../../../iam/arn.js'
-import { XML_NAMESPACES } from '../../../iam/aws-facts.js'
+import { QUOTAS, XML_NAMESPACES } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { operation, queryService, type Validated } from '../../operations/index.js'
 import type { Runtime } from '../../runtime.js'
@@ -90,6 +90,17 @@ function stackInput(input: StackRequest): StackInput {
     stackPolicyDuringUpdateBody: input.StackPolicyDuringUpdateBody,
     clientRequestToken: input.ClientRequestToken,
   }
+}
+
+/**
+ * A new stack's name: at most 128 characters (API_CreateStack.html, StackName), a limit the model
+ * does not carry (its `StackName` shape has no constraints). AWS answers a longer one with
+ * `Stack name cannot exceed 128 characters` _(observed: eksctl-io/eksctl#7703, CreateStack)_;
+ * the engine checks the name's pattern.
+ */
+function checkNewStackName(name: string): void {
+  if (!name.startsWith('arn:') && name.length > QUOTAS.cloudFormation.stackNameLength)
+    throw validationError(`Stack name cannot exceed ${QUOTAS.cloudFormation.stackNameLength} characters`)
 }
 
 /** A stored ISO time as the SDK's `Date`. */
@@ -313,6 +324,7 @@ export function cloudformationService(runtime: Runtime): QueryService {
     operations: [
       operation<Cfn.CreateStackInput, Cfn.CreateStackOutput>('CreateStack', async (i, ctx) => {
         const input = stackInput(i)
+        checkNewStackName(input.stackName)
         allow(ctx, 'CreateStack', stackArn(ctx, input.stackName), conditionKeys(input))
         return { StackId: await engine.createStack(op(ctx), input) }
       }),
@@ -564,20 +576,23 @@ export function cloudformationService(runtime: Runtime): QueryService {
 
       operation<Cfn.CreateChangeSetInput, Cfn.CreateChangeSetOutput>('CreateChangeSet', async (i, ctx) => {
         const input = stackInput(i)
-        allow(ctx, 'CreateChangeSet', stackArn(ctx, input.stackName), conditionKeys(input))
-        // Resource import (API_CreateChangeSet.html, ChangeSetType IMPORT, ResourcesToImport,
-        // ImportExistingResources) and drift reversal (DeploymentMode) are not modelled.
+        // Resource import (API_CreateChangeSet.html, ChangeSetType IMPORT, ResourcesToImport) and
+        // drift reversal (DeploymentMode) are not modelled.
         const type = i.ChangeSetType ?? 'UPDATE'
+        if (type === 'CREATE') checkNewStackName(input.stackName)
         if (type === 'IMPORT' || i.ResourcesToImport !== undefined)
           throw unsupported('ChangeSetType IMPORT (resource import)')
-        if (i.ImportExistingResources === true) throw unsupported('ImportExistingResources')
         if (i.DeploymentMode !== undefined) throw unsupported(`DeploymentMode ${i.DeploymentMode}`)
         // A failed change set execution rolls back unless ExecuteChangeSet says DisableRollback;
         // the engine keeps no per-change-set OnStackFailure.
         if (i.OnStackFailure !== undefined && i.OnStackFailure !== 'ROLLBACK')
           throw unsupported(`OnStackFailure ${i.OnStackFailure} (use ExecuteChangeSet DisableRollback)`)
-        // IncludeNestedStacks (the CDK CLI sends true) changes nothing: the sandbox's stacks have
-        // no nested stacks to include. ClientToken only identifies the call in events.
+        allow(ctx, 'CreateChangeSet', stackArn(ctx, input.stackName), conditionKeys(input))
+        // Accepted and without effect (SPEC.md §1): IncludeNestedStacks (the CDK CLI sends true; the
+        // sandbox's stacks have no nested stacks to include), ClientToken, and
+        // ImportExistingResources (`cdk bootstrap` sends true): the sandbox imports nothing, so a
+        // named resource that already exists outside the stack fails to create, as it would without
+        // the flag.
         const r = await engine.createChangeSet(op(ctx), {
           ...input,
           changeSetName: i.ChangeSetName,
