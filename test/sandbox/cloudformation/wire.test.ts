@@ -12,6 +12,7 @@ import {
   CreateChangeSetCommand,
   CreateStackCommand,
   DescribeStacksCommand,
+  GetTemplateCommand,
   type CreateStackCommandInput,
 } from '@aws-sdk/client-cloudformation'
 import { sandboxEnv } from '../../../src/sandbox/index.js'
@@ -444,4 +445,29 @@ test('the XML answer has the model member order and `member` lists', async () =>
   )
   assert.ok(children.indexOf('StackId') === 0 && children.includes('DriftInformation'), children.join(' '))
   assert.match(stack, /<Tags><member><Key>k<\/Key><Value>v<\/Value><\/member><\/Tags>/)
+})
+
+test('GetTemplate Processed: the submitted text without a Transform, refused with one', async () => {
+  await cfn.send(new CreateStackCommand({ StackName: 'plain', TemplateBody: TOPIC }))
+  const plain = await cfn.send(new GetTemplateCommand({ StackName: 'plain', TemplateStage: 'Processed' }))
+  assert.equal(plain.TemplateBody, TOPIC)
+  assert.deepEqual(plain.StagesAvailable, ['Original', 'Processed'])
+  const transformed = JSON.stringify({
+    Transform: 'AWS::LanguageExtensions',
+    Resources: { T: { Type: 'AWS::SNS::Topic' } },
+  })
+  await cfn.send(new CreateStackCommand({ StackName: 'transformed', TemplateBody: transformed }))
+  const original = await cfn.send(
+    new GetTemplateCommand({ StackName: 'transformed', TemplateStage: 'Original' }),
+  )
+  assert.equal(original.TemplateBody, transformed)
+  const f = await failure(
+    cfn.send(new GetTemplateCommand({ StackName: 'transformed', TemplateStage: 'Processed' })),
+  )
+  assert.deepEqual(f, {
+    name: 'ValidationError',
+    status: 400,
+    message:
+      'TemplateStage Processed for a template that declares a Transform is not supported by the crosspipe sandbox',
+  })
 })

@@ -23,7 +23,7 @@ import { validationError } from './errors.js'
 import { callerOf, sandboxHost } from './host.js'
 import { displayValue, type ParameterInput, type StoredParameter } from './parameters.js'
 import { SqlCfnStore, type ChangeSetRecord, type StackRecord } from './store.js'
-import { requiredCapability, type ParameterDecl, type Template } from './template.js'
+import { loadTemplate, requiredCapability, type ParameterDecl, type Template } from './template.js'
 
 /**
  * What CreateStack, UpdateStack and CreateChangeSet share, as the model hands it over: UpdateStack's
@@ -500,17 +500,18 @@ export function cloudformationService(runtime: Runtime): QueryService {
         }
       }),
 
-      // The template as submitted. `TemplateStage` Processed is the template after its transforms;
-      // the sandbox keeps the submitted text only and answers it for both stages.
+      // The template as submitted (`Original`). `Processed` is the template after its transforms
+      // (API_GetTemplate.html, TemplateStage): the same text for a template that declares none; the
+      // sandbox keeps no processed text, so it refuses Processed for one that declares a transform.
       operation<Cfn.GetTemplateInput, Cfn.GetTemplateOutput>('GetTemplate', (i, ctx) => {
         const { StackName: name, ChangeSetName: cs } = i
         if (name === undefined && cs === undefined)
           throw validationError('Either StackName or ChangeSetName must be specified.')
         allow(ctx, 'GetTemplate', stackArn(ctx, name))
-        return {
-          TemplateBody: engine.getTemplate(op(ctx).scope, name ?? '', cs),
-          StagesAvailable: ['Original', 'Processed'],
-        }
+        const body = engine.getTemplate(op(ctx).scope, name ?? '', cs)
+        if (i.TemplateStage === 'Processed' && body !== '' && transformsOf(loadTemplate(body)).length)
+          throw unsupported('TemplateStage Processed for a template that declares a Transform')
+        return { TemplateBody: body, StagesAvailable: ['Original', 'Processed'] }
       }),
 
       operation<Cfn.GetTemplateSummaryInput, Cfn.GetTemplateSummaryOutput>(
