@@ -10,7 +10,7 @@
  * ```
  *
  * A service built here has the gateway's `QueryService` / `JsonService` shape (services/types.ts),
- * so the gateway serves old-style services (CloudFormation, S3, until they are converted) and
+ * so the gateway serves old-style services (S3, until it is converted) and
  * new-style ones alike, with no second dispatch: {@link queryService} and {@link jsonService} are
  * that adapter. Operations the model has but the service does not declare are not in `actions`, so
  * the gateway answers them "not supported by the crosspipe sandbox" in the service's protocol.

@@ -1,152 +1,174 @@
 /**
  * CloudFormation over awsQuery (API version 2010-05-15): the actions of the API reference,
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Operations.html, mapped
- * onto the {@link CloudFormationEngine}. Every action is authorized first, with the action's
- * resource and condition keys from the Service Authorization Reference
- * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html).
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Operations.html, declared
+ * as operations of CloudFormation's model (src/sandbox/operations) and mapped onto the
+ * {@link CloudFormationEngine}. The model reads the parameters (`Parameters.member.N.ParameterKey`,
+ * `Tags.member.N.Key`…), checks required members, enums (`OnFailure`, `ChangeSetType`,
+ * `StackStatusFilter`), lengths and patterns (`ChangeSetName`, `StackNameOrId`, `RoleARN`…) with
+ * AWS's messages, and writes the answers in the model's member order; the handlers check what the
+ * model cannot say (one of two members, what the sandbox does not support). Every action is
+ * authorized first, with the action's resource and condition keys from the Service Authorization
+ * Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html).
  * Behaviour and sources: SPEC.md.
  */
+import type * as Cfn from '@aws-sdk/client-cloudformation'
 import { formatArn } from '../../../iam/arn.js'
-import { XML_NAMESPACES } from '../../../iam/aws-facts.js'
+import { QUOTAS, XML_NAMESPACES } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
-import type { XmlObject } from '../../gateway/xml.js'
+import { operation, queryService, type Validated } from '../../operations/index.js'
 import type { Runtime } from '../../runtime.js'
-import { memberList, optional, optionalInt, required, tagList } from '../query-params.js'
-import type { QueryParams, QueryService, RequestContext } from '../types.js'
+import type { QueryService, RequestContext } from '../types.js'
 import { CloudFormationEngine, type OpContext, type StackInput } from './engine.js'
 import { validationError } from './errors.js'
 import { callerOf, sandboxHost } from './host.js'
-import { displayValue, type ParameterInput } from './parameters.js'
+import { displayValue, type ParameterInput, type StoredParameter } from './parameters.js'
 import { SqlCfnStore, type ChangeSetRecord, type StackRecord } from './store.js'
-import { requiredCapability, type Template } from './template.js'
+import { loadTemplate, requiredCapability, type ParameterDecl, type Template } from './template.js'
 
-const XMLNS = XML_NAMESPACES.cloudformation
+/**
+ * What CreateStack, UpdateStack and CreateChangeSet share, as the model hands it over: UpdateStack's
+ * members (a superset of CreateChangeSet's stack members) and CreateStack's own.
+ */
+type StackRequest = Validated<
+  Cfn.UpdateStackInput &
+    Pick<Cfn.CreateStackInput, 'OnFailure' | 'TimeoutInMinutes' | 'EnableTerminationProtection'>
+>
 
-function bool(p: QueryParams, name: string): boolean | undefined {
-  const v = p.get(name)
-  return v === undefined ? undefined : v === 'true'
+/** A member the sandbox does not implement: refused, never silently ignored. */
+function unsupported(what: string): Error {
+  return validationError(`${what} is not supported by the crosspipe sandbox`)
 }
 
-function parametersOf(p: QueryParams): ParameterInput[] {
-  const out: ParameterInput[] = []
-  for (let i = 1; ; i++) {
-    const key = p.get(`Parameters.member.${i}.ParameterKey`)
-    if (key === undefined) break
-    out.push({
-      ParameterKey: key,
-      ParameterValue: p.get(`Parameters.member.${i}.ParameterValue`),
-      UsePreviousValue: p.get(`Parameters.member.${i}.UsePreviousValue`) === 'true',
-    })
-  }
-  return out
+/**
+ * `Parameters.member.N`: the model makes no member of `Parameter` required, but a parameter
+ * without a key names nothing (API_Parameter.html: "The key associated with the parameter").
+ */
+function parametersOf(ps: readonly Validated<Cfn.Parameter>[] | undefined): ParameterInput[] | undefined {
+  return ps?.map((p, i) => {
+    if (p.ParameterKey === undefined)
+      throw validationError(`Parameters.member.${i + 1}: ParameterKey must be specified`)
+    return {
+      ParameterKey: p.ParameterKey,
+      ParameterValue: p.ParameterValue,
+      UsePreviousValue: p.UsePreviousValue === true,
+    }
+  })
 }
 
-function stackInput(p: QueryParams): StackInput {
-  const onFailure = optional(p, 'OnFailure')
-  if (
-    onFailure !== undefined &&
-    onFailure !== 'DO_NOTHING' &&
-    onFailure !== 'ROLLBACK' &&
-    onFailure !== 'DELETE'
-  ) {
-    throw validationError(
-      `1 validation error detected: Value '${onFailure}' at 'onFailure' failed to satisfy constraint: Member must satisfy enum value set: [DO_NOTHING, ROLLBACK, DELETE]`,
-    )
-  }
-  if (onFailure !== undefined && p.get('DisableRollback') !== undefined) {
+function stackInput(input: StackRequest): StackInput {
+  if (input.OnFailure !== undefined && input.DisableRollback !== undefined)
     throw validationError('You can specify either DisableRollback or OnFailure, but not both.')
-  }
-  if (p.has('RollbackConfiguration.RollbackTriggers.member.1.Arn')) {
-    throw validationError(
-      'Rollback triggers (RollbackConfiguration) are not supported by the crosspipe sandbox',
-    )
-  }
-  for (const url of ['StackPolicyURL', 'StackPolicyDuringUpdateURL']) {
-    if (p.has(url))
-      throw validationError(`${url} is not supported by the crosspipe sandbox; send the policy as a body`)
-  }
+  if (input.RollbackConfiguration?.RollbackTriggers?.length)
+    throw unsupported('Rollback triggers (RollbackConfiguration)')
+  for (const [name, url] of [
+    ['StackPolicyURL', input.StackPolicyURL],
+    ['StackPolicyDuringUpdateURL', input.StackPolicyDuringUpdateURL],
+  ] as const)
+    if (url !== undefined)
+      throw validationError(`${name} is not supported by the crosspipe sandbox; send the policy as a body`)
+  // ResourceTypes limits the template's types for IAM's sake (API_CreateStack.html): the sandbox
+  // would have to refuse templates by it, and does not.
+  if (input.ResourceTypes !== undefined) throw unsupported('ResourceTypes')
+  if (input.RetainExceptOnCreate === true) throw unsupported('RetainExceptOnCreate')
   return {
-    stackName: required(p, 'StackName'),
-    templateBody: optional(p, 'TemplateBody'),
-    templateUrl: optional(p, 'TemplateURL'),
-    usePreviousTemplate: bool(p, 'UsePreviousTemplate'),
-    parameters: parametersOf(p),
-    capabilities: memberList(p, 'Capabilities'),
-    roleArn: optional(p, 'RoleARN'),
-    notificationArns: p.has('NotificationARNs.member.1') ? memberList(p, 'NotificationARNs') : undefined,
-    // Tags travel as Tags.member.N.Key/Value; an empty `Tags=` removes them all, and no Tags
-    // parameter leaves them as they are (API_UpdateStack.html, "Tags").
-    tags: p.has('Tags.member.1.Key') ? tagList(p) : p.has('Tags') ? [] : undefined,
-    disableRollback: bool(p, 'DisableRollback'),
-    onFailure,
-    timeoutInMinutes: optionalInt(p, 'TimeoutInMinutes', 1, 100000),
-    enableTerminationProtection: bool(p, 'EnableTerminationProtection'),
-    stackPolicyBody: optional(p, 'StackPolicyBody'),
-    stackPolicyDuringUpdateBody: optional(p, 'StackPolicyDuringUpdateBody'),
-    clientRequestToken: optional(p, 'ClientRequestToken'),
+    stackName: input.StackName,
+    templateBody: input.TemplateBody,
+    templateUrl: input.TemplateURL,
+    usePreviousTemplate: input.UsePreviousTemplate,
+    parameters: parametersOf(input.Parameters),
+    capabilities: input.Capabilities,
+    roleArn: input.RoleARN,
+    // An empty list (`NotificationARNs=`, `Tags=`) removes them all; leaving the member out keeps
+    // them as they are (API_UpdateStack.html, "NotificationARNs", "Tags").
+    notificationArns: input.NotificationARNs,
+    tags: input.Tags,
+    disableRollback: input.DisableRollback,
+    onFailure: input.OnFailure,
+    timeoutInMinutes: input.TimeoutInMinutes,
+    enableTerminationProtection: input.EnableTerminationProtection,
+    stackPolicyBody: input.StackPolicyBody,
+    stackPolicyDuringUpdateBody: input.StackPolicyDuringUpdateBody,
+    clientRequestToken: input.ClientRequestToken,
   }
 }
 
-function list<T>(items: readonly T[], f: (x: T) => XmlObject | string): XmlObject {
-  return { member: items.map(f) }
+/**
+ * A new stack's name: at most 128 characters (API_CreateStack.html, StackName), a limit the model
+ * does not carry (its `StackName` shape has no constraints). AWS answers a longer one with
+ * `Stack name cannot exceed 128 characters` _(observed: eksctl-io/eksctl#7703, CreateStack)_;
+ * the engine checks the name's pattern.
+ */
+function checkNewStackName(name: string): void {
+  if (!name.startsWith('arn:') && name.length > QUOTAS.cloudFormation.stackNameLength)
+    throw validationError(`Stack name cannot exceed ${QUOTAS.cloudFormation.stackNameLength} characters`)
+}
+
+/** A stored ISO time as the SDK's `Date`. */
+const at = (iso: string): Date => new Date(iso)
+const atOptional = (iso: string | undefined): Date | undefined => (iso === undefined ? undefined : at(iso))
+
+/** `Parameter` of API_Parameter.html: NoEcho values shown as `****`. */
+function parameterOut(p: StoredParameter): Cfn.Parameter {
+  return { ParameterKey: p.key, ParameterValue: displayValue(p), ResolvedValue: p.resolvedValue }
+}
+
+/**
+ * Capabilities as stored: the model checked each against the `Capability` enum when it was sent
+ * (and `requiredCapability` names only enum values), so the store's strings are the SDK's enum.
+ */
+function capabilitiesOut(caps: readonly string[]): Cfn.Capability[] {
+  return caps as Cfn.Capability[]
 }
 
 /** `Stack` of API_Stack.html. */
-function stackXml(s: StackRecord): XmlObject {
+function stackOut(s: StackRecord): Cfn.Stack {
   return {
     StackId: s.stackId,
     StackName: s.stackName,
     ChangeSetId: s.changeSetId,
     Description: s.description,
-    Parameters: list(s.parameters, (p) => ({
-      ParameterKey: p.key,
-      ParameterValue: displayValue(p),
-      ResolvedValue: p.resolvedValue,
-    })),
-    CreationTime: s.creationTime,
-    DeletionTime: s.deletionTime,
-    LastUpdatedTime: s.lastUpdatedTime,
+    Parameters: s.parameters.map(parameterOut),
+    CreationTime: at(s.creationTime),
+    DeletionTime: atOptional(s.deletionTime),
+    LastUpdatedTime: atOptional(s.lastUpdatedTime),
     RollbackConfiguration: {},
     StackStatus: s.status,
     StackStatusReason: s.statusReason,
     DisableRollback: s.disableRollback,
-    NotificationARNs: list(s.notificationArns, (a) => a),
+    NotificationARNs: [...s.notificationArns],
     TimeoutInMinutes: s.timeoutInMinutes,
-    Capabilities: list(s.capabilities, (c) => c),
-    Outputs: list(s.outputs, (o) => ({
+    Capabilities: capabilitiesOut(s.capabilities),
+    Outputs: s.outputs.map((o) => ({
       OutputKey: o.key,
       OutputValue: o.value,
       Description: o.description,
       ExportName: o.exportName,
     })),
     RoleARN: s.roleArn,
-    Tags: list(s.tags, (t) => ({ Key: t.Key, Value: t.Value })),
+    Tags: s.tags.map((t) => ({ Key: t.Key, Value: t.Value })),
     EnableTerminationProtection: s.enableTerminationProtection,
     DriftInformation: { StackDriftStatus: 'NOT_CHECKED' },
   }
 }
 
-function changeSetXml(cs: ChangeSetRecord): XmlObject {
+/** DescribeChangeSet's answer (API_DescribeChangeSet.html). */
+function changeSetOut(cs: ChangeSetRecord): Cfn.DescribeChangeSetOutput {
   return {
     ChangeSetName: cs.changeSetName,
     ChangeSetId: cs.changeSetId,
     StackId: cs.stackId,
     StackName: cs.stackName,
     Description: cs.description,
-    Parameters: list(cs.parameters, (p) => ({
-      ParameterKey: p.key,
-      ParameterValue: displayValue(p),
-      ResolvedValue: p.resolvedValue,
-    })),
-    CreationTime: cs.creationTime,
+    Parameters: cs.parameters.map(parameterOut),
+    CreationTime: at(cs.creationTime),
     ExecutionStatus: cs.executionStatus,
     Status: cs.status,
     StatusReason: cs.statusReason,
-    NotificationARNs: list(cs.notificationArns, (a) => a),
+    NotificationARNs: [...cs.notificationArns],
     RollbackConfiguration: {},
-    Capabilities: list(cs.capabilities, (c) => c),
-    Tags: list(cs.tags, (t) => ({ Key: t.Key, Value: t.Value })),
-    Changes: list(cs.changes, (c) => ({
+    Capabilities: capabilitiesOut(cs.capabilities),
+    Tags: cs.tags.map((t) => ({ Key: t.Key, Value: t.Value })),
+    Changes: cs.changes.map((c) => ({
       Type: 'Resource',
       ResourceChange: {
         Action: c.action,
@@ -154,8 +176,8 @@ function changeSetXml(cs: ChangeSetRecord): XmlObject {
         PhysicalResourceId: c.physicalId,
         ResourceType: c.resourceType,
         Replacement: c.replacement,
-        Scope: list(c.scope, (s) => s),
-        Details: list(c.details, (d) => ({
+        Scope: c.scope as Cfn.ResourceAttribute[],
+        Details: c.details.map((d) => ({
           Target: { Attribute: 'Properties', Name: d.name, RequiresRecreation: d.requiresRecreation },
           Evaluation: d.evaluation,
           ChangeSource: d.changeSource,
@@ -168,18 +190,20 @@ function changeSetXml(cs: ChangeSetRecord): XmlObject {
 }
 
 /** Index-based paging tokens (opaque to clients, as AWS's). */
-function page<T>(p: QueryParams, items: readonly T[], size: number): { items: readonly T[]; next?: string } {
-  const token = optional(p, 'NextToken')
+function page<T>(
+  token: string | undefined,
+  items: readonly T[],
+  size: number,
+): { items: T[]; next?: string } {
   const start = token ? Number(Buffer.from(token, 'base64url').toString('utf8')) : 0
   if (!Number.isInteger(start) || start < 0) throw validationError('Invalid NextToken')
-  const slice = items.slice(start, start + size)
   return {
-    items: slice,
+    items: items.slice(start, start + size),
     next: start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : undefined,
   }
 }
 
-function capabilitiesOf(t: Template): { caps: string[]; reason?: string } {
+function capabilitiesOf(t: Template): { caps: Cfn.Capability[]; reason?: string } {
   const need = requiredCapability(t)
   if (!need) return { caps: [] }
   const types = [
@@ -190,6 +214,22 @@ function capabilitiesOf(t: Template): { caps: string[]; reason?: string } {
     ),
   ]
   return { caps: [need], reason: `The following resource(s) require capabilities: [${types.join(', ')}]` }
+}
+
+/** A template parameter's `Default` as the API shows it: lists joined by commas, numbers as written. */
+function defaultOf(d: ParameterDecl): string | undefined {
+  const v = d.Default
+  if (v === undefined) return undefined
+  const text = (x: unknown): string => (typeof x === 'string' ? x : JSON.stringify(x))
+  return Array.isArray(v) ? v.map(text).join(',') : text(v)
+}
+
+function noEcho(d: ParameterDecl): boolean {
+  return d.NoEcho === true || d.NoEcho === 'true'
+}
+
+function transformsOf(t: Template): string[] {
+  return typeof t.Transform === 'string' ? [t.Transform] : [...(t.Transform ?? [])]
 }
 
 /** The CloudFormation service. */
@@ -234,331 +274,355 @@ export function cloudformationService(runtime: Runtime): QueryService {
     authorize(ctx, { action: `cloudformation:${action}`, resource, context: extra }, 'query')
   }
 
+  /** The cloudformation:RoleArn condition key, when a role is given (list_awscloudformation.html). */
+  const roleKey = (roleArn: string | undefined): Record<string, string> =>
+    roleArn !== undefined ? { 'cloudformation:RoleArn': roleArn } : {}
+
   const conditionKeys = (input: StackInput): Record<string, string> => {
     // cloudformation:RoleArn and cloudformation:TemplateUrl condition keys (list_awscloudformation.html).
-    const c: Record<string, string> = {}
-    if (input.roleArn !== undefined) c['cloudformation:RoleArn'] = input.roleArn
+    const c = roleKey(input.roleArn)
     if (input.templateUrl !== undefined) c['cloudformation:TemplateUrl'] = input.templateUrl
     return c
   }
 
-  const resourceXml = (s: StackRecord, detail: boolean) => (r: StackRecord['resources'][string]) => ({
+  type Resource = StackRecord['resources'][string]
+
+  /** `StackResource` of DescribeStackResources (API_StackResource.html). */
+  const resourceOut =
+    (s: StackRecord) =>
+    (r: Resource): Cfn.StackResource => ({
+      StackName: s.stackName,
+      StackId: s.stackId,
+      LogicalResourceId: r.logicalId,
+      PhysicalResourceId: r.physicalId,
+      ResourceType: r.type,
+      Timestamp: at(r.lastUpdated),
+      ResourceStatus: r.status,
+      ResourceStatusReason: r.statusReason,
+      DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
+    })
+
+  /** `StackResourceDetail` of DescribeStackResource (API_StackResourceDetail.html). */
+  const resourceDetailOut = (s: StackRecord, r: Resource): Cfn.StackResourceDetail => ({
     StackName: s.stackName,
     StackId: s.stackId,
     LogicalResourceId: r.logicalId,
     PhysicalResourceId: r.physicalId,
     ResourceType: r.type,
-    [detail ? 'LastUpdatedTimestamp' : 'Timestamp']: r.lastUpdated,
+    LastUpdatedTimestamp: at(r.lastUpdated),
     ResourceStatus: r.status,
     ResourceStatusReason: r.statusReason,
-    Metadata: detail && r.metadata !== undefined ? JSON.stringify(r.metadata) : undefined,
+    Metadata: r.metadata !== undefined ? JSON.stringify(r.metadata) : undefined,
     DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
   })
 
-  return {
+  return queryService({
     name: 'cloudformation',
     signingName: 'cloudformation',
-    protocol: 'query',
-    xmlNamespace: XMLNS,
+    xmlNamespace: XML_NAMESPACES.cloudformation,
     apiVersion: '2010-05-15',
-    actions: {
-      CreateStack: async (p, ctx) => {
-        const input = stackInput(p)
+    operations: [
+      operation<Cfn.CreateStackInput, Cfn.CreateStackOutput>('CreateStack', async (i, ctx) => {
+        const input = stackInput(i)
+        checkNewStackName(input.stackName)
         allow(ctx, 'CreateStack', stackArn(ctx, input.stackName), conditionKeys(input))
         return { StackId: await engine.createStack(op(ctx), input) }
-      },
+      }),
 
-      UpdateStack: async (p, ctx) => {
-        const input = stackInput(p)
+      operation<Cfn.UpdateStackInput, Cfn.UpdateStackOutput>('UpdateStack', async (i, ctx) => {
+        const input = stackInput(i)
         allow(ctx, 'UpdateStack', stackArn(ctx, input.stackName), conditionKeys(input))
         return { StackId: await engine.updateStack(op(ctx), input) }
-      },
+      }),
 
-      CancelUpdateStack: (p, ctx) => {
-        const name = required(p, 'StackName')
-        allow(ctx, 'CancelUpdateStack', stackArn(ctx, name))
-        engine.cancelUpdateStack(op(ctx).scope, name)
-        return undefined
-      },
+      operation<Cfn.CancelUpdateStackInput, object>('CancelUpdateStack', (i, ctx) => {
+        allow(ctx, 'CancelUpdateStack', stackArn(ctx, i.StackName))
+        engine.cancelUpdateStack(op(ctx).scope, i.StackName)
+        return {}
+      }),
 
-      SetStackPolicy: (p, ctx) => {
-        const name = required(p, 'StackName')
-        if (p.has('StackPolicyURL'))
+      operation<Cfn.SetStackPolicyInput, object>('SetStackPolicy', (i, ctx) => {
+        if (i.StackPolicyURL !== undefined)
           throw validationError(
             'StackPolicyURL is not supported by the crosspipe sandbox; send the policy as a body',
           )
-        allow(ctx, 'SetStackPolicy', stackArn(ctx, name))
-        engine.setStackPolicy(op(ctx).scope, name, required(p, 'StackPolicyBody'))
-        return undefined
-      },
-
-      GetStackPolicy: (p, ctx) => {
-        const name = required(p, 'StackName')
-        allow(ctx, 'GetStackPolicy', stackArn(ctx, name))
-        return { StackPolicyBody: engine.getStackPolicy(op(ctx).scope, name) }
-      },
-
-      UpdateTerminationProtection: (p, ctx) => {
-        const name = required(p, 'StackName')
-        const enable = required(p, 'EnableTerminationProtection') === 'true'
-        allow(ctx, 'UpdateTerminationProtection', stackArn(ctx, name))
-        return { StackId: engine.updateTerminationProtection(op(ctx).scope, name, enable) }
-      },
-
-      ContinueUpdateRollback: async (p, ctx) => {
-        const name = required(p, 'StackName')
-        const roleArn = optional(p, 'RoleARN')
-        allow(
-          ctx,
-          'ContinueUpdateRollback',
-          stackArn(ctx, name),
-          roleArn ? { 'cloudformation:RoleArn': roleArn } : {},
-        )
-        await engine.continueUpdateRollback(op(ctx), name, memberList(p, 'ResourcesToSkip'), roleArn)
+        // The model makes neither member required; API_SetStackPolicy.html: "You must specify
+        // either the StackPolicyBody or the StackPolicyURL parameter, but not both."
+        if (i.StackPolicyBody === undefined)
+          throw validationError('You must specify either StackPolicyBody or StackPolicyURL.')
+        allow(ctx, 'SetStackPolicy', stackArn(ctx, i.StackName))
+        engine.setStackPolicy(op(ctx).scope, i.StackName, i.StackPolicyBody)
         return {}
-      },
+      }),
 
-      DeleteStack: async (p, ctx) => {
-        const name = required(p, 'StackName')
-        const roleArn = optional(p, 'RoleARN')
-        allow(ctx, 'DeleteStack', stackArn(ctx, name), roleArn ? { 'cloudformation:RoleArn': roleArn } : {})
-        await engine.deleteStack(op(ctx), name, {
-          roleArn,
-          retainResources: memberList(p, 'RetainResources'),
-          clientRequestToken: optional(p, 'ClientRequestToken'),
+      operation<Cfn.GetStackPolicyInput, Cfn.GetStackPolicyOutput>('GetStackPolicy', (i, ctx) => {
+        allow(ctx, 'GetStackPolicy', stackArn(ctx, i.StackName))
+        return { StackPolicyBody: engine.getStackPolicy(op(ctx).scope, i.StackName) }
+      }),
+
+      operation<Cfn.UpdateTerminationProtectionInput, Cfn.UpdateTerminationProtectionOutput>(
+        'UpdateTerminationProtection',
+        (i, ctx) => {
+          allow(ctx, 'UpdateTerminationProtection', stackArn(ctx, i.StackName))
+          return {
+            StackId: engine.updateTerminationProtection(
+              op(ctx).scope,
+              i.StackName,
+              i.EnableTerminationProtection,
+            ),
+          }
+        },
+      ),
+
+      operation<Cfn.ContinueUpdateRollbackInput, Cfn.ContinueUpdateRollbackOutput>(
+        'ContinueUpdateRollback',
+        async (i, ctx) => {
+          allow(ctx, 'ContinueUpdateRollback', stackArn(ctx, i.StackName), roleKey(i.RoleARN))
+          await engine.continueUpdateRollback(op(ctx), i.StackName, i.ResourcesToSkip ?? [], i.RoleARN)
+          return {}
+        },
+      ),
+
+      operation<Cfn.DeleteStackInput, object>('DeleteStack', async (i, ctx) => {
+        // FORCE_DELETE_STACK deletes a DELETE_FAILED stack without its resources
+        // (API_DeleteStack.html, DeletionMode); the engine deletes the standard way only.
+        if (i.DeletionMode !== undefined && i.DeletionMode !== 'STANDARD')
+          throw unsupported(`DeletionMode ${i.DeletionMode}`)
+        allow(ctx, 'DeleteStack', stackArn(ctx, i.StackName), roleKey(i.RoleARN))
+        await engine.deleteStack(op(ctx), i.StackName, {
+          roleArn: i.RoleARN,
+          retainResources: i.RetainResources ?? [],
+          clientRequestToken: i.ClientRequestToken,
         })
-        return undefined
-      },
+        return {}
+      }),
 
-      DescribeStacks: (p, ctx) => {
-        const name = optional(p, 'StackName')
-        allow(ctx, 'DescribeStacks', stackArn(ctx, name))
-        const stacks = engine.describeStacks(op(ctx).scope, name)
-        const pg = page(p, stacks, 100)
-        return { Stacks: list(pg.items, stackXml), NextToken: pg.next }
-      },
+      operation<Cfn.DescribeStacksInput, Cfn.DescribeStacksOutput>('DescribeStacks', (i, ctx) => {
+        allow(ctx, 'DescribeStacks', stackArn(ctx, i.StackName))
+        const pg = page(i.NextToken, engine.describeStacks(op(ctx).scope, i.StackName), 100)
+        return { Stacks: pg.items.map(stackOut), NextToken: pg.next }
+      }),
 
-      ListStacks: (p, ctx) => {
+      operation<Cfn.ListStacksInput, Cfn.ListStacksOutput>('ListStacks', (i, ctx) => {
         allow(ctx, 'ListStacks', '*')
-        const stacks = engine.listStacks(op(ctx).scope, memberList(p, 'StackStatusFilter'))
-        const pg = page(p, stacks, 100)
+        const pg = page(i.NextToken, engine.listStacks(op(ctx).scope, i.StackStatusFilter ?? []), 100)
         return {
-          StackSummaries: list(pg.items, (s) => ({
+          StackSummaries: pg.items.map((s) => ({
             StackId: s.stackId,
             StackName: s.stackName,
             TemplateDescription: s.description,
-            CreationTime: s.creationTime,
-            LastUpdatedTime: s.lastUpdatedTime,
-            DeletionTime: s.deletionTime,
+            CreationTime: at(s.creationTime),
+            LastUpdatedTime: atOptional(s.lastUpdatedTime),
+            DeletionTime: atOptional(s.deletionTime),
             StackStatus: s.status,
             StackStatusReason: s.statusReason,
             DriftInformation: { StackDriftStatus: 'NOT_CHECKED' },
           })),
           NextToken: pg.next,
         }
-      },
+      }),
 
-      DescribeStackEvents: (p, ctx) => {
-        const name = required(p, 'StackName')
-        allow(ctx, 'DescribeStackEvents', stackArn(ctx, name))
-        const pg = page(p, engine.events(op(ctx).scope, name), 100)
+      operation<Cfn.DescribeStackEventsInput, Cfn.DescribeStackEventsOutput>(
+        'DescribeStackEvents',
+        (i, ctx) => {
+          allow(ctx, 'DescribeStackEvents', stackArn(ctx, i.StackName))
+          const pg = page(i.NextToken, engine.events(op(ctx).scope, i.StackName), 100)
+          return {
+            StackEvents: pg.items.map((e) => ({
+              StackId: e.stackId,
+              EventId: e.eventId,
+              StackName: e.stackName,
+              LogicalResourceId: e.logicalResourceId,
+              PhysicalResourceId: e.physicalResourceId,
+              ResourceType: e.resourceType,
+              Timestamp: at(e.timestamp),
+              // A stack's or a resource's status, as the engine recorded it (ResourceStatus is
+              // the model's set of both).
+              ResourceStatus: e.resourceStatus as Cfn.ResourceStatus,
+              ResourceStatusReason: e.resourceStatusReason,
+              ResourceProperties: e.resourceProperties,
+              ClientRequestToken: e.clientRequestToken,
+            })),
+            NextToken: pg.next,
+          }
+        },
+      ),
+
+      operation<Cfn.DescribeStackResourceInput, Cfn.DescribeStackResourceOutput>(
+        'DescribeStackResource',
+        (i, ctx) => {
+          allow(ctx, 'DescribeStackResource', stackArn(ctx, i.StackName))
+          const s = engine.getStack(op(ctx).scope, i.StackName)
+          const r = s.resources[i.LogicalResourceId]
+          if (!r)
+            throw validationError(`Resource ${i.LogicalResourceId} does not exist for stack ${i.StackName}`)
+          return { StackResourceDetail: resourceDetailOut(s, r) }
+        },
+      ),
+
+      operation<Cfn.DescribeStackResourcesInput, Cfn.DescribeStackResourcesOutput>(
+        'DescribeStackResources',
+        (i, ctx) => {
+          const { StackName: name, PhysicalResourceId: physical, LogicalResourceId: logical } = i
+          if (name === undefined && physical === undefined)
+            throw validationError('Either StackName or PhysicalResourceId must be specified.')
+          allow(ctx, 'DescribeStackResources', stackArn(ctx, name))
+          const scope = op(ctx).scope
+          const s =
+            name !== undefined
+              ? engine.getStack(scope, name)
+              : engine
+                  .describeStacks(scope)
+                  .find((x) => Object.values(x.resources).some((r) => r.physicalId === physical))
+          if (!s) throw validationError(`Stack for ${physical} does not exist`)
+          const rs = Object.values(s.resources).filter(
+            (r) => logical === undefined || r.logicalId === logical,
+          )
+          return { StackResources: rs.map(resourceOut(s)) }
+        },
+      ),
+
+      operation<Cfn.ListStackResourcesInput, Cfn.ListStackResourcesOutput>('ListStackResources', (i, ctx) => {
+        allow(ctx, 'ListStackResources', stackArn(ctx, i.StackName))
+        const s = engine.getStack(op(ctx).scope, i.StackName)
+        const pg = page(i.NextToken, Object.values(s.resources), 100)
         return {
-          StackEvents: list(pg.items, (e) => ({
-            StackId: e.stackId,
-            EventId: e.eventId,
-            StackName: e.stackName,
-            LogicalResourceId: e.logicalResourceId,
-            PhysicalResourceId: e.physicalResourceId,
-            ResourceType: e.resourceType,
-            Timestamp: e.timestamp,
-            ResourceStatus: e.resourceStatus,
-            ResourceStatusReason: e.resourceStatusReason,
-            ResourceProperties: e.resourceProperties,
-            ClientRequestToken: e.clientRequestToken,
-          })),
-          NextToken: pg.next,
-        }
-      },
-
-      DescribeStackResource: (p, ctx) => {
-        const name = required(p, 'StackName')
-        const logical = required(p, 'LogicalResourceId')
-        allow(ctx, 'DescribeStackResource', stackArn(ctx, name))
-        const s = engine.getStack(op(ctx).scope, name)
-        const r = s.resources[logical]
-        if (!r) throw validationError(`Resource ${logical} does not exist for stack ${name}`)
-        return { StackResourceDetail: resourceXml(s, true)(r) }
-      },
-
-      DescribeStackResources: (p, ctx) => {
-        const name = optional(p, 'StackName')
-        const physical = optional(p, 'PhysicalResourceId')
-        const logical = optional(p, 'LogicalResourceId')
-        if (name === undefined && physical === undefined) {
-          throw validationError('Either StackName or PhysicalResourceId must be specified.')
-        }
-        allow(ctx, 'DescribeStackResources', stackArn(ctx, name))
-        const scope = op(ctx).scope
-        const s =
-          name !== undefined
-            ? engine.getStack(scope, name)
-            : engine
-                .describeStacks(scope)
-                .find((x) => Object.values(x.resources).some((r) => r.physicalId === physical))
-        if (!s) throw validationError(`Stack for ${physical} does not exist`)
-        const rs = Object.values(s.resources).filter((r) => logical === undefined || r.logicalId === logical)
-        return { StackResources: list(rs, resourceXml(s, false)) }
-      },
-
-      ListStackResources: (p, ctx) => {
-        const name = required(p, 'StackName')
-        allow(ctx, 'ListStackResources', stackArn(ctx, name))
-        const s = engine.getStack(op(ctx).scope, name)
-        const pg = page(p, Object.values(s.resources), 100)
-        return {
-          StackResourceSummaries: list(pg.items, (r) => ({
+          StackResourceSummaries: pg.items.map((r) => ({
             LogicalResourceId: r.logicalId,
             PhysicalResourceId: r.physicalId,
             ResourceType: r.type,
-            LastUpdatedTimestamp: r.lastUpdated,
+            LastUpdatedTimestamp: at(r.lastUpdated),
             ResourceStatus: r.status,
             ResourceStatusReason: r.statusReason,
             DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
           })),
           NextToken: pg.next,
         }
-      },
+      }),
 
-      GetTemplate: (p, ctx) => {
-        const name = optional(p, 'StackName')
-        const cs = optional(p, 'ChangeSetName')
+      // The template as submitted (`Original`). `Processed` is the template after its transforms
+      // (API_GetTemplate.html, TemplateStage): the same text for a template that declares none; the
+      // sandbox keeps no processed text, so it refuses Processed for one that declares a transform.
+      operation<Cfn.GetTemplateInput, Cfn.GetTemplateOutput>('GetTemplate', (i, ctx) => {
+        const { StackName: name, ChangeSetName: cs } = i
         if (name === undefined && cs === undefined)
           throw validationError('Either StackName or ChangeSetName must be specified.')
         allow(ctx, 'GetTemplate', stackArn(ctx, name))
-        return {
-          TemplateBody: engine.getTemplate(op(ctx).scope, name ?? '', cs),
-          StagesAvailable: list(['Original', 'Processed'], (x) => x),
-        }
-      },
+        const body = engine.getTemplate(op(ctx).scope, name ?? '', cs)
+        if (i.TemplateStage === 'Processed' && body !== '' && transformsOf(loadTemplate(body)).length)
+          throw unsupported('TemplateStage Processed for a template that declares a Transform')
+        return { TemplateBody: body, StagesAvailable: ['Original', 'Processed'] }
+      }),
 
-      GetTemplateSummary: async (p, ctx) => {
-        const name = optional(p, 'StackName')
-        allow(ctx, 'GetTemplateSummary', stackArn(ctx, name))
-        const { template } = await engine.summarize(op(ctx), {
-          stackName: name,
-          templateBody: optional(p, 'TemplateBody'),
-          templateUrl: optional(p, 'TemplateURL'),
-        })
-        const caps = capabilitiesOf(template)
-        const byType = new Map<string, string[]>()
-        for (const [id, r] of Object.entries(template.Resources))
-          byType.set(r.Type, [...(byType.get(r.Type) ?? []), id])
-        return {
-          Parameters: list(Object.entries(template.Parameters ?? {}), ([k, d]) => ({
-            ParameterKey: k,
-            DefaultValue:
-              d.Default === undefined
-                ? undefined
-                : Array.isArray(d.Default)
-                  ? d.Default.join(',')
-                  : String(d.Default as string),
-            ParameterType: d.Type,
-            NoEcho: d.NoEcho === true || d.NoEcho === 'true',
-            Description: d.Description,
-            ParameterConstraints: d.AllowedValues
-              ? { AllowedValues: list(d.AllowedValues.map(String), (x) => x) }
-              : {},
-          })),
-          Description: template.Description,
-          Capabilities: list(caps.caps, (c) => c),
-          CapabilitiesReason: caps.reason,
-          ResourceTypes: list([...byType.keys()], (t) => t),
-          Version: template.AWSTemplateFormatVersion,
-          Metadata: template.Metadata !== undefined ? JSON.stringify(template.Metadata) : undefined,
-          DeclaredTransforms: list(
-            typeof template.Transform === 'string' ? [template.Transform] : [...(template.Transform ?? [])],
-            (t) => t,
-          ),
-          ResourceIdentifierSummaries: list([...byType], ([t, ids]) => ({
-            ResourceType: t,
-            LogicalResourceIds: list(ids, (x) => x),
-          })),
-        }
-      },
+      operation<Cfn.GetTemplateSummaryInput, Cfn.GetTemplateSummaryOutput>(
+        'GetTemplateSummary',
+        async (i, ctx) => {
+          if (i.StackSetName !== undefined) throw unsupported('StackSetName (StackSets)')
+          if (i.TemplateSummaryConfig?.TreatUnrecognizedResourceTypesAsWarnings === true)
+            throw unsupported('TemplateSummaryConfig TreatUnrecognizedResourceTypesAsWarnings')
+          allow(ctx, 'GetTemplateSummary', stackArn(ctx, i.StackName))
+          const { template } = await engine.summarize(op(ctx), {
+            stackName: i.StackName,
+            templateBody: i.TemplateBody,
+            templateUrl: i.TemplateURL,
+          })
+          const caps = capabilitiesOf(template)
+          const byType = new Map<string, string[]>()
+          for (const [id, r] of Object.entries(template.Resources))
+            byType.set(r.Type, [...(byType.get(r.Type) ?? []), id])
+          return {
+            Parameters: Object.entries(template.Parameters ?? {}).map(([k, d]) => ({
+              ParameterKey: k,
+              DefaultValue: defaultOf(d),
+              ParameterType: d.Type,
+              NoEcho: noEcho(d),
+              Description: d.Description,
+              ParameterConstraints: d.AllowedValues ? { AllowedValues: d.AllowedValues.map(String) } : {},
+            })),
+            Description: template.Description,
+            Capabilities: caps.caps,
+            CapabilitiesReason: caps.reason,
+            ResourceTypes: [...byType.keys()],
+            Version: template.AWSTemplateFormatVersion,
+            Metadata: template.Metadata !== undefined ? JSON.stringify(template.Metadata) : undefined,
+            DeclaredTransforms: transformsOf(template),
+            ResourceIdentifierSummaries: [...byType].map(([t, ids]) => ({
+              ResourceType: t,
+              LogicalResourceIds: ids,
+            })),
+          }
+        },
+      ),
 
-      ValidateTemplate: async (p, ctx) => {
+      operation<Cfn.ValidateTemplateInput, Cfn.ValidateTemplateOutput>('ValidateTemplate', async (i, ctx) => {
         allow(ctx, 'ValidateTemplate', '*')
         const { template } = await engine.summarize(op(ctx), {
-          templateBody: optional(p, 'TemplateBody'),
-          templateUrl: optional(p, 'TemplateURL'),
+          templateBody: i.TemplateBody,
+          templateUrl: i.TemplateURL,
         })
         const caps = capabilitiesOf(template)
         return {
-          Parameters: list(Object.entries(template.Parameters ?? {}), ([k, d]) => ({
+          Parameters: Object.entries(template.Parameters ?? {}).map(([k, d]) => ({
             ParameterKey: k,
-            DefaultValue:
-              d.Default === undefined
-                ? undefined
-                : Array.isArray(d.Default)
-                  ? d.Default.join(',')
-                  : String(d.Default as string),
-            NoEcho: d.NoEcho === true || d.NoEcho === 'true',
+            DefaultValue: defaultOf(d),
+            NoEcho: noEcho(d),
             Description: d.Description,
           })),
           Description: template.Description,
-          Capabilities: list(caps.caps, (c) => c),
+          Capabilities: caps.caps,
           CapabilitiesReason: caps.reason,
-          DeclaredTransforms: list(
-            typeof template.Transform === 'string' ? [template.Transform] : [...(template.Transform ?? [])],
-            (t) => t,
-          ),
+          DeclaredTransforms: transformsOf(template),
         }
-      },
+      }),
 
-      CreateChangeSet: async (p, ctx) => {
-        const input = stackInput(p)
+      operation<Cfn.CreateChangeSetInput, Cfn.CreateChangeSetOutput>('CreateChangeSet', async (i, ctx) => {
+        const input = stackInput(i)
+        // Resource import (API_CreateChangeSet.html, ChangeSetType IMPORT, ResourcesToImport) and
+        // drift reversal (DeploymentMode) are not modelled.
+        const type = i.ChangeSetType ?? 'UPDATE'
+        if (type === 'CREATE') checkNewStackName(input.stackName)
+        if (type === 'IMPORT' || i.ResourcesToImport !== undefined)
+          throw unsupported('ChangeSetType IMPORT (resource import)')
+        if (i.DeploymentMode !== undefined) throw unsupported(`DeploymentMode ${i.DeploymentMode}`)
+        // A failed change set execution rolls back unless ExecuteChangeSet says DisableRollback;
+        // the engine keeps no per-change-set OnStackFailure.
+        if (i.OnStackFailure !== undefined && i.OnStackFailure !== 'ROLLBACK')
+          throw unsupported(`OnStackFailure ${i.OnStackFailure} (use ExecuteChangeSet DisableRollback)`)
         allow(ctx, 'CreateChangeSet', stackArn(ctx, input.stackName), conditionKeys(input))
-        const type = optional(p, 'ChangeSetType') ?? 'UPDATE'
-        if (type === 'IMPORT') {
-          throw validationError(
-            'ChangeSetType IMPORT (resource import) is not supported by the crosspipe sandbox',
-          )
-        }
-        if (type !== 'CREATE' && type !== 'UPDATE') {
-          throw validationError(
-            `1 validation error detected: Value '${type}' at 'changeSetType' failed to satisfy constraint: Member must satisfy enum value set: [UPDATE, IMPORT, CREATE]`,
-          )
-        }
+        // Accepted and without effect (SPEC.md §1): IncludeNestedStacks (the CDK CLI sends true; the
+        // sandbox's stacks have no nested stacks to include), ClientToken, and
+        // ImportExistingResources (`cdk bootstrap` sends true): the sandbox imports nothing, so a
+        // named resource that already exists outside the stack fails to create, as it would without
+        // the flag.
         const r = await engine.createChangeSet(op(ctx), {
           ...input,
-          changeSetName: required(p, 'ChangeSetName'),
+          changeSetName: i.ChangeSetName,
           changeSetType: type,
-          description: optional(p, 'Description'),
+          description: i.Description,
         })
         return { Id: r.id, StackId: r.stackId }
-      },
+      }),
 
-      DescribeChangeSet: (p, ctx) => {
-        const name = required(p, 'ChangeSetName')
-        const stack = optional(p, 'StackName')
-        allow(ctx, 'DescribeChangeSet', stackArn(ctx, stack))
-        return changeSetXml(engine.getChangeSet(op(ctx).scope, name, stack))
-      },
+      // IncludePropertyValues asks for each change's before and after values
+      // (API_DescribeChangeSet.html); they are optional members, and the sandbox's answer has none.
+      operation<Cfn.DescribeChangeSetInput, Cfn.DescribeChangeSetOutput>('DescribeChangeSet', (i, ctx) => {
+        allow(ctx, 'DescribeChangeSet', stackArn(ctx, i.StackName))
+        const cs = engine.getChangeSet(op(ctx).scope, i.ChangeSetName, i.StackName)
+        return changeSetOut(cs)
+      }),
 
-      ExecuteChangeSet: async (p, ctx) => {
-        const name = required(p, 'ChangeSetName')
-        const stack = optional(p, 'StackName')
-        allow(ctx, 'ExecuteChangeSet', stackArn(ctx, stack))
-        await engine.executeChangeSet(op(ctx), name, stack, {
-          disableRollback: bool(p, 'DisableRollback'),
-          clientRequestToken: optional(p, 'ClientRequestToken'),
+      operation<Cfn.ExecuteChangeSetInput, Cfn.ExecuteChangeSetOutput>('ExecuteChangeSet', async (i, ctx) => {
+        if (i.RetainExceptOnCreate === true) throw unsupported('RetainExceptOnCreate')
+        allow(ctx, 'ExecuteChangeSet', stackArn(ctx, i.StackName))
+        await engine.executeChangeSet(op(ctx), i.ChangeSetName, i.StackName, {
+          disableRollback: i.DisableRollback,
+          clientRequestToken: i.ClientRequestToken,
         })
         return {}
-      },
+      }),
 
-      DeleteChangeSet: (p, ctx) => {
-        const name = required(p, 'ChangeSetName')
-        const stack = optional(p, 'StackName')
+      operation<Cfn.DeleteChangeSetInput, Cfn.DeleteChangeSetOutput>('DeleteChangeSet', (i, ctx) => {
+        const { ChangeSetName: name, StackName: stack } = i
         allow(ctx, 'DeleteChangeSet', stackArn(ctx, stack))
         // A name that a live stack has no change set of is deleted already: DeleteChangeSet has
         // no ChangeSetNotFound error (API_DeleteChangeSet.html lists InvalidChangeSetStatus
@@ -573,14 +637,13 @@ export function cloudformationService(runtime: Runtime): QueryService {
           return {}
         engine.deleteChangeSet(scope, name, stack)
         return {}
-      },
+      }),
 
-      ListChangeSets: (p, ctx) => {
-        const stack = required(p, 'StackName')
-        allow(ctx, 'ListChangeSets', stackArn(ctx, stack))
-        const pg = page(p, engine.listChangeSets(op(ctx).scope, stack), 100)
+      operation<Cfn.ListChangeSetsInput, Cfn.ListChangeSetsOutput>('ListChangeSets', (i, ctx) => {
+        allow(ctx, 'ListChangeSets', stackArn(ctx, i.StackName))
+        const pg = page(i.NextToken, engine.listChangeSets(op(ctx).scope, i.StackName), 100)
         return {
-          Summaries: list(pg.items, (c) => ({
+          Summaries: pg.items.map((c) => ({
             StackId: c.stackId,
             StackName: c.stackName,
             ChangeSetId: c.changeSetId,
@@ -588,22 +651,22 @@ export function cloudformationService(runtime: Runtime): QueryService {
             ExecutionStatus: c.executionStatus,
             Status: c.status,
             StatusReason: c.statusReason,
-            CreationTime: c.creationTime,
+            CreationTime: at(c.creationTime),
             Description: c.description,
             IncludeNestedStacks: false,
           })),
           NextToken: pg.next,
         }
-      },
+      }),
 
-      ListExports: (p, ctx) => {
+      operation<Cfn.ListExportsInput, Cfn.ListExportsOutput>('ListExports', (i, ctx) => {
         allow(ctx, 'ListExports', '*')
-        const pg = page(p, engine.listExports(op(ctx).scope), 100)
+        const pg = page(i.NextToken, engine.listExports(op(ctx).scope), 100)
         return {
-          Exports: list(pg.items, (e) => ({ ExportingStackId: e.stackId, Name: e.name, Value: e.value })),
+          Exports: pg.items.map((e) => ({ ExportingStackId: e.stackId, Name: e.name, Value: e.value })),
           NextToken: pg.next,
         }
-      },
-    },
-  }
+      }),
+    ],
+  })
 }
