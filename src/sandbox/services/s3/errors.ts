@@ -73,6 +73,18 @@ export function malformedXml(): AwsError {
   )
 }
 
+/**
+ * `MalformedACLError` (400): an AccessControlPolicy body that is not well-formed or does not
+ * validate against S3's schema.
+ */
+export function malformedAcl(): AwsError {
+  return new AwsError(
+    'MalformedACLError',
+    'The XML you provided was not well-formed or did not validate against our published schema',
+    400,
+  )
+}
+
 /** `MalformedPolicy` (400). */
 export function malformedPolicy(message: string): AwsError {
   return new AwsError('MalformedPolicy', message, 400)
