@@ -17,6 +17,7 @@ import {
   writeXmlOutput,
   XmlBodyError,
 } from '../../src/sandbox/operations/index.js'
+import { readStoredPayload } from '../../src/sandbox/services/s3/http.js'
 import { harness, runTool, s3Raw, type Harness } from './helpers.js'
 
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
@@ -113,6 +114,21 @@ test('restXml reader: flattened and wrapped lists, attributes, scalars, as the m
     {
       LocationConstraint: 'mars-1',
     },
+  )
+})
+
+test('a lifecycle configuration an older sandbox kept as XML text reads as rules', () => {
+  assert.deepEqual(
+    readStoredPayload(
+      'PutBucketLifecycleConfiguration',
+      '<LifecycleConfiguration><Rule><Filter><Prefix>a/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>3</Days></Expiration></Rule></LifecycleConfiguration>',
+    ),
+    { Rules: [{ Filter: { Prefix: 'a/' }, Status: 'Enabled', Expiration: { Days: 3 } }] },
+  )
+  // Text that no longer reads is no configuration, rather than a failing GetBucketLifecycleConfiguration.
+  assert.equal(
+    readStoredPayload('PutBucketLifecycleConfiguration', '<LifecycleConfiguration><Rule>'),
+    undefined,
   )
 })
 
