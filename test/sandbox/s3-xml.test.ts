@@ -346,6 +346,9 @@ test('bodies that validate but S3 refuses: its own codes, from the operations', 
     ).code,
     'MalformedXML',
   )
+  const zero = await lifecycle('<Filter/><Status>Enabled</Status><Expiration><Days>0</Days></Expiration>')
+  assert.equal(zero.code, 'InvalidArgument')
+  assert.match(zero.text, /&apos;Days&apos; for Expiration action must be a positive integer/)
   // Expiration dates are at midnight GMT.
   const noon = await lifecycle(
     '<Filter/><Status>Enabled</Status><Expiration><Date>2030-01-01T12:00:00Z</Date></Expiration>',

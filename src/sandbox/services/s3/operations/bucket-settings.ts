@@ -406,8 +406,8 @@ const LIFECYCLE_ACTIONS = [
 /**
  * What S3 checks in lifecycle rules beyond the schema, from the LifecycleRule reference
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleRule.html): an ID of at most 255
- * characters, a Filter (or the legacy Prefix) with at most one condition, at least one action, and
- * expiration dates at midnight UTC (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html).
+ * characters, a Filter (or the legacy Prefix) with at most one condition, at least one action,
+ * positive day counts, and expiration dates at midnight UTC (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html).
  */
 function checkLifecycle(rules: readonly LifecycleRule[]): void {
   if (rules.length === 0 || rules.length > 1000) throw malformedXml()
@@ -427,6 +427,24 @@ function checkLifecycle(rules: readonly LifecycleRule[]): void {
     if (filter && FILTER_CONDITIONS.filter((k) => filter[k] !== undefined).length > 1) throw malformedXml()
     if (!LIFECYCLE_ACTIONS.some((a) => r[a] !== undefined && (!Array.isArray(r[a]) || r[a].length > 0)))
       throw invalidRequest('At least one action needs to be specified in a rule')
+    // S3's words for a day count that is not positive (as reproduced against S3 in
+    // https://github.com/scality/Arsenal/pull/2648).
+    const days: [number | undefined, string, string][] = [
+      [r.Expiration?.Days, 'Days', 'Expiration'],
+      [r.NoncurrentVersionExpiration?.NoncurrentDays, 'NoncurrentDays', 'NoncurrentVersionExpiration'],
+      [
+        r.AbortIncompleteMultipartUpload?.DaysAfterInitiation,
+        'DaysAfterInitiation',
+        'AbortIncompleteMultipartUpload',
+      ],
+    ]
+    for (const [n, member, action] of days)
+      if (n !== undefined && n <= 0)
+        throw invalidArgument(
+          `'${member}' for ${action} action must be a positive integer`,
+          member,
+          String(n),
+        )
     const dates = [r.Expiration?.Date, ...(r.Transitions ?? []).map((t) => t.Date)]
     for (const d of dates)
       if (d !== undefined && d.getTime() % 86_400_000 !== 0)
