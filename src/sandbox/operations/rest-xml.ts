@@ -50,6 +50,15 @@ export function payloadOf(model: ServiceModel, shapeName: string | undefined): P
   }
 }
 
+/**
+ * The element of a structure payload: its member's `locationName`, else its name. (Smithy names it
+ * after the target shape; in AWS's models the two agree wherever no `locationName` is given, and
+ * the member name survives the aws-sdk package's minified models, whose shared shapes are renamed.)
+ */
+function payloadElement(p: Payload): string {
+  return p.ref.locationName ?? p.member
+}
+
 // ---- reading ----------------------------------------------------------------------------
 
 const parser = new XMLParser({
@@ -264,7 +273,7 @@ export function readXmlPayload(
   } catch (e) {
     throw new XmlBodyError([`not well-formed: ${(e as Error).message.split('\n')[0]}`])
   }
-  const root = local(payload.ref.locationName ?? payload.ref.shape)
+  const root = local(payloadElement(payload))
   const f = doc && typeof doc === 'object' ? fieldsOf(doc) : {}
   const names = Object.keys(f).filter((k) => !k.startsWith('?'))
   if (names.length !== 1 || names[0] !== root)
@@ -386,12 +395,7 @@ export function writeXmlOutput(
     if (payload.shape.type !== 'structure') return undefined
     const v = f[payload.member]
     if (v === undefined || v === null) return undefined
-    w.element(
-      payload.ref.locationName ?? payload.ref.shape,
-      payload.ref,
-      v,
-      payload.ref.xmlNamespace?.uri ?? o.xmlns,
-    )
+    w.element(payloadElement(payload), payload.ref, v, payload.ref.xmlNamespace?.uri ?? o.xmlns)
   } else {
     if (!o.root) return undefined
     const shape = shapeOf(model, shapeName)

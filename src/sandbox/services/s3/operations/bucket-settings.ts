@@ -337,11 +337,16 @@ export const PutBucketOwnershipControls = operation<PutBucketOwnershipControlsRe
   output: {},
   run(input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'PutBucketOwnershipControls', b)
-    // One rule (https://docs.aws.amazon.com/AmazonS3/latest/API/API_OwnershipControls.html); its
-    // ObjectOwnership is one of the model's values, checked with the body.
+    // One rule (https://docs.aws.amazon.com/AmazonS3/latest/API/API_OwnershipControls.html) with
+    // one of the three settings (checked with the body too, when the model has its enum).
     const rules = input.OwnershipControls!.Rules!
-    if (rules.length !== 1) throw malformedXml()
-    b.ownership = rules[0]!.ObjectOwnership
+    const o = rules[0]?.ObjectOwnership as string | undefined
+    if (
+      rules.length !== 1 ||
+      (o !== 'BucketOwnerEnforced' && o !== 'BucketOwnerPreferred' && o !== 'ObjectWriter')
+    )
+      throw malformedXml()
+    b.ownership = o
     env.store.putBucket(b)
     return {}
   },
