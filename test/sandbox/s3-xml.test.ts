@@ -16,6 +16,7 @@ import {
   serviceModel,
   writeXmlOutput,
   XmlBodyError,
+  type ServiceModel,
 } from '../../src/sandbox/operations/index.js'
 import { readStoredPayload } from '../../src/sandbox/services/s3/http.js'
 import { harness, runTool, s3Raw, type Harness } from './helpers.js'
@@ -232,6 +233,49 @@ test('restXml writer: payload roots, flattened and wrapped lists, attributes wit
   assert.equal(
     writeXmlOutput(m, 'GetBucketLoggingOutput', {}, { root: 'BucketLoggingStatus', xmlns: NS }),
     `<?xml version="1.0" encoding="UTF-8"?>\n<BucketLoggingStatus xmlns="${NS}"></BucketLoggingStatus>`,
+  )
+})
+
+test('restXml reader and writer: maps (no S3 body has one), wrapped and flattened, with any key', () => {
+  const model = {
+    source: 'test',
+    metadata: { apiVersion: '2020-01-01', protocol: 'rest-xml', endpointPrefix: 'test' },
+    operations: { Put: { input: 'PutInput', output: 'PutInput' } },
+    shapes: {
+      PutInput: {
+        type: 'structure',
+        payload: 'Doc',
+        members: { Doc: { shape: 'Doc', locationName: 'Doc' } },
+      },
+      Doc: {
+        type: 'structure',
+        members: { Wrapped: { shape: 'Map' }, Flat: { shape: 'FlatMap', locationName: 'Item' } },
+      },
+      Map: { type: 'map', key: { shape: 'S' }, value: { shape: 'N' } },
+      FlatMap: {
+        type: 'map',
+        flattened: true,
+        key: { shape: 'S', locationName: 'Name' },
+        value: { shape: 'S', locationName: 'Text' },
+      },
+      S: { type: 'string' },
+      N: { type: 'integer' },
+    },
+  } as const
+  const m = model as unknown as ServiceModel
+  const p = payloadOf(m, 'PutInput')!
+  const v = readXmlPayload(
+    m,
+    p,
+    '<Doc><Wrapped><entry><key>__proto__</key><value>1</value></entry><entry><key>b</key><value>2</value></entry></Wrapped><Item><Name>x</Name><Text>y</Text></Item></Doc>',
+  ) as { Wrapped: Record<string, number>; Flat: Record<string, string> }
+  assert.deepEqual(Object.keys(v.Wrapped), ['__proto__', 'b'])
+  assert.equal(v.Wrapped['b'], 2)
+  assert.equal(Object.getPrototypeOf(v.Wrapped), Object.prototype)
+  assert.deepEqual(v.Flat, { x: 'y' })
+  assert.equal(
+    writeXmlOutput(m, 'PutInput', { Doc: { Wrapped: { b: 2 } } }),
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Doc><Wrapped><entry><key>b</key><value>2</value></entry></Wrapped></Doc>',
   )
 })
 

@@ -212,7 +212,14 @@ class Reader {
         entries.forEach((x, i) => {
           const f = typeof x === 'object' && x ? fieldsOf(x) : {}
           const key = this.text(f[k], `${path}/entry[${i + 1}]/${k}`)
-          if (key !== undefined) out[key] = this.value(shape.value as ShapeRef, f[v], `${path}/${key}`)
+          // Defined, not assigned: a key such as `__proto__` is a key like any other.
+          if (key !== undefined)
+            Object.defineProperty(out, key, {
+              value: this.value(shape.value as ShapeRef, f[v], `${path}/${key}`),
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            })
         })
         return out
       }
