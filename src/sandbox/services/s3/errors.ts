@@ -85,6 +85,15 @@ export function malformedAcl(): AwsError {
   )
 }
 
+/**
+ * `MissingRequestBodyError` (400): "You sent an empty XML document as a request", for an operation
+ * whose body the model requires; S3 says "Request Body is empty"
+ * (https://github.com/aws/aws-sdk-cpp/issues/733 shows the answer).
+ */
+export function missingRequestBody(): AwsError {
+  return new AwsError('MissingRequestBodyError', 'Request Body is empty', 400)
+}
+
 /** `MalformedPolicy` (400). */
 export function malformedPolicy(message: string): AwsError {
   return new AwsError('MalformedPolicy', message, 400)

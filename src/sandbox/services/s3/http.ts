@@ -17,7 +17,7 @@ import {
   XmlBodyError,
   type ServiceModel,
 } from '../../operations/index.js'
-import { invalidArgument, malformedXml } from './errors.js'
+import { invalidArgument, malformedXml, missingRequestBody } from './errors.js'
 import type { RestRequest, RestResponse } from '../types.js'
 
 /** Where one input member comes from. */
@@ -30,7 +30,7 @@ export type InputMember =
   | { readonly in: 'prefix-headers'; readonly prefix: string }
   /**
    * The body, as the model's payload member of the operation's input: a structure read from XML
-   * (undefined for an empty body, refused when the model requires it), a string as UTF-8 text (a
+   * (undefined for an empty body; `MissingRequestBodyError` when the model requires it), a string as UTF-8 text (a
    * bucket policy). A body that does not match the model is `invalid` (S3's MalformedXML unless
    * the operation documents another code).
    */
@@ -118,7 +118,7 @@ function readPayload(op: string, m: { readonly invalid?: () => AwsError }, req: 
     if (e instanceof XmlBodyError) throw invalid()
     throw e
   }
-  if (v === undefined && p.required) throw invalid()
+  if (v === undefined && p.required) throw missingRequestBody()
   return v
 }
 
