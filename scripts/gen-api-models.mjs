@@ -17,7 +17,8 @@
 // `npm pack` (prepack) refuses to pack without botocore, so a published crosspipe always has the
 // constraints. The file's `source` says which was used.
 //
-// Called by scripts/build.mjs, which runs it only when a file is missing or its source changed.
+// Called by scripts/build.mjs, which runs it only when a file is missing or its source changed, or
+// when the files were written by an older form of this script (FORMAT).
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -73,11 +74,20 @@ export function apiModelsSource(root) {
   }
 }
 
-/** The `source` an existing model file was written from, or undefined. */
+/**
+ * The form of the files this script writes: raised when it keeps more of the models (2: restXml's
+ * `payload` and `xmlAttribute`), so files an older script wrote are written again.
+ */
+const FORMAT = 2
+
+/** The `source` an existing model file was written from, or undefined (also when written in an older form). */
 export function apiModelsWrittenFrom(dir) {
   try {
     const sources = new Set(
-      MODEL_SERVICES.map((s) => JSON.parse(readFileSync(join(dir, `${s}.json`), 'utf8')).source),
+      MODEL_SERVICES.map((s) => {
+        const m = JSON.parse(readFileSync(join(dir, `${s}.json`), 'utf8'))
+        return m.format === FORMAT ? m.source : undefined
+      }),
     )
     return sources.size === 1 ? [...sources][0] : undefined
   } catch {
@@ -109,9 +119,18 @@ const SHAPE_KEYS = [
   'timestampFormat',
   'sensitive',
   'xmlNamespace',
+  'payload',
 ]
 /** The member (shape reference) properties it reads. */
-const MEMBER_KEYS = ['locationName', 'flattened', 'timestampFormat', 'xmlNamespace', 'queryName', 'location']
+const MEMBER_KEYS = [
+  'locationName',
+  'flattened',
+  'timestampFormat',
+  'xmlNamespace',
+  'xmlAttribute',
+  'queryName',
+  'location',
+]
 
 function pick(obj, keys) {
   const out = {}
@@ -204,7 +223,7 @@ export function writeApiModels(root, dir) {
       'serviceId',
     ])
     const file = join(dir, `${service}.json`)
-    writeFileSync(`${file}.tmp`, JSON.stringify({ source, metadata, ...normalize(model) }))
+    writeFileSync(`${file}.tmp`, JSON.stringify({ source, format: FORMAT, metadata, ...normalize(model) }))
     renameSync(`${file}.tmp`, file)
   }
   return { source, services: MODEL_SERVICES.length }

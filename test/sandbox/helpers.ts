@@ -1,5 +1,6 @@
 // Shared set-up for the sandbox tests: a sandbox on a free loopback port in a temporary state
 // directory, and SDK v3 clients for its accounts.
+import { execFile } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -268,4 +269,41 @@ export async function awsChunkedPut(
   }
   const body = Buffer.concat(parts)
   return { url: s.url, headers: { ...s.headers, 'content-length': String(body.length) }, body }
+}
+
+/**
+ * Runs a client nobody here wrote (the AWS CLI, python3 with boto3) asynchronously, since the
+ * sandbox answers from this process's event loop: its exit code and output.
+ */
+export function runTool(
+  cmd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) =>
+    execFile(cmd, args, { env, encoding: 'utf8', timeout: 120_000 }, (e, out, err) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }),
+    ),
+  )
+}
+
+/** A raw S3 request signed as `creds` (unsigned payload): its status, error code and text. */
+export async function s3Raw(
+  h: Harness,
+  creds: Creds,
+  o: { method: string; path: string; body?: string; headers?: Record<string, string> },
+): Promise<{ status: number; code: string | undefined; text: string }> {
+  const body = o.body === '' ? undefined : o.body
+  const s = await signRaw({
+    endpoint: h.sandbox.endpoint,
+    creds,
+    service: 's3',
+    method: o.method,
+    path: o.path,
+    headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...o.headers },
+    body,
+  })
+  const r = await fetch(s.url, { method: o.method, headers: s.headers, body })
+  const text = await r.text()
+  return { status: r.status, code: /<Code>([^<]+)<\/Code>/.exec(text)?.[1], text }
 }

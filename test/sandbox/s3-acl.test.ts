@@ -5,7 +5,7 @@
 // AWS CLI v1 and boto3, whose serializers and error parsers nobody here wrote.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import {
   CreateBucketCommand,
   GetBucketAclCommand,
@@ -15,7 +15,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { sandboxEnv } from '../../src/sandbox/index.js'
-import { failure, harness, type Harness } from './helpers.js'
+import { failure, harness, runTool, type Harness } from './helpers.js'
 
 let h: Harness
 before(async () => {
@@ -99,28 +99,24 @@ test('canned ACLs with the SDK: private accepted, more refused with the document
 const hasAws = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0
 const hasBoto = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0
 
-function run(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) =>
-    execFile(cmd, args, { env, encoding: 'utf8', timeout: 120_000 }, (e, out, err) =>
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }),
-    ),
-  )
-}
-
 test(
   'canned ACLs with the AWS CLI v1 (aws s3api)',
   { skip: hasAws ? false : 'the AWS CLI (`aws`) is not installed on this machine' },
   async () => {
     const env = { ...process.env, ...sandboxEnv(h.dir, 'ci'), AWS_MAX_ATTEMPTS: '1' }
-    const ok = await run('aws', ['s3api', 'create-bucket', '--bucket', 'cli-acl', '--acl', 'private'], env)
+    const ok = await runTool(
+      'aws',
+      ['s3api', 'create-bucket', '--bucket', 'cli-acl', '--acl', 'private'],
+      env,
+    )
     assert.equal(ok.code, 0, ok.err)
-    const put = await run('aws', ['s3api', 'put-bucket-acl', '--bucket', 'cli-acl', '--acl', 'private'], env)
+    const put = await runTool(
+      'aws',
+      ['s3api', 'put-bucket-acl', '--bucket', 'cli-acl', '--acl', 'private'],
+      env,
+    )
     assert.equal(put.code, 0, put.err)
-    const got = await run('aws', ['s3api', 'get-bucket-acl', '--bucket', 'cli-acl'], env)
+    const got = await runTool('aws', ['s3api', 'get-bucket-acl', '--bucket', 'cli-acl'], env)
     assert.equal(got.code, 0, got.err)
     const grants = (JSON.parse(got.out) as { Grants: { Permission: string; Grantee: { Type: string } }[] })
       .Grants
@@ -128,14 +124,14 @@ test(
       grants.map((g) => [g.Permission, g.Grantee.Type]),
       [['FULL_CONTROL', 'CanonicalUser']],
     )
-    const pub = await run(
+    const pub = await runTool(
       'aws',
       ['s3api', 'create-bucket', '--bucket', 'cli-acl-pub', '--acl', 'public-read'],
       env,
     )
     assert.notEqual(pub.code, 0)
     assert.match(pub.err, /InvalidBucketAclWithObjectOwnership/)
-    const putPub = await run(
+    const putPub = await runTool(
       'aws',
       ['s3api', 'put-bucket-acl', '--bucket', 'cli-acl', '--acl', 'public-read'],
       env,
@@ -172,7 +168,7 @@ test(
   { skip: hasBoto ? false : 'python3 with boto3 is not installed on this machine' },
   async () => {
     const env = { ...process.env, ...sandboxEnv(h.dir, 'ci'), AWS_MAX_ATTEMPTS: '1' }
-    const r = await run('python3', ['-c', BOTO], env)
+    const r = await runTool('python3', ['-c', BOTO], env)
     assert.equal(r.code, 0, r.err)
     assert.deepEqual(JSON.parse(r.out), {
       grants: ['FULL_CONTROL'],

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { ROUTES, route, type Level } from '../../src/sandbox/services/s3/routes.js'
 import { OPERATIONS, OPERATION_LIST, parametersOf } from '../../src/sandbox/services/s3/operations/index.js'
 import { CreateBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3'
-import { harness, signRaw, type Harness } from './helpers.js'
+import { harness, s3Raw, type Harness } from './helpers.js'
 
 function routed(
   method: string,
@@ -193,17 +193,8 @@ test('route table over the wire: 405, 400 and 501 reach the client as S3 errors'
     ['PUT', '/routes?website', 'NotImplemented', 501],
     ['DELETE', '/routes?acl', 'MethodNotAllowed', 405],
   ] as const) {
-    const s = await signRaw({
-      endpoint: h.sandbox.endpoint,
-      creds: h.creds('ci'),
-      service: 's3',
-      method,
-      path,
-      headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-    })
-    const res = await fetch(s.url, { method, headers: s.headers })
-    const text = await res.text()
-    assert.equal(res.status, status, `${method} ${path}: ${text}`)
+    const { status: got, text } = await s3Raw(h, h.creds('ci'), { method, path })
+    assert.equal(got, status, `${method} ${path}: ${text}`)
     assert.match(text, new RegExp(`<Code>${code}</Code>`))
   }
 })

@@ -19,6 +19,16 @@ export interface ShapeRef {
   readonly location?: string
   /** EC2's query name; present only in EC2's model. */
   readonly queryName?: string
+  /** restXml: the member is an attribute of its structure's element (S3's `xsi:type`), not a child. */
+  readonly xmlAttribute?: boolean
+  /** restXml: the namespace of the element (a payload's `xmlns`). */
+  readonly xmlNamespace?: XmlNamespace
+}
+
+/** An XML namespace of a restXml model: the default namespace, or a prefix bound to it (`xsi`). */
+export interface XmlNamespace {
+  readonly uri: string
+  readonly prefix?: string
 }
 
 /** A shape, with the constraints AWS validates input against. */
@@ -49,6 +59,10 @@ export interface Shape {
   readonly timestampFormat?: string
   /** Values AWS never echoes (passwords, plaintext): validation messages leave the value out. */
   readonly sensitive?: boolean
+  /** restXml: the namespace its element declares (S3's Grantee binds `xsi`). */
+  readonly xmlNamespace?: XmlNamespace
+  /** REST: the member that is the whole HTTP body (`@httpPayload`). */
+  readonly payload?: string
 }
 
 /** An operation: its input and output shapes and, for awsQuery, the result element. */

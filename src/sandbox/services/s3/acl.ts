@@ -9,7 +9,7 @@
  * accepted and ignored.
  */
 import { AwsError } from '../../gateway/errors.js'
-import { aclNotSupported, invalidArgument, notImplemented } from './errors.js'
+import { aclNotSupported, invalidArgument, malformedAcl, notImplemented } from './errors.js'
 import type { BucketRecord } from './store.js'
 
 /** The canned ACLs (https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#canned-acl). */
@@ -85,12 +85,7 @@ export function checkPutBucketAcl(
   if (grants) throw notImplemented('ACL grant headers (x-amz-grant-*); use a canned ACL (x-amz-acl)')
   if (acl !== undefined && body !== undefined)
     throw new AwsError('UnexpectedContent', 'This request does not support content', 400)
-  if (acl === undefined && body === undefined)
-    throw new AwsError(
-      'MalformedACLError',
-      'The XML you provided was not well-formed or did not validate against our published schema',
-      400,
-    )
+  if (acl === undefined && body === undefined) throw malformedAcl()
   if (acl !== undefined) known(acl)
   if (acl !== undefined ? OWNER_ONLY_ON_BUCKET.has(acl) : body!.ownerOnly) return
   if (enforced(b.ownership)) throw aclNotSupported()

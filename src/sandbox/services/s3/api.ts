@@ -543,7 +543,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
       const op = OPERATIONS.get(r.op)
       if (!op) throw new Error(`sandbox: the S3 route table names ${r.op}, which has no operation`)
       const call: Call = { env, ctx, req }
-      const input = readInput(op.input, req, path)
+      const input = readInput(r.op, op.input, req, path)
       let out: unknown
       if (op.bucket === false) out = await op.run(input as never, call)
       else {
@@ -553,7 +553,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
           throw new AwsError('AccessDenied', 'Access Denied', 403)
         out = await op.run(input as never, { ...call, bucket })
       }
-      return out instanceof Raw ? out.response : writeOutput(op.output, out as never)
+      return out instanceof Raw ? out.response : writeOutput(r.op, op.output, out as never)
     },
   }
 }

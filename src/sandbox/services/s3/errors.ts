@@ -73,6 +73,27 @@ export function malformedXml(): AwsError {
   )
 }
 
+/**
+ * `MalformedACLError` (400): an AccessControlPolicy body that is not well-formed or does not
+ * validate against S3's schema.
+ */
+export function malformedAcl(): AwsError {
+  return new AwsError(
+    'MalformedACLError',
+    'The XML you provided was not well-formed or did not validate against our published schema',
+    400,
+  )
+}
+
+/**
+ * `MissingRequestBodyError` (400): "You sent an empty XML document as a request", for an operation
+ * whose body the model requires; S3 says "Request Body is empty"
+ * (https://github.com/aws/aws-sdk-cpp/issues/733 shows the answer).
+ */
+export function missingRequestBody(): AwsError {
+  return new AwsError('MissingRequestBodyError', 'Request Body is empty', 400)
+}
+
 /** `MalformedPolicy` (400). */
 export function malformedPolicy(message: string): AwsError {
   return new AwsError('MalformedPolicy', message, 400)

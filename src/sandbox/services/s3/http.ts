@@ -1,13 +1,23 @@
 /**
- * The HTTP binding of S3 operations, declared once per operation: which header, query parameter,
- * path segment or body fills each member of the operation's input (the AWS SDK v3's own request
- * type), and which header or XML element each member of its output goes to. The bindings follow
- * the S3 model's `@httpHeader`, `@httpQuery`, `@httpLabel`, `@httpPrefixHeaders` and
- * `@httpPayload` traits (https://smithy.io/2.0/spec/http-bindings.html), as the SDK serializes them.
+ * The HTTP binding of S3 operations, declared once per operation: which header, query parameter or
+ * path segment fills each member of the operation's input (the AWS SDK v3's own request type), and
+ * which header each member of its output goes to. The bindings follow the S3 model's `@httpHeader`,
+ * `@httpQuery`, `@httpLabel` and `@httpPrefixHeaders` traits
+ * (https://smithy.io/2.0/spec/http-bindings.html), as the SDK serializes them. The bodies are the
+ * model's: an input's `@httpPayload` member is read, and an output's XML written, by the operation
+ * layer's restXml reader and writer (operations/rest-xml.ts) from AWS's S3 model.
  */
 import { XML_NAMESPACES } from '../../../iam/aws-facts.js'
-import { invalidArgument, malformedXml } from './errors.js'
-import { parseXml, toXml, type XmlObject, type XmlValue } from '../../gateway/xml.js'
+import type { AwsError } from '../../gateway/errors.js'
+import {
+  payloadOf,
+  readXmlPayload,
+  serviceModel,
+  writeXmlOutput,
+  XmlBodyError,
+  type ServiceModel,
+} from '../../operations/index.js'
+import { invalidArgument, malformedXml, missingRequestBody } from './errors.js'
 import type { RestRequest, RestResponse } from '../types.js'
 
 /** Where one input member comes from. */
@@ -18,14 +28,13 @@ export type InputMember =
   | { readonly in: 'query'; readonly name: string; readonly type?: ValueType; readonly message?: string }
   /** `x-amz-meta-*` as a map of the rest of the name to the value. */
   | { readonly in: 'prefix-headers'; readonly prefix: string }
-  /** The body's root element, parsed into the member's shape (undefined for an empty body). */
-  | {
-      readonly in: 'xml-body'
-      readonly root: string
-      readonly parse: (doc: Record<string, unknown>) => unknown
-    }
-  /** The body as UTF-8 text (a bucket policy). */
-  | { readonly in: 'text-body' }
+  /**
+   * The body, as the model's payload member of the operation's input: a structure read from XML
+   * (undefined for an empty body; `MissingRequestBodyError` when the model requires it), a string as UTF-8 text (a
+   * bucket policy). A body that does not match the model is `invalid` (S3's MalformedXML unless
+   * the operation documents another code).
+   */
+  | { readonly in: 'payload'; readonly invalid?: () => AwsError }
 
 /** How a header or query string is read: as it is, an integer, `true`/`false`, an HTTP date or a comma-separated list. */
 export type ValueType = 'string' | 'integer' | 'boolean' | 'timestamp' | 'list'
@@ -33,16 +42,18 @@ export type ValueType = 'string' | 'integer' | 'boolean' | 'timestamp' | 'list'
 /** The HTTP binding of an input type: a binding for each member the sandbox reads. */
 export type InputBinding<I> = { readonly [K in keyof I]?: InputMember }
 
-/** Where the output's members go: headers by member, the rest as XML under `root` (or one payload member). */
+/**
+ * Where the output's members go: headers by member; the body is the model's (its payload member,
+ * or the members that are not headers as XML under `root`, the one name the model does not give).
+ */
 export interface OutputBinding<O> {
   readonly status?: number | ((out: O) => number)
   readonly headers?: { readonly [K in keyof O]?: string }
   /** A map member written as prefixed headers (`x-amz-meta-`). */
   readonly prefixHeaders?: { readonly member: keyof O; readonly prefix: string }
-  /** The XML root element of the members that are not headers. */
+  /** The XML root element of the members that are not headers, for an output without a payload. */
   readonly root?: string
-  /** The one member that is the body (`@httpPayload`): a string, a Buffer, or a structure under `root`. */
-  readonly payload?: keyof O
+  /** The content type of a payload sent as it is (a bucket policy). */
   readonly contentType?: string
 }
 
@@ -54,8 +65,61 @@ export function header(name: string, type?: ValueType): InputMember {
 export function query(name: string, type?: ValueType, message?: string): InputMember {
   return { in: 'query', name, type, message }
 }
-export function xmlBody<T>(root: string, parse: (doc: Record<string, unknown>) => T): InputMember {
-  return { in: 'xml-body', root, parse }
+/** The body: the operation's payload member in the model. */
+export const PAYLOAD: InputMember = { in: 'payload' }
+
+/** S3's model, read on the first request that needs it. */
+let model: ServiceModel | undefined
+function s3Model(): ServiceModel {
+  return (model ??= serviceModel('s3'))
+}
+
+/** An operation of S3's model (a route table name the model lacks is a bug). */
+function modelOperation(op: string): { readonly input?: string; readonly output?: string } {
+  const o = s3Model().operations[op]
+  if (!o) throw new Error(`sandbox: S3 operation ${op} is not in AWS's S3 model`)
+  return o
+}
+
+/**
+ * S3 checks a bucket's location constraint itself: an unknown one is `InvalidLocationConstraint`
+ * or `IllegalLocationConstraintException`, not MalformedXML
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
+ */
+const READ_OPTIONS = { openEnums: ['BucketLocationConstraint'] }
+
+/**
+ * A payload stored as its XML text (a lifecycle configuration an older sandbox kept), read as the
+ * operation's input member; undefined if it no longer reads.
+ */
+export function readStoredPayload(op: string, text: string): unknown {
+  const p = payloadOf(s3Model(), modelOperation(op).input)
+  if (!p) throw new Error(`sandbox: S3's model has no payload for ${op}`)
+  try {
+    return readXmlPayload(s3Model(), p, text, READ_OPTIONS)
+  } catch (e) {
+    if (e instanceof XmlBodyError) return undefined
+    throw e
+  }
+}
+
+/** The request body as the operation's payload member (see {@link InputMember}). */
+function readPayload(op: string, m: { readonly invalid?: () => AwsError }, req: RestRequest): unknown {
+  const p = payloadOf(s3Model(), modelOperation(op).input)
+  if (!p) throw new Error(`sandbox: S3's model has no payload for ${op}`)
+  if (p.shape.type === 'string') return req.body.toString('utf8')
+  if (p.shape.type !== 'structure')
+    throw new Error(`sandbox: S3's ${op} payload is a ${p.shape.type}, which the operation reads itself`)
+  const invalid = m.invalid ?? malformedXml
+  let v: unknown
+  try {
+    v = readXmlPayload(s3Model(), p, req.body.toString('utf8'), READ_OPTIONS)
+  } catch (e) {
+    if (e instanceof XmlBodyError) throw invalid()
+    throw e
+  }
+  if (v === undefined && p.required) throw missingRequestBody()
+  return v
 }
 
 /** The query parameter names an input binding reads. */
@@ -89,6 +153,7 @@ function typed(v: string, type: ValueType | undefined, name: string, message?: s
 
 /** Reads an operation's input from a request, by its binding. */
 export function readInput<I>(
+  op: string,
   binding: InputBinding<I>,
   req: RestRequest,
   path: { bucket?: string; key?: string },
@@ -115,67 +180,14 @@ export function readInput<I>(
         out[member] = map
         break
       }
-      case 'xml-body': {
-        if (req.body.length === 0) break
-        const doc = parseXml(req.body.toString('utf8'))
-        const root = doc?.[m.root]
-        if (!doc || root === undefined) throw malformedXml()
-        out[member] = m.parse(root && typeof root === 'object' ? (root as Record<string, unknown>) : {})
+      case 'payload': {
+        const v = readPayload(op, m, req)
+        if (v !== undefined) out[member] = v
         break
       }
-      case 'text-body':
-        out[member] = req.body.toString('utf8')
-        break
     }
   }
   return out as I
-}
-
-/**
- * Element names of list members in S3's XML where they differ from the SDK's member name:
- * flattened lists repeat a singular element (`Versions` → `<Version>`), wrapped lists nest their
- * items in the member's element (`TagSet` → `<TagSet><Tag>`), as the S3 model's `@xmlFlattened`
- * and `@xmlName` traits say.
- */
-const XML_LISTS: Readonly<
-  Record<string, { readonly flat: string } | { readonly wrap: string; readonly item: string }>
-> = {
-  Buckets: { wrap: 'Buckets', item: 'Bucket' },
-  TagSet: { wrap: 'TagSet', item: 'Tag' },
-  Grants: { wrap: 'AccessControlList', item: 'Grant' },
-  Versions: { flat: 'Version' },
-  DeleteMarkers: { flat: 'DeleteMarker' },
-  Uploads: { flat: 'Upload' },
-  Parts: { flat: 'Part' },
-  Errors: { flat: 'Error' },
-  Rules: { flat: 'Rule' },
-}
-
-/** An SDK-shaped value as XML children (Dates as ISO 8601, list names as S3 writes them). */
-export function toXmlShape(v: Record<string, unknown>): XmlObject {
-  const out: Record<string, XmlValue> = {}
-  for (const [k, x] of Object.entries(v)) {
-    if (x === undefined) continue
-    const list = XML_LISTS[k]
-    if (list && Array.isArray(x)) {
-      const items = x.map(value)
-      if ('flat' in list) out[list.flat] = items
-      else out[list.wrap] = { [list.item]: items }
-    } else if (k === 'Grantee' && x && typeof x === 'object') {
-      // The grantee's type is an attribute: `<Grantee xmlns:xsi="…" xsi:type="CanonicalUser">`.
-      const { Type, ...rest } = x as Record<string, unknown>
-      out[k] = { '@xmlns:xsi': XSI, '@xsi:type': Type as string | undefined, ...toXmlShape(rest) }
-    } else out[k] = value(x)
-  }
-  return out
-}
-
-const XSI = 'http://www.w3.org/2001/XMLSchema-instance'
-
-function value(x: unknown): XmlValue {
-  if (Array.isArray(x)) return x.map(value)
-  if (x instanceof Date || x === null || typeof x !== 'object') return x as XmlValue
-  return toXmlShape(x as Record<string, unknown>)
 }
 
 function headerValue(v: unknown): string | undefined {
@@ -187,44 +199,33 @@ function headerValue(v: unknown): string | undefined {
 /** S3's XML namespace (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAPI.html). */
 export const NS = XML_NAMESPACES.s3
 
-/** Writes an operation's output by its binding. */
-export function writeOutput<O>(binding: OutputBinding<O>, out: O): RestResponse {
+/** Writes an operation's output: headers by its binding, the body by the model. */
+export function writeOutput<O>(op: string, binding: OutputBinding<O>, out: O): RestResponse {
   const o = out as Record<string, unknown>
   const headers: Record<string, string> = {}
-  const rest: Record<string, unknown> = { ...o }
   for (const [member, name] of Object.entries(binding.headers ?? {}) as [string, string][]) {
     const v = headerValue(o[member])
     if (v !== undefined) headers[name] = v
-    delete rest[member]
   }
   if (binding.prefixHeaders) {
     const m = binding.prefixHeaders.member as string
     for (const [k, v] of Object.entries((o[m] as Record<string, string> | undefined) ?? {}))
       headers[binding.prefixHeaders.prefix + k] = v
-    delete rest[m]
   }
   const status = typeof binding.status === 'function' ? binding.status(out) : (binding.status ?? 200)
-  if (binding.payload !== undefined) {
-    const p = o[binding.payload as string]
+  const shape = modelOperation(op).output
+  const payload = payloadOf(s3Model(), shape)
+  if (payload && payload.shape.type !== 'structure') {
+    const p = o[payload.member]
     if (typeof p === 'string' || Buffer.isBuffer(p)) {
       if (binding.contentType) headers['content-type'] = binding.contentType
       return { status, headers, body: p }
     }
     if (p && typeof p === 'object' && 'pipe' in p)
       return { status, headers, stream: p as unknown as NonNullable<RestResponse['stream']> }
-    if (p === undefined || !binding.root) return { status, headers, body: '' }
-    return xmlAnswer(status, headers, binding.root, toXmlShape(p as Record<string, unknown>))
+    return { status, headers, body: '' }
   }
-  if (!binding.root) return { status, headers, body: '' }
-  return xmlAnswer(status, headers, binding.root, toXmlShape(rest))
-}
-
-/** An XML answer in S3's namespace. */
-export function xmlAnswer(
-  status: number,
-  headers: Record<string, string>,
-  root: string,
-  body: XmlObject,
-): RestResponse {
-  return { status, headers: { 'content-type': 'application/xml', ...headers }, body: toXml(root, body, NS) }
+  const body = writeXmlOutput(s3Model(), shape, out, { root: binding.root, xmlns: NS })
+  if (body === undefined) return { status, headers, body: '' }
+  return { status, headers: { 'content-type': 'application/xml', ...headers }, body }
 }

@@ -32,7 +32,9 @@ export interface BucketRecord {
   versioning?: 'Enabled' | 'Suspended'
   publicAccessBlock?: PublicAccessBlock
   ownership?: 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter'
-  /** The lifecycle configuration XML as accepted. */
+  /** The lifecycle rules as accepted (the SDK's `LifecycleRule`s; dates as ISO 8601 text). */
+  lifecycleRules?: readonly unknown[]
+  /** The lifecycle configuration XML, as an older sandbox kept it (read by GetBucketLifecycleConfiguration). */
   lifecycle?: string
   tags?: { Key: string; Value: string }[]
 }

@@ -1,12 +1,13 @@
 /** Small pure helpers shared by S3's operations. */
 import { createHash, randomBytes } from 'node:crypto'
+import { AwsError } from '../../gateway/errors.js'
 
 /** The canonical user id of an account (S3 shows owners by it). */
 export function canonicalId(account: string): string {
   return createHash('sha256').update(`crosspipe-sandbox:${account}`).digest('hex')
 }
 
-/** A list member of parsed XML: one element is an object, several an array, none undefined. */
+/** One item or a list of them (a policy's `Statement`, `Resource`) as a list; none is empty. */
 export function list<T>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v]
 }
@@ -26,19 +27,21 @@ export function md5(data: Uint8Array): Buffer {
   return d
 }
 
-/** An XML boolean. */
-export function bool(v: unknown): boolean {
-  return v === 'true' || v === true
-}
-
-/** A string member of parsed XML, or undefined. */
-export function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined
-}
-
-/** Tags of parsed XML (`<TagSet><Tag><Key/><Value/></Tag>…`). */
-export function tagsOf(set: unknown): { Key: string; Value: string }[] {
-  const tags = (set as Record<string, unknown> | undefined)?.['Tag'] as
-    Record<string, unknown> | Record<string, unknown>[] | undefined
-  return list(tags).map((t) => ({ Key: str(t['Key']) ?? '', Value: str(t['Value']) ?? '' }))
+/**
+ * S3's checks of a tag set beyond the schema: unique keys, keys of at most 128 and values of at
+ * most 256 characters (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html).
+ * `error` is the operation's code for a repeated key.
+ */
+export function checkTags(
+  tags: readonly { readonly Key: string; readonly Value: string }[],
+  error: (message: string) => Error,
+): void {
+  if (new Set(tags.map((t) => t.Key)).size !== tags.length)
+    throw error('Cannot provide multiple Tags with the same key')
+  for (const t of tags) {
+    if (t.Key.length > 128)
+      throw new AwsError('InvalidTag', 'The TagKey you have provided is too long, max 128', 400)
+    if (t.Value.length > 256)
+      throw new AwsError('InvalidTag', 'The TagValue you have provided is too long, max 256', 400)
+  }
 }

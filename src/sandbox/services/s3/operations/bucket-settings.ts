@@ -4,11 +4,13 @@
  * read as S3 answers for a bucket that never had them (SPEC.md, "Bucket settings never set").
  */
 import type {
+  BucketLifecycleConfiguration,
   DeleteBucketPolicyRequest,
   GetBucketAclOutput,
   GetBucketAclRequest,
   GetBucketEncryptionOutput,
   GetBucketEncryptionRequest,
+  GetBucketLifecycleConfigurationOutput,
   GetBucketLifecycleConfigurationRequest,
   GetBucketOwnershipControlsOutput,
   GetBucketOwnershipControlsRequest,
@@ -23,6 +25,7 @@ import type {
   GetPublicAccessBlockOutput,
   GetPublicAccessBlockRequest,
   Grant,
+  LifecycleRule,
   PutBucketAclRequest,
   PutBucketEncryptionRequest,
   PutBucketLifecycleConfigurationRequest,
@@ -37,14 +40,16 @@ import { checkPutBucketAcl } from '../acl.js'
 import {
   invalidArgument,
   invalidRequest,
+  malformedAcl,
   malformedPolicy,
   malformedXml,
   methodNotAllowed,
   notConfigured,
 } from '../errors.js'
-import { header, PATH, xmlBody } from '../http.js'
-import { operation, Raw, type BucketCall, type BucketOperation } from '../operation.js'
-import { bool, canonicalId, list, str, tagsOf } from '../util.js'
+import { header, PATH, PAYLOAD, readStoredPayload } from '../http.js'
+import { operation, type BucketCall, type BucketOperation } from '../operation.js'
+import type { BucketRecord } from '../store.js'
+import { canonicalId, checkTags, list } from '../util.js'
 
 const OWNER = { ExpectedBucketOwner: header('x-amz-expected-bucket-owner') }
 const BUCKET = { Bucket: PATH, ...OWNER }
@@ -111,7 +116,7 @@ const noPolicy = (bucket: string): Error =>
 export const GetBucketPolicy = operation<GetBucketPolicyRequest, GetBucketPolicyOutput>({
   name: 'GetBucketPolicy',
   input: BUCKET,
-  output: { payload: 'Policy', contentType: 'application/json' },
+  output: { contentType: 'application/json' },
   run(_input, call) {
     ownerOnly(call, 'GetBucketPolicy')
     if (!call.bucket.policy) throw noPolicy(call.bucket.name)
@@ -123,7 +128,7 @@ export const PutBucketPolicy = operation<PutBucketPolicyRequest, object>({
   name: 'PutBucketPolicy',
   input: {
     ...BUCKET,
-    Policy: { in: 'text-body' },
+    Policy: PAYLOAD,
     ContentMD5: header('content-md5'),
     ConfirmRemoveSelfBucketAccess: header('x-amz-confirm-remove-self-bucket-access', 'boolean'),
   },
@@ -154,7 +159,7 @@ export const DeleteBucketPolicy = operation<DeleteBucketPolicyRequest, object>({
 export const GetBucketPolicyStatus = operation<GetBucketPolicyStatusRequest, GetBucketPolicyStatusOutput>({
   name: 'GetBucketPolicyStatus',
   input: BUCKET,
-  output: { payload: 'PolicyStatus', root: 'PolicyStatus' },
+  output: {},
   run(_input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'GetBucketPolicyStatus', b)
     if (!b.policy) throw noPolicy(b.name)
@@ -167,7 +172,7 @@ export const GetBucketPolicyStatus = operation<GetBucketPolicyStatusRequest, Get
 export const GetBucketEncryption = operation<GetBucketEncryptionRequest, GetBucketEncryptionOutput>({
   name: 'GetBucketEncryption',
   input: BUCKET,
-  output: { payload: 'ServerSideEncryptionConfiguration', root: 'ServerSideEncryptionConfiguration' },
+  output: {},
   run(_input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'GetEncryptionConfiguration', b)
     return {
@@ -191,23 +196,12 @@ export const PutBucketEncryption = operation<PutBucketEncryptionRequest, object>
   input: {
     ...BUCKET,
     ContentMD5: header('content-md5'),
-    ServerSideEncryptionConfiguration: xmlBody('ServerSideEncryptionConfiguration', (d) => ({
-      Rules: list(d['Rule'] as Record<string, unknown> | Record<string, unknown>[] | undefined).map((r) => {
-        const def = r['ApplyServerSideEncryptionByDefault'] as Record<string, unknown> | undefined
-        return {
-          ApplyServerSideEncryptionByDefault: def && {
-            SSEAlgorithm: str(def['SSEAlgorithm']) as never,
-            KMSMasterKeyID: str(def['KMSMasterKeyID']),
-          },
-          BucketKeyEnabled: bool(r['BucketKeyEnabled']),
-        }
-      }),
-    })),
+    ServerSideEncryptionConfiguration: PAYLOAD,
   },
   output: {},
   run(input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'PutEncryptionConfiguration', b)
-    const rule = input.ServerSideEncryptionConfiguration?.Rules?.[0]
+    const rule = input.ServerSideEncryptionConfiguration!.Rules![0]
     const def = rule?.ApplyServerSideEncryptionByDefault
     const alg = def?.SSEAlgorithm as string | undefined
     if (alg !== 'AES256' && alg !== 'aws:kms' && alg !== 'aws:kms:dsse') throw malformedXml()
@@ -251,9 +245,7 @@ export const PutBucketVersioning = operation<PutBucketVersioningRequest, object>
     ...BUCKET,
     ContentMD5: header('content-md5'),
     MFA: header('x-amz-mfa'),
-    VersioningConfiguration: xmlBody('VersioningConfiguration', (d) => ({
-      Status: str(d['Status']) as never,
-    })),
+    VersioningConfiguration: PAYLOAD,
   },
   output: {},
   run(input, { env, ctx, req, bucket: b }) {
@@ -269,7 +261,7 @@ export const PutBucketVersioning = operation<PutBucketVersioningRequest, object>
 export const GetPublicAccessBlock = operation<GetPublicAccessBlockRequest, GetPublicAccessBlockOutput>({
   name: 'GetPublicAccessBlock',
   input: BUCKET,
-  output: { payload: 'PublicAccessBlockConfiguration', root: 'PublicAccessBlockConfiguration' },
+  output: {},
   run(_input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'GetBucketPublicAccessBlock', b)
     if (!b.publicAccessBlock)
@@ -287,18 +279,12 @@ export const PutPublicAccessBlock = operation<PutPublicAccessBlockRequest, objec
   input: {
     ...BUCKET,
     ContentMD5: header('content-md5'),
-    PublicAccessBlockConfiguration: xmlBody('PublicAccessBlockConfiguration', (c) => ({
-      BlockPublicAcls: bool(c['BlockPublicAcls']),
-      IgnorePublicAcls: bool(c['IgnorePublicAcls']),
-      BlockPublicPolicy: bool(c['BlockPublicPolicy']),
-      RestrictPublicBuckets: bool(c['RestrictPublicBuckets']),
-    })),
+    PublicAccessBlockConfiguration: PAYLOAD,
   },
   output: {},
   run(input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'PutBucketPublicAccessBlock', b)
-    const c = input.PublicAccessBlockConfiguration
-    if (!c) throw malformedXml()
+    const c = input.PublicAccessBlockConfiguration!
     b.publicAccessBlock = {
       BlockPublicAcls: c.BlockPublicAcls ?? false,
       IgnorePublicAcls: c.IgnorePublicAcls ?? false,
@@ -328,7 +314,7 @@ export const GetBucketOwnershipControls = operation<
 >({
   name: 'GetBucketOwnershipControls',
   input: BUCKET,
-  output: { payload: 'OwnershipControls', root: 'OwnershipControls' },
+  output: {},
   run(_input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'GetBucketOwnershipControls', b)
     if (!b.ownership)
@@ -346,17 +332,19 @@ export const PutBucketOwnershipControls = operation<PutBucketOwnershipControlsRe
   input: {
     ...BUCKET,
     ContentMD5: header('content-md5'),
-    OwnershipControls: xmlBody('OwnershipControls', (d) => ({
-      Rules: list(d['Rule'] as Record<string, unknown> | Record<string, unknown>[] | undefined).map((r) => ({
-        ObjectOwnership: str(r['ObjectOwnership']) as never,
-      })),
-    })),
+    OwnershipControls: PAYLOAD,
   },
   output: {},
   run(input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'PutBucketOwnershipControls', b)
-    const o = input.OwnershipControls?.Rules?.[0]?.ObjectOwnership as string | undefined
-    if (o !== 'BucketOwnerEnforced' && o !== 'BucketOwnerPreferred' && o !== 'ObjectWriter')
+    // One rule (https://docs.aws.amazon.com/AmazonS3/latest/API/API_OwnershipControls.html) with
+    // one of the three settings (checked with the body too, when the model has its enum).
+    const rules = input.OwnershipControls!.Rules!
+    const o = rules[0]?.ObjectOwnership as string | undefined
+    if (
+      rules.length !== 1 ||
+      (o !== 'BucketOwnerEnforced' && o !== 'BucketOwnerPreferred' && o !== 'ObjectWriter')
+    )
       throw malformedXml()
     b.ownership = o
     env.store.putBucket(b)
@@ -378,42 +366,113 @@ export const DeleteBucketOwnershipControls = operation<GetBucketOwnershipControl
 
 // ---- lifecycle, tags ------------------------------------------------------------
 
-/** GetBucketLifecycleConfiguration: the configuration as it was accepted (stored, not executed). */
-export const GetBucketLifecycleConfiguration = operation<GetBucketLifecycleConfigurationRequest, object>({
+/** The rules of a bucket's lifecycle configuration (kept as XML text by an older sandbox). */
+function lifecycleRules(b: BucketRecord): LifecycleRule[] | undefined {
+  if (b.lifecycleRules) return b.lifecycleRules as LifecycleRule[]
+  if (b.lifecycle === undefined) return undefined
+  const c = readStoredPayload('PutBucketLifecycleConfiguration', b.lifecycle) as
+    BucketLifecycleConfiguration | undefined
+  return c?.Rules
+}
+
+/** GetBucketLifecycleConfiguration: the rules as they were accepted (stored, not executed). */
+export const GetBucketLifecycleConfiguration = operation<
+  GetBucketLifecycleConfigurationRequest,
+  GetBucketLifecycleConfigurationOutput
+>({
   name: 'GetBucketLifecycleConfiguration',
   input: BUCKET,
-  output: {},
+  output: { root: 'LifecycleConfiguration' },
   run(_input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'GetLifecycleConfiguration', b)
-    if (!b.lifecycle)
+    const rules = lifecycleRules(b)
+    if (!rules)
       throw notConfigured(
         'NoSuchLifecycleConfiguration',
         'The lifecycle configuration does not exist',
         b.name,
       )
-    return new Raw({ status: 200, headers: { 'content-type': 'application/xml' }, body: b.lifecycle })
+    return { Rules: rules }
   },
 })
+
+/** The filter's conditions: "A Filter must have exactly one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan, or And". */
+const FILTER_CONDITIONS = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'] as const
+
+/** A rule's actions (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html#intro-lifecycle-rules-actions). */
+const LIFECYCLE_ACTIONS = [
+  'Expiration',
+  'Transitions',
+  'NoncurrentVersionTransitions',
+  'NoncurrentVersionExpiration',
+  'AbortIncompleteMultipartUpload',
+] as const
+
+/**
+ * What S3 checks in lifecycle rules beyond the schema, from the LifecycleRule reference
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleRule.html): an ID of at most 255
+ * characters, a Filter (or the legacy Prefix) with at most one condition, at least one action,
+ * positive day counts, and expiration dates at midnight UTC (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html).
+ */
+function checkLifecycle(rules: readonly LifecycleRule[]): void {
+  if (rules.length === 0 || rules.length > 1000) throw malformedXml()
+  const ids = new Set<string>()
+  for (const r of rules) {
+    if (r.ID !== undefined) {
+      if (r.ID.length > 255)
+        throw invalidArgument('ID length should not exceed allowed limit of 255', 'ID', r.ID)
+      if (ids.has(r.ID))
+        throw invalidArgument('Rule ID must be unique. Found same ID for more than one rule', 'ID', r.ID)
+      ids.add(r.ID)
+    }
+    // "Filter is required if the LifecycleRule does not contain a Prefix element."
+    if (r.Filter === undefined && r.Prefix === undefined) throw malformedXml()
+    if (r.Filter !== undefined && r.Prefix !== undefined) throw malformedXml()
+    const filter = r.Filter as Record<string, unknown> | undefined
+    if (filter && FILTER_CONDITIONS.filter((k) => filter[k] !== undefined).length > 1) throw malformedXml()
+    if (!LIFECYCLE_ACTIONS.some((a) => r[a] !== undefined && (!Array.isArray(r[a]) || r[a].length > 0)))
+      throw invalidRequest('At least one action needs to be specified in a rule')
+    // S3's words for a day count that is not positive (as reproduced against S3 in
+    // https://github.com/scality/Arsenal/pull/2648).
+    const days: [number | undefined, string, string][] = [
+      [r.Expiration?.Days, 'Days', 'Expiration'],
+      [r.NoncurrentVersionExpiration?.NoncurrentDays, 'NoncurrentDays', 'NoncurrentVersionExpiration'],
+      [
+        r.AbortIncompleteMultipartUpload?.DaysAfterInitiation,
+        'DaysAfterInitiation',
+        'AbortIncompleteMultipartUpload',
+      ],
+    ]
+    for (const [n, member, action] of days)
+      if (n !== undefined && n <= 0)
+        throw invalidArgument(
+          `'${member}' for ${action} action must be a positive integer`,
+          member,
+          String(n),
+        )
+    const dates = [r.Expiration?.Date, ...(r.Transitions ?? []).map((t) => t.Date)]
+    for (const d of dates)
+      if (d !== undefined && d.getTime() % 86_400_000 !== 0)
+        throw invalidArgument("'Date' must be at midnight GMT", 'Date', d.toISOString())
+  }
+}
 
 export const PutBucketLifecycleConfiguration = operation<PutBucketLifecycleConfigurationRequest, object>({
   name: 'PutBucketLifecycleConfiguration',
   input: {
     ...BUCKET,
     ChecksumAlgorithm: header('x-amz-sdk-checksum-algorithm'),
-    LifecycleConfiguration: xmlBody('LifecycleConfiguration', (d) => ({
-      Rules: list(d['Rule'] as Record<string, unknown> | Record<string, unknown>[] | undefined).map((r) => ({
-        Status: str(r['Status']) as never,
-      })),
-    })),
+    LifecycleConfiguration: PAYLOAD,
   },
   output: {},
   run(input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'PutLifecycleConfiguration', b)
+    // Status is one of the model's values, checked with the body; the rest is S3's own checks.
     const rules = input.LifecycleConfiguration?.Rules ?? []
-    if (rules.length === 0) throw malformedXml()
-    for (const r of rules) if (r.Status !== 'Enabled' && r.Status !== 'Disabled') throw malformedXml()
-    // Kept as sent: lifecycle rules are returned, not executed (SPEC.md).
-    b.lifecycle = req.body.toString('utf8')
+    checkLifecycle(rules)
+    // Kept as accepted: lifecycle rules are returned, not executed (SPEC.md).
+    b.lifecycleRules = rules
+    delete b.lifecycle
     env.store.putBucket(b)
     return {}
   },
@@ -426,6 +485,7 @@ export const DeleteBucketLifecycle = operation<GetBucketLifecycleConfigurationRe
   run(_input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'PutLifecycleConfiguration', b)
     delete b.lifecycle
+    delete b.lifecycleRules
     env.store.putBucket(b)
     return {}
   },
@@ -447,15 +507,13 @@ export const PutBucketTagging = operation<PutBucketTaggingRequest, object>({
   input: {
     ...BUCKET,
     ContentMD5: header('content-md5'),
-    Tagging: xmlBody('Tagging', (d) => ({ TagSet: tagsOf(d['TagSet']) })),
+    Tagging: PAYLOAD,
   },
   output: { status: 204 },
   run(input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'PutBucketTagging', b)
-    if (!input.Tagging) throw malformedXml()
-    const tags = (input.Tagging.TagSet ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }))
-    if (new Set(tags.map((t) => t.Key)).size !== tags.length)
-      throw invalidRequest('Cannot provide multiple Tags with the same key')
+    const tags = input.Tagging!.TagSet!.map((t) => ({ Key: t.Key!, Value: t.Value! }))
+    checkTags(tags, invalidRequest)
     b.tags = tags
     env.store.putBucket(b)
     return {}
@@ -508,16 +566,9 @@ export const PutBucketAcl = operation<PutBucketAclRequest, object>({
     GrantReadACP: header('x-amz-grant-read-acp'),
     GrantWrite: header('x-amz-grant-write'),
     GrantWriteACP: header('x-amz-grant-write-acp'),
-    AccessControlPolicy: xmlBody('AccessControlPolicy', (d) => ({
-      Grants: list(
-        (d['AccessControlList'] as Record<string, unknown> | undefined)?.['Grant'] as
-          Record<string, unknown> | Record<string, unknown>[] | undefined,
-      ).map((g) => ({
-        Grantee: { ID: str((g['Grantee'] as Record<string, unknown> | undefined)?.['ID']), Type: undefined },
-        Permission: str(g['Permission']) as never,
-      })),
-      Owner: { ID: str((d['Owner'] as Record<string, unknown> | undefined)?.['ID']) },
-    })),
+    // An ACL body that does not validate is MalformedACLError
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
+    AccessControlPolicy: { in: 'payload', invalid: malformedAcl },
   },
   output: {},
   run(input, { env, ctx, req, bucket: b }) {

@@ -31,10 +31,10 @@ import {
   invalidArgument,
   invalidBucketName,
 } from '../errors.js'
-import { header, NS, PATH, query, xmlBody } from '../http.js'
+import { header, NS, PATH, PAYLOAD, query } from '../http.js'
 import { freeOperation, operation, Raw, type BucketCall } from '../operation.js'
 import type { ObjectRow } from '../store.js'
-import { canonicalId, str } from '../util.js'
+import { canonicalId } from '../util.js'
 
 const MAX_CHAR = '\u{10ffff}'
 
@@ -104,9 +104,7 @@ export const CreateBucket = freeOperation<CreateBucketRequest, CreateBucketOutpu
     GrantWrite: header('x-amz-grant-write'),
     GrantWriteACP: header('x-amz-grant-write-acp'),
     ObjectOwnership: header('x-amz-object-ownership'),
-    CreateBucketConfiguration: xmlBody('CreateBucketConfiguration', (d) => ({
-      LocationConstraint: str(d['LocationConstraint']) as never,
-    })),
+    CreateBucketConfiguration: PAYLOAD,
   },
   output: { headers: { Location: 'location' } },
   run(input, { env, ctx }) {

@@ -32,10 +32,10 @@ import {
   noSuchUpload,
   preconditionFailed,
 } from '../errors.js'
-import { header, PATH, query, xmlBody } from '../http.js'
+import { header, PATH, PAYLOAD, query } from '../http.js'
 import { operation, type BucketCall } from '../operation.js'
 import { INLINE_MAX, type PartRow, type UploadRecord } from '../store.js'
-import { canonicalId, list, md5, str } from '../util.js'
+import { canonicalId, md5 } from '../util.js'
 import { contentOf, copySource, notModified, WRITE_HEADERS, written } from './objects.js'
 
 /** Parts other than the last must be at least 5 MiB (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html). */
@@ -167,8 +167,6 @@ export const UploadPartCopy = operation<UploadPartCopyRequest, UploadPartCopyOut
       ServerSideEncryption: 'x-amz-server-side-encryption',
       CopySourceVersionId: 'x-amz-copy-source-version-id',
     },
-    payload: 'CopyPartResult',
-    root: 'CopyPartResult',
   },
   async run(input, call) {
     const { env, ctx, req, bucket: b } = call
@@ -217,12 +215,7 @@ export const CompleteMultipartUpload = operation<
   input: {
     ...OBJECT,
     UploadId: query('uploadId'),
-    MultipartUpload: xmlBody('CompleteMultipartUpload', (d) => ({
-      Parts: list(d['Part'] as Record<string, unknown> | Record<string, unknown>[] | undefined).map((p) => ({
-        PartNumber: Number(p['PartNumber']),
-        ETag: str(p['ETag']),
-      })),
-    })),
+    MultipartUpload: PAYLOAD,
   },
   output: {
     headers: {
@@ -244,8 +237,8 @@ export const CompleteMultipartUpload = operation<
     const chosen: PartRow[] = []
     let prev = 0
     for (const s of spec) {
-      const n = s.PartNumber!
-      if (!Number.isInteger(n)) throw malformedXml()
+      const n = s.PartNumber
+      if (n === undefined) throw malformedXml()
       if (n <= prev) throw invalidPartOrder()
       prev = n
       const p = stored.get(n)

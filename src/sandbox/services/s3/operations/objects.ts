@@ -49,10 +49,10 @@ import {
   noSuchVersion,
   preconditionFailed,
 } from '../errors.js'
-import { header, PATH, query, xmlBody, type OutputBinding } from '../http.js'
+import { header, PATH, PAYLOAD, query, type OutputBinding } from '../http.js'
 import { operation, Raw, type BucketCall } from '../operation.js'
 import type { BucketRecord, ObjectMeta, ObjectRow } from '../store.js'
-import { bool, list, md5, str, tagsOf } from '../util.js'
+import { checkTags, md5 } from '../util.js'
 import { ownerFullControl } from './bucket-settings.js'
 
 const OWNER = { ExpectedBucketOwner: header('x-amz-expected-bucket-owner') }
@@ -233,7 +233,6 @@ const OBJECT_OUTPUT: OutputBinding<ObjectOutput> = {
     ...CHECKSUM_HEADERS,
   },
   prefixHeaders: { member: 'Metadata', prefix: 'x-amz-meta-' },
-  payload: 'Body',
 }
 
 type ReadInput = {
@@ -455,8 +454,6 @@ export const CopyObject = operation<CopyObjectRequest, CopyObjectOutput>({
   },
   output: {
     headers: { ...WRITE_OUTPUT, CopySourceVersionId: 'x-amz-copy-source-version-id' },
-    payload: 'CopyObjectResult',
-    root: 'CopyObjectResult',
   },
   async run(input, { env, ctx, req, bucket: b }) {
     const key = input.Key!
@@ -579,15 +576,7 @@ export const DeleteObjects = operation<DeleteObjectsRequest, DeleteObjectsOutput
     Bucket: PATH,
     ...OWNER,
     MFA: header('x-amz-mfa'),
-    Delete: xmlBody('Delete', (d) => ({
-      Objects: list(d['Object'] as Record<string, unknown> | Record<string, unknown>[] | undefined).map(
-        (o) => ({
-          Key: str(o['Key']) as string,
-          VersionId: str(o['VersionId']),
-        }),
-      ),
-      Quiet: bool(d['Quiet']),
-    })),
+    Delete: PAYLOAD,
   },
   output: { root: 'DeleteResult' },
   async run(input, call) {
@@ -597,17 +586,17 @@ export const DeleteObjects = operation<DeleteObjectsRequest, DeleteObjectsOutput
       [...req.headers.keys(), ...req.trailers.keys()].some((k) => algorithmOfHeader(k) !== undefined)
     if (!hasDigest) throw invalidRequest('Missing required header for this request: Content-MD5')
     env.verifyIntegrity(req, req.body)
-    const objects = input.Delete?.Objects ?? []
-    if (!input.Delete || objects.length === 0 || objects.length > 1000) throw malformedXml()
+    const objects = input.Delete!.Objects!
+    // One to 1,000 keys (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
+    if (objects.length === 0 || objects.length > 1000) throw malformedXml()
     const deleted: NonNullable<DeleteObjectsOutput['Deleted']> = []
     const errors: NonNullable<DeleteObjectsOutput['Errors']> = []
     for (const o of objects) {
-      const key = o.Key
+      const key = o.Key!
       const vid = o.VersionId
-      if (key === undefined) throw malformedXml()
       try {
         const r = await deleteOne(call, key, vid)
-        if (!input.Delete.Quiet)
+        if (!input.Delete!.Quiet)
           deleted.push({
             Key: key,
             VersionId: vid,
@@ -681,19 +670,15 @@ export const PutObjectTagging = operation<PutObjectTaggingRequest, PutObjectTagg
   input: {
     ...TAGGING_INPUT,
     ContentMD5: header('content-md5'),
-    Tagging: xmlBody('Tagging', (d) => ({
-      TagSet: d['TagSet'] === undefined ? undefined : tagsOf(d['TagSet']),
-    })),
+    Tagging: PAYLOAD,
   },
   output: { headers: { VersionId: 'x-amz-version-id' } },
   run(input, call) {
     const row = taggedVersion(call, 'Put', input.Key!, input.VersionId)
-    if (input.Tagging && !input.Tagging.TagSet) throw malformedXml()
-    const tags = (input.Tagging?.TagSet ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }))
+    const tags = input.Tagging!.TagSet!.map((t) => ({ Key: t.Key!, Value: t.Value! }))
     // At most 10 tags per object (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html).
     if (tags.length > 10) throw invalidArgument('Object tags cannot be greater than 10')
-    if (new Set(tags.map((t) => t.Key)).size !== tags.length)
-      throw invalidArgument('Cannot provide multiple Tags with the same key')
+    checkTags(tags, invalidArgument)
     call.env.store.setMeta(row, { ...row.meta, tags, tagCount: tags.length || undefined })
     return { VersionId: call.bucket.versioning ? row.versionId : undefined }
   },
