@@ -73,7 +73,11 @@ function checkTags(tags: readonly Tag[]): Tag[] {
 }
 
 /** Page tokens: the offset of the next item, opaque to callers. */
-function page<T>(token: string | undefined, items: readonly T[], size: number): { items: T[]; next?: string } {
+function page<T>(
+  token: string | undefined,
+  items: readonly T[],
+  size: number,
+): { items: T[]; next?: string } {
   const start = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8'))
   if (!Number.isInteger(start) || start < 0 || (token !== undefined && start > items.length))
     throw invalidNextToken()
@@ -208,7 +212,11 @@ function parameterFilters(
       switch (key) {
         case 'Name':
           return values.some((x) =>
-            opt === 'Equals' ? p.name === x : opt === 'BeginsWith' ? p.name.startsWith(x) : p.name.includes(x),
+            opt === 'Equals'
+              ? p.name === x
+              : opt === 'BeginsWith'
+                ? p.name.startsWith(x)
+                : p.name.includes(x),
           )
         case 'Type':
           return values.includes(v.type)
@@ -545,15 +553,18 @@ export function ssmService(runtime: Runtime): JsonService {
         return { DeletedParameters: deleted, InvalidParameters: invalid }
       }),
 
-      operation<Ssm.AddTagsToResourceRequest, Ssm.AddTagsToResourceResult>('AddTagsToResource', (input, ctx) => {
-        const p = tagTarget(input, ctx, 'AddTagsToResource')
-        const merged = new Map(p.tags.map((t) => [t.Key, t.Value]))
-        for (const t of checkTags(input.Tags)) merged.set(t.Key, t.Value)
-        if (merged.size > MAX_TAGS) throw tooManyTags()
-        p.tags = [...merged].map(([Key, Value]) => ({ Key, Value }))
-        save(ctx, p)
-        return {}
-      }),
+      operation<Ssm.AddTagsToResourceRequest, Ssm.AddTagsToResourceResult>(
+        'AddTagsToResource',
+        (input, ctx) => {
+          const p = tagTarget(input, ctx, 'AddTagsToResource')
+          const merged = new Map(p.tags.map((t) => [t.Key, t.Value]))
+          for (const t of checkTags(input.Tags)) merged.set(t.Key, t.Value)
+          if (merged.size > MAX_TAGS) throw tooManyTags()
+          p.tags = [...merged].map(([Key, Value]) => ({ Key, Value }))
+          save(ctx, p)
+          return {}
+        },
+      ),
 
       operation<Ssm.RemoveTagsFromResourceRequest, Ssm.RemoveTagsFromResourceResult>(
         'RemoveTagsFromResource',
