@@ -390,6 +390,33 @@ for (const { cli, skip } of CLIS) {
       n('none'),
     ])
 
+    // Bad input the CLI sends as it is (neither CLI checks enums or patterns) is answered from the
+    // services' models with AWS's codes and words.
+    const badType = await fails('ValidationException', [
+      'ssm',
+      'put-parameter',
+      '--name',
+      `${param}-typed`,
+      '--type',
+      'Text',
+      '--value',
+      'v',
+    ])
+    assert.match(
+      badType.err,
+      /1 validation error detected: Value 'Text' at 'type' failed to satisfy constraint: Member must satisfy enum value set: \[String, StringList, SecureString\]/,
+    )
+    const badName = await fails('InvalidParameterException', [
+      'ecr',
+      'create-repository',
+      '--repository-name',
+      n('Repo'),
+    ])
+    assert.match(
+      badName.err,
+      /Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '/,
+    )
+
     // A service the sandbox does not serve answers in its own protocol (JSON here), so the CLI
     // shows a clear message instead of failing to parse.
     const lambda = await run(cli, 'dev', ['lambda', 'list-functions'])

@@ -18,6 +18,9 @@ import {
   ListTagsForResourceCommand,
   UntagResourceCommand,
   GetAuthorizationTokenCommand,
+  type CreateRepositoryCommandInput,
+  type EncryptionConfiguration,
+  type ImageTagMutability,
 } from '@aws-sdk/client-ecr'
 import {
   CloudFormationClient,
@@ -159,6 +162,77 @@ test('repositories: create, describe, settings, policies, tags, delete, with ECR
   assert.equal(
     (await failure(ecr.send(new DeleteRepositoryCommand({ repositoryName: 'team/app' })))).name,
     'RepositoryNotFoundException',
+  )
+})
+
+test("bad input is answered from ECR's model as ECR answers it: InvalidParameterException, the first violation", async () => {
+  const ecr = ecrAs(h.creds('ci'))
+  const bad = async (p: Promise<unknown>) => {
+    const e = await failure(p)
+    assert.deepEqual([e.name, e.status], ['InvalidParameterException', 400], e.message)
+    return e.message
+  }
+  const pattern = '[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*'
+  assert.equal(
+    await bad(ecr.send(new CreateRepositoryCommand({ repositoryName: 'Team/App' }))),
+    `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '${pattern}''`,
+  )
+  assert.equal(
+    await bad(ecr.send(new CreateRepositoryCommand({ repositoryName: 'a' }))),
+    "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must have length greater than or equal to 2'",
+  )
+  assert.equal(
+    await bad(ecr.send(new CreateRepositoryCommand({} as CreateRepositoryCommandInput))),
+    "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must not be null'",
+  )
+  assert.equal(
+    await bad(ecr.send(new DescribeRepositoriesCommand({ registryId: '12345' }))),
+    "Invalid parameter at 'registryId' failed to satisfy constraint: 'must satisfy regular expression [0-9]{12}'",
+  )
+  assert.equal(
+    await bad(
+      ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName: 'ok-name',
+          imageTagMutability: 'SOMETIMES' as ImageTagMutability,
+        }),
+      ),
+    ),
+    "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]'",
+  )
+  assert.equal(
+    await bad(ecr.send(new DescribeRepositoriesCommand({ maxResults: 1001 }))),
+    "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value less than or equal to 1000'",
+  )
+  assert.equal(
+    await bad(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['ok', 'Not OK'] }))),
+    `Invalid parameter at 'repositoryNames' failed to satisfy constraint: 'Member must satisfy constraint: [Member must satisfy regular expression pattern: ${pattern}]'`,
+  )
+  assert.equal(
+    await bad(
+      ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'ok-name', lifecyclePolicyText: '{}' })),
+    ),
+    "Invalid parameter at 'lifecyclePolicyText' failed to satisfy constraint: 'Member must have length greater than or equal to 100'",
+  )
+  assert.equal(
+    await bad(
+      ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName: 'ok-name',
+          encryptionConfiguration: {} as EncryptionConfiguration,
+        }),
+      ),
+    ),
+    "Invalid parameter at 'encryptionConfiguration.encryptionType' failed to satisfy constraint: 'Member must not be null'",
+  )
+  // The model's newer name rules: double underscores and runs of hyphens are names ECR accepts.
+  const named = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'a__b/c--d' }))
+  assert.equal(named.repository!.repositoryName, 'a__b/c--d')
+  // None of the refused calls created anything.
+  const all = await ecr.send(new DescribeRepositoriesCommand({}))
+  assert.deepEqual(
+    all.repositories!.map((r) => r.repositoryName).filter((n) => n === 'ok-name' || n === 'a'),
+    [],
   )
 })
 
