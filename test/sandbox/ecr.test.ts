@@ -3,6 +3,7 @@
 // AWS::ECR::Repository through CloudFormation as the deploying identity.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile, spawnSync } from 'node:child_process'
 import {
   ECRClient,
   CreateRepositoryCommand,
@@ -31,6 +32,7 @@ import {
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation'
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
+import { sandboxEnv } from '../../src/sandbox/index.js'
 import { harness, failure, allowAll, type Harness, type Creds } from './helpers.js'
 
 let h: Harness
@@ -381,3 +383,67 @@ test('AWS::ECR::Repository: created, updated and deleted through ECR as the depl
     'RepositoryNotFoundException',
   )
 })
+
+const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0
+test(
+  "boto3 (a client nobody here wrote) parses the model's output shapes and gets ECR's errors",
+  { skip: hasBoto3 ? false : 'python3 with boto3 is not installed on this machine' },
+  async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...sandboxEnv(h.dir, 'dev') }
+    delete env['AWS_ACCESS_KEY_ID']
+    delete env['AWS_SECRET_ACCESS_KEY']
+    delete env['AWS_SESSION_TOKEN']
+    // parameter_validation off: every constraint is the sandbox's to find, not botocore's.
+    const script = `
+import json, datetime, boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+ecr = boto3.client('ecr', config=Config(parameter_validation=False, retries={'max_attempts': 1}))
+def err(f):
+    try:
+        f()
+    except ClientError as e:
+        return [e.response['Error']['Code'], e.response['Error']['Message']]
+r = ecr.create_repository(repositoryName='boto/app', encryptionConfiguration={'encryptionType': 'KMS', 'kmsKey': 'alias/x'}, tags=[{'Key': 'k', 'Value': 'v'}])['repository']
+ecr.put_lifecycle_policy(repositoryName='boto/app', lifecyclePolicyText=${JSON.stringify(LIFECYCLE)})
+lp = ecr.get_lifecycle_policy(repositoryName='boto/app')
+d = ecr.describe_repositories(maxResults=1)
+print(json.dumps({
+  'repo': [r['repositoryName'], r['registryId'], isinstance(r['createdAt'], datetime.datetime), r['encryptionConfiguration'], r['imageScanningConfiguration'], r['imageTagMutability']],
+  'lifecycle': [lp['registryId'], lp['repositoryName'], json.loads(lp['lifecyclePolicyText'])['rules'][0]['rulePriority']],
+  'page': [len(d['repositories']), 'nextToken' in d or len(d['repositories']) == 1],
+  'tags': ecr.list_tags_for_resource(resourceArn=r['repositoryArn'])['tags'],
+  'short': err(lambda: ecr.create_repository(repositoryName='x')),
+  'dsse': ecr.create_repository(repositoryName='boto/dsse', encryptionConfiguration={'encryptionType': 'KMS_DSSE'})['repository']['encryptionConfiguration'],
+  'enc': err(lambda: ecr.create_repository(repositoryName='boto/enc', encryptionConfiguration={'encryptionType': 'ROT13'})),
+}))
+`
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('python3', ['-c', script], { env, encoding: 'utf8' }, (e, o, err) =>
+        e ? reject(new Error(err)) : resolve(o),
+      ),
+    )
+    assert.deepEqual(JSON.parse(out), {
+      repo: [
+        'boto/app',
+        '222222222222',
+        true,
+        { encryptionType: 'KMS', kmsKey: 'alias/x' },
+        { scanOnPush: false },
+        'MUTABLE',
+      ],
+      lifecycle: ['222222222222', 'boto/app', 1],
+      page: [1, true],
+      tags: [{ Key: 'k', Value: 'v' }],
+      short: [
+        'InvalidParameterException',
+        "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must have length greater than or equal to 2'",
+      ],
+      dsse: { encryptionType: 'KMS_DSSE' },
+      enc: [
+        'InvalidParameterException',
+        "Invalid parameter at 'encryptionConfiguration.encryptionType' failed to satisfy constraint: 'Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]'",
+      ],
+    })
+  },
+)

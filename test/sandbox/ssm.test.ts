@@ -468,3 +468,72 @@ test(
     assert.match(missing.err, /ParameterNotFound/)
   },
 )
+
+const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0
+test(
+  "boto3 (a client nobody here wrote) parses the model's output shapes and gets the model's errors",
+  { skip: hasBoto3 ? false : 'python3 with boto3 is not installed on this machine' },
+  async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...sandboxEnv(h.dir, 'prod') }
+    delete env['AWS_ACCESS_KEY_ID']
+    delete env['AWS_SECRET_ACCESS_KEY']
+    delete env['AWS_SESSION_TOKEN']
+    // parameter_validation off: every constraint is the sandbox's to find, not botocore's.
+    const script = `
+import json, datetime, boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+ssm = boto3.client('ssm', config=Config(parameter_validation=False, retries={'max_attempts': 1}))
+def err(f):
+    try:
+        f()
+    except ClientError as e:
+        return [e.response['Error']['Code'], e.response['Error']['Message']]
+put = ssm.put_parameter(Name='/boto/p', Value='one', Type='StringList', Description='d', Tags=[{'Key': 'k', 'Value': 'v'}])
+ssm.put_parameter(Name='/boto/p', Value='one,two', Overwrite=True)
+p = ssm.get_parameter(Name='/boto/p')['Parameter']
+h = ssm.get_parameter_history(Name='/boto/p')['Parameters']
+d = ssm.describe_parameters(ParameterFilters=[{'Key': 'Name', 'Values': ['/boto/p']}])['Parameters'][0]
+print(json.dumps({
+  'put': [put['Version'], put['Tier']],
+  'param': [p['Name'], p['Type'], p['Value'], p['Version'], isinstance(p['LastModifiedDate'], datetime.datetime), p['ARN'], p['DataType']],
+  'history': [[x['Version'], x['Value'], x['Description'], x['Labels'], x['Policies'], isinstance(x['LastModifiedDate'], datetime.datetime)] for x in h],
+  'described': [d['Name'], d['Type'], d['Version'], d['Tier'], d['Description'], d['LastModifiedUser'], d['Policies']],
+  'tags': ssm.list_tags_for_resource(ResourceType='Parameter', ResourceId='/boto/p')['TagList'],
+  'noName': err(lambda: ssm.get_parameter()),
+  'tooMany': err(lambda: ssm.get_parameter_history(Name='/boto/p', MaxResults=51)),
+}))
+`
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('python3', ['-c', script], { env, encoding: 'utf8' }, (e, o, err) =>
+        e ? reject(new Error(err)) : resolve(o),
+      ),
+    )
+    assert.deepEqual(JSON.parse(out), {
+      put: [1, 'Standard'],
+      param: [
+        '/boto/p',
+        'StringList',
+        'one,two',
+        2,
+        true,
+        'arn:aws:ssm:us-east-1:333333333333:parameter/boto/p',
+        'text',
+      ],
+      history: [
+        [1, 'one', 'd', [], [], true],
+        [2, 'one,two', 'd', [], [], true],
+      ],
+      described: ['/boto/p', 'StringList', 2, 'Standard', 'd', 'arn:aws:iam::333333333333:root', []],
+      tags: [{ Key: 'k', Value: 'v' }],
+      noName: [
+        'ValidationException',
+        "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null",
+      ],
+      tooMany: [
+        'ValidationException',
+        "1 validation error detected: Value '51' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50",
+      ],
+    })
+  },
+)
