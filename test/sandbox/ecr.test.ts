@@ -3,7 +3,7 @@
 // AWS::ECR::Repository through CloudFormation as the deploying identity.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import {
   ECRClient,
   CreateRepositoryCommand,
@@ -13,6 +13,8 @@ import {
   GetLifecyclePolicyCommand,
   SetRepositoryPolicyCommand,
   GetRepositoryPolicyCommand,
+  DeleteRepositoryPolicyCommand,
+  DeleteLifecyclePolicyCommand,
   PutImageTagMutabilityCommand,
   PutImageScanningConfigurationCommand,
   TagResourceCommand,
@@ -32,8 +34,7 @@ import {
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation'
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
-import { sandboxEnv } from '../../src/sandbox/index.js'
-import { harness, failure, allowAll, type Harness, type Creds } from './helpers.js'
+import { harness, failure, runPython, boto3Client, allowAll, type Harness, type Creds } from './helpers.js'
 
 let h: Harness
 const made: { destroy(): void }[] = []
@@ -159,6 +160,34 @@ test('repositories: create, describe, settings, policies, tags, delete, with ECR
   )
   assert.equal(invalid.name, 'InvalidParameterException')
   assert.match(invalid.message, /Invalid repository policy provided/)
+
+  // Set, read and delete both policies: a delete answers the text it removed, then none is set.
+  const policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: '111111111111' }, Action: 'ecr:BatchGetImage' }],
+  })
+  await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'team/app', policyText: policy }))
+  assert.equal(
+    (await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'team/app' }))).policyText,
+    policy,
+  )
+  const dropped = await ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName: 'team/app' }))
+  assert.deepEqual(
+    [dropped.registryId, dropped.repositoryName, dropped.policyText],
+    ['111111111111', 'team/app', policy],
+  )
+  assert.equal(
+    (await failure(ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName: 'team/app' })))).name,
+    'RepositoryPolicyNotFoundException',
+  )
+  assert.equal(
+    (await ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: 'team/app' }))).lifecyclePolicyText,
+    LIFECYCLE,
+  )
+  assert.equal(
+    (await failure(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'team/app' })))).name,
+    'LifecyclePolicyNotFoundException',
+  )
 
   await ecr.send(new DeleteRepositoryCommand({ repositoryName: 'team/app' }))
   assert.equal(
@@ -389,21 +418,7 @@ test(
   "boto3 (a client nobody here wrote) parses the model's output shapes and gets ECR's errors",
   { skip: hasBoto3 ? false : 'python3 with boto3 is not installed on this machine' },
   async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...sandboxEnv(h.dir, 'dev') }
-    delete env['AWS_ACCESS_KEY_ID']
-    delete env['AWS_SECRET_ACCESS_KEY']
-    delete env['AWS_SESSION_TOKEN']
-    // parameter_validation off: every constraint is the sandbox's to find, not botocore's.
-    const script = `
-import json, datetime, boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-ecr = boto3.client('ecr', config=Config(parameter_validation=False, retries={'max_attempts': 1}))
-def err(f):
-    try:
-        f()
-    except ClientError as e:
-        return [e.response['Error']['Code'], e.response['Error']['Message']]
+    const script = `${boto3Client('ecr')}
 r = ecr.create_repository(repositoryName='boto/app', encryptionConfiguration={'encryptionType': 'KMS', 'kmsKey': 'alias/x'}, tags=[{'Key': 'k', 'Value': 'v'}])['repository']
 ecr.put_lifecycle_policy(repositoryName='boto/app', lifecyclePolicyText=${JSON.stringify(LIFECYCLE)})
 lp = ecr.get_lifecycle_policy(repositoryName='boto/app')
@@ -418,11 +433,7 @@ print(json.dumps({
   'enc': err(lambda: ecr.create_repository(repositoryName='boto/enc', encryptionConfiguration={'encryptionType': 'ROT13'})),
 }))
 `
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile('python3', ['-c', script], { env, encoding: 'utf8' }, (e, o, err) =>
-        e ? reject(new Error(err)) : resolve(o),
-      ),
-    )
+    const out = await runPython(h, 'dev', script)
     assert.deepEqual(JSON.parse(out), {
       repo: [
         'boto/app',

@@ -28,7 +28,7 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
 import { sandboxEnv } from '../../src/sandbox/index.js'
-import { harness, failure, type Harness, type Creds } from './helpers.js'
+import { harness, failure, runPython, boto3Client, type Harness, type Creds } from './helpers.js'
 
 let h: Harness
 const made: { destroy(): void }[] = []
@@ -474,21 +474,7 @@ test(
   "boto3 (a client nobody here wrote) parses the model's output shapes and gets the model's errors",
   { skip: hasBoto3 ? false : 'python3 with boto3 is not installed on this machine' },
   async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...sandboxEnv(h.dir, 'prod') }
-    delete env['AWS_ACCESS_KEY_ID']
-    delete env['AWS_SECRET_ACCESS_KEY']
-    delete env['AWS_SESSION_TOKEN']
-    // parameter_validation off: every constraint is the sandbox's to find, not botocore's.
-    const script = `
-import json, datetime, boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-ssm = boto3.client('ssm', config=Config(parameter_validation=False, retries={'max_attempts': 1}))
-def err(f):
-    try:
-        f()
-    except ClientError as e:
-        return [e.response['Error']['Code'], e.response['Error']['Message']]
+    const script = `${boto3Client('ssm')}
 put = ssm.put_parameter(Name='/boto/p', Value='one', Type='StringList', Description='d', Tags=[{'Key': 'k', 'Value': 'v'}])
 ssm.put_parameter(Name='/boto/p', Value='one,two', Overwrite=True)
 p = ssm.get_parameter(Name='/boto/p')['Parameter']
@@ -504,11 +490,7 @@ print(json.dumps({
   'tooMany': err(lambda: ssm.get_parameter_history(Name='/boto/p', MaxResults=51)),
 }))
 `
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile('python3', ['-c', script], { env, encoding: 'utf8' }, (e, o, err) =>
-        e ? reject(new Error(err)) : resolve(o),
-      ),
-    )
+    const out = await runPython(h, 'prod', script)
     assert.deepEqual(JSON.parse(out), {
       put: [1, 'Standard'],
       param: [

@@ -240,8 +240,30 @@ export function ecrService(runtime: Runtime): JsonService {
     return r
   }
 
-  /** What a policy operation returns: the repository and its text. */
+  /** The repository a policy or setting operation answers for. */
   const named = (r: RepositoryRecord) => ({ registryId: r.registryId, repositoryName: r.repositoryName })
+
+  /**
+   * A repository's lifecycle policy or repository policy, removed when asked; none set is the
+   * operation's NotFound (API_GetLifecyclePolicy.html, API_GetRepositoryPolicy.html).
+   */
+  function storedText(
+    r: RepositoryRecord,
+    slot: 'lifecyclePolicyText' | 'policyText',
+    remove?: 'remove',
+  ): string {
+    const text = r[slot]
+    if (text === undefined)
+      throw (slot === 'policyText' ? repositoryPolicyNotFound : lifecyclePolicyNotFound)(
+        r.repositoryName,
+        r.registryId,
+      )
+    if (remove) {
+      delete r[slot]
+      save(r)
+    }
+    return text
+  }
 
   return jsonService({
     name: 'ecr',
@@ -347,9 +369,7 @@ export function ecrService(runtime: Runtime): JsonService {
         'GetLifecyclePolicy',
         (input, ctx) => {
           const r = target(input, ctx, 'GetLifecyclePolicy')
-          if (r.lifecyclePolicyText === undefined)
-            throw lifecyclePolicyNotFound(r.repositoryName, r.registryId)
-          return { ...named(r), lifecyclePolicyText: r.lifecyclePolicyText }
+          return { ...named(r), lifecyclePolicyText: storedText(r, 'lifecyclePolicyText') }
         },
       ),
 
@@ -357,11 +377,7 @@ export function ecrService(runtime: Runtime): JsonService {
         'DeleteLifecyclePolicy',
         (input, ctx) => {
           const r = target(input, ctx, 'DeleteLifecyclePolicy')
-          const text = r.lifecyclePolicyText
-          if (text === undefined) throw lifecyclePolicyNotFound(r.repositoryName, r.registryId)
-          delete r.lifecyclePolicyText
-          save(r)
-          return { ...named(r), lifecyclePolicyText: text }
+          return { ...named(r), lifecyclePolicyText: storedText(r, 'lifecyclePolicyText', 'remove') }
         },
       ),
 
@@ -394,8 +410,7 @@ export function ecrService(runtime: Runtime): JsonService {
         'GetRepositoryPolicy',
         (input, ctx) => {
           const r = target(input, ctx, 'GetRepositoryPolicy')
-          if (r.policyText === undefined) throw repositoryPolicyNotFound(r.repositoryName, r.registryId)
-          return { ...named(r), policyText: r.policyText }
+          return { ...named(r), policyText: storedText(r, 'policyText') }
         },
       ),
 
@@ -403,11 +418,7 @@ export function ecrService(runtime: Runtime): JsonService {
         'DeleteRepositoryPolicy',
         (input, ctx) => {
           const r = target(input, ctx, 'DeleteRepositoryPolicy')
-          const text = r.policyText
-          if (text === undefined) throw repositoryPolicyNotFound(r.repositoryName, r.registryId)
-          delete r.policyText
-          save(r)
-          return { ...named(r), policyText: text }
+          return { ...named(r), policyText: storedText(r, 'policyText', 'remove') }
         },
       ),
 
