@@ -384,12 +384,16 @@ test("AWS's own models: every served model has its protocol's metadata and the o
     ['logs', 'json', ['GetLogEvents', 'FilterLogEvents']],
     ['codebuild', 'json', ['CreateProject', 'StartBuild', 'BatchGetBuilds']],
     ['codepipeline', 'json', ['CreatePipeline', 'PutApprovalResult', 'RetryStageExecution']],
+    ['ssm', 'json', ['PutParameter', 'GetParametersByPath', 'AddTagsToResource']],
+    ['ecr', 'json', ['CreateRepository', 'SetRepositoryPolicy', 'GetAuthorizationToken']],
   ] as const) {
     const m = serviceModel(name)
     assert.equal(m.metadata.protocol, protocol, name)
     for (const op of ops) assert.ok(m.operations[op], `${name} ${op}`)
   }
   assert.equal(serviceModel('kms').metadata.targetPrefix, 'TrentService')
+  assert.equal(serviceModel('ssm').metadata.targetPrefix, 'AmazonSSM')
+  assert.equal(serviceModel('ecr').metadata.targetPrefix, 'AmazonEC2ContainerRegistry_V20150921')
   assert.equal(serviceModel('sts').metadata.xmlNamespace, 'https://sts.amazonaws.com/doc/2011-06-15/')
 })
 
