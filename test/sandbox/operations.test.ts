@@ -304,7 +304,7 @@ test("a service's own validation answer (validationError) replaces the common on
   })
   const ctx = {} as Parameters<NonNullable<(typeof kms.actions)['DescribeKey']>>[1]
   await assert.rejects(
-    () => kms.actions['DescribeKey']!({}, ctx),
+    Promise.resolve().then(() => kms.actions['DescribeKey']!({}, ctx)),
     (e: unknown) =>
       e instanceof AwsError &&
       e.code === 'InvalidParameterException' &&
