@@ -283,10 +283,11 @@ export function ecrService(runtime: Runtime): JsonService {
           const tags = checkTags(input.tags ?? [])
           noExclusionFilters(input.imageTagMutabilityExclusionFilters)
           const enc = input.encryptionConfiguration ?? { encryptionType: 'AES256' }
-          // A KMS key goes with KMS or KMS_DSSE encryption only (API_EncryptionConfiguration.html).
+          // A KMS key goes with KMS or KMS_DSSE encryption only; without one ECR uses its AWS managed
+          // key (API_EncryptionConfiguration.html).
           if (enc.encryptionType === 'AES256' && enc.kmsKey !== undefined)
             throw invalidParameter(
-              'Invalid parameter: kmsKey can only be specified when encryptionType is KMS',
+              'Invalid parameter: kmsKey can only be specified when encryptionType is KMS or KMS_DSSE',
             )
           const scope = scopeOf(account, ctx.region)
           if (store.repositories.get(scope, name)) throw repositoryExists(name, account)
