@@ -3,7 +3,6 @@
 // AWS::ECR::Repository through CloudFormation as the deploying identity.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import {
   ECRClient,
   CreateRepositoryCommand,
@@ -34,8 +33,16 @@ import {
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation'
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
-import { serviceModel } from '../../src/sandbox/operations/index.js'
-import { harness, failure, runPython, boto3Client, allowAll, type Harness, type Creds } from './helpers.js'
+import {
+  harness,
+  failure,
+  runPython,
+  boto3Client,
+  skipModelMessages,
+  allowAll,
+  type Harness,
+  type Creds,
+} from './helpers.js'
 
 let h: Harness
 const made: { destroy(): void }[] = []
@@ -193,11 +200,9 @@ test('repositories: create, describe, settings, policies, tags, delete, with ECR
   )
 })
 
-// The messages need models built with their constraints (from botocore; build.mjs says when not).
-const constraints = serviceModel('ecr').source.startsWith('botocore@')
 test(
   "bad input is answered from ECR's model as ECR answers it: InvalidParameterException, the first violation",
-  { skip: constraints ? false : 'the models were built without botocore, so they carry no constraints' },
+  { skip: skipModelMessages('ecr') },
   async () => {
     const ecr = ecrAs(h.creds('ci'))
     const bad = async (p: Promise<unknown>) => {
@@ -416,16 +421,9 @@ test('AWS::ECR::Repository: created, updated and deleted through ECR as the depl
   )
 })
 
-const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0
 test(
   "boto3 (a client nobody here wrote) parses the model's output shapes and gets ECR's errors",
-  {
-    skip: !hasBoto3
-      ? 'python3 with boto3 is not installed on this machine'
-      : !constraints
-        ? 'the models were built without botocore, so they carry no constraints'
-        : false,
-  },
+  { skip: skipModelMessages('ecr', 'boto3') },
   async () => {
     const script = `${boto3Client('ecr')}
 r = ecr.create_repository(repositoryName='boto/app', encryptionConfiguration={'encryptionType': 'KMS', 'kmsKey': 'alias/x'}, tags=[{'Key': 'k', 'Value': 'v'}])['repository']

@@ -1,6 +1,6 @@
 // Shared set-up for the sandbox tests: a sandbox on a free loopback port in a temporary state
 // directory, and SDK v3 clients for its accounts.
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,6 +16,7 @@ import {
   type RunningSandbox,
   type StartSandboxOptions,
 } from '../../src/sandbox/index.js'
+import { serviceModel } from '../../src/sandbox/operations/index.js'
 
 export interface Creds {
   accessKeyId: string
@@ -91,6 +92,19 @@ export function runPython(h: Harness, profile: string, script: string): Promise<
       e ? reject(new Error(err)) : resolve(out),
     ),
   )
+}
+
+/**
+ * Why a test of a service model's validation messages cannot run on this machine (the models were
+ * built without botocore, so they carry no constraints), or false; with `boto3`, also when python3
+ * has no boto3.
+ */
+export function skipModelMessages(service: string, client?: 'boto3'): string | false {
+  if (client && spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status !== 0)
+    return 'python3 with boto3 is not installed on this machine'
+  return serviceModel(service).source.startsWith('botocore@')
+    ? false
+    : 'the models were built without botocore, so they carry no constraints'
 }
 
 /**

@@ -28,8 +28,15 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
 import { sandboxEnv } from '../../src/sandbox/index.js'
-import { serviceModel } from '../../src/sandbox/operations/index.js'
-import { harness, failure, runPython, boto3Client, type Harness, type Creds } from './helpers.js'
+import {
+  harness,
+  failure,
+  runPython,
+  boto3Client,
+  skipModelMessages,
+  type Harness,
+  type Creds,
+} from './helpers.js'
 
 let h: Harness
 const made: { destroy(): void }[] = []
@@ -143,11 +150,9 @@ test('names, types, patterns and sizes are checked as Parameter Store does; Secu
   assert.equal((await ssm.send(new GetParameterCommand({ Name: 'plain' }))).Parameter!.Type, 'StringList')
 })
 
-// The messages need models built with their constraints (from botocore; build.mjs says when not).
-const constraints = serviceModel('ssm').source.startsWith('botocore@')
 test(
   "bad input is answered from SSM's model with AWS's ValidationException messages",
-  { skip: constraints ? false : 'the models were built without botocore, so they carry no constraints' },
+  { skip: skipModelMessages('ssm') },
   async () => {
     const ssm = ssmAs(h.creds('ci'))
     const bad = async (input: object) => {
@@ -479,16 +484,9 @@ test(
   },
 )
 
-const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0
 test(
   "boto3 (a client nobody here wrote) parses the model's output shapes and gets the model's errors",
-  {
-    skip: !hasBoto3
-      ? 'python3 with boto3 is not installed on this machine'
-      : !constraints
-        ? 'the models were built without botocore, so they carry no constraints'
-        : false,
-  },
+  { skip: skipModelMessages('ssm', 'boto3') },
   async () => {
     const script = `${boto3Client('ssm')}
 put = ssm.put_parameter(Name='/boto/p', Value='one', Type='StringList', Description='d', Tags=[{'Key': 'k', 'Value': 'v'}])
