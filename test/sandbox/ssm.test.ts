@@ -268,6 +268,12 @@ test('GetParameters, paths, DescribeParameters filters, DeleteParameters and tag
     ),
   )
   assert.equal(badFilter.name, 'InvalidFilterKey')
+  const notAPath = await failure(ssm.send(new GetParametersByPathCommand({ Path: 'svc' })))
+  assert.equal(notAPath.name, 'ValidationException')
+  assert.match(notAPath.message, /The parameter name must begin with a forward slash "\/"/)
+  const shared = await failure(ssm.send(new DescribeParametersCommand({ Shared: true })))
+  assert.equal(shared.name, 'UnsupportedOperationException')
+  assert.match(shared.message, /shared with this account .* not supported by the crosspipe sandbox/)
   await ssm.send(
     new AddTagsToResourceCommand({
       ResourceType: 'Parameter',
