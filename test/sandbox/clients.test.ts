@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { serviceModel } from '../../src/sandbox/operations/index.js'
 import { sandboxEnv } from '../../src/sandbox/index.js'
 import { harness, type Harness } from './helpers.js'
 
@@ -389,6 +390,35 @@ for (const { cli, skip } of CLIS) {
       '--repository-names',
       n('none'),
     ])
+
+    // Bad input the CLI sends as it is (neither CLI checks enums or patterns) is answered from the
+    // services' models with AWS's codes and words (models built with their constraints, from botocore).
+    if (serviceModel('ssm').source.startsWith('botocore@')) {
+      const badType = await fails('ValidationException', [
+        'ssm',
+        'put-parameter',
+        '--name',
+        `${param}-typed`,
+        '--type',
+        'Text',
+        '--value',
+        'v',
+      ])
+      assert.match(
+        badType.err,
+        /1 validation error detected: Value 'Text' at 'type' failed to satisfy constraint: Member must satisfy enum value set: \[String, StringList, SecureString\]/,
+      )
+      const badName = await fails('InvalidParameterException', [
+        'ecr',
+        'create-repository',
+        '--repository-name',
+        n('Repo'),
+      ])
+      assert.match(
+        badName.err,
+        /Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '/,
+      )
+    }
 
     // A service the sandbox does not serve answers in its own protocol (JSON here), so the CLI
     // shows a clear message instead of failing to parse.

@@ -12,12 +12,17 @@ import {
   GetLifecyclePolicyCommand,
   SetRepositoryPolicyCommand,
   GetRepositoryPolicyCommand,
+  DeleteRepositoryPolicyCommand,
+  DeleteLifecyclePolicyCommand,
   PutImageTagMutabilityCommand,
   PutImageScanningConfigurationCommand,
   TagResourceCommand,
   ListTagsForResourceCommand,
   UntagResourceCommand,
   GetAuthorizationTokenCommand,
+  type CreateRepositoryCommandInput,
+  type EncryptionConfiguration,
+  type ImageTagMutability,
 } from '@aws-sdk/client-ecr'
 import {
   CloudFormationClient,
@@ -28,7 +33,16 @@ import {
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation'
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
-import { harness, failure, allowAll, type Harness, type Creds } from './helpers.js'
+import {
+  harness,
+  failure,
+  runPython,
+  boto3Client,
+  skipModelMessages,
+  allowAll,
+  type Harness,
+  type Creds,
+} from './helpers.js'
 
 let h: Harness
 const made: { destroy(): void }[] = []
@@ -84,10 +98,6 @@ test('repositories: create, describe, settings, policies, tags, delete, with ECR
   assert.match(
     dup.message,
     /The repository with name 'team\/app' already exists in the registry with id '111111111111'/,
-  )
-  assert.equal(
-    (await failure(ecr.send(new CreateRepositoryCommand({ repositoryName: 'Upper' })))).name,
-    'InvalidParameterException',
   )
 
   assert.equal(
@@ -155,12 +165,115 @@ test('repositories: create, describe, settings, policies, tags, delete, with ECR
   assert.equal(invalid.name, 'InvalidParameterException')
   assert.match(invalid.message, /Invalid repository policy provided/)
 
+  // Set, read and delete both policies: a delete answers the text it removed, then none is set.
+  const policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: '111111111111' }, Action: 'ecr:BatchGetImage' }],
+  })
+  await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'team/app', policyText: policy }))
+  assert.equal(
+    (await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'team/app' }))).policyText,
+    policy,
+  )
+  const dropped = await ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName: 'team/app' }))
+  assert.deepEqual(
+    [dropped.registryId, dropped.repositoryName, dropped.policyText],
+    ['111111111111', 'team/app', policy],
+  )
+  assert.equal(
+    (await failure(ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName: 'team/app' })))).name,
+    'RepositoryPolicyNotFoundException',
+  )
+  assert.equal(
+    (await ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: 'team/app' }))).lifecyclePolicyText,
+    LIFECYCLE,
+  )
+  assert.equal(
+    (await failure(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'team/app' })))).name,
+    'LifecyclePolicyNotFoundException',
+  )
+
   await ecr.send(new DeleteRepositoryCommand({ repositoryName: 'team/app' }))
   assert.equal(
     (await failure(ecr.send(new DeleteRepositoryCommand({ repositoryName: 'team/app' })))).name,
     'RepositoryNotFoundException',
   )
 })
+
+test(
+  "bad input is answered from ECR's model as ECR answers it: InvalidParameterException, the first violation",
+  { skip: skipModelMessages('ecr') },
+  async () => {
+    const ecr = ecrAs(h.creds('ci'))
+    const bad = async (p: Promise<unknown>) => {
+      const e = await failure(p)
+      assert.deepEqual([e.name, e.status], ['InvalidParameterException', 400], e.message)
+      return e.message
+    }
+    const pattern = '[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*'
+    assert.equal(
+      await bad(ecr.send(new CreateRepositoryCommand({ repositoryName: 'Team/App' }))),
+      `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '${pattern}''`,
+    )
+    assert.equal(
+      await bad(ecr.send(new CreateRepositoryCommand({ repositoryName: 'a' }))),
+      "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must have length greater than or equal to 2'",
+    )
+    assert.equal(
+      await bad(ecr.send(new CreateRepositoryCommand({} as CreateRepositoryCommandInput))),
+      "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must not be null'",
+    )
+    assert.equal(
+      await bad(ecr.send(new DescribeRepositoriesCommand({ registryId: '12345' }))),
+      "Invalid parameter at 'registryId' failed to satisfy constraint: 'must satisfy regular expression [0-9]{12}'",
+    )
+    assert.equal(
+      await bad(
+        ecr.send(
+          new CreateRepositoryCommand({
+            repositoryName: 'ok-name',
+            imageTagMutability: 'SOMETIMES' as ImageTagMutability,
+          }),
+        ),
+      ),
+      "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]'",
+    )
+    assert.equal(
+      await bad(ecr.send(new DescribeRepositoriesCommand({ maxResults: 1001 }))),
+      "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value less than or equal to 1000'",
+    )
+    assert.equal(
+      await bad(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['ok', 'Not OK'] }))),
+      `Invalid parameter at 'repositoryNames' failed to satisfy constraint: 'Member must satisfy constraint: [Member must satisfy regular expression pattern: ${pattern}]'`,
+    )
+    assert.equal(
+      await bad(
+        ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'ok-name', lifecyclePolicyText: '{}' })),
+      ),
+      "Invalid parameter at 'lifecyclePolicyText' failed to satisfy constraint: 'Member must have length greater than or equal to 100'",
+    )
+    assert.equal(
+      await bad(
+        ecr.send(
+          new CreateRepositoryCommand({
+            repositoryName: 'ok-name',
+            encryptionConfiguration: {} as EncryptionConfiguration,
+          }),
+        ),
+      ),
+      "Invalid parameter at 'encryptionConfiguration.encryptionType' failed to satisfy constraint: 'Member must not be null'",
+    )
+    // The model's newer name rules: double underscores and runs of hyphens are names ECR accepts.
+    const named = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'a__b/c--d' }))
+    assert.equal(named.repository!.repositoryName, 'a__b/c--d')
+    // None of the refused calls created anything.
+    const all = await ecr.send(new DescribeRepositoriesCommand({}))
+    assert.deepEqual(
+      all.repositories!.map((r) => r.repositoryName).filter((n) => n === 'ok-name' || n === 'a'),
+      [],
+    )
+  },
+)
 
 test('IAM on the repository ARN, and another account through the repository policy (no Resource element)', async () => {
   const owner = ecrAs(h.creds('dev'))
@@ -307,3 +420,48 @@ test('AWS::ECR::Repository: created, updated and deleted through ECR as the depl
     'RepositoryNotFoundException',
   )
 })
+
+test(
+  "boto3 (a client nobody here wrote) parses the model's output shapes and gets ECR's errors",
+  { skip: skipModelMessages('ecr', 'boto3') },
+  async () => {
+    const script = `${boto3Client('ecr')}
+r = ecr.create_repository(repositoryName='boto/app', encryptionConfiguration={'encryptionType': 'KMS', 'kmsKey': 'alias/x'}, tags=[{'Key': 'k', 'Value': 'v'}])['repository']
+ecr.put_lifecycle_policy(repositoryName='boto/app', lifecyclePolicyText=${JSON.stringify(LIFECYCLE)})
+lp = ecr.get_lifecycle_policy(repositoryName='boto/app')
+d = ecr.describe_repositories(maxResults=1)
+print(json.dumps({
+  'repo': [r['repositoryName'], r['registryId'], isinstance(r['createdAt'], datetime.datetime), r['encryptionConfiguration'], r['imageScanningConfiguration'], r['imageTagMutability']],
+  'lifecycle': [lp['registryId'], lp['repositoryName'], json.loads(lp['lifecyclePolicyText'])['rules'][0]['rulePriority']],
+  'page': [len(d['repositories']), 'nextToken' in d or len(d['repositories']) == 1],
+  'tags': ecr.list_tags_for_resource(resourceArn=r['repositoryArn'])['tags'],
+  'short': err(lambda: ecr.create_repository(repositoryName='x')),
+  'dsse': ecr.create_repository(repositoryName='boto/dsse', encryptionConfiguration={'encryptionType': 'KMS_DSSE'})['repository']['encryptionConfiguration'],
+  'enc': err(lambda: ecr.create_repository(repositoryName='boto/enc', encryptionConfiguration={'encryptionType': 'ROT13'})),
+}))
+`
+    const out = await runPython(h, 'dev', script)
+    assert.deepEqual(JSON.parse(out), {
+      repo: [
+        'boto/app',
+        '222222222222',
+        true,
+        { encryptionType: 'KMS', kmsKey: 'alias/x' },
+        { scanOnPush: false },
+        'MUTABLE',
+      ],
+      lifecycle: ['222222222222', 'boto/app', 1],
+      page: [1, true],
+      tags: [{ Key: 'k', Value: 'v' }],
+      short: [
+        'InvalidParameterException',
+        "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must have length greater than or equal to 2'",
+      ],
+      dsse: { encryptionType: 'KMS_DSSE' },
+      enc: [
+        'InvalidParameterException',
+        "Invalid parameter at 'encryptionConfiguration.encryptionType' failed to satisfy constraint: 'Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]'",
+      ],
+    })
+  },
+)

@@ -1,6 +1,6 @@
 // Shared set-up for the sandbox tests: a sandbox on a free loopback port in a temporary state
 // directory, and SDK v3 clients for its accounts.
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,7 +10,13 @@ import { KMSClient } from '@aws-sdk/client-kms'
 import { S3Client } from '@aws-sdk/client-s3'
 import { STSClient } from '@aws-sdk/client-sts'
 import { SignatureV4 } from '@smithy/signature-v4'
-import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../src/sandbox/index.js'
+import {
+  sandboxEnv,
+  startSandbox,
+  type RunningSandbox,
+  type StartSandboxOptions,
+} from '../../src/sandbox/index.js'
+import { serviceModel } from '../../src/sandbox/operations/index.js'
 
 export interface Creds {
   accessKeyId: string
@@ -69,6 +75,55 @@ export async function failure(
     return { name: err.name, status: err.$metadata?.httpStatusCode, message: err.message }
   }
   throw new Error('expected the call to fail')
+}
+
+/**
+ * A Python script's standard output, run as a client of the sandbox with a profile's credentials
+ * (none of this process's AWS_* keys): for boto3, a client nobody here wrote. Rejects with its
+ * standard error.
+ */
+export function runPython(h: Harness, profile: string, script: string): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...sandboxEnv(h.dir, profile) }
+  delete env['AWS_ACCESS_KEY_ID']
+  delete env['AWS_SECRET_ACCESS_KEY']
+  delete env['AWS_SESSION_TOKEN']
+  return new Promise((resolve, reject) =>
+    execFile('python3', ['-c', script], { env, encoding: 'utf8' }, (e, out, err) =>
+      e ? reject(new Error(err)) : resolve(out),
+    ),
+  )
+}
+
+/**
+ * Why a test of a service model's validation messages cannot run on this machine (the models were
+ * built without botocore, so they carry no constraints), or false; with `boto3`, also when python3
+ * has no boto3.
+ */
+export function skipModelMessages(service: string, client?: 'boto3'): string | false {
+  if (client && spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status !== 0)
+    return 'python3 with boto3 is not installed on this machine'
+  return serviceModel(service).source.startsWith('botocore@')
+    ? false
+    : 'the models were built without botocore, so they carry no constraints'
+}
+
+/**
+ * The start of a boto3 script: a client of `service` named after it, with botocore's own input
+ * checks off (every constraint is then the sandbox's to find) and one attempt, and `err(f)`, the
+ * [code, message] of a call that fails.
+ */
+export function boto3Client(service: string): string {
+  return `
+import json, datetime, boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+${service} = boto3.client('${service}', config=Config(parameter_validation=False, retries={'max_attempts': 1}))
+def err(f):
+    try:
+        f()
+    except ClientError as e:
+        return [e.response['Error']['Code'], e.response['Error']['Message']]
+`
 }
 
 export const trustAccount = (account: string) =>

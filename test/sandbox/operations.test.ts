@@ -4,11 +4,15 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
+  jsonService,
+  operation,
   readJsonInput,
   readQueryInput,
   serviceModel,
   validationMessage,
   violations,
+  violationsOf,
+  violationText,
   writeJsonOutput,
   writeQueryOutput,
   type ServiceModel,
@@ -268,6 +272,47 @@ test('validation messages: one error, and N errors joined with "; "', () => {
   assert.deepEqual(violations(model, 'In', { Name: 'ab', Count: 900 }), [])
 })
 
+test('violations one by one: value, path and constraint, for services that word their own answer', () => {
+  const found = violationsOf(model, 'In', { Count: 10, Tags: [{ Key: 'long' }] })
+  assert.deepEqual(found, [
+    { value: 'null', path: 'name', constraint: 'Member must not be null' },
+    { value: "'10'", path: 'count', constraint: 'Member must have value greater than or equal to 900' },
+    {
+      value: "'long'",
+      path: 'tags.1.member.key',
+      constraint: 'Member must have length less than or equal to 3',
+    },
+  ])
+  assert.deepEqual(found.map(violationText), violations(model, 'In', { Count: 10, Tags: [{ Key: 'long' }] }))
+})
+
+test("a service's own validation answer (validationError) replaces the common one; handlers never see bad input", async () => {
+  let ran = false
+  const kms = jsonService({
+    name: 'kms',
+    signingName: 'kms',
+    jsonVersion: '1.1',
+    targetPrefix: 'TrentService',
+    operations: [
+      operation<{ KeyId: string | undefined }, object>('DescribeKey', () => {
+        ran = true
+        return {}
+      }),
+    ],
+    validationError: (found) =>
+      new AwsError('InvalidParameterException', `first: ${found[0]!.path} ${found[0]!.constraint}`, 400),
+  })
+  const ctx = {} as Parameters<NonNullable<(typeof kms.actions)['DescribeKey']>>[1]
+  await assert.rejects(
+    Promise.resolve().then(() => kms.actions['DescribeKey']!({}, ctx)),
+    (e: unknown) =>
+      e instanceof AwsError &&
+      e.code === 'InvalidParameterException' &&
+      e.message === 'first: keyId Member must not be null',
+  )
+  assert.equal(ran, false)
+})
+
 test('awsQuery output: names, member lists, flattened lists, maps, ISO timestamps, booleans, base64', () => {
   const xml = toXml(
     'OpResult',
@@ -339,12 +384,16 @@ test("AWS's own models: every served model has its protocol's metadata and the o
     ['logs', 'json', ['GetLogEvents', 'FilterLogEvents']],
     ['codebuild', 'json', ['CreateProject', 'StartBuild', 'BatchGetBuilds']],
     ['codepipeline', 'json', ['CreatePipeline', 'PutApprovalResult', 'RetryStageExecution']],
+    ['ssm', 'json', ['PutParameter', 'GetParametersByPath', 'AddTagsToResource']],
+    ['ecr', 'json', ['CreateRepository', 'SetRepositoryPolicy', 'GetAuthorizationToken']],
   ] as const) {
     const m = serviceModel(name)
     assert.equal(m.metadata.protocol, protocol, name)
     for (const op of ops) assert.ok(m.operations[op], `${name} ${op}`)
   }
   assert.equal(serviceModel('kms').metadata.targetPrefix, 'TrentService')
+  assert.equal(serviceModel('ssm').metadata.targetPrefix, 'AmazonSSM')
+  assert.equal(serviceModel('ecr').metadata.targetPrefix, 'AmazonEC2ContainerRegistry_V20150921')
   assert.equal(serviceModel('sts').metadata.xmlNamespace, 'https://sts.amazonaws.com/doc/2011-06-15/')
 })
 

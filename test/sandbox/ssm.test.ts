@@ -17,6 +17,8 @@ import {
   AddTagsToResourceCommand,
   ListTagsForResourceCommand,
   RemoveTagsFromResourceCommand,
+  type PutParameterCommandInput,
+  type ResourceTypeForTagging,
 } from '@aws-sdk/client-ssm'
 import {
   CloudFormationClient,
@@ -26,7 +28,15 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam'
 import { sandboxEnv } from '../../src/sandbox/index.js'
-import { harness, failure, type Harness, type Creds } from './helpers.js'
+import {
+  harness,
+  failure,
+  runPython,
+  boto3Client,
+  skipModelMessages,
+  type Harness,
+  type Creds,
+} from './helpers.js'
 
 let h: Harness
 const made: { destroy(): void }[] = []
@@ -140,6 +150,91 @@ test('names, types, patterns and sizes are checked as Parameter Store does; Secu
   assert.equal((await ssm.send(new GetParameterCommand({ Name: 'plain' }))).Parameter!.Type, 'StringList')
 })
 
+test(
+  "bad input is answered from SSM's model with AWS's ValidationException messages",
+  { skip: skipModelMessages('ssm') },
+  async () => {
+    const ssm = ssmAs(h.creds('ci'))
+    const bad = async (input: object) => {
+      const e = await failure(ssm.send(new PutParameterCommand(input as PutParameterCommandInput)))
+      assert.deepEqual([e.name, e.status], ['ValidationException', 400], e.message)
+      return e.message
+    }
+    // The model's Name length (2048), before the name rules.
+    const long = '/' + 'n'.repeat(2048)
+    assert.equal(
+      await bad({ Name: long, Value: 'v', Type: 'String' }),
+      `1 validation error detected: Value '${long}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 2048`,
+    )
+    // Within the model's 2048 but over 1011 with the ARN prefix (API_PutParameter.html, Name).
+    // The documented example: `arn:aws:ssm:us-east-2:111122223333:parameter/` counts 45 characters.
+    const fits = '/' + 'n'.repeat(1011 - 45 - 1)
+    assert.equal(
+      (await ssm.send(new PutParameterCommand({ Name: fits, Value: 'v', Type: 'String' }))).Version,
+      1,
+    )
+    await ssm.send(new DeleteParameterCommand({ Name: fits }))
+    assert.match(
+      await bad({ Name: fits + 'n', Value: 'v', Type: 'String' }),
+      /^Parameter name: 967 characters is too long: with the 45 characters of the ARN before it \(arn:aws:ssm:us-east-1:111111111111:parameter\/\) a name may have at most 1011/,
+    )
+    assert.equal(
+      await bad({ Name: '/t', Value: 'v', Type: 'Text' }),
+      "1 validation error detected: Value 'Text' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [String, StringList, SecureString]",
+    )
+    assert.equal(
+      await bad({ Name: '/t', Type: 'String' }),
+      "1 validation error detected: Value null at 'value' failed to satisfy constraint: Member must not be null",
+    )
+    // The value is sensitive: never echoed.
+    assert.equal(
+      await bad({ Name: '/t', Value: '', Type: 'String' }),
+      "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    )
+    assert.equal(
+      await bad({ Name: '/t', Value: 'v', Type: 'Text', Tier: 'Gold', Tags: [{ Key: 'a b!', Value: 'x' }] }),
+      "3 validation errors detected: Value 'Text' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [String, StringList, SecureString]; " +
+        "Value 'a b!' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$; " +
+        "Value 'Gold' at 'tier' failed to satisfy constraint: Member must satisfy enum value set: [Standard, Advanced, Intelligent-Tiering]",
+    )
+    const eleven = Array.from({ length: 11 }, (_, i) => `/p${i}`)
+    const names = await failure(ssm.send(new GetParametersCommand({ Names: eleven })))
+    assert.equal(names.name, 'ValidationException')
+    assert.equal(
+      names.message,
+      `1 validation error detected: Value '[${eleven.join(', ')}]' at 'names' failed to satisfy constraint: Member must have length less than or equal to 10`,
+    )
+    const max = await failure(ssm.send(new GetParametersByPathCommand({ Path: '/svc', MaxResults: 11 })))
+    assert.equal(
+      max.message,
+      "1 validation error detected: Value '11' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 10",
+    )
+    const type = await failure(
+      ssm.send(
+        new ListTagsForResourceCommand({
+          ResourceType: 'Bucket' as ResourceTypeForTagging,
+          ResourceId: '/t',
+        }),
+      ),
+    )
+    assert.equal(type.name, 'ValidationException')
+    assert.match(
+      type.message,
+      /Value 'Bucket' at 'resourceType' failed to satisfy constraint: Member must satisfy enum value set: \[Document, /,
+    )
+    // A type of the enum that Parameter Store does not serve is refused plainly.
+    const doc = await failure(
+      ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Document', ResourceId: 'd' })),
+    )
+    assert.deepEqual(
+      [doc.name, doc.message.includes('not supported by the crosspipe sandbox')],
+      ['UnsupportedOperationException', true],
+    )
+    // Nothing was written by any of these.
+    assert.equal((await failure(ssm.send(new GetParameterCommand({ Name: '/t' })))).name, 'ParameterNotFound')
+  },
+)
+
 test('GetParameters, paths, DescribeParameters filters, DeleteParameters and tags', async () => {
   const ssm = ssmAs(h.creds('dev'))
   for (const n of ['/svc/a', '/svc/b', '/svc/deep/c', '/other/d'])
@@ -173,6 +268,12 @@ test('GetParameters, paths, DescribeParameters filters, DeleteParameters and tag
     ),
   )
   assert.equal(badFilter.name, 'InvalidFilterKey')
+  const notAPath = await failure(ssm.send(new GetParametersByPathCommand({ Path: 'svc' })))
+  assert.equal(notAPath.name, 'ValidationException')
+  assert.match(notAPath.message, /The parameter name must begin with a forward slash "\/"/)
+  const shared = await failure(ssm.send(new DescribeParametersCommand({ Shared: true })))
+  assert.equal(shared.name, 'UnsupportedOperationException')
+  assert.match(shared.message, /shared with this account .* not supported by the crosspipe sandbox/)
   await ssm.send(
     new AddTagsToResourceCommand({
       ResourceType: 'Parameter',
@@ -386,5 +487,55 @@ test(
     const missing = await run(['ssm', 'get-parameter', '--name', '/cli/none'])
     assert.notEqual(missing.code, 0)
     assert.match(missing.err, /ParameterNotFound/)
+  },
+)
+
+test(
+  "boto3 (a client nobody here wrote) parses the model's output shapes and gets the model's errors",
+  { skip: skipModelMessages('ssm', 'boto3') },
+  async () => {
+    const script = `${boto3Client('ssm')}
+put = ssm.put_parameter(Name='/boto/p', Value='one', Type='StringList', Description='d', Tags=[{'Key': 'k', 'Value': 'v'}])
+ssm.put_parameter(Name='/boto/p', Value='one,two', Overwrite=True)
+p = ssm.get_parameter(Name='/boto/p')['Parameter']
+h = ssm.get_parameter_history(Name='/boto/p')['Parameters']
+d = ssm.describe_parameters(ParameterFilters=[{'Key': 'Name', 'Values': ['/boto/p']}])['Parameters'][0]
+print(json.dumps({
+  'put': [put['Version'], put['Tier']],
+  'param': [p['Name'], p['Type'], p['Value'], p['Version'], isinstance(p['LastModifiedDate'], datetime.datetime), p['ARN'], p['DataType']],
+  'history': [[x['Version'], x['Value'], x['Description'], x['Labels'], x['Policies'], isinstance(x['LastModifiedDate'], datetime.datetime)] for x in h],
+  'described': [d['Name'], d['Type'], d['Version'], d['Tier'], d['Description'], d['LastModifiedUser'], d['Policies']],
+  'tags': ssm.list_tags_for_resource(ResourceType='Parameter', ResourceId='/boto/p')['TagList'],
+  'noName': err(lambda: ssm.get_parameter()),
+  'tooMany': err(lambda: ssm.get_parameter_history(Name='/boto/p', MaxResults=51)),
+}))
+`
+    const out = await runPython(h, 'prod', script)
+    assert.deepEqual(JSON.parse(out), {
+      put: [1, 'Standard'],
+      param: [
+        '/boto/p',
+        'StringList',
+        'one,two',
+        2,
+        true,
+        'arn:aws:ssm:us-east-1:333333333333:parameter/boto/p',
+        'text',
+      ],
+      history: [
+        [1, 'one', 'd', [], [], true],
+        [2, 'one,two', 'd', [], [], true],
+      ],
+      described: ['/boto/p', 'StringList', 2, 'Standard', 'd', 'arn:aws:iam::333333333333:root', []],
+      tags: [{ Key: 'k', Value: 'v' }],
+      noName: [
+        'ValidationException',
+        "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null",
+      ],
+      tooMany: [
+        'ValidationException',
+        "1 validation error detected: Value '51' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50",
+      ],
+    })
   },
 )

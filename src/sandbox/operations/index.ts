@@ -20,7 +20,7 @@ import type { JsonAction, JsonService, QueryAction, QueryService, RequestContext
 import { readJsonInput, writeJsonOutput } from './json.js'
 import { serviceModel, type ServiceModel } from './model.js'
 import { readQueryInput, writeQueryOutput } from './query.js'
-import { validationMessage, violations } from './validate.js'
+import { validationMessage, violationsOf, violationText, type Violation } from './validate.js'
 
 type Leaf = string | number | boolean | Date | Uint8Array
 
@@ -73,6 +73,12 @@ export interface OperationServiceOptions {
    * `InvalidParameterException`).
    */
   readonly validationCode?: string
+  /**
+   * The error for an input that breaks the model's constraints, when the service does not answer in
+   * the common form (`<validationCode>`: "N validation errors detected: …"): ECR, for one, answers
+   * `InvalidParameterException` "Invalid parameter at 'x' failed to satisfy constraint: '…'".
+   */
+  readonly validationError?: (found: readonly Violation[]) => AwsError
 }
 
 /** Checks that every declared operation is in the model: a typo is a bug, found on the service's first request. */
@@ -83,10 +89,17 @@ function declared(model: ServiceModel, o: OperationServiceOptions): void {
 }
 
 /** Validates a parsed input, throwing AWS's error for its violations. */
-function validate(model: ServiceModel, shape: string | undefined, input: unknown, code: string): void {
+function validate(
+  model: ServiceModel,
+  shape: string | undefined,
+  input: unknown,
+  code: string,
+  error: OperationServiceOptions['validationError'],
+): void {
   if (!shape) return
-  const found = violations(model, shape, input)
-  if (found.length) throw new AwsError(code, validationMessage(found), 400)
+  const found = violationsOf(model, shape, input)
+  if (!found.length) return
+  throw error ? error(found) : new AwsError(code, validationMessage(found.map(violationText)), 400)
 }
 
 /**
@@ -122,7 +135,7 @@ function actionsOf<Wire, Out>(
       }
       const spec = m.operations[op.name]!
       const input = read(m, spec.input, wire)
-      validate(m, spec.input, input, code)
+      validate(m, spec.input, input, code, o.validationError)
       const output = await (op.handler as (i: unknown, c: RequestContext) => Answer<unknown>)(input, ctx)
       return write(m, spec.output, output)
     }
@@ -180,6 +193,7 @@ export { serviceModel } from './model.js'
 export type { ServiceModel, Shape, ShapeRef } from './model.js'
 export { readQueryInput, writeQueryOutput } from './query.js'
 export { readJsonInput, writeJsonOutput } from './json.js'
-export { violations, validationMessage } from './validate.js'
+export { violations, violationsOf, violationText, validationMessage } from './validate.js'
+export type { Violation } from './validate.js'
 export { payloadOf, readXmlPayload, writeXmlOutput, XmlBodyError } from './rest-xml.js'
 export type { Payload, XmlOutputOptions, XmlReadOptions } from './rest-xml.js'

@@ -23,8 +23,20 @@
 import type { ServiceModel, Shape, ShapeRef } from './model.js'
 import { fieldsOf, shapeOf } from './model.js'
 
+/**
+ * One broken constraint: the value as AWS shows it (`'a b'`, `null`, or '' when it is not echoed),
+ * the member's path (`tags.1.member.key`) and the constraint's text. Services whose answers are not
+ * the common "N validation errors detected" form (ECR's `InvalidParameterException`) build their
+ * own message from these.
+ */
+export interface Violation {
+  readonly value: string
+  readonly path: string
+  readonly constraint: string
+}
+
 /** Checks a value (already of the shape's type) and returns the violations, in model order. */
-type Check = (value: unknown, path: string, out: string[]) => void
+type Check = (value: unknown, path: string, out: Violation[]) => void
 
 const compiled = new WeakMap<ServiceModel, Map<string, Check>>()
 
@@ -58,8 +70,13 @@ function show(shape: Shape, v: unknown): string {
   return `'${text(v)}'`
 }
 
-function line(value: string, path: string, constraint: string): string {
-  return `Value ${value ? value + ' ' : ''}at '${path}' failed to satisfy constraint: ${constraint}`
+function line(value: string, path: string, constraint: string): Violation {
+  return { value, path, constraint }
+}
+
+/** A violation in AWS's words: `Value 'x' at 'a.b' failed to satisfy constraint: C`. */
+export function violationText(v: Violation): string {
+  return `Value ${v.value ? v.value + ' ' : ''}at '${v.path}' failed to satisfy constraint: ${v.constraint}`
 }
 
 /** The constraints a scalar (or a list's or map's length) breaks, as AWS words them. */
@@ -161,9 +178,9 @@ function compile(model: ServiceModel, name: string, cache: Map<string, Check>): 
         const broken = new Set<string>()
         for (const it of items) {
           if (it === null || it === undefined) continue
-          const sub: string[] = []
+          const sub: Violation[] = []
           item(it, p, sub)
-          for (const s of sub) broken.add(s.slice(s.indexOf('constraint: ') + 12))
+          for (const s of sub) broken.add(s.constraint)
         }
         if (broken.size)
           out.push(line(show(shape, v), p, `Member must satisfy constraint: [${[...broken].join(', ')}]`))
@@ -180,12 +197,12 @@ function compile(model: ServiceModel, name: string, cache: Map<string, Check>): 
       const keys = new Set<string>()
       const values = new Set<string>()
       for (const [k, val] of Object.entries(fieldsOf(v))) {
-        const sk: string[] = []
+        const sk: Violation[] = []
         key(k, p, sk)
-        for (const s of sk) keys.add(s.slice(s.indexOf('constraint: ') + 12))
-        const sv: string[] = []
+        for (const s of sk) keys.add(s.constraint)
+        const sv: Violation[] = []
         value(val, `${p}.${k}`, sv)
-        for (const s of sv) values.add(s.slice(s.indexOf('constraint: ') + 12))
+        for (const s of sv) values.add(s.constraint)
       }
       if (keys.size) out.push(line('', p, `Map keys must satisfy constraint: [${[...keys].join(', ')}]`))
       if (values.size) out.push(line('', p, `Map value must satisfy constraint: [${[...values].join(', ')}]`))
@@ -194,13 +211,18 @@ function compile(model: ServiceModel, name: string, cache: Map<string, Check>): 
   return check
 }
 
-/** The violations of an operation's input (a structure of its model), in model order. */
-export function violations(model: ServiceModel, shapeName: string, input: unknown): string[] {
+/** The violations of an operation's input (a structure of its model), in model order, one by one. */
+export function violationsOf(model: ServiceModel, shapeName: string, input: unknown): Violation[] {
   let cache = compiled.get(model)
   if (!cache) compiled.set(model, (cache = new Map<string, Check>()))
-  const out: string[] = []
+  const out: Violation[] = []
   compile(model, shapeName, cache)(input, '', out)
   return out
+}
+
+/** The violations of an operation's input (a structure of its model), in model order, in AWS's words. */
+export function violations(model: ServiceModel, shapeName: string, input: unknown): string[] {
+  return violationsOf(model, shapeName, input).map(violationText)
 }
 
 /** AWS's message for a list of violations. */

@@ -3,13 +3,22 @@
  * their settings, lifecycle policies, repository policies (resource policies the IAM engine
  * evaluates) and tags — what `AWS::ECR::Repository` and the CDK bootstrap stack need. Images are
  * not stored: logins, pushes and pulls are refused with a sentence saying so. See SPEC.md.
+ *
+ * Declared as operations of ECR's model (src/sandbox/operations): JSON types, required members,
+ * the repository name's length and pattern, the registry id's pattern, enums
+ * (`imageTagMutability`, `encryptionType`), `maxResults` and the policy texts' lengths are the
+ * model's, answered as ECR answers bad input: `InvalidParameterException` "Invalid parameter at
+ * 'x' failed to satisfy constraint: '…'" ({@link invalidInput}). The handlers keep what the model
+ * cannot say: a lifecycle policy's rules, a repository policy's grammar, tag sizes, whose registry
+ * a repository may be created in.
  */
+import type * as Ecr from '@aws-sdk/client-ecr'
 import { formatArn, parseArn, PARTITIONS } from '../../../iam/arn.js'
 import { validatePolicy } from '../../../iam/index.js'
 import { authorize } from '../../auth/authorize.js'
-import { AwsError } from '../../gateway/errors.js'
 import type { Runtime } from '../../runtime.js'
-import type { JsonAction, JsonService, RequestContext } from '../types.js'
+import { jsonService, operation, type Violation } from '../../operations/index.js'
+import type { JsonService, RequestContext } from '../types.js'
 import {
   imagesUnsupported,
   invalidParameter,
@@ -22,11 +31,6 @@ import {
 } from './errors.js'
 import { EcrStore, scopeOf, type RepositoryRecord } from './store.js'
 
-type Input = Readonly<Record<string, unknown>>
-
-/** Repository names (API_CreateRepository.html, repositoryName). */
-const REPOSITORY_NAME = /^(?=.{2,256}$)((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)$/
-const MUTABILITY = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION']
 const MAX_TAGS = 50
 
 /** The image operations of ECR's API reference, refused (see SPEC.md). */
@@ -46,64 +50,61 @@ const IMAGE_OPERATIONS = [
   'UploadLayerPart',
 ]
 
-function str(input: Input, name: string, required: true): string
-function str(input: Input, name: string, required?: false): string | undefined
-function str(input: Input, name: string, required = false): string | undefined {
-  const v = input[name]
-  if (v === undefined || v === null) {
-    if (required)
-      throw invalidParameter(
-        `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`,
-      )
-    return undefined
+/**
+ * ECR's answer to input that breaks its model: `InvalidParameterException` naming the first
+ * violation, "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have
+ * value less than or equal to 1000'", "Invalid parameter at 'registryIds' failed to satisfy
+ * constraint: 'Member must satisfy constraint: [Member must satisfy regular expression pattern:
+ * [0-9]{12}]'" (the answers quoted in public issues: go-containerregistry#1091,
+ * aws-actions/amazon-ecr-login#27). The repository name and registry id are checked by ECR itself,
+ * with its own words: "'must have length greater than or equal to 2'", "'must satisfy regular
+ * expression '(…)''" (aws-dotnet-deploy#549, localstack#8051) and "'must satisfy regular
+ * expression [0-9]{12}'" (BatchGetImage's registryId).
+ */
+export function invalidInput(found: readonly Violation[]): ReturnType<typeof invalidParameter> {
+  const v = found[0]!
+  let constraint = v.constraint
+  if (v.path === 'repositoryName' || v.path === 'registryId') {
+    const pattern = /^Member must satisfy regular expression pattern: (.*)$/.exec(constraint)?.[1]
+    constraint = pattern
+      ? `must satisfy regular expression ${v.path === 'repositoryName' ? `'${pattern}'` : pattern}`
+      : constraint.replace(/^Member /, '')
   }
-  if (typeof v !== 'string')
-    throw new AwsError('SerializationException', `Expected a string for ${name}`, 400)
-  return v
+  return invalidParameter(`Invalid parameter at '${v.path}' failed to satisfy constraint: '${constraint}'`)
 }
 
-function tagsOf(input: Input, name: string): { Key: string; Value: string }[] {
-  const v = input[name]
-  if (v === undefined || v === null) return []
-  if (!Array.isArray(v)) throw new AwsError('SerializationException', `Expected a list for ${name}`, 400)
-  const tags = (v as { Key?: unknown; Value?: unknown }[]).map((t) => {
-    // Tag keys 1–128, values 0–256 characters (API_Tag.html).
-    if (typeof t?.Key !== 'string' || t.Key.length < 1 || t.Key.length > 128)
+/**
+ * Tag keys of 1–128 and values of at most 256 characters, at most 50 tags (API_Tag.html,
+ * InvalidTagParameterException, TooManyTagsException): ECR's model states none of it.
+ */
+function checkTags(tags: readonly { Key: string; Value: string }[]): { Key: string; Value: string }[] {
+  for (const t of tags) {
+    if (t.Key.length < 1 || t.Key.length > 128)
       throw invalidTag('Tag keys must be strings of 1 to 128 characters.')
-    const value = typeof t.Value === 'string' ? t.Value : ''
-    if (value.length > 256) throw invalidTag('Tag values must be at most 256 characters.')
-    return { Key: t.Key, Value: value }
-  })
+    if (t.Value.length > 256) throw invalidTag('Tag values must be at most 256 characters.')
+  }
   if (tags.length > MAX_TAGS) throw tooManyTags()
-  return tags
+  return tags.map((t) => ({ Key: t.Key, Value: t.Value }))
 }
 
-function epoch(iso: string): number {
-  return Date.parse(iso) / 1000
-}
-
-function repositoryJson(r: RepositoryRecord): Record<string, unknown> {
+function repositoryOut(r: RepositoryRecord): Ecr.Repository {
   return {
     repositoryArn: r.repositoryArn,
     registryId: r.registryId,
     repositoryName: r.repositoryName,
     repositoryUri: r.repositoryUri,
-    createdAt: epoch(r.createdAt),
-    imageTagMutability: r.imageTagMutability,
+    createdAt: new Date(r.createdAt),
+    imageTagMutability: r.imageTagMutability as Ecr.ImageTagMutability,
     imageScanningConfiguration: { scanOnPush: r.scanOnPush },
-    encryptionConfiguration: {
-      encryptionType: r.encryptionType,
-      ...(r.kmsKey !== undefined ? { kmsKey: r.kmsKey } : {}),
-    },
+    encryptionConfiguration: { encryptionType: r.encryptionType, kmsKey: r.kmsKey },
   }
 }
 
-/** A lifecycle policy's text must be JSON with a `rules` list (lifecyclepolicy_parameters.html). */
+/**
+ * A lifecycle policy's text (its length is the model's) must be JSON with a `rules` list
+ * (lifecycle_policy_parameters.html).
+ */
 function checkLifecyclePolicy(text: string): void {
-  if (text.length < 100 || text.length > 30720)
-    throw invalidParameter(
-      `Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy text must be between 100 and 30720 characters'`,
-    )
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -153,6 +154,12 @@ function effectivePolicy(doc: unknown, repositoryArn: string): unknown {
   }
 }
 
+/** Exclusion filters for tag mutability are not modelled: refused rather than ignored. */
+function noExclusionFilters(filters: readonly unknown[] | undefined): void {
+  if (filters !== undefined)
+    throw invalidParameter('imageTagMutabilityExclusionFilters are not supported by the crosspipe sandbox.')
+}
+
 /** The ECR service. */
 export function ecrService(runtime: Runtime): JsonService {
   const store = new EcrStore(runtime.db)
@@ -167,24 +174,9 @@ export function ecrService(runtime: Runtime): JsonService {
     })
   }
 
-  /** `registryId` names the account (another account's registry is reached through its repository policies). */
-  function registryOf(input: Input, ctx: RequestContext): string {
-    const id = str(input, 'registryId') ?? ctx.identity.account
-    if (!/^\d{12}$/.test(id))
-      throw invalidParameter(
-        `1 validation error detected: Value '${id}' at 'registryId' failed to satisfy constraint: Member must satisfy regular expression pattern: [0-9]{12}`,
-      )
-    return id
-  }
-
-  function repositoryName(input: Input): string {
-    const name = str(input, 'repositoryName', true)
-    if (!REPOSITORY_NAME.test(name))
-      throw invalidParameter(
-        `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`,
-      )
-    return name
-  }
+  /** `registryId` (its form is the model's) names the account; another account's registry is reached through its repository policies. */
+  const registryOf = (input: { registryId?: string }, ctx: RequestContext): string =>
+    input.registryId ?? ctx.identity.account
 
   /**
    * Authorizes an action on a repository with the caller's policies and the repository policy
@@ -219,9 +211,13 @@ export function ecrService(runtime: Runtime): JsonService {
   }
 
   /** Finds a repository, authorizing the action first (a denial never reveals whether it exists). */
-  function target(input: Input, ctx: RequestContext, action: string): RepositoryRecord {
+  function target(
+    input: { registryId?: string; repositoryName: string },
+    ctx: RequestContext,
+    action: string,
+  ): RepositoryRecord {
     const account = registryOf(input, ctx)
-    const name = repositoryName(input)
+    const name = input.repositoryName
     const r = store.repositories.get(scopeOf(account, ctx.region), name)
     allow(ctx, action, account, name, r)
     if (!r) throw repositoryNotFound(name, account)
@@ -244,215 +240,239 @@ export function ecrService(runtime: Runtime): JsonService {
     return r
   }
 
-  const refused: Record<string, JsonAction> = {}
-  for (const op of IMAGE_OPERATIONS)
-    refused[op] = () => {
-      throw imagesUnsupported(op)
-    }
+  /** The repository a policy or setting operation answers for. */
+  const named = (r: RepositoryRecord) => ({ registryId: r.registryId, repositoryName: r.repositoryName })
 
-  return {
+  /**
+   * A repository's lifecycle policy or repository policy, removed when asked; none set is the
+   * operation's NotFound (API_GetLifecyclePolicy.html, API_GetRepositoryPolicy.html).
+   */
+  function storedText(
+    r: RepositoryRecord,
+    slot: 'lifecyclePolicyText' | 'policyText',
+    remove?: 'remove',
+  ): string {
+    const text = r[slot]
+    if (text === undefined)
+      throw (slot === 'policyText' ? repositoryPolicyNotFound : lifecyclePolicyNotFound)(
+        r.repositoryName,
+        r.registryId,
+      )
+    if (remove) {
+      delete r[slot]
+      save(r)
+    }
+    return text
+  }
+
+  return jsonService({
     name: 'ecr',
     signingName: 'ecr',
-    protocol: 'json',
     jsonVersion: '1.1',
     targetPrefix: 'AmazonEC2ContainerRegistry_V20150921',
-    actions: {
-      CreateRepository: (input, ctx) => {
-        const account = registryOf(input, ctx)
-        if (account !== ctx.identity.account)
-          throw invalidParameter("Repositories can only be created in the caller's own registry.")
-        const name = repositoryName(input)
-        allow(ctx, 'CreateRepository', account, name)
-        const tags = tagsOf(input, 'tags')
-        const mutability = str(input, 'imageTagMutability') ?? 'MUTABLE'
-        if (!MUTABILITY.includes(mutability))
-          throw invalidParameter(
-            `1 validation error detected: Value '${mutability}' at 'imageTagMutability' failed to satisfy constraint: Member must satisfy enum value set: [${MUTABILITY.join(', ')}]`,
-          )
-        if (input['imageTagMutabilityExclusionFilters'] !== undefined)
-          throw invalidParameter(
-            'imageTagMutabilityExclusionFilters are not supported by the crosspipe sandbox.',
-          )
-        const scan = input['imageScanningConfiguration'] as { scanOnPush?: unknown } | undefined
-        const enc = (input['encryptionConfiguration'] ?? {}) as { encryptionType?: unknown; kmsKey?: unknown }
-        const encryptionType = enc.encryptionType ?? 'AES256'
-        if (encryptionType !== 'AES256' && encryptionType !== 'KMS')
-          throw invalidParameter(
-            `1 validation error detected: Value '${JSON.stringify(encryptionType)}' at 'encryptionConfiguration.encryptionType' failed to satisfy constraint: Member must satisfy enum value set: [AES256, KMS]`,
-          )
-        if (encryptionType === 'AES256' && enc.kmsKey !== undefined)
-          throw invalidParameter('Invalid parameter: kmsKey can only be specified when encryptionType is KMS')
-        const scope = scopeOf(account, ctx.region)
-        if (store.repositories.get(scope, name)) throw repositoryExists(name, account)
-        const suffix = PARTITIONS[ctx.partition]?.dnsSuffix
-        if (!suffix) throw new Error(`no DNS suffix for partition ${ctx.partition}`)
-        const r: RepositoryRecord = {
-          repositoryName: name,
-          repositoryArn: repositoryArn(ctx, account, name),
-          registryId: account,
-          // Repository URIs: <registry>.dkr.ecr.<region>.<suffix>/<name> (Registries.html).
-          repositoryUri: `${account}.dkr.ecr.${ctx.region}.${suffix}/${name}`,
-          createdAt: ctx.now.toISOString(),
-          imageTagMutability: mutability,
-          scanOnPush: scan?.scanOnPush === true,
-          encryptionType,
-          ...(typeof enc.kmsKey === 'string' ? { kmsKey: enc.kmsKey } : {}),
-          tags,
-        }
-        save(r)
-        return { repository: repositoryJson(r) }
-      },
-      DescribeRepositories: (input, ctx) => {
-        const account = registryOf(input, ctx)
-        const names = input['repositoryNames']
-        const max = input['maxResults']
-        if (names !== undefined && (!Array.isArray(names) || names.some((n) => typeof n !== 'string')))
-          throw new AwsError('SerializationException', 'Expected a list of strings for repositoryNames', 400)
-        if (names !== undefined && max !== undefined)
-          throw invalidParameter('Invalid parameter: maxResults cannot be specified with repositoryNames')
-        const scope = scopeOf(account, ctx.region)
-        if (Array.isArray(names)) {
-          const out = (names as string[]).map((n) => {
-            const r = store.repositories.get(scope, n)
-            allow(ctx, 'DescribeRepositories', account, n, r)
-            if (!r) throw repositoryNotFound(n, account)
-            return repositoryJson(r)
-          })
-          return { repositories: out }
-        }
-        // Listing a registry is authorized on every repository of it (`repository/*`).
-        allow(ctx, 'DescribeRepositories', account, '*')
-        const size = max === undefined ? 100 : Number(max)
-        if (!Number.isInteger(size) || size < 1 || size > 1000)
-          throw invalidParameter(
-            `1 validation error detected: Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`,
-          )
-        const all = store.repositories.list(scope).map((x) => x.value)
-        const token = str(input, 'nextToken')
-        const start = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8'))
-        if (!Number.isInteger(start) || start < 0 || start > all.length)
-          throw invalidParameter(
-            "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid token'",
-          )
-        const more = start + size < all.length
-        return {
-          repositories: all.slice(start, start + size).map(repositoryJson),
-          ...(more ? { nextToken: Buffer.from(String(start + size)).toString('base64url') } : {}),
-        }
-      },
-      DeleteRepository: (input, ctx) => {
-        const r = target(input, ctx, 'DeleteRepository')
-        store.repositories.delete(scopeOf(r.registryId, ctx.region), r.repositoryName)
-        return { repository: repositoryJson(r) }
-      },
-      PutLifecyclePolicy: (input, ctx) => {
-        const r = target(input, ctx, 'PutLifecyclePolicy')
-        const text = str(input, 'lifecyclePolicyText', true)
-        checkLifecyclePolicy(text)
-        r.lifecyclePolicyText = text
-        save(r)
-        return { registryId: r.registryId, repositoryName: r.repositoryName, lifecyclePolicyText: text }
-      },
-      GetLifecyclePolicy: (input, ctx) => {
-        const r = target(input, ctx, 'GetLifecyclePolicy')
-        if (r.lifecyclePolicyText === undefined) throw lifecyclePolicyNotFound(r.repositoryName, r.registryId)
-        return {
-          registryId: r.registryId,
-          repositoryName: r.repositoryName,
-          lifecyclePolicyText: r.lifecyclePolicyText,
-        }
-      },
-      DeleteLifecyclePolicy: (input, ctx) => {
-        const r = target(input, ctx, 'DeleteLifecyclePolicy')
-        const text = r.lifecyclePolicyText
-        if (text === undefined) throw lifecyclePolicyNotFound(r.repositoryName, r.registryId)
-        delete r.lifecyclePolicyText
-        save(r)
-        return { registryId: r.registryId, repositoryName: r.repositoryName, lifecyclePolicyText: text }
-      },
-      SetRepositoryPolicy: (input, ctx) => {
-        const r = target(input, ctx, 'SetRepositoryPolicy')
-        const text = str(input, 'policyText', true)
-        let doc: unknown
-        try {
-          doc = JSON.parse(text)
-        } catch {
-          doc = undefined
-        }
-        const problems =
-          doc === undefined
-            ? [{ element: 'Policy', message: 'not JSON' }]
-            : validatePolicy(effectivePolicy(doc, r.repositoryArn), 'resource')
-        if (problems.length)
-          throw invalidParameter(
-            `Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided' (${problems.map((p) => `${p.element}: ${p.message}`).join('; ')})`,
-          )
-        r.policyText = text
-        save(r)
-        return { registryId: r.registryId, repositoryName: r.repositoryName, policyText: text }
-      },
-      GetRepositoryPolicy: (input, ctx) => {
-        const r = target(input, ctx, 'GetRepositoryPolicy')
-        if (r.policyText === undefined) throw repositoryPolicyNotFound(r.repositoryName, r.registryId)
-        return { registryId: r.registryId, repositoryName: r.repositoryName, policyText: r.policyText }
-      },
-      DeleteRepositoryPolicy: (input, ctx) => {
-        const r = target(input, ctx, 'DeleteRepositoryPolicy')
-        const text = r.policyText
-        if (text === undefined) throw repositoryPolicyNotFound(r.repositoryName, r.registryId)
-        delete r.policyText
-        save(r)
-        return { registryId: r.registryId, repositoryName: r.repositoryName, policyText: text }
-      },
-      PutImageScanningConfiguration: (input, ctx) => {
-        const r = target(input, ctx, 'PutImageScanningConfiguration')
-        const c = input['imageScanningConfiguration'] as { scanOnPush?: unknown } | undefined
-        if (typeof c?.scanOnPush !== 'boolean')
-          throw invalidParameter(
-            "Invalid parameter at 'imageScanningConfiguration' failed to satisfy constraint: 'scanOnPush must be a boolean'",
-          )
-        r.scanOnPush = c.scanOnPush
-        save(r)
-        return {
-          registryId: r.registryId,
-          repositoryName: r.repositoryName,
-          imageScanningConfiguration: { scanOnPush: r.scanOnPush },
-        }
-      },
-      PutImageTagMutability: (input, ctx) => {
-        const r = target(input, ctx, 'PutImageTagMutability')
-        const m = str(input, 'imageTagMutability', true)
-        if (!MUTABILITY.includes(m))
-          throw invalidParameter(
-            `1 validation error detected: Value '${m}' at 'imageTagMutability' failed to satisfy constraint: Member must satisfy enum value set: [${MUTABILITY.join(', ')}]`,
-          )
-        r.imageTagMutability = m
-        save(r)
-        return { registryId: r.registryId, repositoryName: r.repositoryName, imageTagMutability: m }
-      },
-      TagResource: (input, ctx) => {
-        const r = repositoryFromArn(ctx, str(input, 'resourceArn', true), 'TagResource')
+    validationError: invalidInput,
+    operations: [
+      operation<Ecr.CreateRepositoryRequest, Ecr.CreateRepositoryResponse>(
+        'CreateRepository',
+        (input, ctx) => {
+          const account = registryOf(input, ctx)
+          if (account !== ctx.identity.account)
+            throw invalidParameter("Repositories can only be created in the caller's own registry.")
+          const name = input.repositoryName
+          allow(ctx, 'CreateRepository', account, name)
+          const tags = checkTags(input.tags ?? [])
+          noExclusionFilters(input.imageTagMutabilityExclusionFilters)
+          const enc = input.encryptionConfiguration ?? { encryptionType: 'AES256' }
+          // A KMS key goes with KMS or KMS_DSSE encryption only; without one ECR uses its AWS managed
+          // key (API_EncryptionConfiguration.html).
+          if (enc.encryptionType === 'AES256' && enc.kmsKey !== undefined)
+            throw invalidParameter(
+              'Invalid parameter: kmsKey can only be specified when encryptionType is KMS or KMS_DSSE',
+            )
+          const scope = scopeOf(account, ctx.region)
+          if (store.repositories.get(scope, name)) throw repositoryExists(name, account)
+          const suffix = PARTITIONS[ctx.partition]?.dnsSuffix
+          if (!suffix) throw new Error(`no DNS suffix for partition ${ctx.partition}`)
+          const r: RepositoryRecord = {
+            repositoryName: name,
+            repositoryArn: repositoryArn(ctx, account, name),
+            registryId: account,
+            // Repository URIs: <registry>.dkr.ecr.<region>.<suffix>/<name> (Registries.html).
+            repositoryUri: `${account}.dkr.ecr.${ctx.region}.${suffix}/${name}`,
+            createdAt: ctx.now.toISOString(),
+            imageTagMutability: input.imageTagMutability ?? 'MUTABLE',
+            scanOnPush: input.imageScanningConfiguration?.scanOnPush ?? false,
+            encryptionType: enc.encryptionType,
+            ...(enc.kmsKey !== undefined ? { kmsKey: enc.kmsKey } : {}),
+            tags,
+          }
+          save(r)
+          return { repository: repositoryOut(r) }
+        },
+      ),
+
+      operation<Ecr.DescribeRepositoriesRequest, Ecr.DescribeRepositoriesResponse>(
+        'DescribeRepositories',
+        (input, ctx) => {
+          const account = registryOf(input, ctx)
+          if (input.repositoryNames !== undefined && input.maxResults !== undefined)
+            throw invalidParameter('Invalid parameter: maxResults cannot be specified with repositoryNames')
+          const scope = scopeOf(account, ctx.region)
+          if (input.repositoryNames)
+            return {
+              repositories: input.repositoryNames.map((n) => {
+                const r = store.repositories.get(scope, n)
+                allow(ctx, 'DescribeRepositories', account, n, r)
+                if (!r) throw repositoryNotFound(n, account)
+                return repositoryOut(r)
+              }),
+            }
+          // Listing a registry is authorized on every repository of it (`repository/*`).
+          allow(ctx, 'DescribeRepositories', account, '*')
+          const size = input.maxResults ?? 100
+          const all = store.repositories.list(scope).map((x) => x.value)
+          const token = input.nextToken
+          const start = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8'))
+          if (!Number.isInteger(start) || start < 0 || start > all.length)
+            throw invalidParameter(
+              "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid token'",
+            )
+          return {
+            repositories: all.slice(start, start + size).map(repositoryOut),
+            nextToken:
+              start + size < all.length ? Buffer.from(String(start + size)).toString('base64url') : undefined,
+          }
+        },
+      ),
+
+      // `force` changes nothing: no images are stored.
+      operation<Ecr.DeleteRepositoryRequest, Ecr.DeleteRepositoryResponse>(
+        'DeleteRepository',
+        (input, ctx) => {
+          const r = target(input, ctx, 'DeleteRepository')
+          store.repositories.delete(scopeOf(r.registryId, ctx.region), r.repositoryName)
+          return { repository: repositoryOut(r) }
+        },
+      ),
+
+      operation<Ecr.PutLifecyclePolicyRequest, Ecr.PutLifecyclePolicyResponse>(
+        'PutLifecyclePolicy',
+        (input, ctx) => {
+          const r = target(input, ctx, 'PutLifecyclePolicy')
+          checkLifecyclePolicy(input.lifecyclePolicyText)
+          r.lifecyclePolicyText = input.lifecyclePolicyText
+          save(r)
+          return { ...named(r), lifecyclePolicyText: r.lifecyclePolicyText }
+        },
+      ),
+
+      operation<Ecr.GetLifecyclePolicyRequest, Ecr.GetLifecyclePolicyResponse>(
+        'GetLifecyclePolicy',
+        (input, ctx) => {
+          const r = target(input, ctx, 'GetLifecyclePolicy')
+          return { ...named(r), lifecyclePolicyText: storedText(r, 'lifecyclePolicyText') }
+        },
+      ),
+
+      operation<Ecr.DeleteLifecyclePolicyRequest, Ecr.DeleteLifecyclePolicyResponse>(
+        'DeleteLifecyclePolicy',
+        (input, ctx) => {
+          const r = target(input, ctx, 'DeleteLifecyclePolicy')
+          return { ...named(r), lifecyclePolicyText: storedText(r, 'lifecyclePolicyText', 'remove') }
+        },
+      ),
+
+      operation<Ecr.SetRepositoryPolicyRequest, Ecr.SetRepositoryPolicyResponse>(
+        'SetRepositoryPolicy',
+        (input, ctx) => {
+          const r = target(input, ctx, 'SetRepositoryPolicy')
+          const text = input.policyText
+          let doc: unknown
+          try {
+            doc = JSON.parse(text)
+          } catch {
+            doc = undefined
+          }
+          const problems =
+            doc === undefined
+              ? [{ element: 'Policy', message: 'not JSON' }]
+              : validatePolicy(effectivePolicy(doc, r.repositoryArn), 'resource')
+          if (problems.length)
+            throw invalidParameter(
+              `Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided' (${problems.map((p) => `${p.element}: ${p.message}`).join('; ')})`,
+            )
+          r.policyText = text
+          save(r)
+          return { ...named(r), policyText: text }
+        },
+      ),
+
+      operation<Ecr.GetRepositoryPolicyRequest, Ecr.GetRepositoryPolicyResponse>(
+        'GetRepositoryPolicy',
+        (input, ctx) => {
+          const r = target(input, ctx, 'GetRepositoryPolicy')
+          return { ...named(r), policyText: storedText(r, 'policyText') }
+        },
+      ),
+
+      operation<Ecr.DeleteRepositoryPolicyRequest, Ecr.DeleteRepositoryPolicyResponse>(
+        'DeleteRepositoryPolicy',
+        (input, ctx) => {
+          const r = target(input, ctx, 'DeleteRepositoryPolicy')
+          return { ...named(r), policyText: storedText(r, 'policyText', 'remove') }
+        },
+      ),
+
+      operation<Ecr.PutImageScanningConfigurationRequest, Ecr.PutImageScanningConfigurationResponse>(
+        'PutImageScanningConfiguration',
+        (input, ctx) => {
+          const r = target(input, ctx, 'PutImageScanningConfiguration')
+          r.scanOnPush = input.imageScanningConfiguration.scanOnPush ?? false
+          save(r)
+          return { ...named(r), imageScanningConfiguration: { scanOnPush: r.scanOnPush } }
+        },
+      ),
+
+      operation<Ecr.PutImageTagMutabilityRequest, Ecr.PutImageTagMutabilityResponse>(
+        'PutImageTagMutability',
+        (input, ctx) => {
+          const r = target(input, ctx, 'PutImageTagMutability')
+          noExclusionFilters(input.imageTagMutabilityExclusionFilters)
+          r.imageTagMutability = input.imageTagMutability
+          save(r)
+          return { ...named(r), imageTagMutability: input.imageTagMutability }
+        },
+      ),
+
+      operation<Ecr.TagResourceRequest, Ecr.TagResourceResponse>('TagResource', (input, ctx) => {
+        const r = repositoryFromArn(ctx, input.resourceArn, 'TagResource')
         const merged = new Map(r.tags.map((t) => [t.Key, t.Value]))
-        for (const t of tagsOf(input, 'tags')) merged.set(t.Key, t.Value)
+        for (const t of checkTags(input.tags)) merged.set(t.Key, t.Value)
         if (merged.size > MAX_TAGS) throw tooManyTags()
         r.tags = [...merged].map(([Key, Value]) => ({ Key, Value }))
         save(r)
         return {}
-      },
-      UntagResource: (input, ctx) => {
-        const r = repositoryFromArn(ctx, str(input, 'resourceArn', true), 'UntagResource')
-        const keys = input['tagKeys']
-        if (!Array.isArray(keys))
-          throw new AwsError('SerializationException', 'Expected a list for tagKeys', 400)
-        r.tags = r.tags.filter((t) => !keys.includes(t.Key))
+      }),
+
+      operation<Ecr.UntagResourceRequest, Ecr.UntagResourceResponse>('UntagResource', (input, ctx) => {
+        const r = repositoryFromArn(ctx, input.resourceArn, 'UntagResource')
+        const keys = new Set(input.tagKeys)
+        r.tags = r.tags.filter((t) => !keys.has(t.Key))
         save(r)
         return {}
-      },
-      ListTagsForResource: (input, ctx) => {
-        const r = repositoryFromArn(ctx, str(input, 'resourceArn', true), 'ListTagsForResource')
-        return { tags: r.tags }
-      },
-      ...refused,
-    },
-  }
+      }),
+
+      operation<Ecr.ListTagsForResourceRequest, Ecr.ListTagsForResourceResponse>(
+        'ListTagsForResource',
+        (input, ctx) => ({ tags: repositoryFromArn(ctx, input.resourceArn, 'ListTagsForResource').tags }),
+      ),
+
+      // Declared so that their input is still read and checked as ECR does; then refused.
+      ...IMAGE_OPERATIONS.map((op) =>
+        operation<object, object>(op, () => {
+          throw imagesUnsupported(op)
+        }),
+      ),
+    ],
+  })
 }

@@ -2,6 +2,7 @@
  * ECR state per account and region: repositories with their settings, lifecycle policy,
  * repository policy and tags. Images are not modelled (SPEC.md says why).
  */
+import type { EncryptionType } from '@aws-sdk/client-ecr'
 import { ItemTable, type Db } from '../../store/db.js'
 
 /** A repository. */
@@ -14,7 +15,7 @@ export interface RepositoryRecord {
   readonly createdAt: string
   imageTagMutability: string
   scanOnPush: boolean
-  readonly encryptionType: 'AES256' | 'KMS'
+  readonly encryptionType: EncryptionType
   readonly kmsKey?: string
   lifecyclePolicyText?: string
   policyText?: string

@@ -86,11 +86,6 @@ export function invalidFilter(
   return new AwsError(code, message, 400)
 }
 
-/** `InvalidResourceType`: tagging operations on anything but a Parameter. */
-export function invalidResourceType(): AwsError {
-  return new AwsError('InvalidResourceType', 'The resource type is not valid.', 400)
-}
-
 /** `InvalidResourceId`: tagging a parameter that does not exist. */
 export function invalidResourceId(): AwsError {
   return new AwsError(
