@@ -47,12 +47,16 @@ function walk(dir, out) {
 
 const started = performance.now()
 const files = walk(srcDir, []).sort()
-// What the output depends on: every source file (path, size, mtime), this script, the compiler
+// What the output depends on: every source file (path, size, mtime), this script and the data
+// generators, the compiler
 // options it reads and esbuild's version. A deleted or renamed file changes it too.
 const hash = createHash('sha256')
 for (const f of [
   ...files,
   fileURLToPath(import.meta.url),
+  // The generators of dist/data: a change to what they write must write it again.
+  join(root, 'scripts', 'gen-api-models.mjs'),
+  join(root, 'scripts', 'gen-managed-policies.mjs'),
   join(root, 'tsconfig.json'),
   join(root, 'bin', 'crosspipe.js'),
 ]) {
