@@ -48,8 +48,7 @@ function walk(dir, out) {
 const started = performance.now()
 const files = walk(srcDir, []).sort()
 // What the output depends on: every source file (path, size, mtime), this script and the data
-// generators, the compiler
-// options it reads and esbuild's version. A deleted or renamed file changes it too.
+// generators, the compiler options it reads and esbuild's version. A deleted or renamed file changes it too.
 const hash = createHash('sha256')
 for (const f of [
   ...files,
