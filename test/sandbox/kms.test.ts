@@ -317,3 +317,25 @@ test('ListGrants: a key has no grants here; the key must exist and the key polic
   )
   assert.equal(other.name, 'AccessDeniedException')
 })
+
+test('an encryption context key named __proto__ is a key like any other: Decrypt needs it back', async () => {
+  const { kms } = h.clients(h.creds('ci'))
+  const key = await kms.send(new CreateKeyCommand({}))
+  const context = { ['__proto__']: 'a', other: 'b' }
+  assert.deepEqual(Object.keys(context), ['__proto__', 'other'])
+  const enc = await kms.send(
+    new EncryptCommand({
+      KeyId: key.KeyMetadata!.KeyId,
+      Plaintext: Buffer.from('x'),
+      EncryptionContext: context,
+    }),
+  )
+  const dec = await kms.send(
+    new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: context }),
+  )
+  assert.equal(Buffer.from(dec.Plaintext!).toString(), 'x')
+  await assert.rejects(
+    kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { other: 'b' } })),
+    (e: Error) => e.name === 'InvalidCiphertextException',
+  )
+})

@@ -8,7 +8,7 @@
  * type is `SerializationException` (400), before any constraint is checked.
  */
 import { AwsError } from '../gateway/errors.js'
-import { fieldsOf, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
+import { fieldsOf, setEntry, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
@@ -34,7 +34,7 @@ function readValue(model: ServiceModel, ref: ShapeRef, v: unknown, path: string)
       const out: Record<string, unknown> = {}
       for (const [k, x] of Object.entries(fieldsOf(v))) {
         const r = readValue(model, shape.value as ShapeRef, x, `${path}.${k}`)
-        if (r !== undefined) out[k] = r
+        if (r !== undefined) setEntry(out, k, r)
       }
       return out
     }
@@ -97,7 +97,7 @@ function writeValue(model: ServiceModel, ref: ShapeRef, v: unknown): unknown {
     case 'map': {
       const out: Record<string, unknown> = {}
       for (const [k, x] of Object.entries(fieldsOf(v)))
-        if (x !== undefined && x !== null) out[k] = writeValue(model, shape.value as ShapeRef, x)
+        if (x !== undefined && x !== null) setEntry(out, k, writeValue(model, shape.value as ShapeRef, x))
       return out
     }
     case 'timestamp':

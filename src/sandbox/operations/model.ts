@@ -132,3 +132,12 @@ export function shapeOf(model: ServiceModel, name: string): Shape {
 export function fieldsOf(v: unknown): Readonly<Record<string, unknown>> {
   return v as Readonly<Record<string, unknown>>
 }
+
+/**
+ * Sets a map entry whose key comes from a request: defined, not assigned, so that a key named
+ * `__proto__` is a key like any other (assigning it would replace the object's prototype and the
+ * entry would vanish — an EncryptionContext entry, say, that Decrypt must then be given back).
+ */
+export function setEntry(out: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+}

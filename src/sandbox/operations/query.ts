@@ -14,7 +14,7 @@
 import { AwsError } from '../gateway/errors.js'
 import type { XmlObject, XmlValue } from '../gateway/xml.js'
 import type { QueryParams } from '../services/types.js'
-import { fieldsOf, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
+import { fieldsOf, setEntry, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
 
 /** A parameter whose text is not of its member's type (`MaxItems=ten`). */
 function malformed(path: string, value: string, type: string): AwsError {
@@ -70,7 +70,11 @@ function readValue(
       for (let i = 1; ; i++) {
         const k = params.get(`${base}${i}.${kName}`)
         if (k === undefined) break
-        out[k] = readValue(model, shape.value as ShapeRef, `${base}${i}.${vName}`, `${path}.${k}`, params)
+        setEntry(
+          out,
+          k,
+          readValue(model, shape.value as ShapeRef, `${base}${i}.${vName}`, `${path}.${k}`, params),
+        )
       }
       return out
     }

@@ -16,7 +16,7 @@
  */
 import { XMLParser } from 'fast-xml-parser'
 import { escapeXml } from '../gateway/xml.js'
-import { fieldsOf, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
+import { fieldsOf, setEntry, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
 
 /** A body that is not well-formed or does not match the model; `problems` say where. */
 export class XmlBodyError extends Error {
@@ -214,12 +214,7 @@ class Reader {
           const key = this.text(f[k], `${path}/entry[${i + 1}]/${k}`)
           // Defined, not assigned: a key such as `__proto__` is a key like any other.
           if (key !== undefined)
-            Object.defineProperty(out, key, {
-              value: this.value(shape.value as ShapeRef, f[v], `${path}/${key}`),
-              enumerable: true,
-              writable: true,
-              configurable: true,
-            })
+            setEntry(out, key, this.value(shape.value as ShapeRef, f[v], `${path}/${key}`))
         })
         return out
       }
