@@ -1,0 +1,685 @@
+"""Every operation the crosspipe sandbox serves, called through boto3 and checked against AWS's documentation.
+
+Run by test/sandbox/boto3-operations.test.ts with the environment of `sandboxEnv` (profiles ci, dev
+and prod of a running sandbox). Arguments: the services to run (all when none), e.g. `iam kms`.
+Prints one JSON document: the calls made per service and operation, the failures, the known gaps.
+Each scenario goes create → read → list → update → tag → delete, with at least one documented
+error per service; each call cites the API reference page whose output members and errors it checks.
+"""
+
+import base64
+import hashlib
+import io
+import json
+import re
+import sys
+import time
+import zipfile
+
+from harness import B, BY, D, I, L, S, T, R, check, fails, gap, ok, scenario, until
+
+DEV = '222222222222'
+CI = '111111111111'
+REGION = 'us-east-1'
+
+ARN = re.compile(r'arn:aws:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+')
+REQUEST_ID = re.compile(r'[0-9a-f-]{36}')
+
+
+def policy(action, resource='*', effect='Allow'):
+    return json.dumps(
+        {'Version': '2012-10-17', 'Statement': [{'Effect': effect, 'Action': action, 'Resource': resource}]}
+    )
+
+
+def trust(principal):
+    return json.dumps(
+        {
+            'Version': '2012-10-17',
+            'Statement': [{'Effect': 'Allow', 'Principal': principal, 'Action': 'sts:AssumeRole'}],
+        }
+    )
+
+
+# ---- STS: https://docs.aws.amazon.com/STS/latest/APIReference/API_Operations.html ------------------
+
+
+def sts_scenario():
+    iam = R.client('iam')
+    sts = R.client('sts')
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+    ok(
+        sts.get_caller_identity,
+        {'UserId': S, 'Account': DEV, 'Arn': f'arn:aws:iam::{DEV}:root'},
+    )
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+    ok(
+        sts.get_session_token,
+        {
+            'Credentials.AccessKeyId': re.compile(r'ASIA[A-Z0-9]{16}'),
+            'Credentials.SecretAccessKey': S,
+            'Credentials.SessionToken': S,
+            'Credentials.Expiration': T,
+        },
+        DurationSeconds=900,
+    )
+    # A user who may assume a role of its account, whose trust policy names the account.
+    ok(iam.create_user, UserName='sts-user')
+    ok(iam.put_user_policy, UserName='sts-user', PolicyName='assume', PolicyDocument=policy('sts:AssumeRole'))
+    key = ok(iam.create_access_key, UserName='sts-user')['AccessKey']
+    ok(iam.create_role, RoleName='sts-role', AssumeRolePolicyDocument=trust({'AWS': f'arn:aws:iam::{DEV}:root'}))
+    role_arn = f'arn:aws:iam::{DEV}:role/sts-role'
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html: root may not assume roles.
+    fails('AccessDenied', 403, sts.assume_role, RoleArn=role_arn, RoleSessionName='root')
+    user_sts = R.client('sts', creds=key)
+    ok(user_sts.get_caller_identity, {'Arn': f'arn:aws:iam::{DEV}:user/sts-user', 'UserId': re.compile('AIDA.+')})
+    session_policy = policy('s3:ListAllMyBuckets')
+    assumed = ok(
+        user_sts.assume_role,
+        {
+            'Credentials.AccessKeyId': re.compile(r'ASIA[A-Z0-9]{16}'),
+            'Credentials.SessionToken': S,
+            'Credentials.Expiration': T,
+            'AssumedRoleUser.Arn': f'arn:aws:sts::{DEV}:assumed-role/sts-role/s1',
+            'AssumedRoleUser.AssumedRoleId': re.compile(r'AROA[A-Z0-9]+:s1'),
+            'PackedPolicySize': I,
+            'SourceIdentity': 'me',
+        },
+        RoleArn=role_arn,
+        RoleSessionName='s1',
+        DurationSeconds=900,
+        Policy=session_policy,
+        SourceIdentity='me',
+    )
+    fails(
+        'ValidationError',
+        400,
+        user_sts.assume_role,
+        RoleArn=role_arn,
+        RoleSessionName='a b',
+    )
+    # A role that does not exist is AccessDenied, as a trust policy that does not allow the caller.
+    fails('AccessDenied', 403, user_sts.assume_role, RoleArn=f'arn:aws:iam::{DEV}:role/none', RoleSessionName='ss')
+    role_sts = R.client('sts', creds=assumed['Credentials'])
+    ok(role_sts.get_caller_identity, {'Arn': f'arn:aws:sts::{DEV}:assumed-role/sts-role/s1'})
+    # GetSessionToken from session credentials is refused (API_GetSessionToken.html).
+    fails('AccessDenied', 403, role_sts.get_session_token)
+
+
+# ---- IAM: https://docs.aws.amazon.com/IAM/latest/APIReference/API_Operations.html ------------------
+
+
+def iam_scenario():
+    iam = R.client('iam')
+    doc = trust({'AWS': f'arn:aws:iam::{DEV}:root'})
+    role = {
+        'Role.Path': '/b3/',
+        'Role.RoleName': 'b3-role',
+        'Role.RoleId': re.compile(r'AROA[A-Z0-9]{17}'),
+        'Role.Arn': f'arn:aws:iam::{DEV}:role/b3/b3-role',
+        'Role.CreateDate': T,
+        'Role.AssumeRolePolicyDocument': json.loads(doc),
+    }
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+    ok(
+        iam.create_role,
+        {**role, 'Role.Description': 'boto3', 'Role.MaxSessionDuration': 3600, 'Role.Tags.0': {'Key': 'a', 'Value': '1'}},
+        RoleName='b3-role',
+        Path='/b3/',
+        AssumeRolePolicyDocument=doc,
+        Description='boto3',
+        Tags=[{'Key': 'a', 'Value': '1'}],
+    )
+    fails('EntityAlreadyExists', 409, iam.create_role, RoleName='b3-role', AssumeRolePolicyDocument=doc)
+    fails('MalformedPolicyDocument', 400, iam.create_role, RoleName='b3-bad', AssumeRolePolicyDocument='{')
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html
+    ok(iam.get_role, {**role, 'Role.MaxSessionDuration': 3600, 'Role.RoleLastUsed': D}, RoleName='b3-role')
+    fails('NoSuchEntity', 404, iam.get_role, RoleName='b3-none')
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html
+    r = ok(iam.list_roles, {'Roles.0.RoleName': 'b3-role', 'Roles.0.Arn': S, 'IsTruncated': False}, PathPrefix='/b3/')
+    if r and len(r['Roles']) != 1:
+        R.fail('iam.list_roles', f"PathPrefix /b3/ listed {len(r['Roles'])} roles")
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateRole.html
+    ok(iam.update_role, RoleName='b3-role', Description='changed', MaxSessionDuration=7200)
+    ok(iam.get_role, {'Role.Description': 'changed', 'Role.MaxSessionDuration': 7200}, RoleName='b3-role')
+    fails('ValidationError', 400, iam.update_role, RoleName='b3-role', MaxSessionDuration=60)
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html
+    doc2 = trust({'Service': 'codebuild.amazonaws.com'})
+    ok(iam.update_assume_role_policy, RoleName='b3-role', PolicyDocument=doc2)
+    ok(iam.get_role, {'Role.AssumeRolePolicyDocument': json.loads(doc2)}, RoleName='b3-role')
+    # Tags: API_TagRole.html, API_ListRoleTags.html, API_UntagRole.html
+    ok(iam.tag_role, RoleName='b3-role', Tags=[{'Key': 'b', 'Value': '2'}])
+    ok(
+        iam.list_role_tags,
+        {'Tags': [{'Key': 'a', 'Value': '1'}, {'Key': 'b', 'Value': '2'}], 'IsTruncated': False},
+        RoleName='b3-role',
+    )
+    ok(iam.untag_role, RoleName='b3-role', TagKeys=['a'])
+    ok(iam.list_role_tags, {'Tags': [{'Key': 'b', 'Value': '2'}]}, RoleName='b3-role')
+    fails('NoSuchEntity', 404, iam.tag_role, RoleName='b3-none', Tags=[{'Key': 'b', 'Value': '2'}])
+    # Inline role policies: API_PutRolePolicy.html, API_GetRolePolicy.html, API_ListRolePolicies.html
+    inline = policy('s3:GetObject', 'arn:aws:s3:::b3/*')
+    ok(iam.put_role_policy, RoleName='b3-role', PolicyName='inline', PolicyDocument=inline)
+    ok(
+        iam.get_role_policy,
+        {'RoleName': 'b3-role', 'PolicyName': 'inline', 'PolicyDocument': json.loads(inline)},
+        RoleName='b3-role',
+        PolicyName='inline',
+    )
+    ok(iam.list_role_policies, {'PolicyNames': ['inline'], 'IsTruncated': False}, RoleName='b3-role')
+    fails('NoSuchEntity', 404, iam.get_role_policy, RoleName='b3-role', PolicyName='none')
+    fails('MalformedPolicyDocument', 400, iam.put_role_policy, RoleName='b3-role', PolicyName='x', PolicyDocument='[]')
+
+    # Managed policies: API_CreatePolicy.html, API_GetPolicy.html, API_ListPolicies.html
+    pol = {
+        'Policy.PolicyName': 'b3-policy',
+        'Policy.PolicyId': re.compile(r'ANPA[A-Z0-9]{17}'),
+        'Policy.Arn': f'arn:aws:iam::{DEV}:policy/b3/b3-policy',
+        'Policy.Path': '/b3/',
+        'Policy.DefaultVersionId': 'v1',
+        'Policy.AttachmentCount': 0,
+        'Policy.IsAttachable': True,
+        'Policy.CreateDate': T,
+        'Policy.UpdateDate': T,
+    }
+    arn = ok(
+        iam.create_policy, pol, PolicyName='b3-policy', Path='/b3/', PolicyDocument=inline, Description='d'
+    )['Policy']['Arn']
+    fails('EntityAlreadyExists', 409, iam.create_policy, PolicyName='b3-policy', Path='/b3/', PolicyDocument=inline)
+    ok(iam.get_policy, {**pol, 'Policy.Description': 'd'}, PolicyArn=arn)
+    fails('NoSuchEntity', 404, iam.get_policy, PolicyArn=f'arn:aws:iam::{DEV}:policy/none')
+    ok(iam.list_policies, {'Policies.0.Arn': arn, 'IsTruncated': False}, Scope='Local', PathPrefix='/b3/')
+    page = ok(iam.list_policies, {'Policies.1.Arn': re.compile(r'arn:aws:iam::aws:policy/.+'), 'IsTruncated': True, 'Marker': S}, Scope='AWS', MaxItems=2)
+    if page:
+        ok(iam.list_policies, {'Policies.0.Arn': lambda a: a not in [p['Arn'] for p in page['Policies']]}, Scope='AWS', MaxItems=2, Marker=page['Marker'])
+    # Versions: API_CreatePolicyVersion.html, API_GetPolicyVersion.html, API_ListPolicyVersions.html,
+    # API_SetDefaultPolicyVersion.html, API_DeletePolicyVersion.html
+    inline2 = policy('s3:PutObject', 'arn:aws:s3:::b3/*')
+    ok(
+        iam.create_policy_version,
+        {'PolicyVersion.VersionId': 'v2', 'PolicyVersion.IsDefaultVersion': True, 'PolicyVersion.CreateDate': T},
+        PolicyArn=arn,
+        PolicyDocument=inline2,
+        SetAsDefault=True,
+    )
+    ok(
+        iam.get_policy_version,
+        {'PolicyVersion.Document': json.loads(inline), 'PolicyVersion.VersionId': 'v1', 'PolicyVersion.IsDefaultVersion': False, 'PolicyVersion.CreateDate': T},
+        PolicyArn=arn,
+        VersionId='v1',
+    )
+    fails('NoSuchEntity', 404, iam.get_policy_version, PolicyArn=arn, VersionId='v9')
+    ok(iam.list_policy_versions, {'Versions.0.VersionId': S, 'Versions.1.VersionId': S, 'IsTruncated': False}, PolicyArn=arn)
+    ok(iam.set_default_policy_version, PolicyArn=arn, VersionId='v1')
+    ok(iam.get_policy, {'Policy.DefaultVersionId': 'v1'}, PolicyArn=arn)
+    fails('DeleteConflict', 409, iam.delete_policy_version, PolicyArn=arn, VersionId='v1')
+    ok(iam.delete_policy_version, PolicyArn=arn, VersionId='v2')
+    # Attachments: API_AttachRolePolicy.html, API_ListAttachedRolePolicies.html, API_DetachRolePolicy.html
+    ok(iam.attach_role_policy, RoleName='b3-role', PolicyArn=arn)
+    ok(
+        iam.list_attached_role_policies,
+        {'AttachedPolicies': [{'PolicyName': 'b3-policy', 'PolicyArn': arn}], 'IsTruncated': False},
+        RoleName='b3-role',
+    )
+    ok(iam.get_policy, {'Policy.AttachmentCount': 1}, PolicyArn=arn)
+    fails('DeleteConflict', 409, iam.delete_policy, PolicyArn=arn)
+    fails('DeleteConflict', 409, iam.delete_role, RoleName='b3-role')
+    ok(iam.detach_role_policy, RoleName='b3-role', PolicyArn=arn)
+    fails('NoSuchEntity', 404, iam.detach_role_policy, RoleName='b3-role', PolicyArn=arn)
+    ok(iam.delete_role_policy, RoleName='b3-role', PolicyName='inline')
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html
+    ok(iam.delete_role, RoleName='b3-role')
+    fails('NoSuchEntity', 404, iam.delete_role, RoleName='b3-role')
+
+    # Users: API_CreateUser.html, API_GetUser.html, API_ListUsers.html
+    user = {
+        'User.Path': '/b3/',
+        'User.UserName': 'b3-user',
+        'User.UserId': re.compile(r'AIDA[A-Z0-9]{17}'),
+        'User.Arn': f'arn:aws:iam::{DEV}:user/b3/b3-user',
+        'User.CreateDate': T,
+    }
+    ok(iam.create_user, {**user, 'User.Tags': [{'Key': 'team', 'Value': 'b3'}]}, UserName='b3-user', Path='/b3/', Tags=[{'Key': 'team', 'Value': 'b3'}])
+    fails('EntityAlreadyExists', 409, iam.create_user, UserName='b3-user')
+    ok(iam.get_user, user, UserName='b3-user')
+    fails('NoSuchEntity', 404, iam.get_user, UserName='b3-none')
+    ok(iam.list_users, {'Users.0.UserName': 'b3-user', 'Users.0.Arn': S, 'IsTruncated': False}, PathPrefix='/b3/')
+    # Inline and managed user policies: API_PutUserPolicy.html … API_DetachUserPolicy.html
+    ok(iam.put_user_policy, UserName='b3-user', PolicyName='inline', PolicyDocument=inline)
+    ok(
+        iam.get_user_policy,
+        {'UserName': 'b3-user', 'PolicyName': 'inline', 'PolicyDocument': json.loads(inline)},
+        UserName='b3-user',
+        PolicyName='inline',
+    )
+    ok(iam.list_user_policies, {'PolicyNames': ['inline'], 'IsTruncated': False}, UserName='b3-user')
+    fails('NoSuchEntity', 404, iam.get_user_policy, UserName='b3-user', PolicyName='none')
+    ok(iam.attach_user_policy, UserName='b3-user', PolicyArn=arn)
+    ok(
+        iam.list_attached_user_policies,
+        {'AttachedPolicies': [{'PolicyName': 'b3-policy', 'PolicyArn': arn}], 'IsTruncated': False},
+        UserName='b3-user',
+    )
+    fails('NoSuchEntity', 404, iam.attach_user_policy, UserName='b3-user', PolicyArn=f'arn:aws:iam::{DEV}:policy/none')
+    # Access keys: API_CreateAccessKey.html, API_ListAccessKeys.html, API_UpdateAccessKey.html, API_DeleteAccessKey.html
+    key = ok(
+        iam.create_access_key,
+        {
+            'AccessKey.UserName': 'b3-user',
+            'AccessKey.AccessKeyId': re.compile(r'AKIA[A-Z0-9]{16}'),
+            'AccessKey.Status': 'Active',
+            'AccessKey.SecretAccessKey': S,
+            'AccessKey.CreateDate': T,
+        },
+        UserName='b3-user',
+    )['AccessKey']
+    akid = key['AccessKeyId']
+    ok(
+        iam.list_access_keys,
+        {'AccessKeyMetadata': [{'UserName': 'b3-user', 'AccessKeyId': akid, 'Status': 'Active', 'CreateDate': T}], 'IsTruncated': False},
+        UserName='b3-user',
+    )
+    ok(iam.update_access_key, UserName='b3-user', AccessKeyId=akid, Status='Inactive')
+    ok(iam.list_access_keys, {'AccessKeyMetadata.0.Status': 'Inactive'}, UserName='b3-user')
+    # An inactive key signs nothing: InvalidClientTokenId (STS's CommonErrors).
+    fails('InvalidClientTokenId', 403, R.client('sts', creds=key).get_caller_identity)
+    fails('NoSuchEntity', 404, iam.update_access_key, UserName='b3-user', AccessKeyId='AKIAIOSFODNN7EXAMPLE', Status='Active')
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteUser.html: DeleteConflict while it has keys or policies.
+    fails('DeleteConflict', 409, iam.delete_user, UserName='b3-user')
+    ok(iam.delete_access_key, UserName='b3-user', AccessKeyId=akid)
+    ok(iam.list_access_keys, {'AccessKeyMetadata': []}, UserName='b3-user')
+    ok(iam.detach_user_policy, UserName='b3-user', PolicyArn=arn)
+    ok(iam.list_attached_user_policies, {'AttachedPolicies': []}, UserName='b3-user')
+    ok(iam.delete_user_policy, UserName='b3-user', PolicyName='inline')
+    ok(iam.list_user_policies, {'PolicyNames': []}, UserName='b3-user')
+    ok(iam.delete_user, UserName='b3-user')
+    fails('NoSuchEntity', 404, iam.delete_user, UserName='b3-user')
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicy.html
+    ok(iam.delete_policy, PolicyArn=arn)
+    fails('NoSuchEntity', 404, iam.get_policy, PolicyArn=arn)
+    # AWS managed policies belong to AWS.
+    fails('AccessDenied', 403, iam.delete_policy, PolicyArn='arn:aws:iam::aws:policy/ReadOnlyAccess')
+
+
+# ---- KMS: https://docs.aws.amazon.com/kms/latest/APIReference/API_Operations.html ------------------
+
+
+def kms_scenario():
+    kms = R.client('kms')
+    meta = {
+        'KeyMetadata.KeyId': re.compile(r'[0-9a-f-]{36}'),
+        'KeyMetadata.Arn': re.compile(rf'arn:aws:kms:{REGION}:{DEV}:key/[0-9a-f-]{{36}}'),
+        'KeyMetadata.AWSAccountId': DEV,
+        'KeyMetadata.CreationDate': T,
+        'KeyMetadata.Enabled': True,
+        'KeyMetadata.KeyState': 'Enabled',
+        'KeyMetadata.KeyUsage': 'ENCRYPT_DECRYPT',
+        'KeyMetadata.KeySpec': 'SYMMETRIC_DEFAULT',
+        'KeyMetadata.Origin': 'AWS_KMS',
+        'KeyMetadata.KeyManager': 'CUSTOMER',
+        'KeyMetadata.EncryptionAlgorithms': ['SYMMETRIC_DEFAULT'],
+        'KeyMetadata.MultiRegion': False,
+        'KeyMetadata.Description': 'boto3',
+    }
+    # https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
+    key = ok(kms.create_key, meta, Description='boto3', Tags=[{'TagKey': 'a', 'TagValue': '1'}])['KeyMetadata']
+    kid, karn = key['KeyId'], key['Arn']
+    other = ok(kms.create_key, {'KeyMetadata.KeyId': S})['KeyMetadata']['KeyId']
+    # https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html
+    ok(kms.describe_key, meta, KeyId=kid)
+    ok(kms.describe_key, {'KeyMetadata.KeyId': kid}, KeyId=karn)
+    fails('NotFoundException', 400, kms.describe_key, KeyId='00000000-0000-0000-0000-000000000000')
+    # https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html
+    keys = ok(kms.list_keys, {'Keys.0.KeyId': S, 'Keys.0.KeyArn': ARN, 'Truncated': False})
+    if keys and kid not in [k['KeyId'] for k in keys['Keys']]:
+        R.fail('kms.list_keys', f'{kid} is not listed')
+    # https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateKeyDescription.html
+    ok(kms.update_key_description, KeyId=kid, Description='changed')
+    ok(kms.describe_key, {'KeyMetadata.Description': 'changed'}, KeyId=kid)
+    # Key policy: API_GetKeyPolicy.html, API_PutKeyPolicy.html
+    got = ok(kms.get_key_policy, {'Policy': S}, KeyId=kid, PolicyName='default')
+    if got:
+        json.loads(got['Policy'])
+    key_policy = json.dumps(
+        {
+            'Version': '2012-10-17',
+            'Statement': [
+                {'Sid': 'root', 'Effect': 'Allow', 'Principal': {'AWS': f'arn:aws:iam::{DEV}:root'}, 'Action': 'kms:*', 'Resource': '*'}
+            ],
+        }
+    )
+    ok(kms.put_key_policy, KeyId=kid, PolicyName='default', Policy=key_policy)
+    ok(kms.get_key_policy, {'Policy': lambda p: json.loads(p) == json.loads(key_policy)}, KeyId=kid, PolicyName='default')
+    fails('MalformedPolicyDocumentException', 400, kms.put_key_policy, KeyId=kid, PolicyName='default', Policy='{')
+    # Rotation: API_EnableKeyRotation.html, API_GetKeyRotationStatus.html, API_DisableKeyRotation.html
+    ok(kms.get_key_rotation_status, {'KeyRotationEnabled': False}, KeyId=kid)
+    ok(kms.enable_key_rotation, KeyId=kid)
+    ok(kms.get_key_rotation_status, {'KeyRotationEnabled': True}, KeyId=kid)
+    ok(kms.disable_key_rotation, KeyId=kid)
+    ok(kms.get_key_rotation_status, {'KeyRotationEnabled': False}, KeyId=kid)
+    # Aliases: API_CreateAlias.html, API_ListAliases.html, API_UpdateAlias.html, API_DeleteAlias.html
+    ok(kms.create_alias, AliasName='alias/b3', TargetKeyId=kid)
+    fails('AlreadyExistsException', 400, kms.create_alias, AliasName='alias/b3', TargetKeyId=kid)
+    fails('NotFoundException', 400, kms.create_alias, AliasName='alias/b3-x', TargetKeyId='00000000-0000-0000-0000-000000000000')
+    ok(
+        kms.list_aliases,
+        {
+            'Aliases.0.AliasName': 'alias/b3',
+            'Aliases.0.AliasArn': f'arn:aws:kms:{REGION}:{DEV}:alias/b3',
+            'Aliases.0.TargetKeyId': kid,
+            'Truncated': False,
+        },
+        KeyId=kid,
+    )
+    # Cryptography: API_Encrypt.html, API_Decrypt.html, API_ReEncrypt.html, API_GenerateDataKey*.html
+    enc = ok(
+        kms.encrypt,
+        {'CiphertextBlob': BY, 'KeyId': karn, 'EncryptionAlgorithm': 'SYMMETRIC_DEFAULT'},
+        KeyId='alias/b3',
+        Plaintext=b'secret',
+        EncryptionContext={'app': 'b3'},
+    )
+    blob = enc['CiphertextBlob']
+    ok(
+        kms.decrypt,
+        {'Plaintext': b'secret', 'KeyId': karn, 'EncryptionAlgorithm': 'SYMMETRIC_DEFAULT'},
+        CiphertextBlob=blob,
+        EncryptionContext={'app': 'b3'},
+    )
+    fails('InvalidCiphertextException', 400, kms.decrypt, CiphertextBlob=blob, EncryptionContext={'app': 'other'})
+    fails('InvalidCiphertextException', 400, kms.decrypt, CiphertextBlob=b'not a ciphertext at all')
+    ok(kms.update_alias, AliasName='alias/b3', TargetKeyId=other)
+    ok(kms.list_aliases, {'Aliases.0.TargetKeyId': other}, KeyId=other)
+    re_enc = ok(
+        kms.re_encrypt,
+        {
+            'CiphertextBlob': BY,
+            'SourceKeyId': karn,
+            'KeyId': re.compile(rf'arn:aws:kms:{REGION}:{DEV}:key/{other}'),
+            'SourceEncryptionAlgorithm': 'SYMMETRIC_DEFAULT',
+            'DestinationEncryptionAlgorithm': 'SYMMETRIC_DEFAULT',
+        },
+        CiphertextBlob=blob,
+        SourceEncryptionContext={'app': 'b3'},
+        DestinationKeyId='alias/b3',
+    )
+    ok(kms.decrypt, {'Plaintext': b'secret'}, CiphertextBlob=re_enc['CiphertextBlob'])
+    ok(
+        kms.generate_data_key,
+        {'CiphertextBlob': BY, 'Plaintext': lambda p: isinstance(p, bytes) and len(p) == 32, 'KeyId': karn},
+        KeyId=kid,
+        KeySpec='AES_256',
+    )
+    ok(
+        kms.generate_data_key_without_plaintext,
+        {'CiphertextBlob': BY, 'KeyId': karn},
+        absent=['Plaintext'],
+        KeyId=kid,
+        NumberOfBytes=16,
+    )
+    ok(kms.delete_alias, AliasName='alias/b3')
+    fails('NotFoundException', 400, kms.delete_alias, AliasName='alias/b3')
+    # Tags: API_TagResource.html, API_ListResourceTags.html, API_UntagResource.html
+    ok(kms.tag_resource, KeyId=kid, Tags=[{'TagKey': 'b', 'TagValue': '2'}])
+    ok(
+        kms.list_resource_tags,
+        {'Tags': [{'TagKey': 'a', 'TagValue': '1'}, {'TagKey': 'b', 'TagValue': '2'}], 'Truncated': False},
+        KeyId=kid,
+    )
+    ok(kms.untag_resource, KeyId=kid, TagKeys=['a'])
+    ok(kms.list_resource_tags, {'Tags': [{'TagKey': 'b', 'TagValue': '2'}]}, KeyId=kid)
+    # https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html
+    ok(kms.list_grants, {'Grants': [], 'Truncated': False}, KeyId=kid)
+    # Enable and disable: API_DisableKey.html, API_EnableKey.html; a disabled key is DisabledException.
+    ok(kms.disable_key, KeyId=kid)
+    ok(kms.describe_key, {'KeyMetadata.Enabled': False, 'KeyMetadata.KeyState': 'Disabled'}, KeyId=kid)
+    fails('DisabledException', 400, kms.encrypt, KeyId=kid, Plaintext=b'x')
+    ok(kms.enable_key, KeyId=kid)
+    ok(kms.describe_key, {'KeyMetadata.KeyState': 'Enabled'}, KeyId=kid)
+    # Deletion: API_ScheduleKeyDeletion.html, API_CancelKeyDeletion.html
+    ok(
+        kms.schedule_key_deletion,
+        {'KeyId': karn, 'DeletionDate': T, 'KeyState': 'PendingDeletion', 'PendingWindowInDays': 7},
+        KeyId=kid,
+        PendingWindowInDays=7,
+    )
+    ok(kms.describe_key, {'KeyMetadata.KeyState': 'PendingDeletion', 'KeyMetadata.DeletionDate': T}, KeyId=kid)
+    fails('KMSInvalidStateException', 400, kms.encrypt, KeyId=kid, Plaintext=b'x')
+    ok(kms.cancel_key_deletion, {'KeyId': karn}, KeyId=kid)
+    # A key whose deletion is cancelled is disabled (API_CancelKeyDeletion.html).
+    ok(kms.describe_key, {'KeyMetadata.KeyState': 'Disabled'}, absent=['KeyMetadata.DeletionDate'], KeyId=kid)
+    ok(kms.schedule_key_deletion, {'KeyState': 'PendingDeletion'}, KeyId=other, PendingWindowInDays=30)
+
+
+
+# ---- SSM Parameter Store: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Operations.html
+
+
+def ssm_scenario():
+    ssm = R.client('ssm')
+    a, b = '/b3/app/a', '/b3/app/deep/b'
+    # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html
+    ok(ssm.put_parameter, {'Version': 1, 'Tier': 'Standard'}, Name=a, Value='one', Type='String', Description='d', Tags=[{'Key': 't', 'Value': '1'}])
+    fails('ParameterAlreadyExists', 400, ssm.put_parameter, Name=a, Value='two', Type='String')
+    ok(ssm.put_parameter, {'Version': 2, 'Tier': 'Standard'}, Name=a, Value='two', Overwrite=True)
+    ok(ssm.put_parameter, {'Version': 1}, Name=b, Value='x,y', Type='StringList')
+    # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
+    param = {
+        'Parameter.Name': a,
+        'Parameter.Type': 'String',
+        'Parameter.Value': 'two',
+        'Parameter.Version': 2,
+        'Parameter.LastModifiedDate': T,
+        'Parameter.ARN': f'arn:aws:ssm:{REGION}:{DEV}:parameter{a}',
+        'Parameter.DataType': 'text',
+    }
+    ok(ssm.get_parameter, param, Name=a)
+    ok(ssm.get_parameter, {'Parameter.Value': 'one', 'Parameter.Version': 1, 'Parameter.Selector': ':1'}, Name=f'{a}:1')
+    fails('ParameterNotFound', 400, ssm.get_parameter, Name='/b3/none')
+    fails('ParameterVersionNotFound', 400, ssm.get_parameter, Name=f'{a}:9')
+    # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html
+    ok(
+        ssm.get_parameters,
+        {'Parameters.0.Name': a, 'Parameters.0.Value': 'two', 'InvalidParameters': ['/b3/none']},
+        Names=[a, '/b3/none'],
+    )
+    # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParametersByPath.html
+    one = ok(ssm.get_parameters_by_path, {'Parameters.0.Name': a}, Path='/b3/app')
+    if one and len(one['Parameters']) != 1:
+        R.fail('ssm.get_parameters_by_path', f"one level listed {[p['Name'] for p in one['Parameters']]}")
+    deep = ok(ssm.get_parameters_by_path, {'Parameters.1.Value': S}, Path='/b3', Recursive=True)
+    if deep and sorted(p['Name'] for p in deep['Parameters']) != [a, b]:
+        R.fail('ssm.get_parameters_by_path', f"recursive listed {[p['Name'] for p in deep['Parameters']]}")
+    # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameterHistory.html
+    ok(
+        ssm.get_parameter_history,
+        {
+            'Parameters.0.Name': a,
+            'Parameters.0.Value': 'one',
+            'Parameters.0.Version': 1,
+            'Parameters.0.LastModifiedDate': T,
+            'Parameters.0.LastModifiedUser': f'arn:aws:iam::{DEV}:root',
+            'Parameters.0.Description': 'd',
+            'Parameters.1.Value': 'two',
+            'Parameters.1.Version': 2,
+        },
+        Name=a,
+    )
+    fails('ParameterNotFound', 400, ssm.get_parameter_history, Name='/b3/none')
+    # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html
+    ok(
+        ssm.describe_parameters,
+        {
+            'Parameters': lambda ps: [p['Name'] for p in ps] == [a],
+            'Parameters.0.Type': 'String',
+            'Parameters.0.Version': 2,
+            'Parameters.0.LastModifiedDate': T,
+            'Parameters.0.ARN': S,
+            'Parameters.0.Tier': 'Standard',
+            'Parameters.0.DataType': 'text',
+        },
+        ParameterFilters=[{'Key': 'Name', 'Option': 'Equals', 'Values': [a]}],
+    )
+    # Tags: API_AddTagsToResource.html, API_ListTagsForResource.html, API_RemoveTagsFromResource.html
+    ok(ssm.add_tags_to_resource, ResourceType='Parameter', ResourceId=a, Tags=[{'Key': 'u', 'Value': '2'}])
+    ok(
+        ssm.list_tags_for_resource,
+        {'TagList': lambda ts: sorted((t['Key'], t['Value']) for t in ts) == [('t', '1'), ('u', '2')]},
+        ResourceType='Parameter',
+        ResourceId=a,
+    )
+    ok(ssm.remove_tags_from_resource, ResourceType='Parameter', ResourceId=a, TagKeys=['t'])
+    ok(ssm.list_tags_for_resource, {'TagList': [{'Key': 'u', 'Value': '2'}]}, ResourceType='Parameter', ResourceId=a)
+    fails('InvalidResourceId', 400, ssm.list_tags_for_resource, ResourceType='Parameter', ResourceId='/b3/none')
+    # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DeleteParameter.html
+    ok(ssm.delete_parameter, Name=a)
+    fails('ParameterNotFound', 400, ssm.delete_parameter, Name=a)
+    # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DeleteParameters.html
+    ok(ssm.delete_parameters, {'DeletedParameters': [b], 'InvalidParameters': ['/b3/none']}, Names=[b, '/b3/none'])
+
+
+# ---- ECR: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Operations.html ------------
+
+# Container images are not stored by the sandbox: these operations are refused with
+# UnknownOperationException and a sentence saying so (src/sandbox/services/ecr/SPEC.md).
+ECR_IMAGE_CALLS = {
+    'get_authorization_token': {},
+    'batch_check_layer_availability': {'repositoryName': 'b3/app', 'layerDigests': ['sha256:' + '0' * 64]},
+    'batch_delete_image': {'repositoryName': 'b3/app', 'imageIds': [{'imageTag': 'v1'}]},
+    'batch_get_image': {'repositoryName': 'b3/app', 'imageIds': [{'imageTag': 'v1'}]},
+    'complete_layer_upload': {'repositoryName': 'b3/app', 'uploadId': 'u', 'layerDigests': ['sha256:' + '0' * 64]},
+    'describe_images': {'repositoryName': 'b3/app'},
+    'describe_image_scan_findings': {'repositoryName': 'b3/app', 'imageId': {'imageTag': 'v1'}},
+    'get_download_url_for_layer': {'repositoryName': 'b3/app', 'layerDigest': 'sha256:' + '0' * 64},
+    'initiate_layer_upload': {'repositoryName': 'b3/app'},
+    'list_images': {'repositoryName': 'b3/app'},
+    'put_image': {'repositoryName': 'b3/app', 'imageManifest': '{}', 'imageTag': 'v1'},
+    'start_image_scan': {'repositoryName': 'b3/app', 'imageId': {'imageTag': 'v1'}},
+    'upload_layer_part': {'repositoryName': 'b3/app', 'uploadId': 'u', 'partFirstByte': 0, 'partLastByte': 0, 'layerPartBlob': b'x'},
+}
+
+
+def ecr_scenario():
+    ecr = R.client('ecr')
+    name = 'b3/app'
+    arn = f'arn:aws:ecr:{REGION}:{DEV}:repository/{name}'
+    repo = {
+        'repository.repositoryArn': arn,
+        'repository.registryId': DEV,
+        'repository.repositoryName': name,
+        'repository.repositoryUri': f'{DEV}.dkr.ecr.{REGION}.amazonaws.com/{name}',
+        'repository.createdAt': T,
+        'repository.imageTagMutability': 'IMMUTABLE',
+        'repository.imageScanningConfiguration': {'scanOnPush': False},
+        'repository.encryptionConfiguration': {'encryptionType': 'AES256'},
+    }
+    # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
+    ok(ecr.create_repository, repo, repositoryName=name, imageTagMutability='IMMUTABLE', tags=[{'Key': 'a', 'Value': '1'}])
+    fails('RepositoryAlreadyExistsException', 400, ecr.create_repository, repositoryName=name)
+    fails('InvalidParameterException', 400, ecr.create_repository, repositoryName='Bad Name')
+    # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRepositories.html
+    ok(ecr.describe_repositories, {'repositories.0.repositoryArn': arn, 'repositories.0.createdAt': T}, repositoryNames=[name])
+    listed = ok(ecr.describe_repositories, {'repositories': L})
+    if listed and name not in [r['repositoryName'] for r in listed['repositories']]:
+        R.fail('ecr.describe_repositories', f'{name} is not listed')
+    fails('RepositoryNotFoundException', 400, ecr.describe_repositories, repositoryNames=['b3/none'])
+    # Lifecycle policies: API_PutLifecyclePolicy.html, API_GetLifecyclePolicy.html, API_DeleteLifecyclePolicy.html
+    lifecycle = json.dumps(
+        {
+            'rules': [
+                {
+                    'rulePriority': 1,
+                    'selection': {'tagStatus': 'untagged', 'countType': 'sinceImagePushed', 'countUnit': 'days', 'countNumber': 14},
+                    'action': {'type': 'expire'},
+                }
+            ]
+        }
+    )
+    fails('LifecyclePolicyNotFoundException', 400, ecr.get_lifecycle_policy, repositoryName=name)
+    ok(ecr.put_lifecycle_policy, {'registryId': DEV, 'repositoryName': name, 'lifecyclePolicyText': S}, repositoryName=name, lifecyclePolicyText=lifecycle)
+    ok(
+        ecr.get_lifecycle_policy,
+        {'registryId': DEV, 'repositoryName': name, 'lifecyclePolicyText': lambda t: json.loads(t) == json.loads(lifecycle)},
+        repositoryName=name,
+    )
+    ok(ecr.delete_lifecycle_policy, {'registryId': DEV, 'repositoryName': name, 'lifecyclePolicyText': S}, repositoryName=name)
+    fails('LifecyclePolicyNotFoundException', 400, ecr.delete_lifecycle_policy, repositoryName=name)
+    # Repository policies: API_SetRepositoryPolicy.html, API_GetRepositoryPolicy.html, API_DeleteRepositoryPolicy.html
+    pull = json.dumps(
+        {
+            'Version': '2012-10-17',
+            'Statement': [
+                {'Sid': 'pull', 'Effect': 'Allow', 'Principal': {'AWS': f'arn:aws:iam::{CI}:root'}, 'Action': ['ecr:BatchGetImage']}
+            ],
+        }
+    )
+    fails('RepositoryPolicyNotFoundException', 400, ecr.get_repository_policy, repositoryName=name)
+    ok(ecr.set_repository_policy, {'registryId': DEV, 'repositoryName': name, 'policyText': S}, repositoryName=name, policyText=pull)
+    ok(
+        ecr.get_repository_policy,
+        {'registryId': DEV, 'repositoryName': name, 'policyText': lambda t: json.loads(t) == json.loads(pull)},
+        repositoryName=name,
+    )
+    ok(ecr.delete_repository_policy, {'registryId': DEV, 'repositoryName': name, 'policyText': S}, repositoryName=name)
+    fails('RepositoryPolicyNotFoundException', 400, ecr.delete_repository_policy, repositoryName=name)
+    # Settings: API_PutImageScanningConfiguration.html, API_PutImageTagMutability.html
+    ok(
+        ecr.put_image_scanning_configuration,
+        {'registryId': DEV, 'repositoryName': name, 'imageScanningConfiguration': {'scanOnPush': True}},
+        repositoryName=name,
+        imageScanningConfiguration={'scanOnPush': True},
+    )
+    ok(
+        ecr.put_image_tag_mutability,
+        {'registryId': DEV, 'repositoryName': name, 'imageTagMutability': 'MUTABLE'},
+        repositoryName=name,
+        imageTagMutability='MUTABLE',
+    )
+    ok(
+        ecr.describe_repositories,
+        {'repositories.0.imageTagMutability': 'MUTABLE', 'repositories.0.imageScanningConfiguration': {'scanOnPush': True}},
+        repositoryNames=[name],
+    )
+    # Tags: API_TagResource.html, API_ListTagsForResource.html, API_UntagResource.html
+    ok(ecr.tag_resource, resourceArn=arn, tags=[{'Key': 'b', 'Value': '2'}])
+    ok(
+        ecr.list_tags_for_resource,
+        {'tags': lambda ts: sorted((t['Key'], t['Value']) for t in ts) == [('a', '1'), ('b', '2')]},
+        resourceArn=arn,
+    )
+    ok(ecr.untag_resource, resourceArn=arn, tagKeys=['a'])
+    ok(ecr.list_tags_for_resource, {'tags': [{'Key': 'b', 'Value': '2'}]}, resourceArn=arn)
+    # The image operations: refused, in ECR's protocol, with the reason.
+    for op, kwargs in ECR_IMAGE_CALLS.items():
+        fails('UnknownOperationException', 400, getattr(ecr, op), message='not supported by the crosspipe sandbox', **kwargs)
+    # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteRepository.html
+    ok(ecr.delete_repository, {'repository.repositoryArn': arn, 'repository.repositoryName': name, 'repository.createdAt': T}, repositoryName=name)
+    fails('RepositoryNotFoundException', 400, ecr.delete_repository, repositoryName=name)
+
+
+SCENARIOS = {
+    'sts': sts_scenario,
+    'iam': iam_scenario,
+    'kms': kms_scenario,
+    'ssm': ssm_scenario,
+    'ecr': ecr_scenario,
+}
+
+
+def main(names):
+    for name in names or SCENARIOS:
+        if name not in SCENARIOS:
+            R.fail('arguments', f'no scenario for service {name}; there are {", ".join(SCENARIOS)}')
+            continue
+        started = time.monotonic()
+        scenario(name, SCENARIOS[name])
+        R.timings[name] = round(time.monotonic() - started, 2)
+    json.dump(
+        {'calls': R.calls, 'failures': R.failures, 'gaps': R.gaps, 'resolved': R.resolved, 'timings': R.timings},
+        sys.stdout,
+        indent=1,
+    )
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
