@@ -657,12 +657,250 @@ def ecr_scenario():
     fails('RepositoryNotFoundException', 400, ecr.delete_repository, repositoryName=name)
 
 
+
+# ---- S3: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
+
+
+def s3_scenario():
+    s3 = R.client('s3')
+    bucket = 'b3-bucket'
+    etag = re.compile(r'"[0-9a-f]{32}"')
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+    ok(s3.create_bucket, {'Location': f'/{bucket}'}, Bucket=bucket)
+    fails('BucketAlreadyExists', 409, R.client('s3', profile='prod').create_bucket, Bucket=bucket)
+    fails('InvalidBucketName', 400, s3.create_bucket, Bucket='Bad_Bucket')
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html (a HEAD error has no body: the code is the status)
+    ok(s3.head_bucket, {'BucketRegion': REGION}, Bucket=bucket)
+    fails('404', 404, s3.head_bucket, Bucket='b3-none')
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html
+    ok(s3.list_buckets, {'Buckets': lambda bs: [b['Name'] for b in bs] == [bucket], 'Buckets.0.CreationDate': T, 'Owner.ID': S})
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html: null for us-east-1.
+    ok(s3.get_bucket_location, {'LocationConstraint': lambda v: v is None}, Bucket=bucket)
+    fails('NoSuchBucket', 404, s3.get_bucket_location, Bucket='b3-none')
+
+    # Objects: API_PutObject.html, API_GetObject.html, API_HeadObject.html, API_CopyObject.html
+    body = b'hello, boto3'
+    md5 = hashlib.md5(body).hexdigest()
+    ok(s3.put_object, {'ETag': f'"{md5}"'}, Bucket=bucket, Key='a.txt', Body=body, ContentType='text/plain', Metadata={'who': 'b3'})
+    got = ok(
+        s3.get_object,
+        {'ETag': f'"{md5}"', 'ContentLength': len(body), 'ContentType': 'text/plain', 'LastModified': T, 'Metadata': {'who': 'b3'}},
+        Bucket=bucket,
+        Key='a.txt',
+    )
+    if got and got['Body'].read() != body:
+        R.fail('s3.get_object', 'the body is not what was put')
+    ok(s3.get_object, {'ContentRange': f'bytes 0-4/{len(body)}', 'ContentLength': 5}, status=206, Bucket=bucket, Key='a.txt', Range='bytes=0-4')
+    fails('NoSuchKey', 404, s3.get_object, Bucket=bucket, Key='none')
+    fails('NoSuchBucket', 404, s3.get_object, Bucket='b3-none', Key='a.txt')
+    ok(s3.head_object, {'ETag': f'"{md5}"', 'ContentLength': len(body), 'LastModified': T, 'Metadata': {'who': 'b3'}}, Bucket=bucket, Key='a.txt')
+    fails('404', 404, s3.head_object, Bucket=bucket, Key='none')
+    ok(s3.copy_object, {'CopyObjectResult.ETag': f'"{md5}"', 'CopyObjectResult.LastModified': T}, Bucket=bucket, Key='b.txt', CopySource={'Bucket': bucket, 'Key': 'a.txt'})
+    fails('NoSuchKey', 404, s3.copy_object, Bucket=bucket, Key='c.txt', CopySource={'Bucket': bucket, 'Key': 'none'})
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html: the ETag without quotes.
+    ok(
+        s3.get_object_attributes,
+        {'ETag': md5, 'ObjectSize': len(body), 'StorageClass': 'STANDARD', 'LastModified': T},
+        Bucket=bucket,
+        Key='a.txt',
+        ObjectAttributes=['ETag', 'ObjectSize', 'StorageClass'],
+    )
+    # Listing: API_ListObjectsV2.html, API_ListObjects.html
+    ok(
+        s3.list_objects_v2,
+        {
+            'Name': bucket,
+            'KeyCount': 2,
+            'MaxKeys': 1000,
+            'IsTruncated': False,
+            'Contents.0.Key': 'a.txt',
+            'Contents.0.Size': len(body),
+            'Contents.0.ETag': etag,
+            'Contents.0.LastModified': T,
+            'Contents.0.StorageClass': 'STANDARD',
+        },
+        Bucket=bucket,
+    )
+    ok(s3.list_objects_v2, {'KeyCount': 1, 'IsTruncated': True, 'NextContinuationToken': S}, Bucket=bucket, MaxKeys=1)
+    ok(s3.list_objects, {'Name': bucket, 'IsTruncated': False, 'Contents.1.Key': 'b.txt', 'Contents.1.Owner.ID': S}, Bucket=bucket)
+    fails('NoSuchBucket', 404, s3.list_objects_v2, Bucket='b3-none')
+    # Object tags: API_PutObjectTagging.html, API_GetObjectTagging.html, API_DeleteObjectTagging.html
+    ok(s3.put_object_tagging, Bucket=bucket, Key='a.txt', Tagging={'TagSet': [{'Key': 'k', 'Value': 'v'}]})
+    ok(s3.get_object_tagging, {'TagSet': [{'Key': 'k', 'Value': 'v'}]}, Bucket=bucket, Key='a.txt')
+    ok(s3.delete_object_tagging, status=204, Bucket=bucket, Key='a.txt')
+    ok(s3.get_object_tagging, {'TagSet': []}, Bucket=bucket, Key='a.txt')
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html
+    ok(s3.get_object_acl, {'Owner.ID': S, 'Grants.0.Permission': 'FULL_CONTROL', 'Grants.0.Grantee.Type': 'CanonicalUser'}, Bucket=bucket, Key='a.txt')
+    # Object Lock is not configured on the bucket: InvalidRequest (API_GetObjectRetention.html and siblings).
+    fails('InvalidRequest', 400, s3.get_object_retention, Bucket=bucket, Key='a.txt')
+    fails('InvalidRequest', 400, s3.put_object_retention, Bucket=bucket, Key='a.txt', Retention={'Mode': 'GOVERNANCE', 'RetainUntilDate': '2030-01-01T00:00:00Z'})
+    fails('InvalidRequest', 400, s3.get_object_legal_hold, Bucket=bucket, Key='a.txt')
+    fails('InvalidRequest', 400, s3.put_object_legal_hold, Bucket=bucket, Key='a.txt', LegalHold={'Status': 'ON'})
+
+    # Multipart uploads: API_CreateMultipartUpload.html … API_AbortMultipartUpload.html
+    upload = ok(s3.create_multipart_upload, {'Bucket': bucket, 'Key': 'big', 'UploadId': S}, Bucket=bucket, Key='big')['UploadId']
+    part1 = b'x' * (5 * 1024 * 1024)
+    p1 = ok(s3.upload_part, {'ETag': f'"{hashlib.md5(part1).hexdigest()}"'}, Bucket=bucket, Key='big', UploadId=upload, PartNumber=1, Body=part1)
+    p2 = ok(
+        s3.upload_part_copy,
+        {'CopyPartResult.ETag': f'"{md5}"', 'CopyPartResult.LastModified': T},
+        Bucket=bucket,
+        Key='big',
+        UploadId=upload,
+        PartNumber=2,
+        CopySource={'Bucket': bucket, 'Key': 'a.txt'},
+    )
+    ok(
+        s3.list_parts,
+        {'Bucket': bucket, 'Key': 'big', 'UploadId': upload, 'Parts.0.PartNumber': 1, 'Parts.0.Size': len(part1), 'Parts.0.ETag': etag, 'Parts.0.LastModified': T, 'Parts.1.PartNumber': 2, 'IsTruncated': False},
+        Bucket=bucket,
+        Key='big',
+        UploadId=upload,
+    )
+    ok(s3.list_multipart_uploads, {'Bucket': bucket, 'Uploads.0.Key': 'big', 'Uploads.0.UploadId': upload, 'Uploads.0.Initiated': T, 'IsTruncated': False}, Bucket=bucket)
+    fails('NoSuchUpload', 404, s3.list_parts, Bucket=bucket, Key='big', UploadId='none')
+    ok(
+        s3.complete_multipart_upload,
+        {'Bucket': bucket, 'Key': 'big', 'ETag': re.compile(r'"[0-9a-f]{32}-2"'), 'Location': S},
+        Bucket=bucket,
+        Key='big',
+        UploadId=upload,
+        MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': p1['ETag']}, {'PartNumber': 2, 'ETag': p2['CopyPartResult']['ETag']}]},
+    )
+    ok(s3.head_object, {'ContentLength': len(part1) + len(body)}, Bucket=bucket, Key='big')
+    abandoned = ok(s3.create_multipart_upload, {'UploadId': S}, Bucket=bucket, Key='gone')['UploadId']
+    ok(s3.abort_multipart_upload, status=204, Bucket=bucket, Key='gone', UploadId=abandoned)
+    fails('NoSuchUpload', 404, s3.abort_multipart_upload, Bucket=bucket, Key='gone', UploadId=abandoned)
+    ok(s3.list_multipart_uploads, {'IsTruncated': False}, absent=['Uploads'], Bucket=bucket)
+
+    # Versioning: API_GetBucketVersioning.html, API_PutBucketVersioning.html, API_ListObjectVersions.html
+    ok(s3.get_bucket_versioning, {}, absent=['Status'], Bucket=bucket)
+    ok(s3.put_bucket_versioning, Bucket=bucket, VersioningConfiguration={'Status': 'Enabled'})
+    ok(s3.get_bucket_versioning, {'Status': 'Enabled'}, Bucket=bucket)
+    v1 = ok(s3.put_object, {'VersionId': S}, Bucket=bucket, Key='v.txt', Body=b'1')['VersionId']
+    ok(s3.put_object, {'VersionId': lambda v: v != v1}, Bucket=bucket, Key='v.txt', Body=b'2')
+    marker = ok(s3.delete_object, {'DeleteMarker': True, 'VersionId': S}, status=204, Bucket=bucket, Key='v.txt')
+    versions = ok(
+        s3.list_object_versions,
+        {
+            'Name': bucket,
+            'Versions': lambda vs: len(vs) == 2 and all(v['Key'] == 'v.txt' and not v['IsLatest'] for v in vs),
+            'Versions.0.VersionId': S,
+            'Versions.0.ETag': etag,
+            'Versions.0.Size': 1,
+            'Versions.0.LastModified': T,
+            'DeleteMarkers.0.Key': 'v.txt',
+            'DeleteMarkers.0.IsLatest': True,
+            'DeleteMarkers.0.VersionId': marker['VersionId'] if marker else S,
+            'IsTruncated': False,
+        },
+        Bucket=bucket,
+        Prefix='v.txt',
+    )
+    ok(s3.get_object, {'VersionId': v1}, Bucket=bucket, Key='v.txt', VersionId=v1)
+    fails('NoSuchKey', 404, s3.get_object, Bucket=bucket, Key='v.txt')
+
+    # Bucket policy: API_PutBucketPolicy.html, API_GetBucketPolicy.html, API_GetBucketPolicyStatus.html, API_DeleteBucketPolicy.html
+    fails('NoSuchBucketPolicy', 404, s3.get_bucket_policy, Bucket=bucket)
+    bucket_policy = json.dumps(
+        {
+            'Version': '2012-10-17',
+            'Statement': [
+                {'Effect': 'Allow', 'Principal': {'AWS': f'arn:aws:iam::{CI}:root'}, 'Action': 's3:GetObject', 'Resource': f'arn:aws:s3:::{bucket}/*'}
+            ],
+        }
+    )
+    ok(s3.put_bucket_policy, status=204, Bucket=bucket, Policy=bucket_policy)
+    fails('MalformedPolicy', 400, s3.put_bucket_policy, Bucket=bucket, Policy='{')
+    ok(s3.get_bucket_policy, {'Policy': lambda t: json.loads(t) == json.loads(bucket_policy)}, Bucket=bucket)
+    ok(s3.get_bucket_policy_status, {'PolicyStatus.IsPublic': False}, Bucket=bucket)
+    ok(s3.delete_bucket_policy, status=204, Bucket=bucket)
+    fails('NoSuchBucketPolicy', 404, s3.get_bucket_policy_status, Bucket=bucket)
+    # Default encryption: SSE-S3 unless set (API_GetBucketEncryption.html, default-bucket-encryption.html).
+    sse = 'ServerSideEncryptionConfiguration.Rules.0.ApplyServerSideEncryptionByDefault.SSEAlgorithm'
+    ok(s3.get_bucket_encryption, {sse: 'AES256'}, Bucket=bucket)
+    key_arn = R.client('kms').create_key(Description='s3')['KeyMetadata']['Arn']
+    ok(
+        s3.put_bucket_encryption,
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={'Rules': [{'ApplyServerSideEncryptionByDefault': {'SSEAlgorithm': 'aws:kms', 'KMSMasterKeyID': key_arn}, 'BucketKeyEnabled': True}]},
+    )
+    ok(
+        s3.get_bucket_encryption,
+        {sse: 'aws:kms', 'ServerSideEncryptionConfiguration.Rules.0.ApplyServerSideEncryptionByDefault.KMSMasterKeyID': key_arn, 'ServerSideEncryptionConfiguration.Rules.0.BucketKeyEnabled': True},
+        Bucket=bucket,
+    )
+    ok(s3.put_object, {'ServerSideEncryption': 'aws:kms', 'SSEKMSKeyId': key_arn}, Bucket=bucket, Key='secret.txt', Body=b's')
+    ok(s3.delete_bucket_encryption, status=204, Bucket=bucket)
+    ok(s3.get_bucket_encryption, {sse: 'AES256'}, Bucket=bucket)
+    # Block Public Access: on for new buckets (API_GetPublicAccessBlock.html, access-control-block-public-access.html).
+    blocked = {'BlockPublicAcls': True, 'IgnorePublicAcls': True, 'BlockPublicPolicy': True, 'RestrictPublicBuckets': True}
+    ok(s3.get_public_access_block, {'PublicAccessBlockConfiguration': blocked}, Bucket=bucket)
+    partly = {**blocked, 'BlockPublicPolicy': False}
+    ok(s3.put_public_access_block, Bucket=bucket, PublicAccessBlockConfiguration=partly)
+    ok(s3.get_public_access_block, {'PublicAccessBlockConfiguration': partly}, Bucket=bucket)
+    ok(s3.delete_public_access_block, status=204, Bucket=bucket)
+    fails('NoSuchPublicAccessBlockConfiguration', 404, s3.get_public_access_block, Bucket=bucket)
+    # Object Ownership: BucketOwnerEnforced for new buckets (API_GetBucketOwnershipControls.html).
+    ok(s3.get_bucket_ownership_controls, {'OwnershipControls.Rules': [{'ObjectOwnership': 'BucketOwnerEnforced'}]}, Bucket=bucket)
+    # ACLs are off while the owner is enforced: AccessControlListNotSupported (about-object-ownership.html).
+    fails('AccessControlListNotSupported', 400, s3.put_bucket_acl, Bucket=bucket, ACL='public-read')
+    ok(s3.put_bucket_ownership_controls, Bucket=bucket, OwnershipControls={'Rules': [{'ObjectOwnership': 'BucketOwnerPreferred'}]})
+    ok(s3.get_bucket_ownership_controls, {'OwnershipControls.Rules': [{'ObjectOwnership': 'BucketOwnerPreferred'}]}, Bucket=bucket)
+    # ACLs: API_PutBucketAcl.html, API_GetBucketAcl.html
+    ok(s3.put_bucket_acl, Bucket=bucket, ACL='private')
+    ok(s3.get_bucket_acl, {'Owner.ID': S, 'Grants': [{'Grantee': {'Type': 'CanonicalUser', 'ID': S, **({})}, 'Permission': 'FULL_CONTROL'}]}, Bucket=bucket)
+    ok(s3.delete_bucket_ownership_controls, status=204, Bucket=bucket)
+    fails('OwnershipControlsNotFoundError', 404, s3.get_bucket_ownership_controls, Bucket=bucket)
+    # Lifecycle: API_PutBucketLifecycleConfiguration.html, API_GetBucketLifecycleConfiguration.html, API_DeleteBucketLifecycle.html
+    fails('NoSuchLifecycleConfiguration', 404, s3.get_bucket_lifecycle_configuration, Bucket=bucket)
+    rule = {'ID': 'old', 'Status': 'Enabled', 'Filter': {'Prefix': 'logs/'}, 'Expiration': {'Days': 30}}
+    ok(s3.put_bucket_lifecycle_configuration, Bucket=bucket, LifecycleConfiguration={'Rules': [rule]})
+    ok(s3.get_bucket_lifecycle_configuration, {'Rules.0.ID': 'old', 'Rules.0.Status': 'Enabled', 'Rules.0.Expiration.Days': 30, 'Rules.0.Filter.Prefix': 'logs/'}, Bucket=bucket)
+    ok(s3.delete_bucket_lifecycle, status=204, Bucket=bucket)
+    fails('NoSuchLifecycleConfiguration', 404, s3.get_bucket_lifecycle_configuration, Bucket=bucket)
+    # Bucket tags: API_PutBucketTagging.html, API_GetBucketTagging.html, API_DeleteBucketTagging.html
+    fails('NoSuchTagSet', 404, s3.get_bucket_tagging, Bucket=bucket)
+    ok(s3.put_bucket_tagging, status=204, Bucket=bucket, Tagging={'TagSet': [{'Key': 'team', 'Value': 'b3'}]})
+    ok(s3.get_bucket_tagging, {'TagSet': [{'Key': 'team', 'Value': 'b3'}]}, Bucket=bucket)
+    ok(s3.delete_bucket_tagging, status=204, Bucket=bucket)
+    fails('NoSuchTagSet', 404, s3.get_bucket_tagging, Bucket=bucket)
+    # Settings the sandbox never sets: each reads as AWS answers a bucket without it.
+    fails('NoSuchCORSConfiguration', 404, s3.get_bucket_cors, Bucket=bucket)
+    ok(s3.delete_bucket_cors, status=204, Bucket=bucket)
+    fails('NoSuchWebsiteConfiguration', 404, s3.get_bucket_website, Bucket=bucket)
+    ok(s3.delete_bucket_website, status=204, Bucket=bucket)
+    fails('ReplicationConfigurationNotFoundError', 404, s3.get_bucket_replication, Bucket=bucket)
+    ok(s3.delete_bucket_replication, status=204, Bucket=bucket)
+    fails('ObjectLockConfigurationNotFoundError', 404, s3.get_object_lock_configuration, Bucket=bucket)
+    ok(s3.get_bucket_logging, {}, absent=['LoggingEnabled'], Bucket=bucket)
+    ok(s3.get_bucket_accelerate_configuration, {}, absent=['Status'], Bucket=bucket)
+    ok(s3.get_bucket_request_payment, {'Payer': 'BucketOwner'}, Bucket=bucket)
+    ok(
+        s3.get_bucket_notification_configuration,
+        {},
+        absent=['TopicConfigurations', 'QueueConfigurations', 'LambdaFunctionConfigurations', 'EventBridgeConfiguration'],
+        Bucket=bucket,
+    )
+
+    # Deleting: API_DeleteObject.html, API_DeleteObjects.html, API_DeleteBucket.html
+    fails('BucketNotEmpty', 409, s3.delete_bucket, Bucket=bucket)
+    # A key that is not there: 204 all the same, and (versioning on) a delete marker.
+    ok(s3.delete_object, {'DeleteMarker': True}, status=204, Bucket=bucket, Key='already-gone')
+    listed = ok(s3.list_object_versions, {'IsTruncated': False}, Bucket=bucket) or {}
+    doomed = [{'Key': v['Key'], 'VersionId': v['VersionId']} for v in listed.get('Versions', []) + listed.get('DeleteMarkers', [])]
+    ok(s3.delete_objects, {'Deleted': lambda d: len(d) == len(doomed) and all('Key' in x for x in d)}, absent=['Errors'], Bucket=bucket, Delete={'Objects': doomed})
+    ok(s3.delete_bucket, status=204, Bucket=bucket)
+    fails('NoSuchBucket', 404, s3.delete_bucket, Bucket=bucket)
+
+
 SCENARIOS = {
     'sts': sts_scenario,
     'iam': iam_scenario,
     'kms': kms_scenario,
     'ssm': ssm_scenario,
     'ecr': ecr_scenario,
+    's3': s3_scenario,
 }
 
 
