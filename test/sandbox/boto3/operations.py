@@ -894,6 +894,207 @@ def s3_scenario():
     fails('NoSuchBucket', 404, s3.delete_bucket, Bucket=bucket)
 
 
+
+# ---- CloudFormation: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Operations.html
+
+
+def cfn_template(description):
+    return json.dumps(
+        {
+            'AWSTemplateFormatVersion': '2010-09-09',
+            'Description': description,
+            'Parameters': {'Value': {'Type': 'String', 'Default': 'one', 'Description': 'the value'}},
+            'Resources': {
+                'Param': {'Type': 'AWS::SSM::Parameter', 'Properties': {'Name': '/b3/cfn', 'Type': 'String', 'Value': {'Ref': 'Value'}}},
+                'Handle': {'Type': 'AWS::CloudFormation::WaitConditionHandle'},
+            },
+            'Outputs': {'ParamName': {'Value': {'Ref': 'Param'}, 'Export': {'Name': 'b3-param'}}},
+        }
+    )
+
+
+def stack_settled(cfn, name):
+    """The stack once it is no longer in progress (DescribeStacks polled, as boto3's waiters do)."""
+
+    def settled():
+        s = cfn.describe_stacks(StackName=name)['Stacks'][0]
+        return None if s['StackStatus'].endswith('_IN_PROGRESS') else s
+
+    return until(f'stack {name} to settle', settled)
+
+
+def cloudformation_scenario():
+    cfn = R.client('cloudformation')
+    name = 'b3-stack'
+    body = cfn_template('boto3')
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ValidateTemplate.html
+    ok(
+        cfn.validate_template,
+        {'Description': 'boto3', 'Parameters': [{'ParameterKey': 'Value', 'DefaultValue': 'one', 'NoEcho': False, 'Description': 'the value'}]},
+        TemplateBody=body,
+    )
+    fails('ValidationError', 400, cfn.validate_template, TemplateBody='{"Resources": 1}')
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplateSummary.html
+    ok(
+        cfn.get_template_summary,
+        {'Description': 'boto3', 'Parameters.0.ParameterKey': 'Value', 'ResourceTypes': lambda ts: sorted(ts) == ['AWS::CloudFormation::WaitConditionHandle', 'AWS::SSM::Parameter'], 'Version': '2010-09-09'},
+        TemplateBody=body,
+    )
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+    stack_id = ok(
+        cfn.create_stack,
+        {'StackId': re.compile(rf'arn:aws:cloudformation:{REGION}:{DEV}:stack/{name}/[0-9a-f-]{{36}}')},
+        StackName=name,
+        TemplateBody=body,
+        Tags=[{'Key': 'team', 'Value': 'b3'}],
+    )['StackId']
+    fails('AlreadyExistsException', 400, cfn.create_stack, StackName=name, TemplateBody=body)
+    stack_settled(cfn, name)
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html
+    ok(
+        cfn.describe_stacks,
+        {
+            'Stacks.0.StackId': stack_id,
+            'Stacks.0.StackName': name,
+            'Stacks.0.StackStatus': 'CREATE_COMPLETE',
+            'Stacks.0.CreationTime': T,
+            'Stacks.0.Description': 'boto3',
+            'Stacks.0.Parameters': [{'ParameterKey': 'Value', 'ParameterValue': 'one'}],
+            'Stacks.0.Outputs': [{'OutputKey': 'ParamName', 'OutputValue': '/b3/cfn', 'ExportName': 'b3-param'}],
+            'Stacks.0.Tags': [{'Key': 'team', 'Value': 'b3'}],
+            'Stacks.0.EnableTerminationProtection': False,
+            'Stacks.0.DisableRollback': False,
+        },
+        StackName=name,
+    )
+    fails('ValidationError', 400, cfn.describe_stacks, message='does not exist', StackName='b3-none')
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html
+    ok(
+        cfn.list_stacks,
+        {'StackSummaries': lambda ss: [x['StackName'] for x in ss] == [name], 'StackSummaries.0.StackId': stack_id, 'StackSummaries.0.StackStatus': 'CREATE_COMPLETE', 'StackSummaries.0.CreationTime': T, 'StackSummaries.0.TemplateDescription': 'boto3'},
+        StackStatusFilter=['CREATE_COMPLETE'],
+    )
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackEvents.html
+    ok(
+        cfn.describe_stack_events,
+        {
+            'StackEvents.0.StackId': stack_id,
+            'StackEvents.0.EventId': S,
+            'StackEvents.0.StackName': name,
+            'StackEvents.0.LogicalResourceId': name,
+            'StackEvents.0.ResourceType': 'AWS::CloudFormation::Stack',
+            'StackEvents.0.ResourceStatus': 'CREATE_COMPLETE',
+            'StackEvents.0.Timestamp': T,
+            'StackEvents': lambda es: any(e['LogicalResourceId'] == 'Param' and e['ResourceStatus'] == 'CREATE_COMPLETE' for e in es),
+        },
+        StackName=name,
+    )
+    # Resources: API_DescribeStackResource.html, API_DescribeStackResources.html, API_ListStackResources.html
+    ok(
+        cfn.describe_stack_resource,
+        {
+            'StackResourceDetail.LogicalResourceId': 'Param',
+            'StackResourceDetail.PhysicalResourceId': '/b3/cfn',
+            'StackResourceDetail.ResourceType': 'AWS::SSM::Parameter',
+            'StackResourceDetail.ResourceStatus': 'CREATE_COMPLETE',
+            'StackResourceDetail.LastUpdatedTimestamp': T,
+            'StackResourceDetail.StackId': stack_id,
+        },
+        StackName=name,
+        LogicalResourceId='Param',
+    )
+    fails('ValidationError', 400, cfn.describe_stack_resource, StackName=name, LogicalResourceId='None')
+    ok(
+        cfn.describe_stack_resources,
+        {'StackResources': lambda rs: sorted(r['LogicalResourceId'] for r in rs) == ['Handle', 'Param'], 'StackResources.0.Timestamp': T, 'StackResources.0.StackName': name},
+        StackName=name,
+    )
+    ok(
+        cfn.list_stack_resources,
+        {'StackResourceSummaries': lambda rs: sorted(r['LogicalResourceId'] for r in rs) == ['Handle', 'Param'], 'StackResourceSummaries.0.LastUpdatedTimestamp': T, 'StackResourceSummaries.0.ResourceStatus': 'CREATE_COMPLETE'},
+        StackName=name,
+    )
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html (boto3 decodes a JSON body)
+    ok(cfn.get_template, {'TemplateBody': json.loads(body), 'StagesAvailable': ['Original', 'Processed']}, StackName=name)
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListExports.html
+    ok(cfn.list_exports, {'Exports': [{'ExportingStackId': stack_id, 'Name': 'b3-param', 'Value': '/b3/cfn'}]})
+    # Stack policy: API_SetStackPolicy.html, API_GetStackPolicy.html
+    ok(cfn.get_stack_policy, {}, absent=['StackPolicyBody'], StackName=name)
+    stack_policy = json.dumps({'Statement': [{'Effect': 'Allow', 'Action': 'Update:*', 'Principal': '*', 'Resource': '*'}]})
+    ok(cfn.set_stack_policy, StackName=name, StackPolicyBody=stack_policy)
+    ok(cfn.get_stack_policy, {'StackPolicyBody': lambda t: json.loads(t) == json.loads(stack_policy)}, StackName=name)
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStack.html
+    ok(cfn.update_stack, {'StackId': stack_id}, StackName=name, UsePreviousTemplate=True, Parameters=[{'ParameterKey': 'Value', 'ParameterValue': 'two'}])
+    stack_settled(cfn, name)
+    ok(cfn.describe_stacks, {'Stacks.0.StackStatus': 'UPDATE_COMPLETE', 'Stacks.0.LastUpdatedTime': T, 'Stacks.0.Parameters': [{'ParameterKey': 'Value', 'ParameterValue': 'two'}]}, StackName=name)
+    ok(R.client('ssm').get_parameter, {'Parameter.Value': 'two'}, Name='/b3/cfn')
+    fails('ValidationError', 400, cfn.update_stack, message='No updates are to be performed', StackName=name, UsePreviousTemplate=True, Parameters=[{'ParameterKey': 'Value', 'UsePreviousValue': True}])
+    # Only an update in progress can be cancelled, only a failed rollback continued (API_CancelUpdateStack.html,
+    # API_ContinueUpdateRollback.html): the stack here is UPDATE_COMPLETE.
+    fails('ValidationError', 400, cfn.cancel_update_stack, StackName=name)
+    fails('ValidationError', 400, cfn.continue_update_rollback, StackName=name)
+    # Change sets: API_CreateChangeSet.html, API_DescribeChangeSet.html, API_ListChangeSets.html,
+    # API_ExecuteChangeSet.html, API_DeleteChangeSet.html
+    cs = ok(
+        cfn.create_change_set,
+        {'Id': re.compile(rf'arn:aws:cloudformation:{REGION}:{DEV}:changeSet/b3-cs/[0-9a-f-]{{36}}'), 'StackId': stack_id},
+        StackName=name,
+        ChangeSetName='b3-cs',
+        UsePreviousTemplate=True,
+        Parameters=[{'ParameterKey': 'Value', 'ParameterValue': 'three'}],
+    )
+
+    def created():
+        d = cfn.describe_change_set(StackName=name, ChangeSetName='b3-cs')
+        return None if d['Status'] in ('CREATE_PENDING', 'CREATE_IN_PROGRESS') else d
+
+    until('change set b3-cs', created)
+    ok(
+        cfn.describe_change_set,
+        {
+            'ChangeSetName': 'b3-cs',
+            'ChangeSetId': cs['Id'],
+            'StackId': stack_id,
+            'StackName': name,
+            'Status': 'CREATE_COMPLETE',
+            'ExecutionStatus': 'AVAILABLE',
+            'CreationTime': T,
+            'Parameters': [{'ParameterKey': 'Value', 'ParameterValue': 'three'}],
+            'Changes.0.Type': 'Resource',
+            'Changes.0.ResourceChange.Action': 'Modify',
+            'Changes.0.ResourceChange.LogicalResourceId': 'Param',
+            'Changes.0.ResourceChange.ResourceType': 'AWS::SSM::Parameter',
+        },
+        ChangeSetName=cs['Id'],
+    )
+    fails('ChangeSetNotFound', 404, cfn.describe_change_set, StackName=name, ChangeSetName='b3-none')
+    ok(
+        cfn.list_change_sets,
+        {'Summaries.0.ChangeSetName': 'b3-cs', 'Summaries.0.ChangeSetId': cs['Id'], 'Summaries.0.Status': 'CREATE_COMPLETE', 'Summaries.0.ExecutionStatus': 'AVAILABLE', 'Summaries.0.CreationTime': T},
+        StackName=name,
+    )
+    ok(cfn.execute_change_set, StackName=name, ChangeSetName='b3-cs')
+    stack_settled(cfn, name)
+    ok(cfn.describe_stacks, {'Stacks.0.StackStatus': 'UPDATE_COMPLETE', 'Stacks.0.Parameters.0.ParameterValue': 'three'}, StackName=name)
+    ok(cfn.create_change_set, {'Id': S}, StackName=name, ChangeSetName='b3-unused', UsePreviousTemplate=True, Parameters=[{'ParameterKey': 'Value', 'ParameterValue': 'four'}])
+    until('change set b3-unused', lambda: None if cfn.describe_change_set(StackName=name, ChangeSetName='b3-unused')['Status'].endswith(('PENDING', 'IN_PROGRESS')) else True)
+    ok(cfn.delete_change_set, StackName=name, ChangeSetName='b3-unused')
+    # The executed change set stays, EXECUTE_COMPLETE; the deleted one is gone.
+    ok(cfn.list_change_sets, {'Summaries': lambda cs: [(c['ChangeSetName'], c['ExecutionStatus']) for c in cs] == [('b3-cs', 'EXECUTE_COMPLETE')]}, StackName=name)
+    # DeleteChangeSet documents no ChangeSetNotFound: a name the stack has no change set of is deleted already.
+    ok(cfn.delete_change_set, StackName=name, ChangeSetName='b3-unused')
+    # Termination protection: API_UpdateTerminationProtection.html; a protected stack is not deleted.
+    ok(cfn.update_termination_protection, {'StackId': stack_id}, StackName=name, EnableTerminationProtection=True)
+    fails('ValidationError', 400, cfn.delete_stack, message='TerminationProtection', StackName=name)
+    ok(cfn.update_termination_protection, {'StackId': stack_id}, StackName=name, EnableTerminationProtection=False)
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html
+    ok(cfn.delete_stack, StackName=name)
+    stack_settled(cfn, stack_id)
+    ok(cfn.describe_stacks, {'Stacks.0.StackStatus': 'DELETE_COMPLETE', 'Stacks.0.DeletionTime': T}, StackName=stack_id)
+    fails('ValidationError', 400, cfn.describe_stacks, StackName=name)
+    fails('ParameterNotFound', 400, R.client('ssm').get_parameter, Name='/b3/cfn')
+
+
 SCENARIOS = {
     'sts': sts_scenario,
     'iam': iam_scenario,
@@ -901,6 +1102,7 @@ SCENARIOS = {
     'ssm': ssm_scenario,
     'ecr': ecr_scenario,
     's3': s3_scenario,
+    'cloudformation': cloudformation_scenario,
 }
 
 
