@@ -1095,6 +1095,206 @@ def cloudformation_scenario():
     fails('ParameterNotFound', 400, R.client('ssm').get_parameter, Name='/b3/cfn')
 
 
+
+# ---- CodeBuild: https://docs.aws.amazon.com/codebuild/latest/APIReference/API_Operations.html -------
+
+# What the CodeBuild scenario leaves for the CloudWatch Logs one: a finished build and its project.
+SHARED = {}
+
+BUILDSPEC = 'version: 0.2\nphases:\n  build:\n    commands:\n      - echo hello from boto3\n'
+
+
+def build_role(iam, name, service, actions):
+    """A service role the named service may assume, with an inline policy for `actions`."""
+    ok(iam.create_role, RoleName=name, AssumeRolePolicyDocument=trust({'Service': f'{service}.amazonaws.com'}))
+    ok(iam.put_role_policy, RoleName=name, PolicyName='work', PolicyDocument=policy(actions))
+    return f'arn:aws:iam::{DEV}:role/{name}'
+
+
+def codebuild_scenario():
+    cb = R.client('codebuild')
+    role = build_role(R.client('iam'), 'b3-build-role', 'codebuild', ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'])
+    name = 'b3-project'
+    arn = f'arn:aws:codebuild:{REGION}:{DEV}:project/{name}'
+    environment = {'type': 'LINUX_CONTAINER', 'image': 'aws/codebuild/standard:7.0', 'computeType': 'BUILD_GENERAL1_SMALL'}
+    project = {
+        'project.name': name,
+        'project.arn': arn,
+        'project.source': {'type': 'NO_SOURCE', 'buildspec': BUILDSPEC, **{}},
+        'project.artifacts.type': 'NO_ARTIFACTS',
+        'project.environment.type': 'LINUX_CONTAINER',
+        'project.environment.image': 'aws/codebuild/standard:7.0',
+        'project.environment.computeType': 'BUILD_GENERAL1_SMALL',
+        'project.serviceRole': role,
+        'project.timeoutInMinutes': 60,
+        'project.created': T,
+        'project.lastModified': T,
+    }
+    # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html
+    ok(
+        cb.create_project,
+        {k: v for k, v in project.items() if k != 'project.source'},
+        name=name,
+        description='boto3',
+        source={'type': 'NO_SOURCE', 'buildspec': BUILDSPEC},
+        artifacts={'type': 'NO_ARTIFACTS'},
+        environment=environment,
+        serviceRole=role,
+        tags=[{'key': 'team', 'value': 'b3'}],
+    )
+    fails('ResourceAlreadyExistsException', 400, cb.create_project, name=name, source={'type': 'NO_SOURCE', 'buildspec': BUILDSPEC}, artifacts={'type': 'NO_ARTIFACTS'}, environment=environment, serviceRole=role)
+    fails('InvalidInputException', 400, cb.create_project, name='b3 bad', source={'type': 'NO_SOURCE', 'buildspec': BUILDSPEC}, artifacts={'type': 'NO_ARTIFACTS'}, environment=environment, serviceRole=role)
+    # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_BatchGetProjects.html
+    ok(
+        cb.batch_get_projects,
+        {'projects.0.name': name, 'projects.0.arn': arn, 'projects.0.description': 'boto3', 'projects.0.tags': [{'key': 'team', 'value': 'b3'}], 'projectsNotFound': ['b3-none']},
+        names=[name, 'b3-none'],
+    )
+    # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ListProjects.html
+    ok(cb.list_projects, {'projects': [name]})
+    # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_UpdateProject.html
+    ok(cb.update_project, {'project.name': name, 'project.description': 'changed', 'project.timeoutInMinutes': 10, 'project.lastModified': T}, name=name, description='changed', timeoutInMinutes=10)
+    fails('ResourceNotFoundException', 400, cb.update_project, name='b3-none', description='x')
+    # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StartBuild.html
+    build = ok(
+        cb.start_build,
+        {
+            'build.id': re.compile(rf'{name}:[0-9a-f-]{{36}}'),
+            'build.arn': re.compile(rf'arn:aws:codebuild:{REGION}:{DEV}:build/{name}:[0-9a-f-]{{36}}'),
+            'build.buildNumber': 1,
+            'build.startTime': T,
+            'build.buildStatus': 'IN_PROGRESS',
+            'build.buildComplete': False,
+            'build.projectName': name,
+            'build.currentPhase': S,
+            'build.initiator': S,
+        },
+        projectName=name,
+    )['build']
+    fails('ResourceNotFoundException', 400, cb.start_build, projectName='b3-none')
+
+    # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_BatchGetBuilds.html
+    def finished():
+        b = cb.batch_get_builds(ids=[build['id']])['builds'][0]
+        return b if b['buildComplete'] else None
+
+    until(f"build {build['id']}", finished, timeout=120)
+    ok(
+        cb.batch_get_builds,
+        {
+            'builds.0.id': build['id'],
+            'builds.0.buildStatus': 'SUCCEEDED',
+            'builds.0.buildComplete': True,
+            'builds.0.currentPhase': 'COMPLETED',
+            'builds.0.startTime': T,
+            'builds.0.endTime': T,
+            'builds.0.phases': lambda ps: any(p['phaseType'] == 'BUILD' and p['phaseStatus'] == 'SUCCEEDED' for p in ps),
+            'builds.0.logs.groupName': f'/aws/codebuild/{name}',
+            'builds.0.logs.streamName': build['id'].split(':')[1],
+            'buildsNotFound': [f'{name}:00000000-0000-0000-0000-000000000000'],
+        },
+        ids=[build['id'], f'{name}:00000000-0000-0000-0000-000000000000'],
+    )
+    # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StopBuild.html: a long build, stopped.
+    slow = ok(cb.start_build, {'build.id': S}, projectName=name, buildspecOverride='version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 60\n')['build']
+    ok(cb.stop_build, {'build.id': slow['id'], 'build.projectName': name, 'build.buildStatus': S}, id=slow['id'])
+
+    def stopped():
+        b = cb.batch_get_builds(ids=[slow['id']])['builds'][0]
+        return b if b['buildComplete'] else None
+
+    until(f"build {slow['id']} to stop", stopped, timeout=60)
+    ok(cb.batch_get_builds, {'builds.0.buildStatus': 'STOPPED', 'builds.0.buildComplete': True}, ids=[slow['id']])
+    fails('ResourceNotFoundException', 400, cb.stop_build, id=f'{name}:00000000-0000-0000-0000-000000000000')
+    # API_ListBuildsForProject.html and API_ListBuilds.html: newest first.
+    ok(cb.list_builds_for_project, {'ids': [slow['id'], build['id']]}, projectName=name)
+    fails('ResourceNotFoundException', 400, cb.list_builds_for_project, projectName='b3-none')
+    ok(cb.list_builds, {'ids': [slow['id'], build['id']]})
+    SHARED['build'] = build['id']
+    SHARED['project'] = name
+    # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_DeleteProject.html
+    ok(cb.delete_project, name=name)
+    ok(cb.batch_get_projects, {'projects': [], 'projectsNotFound': [name]}, names=[name])
+
+
+# ---- CloudWatch Logs: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_Operations.html
+# The sandbox keeps CodeBuild's build logs: its log streams are builds' (needs the CodeBuild scenario first).
+
+
+def logs_scenario():
+    logs = R.client('logs')
+    group = f"/aws/codebuild/{SHARED.get('project', 'b3-project')}"
+    stream = SHARED.get('build', ':').split(':')[1]
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
+    ok(logs.create_log_group, logGroupName='/b3/group')
+    fails('ResourceAlreadyExistsException', 400, logs.create_log_group, logGroupName='/b3/group')
+    fails('InvalidParameterException', 400, logs.create_log_group, logGroupName='bad name!')
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogGroups.html
+    ok(
+        logs.describe_log_groups,
+        {
+            'logGroups.0.logGroupName': '/b3/group',
+            'logGroups.0.creationTime': I,
+            'logGroups.0.arn': f'arn:aws:logs:{REGION}:{DEV}:log-group:/b3/group:*',
+            'logGroups.0.logGroupArn': f'arn:aws:logs:{REGION}:{DEV}:log-group:/b3/group',
+            'logGroups.0.storedBytes': I,
+        },
+        logGroupNamePrefix='/b3/',
+    )
+    ok(logs.describe_log_groups, {'logGroups': lambda gs: [g['logGroupName'] for g in gs] == [group]}, logGroupNamePrefix=group)
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogStreams.html
+    ok(
+        logs.describe_log_streams,
+        {
+            'logStreams.0.logStreamName': stream,
+            'logStreams.0.creationTime': I,
+            'logStreams.0.firstEventTimestamp': I,
+            'logStreams.0.lastEventTimestamp': I,
+            'logStreams.0.arn': f'arn:aws:logs:{REGION}:{DEV}:log-group:{group}:log-stream:{stream}',
+        },
+        logGroupName=group,
+        logStreamNamePrefix=stream,
+    )
+    fails('ResourceNotFoundException', 400, logs.describe_log_streams, logGroupName='/b3/none')
+    gap(
+        'logs.describe_log_streams of a created log group without streams: ResourceNotFoundException "The specified log group does not exist." instead of an empty logStreams',
+        lambda: ok(logs.describe_log_streams, {'logStreams': []}, logGroupName='/b3/group'),
+    )
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
+    ok(
+        logs.get_log_events,
+        {
+            'events': lambda es: any('hello from boto3' in e['message'] for e in es),
+            'events.0.timestamp': I,
+            'events.0.ingestionTime': I,
+            'nextForwardToken': S,
+            'nextBackwardToken': S,
+        },
+        logGroupName=group,
+        logStreamName=stream,
+        startFromHead=True,
+    )
+    fails('ResourceNotFoundException', 400, logs.get_log_events, message='log stream does not exist', logGroupName=group, logStreamName='none')
+    gap(
+        'logs.get_log_events of a created log group without streams: "The specified log group does not exist." instead of "The specified log stream does not exist."',
+        lambda: fails('ResourceNotFoundException', 400, logs.get_log_events, message='log stream does not exist', logGroupName='/b3/group', logStreamName='none'),
+    )
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html
+    ok(
+        logs.filter_log_events,
+        {
+            'events': lambda es: len(es) >= 1 and all('hello' in e['message'] for e in es),
+            'events.0.logStreamName': stream,
+            'events.0.eventId': S,
+            'events.0.timestamp': I,
+        },
+        logGroupName=group,
+        filterPattern='hello',
+    )
+    ok(logs.filter_log_events, {'events': []}, logGroupName='/b3/group')
+    fails('ResourceNotFoundException', 400, logs.filter_log_events, logGroupName='/b3/none')
+
+
 SCENARIOS = {
     'sts': sts_scenario,
     'iam': iam_scenario,
@@ -1103,6 +1303,8 @@ SCENARIOS = {
     'ecr': ecr_scenario,
     's3': s3_scenario,
     'cloudformation': cloudformation_scenario,
+    'codebuild': codebuild_scenario,
+    'logs': logs_scenario,
 }
 
 
