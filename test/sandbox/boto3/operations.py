@@ -1295,6 +1295,191 @@ def logs_scenario():
     fails('ResourceNotFoundException', 400, logs.filter_log_events, logGroupName='/b3/none')
 
 
+
+# ---- CodePipeline: https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_Operations.html -
+
+
+def source_zip():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w') as z:
+        z.writestr('app.txt', 'boto3')
+    return buf.getvalue()
+
+
+def codepipeline_scenario():
+    cp = R.client('codepipeline')
+    s3 = R.client('s3')
+    name = 'b3-pipeline'
+    ok(s3.create_bucket, Bucket='b3-source')
+    ok(s3.put_bucket_versioning, Bucket='b3-source', VersioningConfiguration={'Status': 'Enabled'})
+    ok(s3.put_object, Bucket='b3-source', Key='src.zip', Body=source_zip())
+    ok(s3.create_bucket, Bucket='b3-artifacts')
+    role = build_role(
+        R.client('iam'),
+        'b3-pipeline-role',
+        'codepipeline',
+        ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:GetBucketVersioning', 's3:ListBucket'],
+    )
+    gate = {'name': 'Gate', 'actions': [{'name': 'ok', 'actionTypeId': {'category': 'Approval', 'owner': 'AWS', 'provider': 'Manual', 'version': '1'}, 'runOrder': 1}]}
+    declaration = {
+        'name': name,
+        'roleArn': role,
+        'artifactStore': {'type': 'S3', 'location': 'b3-artifacts'},
+        'stages': [
+            {
+                'name': 'Source',
+                'actions': [
+                    {
+                        'name': 'src',
+                        'actionTypeId': {'category': 'Source', 'owner': 'AWS', 'provider': 'S3', 'version': '1'},
+                        'configuration': {'S3Bucket': 'b3-source', 'S3ObjectKey': 'src.zip', 'PollForSourceChanges': 'false'},
+                        'outputArtifacts': [{'name': 'src'}],
+                        'runOrder': 1,
+                    }
+                ],
+            },
+            gate,
+        ],
+    }
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_CreatePipeline.html (which starts an execution)
+    ok(
+        cp.create_pipeline,
+        {'pipeline.name': name, 'pipeline.roleArn': role, 'pipeline.version': 1, 'pipeline.stages.1.name': 'Gate', 'pipeline.artifactStore': {'type': 'S3', 'location': 'b3-artifacts'}, 'tags': [{'key': 'team', 'value': 'b3'}]},
+        pipeline=declaration,
+        tags=[{'key': 'team', 'value': 'b3'}],
+    )
+    fails('PipelineNameInUseException', 400, cp.create_pipeline, pipeline=declaration)
+    fails('InvalidStructureException', 400, cp.create_pipeline, pipeline={**declaration, 'name': 'b3-one-stage', 'stages': declaration['stages'][:1]})
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_GetPipeline.html
+    ok(
+        cp.get_pipeline,
+        {'pipeline.name': name, 'pipeline.version': 1, 'metadata.pipelineArn': f'arn:aws:codepipeline:{REGION}:{DEV}:{name}', 'metadata.created': T, 'metadata.updated': T},
+        name=name,
+    )
+    fails('PipelineNotFoundException', 400, cp.get_pipeline, name='b3-none')
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ListPipelines.html
+    ok(cp.list_pipelines, {'pipelines': lambda ps: [p['name'] for p in ps] == [name], 'pipelines.0.version': 1, 'pipelines.0.created': T, 'pipelines.0.updated': T})
+
+    def newest():
+        s = cp.list_pipeline_executions(pipelineName=name)['pipelineExecutionSummaries']
+        return s[0]['pipelineExecutionId'] if s else None
+
+    def approval(except_token=None):
+        """The token of the Gate approval once it waits (GetPipelineState's latestExecution)."""
+
+        def waiting():
+            st = cp.get_pipeline_state(name=name)['stageStates'][1]['actionStates'][0].get('latestExecution', {})
+            t = st.get('token')
+            return t if st.get('status') == 'InProgress' and t and t != except_token else None
+
+        return until('the Gate approval', waiting)
+
+    def execution(eid, statuses=('Succeeded', 'Failed', 'Stopped')):
+        def done():
+            e = cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=eid)['pipelineExecution']
+            return e if e['status'] in statuses else None
+
+        return until(f'execution {eid}', done)
+
+    first = until('the first execution', newest)
+    token = approval()
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_GetPipelineState.html
+    ok(
+        cp.get_pipeline_state,
+        {
+            'pipelineName': name,
+            'pipelineVersion': 1,
+            'created': T,
+            'updated': T,
+            'stageStates.0.stageName': 'Source',
+            'stageStates.0.latestExecution': {'pipelineExecutionId': first, 'status': 'Succeeded'},
+            'stageStates.0.actionStates.0.actionName': 'src',
+            'stageStates.0.actionStates.0.latestExecution.status': 'Succeeded',
+            'stageStates.1.stageName': 'Gate',
+            'stageStates.1.latestExecution.status': 'InProgress',
+            'stageStates.1.actionStates.0.latestExecution.token': token,
+        },
+        name=name,
+    )
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutApprovalResult.html
+    fails('InvalidApprovalTokenException', 400, cp.put_approval_result, pipelineName=name, stageName='Gate', actionName='ok', result={'summary': 'x', 'status': 'Approved'}, token='00000000-0000-0000-0000-000000000000')
+    ok(cp.put_approval_result, {'approvedAt': T}, pipelineName=name, stageName='Gate', actionName='ok', result={'summary': 'fine', 'status': 'Approved'}, token=token)
+    execution(first)
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_GetPipelineExecution.html
+    ok(
+        cp.get_pipeline_execution,
+        {
+            'pipelineExecution.pipelineName': name,
+            'pipelineExecution.pipelineVersion': 1,
+            'pipelineExecution.pipelineExecutionId': first,
+            'pipelineExecution.status': 'Succeeded',
+            'pipelineExecution.artifactRevisions.0.name': 'src',
+            'pipelineExecution.artifactRevisions.0.revisionId': S,
+            'pipelineExecution.trigger.triggerType': 'CreatePipeline',
+        },
+        pipelineName=name,
+        pipelineExecutionId=first,
+    )
+    fails('PipelineExecutionNotFoundException', 400, cp.get_pipeline_execution, pipelineName=name, pipelineExecutionId='00000000-0000-0000-0000-000000000000')
+    # A stage that succeeded is not retried (API_RetryStageExecution.html, StageNotRetryableException).
+    fails('StageNotRetryableException', 400, cp.retry_stage_execution, pipelineName=name, stageName='Gate', pipelineExecutionId=first, retryMode='FAILED_ACTIONS')
+
+    # A rejected approval fails its stage; RetryStageExecution runs the failed action again.
+    second = ok(cp.start_pipeline_execution, {'pipelineExecutionId': re.compile(r'[0-9a-f-]{36}')}, name=name)['pipelineExecutionId']
+    rejected = approval(token)
+    ok(cp.put_approval_result, {'approvedAt': T}, pipelineName=name, stageName='Gate', actionName='ok', result={'summary': 'no', 'status': 'Rejected'}, token=rejected)
+    execution(second)
+    ok(cp.get_pipeline_execution, {'pipelineExecution.status': 'Failed'}, pipelineName=name, pipelineExecutionId=second)
+    ok(cp.retry_stage_execution, {'pipelineExecutionId': second}, pipelineName=name, stageName='Gate', pipelineExecutionId=second, retryMode='FAILED_ACTIONS')
+    again = approval(rejected)
+    ok(cp.put_approval_result, {'approvedAt': T}, pipelineName=name, stageName='Gate', actionName='ok', result={'summary': 'yes', 'status': 'Approved'}, token=again)
+    execution(second)
+    ok(cp.get_pipeline_execution, {'pipelineExecution.status': 'Succeeded'}, pipelineName=name, pipelineExecutionId=second)
+
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_StopPipelineExecution.html
+    third = ok(cp.start_pipeline_execution, {'pipelineExecutionId': S}, name=name)['pipelineExecutionId']
+    approval(again)
+    ok(cp.stop_pipeline_execution, {'pipelineExecutionId': third}, pipelineName=name, pipelineExecutionId=third, abandon=True, reason='boto3')
+    execution(third)
+    ok(cp.get_pipeline_execution, {'pipelineExecution.status': 'Stopped'}, pipelineName=name, pipelineExecutionId=third)
+    fails('PipelineExecutionNotStoppableException', 400, cp.stop_pipeline_execution, pipelineName=name, pipelineExecutionId=third, abandon=True)
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ListPipelineExecutions.html: newest first.
+    ok(
+        cp.list_pipeline_executions,
+        {
+            'pipelineExecutionSummaries': lambda ss: [(x['pipelineExecutionId'], x['status']) for x in ss] == [(third, 'Stopped'), (second, 'Succeeded'), (first, 'Succeeded')],
+            'pipelineExecutionSummaries.0.startTime': T,
+            'pipelineExecutionSummaries.0.lastUpdateTime': T,
+            'pipelineExecutionSummaries.0.trigger.triggerType': 'StartPipelineExecution',
+        },
+        pipelineName=name,
+    )
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ListActionExecutions.html
+    ok(
+        cp.list_action_executions,
+        {
+            'actionExecutionDetails': lambda ds: sorted((d['stageName'], d['actionName'], d['status']) for d in ds) == [('Gate', 'ok', 'Succeeded'), ('Source', 'src', 'Succeeded')],
+            'actionExecutionDetails.0.pipelineExecutionId': first,
+            'actionExecutionDetails.0.actionExecutionId': S,
+            'actionExecutionDetails.0.pipelineVersion': 1,
+            'actionExecutionDetails.0.startTime': T,
+            'actionExecutionDetails.0.lastUpdateTime': T,
+            'actionExecutionDetails.0.input.actionTypeId.category': S,
+        },
+        pipelineName=name,
+        filter={'pipelineExecutionId': first},
+    )
+    fails('PipelineExecutionNotFoundException', 400, cp.list_action_executions, pipelineName=name, filter={'pipelineExecutionId': '00000000-0000-0000-0000-000000000000'})
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_UpdatePipeline.html: the version goes up.
+    renamed = {**declaration, 'stages': [declaration['stages'][0], {**gate, 'name': 'Approve'}]}
+    ok(cp.update_pipeline, {'pipeline.version': 2, 'pipeline.stages.1.name': 'Approve'}, pipeline=renamed)
+    ok(cp.get_pipeline, {'pipeline.version': 2}, name=name)
+    fails('PipelineNotFoundException', 400, cp.update_pipeline, pipeline={**declaration, 'name': 'b3-none'})
+    # https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_DeletePipeline.html
+    ok(cp.delete_pipeline, name=name)
+    fails('PipelineNotFoundException', 400, cp.get_pipeline_state, name=name)
+
+
 SCENARIOS = {
     'sts': sts_scenario,
     'iam': iam_scenario,
@@ -1305,6 +1490,7 @@ SCENARIOS = {
     'cloudformation': cloudformation_scenario,
     'codebuild': codebuild_scenario,
     'logs': logs_scenario,
+    'codepipeline': codepipeline_scenario,
 }
 
 
