@@ -7,7 +7,7 @@ Each scenario goes create → read → list → update → tag → delete, with 
 error per service; each call cites the API reference page whose output members and errors it checks.
 """
 
-import base64
+import datetime
 import hashlib
 import io
 import json
@@ -63,6 +63,13 @@ def sts_scenario():
         },
         DurationSeconds=900,
     )
+    # The root user's sessions last an hour at most: a longer duration "defaults to one hour" (DurationSeconds).
+    ok(
+        sts.get_session_token,
+        {'Credentials.Expiration': lambda e: 3500 < (e - datetime.datetime.now(datetime.timezone.utc)).total_seconds() <= 3600},
+        DurationSeconds=7200,
+    )
+    fails('ValidationError', 400, sts.get_session_token, DurationSeconds=129601)
     # A user who may assume a role of its account, whose trust policy names the account.
     ok(iam.create_user, UserName='sts-user')
     ok(iam.put_user_policy, UserName='sts-user', PolicyName='assume', PolicyDocument=policy('sts:AssumeRole'))
@@ -136,7 +143,8 @@ def iam_scenario():
     ok(iam.get_role, {**role, 'Role.MaxSessionDuration': 3600, 'Role.RoleLastUsed': D}, RoleName='b3-role')
     fails('NoSuchEntity', 404, iam.get_role, RoleName='b3-none')
     # https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html
-    r = ok(iam.list_roles, {'Roles.0.RoleName': 'b3-role', 'Roles.0.Arn': S, 'IsTruncated': False}, PathPrefix='/b3/')
+    # Listing leaves out Tags and RoleLastUsed ("IAM resource-listing operations return a subset").
+    r = ok(iam.list_roles, {'Roles.0.RoleName': 'b3-role', 'Roles.0.Arn': S, 'Roles.0.Description': 'boto3', 'IsTruncated': False}, absent=['Roles.0.Tags', 'Roles.0.RoleLastUsed'], PathPrefix='/b3/')
     if r and len(r['Roles']) != 1:
         R.fail('iam.list_roles', f"PathPrefix /b3/ listed {len(r['Roles'])} roles")
     # https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateRole.html
@@ -243,7 +251,8 @@ def iam_scenario():
     fails('EntityAlreadyExists', 409, iam.create_user, UserName='b3-user')
     ok(iam.get_user, user, UserName='b3-user')
     fails('NoSuchEntity', 404, iam.get_user, UserName='b3-none')
-    ok(iam.list_users, {'Users.0.UserName': 'b3-user', 'Users.0.Arn': S, 'IsTruncated': False}, PathPrefix='/b3/')
+    ok(iam.get_user, {'User.Tags': [{'Key': 'team', 'Value': 'b3'}]}, UserName='b3-user')
+    ok(iam.list_users, {'Users.0.UserName': 'b3-user', 'Users.0.Arn': S, 'IsTruncated': False}, absent=['Users.0.Tags'], PathPrefix='/b3/')
     # Inline and managed user policies: API_PutUserPolicy.html … API_DetachUserPolicy.html
     ok(iam.put_user_policy, UserName='b3-user', PolicyName='inline', PolicyDocument=inline)
     ok(
@@ -353,8 +362,10 @@ def kms_scenario():
     fails('MalformedPolicyDocumentException', 400, kms.put_key_policy, KeyId=kid, PolicyName='default', Policy='{')
     # Rotation: API_EnableKeyRotation.html, API_GetKeyRotationStatus.html, API_DisableKeyRotation.html
     ok(kms.get_key_rotation_status, {'KeyRotationEnabled': False}, KeyId=kid)
-    ok(kms.enable_key_rotation, KeyId=kid)
-    ok(kms.get_key_rotation_status, {'KeyRotationEnabled': True}, KeyId=kid)
+    ok(kms.enable_key_rotation, KeyId=kid, RotationPeriodInDays=180)
+    in_days = lambda n: lambda d: abs((d - datetime.datetime.now(datetime.timezone.utc)).total_seconds() - n * 86400) < 120
+    ok(kms.get_key_rotation_status, {'KeyRotationEnabled': True, 'KeyId': karn, 'RotationPeriodInDays': 180, 'NextRotationDate': in_days(180)}, KeyId=kid)
+    fails('ValidationException', 400, kms.enable_key_rotation, KeyId=kid, RotationPeriodInDays=30)
     ok(kms.disable_key_rotation, KeyId=kid)
     ok(kms.get_key_rotation_status, {'KeyRotationEnabled': False}, KeyId=kid)
     # Aliases: API_CreateAlias.html, API_ListAliases.html, API_UpdateAlias.html, API_DeleteAlias.html
