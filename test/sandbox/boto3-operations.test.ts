@@ -26,6 +26,8 @@ const skip = hasBoto3 ? false : 'python3 with boto3 is not installed (pip instal
 interface Report {
   /** Service (boto3's name, the sandbox's too) → operation → each call's status and error code. */
   readonly calls: Record<string, Record<string, { status: number; error: string | null }[]>>
+  /** Service → operations whose answer a check (`ok` or `fails`) looked at, not only called. */
+  readonly checked: Record<string, string[]>
   readonly failures: string[]
   readonly gaps: { name: string; found: string[] }[]
   readonly resolved: string[]
@@ -92,8 +94,16 @@ test('the sandbox serves every service the boto3 scenarios know', { skip }, () =
 for (const [service, operations] of served) {
   test(`boto3: every ${service} operation (${operations.length}) answers as AWS documents`, { skip }, (t) => {
     const calls = report.calls[service] ?? {}
-    const missing = operations.filter((o) => !calls[o])
-    assert.deepEqual(missing, [], `${service} serves operations boto3 never called here: ${missing.join(', ')}`)
+    const checked = new Set(report.checked[service] ?? [])
+    const missing = operations.filter((o) => !checked.has(o))
+    assert.deepEqual(
+      missing,
+      [],
+      `${service} serves operations whose answer no boto3 call here checks (add them to test/sandbox/boto3/operations.py): ${missing.join(', ')}`,
+    )
+    // Every checked call went over the wire: the hooks saw it.
+    const unseen = [...checked].filter((o) => !calls[o])
+    assert.deepEqual(unseen, [], `boto3 never sent these ${service} calls: ${unseen.join(', ')}`)
     const prefix = `${service}.`
     const wrong = report.failures.filter((f) => f.startsWith(prefix) || f.startsWith(`${service}:`))
     assert.deepEqual(wrong, [], `${service} answered against AWS's documentation:\n${wrong.join('\n')}`)
@@ -101,7 +111,13 @@ for (const [service, operations] of served) {
       t.diagnostic(`known gap ${g.name}: ${g.found.join('; ')}`)
     for (const r of report.resolved.filter((x) => x.startsWith(prefix)))
       t.diagnostic(`known gap ${r} no longer reproduces: remove its mark in operations.py`)
-    t.diagnostic(`${Object.keys(calls).length} operations called in ${report.timings[service] ?? '?'} s`)
+    const errorsOnly = operations.filter((o) => (calls[o] ?? []).every((c) => c.status >= 300))
+    if (errorsOnly.length)
+      t.diagnostic(
+        `answered only with errors here (documented ones, or the sandbox's refusal): ${errorsOnly.join(', ')}`,
+      )
+    const count = Object.values(calls).reduce((n, c) => n + c.length, 0)
+    t.diagnostic(`${operations.length} operations, ${count} calls, in ${report.timings[service] ?? '?'} s`)
   })
 }
 

@@ -40,6 +40,8 @@ class Recorder:
 
     def __init__(self):
         self.calls = {}
+        # Service → operations whose answer an `ok` or `fails` checked (not only called, as a poll is).
+        self.checked = {}
         self.failures = []
         self.gaps = []
         self.resolved = []
@@ -83,7 +85,10 @@ R = Recorder()
 
 
 def _label(fn):
-    svc = fn.__self__.meta.service_model.service_name
+    """`service.method` for messages; records the operation as one whose answer is checked."""
+    meta = fn.__self__.meta
+    svc = meta.service_model.service_name
+    R.checked.setdefault(svc, set()).add(meta.method_to_api_mapping[fn.__name__])
     return f'{svc}.{fn.__name__}'
 
 

@@ -1514,7 +1514,7 @@ def main(names):
         scenario(name, SCENARIOS[name])
         R.timings[name] = round(time.monotonic() - started, 2)
     json.dump(
-        {'calls': R.calls, 'failures': R.failures, 'gaps': R.gaps, 'resolved': R.resolved, 'timings': R.timings},
+        {'calls': R.calls, 'checked': {k: sorted(v) for k, v in R.checked.items()}, 'failures': R.failures, 'gaps': R.gaps, 'resolved': R.resolved, 'timings': R.timings},
         sys.stdout,
         indent=1,
     )
