@@ -13,6 +13,7 @@ gap (not a failure); a gap that no longer reproduces is reported too, so its mar
 
 import datetime
 import re
+import time
 import traceback
 
 import boto3
@@ -31,7 +32,7 @@ L = list
 D = dict
 BY = bytes
 
-# An answer is an error when its status is 300 or more (S3's 304 is not used here).
+# An answer is an error when its status is 300 or more (S3's 304 Not Modified included).
 ERROR_STATUS = 300
 
 
@@ -220,8 +221,6 @@ def gap(name, body):
 
 def until(what, fn, timeout=60.0, interval=0.1):
     """Polls `fn` until it returns a value other than None; a timeout is a failure (and None)."""
-    import time
-
     end = time.monotonic() + timeout
     while True:
         v = fn()

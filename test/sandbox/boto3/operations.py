@@ -16,14 +16,13 @@ import sys
 import time
 import zipfile
 
-from harness import B, BY, D, I, L, S, T, R, check, fails, gap, ok, scenario, until
+from harness import BY, D, I, L, S, T, R, fails, gap, ok, scenario, until
 
 DEV = '222222222222'
 CI = '111111111111'
 REGION = 'us-east-1'
 
 ARN = re.compile(r'arn:aws:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+')
-REQUEST_ID = re.compile(r'[0-9a-f-]{36}')
 
 
 def policy(action, resource='*', effect='Allow'):
