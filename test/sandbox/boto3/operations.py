@@ -959,6 +959,9 @@ def cloudformation_scenario():
         Tags=[{'Key': 'team', 'Value': 'b3'}],
     )['StackId']
     fails('AlreadyExistsException', 400, cfn.create_stack, StackName=name, TemplateBody=body)
+    # A resource type CloudFormation does not know is a template error, before any stack exists.
+    unknown = json.dumps({'Resources': {'X': {'Type': 'AWS::Nope::Thing'}}})
+    fails('ValidationError', 400, cfn.create_stack, message='Unrecognized resource types', StackName='b3-unknown', TemplateBody=unknown)
     stack_settled(cfn, name)
     # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html
     ok(
@@ -1037,6 +1040,9 @@ def cloudformation_scenario():
     ok(cfn.update_stack, {'StackId': stack_id}, StackName=name, UsePreviousTemplate=True, Parameters=[{'ParameterKey': 'Value', 'ParameterValue': 'two'}])
     stack_settled(cfn, name)
     ok(cfn.describe_stacks, {'Stacks.0.StackStatus': 'UPDATE_COMPLETE', 'Stacks.0.LastUpdatedTime': T, 'Stacks.0.Parameters': [{'ParameterKey': 'Value', 'ParameterValue': 'two'}]}, StackName=name)
+    # Events newest first: the stack's UPDATE_COMPLETE leads.
+    ok(cfn.describe_stack_events, {'StackEvents.0.LogicalResourceId': name, 'StackEvents.0.ResourceStatus': 'UPDATE_COMPLETE'}, StackName=name)
+    ok(cfn.describe_stack_resource, {'StackResourceDetail.ResourceStatus': 'UPDATE_COMPLETE'}, StackName=name, LogicalResourceId='Param')
     ok(R.client('ssm').get_parameter, {'Parameter.Value': 'two'}, Name='/b3/cfn')
     fails('ValidationError', 400, cfn.update_stack, message='No updates are to be performed', StackName=name, UsePreviousTemplate=True, Parameters=[{'ParameterKey': 'Value', 'UsePreviousValue': True}])
     # Only an update in progress can be cancelled, only a failed rollback continued (API_CancelUpdateStack.html,
@@ -1102,6 +1108,11 @@ def cloudformation_scenario():
     stack_settled(cfn, stack_id)
     ok(cfn.describe_stacks, {'Stacks.0.StackStatus': 'DELETE_COMPLETE', 'Stacks.0.DeletionTime': T}, StackName=stack_id)
     fails('ValidationError', 400, cfn.describe_stacks, StackName=name)
+    # ListStacks keeps deleted stacks (API_ListStacks.html: "deleted stacks for 90 days").
+    ok(
+        cfn.list_stacks,
+        {'StackSummaries': lambda ss: [(x['StackId'], x['StackStatus'], type(x.get('DeletionTime'))) for x in ss if x['StackName'] == name] == [(stack_id, 'DELETE_COMPLETE', T)]},
+    )
     fails('ParameterNotFound', 400, R.client('ssm').get_parameter, Name='/b3/cfn')
 
 
@@ -1199,11 +1210,22 @@ def codebuild_scenario():
             'builds.0.startTime': T,
             'builds.0.endTime': T,
             'builds.0.phases': lambda ps: any(p['phaseType'] == 'BUILD' and p['phaseStatus'] == 'SUCCEEDED' for p in ps),
+            'builds.0.phases.0.phaseType': 'SUBMITTED',
+            'builds.0.phases.0.startTime': T,
+            'builds.0.phases.0.durationInSeconds': I,
+            'builds.0.environment.image': 'aws/codebuild/standard:7.0',
+            'builds.0.serviceRole': role,
+            'builds.0.timeoutInMinutes': 10,
+            'builds.0.logs.cloudWatchLogsArn': f'arn:aws:logs:{REGION}:{DEV}:log-group:/aws/codebuild/{name}:log-stream:' + build['id'].split(':')[1],
             'builds.0.logs.groupName': f'/aws/codebuild/{name}',
             'builds.0.logs.streamName': build['id'].split(':')[1],
             'buildsNotFound': [f'{name}:00000000-0000-0000-0000-000000000000'],
         },
         ids=[build['id'], f'{name}:00000000-0000-0000-0000-000000000000'],
+    )
+    gap(
+        'codebuild.batch_get_builds: a build that logs to CloudWatch Logs has no logs.deepLink (API_LogsLocation.html: the URL of the build log in CloudWatch Logs)',
+        lambda: ok(cb.batch_get_builds, {'builds.0.logs.deepLink': S}, ids=[build['id']]),
     )
     # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StopBuild.html: a long build, stopped.
     slow = ok(cb.start_build, {'build.id': S}, projectName=name, buildspecOverride='version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 60\n')['build']
@@ -1406,7 +1428,9 @@ def codepipeline_scenario():
             'stageStates.0.actionStates.0.actionName': 'src',
             'stageStates.0.actionStates.0.latestExecution.status': 'Succeeded',
             'stageStates.1.stageName': 'Gate',
+            'stageStates.1.inboundTransitionState.enabled': True,
             'stageStates.1.latestExecution.status': 'InProgress',
+            'stageStates.1.actionStates.0.latestExecution.lastStatusChange': T,
             'stageStates.1.actionStates.0.latestExecution.token': token,
         },
         name=name,
