@@ -7,6 +7,7 @@ Each scenario goes create → read → list → update → tag → delete, with 
 error per service; each call cites the API reference page whose output members and errors it checks.
 """
 
+import base64
 import datetime
 import hashlib
 import io
@@ -15,6 +16,7 @@ import re
 import sys
 import time
 import zipfile
+import zlib
 
 from harness import BY, D, I, L, S, T, R, fails, gap, ok, scenario, until
 
@@ -341,6 +343,9 @@ def kms_scenario():
     keys = ok(kms.list_keys, {'Keys.0.KeyId': S, 'Keys.0.KeyArn': ARN, 'Truncated': False})
     if keys and kid not in [k['KeyId'] for k in keys['Keys']]:
         R.fail('kms.list_keys', f'{kid} is not listed')
+    first = ok(kms.list_keys, {'Keys': lambda ks: len(ks) == 1, 'Truncated': True, 'NextMarker': S}, Limit=1)
+    if first:
+        ok(kms.list_keys, {'Keys.0.KeyId': lambda k: k != first['Keys'][0]['KeyId']}, Limit=1, Marker=first['NextMarker'])
     # https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateKeyDescription.html
     ok(kms.update_key_description, KeyId=kid, Description='changed')
     ok(kms.describe_key, {'KeyMetadata.Description': 'changed'}, KeyId=kid)
@@ -691,7 +696,17 @@ def s3_scenario():
     # Objects: API_PutObject.html, API_GetObject.html, API_HeadObject.html, API_CopyObject.html
     body = b'hello, boto3'
     md5 = hashlib.md5(body).hexdigest()
-    ok(s3.put_object, {'ETag': f'"{md5}"'}, Bucket=bucket, Key='a.txt', Body=body, ContentType='text/plain', Metadata={'who': 'b3'})
+    # boto3 sends a CRC32 checksum of the body; S3 answers it (and SSE-S3, the default encryption).
+    ok(
+        s3.put_object,
+        {'ETag': f'"{md5}"', 'ChecksumCRC32': base64.b64encode(zlib.crc32(body).to_bytes(4, 'big')).decode(), 'ServerSideEncryption': 'AES256'},
+        Bucket=bucket,
+        Key='a.txt',
+        Body=body,
+        ContentType='text/plain',
+        Metadata={'who': 'b3'},
+    )
+    fails('BadDigest', 400, s3.put_object, Bucket=bucket, Key='bad.txt', Body=body, ChecksumCRC32='AAAAAA==')
     got = ok(
         s3.get_object,
         {'ETag': f'"{md5}"', 'ContentLength': len(body), 'ContentType': 'text/plain', 'LastModified': T, 'Metadata': {'who': 'b3'}},
@@ -703,7 +718,13 @@ def s3_scenario():
     ok(s3.get_object, {'ContentRange': f'bytes 0-4/{len(body)}', 'ContentLength': 5}, status=206, Bucket=bucket, Key='a.txt', Range='bytes=0-4')
     fails('NoSuchKey', 404, s3.get_object, Bucket=bucket, Key='none')
     fails('NoSuchBucket', 404, s3.get_object, Bucket='b3-none', Key='a.txt')
-    ok(s3.head_object, {'ETag': f'"{md5}"', 'ContentLength': len(body), 'LastModified': T, 'Metadata': {'who': 'b3'}}, Bucket=bucket, Key='a.txt')
+    ok(
+        s3.head_object,
+        {'ETag': f'"{md5}"', 'ContentLength': len(body), 'ContentType': 'text/plain', 'LastModified': T, 'Metadata': {'who': 'b3'}, 'AcceptRanges': 'bytes', 'ServerSideEncryption': 'AES256'},
+        Bucket=bucket,
+        Key='a.txt',
+    )
+    ok(s3.head_object, {'ChecksumCRC32': S}, Bucket=bucket, Key='a.txt', ChecksumMode='ENABLED')
     fails('404', 404, s3.head_object, Bucket=bucket, Key='none')
     ok(s3.copy_object, {'CopyObjectResult.ETag': f'"{md5}"', 'CopyObjectResult.LastModified': T}, Bucket=bucket, Key='b.txt', CopySource={'Bucket': bucket, 'Key': 'a.txt'})
     fails('NoSuchKey', 404, s3.copy_object, Bucket=bucket, Key='c.txt', CopySource={'Bucket': bucket, 'Key': 'none'})
@@ -808,6 +829,9 @@ def s3_scenario():
         Prefix='v.txt',
     )
     ok(s3.get_object, {'VersionId': v1}, Bucket=bucket, Key='v.txt', VersionId=v1)
+    # A copy of a version names it (CopySourceVersionId) and makes a version of its own.
+    ok(s3.copy_object, {'CopySourceVersionId': v1, 'VersionId': S, 'CopyObjectResult.ETag': etag}, Bucket=bucket, Key='v-copy.txt', CopySource={'Bucket': bucket, 'Key': 'v.txt', 'VersionId': v1})
+    ok(s3.head_object, {'ContentLength': 1, 'VersionId': S}, Bucket=bucket, Key='v-copy.txt')
     fails('NoSuchKey', 404, s3.get_object, Bucket=bucket, Key='v.txt')
 
     # Bucket policy: API_PutBucketPolicy.html, API_GetBucketPolicy.html, API_GetBucketPolicyStatus.html, API_DeleteBucketPolicy.html
