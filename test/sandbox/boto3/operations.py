@@ -18,7 +18,7 @@ import time
 import zipfile
 import zlib
 
-from harness import BY, D, I, L, S, T, R, fails, gap, ok, scenario, until
+from harness import BY, D, I, L, S, T, R, check, fails, gap, ok, scenario, until
 
 DEV = '222222222222'
 CI = '111111111111'
@@ -790,7 +790,7 @@ def s3_scenario():
     )
     ok(s3.list_multipart_uploads, {'Bucket': bucket, 'Uploads.0.Key': 'big', 'Uploads.0.UploadId': upload, 'Uploads.0.Initiated': T, 'IsTruncated': False}, Bucket=bucket)
     fails('NoSuchUpload', 404, s3.list_parts, Bucket=bucket, Key='big', UploadId='none')
-    ok(
+    completed = ok(
         s3.complete_multipart_upload,
         {'Bucket': bucket, 'Key': 'big', 'ETag': re.compile(r'"[0-9a-f]{32}-2"'), 'Location': S},
         Bucket=bucket,
@@ -798,7 +798,24 @@ def s3_scenario():
         UploadId=upload,
         MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': p1['ETag']}, {'PartNumber': 2, 'ETag': p2['CopyPartResult']['ETag']}]},
     )
-    ok(s3.head_object, {'ContentLength': len(part1) + len(body)}, Bucket=bucket, Key='big')
+    total = len(part1) + len(body)
+    ok(s3.head_object, {'ContentLength': total, 'ETag': re.compile(r'"[0-9a-f]{32}-2"')}, Bucket=bucket, Key='big')
+    gap(
+        's3.head_object of a multipart object without PartNumber answers PartsCount, which S3 returns "only if you specify partNumber in your request" (API_HeadObject.html, API_GetObject.html)',
+        lambda: ok(s3.head_object, {}, absent=['PartsCount'], Bucket=bucket, Key='big'),
+    )
+    # PartNumber "effectively performs a 'ranged' GET request for the part specified" (API_GetObject.html, API_HeadObject.html).
+    gap(
+        's3.get_object and s3.head_object with PartNumber of a multipart object: the whole object (200) for part 1 and 416 InvalidRange for part 2, instead of the part (206 with its Content-Range)',
+        lambda: (
+            ok(s3.head_object, {'ContentLength': len(part1), 'ContentRange': f'bytes 0-{len(part1) - 1}/{total}', 'PartsCount': 2}, status=206, Bucket=bucket, Key='big', PartNumber=1),
+            ok(s3.get_object, {'ContentLength': len(body), 'ContentRange': f'bytes {len(part1)}-{total - 1}/{total}', 'PartsCount': 2}, status=206, Bucket=bucket, Key='big', PartNumber=2),
+        ),
+    )
+    gap(
+        "s3.complete_multipart_upload: Location is the path '/b3-bucket/big', not a URI of the object (API_CompleteMultipartUpload.html's example: http://Example-Bucket.s3.<Region>.amazonaws.com/Example-Object)",
+        lambda: check('s3.complete_multipart_upload', completed or {}, {'Location': re.compile(r'https?://.+/big')}),
+    )
     abandoned = ok(s3.create_multipart_upload, {'UploadId': S}, Bucket=bucket, Key='gone')['UploadId']
     ok(s3.abort_multipart_upload, status=204, Bucket=bucket, Key='gone', UploadId=abandoned)
     fails('NoSuchUpload', 404, s3.abort_multipart_upload, Bucket=bucket, Key='gone', UploadId=abandoned)
