@@ -109,7 +109,9 @@ def sts_scenario():
     # A role that does not exist is AccessDenied, as a trust policy that does not allow the caller.
     fails('AccessDenied', 403, user_sts.assume_role, RoleArn=f'arn:aws:iam::{DEV}:role/none', RoleSessionName='ss')
     role_sts = R.client('sts', creds=assumed['Credentials'])
-    ok(role_sts.get_caller_identity, {'Arn': f'arn:aws:sts::{DEV}:assumed-role/sts-role/s1'})
+    ok(role_sts.get_caller_identity, {'Arn': f'arn:aws:sts::{DEV}:assumed-role/sts-role/s1', 'UserId': re.compile(r'AROA[A-Z0-9]+:s1'), 'Account': DEV})
+    # Longer than the role's MaxSessionDuration (3,600 s here): ValidationError (API_AssumeRole.html, DurationSeconds).
+    fails('ValidationError', 400, user_sts.assume_role, message='MaxSessionDuration', RoleArn=role_arn, RoleSessionName='s2', DurationSeconds=7200)
     # GetSessionToken from session credentials is refused (API_GetSessionToken.html).
     fails('AccessDenied', 403, role_sts.get_session_token)
 
