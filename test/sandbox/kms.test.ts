@@ -20,6 +20,7 @@ import {
   ScheduleKeyDeletionCommand,
   CancelKeyDeletionCommand,
   EnableKeyRotationCommand,
+  DisableKeyRotationCommand,
   GetKeyRotationStatusCommand,
   ListKeysCommand,
   ListGrantsCommand,
@@ -164,6 +165,37 @@ test('key states: disabled, rotation, pending deletion and cancel', async () => 
   assert.equal(
     (await failure(kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 3 })))).name,
     'ValidationException',
+  )
+})
+
+test('GetKeyRotationStatus: the period EnableKeyRotation set (365 days by default) and the next rotation date', async () => {
+  // https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html
+  const { kms } = h.clients(h.creds('dev'))
+  const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!
+  const off = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))
+  assert.deepEqual(
+    [off.KeyRotationEnabled, off.RotationPeriodInDays, off.NextRotationDate],
+    [false, undefined, undefined],
+  )
+  const day = 86_400_000
+  const near = (d: Date | undefined, days: number) =>
+    assert.ok(
+      d && Math.abs(d.getTime() - (Date.now() + days * day)) < 120_000,
+      `${d?.toISOString()} is not in ${days} days`,
+    )
+  await kms.send(new EnableKeyRotationCommand({ KeyId: keyId }))
+  const yearly = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))
+  assert.equal(yearly.RotationPeriodInDays, 365)
+  near(yearly.NextRotationDate, 365)
+  await kms.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 90 }))
+  const quarterly = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))
+  assert.equal(quarterly.RotationPeriodInDays, 90)
+  near(quarterly.NextRotationDate, 90)
+  await kms.send(new DisableKeyRotationCommand({ KeyId: keyId }))
+  const again = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))
+  assert.deepEqual(
+    [again.KeyRotationEnabled, again.RotationPeriodInDays, again.NextRotationDate],
+    [false, undefined, undefined],
   )
 })
 

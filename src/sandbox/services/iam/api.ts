@@ -50,6 +50,14 @@ function roleOut(r: RoleRecord): Iam.Role {
   }
 }
 
+/**
+ * A role as ListRoles lists it: without `Tags` (nor `RoleLastUsed` and `PermissionsBoundary`), which
+ * "IAM resource-listing operations" leave out (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html).
+ */
+function listedRole(r: RoleRecord): Iam.Role {
+  return { ...roleOut(r), Tags: undefined }
+}
+
 function userOut(u: UserRecord): Iam.User {
   return {
     Path: u.path,
@@ -59,6 +67,11 @@ function userOut(u: UserRecord): Iam.User {
     CreateDate: at(u.created),
     Tags: tagsOut(u.tags),
   }
+}
+
+/** A user as ListUsers lists it: without `Tags` (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListUsers.html). */
+function listedUser(u: UserRecord): Iam.User {
+  return { ...userOut(u), Tags: undefined }
 }
 
 function policyOut(p: ManagedPolicyRecord): Iam.Policy {
@@ -320,7 +333,7 @@ export function iamService(runtime: Runtime): QueryService {
           .map((x) => x.value)
           .filter((r) => r.path.startsWith(prefix))
         const pg = page(i, roles)
-        return { Roles: pg.items.map(roleOut), IsTruncated: pg.IsTruncated, Marker: pg.Marker }
+        return { Roles: pg.items.map(listedRole), IsTruncated: pg.IsTruncated, Marker: pg.Marker }
       }),
       operation<Iam.UpdateRoleRequest, Iam.UpdateRoleResponse>('UpdateRole', (i, ctx) => {
         allow(ctx, 'UpdateRole', roleArnFor(ctx, i.RoleName))
@@ -543,7 +556,7 @@ export function iamService(runtime: Runtime): QueryService {
           .map((x) => x.value)
           .filter((u) => u.path.startsWith(prefix))
         const pg = page(i, users)
-        return { Users: pg.items.map(userOut), IsTruncated: pg.IsTruncated, Marker: pg.Marker }
+        return { Users: pg.items.map(listedUser), IsTruncated: pg.IsTruncated, Marker: pg.Marker }
       }),
       operation<Iam.DeleteUserRequest, object>('DeleteUser', (i, ctx) => {
         allow(ctx, 'DeleteUser', userArnFor(ctx, i.UserName))

@@ -536,10 +536,14 @@ export function kmsService(runtime: Runtime): JsonService {
           const k = findKey(ctx, input.KeyId, 'cross-account')
           allow(ctx, 'GetKeyRotationStatus', k)
           if (k.keyState === 'PendingDeletion') throw invalidState(`${k.arn} is pending deletion.`)
+          // With rotation on: its period and "the next scheduled rotation date"
+          // (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html).
           return {
             KeyRotationEnabled: k.rotation,
             KeyId: k.arn,
-            ...(k.rotation ? { RotationPeriodInDays: 365 } : {}),
+            ...(k.rotation
+              ? { RotationPeriodInDays: rotationPeriod(k), NextRotationDate: nextRotation(k, ctx.now) }
+              : {}),
           }
         },
       ),
@@ -817,8 +821,37 @@ export function kmsService(runtime: Runtime): JsonService {
     allow(ctx, action, k)
     usable(k)
     if (k.keyManager === 'AWS') throw notAuthorized(`${k.arn} is an AWS managed key.`)
+    // RotationPeriodInDays: 90–2,560 (the model checks it), 365 when not given
+    // (https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html).
+    const period = on ? input.RotationPeriodInDays : undefined
+    if (on && (!k.rotation || period !== undefined)) {
+      k.rotationPeriodInDays = period ?? 365
+      k.rotationEnabled = ctx.now.toISOString()
+    }
+    if (!on) {
+      delete k.rotationPeriodInDays
+      delete k.rotationEnabled
+    }
     k.rotation = on
     save(k)
     return {}
   }
+}
+
+/** The automatic rotation period of a key whose rotation is on (AWS managed keys: every year). */
+function rotationPeriod(k: KeyRecord): number {
+  return k.rotationPeriodInDays ?? 365
+}
+
+/**
+ * The next automatic rotation: the first whole period after rotation was turned on (the key's
+ * creation for AWS managed keys) that is still ahead. The sandbox never rotates key material, so
+ * past dates roll forward by the period.
+ */
+function nextRotation(k: KeyRecord, now: Date): Date {
+  const day = 86_400_000
+  const period = rotationPeriod(k) * day
+  const from = Date.parse(k.rotationEnabled ?? k.created)
+  const periods = Math.max(1, Math.ceil((now.getTime() - from) / period))
+  return new Date(from + periods * period)
 }

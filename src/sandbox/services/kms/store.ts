@@ -22,6 +22,13 @@ export interface KeyRecord {
   /** Base64 of the 32-byte AES key. */
   readonly material: string
   rotation: boolean
+  /**
+   * Automatic rotation's period (EnableKeyRotation's RotationPeriodInDays, default 365) and when it
+   * was turned on, from which GetKeyRotationStatus counts its NextRotationDate. Absent on keys
+   * stored before they were kept: 365 days from the key's creation.
+   */
+  rotationPeriodInDays?: number
+  rotationEnabled?: string
   deletionDate?: string
   pendingWindowInDays?: number
   tags: { TagKey: string; TagValue: string }[]
