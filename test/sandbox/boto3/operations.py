@@ -564,7 +564,7 @@ ECR_IMAGE_CALLS = {
     'batch_check_layer_availability': {'repositoryName': 'b3/app', 'layerDigests': ['sha256:' + '0' * 64]},
     'batch_delete_image': {'repositoryName': 'b3/app', 'imageIds': [{'imageTag': 'v1'}]},
     'batch_get_image': {'repositoryName': 'b3/app', 'imageIds': [{'imageTag': 'v1'}]},
-    'complete_layer_upload': {'repositoryName': 'b3/app', 'uploadId': 'u', 'layerDigests': ['sha256:' + '0' * 64]},
+    'complete_layer_upload': {'repositoryName': 'b3/app', 'uploadId': '0b0e2e51-6a4c-4a7e-9d0e-3c1f6f9a2b11', 'layerDigests': ['sha256:' + '0' * 64]},
     'describe_images': {'repositoryName': 'b3/app'},
     'describe_image_scan_findings': {'repositoryName': 'b3/app', 'imageId': {'imageTag': 'v1'}},
     'get_download_url_for_layer': {'repositoryName': 'b3/app', 'layerDigest': 'sha256:' + '0' * 64},
@@ -572,7 +572,7 @@ ECR_IMAGE_CALLS = {
     'list_images': {'repositoryName': 'b3/app'},
     'put_image': {'repositoryName': 'b3/app', 'imageManifest': '{}', 'imageTag': 'v1'},
     'start_image_scan': {'repositoryName': 'b3/app', 'imageId': {'imageTag': 'v1'}},
-    'upload_layer_part': {'repositoryName': 'b3/app', 'uploadId': 'u', 'partFirstByte': 0, 'partLastByte': 0, 'layerPartBlob': b'x'},
+    'upload_layer_part': {'repositoryName': 'b3/app', 'uploadId': '0b0e2e51-6a4c-4a7e-9d0e-3c1f6f9a2b11', 'partFirstByte': 0, 'partLastByte': 0, 'layerPartBlob': b'x'},
 }
 
 
