@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseTemplate, stringifyTemplate } from '../src/model/cfn-yaml.js'
+import { leadingCommentsEnd, parseTemplate, stringifyTemplate } from '../src/model/cfn-yaml.js'
 import { CrosspipeError } from '../src/model/errors.js'
 
 const sample = `AWSTemplateFormatVersion: "2010-09-09"
@@ -60,4 +60,20 @@ test('syntax errors and duplicate keys carry file, line and column', () => {
       assert.ok((e.problems[0]?.location?.line ?? 0) >= line - 1, JSON.stringify(e.problems))
     }
   }
+})
+
+test('leadingCommentsEnd: the offset after leading comment and blank lines, with LF, CRLF and CR line breaks', () => {
+  const cases: [string, string][] = [
+    ['', ''],
+    ['a: 1', 'a: 1'],
+    ['# x\na: 1', 'a: 1'],
+    ['# x\r\n\n  # y\n\ta: 1', '\ta: 1'],
+    // A lone CR ends a line in YAML: what follows it is content, not comment.
+    ['# x\rX: 1', 'X: 1'],
+    ['# only', ''],
+    ['#x\n  \n%YAML 1.2\n---\na: 1', '%YAML 1.2\n---\na: 1'],
+    ['key: |\n  # content of a block scalar\n', 'key: |\n  # content of a block scalar\n'],
+  ]
+  for (const [text, rest] of cases)
+    assert.equal(text.slice(leadingCommentsEnd(text)), rest, JSON.stringify(text))
 })

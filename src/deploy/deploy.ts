@@ -329,13 +329,20 @@ async function runStack(r: RunStack): Promise<StackResult> {
     })
   }
 
-  const seen = new Set((await cfn.describeStackEvents(a.stack)).map((e) => e.eventId))
+  // A stack that a CREATE change set made has no events but REVIEW_IN_PROGRESS ones until its
+  // first execution (REVIEW_IN_PROGRESS: "without any templates or resources",
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html), so
+  // those are skipped instead of reading the events beforehand: one call fewer per new stack.
+  const seen = creating
+    ? new Set<string>()
+    : new Set((await cfn.describeStackEvents(a.stack)).map((e) => e.eventId))
   await cfn.executeChangeSet(a.stack, cs.id)
   const f = await follow({
     cfn,
     stackName: a.stack,
     id: a.id,
     seen,
+    ...(creating ? { skipReviewEvents: true } : {}),
     expectedResources: creating ? desc.changes.length : 0,
     pollIntervalMs: r.pollIntervalMs,
     io,

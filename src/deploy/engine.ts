@@ -118,6 +118,11 @@ export async function follow(o: {
   readonly id: string
   /** Event ids that existed before this operation started (they are not this operation's). */
   readonly seen: ReadonlySet<string>
+  /**
+   * True for the first execution of a stack a CREATE change set made: its REVIEW_IN_PROGRESS
+   * events, which CreateChangeSet wrote, are not this operation's either.
+   */
+  readonly skipReviewEvents?: boolean
   readonly expectedResources: number
   readonly pollIntervalMs: number
   readonly io: IoHost | undefined
@@ -136,7 +141,9 @@ export async function follow(o: {
     if (d?.stackId) ref = d.stackId
     let all: readonly StackEvent[] = []
     if (d || ref !== o.stackName) all = await o.cfn.describeStackEvents(ref).catch(() => [])
-    const fresh = all.filter((e) => !seen.has(e.eventId))
+    const fresh = all.filter(
+      (e) => !seen.has(e.eventId) && !(o.skipReviewEvents && e.status === 'REVIEW_IN_PROGRESS'),
+    )
     // DescribeStackEvents lists newest first; replay oldest first.
     for (const e of [...fresh].reverse()) {
       seen.add(e.eventId)

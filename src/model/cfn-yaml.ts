@@ -171,6 +171,30 @@ export interface TemplateWarning {
   readonly message: string
 }
 
+/**
+ * Where the content of a YAML text starts: the offset after its leading comment and blank lines
+ * (0 when it has none). Before the first content line no scalar can be open, so a line whose first
+ * character after spaces and tabs is `#` is a comment there, and comments carry no value: two texts
+ * that differ only up to this offset parse to the same value (positions aside). synth writes one
+ * template per target account that differs from its siblings only in such a header, so readers of
+ * many templates (the deploy plan, the sandbox's CloudFormation) parse each content once.
+ *
+ * Line breaks are YAML's: LF, CRLF and a lone CR (https://yaml.org/spec/1.2.2/#54-line-break-characters).
+ */
+export function leadingCommentsEnd(text: string): number {
+  let lineStart = 0
+  let i = 0
+  for (;;) {
+    while (text[i] === ' ' || text[i] === '\t') i++
+    const c = text[i]
+    if (c === '#') while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++
+    else if (c !== '\n' && c !== '\r') return lineStart
+    if (i >= text.length) return text.length
+    i += text[i] === '\r' && text[i + 1] === '\n' ? 2 : 1
+    lineStart = i
+  }
+}
+
 /** Options for {@link parseTemplate}. */
 export interface ParseTemplateOptions {
   /**

@@ -6,7 +6,7 @@
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html#cfn-console-view-stack-data-resources-status-codes
  */
 import { CrosspipeError, type InputProblem } from '../model/errors.js'
-import { parseTemplate } from '../model/cfn-yaml.js'
+import { leadingCommentsEnd, parseTemplate } from '../model/cfn-yaml.js'
 import type { ManifestDocument, ManifestParameterValue, ManifestStackEntry } from '../synth/manifest.js'
 import { applicationEntries, type ApplicationStack } from './apps.js'
 import type { DeployedStack, DeployedState, DestroyNote, Plan, PlanAction, PlanActionKind } from './types.js'
@@ -101,18 +101,29 @@ function validate(o: PlanDeployOptions): Map<string, ManifestStackEntry> {
   })
   const outputsOf = new Map<string, Set<string> | undefined>()
   const parametersOf = new Map<string, Set<string> | undefined>()
+  // By content after the header comments: synth's templates for the targets of a stage differ only
+  // there, and parsing YAML is most of planning's time, so each content is parsed once.
+  const byContent = new Map<string, { outputs?: Set<string>; parameters?: Set<string> }>()
   for (const s of o.manifest.stacks) {
     const text = o.templates[s.template]
     if (text === undefined || outputsOf.has(s.template)) continue
-    try {
-      const body = parseTemplate(text, s.template).body
-      outputsOf.set(s.template, new Set(Object.keys(asRecord(body.Outputs))))
-      parametersOf.set(s.template, new Set(Object.keys(asRecord(body.Parameters))))
-    } catch {
-      // CloudFormation is the judge of a template crosspipe cannot parse; skip the static checks.
-      outputsOf.set(s.template, undefined)
-      parametersOf.set(s.template, undefined)
+    const content = text.slice(leadingCommentsEnd(text))
+    let keys = byContent.get(content)
+    if (!keys) {
+      try {
+        const body = parseTemplate(text, s.template).body
+        keys = {
+          outputs: new Set(Object.keys(asRecord(body.Outputs))),
+          parameters: new Set(Object.keys(asRecord(body.Parameters))),
+        }
+      } catch {
+        // CloudFormation is the judge of a template crosspipe cannot parse; skip the static checks.
+        keys = {}
+      }
+      byContent.set(content, keys)
     }
+    outputsOf.set(s.template, keys.outputs)
+    parametersOf.set(s.template, keys.parameters)
   }
   const producers = new Map<string, ManifestStackEntry>()
   o.manifest.stacks.forEach((s, i) => {

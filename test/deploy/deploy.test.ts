@@ -139,6 +139,16 @@ test('first deploy creates every stack in phase order, passing outputs across ac
   // The latest event shown is the latest resource event, more telling than the stack's own.
   assert.equal(last.latest.logicalId, 'Bucket')
   assert.equal(last.latest.status, 'CREATE_COMPLETE')
+  // The creation's own events are reported, not the REVIEW_IN_PROGRESS one CreateChangeSet wrote
+  // (the events are not read before ExecuteChangeSet for a new stack).
+  const events = io.messages
+    .filter((m) => m.code === 'deploy.stack.event' && (m.data as any).id.endsWith('/base'))
+    .map((m) => `${(m.data as any).event.logicalId} ${(m.data as any).event.status}`)
+  assert.ok(!events.some((e) => e.endsWith('REVIEW_IN_PROGRESS')), events.join('\n'))
+  assert.ok(
+    events.includes('Key CREATE_COMPLETE') && events.includes('base CREATE_COMPLETE'),
+    events.join('\n'),
+  )
   assert.ok(codes(io.messages).includes('deploy.plan'))
   assert.equal(io.messages.at(-1)!.code, 'deploy.summary')
   assert.equal(io.messages.at(-1)!.level, 'result')

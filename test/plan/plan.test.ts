@@ -179,3 +179,43 @@ test('formatPlan: one line per stack with symbol, action, account, region and re
   )
   assert.equal(lines.at(-1), '3 create')
 })
+
+test('plan deploy: templates that differ only in their header comments are checked as one; any other difference is seen', () => {
+  const m = manifest()
+  const target = (n: string) => `# target ${n}\n#\n${TEMPLATES['target.yaml']}`
+  const stacks = [
+    ...m.stacks,
+    { ...m.stacks[1]!, name: 'target2', template: 't2.yaml', account: '333333333333' },
+    {
+      ...m.stacks[1]!,
+      name: 'target3',
+      template: 't3.yaml',
+      account: '444444444444',
+      parameters: { X: 'x' },
+    },
+  ]
+  const templates = {
+    ...TEMPLATES,
+    'target.yaml': target('1'),
+    't2.yaml': target('2'),
+    // The same header, but a parameter below it: not the same content.
+    't3.yaml': `# target 3\n#\nParameters:\n  X: {Type: String}\n${TEMPLATES['target.yaml']}`,
+  }
+  const plan = planDeploy({ manifest: { ...m, stacks }, templates, deployed: {} })
+  assert.equal(plan.actions.length, 5)
+  assert.throws(
+    () =>
+      planDeploy({
+        manifest: {
+          ...m,
+          stacks: stacks.map((s) => (s.name === 'target2' ? { ...s, parameters: { X: 'x' } } : s)),
+        },
+        templates,
+        deployed: {},
+      }),
+    (e: unknown) =>
+      e instanceof CrosspipeError &&
+      e.problems.some((p) => p.message.includes('template "t2.yaml" declares no parameter "X"')) &&
+      !e.problems.some((p) => p.message.includes('t3.yaml')),
+  )
+})

@@ -77,7 +77,15 @@ export class ItemTable<T> {
 
   /** Writes (inserts or replaces) a value. */
   put(scope: string, id: string, value: T): void {
-    this.putStmt.run(this.ns, scope, id, JSON.stringify(value))
+    this.putJson(scope, id, JSON.stringify(value))
+  }
+
+  /**
+   * Writes a value serialized earlier by `JSON.stringify` (the body {@link put} would write): for a
+   * writer that must capture a value now and write it later, serializing once is the copy.
+   */
+  putJson(scope: string, id: string, json: string): void {
+    this.putStmt.run(this.ns, scope, id, json)
   }
 
   /** Deletes a value; true when one existed. */

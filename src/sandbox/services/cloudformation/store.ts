@@ -292,7 +292,11 @@ export class SqlCfnStore implements CfnStore {
     this.locals = new ItemTable(db, 'cloudformation.local')
   }
 
-  /** Queues a write; values are copied now, so later changes to them are not written. */
+  /**
+   * Queues a write; callers pass values serialized now (JSON.stringify, the copy and the row body
+   * at once: a stack is written at every step of every resource, and most of those writes are
+   * replaced before the flush), so later changes to them are not written.
+   */
   private write(key: string, op: () => void): void {
     if (this.pending.size === 0)
       setImmediate(() => {
@@ -322,9 +326,10 @@ export class SqlCfnStore implements CfnStore {
     return this.stacks.get(scopeKey(scope), stackId)
   }
   putStack(scope: Scope, stack: StackRecord): void {
-    const copy = structuredClone(stack)
-    this.write(`stack|${scopeKey(scope)}|${stack.stackId}`, () =>
-      this.stacks.put(scopeKey(scope), copy.stackId, copy),
+    const { stackId } = stack
+    const json = JSON.stringify(stack)
+    this.write(`stack|${scopeKey(scope)}|${stackId}`, () =>
+      this.stacks.putJson(scopeKey(scope), stackId, json),
     )
   }
   listStacks(scope: Scope): StackRecord[] {
@@ -339,8 +344,8 @@ export class SqlCfnStore implements CfnStore {
     // Time first, then a process-local sequence: ids sort in the order events happened, also
     // across restarts (the clock moves on).
     const id = `${event.stackId}|${event.timestamp}|${String(++this.seq).padStart(10, '0')}`
-    const copy = structuredClone(event)
-    this.write(`event|${id}`, () => this.eventTable.put(scopeKey(scope), id, copy))
+    const json = JSON.stringify(event)
+    this.write(`event|${id}`, () => this.eventTable.putJson(scopeKey(scope), id, json))
   }
   events(scope: Scope, stackId: string): StackEvent[] {
     this.flush()
@@ -354,9 +359,10 @@ export class SqlCfnStore implements CfnStore {
     return this.changeSets.get(scopeKey(scope), id)
   }
   putChangeSet(scope: Scope, cs: ChangeSetRecord): void {
-    const copy = structuredClone(cs)
-    this.write(`changeset|${scopeKey(scope)}|${cs.changeSetId}`, () =>
-      this.changeSets.put(scopeKey(scope), copy.changeSetId, copy),
+    const { changeSetId } = cs
+    const json = JSON.stringify(cs)
+    this.write(`changeset|${scopeKey(scope)}|${changeSetId}`, () =>
+      this.changeSets.putJson(scopeKey(scope), changeSetId, json),
     )
   }
   deleteChangeSet(scope: Scope, id: string): void {

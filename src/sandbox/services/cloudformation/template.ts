@@ -10,7 +10,7 @@
  * Parameters: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
  * Capabilities: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
  */
-import { parseTemplate, tooDeepMessage, tooDeepPath } from '../../../model/cfn-yaml.js'
+import { leadingCommentsEnd, parseTemplate, tooDeepMessage, tooDeepPath } from '../../../model/cfn-yaml.js'
 import { CrosspipeError } from '../../../model/errors.js'
 import { templateError, validationError, insufficientCapabilities } from './errors.js'
 
@@ -504,16 +504,17 @@ export function checkCapabilities(t: Template, given: readonly string[]): void {
 
 /** Reads a template text and checks it; the one entry point the engine uses. */
 export function loadTemplate(text: string): Template {
-  const cached = parsed.get(text)
+  const key = cacheKey(text)
+  const cached = parsed.get(key)
   if (cached) {
     // Most recently used last, so the oldest is evicted first.
-    parsed.delete(text)
-    parsed.set(text, cached)
+    parsed.delete(key)
+    parsed.set(key, cached)
     return structuredClone(cached)
   }
   const template = checkTemplate(readTemplateText(text))
-  parsed.set(text, structuredClone(template))
-  parsedChars += text.length
+  parsed.set(key, structuredClone(template))
+  parsedChars += key.length
   for (const [k] of parsed) {
     if (parsedChars <= PARSED_CHARS_MAX || parsed.size <= 1) break
     parsed.delete(k)
@@ -523,11 +524,24 @@ export function loadTemplate(text: string): Template {
 }
 
 /**
- * Templates already read, by text: a stack operation reads its template at CreateChangeSet and
- * again at ExecuteChangeSet (and a deploy of many stacks from one template, once per stack), and
- * parsing YAML costs far more than a copy. Copies go out, so no caller can change another's.
+ * The key of a text in {@link parsed}: the text, with its leading comments (if any) replaced by one
+ * empty comment line. Texts with the same key read to the same template (comments carry no value,
+ * and no error a parse throws is kept), so the templates synth writes for each target account,
+ * which differ only in their header comments, are read once. A text without leading comments
+ * never starts with `#`, so it cannot share a key with one that has them (nor take JSON's path).
+ */
+function cacheKey(text: string): string {
+  const start = leadingCommentsEnd(text)
+  return start === 0 ? text : `#\n${text.slice(start)}`
+}
+
+/**
+ * Templates already read, by {@link cacheKey}: a stack operation reads its template at
+ * CreateChangeSet and again at ExecuteChangeSet (and a deploy of many stacks from one template,
+ * once per stack), and parsing YAML costs far more than a copy. Copies go out, so no caller can
+ * change another's.
  */
 const parsed = new Map<string, Template>()
 let parsedChars = 0
-/** At most this many characters of template text are kept (the texts are the keys). */
+/** At most this many characters of template text are kept (the keys are texts). */
 const PARSED_CHARS_MAX = 4_000_000
