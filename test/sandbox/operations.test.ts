@@ -17,7 +17,7 @@ import {
   writeQueryOutput,
   type ServiceModel,
 } from '../../src/sandbox/operations/index.js'
-import { AwsError } from '../../src/sandbox/gateway/errors.js'
+import { AwsError } from '../../src/sandbox/errors.js'
 import { toXml } from '../../src/sandbox/gateway/xml.js'
 
 /** A model in the generator's form, with one shape per constraint the validator knows. */

@@ -3,7 +3,7 @@
 // snippets, with the rule as eslint.config.js declares it, and on the real configuration.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ESLint, type Linter } from 'eslint'
@@ -103,4 +103,10 @@ test("the internal contracts name no service's own types: from services/ they im
   assert.ok(from.length >= 2, from.join(', '))
   const services = from.filter((p) => p.includes('/services/'))
   assert.deepEqual(services, ['../services/types.js'], `contracts.ts imports ${from.join(', ')}`)
+})
+
+test('AwsError is at the bottom of the sandbox: errors.ts imports nothing, and nothing reaches it through the gateway', () => {
+  const text = readFileSync(join(root, 'src/sandbox/errors.ts'), 'utf8')
+  assert.equal(text.match(/^(?:import|export)[^;]*?from '/gm), null, 'errors.ts imports nothing')
+  assert.equal(existsSync(join(root, 'src/sandbox/gateway/errors.ts')), false)
 })

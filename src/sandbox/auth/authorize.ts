@@ -11,7 +11,7 @@
 import { accessDeniedMessage, PolicyValidationError, simulate } from '../../iam/index.js'
 import { roleArn } from '../../iam/arn.js'
 import type { ContextValue, PolicyDocument, SimulateRequest, SimulateResult } from '../../iam/types.js'
-import { AwsError } from '../gateway/errors.js'
+import { AwsError } from '../errors.js'
 import type { Runtime } from '../runtime.js'
 import type { Identity } from './identity.js'
 

@@ -4,7 +4,7 @@
  * (https://docs.aws.amazon.com/kms/latest/APIReference/CommonErrors.html) and S3
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
  */
-import { AwsError } from './errors.js'
+import { AwsError } from '../errors.js'
 import { MAX_PRESIGNED_EXPIRES_SECONDS, type SigningRuleProblem } from './sigv4.js'
 
 /** The protocol family a failure is rendered for. */

@@ -4,7 +4,7 @@
  * - awsJson 1.0/1.1 (KMS…): https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
  * - restXml (S3): https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
  */
-import type { AwsError } from './errors.js'
+import type { AwsError } from '../errors.js'
 import { toXml, type XmlObject } from './xml.js'
 
 /** An HTTP answer ready to send. */

@@ -29,7 +29,7 @@ import {
   type ChunkSigning,
 } from './chunked.js'
 import { protocolOfRequest, unservedAnswer } from './unserved.js'
-import { AwsError, isAwsError } from './errors.js'
+import { AwsError, isAwsError } from '../errors.js'
 import { ClientGoneError, requestedChecksums, spoolBody, type SpooledBody } from './spool.js'
 import { jsonError, jsonResult, queryError, queryResult, s3Error, type WireResponse } from './protocols.js'
 import {

@@ -15,7 +15,7 @@
  *   every service model in botocore 1.43); the rest of the REST services are REST-JSON.
  */
 import { XML_NAMESPACES } from '../../iam/aws-facts.js'
-import { AwsError } from './errors.js'
+import { AwsError } from '../errors.js'
 import { jsonError, queryError } from './protocols.js'
 import type { WireResponse } from './protocols.js'
 

@@ -15,7 +15,7 @@
  * that adapter. Operations the model has but the service does not declare are not in `actions`, so
  * the gateway answers them "not supported by the crosspipe sandbox" in the service's protocol.
  */
-import { AwsError } from '../gateway/errors.js'
+import { AwsError } from '../errors.js'
 import type { JsonAction, JsonService, QueryAction, QueryService, RequestContext } from '../services/types.js'
 import { readJsonInput, writeJsonOutput } from './json.js'
 import { serviceModel, type ServiceModel } from './model.js'

@@ -7,7 +7,7 @@
  * does not name are ignored and `null` is absent, as AWS's JSON services do. A value of the wrong JSON
  * type is `SerializationException` (400), before any constraint is checked.
  */
-import { AwsError } from '../gateway/errors.js'
+import { AwsError } from '../errors.js'
 import { fieldsOf, setEntry, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/

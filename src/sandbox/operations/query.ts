@@ -11,7 +11,7 @@
  *   (repeated elements when flattened), maps as `<entry><key/><value/></entry>`, timestamps ISO 8601,
  *   booleans `true`/`false`, blobs base64.
  */
-import { AwsError } from '../gateway/errors.js'
+import { AwsError } from '../errors.js'
 import type { XmlObject, XmlValue } from '../gateway/xml.js'
 import type { QueryParams } from '../services/types.js'
 import { fieldsOf, setEntry, shapeOf, type ServiceModel, type Shape, type ShapeRef } from './model.js'

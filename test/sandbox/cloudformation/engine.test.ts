@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { harness } from './harness.js'
-import { AwsError } from '../../../src/sandbox/gateway/errors.js'
+import { AwsError } from '../../../src/sandbox/errors.js'
 import type { ResourceProvider } from '../../../src/sandbox/cfn-providers.js'
 
 function slowProvider(log: string[], counter: { now: number; max: number }): ResourceProvider {

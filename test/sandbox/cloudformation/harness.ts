@@ -3,7 +3,7 @@
 // which the SSM provider and SSM template parameters reach through the SSM API, are kept by a
 // minimal Parameter Store in the store's local resources (`ssm-parameter`, by name), which the
 // cases read and seed; the real service is tested in test/sandbox/ssm.test.ts.
-import { AwsError } from '../../../src/sandbox/gateway/errors.js'
+import { AwsError } from '../../../src/sandbox/errors.js'
 import { CloudFormationEngine, type OpContext } from '../../../src/sandbox/services/cloudformation/engine.js'
 import { LOCAL_PROVIDERS } from '../../../src/sandbox/services/cloudformation/providers/local.js'
 import { ProviderRegistry, type AwsCalls } from '../../../src/sandbox/cfn-providers.js'

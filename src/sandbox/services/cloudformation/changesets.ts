@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { formatArn } from '../../../iam/arn.js'
-import { isAwsError } from '../../gateway/errors.js'
+import { isAwsError } from '../../errors.js'
 import {
   alreadyExists,
   changeSetNotFound,

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { dnsSuffix } from '../../../iam/aws-facts.js'
-import { isAwsError } from '../../gateway/errors.js'
+import { isAwsError } from '../../errors.js'
 import { templateError, validationError } from './errors.js'
 import type { StackEvents } from './events.js'
 import { dependencies, getAttPairs, pruneIf } from './graph.js'

@@ -5,7 +5,7 @@
  * InsufficientCapabilitiesException, LimitExceededException, TokenAlreadyExistsException).
  * Message texts are the ones clients match on; SPEC.md lists where each one comes from.
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 /** `ValidationError` (400): bad input, unknown stack, template format errors. */
 export function validationError(message: string): AwsError {

@@ -15,7 +15,7 @@
 import { parseArn, servicePrincipal, simulate } from '../../../iam/index.js'
 import { authorize as authorizeCall } from '../../auth/authorize.js'
 import { identityOf, type Identity } from '../../auth/identity.js'
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 import { callJson, callQueryResult, callRest, type Unsupported } from '../../internal/client.js'
 import type { Runtime } from '../../runtime.js'
 import { issueSession } from '../../auth/sessions.js'

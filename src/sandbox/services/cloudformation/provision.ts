@@ -3,7 +3,7 @@
  * work graph (src/workgraph), creating, updating in place or replacing each one, and resolving
  * the outputs and exports once they are done.
  */
-import { isAwsError } from '../../gateway/errors.js'
+import { isAwsError } from '../../errors.js'
 import { runWorkGraph } from '../../../workgraph/index.js'
 import {
   ResourceFailure,

@@ -2,7 +2,7 @@
  * CodeBuild's errors (https://docs.aws.amazon.com/codebuild/latest/APIReference/CommonErrors.html
  * and each operation's Errors section): all HTTP 400 in awsJson's `__type` form.
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 /** `InvalidInputException`: the input fails a constraint. */
 export function invalidInput(message: string): AwsError {

@@ -19,7 +19,7 @@
 import type * as Logs from '@aws-sdk/client-cloudwatch-logs'
 import { formatArn } from '../../../iam/arn.js'
 import { authorize } from '../../auth/authorize.js'
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 import type { Runtime } from '../../runtime.js'
 import { jsonService, operation } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'

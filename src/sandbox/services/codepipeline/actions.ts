@@ -15,7 +15,7 @@ import { zipSync } from 'fflate'
 import { formatArn } from '../../../iam/arn.js'
 import { dnsSuffix } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 import type { Runtime } from '../../runtime.js'
 import {
   callJson,

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { formatArn } from '../../../iam/arn.js'
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 import type { Runtime } from '../../runtime.js'
 import { callRest, type Acting } from '../../internal/client.js'
 import type { ArtifactRef, ArtifactStore, PipelineDeclaration } from './store.js'

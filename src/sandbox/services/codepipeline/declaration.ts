@@ -9,7 +9,7 @@
  */
 import type * as Cp from '@aws-sdk/client-codepipeline'
 import { ALL_REGIONS } from '../../../iam/arn.js'
-import type { AwsError } from '../../gateway/errors.js'
+import type { AwsError } from '../../errors.js'
 import type { Validated } from '../../operations/index.js'
 import { invalidActionDeclaration, invalidStageDeclaration, invalidStructure } from './errors.js'
 import type { ActionDeclaration, ArtifactStore, PipelineDeclaration, StageDeclaration } from './store.js'

@@ -3,7 +3,7 @@
  * (https://docs.aws.amazon.com/codepipeline/latest/APIReference/CommonErrors.html). All HTTP 400
  * in awsJson's `__type` form.
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 const e =
   (code: string) =>

@@ -2,7 +2,7 @@
  * ECR's error answers (awsJson `__type`), from the "Errors" sections of
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/ — all HTTP 400.
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 /** `RepositoryNotFoundException` (API_DescribeRepositories.html). */
 export function repositoryNotFound(name: string, registryId: string): AwsError {

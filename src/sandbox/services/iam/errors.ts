@@ -2,7 +2,7 @@
  * IAM's error answers, from https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html
  * and each action's "Errors" section.
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 /** `NoSuchEntity` (404): e.g. `The role with name X cannot be found.` */
 export function noSuchEntity(message: string): AwsError {

@@ -2,7 +2,7 @@
  * KMS's error answers (awsJson `__type`), from the "Errors" sections of
  * https://docs.aws.amazon.com/kms/latest/APIReference/ — all HTTP 400 except where noted.
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 /** `NotFoundException`: no such key or alias. */
 export function notFound(message: string): AwsError {

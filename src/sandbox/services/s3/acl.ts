@@ -8,7 +8,7 @@
  * and one on a bucket with ACLs enabled (ObjectWriter, BucketOwnerPreferred) is 501, never
  * accepted and ignored.
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 import { aclNotSupported, invalidArgument, malformedAcl, notImplemented } from './errors.js'
 import type { BucketRecord } from './store.js'
 

@@ -2,7 +2,7 @@
  * S3's error answers, from https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
  * (code, HTTP status and message as listed there).
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 /** `NoSuchBucket` (404). */
 export function noSuchBucket(bucket: string): AwsError {

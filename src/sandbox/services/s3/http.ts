@@ -8,7 +8,7 @@
  * layer's restXml reader and writer (operations/rest-xml.ts) from AWS's S3 model.
  */
 import { XML_NAMESPACES } from '../../../iam/aws-facts.js'
-import type { AwsError } from '../../gateway/errors.js'
+import type { AwsError } from '../../errors.js'
 import {
   payloadOf,
   readXmlPayload,

@@ -1,6 +1,6 @@
 /** Small pure helpers shared by S3's operations. */
 import { createHash, randomBytes } from 'node:crypto'
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 /** The canonical user id of an account (S3 shows owners by it). */
 export function canonicalId(account: string): string {

@@ -15,7 +15,7 @@
 import type * as Ssm from '@aws-sdk/client-ssm'
 import { formatArn } from '../../../iam/arn.js'
 import { authorize } from '../../auth/authorize.js'
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 import type { Runtime } from '../../runtime.js'
 import { jsonService, operation } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'

@@ -2,7 +2,7 @@
  * Systems Manager's error answers (awsJson `__type`), from the "Errors" sections of
  * https://docs.aws.amazon.com/systems-manager/latest/APIReference/ — all HTTP 400.
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 /** `ParameterNotFound` (API_GetParameter.html). */
 export function parameterNotFound(name: string): AwsError {

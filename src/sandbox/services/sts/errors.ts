@@ -2,7 +2,7 @@
  * STS's error answers: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html#API_AssumeRole_Errors
  * and https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html.
  */
-import { AwsError } from '../../gateway/errors.js'
+import { AwsError } from '../../errors.js'
 
 /** `MalformedPolicyDocument` (400): the session policy is not valid JSON or not a policy. */
 export function malformedPolicyDocument(message: string): AwsError {

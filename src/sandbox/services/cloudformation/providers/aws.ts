@@ -13,7 +13,7 @@
  */
 import { formatArn } from '../../../../iam/arn.js'
 import { XML_NAMESPACES } from '../../../../iam/aws-facts.js'
-import { AwsError } from '../../../gateway/errors.js'
+import { AwsError } from '../../../errors.js'
 import { escapeXml } from '../../../gateway/xml.js'
 import type { XmlObject } from '../../../gateway/xml.js'
 import { authorizeCatalogued } from './catalogue.js'

@@ -15,7 +15,7 @@
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-waitconditionhandle.html
  */
 import { formatArn, parseArn } from '../../../../iam/arn.js'
-import { AwsError } from '../../../gateway/errors.js'
+import { AwsError } from '../../../errors.js'
 import { authorizeCatalogued } from './catalogue.js'
 import type { ProviderContext, ProvisionResult, ResourceProvider } from '../../../cfn-providers.js'
 

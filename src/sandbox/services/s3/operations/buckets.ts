@@ -21,7 +21,7 @@ import type {
 } from '@aws-sdk/client-s3'
 import type { ContextValue } from '../../../../iam/types.js'
 import { authorize } from '../../../auth/authorize.js'
-import { AwsError } from '../../../gateway/errors.js'
+import { AwsError } from '../../../errors.js'
 import { escapeXml } from '../../../gateway/xml.js'
 import { checkCreateBucketAcl } from '../acl.js'
 import {

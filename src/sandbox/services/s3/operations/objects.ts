@@ -29,7 +29,7 @@ import type {
   PutObjectTaggingRequest,
 } from '@aws-sdk/client-s3'
 import type { RequestContext, RestRequest } from '../../types.js'
-import { AwsError, isAwsError } from '../../../gateway/errors.js'
+import { AwsError, isAwsError } from '../../../errors.js'
 import {
   algorithmOfHeader,
   checksum,
