@@ -453,7 +453,12 @@ export const CopyObject = operation<CopyObjectRequest, CopyObjectOutput>({
     MetadataDirective: header('x-amz-metadata-directive'),
   },
   output: {
-    headers: { ...WRITE_OUTPUT, CopySourceVersionId: 'x-amz-copy-source-version-id' },
+    // The copy's ETag and checksums are in the body (CopyObjectResult), not in headers as for PutObject.
+    headers: {
+      VersionId: 'x-amz-version-id',
+      ...ENCRYPTION_HEADERS,
+      CopySourceVersionId: 'x-amz-copy-source-version-id',
+    },
   },
   async run(input, { env, ctx, req, bucket: b }) {
     const key = input.Key!
