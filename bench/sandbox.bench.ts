@@ -169,10 +169,12 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 async function startSandboxChild(): Promise<Target & { root: Creds; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'crosspipe-bench-'))
-  const entry = join(import.meta.dirname, '../src/sandbox/process.ts')
+  // The built entry `crosspipe sandbox --detach` starts (`npm run bench` builds first), not the
+  // TypeScript sources under tsx, whose loader thread a user's sandbox does not have.
+  const entry = join(import.meta.dirname, '../dist/cli/process.js')
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', entry, JSON.stringify({ stateDir: dir, port: 0, accounts: { ci: '111111111111' } })],
+    [entry, JSON.stringify({ stateDir: dir, port: 0, accounts: { ci: '111111111111' } })],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
