@@ -125,6 +125,29 @@ export function endpointHost(service: string, region: string): string {
   return `${service}.${region}.${dnsSuffixOfRegion(region)}`
 }
 
+// ------------------------------------------------------------------------------------- consoles
+
+/**
+ * The host of the AWS Management Console of each partition: `console.aws.amazon.com` (the
+ * CloudWatch console links CodeBuild gives its builds, e.g. `deep-link` in
+ * https://docs.aws.amazon.com/codebuild/latest/userguide/sample-build-notifications-ref.html),
+ * `console.amazonaws.cn` (https://docs.amazonaws.cn/en_us/IAM/latest/UserGuide/id_users_sign-in.html),
+ * `console.amazonaws-us-gov.com` (https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/configure-account.html).
+ */
+const CONSOLE_HOSTS: Readonly<Record<string, string>> = {
+  aws: 'console.aws.amazon.com',
+  'aws-cn': 'console.amazonaws.cn',
+  'aws-us-gov': 'console.amazonaws-us-gov.com',
+}
+
+/**
+ * The console host of a partition; an unknown partition gets the commercial partition's, as
+ * {@link dnsSuffix} does.
+ */
+export function consoleHost(partition: string): string {
+  return CONSOLE_HOSTS[partition] ?? CONSOLE_HOSTS[DEFAULT_PARTITION]!
+}
+
 // ---------------------------------------------------------------------------- service principals
 
 /**

@@ -13,6 +13,7 @@ import {
   DEFAULT_PARTITION,
   PARTITIONS,
   QUOTAS,
+  consoleHost,
   dnsSuffix,
   dnsSuffixOfRegion,
   endpointHost,
@@ -87,6 +88,18 @@ test('DNS suffixes: China under amazonaws.com.cn; an unknown partition or region
   assert.equal(checkDnsSuffix, dnsSuffix)
   assert.equal(CHECK_DEFAULT_PARTITION, DEFAULT_PARTITION)
   assert.equal(SANDBOX_DEFAULT_PARTITION, DEFAULT_PARTITION)
+})
+
+test('console hosts: one per partition, the commercial one for an unknown partition', () => {
+  assert.deepEqual(
+    Object.keys(PARTITIONS).map((p) => [p, consoleHost(p)]),
+    [
+      ['aws', 'console.aws.amazon.com'],
+      ['aws-cn', 'console.amazonaws.cn'],
+      ['aws-us-gov', 'console.amazonaws-us-gov.com'],
+    ],
+  )
+  assert.equal(consoleHost('aws-nope'), consoleHost(DEFAULT_PARTITION))
 })
 
 test("endpoint hosts are the AWS SDK's own endpoints, in every region crosspipe knows", () => {

@@ -1266,9 +1266,12 @@ def codebuild_scenario():
         },
         ids=[build['id'], f'{name}:00000000-0000-0000-0000-000000000000'],
     )
-    gap(
-        'codebuild.batch_get_builds: a build that logs to CloudWatch Logs has no logs.deepLink (API_LogsLocation.html: the URL of the build log in CloudWatch Logs)',
-        lambda: ok(cb.batch_get_builds, {'builds.0.logs.deepLink': S}, ids=[build['id']]),
+    # API_LogsLocation.html: deepLink, the build's log in the CloudWatch console, in the form of
+    # https://docs.aws.amazon.com/codebuild/latest/userguide/sample-build-notifications-ref.html (deep-link).
+    ok(
+        cb.batch_get_builds,
+        {'builds.0.logs.deepLink': f"https://console.aws.amazon.com/cloudwatch/home?region={REGION}#logEvent:group=/aws/codebuild/{name};stream={build['id'].split(':')[1]}"},
+        ids=[build['id']],
     )
     # https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StopBuild.html: a long build, stopped.
     slow = ok(cb.start_build, {'build.id': S}, projectName=name, buildspecOverride='version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 60\n')['build']
@@ -1330,11 +1333,9 @@ def logs_scenario():
         logGroupName=group,
         logStreamNamePrefix=stream,
     )
-    fails('ResourceNotFoundException', 400, logs.describe_log_streams, logGroupName='/b3/none')
-    gap(
-        'logs.describe_log_streams of a created log group without streams: ResourceNotFoundException "The specified log group does not exist." instead of an empty logStreams',
-        lambda: ok(logs.describe_log_streams, {'logStreams': []}, logGroupName='/b3/group'),
-    )
+    fails('ResourceNotFoundException', 400, logs.describe_log_streams, message='log group does not exist', logGroupName='/b3/none')
+    # A created log group without streams: none listed.
+    ok(logs.describe_log_streams, {'logStreams': []}, logGroupName='/b3/group')
     # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
     ok(
         logs.get_log_events,
@@ -1350,10 +1351,9 @@ def logs_scenario():
         startFromHead=True,
     )
     fails('ResourceNotFoundException', 400, logs.get_log_events, message='log stream does not exist', logGroupName=group, logStreamName='none')
-    gap(
-        'logs.get_log_events of a created log group without streams: "The specified log group does not exist." instead of "The specified log stream does not exist."',
-        lambda: fails('ResourceNotFoundException', 400, logs.get_log_events, message='log stream does not exist', logGroupName='/b3/group', logStreamName='none'),
-    )
+    # A created log group without streams: the stream is what does not exist; a group nobody created is.
+    fails('ResourceNotFoundException', 400, logs.get_log_events, message='log stream does not exist', logGroupName='/b3/group', logStreamName='none')
+    fails('ResourceNotFoundException', 400, logs.get_log_events, message='log group does not exist', logGroupName='/b3/none', logStreamName='none')
     # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html
     ok(
         logs.filter_log_events,

@@ -21,7 +21,9 @@ import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
   DescribeLogGroupsCommand,
+  DescribeLogStreamsCommand,
   FilterLogEventsCommand,
+  GetLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs'
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { CreateKeyCommand } from '@aws-sdk/client-kms'
@@ -399,6 +401,12 @@ test('build logs are readable through CloudWatch Logs; a service role that may n
     logStreamName: 'nope',
   })
   assert.equal(missing.body.__type, 'ResourceNotFoundException')
+  assert.equal(missing.body.message, 'The specified log stream does not exist.')
+  // The build's log in the CloudWatch console, in the form CodeBuild gives (API_LogsLocation.html).
+  assert.equal(
+    b.logs!.deepLink,
+    `https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#logEvent:group=/aws/codebuild/logged;stream=${b.logs!.streamName!}`,
+  )
 
   // ListBuilds: every build of the account and region, newest first; ASCENDING reverses it.
   const listed = await cb.send(new ListBuildsCommand({}))
@@ -419,6 +427,23 @@ test('build logs are readable through CloudWatch Logs; a service role that may n
   assert.equal(again.name, 'ResourceAlreadyExistsException')
   const bad = await failure(logs.send(new CreateLogGroupCommand({ logGroupName: 'no spaces' })))
   assert.equal(bad.name, 'InvalidParameterException')
+  // A created group exists without streams: none listed, and a stream in it is what is missing;
+  // a group nobody created is missing for both.
+  const empty = await logs.send(new DescribeLogStreamsCommand({ logGroupName: '/my/app' }))
+  assert.deepEqual(empty.logStreams, [])
+  const noStream = await failure(
+    logs.send(new GetLogEventsCommand({ logGroupName: '/my/app', logStreamName: 'none' })),
+  )
+  assert.equal(noStream.name, 'ResourceNotFoundException')
+  assert.equal(noStream.message, 'The specified log stream does not exist.')
+  for (const call of [
+    () => logs.send(new DescribeLogStreamsCommand({ logGroupName: '/my/none' })),
+    () => logs.send(new GetLogEventsCommand({ logGroupName: '/my/none', logStreamName: 'none' })),
+  ]) {
+    const e = await failure(call())
+    assert.equal(e.name, 'ResourceNotFoundException')
+    assert.equal(e.message, 'The specified log group does not exist.')
+  }
   const groups = await logs.send(new DescribeLogGroupsCommand({}))
   const names = groups.logGroups!.map((g) => g.logGroupName)
   assert.ok(names.includes('/my/app') && names.includes('/aws/codebuild/logged'), names.join(' '))
@@ -477,4 +502,7 @@ test('build logs are readable through CloudWatch Logs; a service role that may n
   )
   const ok = await finished((await cb.send(new StartBuildCommand({ projectName: 'unlogged' }))).build!.id!)
   assert.equal(ok.buildStatus, 'SUCCEEDED')
+  // Its log is not in CloudWatch Logs: no console link to it.
+  assert.equal(ok.logs!.cloudWatchLogs!.status, 'DISABLED')
+  assert.equal(ok.logs!.deepLink, undefined)
 })

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { formatArn, parseArn } from '../../../iam/arn.js'
-import { servicePrincipal } from '../../../iam/aws-facts.js'
+import { consoleHost, servicePrincipal } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../errors.js'
 import type { Runtime } from '../../runtime.js'
@@ -223,6 +223,7 @@ export function codebuildService(runtime: Runtime): JsonService {
   function buildOut(b: BuildRecord): Cb.Build {
     const uuid = b.id.split(':').pop() ?? ''
     const group = `/aws/codebuild/${b.projectName}`
+    const cloudWatch = cloudWatchLogsEnabled(b.logsConfig)
     return {
       id: b.id,
       arn: b.arn,
@@ -262,8 +263,16 @@ export function codebuildService(runtime: Runtime): JsonService {
           account: b.account,
           resource: `log-group:${group}:log-stream:${uuid}`,
         }),
+        // The build's log in the CloudWatch console of the build's partition, in the form CodeBuild
+        // gives (`…/cloudwatch/home?region=<region>#logEvent:group=<group>;stream=<stream>`, the
+        // `deep-link` of https://docs.aws.amazon.com/codebuild/latest/userguide/sample-build-notifications-ref.html
+        // and https://docs.aws.amazon.com/codebuild/latest/APIReference/API_LogsLocation.html);
+        // none for a build that does not log to CloudWatch Logs.
+        deepLink: cloudWatch
+          ? `https://${consoleHost(runtime.partition(b.region))}/cloudwatch/home?region=${b.region}#logEvent:group=${group};stream=${uuid}`
+          : undefined,
         cloudWatchLogs: {
-          status: cloudWatchLogsEnabled(b.logsConfig) ? 'ENABLED' : 'DISABLED',
+          status: cloudWatch ? 'ENABLED' : 'DISABLED',
           groupName: group,
           streamName: uuid,
         },

@@ -132,6 +132,16 @@ export function logsService(runtime: Runtime): JsonService {
       .filter((b) => b.projectName === project && cloudWatchLogsEnabled(b.logsConfig))
   }
 
+  /**
+   * Whether a log group exists: made with CreateLogGroup, or the group of a build that logged to
+   * CloudWatch Logs. A group without streams exists all the same: DescribeLogStreams lists none
+   * and GetLogEvents finds no stream in it, where a group that does not exist is
+   * ResourceNotFoundException "The specified log group does not exist." for both.
+   */
+  const groupExists = (ctx: RequestContext, group: string): boolean =>
+    groups.get(scopeOf(ctx.identity.account, ctx.region), group) !== undefined ||
+    buildsOf(ctx, group).length > 0
+
   /** Every log group of the caller's account and region: created ones and build log groups. */
   const allGroups = (ctx: RequestContext): GroupRecord[] => {
     const scope = scopeOf(ctx.identity.account, ctx.region)
@@ -202,8 +212,7 @@ export function logsService(runtime: Runtime): JsonService {
         (input, ctx) => {
           const group = groupOf(input)
           authorize(ctx, { action: 'logs:FilterLogEvents', resource: groupArn(ctx, group) }, 'json')
-          if (!allGroups(ctx).some((g) => g.name === group))
-            throw notFound('The specified log group does not exist.')
+          if (!groupExists(ctx, group)) throw notFound('The specified log group does not exist.')
           const names = input.logStreamNames
           const prefix = input.logStreamNamePrefix
           if (names !== undefined && prefix !== undefined)
@@ -246,9 +255,8 @@ export function logsService(runtime: Runtime): JsonService {
         const group = groupOf(input)
         const stream = input.logStreamName
         authorize(ctx, { action: 'logs:GetLogEvents', resource: groupArn(ctx, group, stream) }, 'json')
-        const builds = buildsOf(ctx, group)
-        if (!builds.length) throw notFound('The specified log group does not exist.')
-        const b = builds.find((x) => x.id.endsWith(`:${stream}`))
+        if (!groupExists(ctx, group)) throw notFound('The specified log group does not exist.')
+        const b = buildsOf(ctx, group).find((x) => x.id.endsWith(`:${stream}`))
         if (!b) throw notFound('The specified log stream does not exist.')
         let events = logEvents(store.readLog(b.id), Date.parse(b.startTime))
         const { startTime, endTime } = input
@@ -277,8 +285,8 @@ export function logsService(runtime: Runtime): JsonService {
         (input, ctx) => {
           const group = groupOf(input)
           authorize(ctx, { action: 'logs:DescribeLogStreams', resource: groupArn(ctx, group) }, 'json')
+          if (!groupExists(ctx, group)) throw notFound('The specified log group does not exist.')
           const builds = buildsOf(ctx, group)
-          if (!builds.length) throw notFound('The specified log group does not exist.')
           const prefix = input.logStreamNamePrefix ?? ''
           const streams = builds
             .map((b) => {
