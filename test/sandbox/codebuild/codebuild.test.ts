@@ -506,3 +506,43 @@ test('build logs are readable through CloudWatch Logs; a service role that may n
   assert.equal(ok.logs!.cloudWatchLogs!.status, 'DISABLED')
   assert.equal(ok.logs!.deepLink, undefined)
 })
+
+test('what the sandbox would not do is refused, not ignored: a custom log group or S3 logs, StartBuild overrides it does not honour', async () => {
+  const refused = async (p: Promise<unknown>, text: RegExp): Promise<void> =>
+    assert.rejects(p, (e: Error) => e.name === 'InvalidInputException' && text.test(e.message))
+  const yml = 'version: 0.2\nphases:\n  build:\n    commands:\n      - "true"\n'
+  await refused(
+    cb.send(
+      project('own-group', yml, {
+        logsConfig: { cloudWatchLogs: { status: 'ENABLED', groupName: '/mine' } },
+      }),
+    ),
+    /groupName and streamName are not supported by the crosspipe sandbox/,
+  )
+  await refused(
+    cb.send(
+      project('s3-logs', yml, {
+        logsConfig: { s3Logs: { status: 'ENABLED', location: 'bucket/prefix' } },
+      }),
+    ),
+    /s3Logs ENABLED is not supported/,
+  )
+  await cb.send(project('overrides', yml))
+  await refused(
+    cb.send(new StartBuildCommand({ projectName: 'overrides', imageOverride: 'aws/codebuild/standard:6.0' })),
+    /StartBuild imageOverride is not supported by the crosspipe sandbox/,
+  )
+  await refused(
+    cb.send(
+      new StartBuildCommand({
+        projectName: 'overrides',
+        computeTypeOverride: 'BUILD_GENERAL1_LARGE',
+        privilegedModeOverride: true,
+      }),
+    ),
+    /computeTypeOverride, privilegedModeOverride are not supported/,
+  )
+  // What it honours still runs.
+  const b = await cb.send(new StartBuildCommand({ projectName: 'overrides', timeoutInMinutesOverride: 5 }))
+  assert.equal((await finished(b.build!.id!)).buildStatus, 'SUCCEEDED')
+})

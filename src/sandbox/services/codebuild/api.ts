@@ -27,7 +27,7 @@ import type {
   StartBuildInput,
 } from '../../internal/contracts.js'
 import { alreadyExists, invalidInput, notFound } from './errors.js'
-import { cloudWatchLogsEnabled } from './logs-config.js'
+import { cloudWatchLogsEnabled, unsupportedLogsConfig } from './logs-config.js'
 import { BuildRunner } from './runner.js'
 import {
   CodeBuildStore,
@@ -51,6 +51,28 @@ function envVars(v: readonly { name: string; value: string; type?: string }[] | 
     return { name: x.name, value: x.value, type }
   })
 }
+
+/** A project's logsConfig, refused where it asks for what the sandbox would not do. */
+function logsConfigOf<T extends Cb.LogsConfig>(c: T): T {
+  const why = unsupportedLogsConfig(c, 'logsConfig')
+  if (why) throw invalidInput(why)
+  return c
+}
+
+/**
+ * StartBuild's members the sandbox honours; any other override sent is refused rather than
+ * ignored (a build that silently ran with the project's image, source or artifacts instead of the
+ * ones asked for would be worse than an error).
+ */
+const START_BUILD_HONOURED = new Set([
+  'projectName',
+  'sourceVersion',
+  'buildspecOverride',
+  'environmentVariablesOverride',
+  'timeoutInMinutesOverride',
+  // Retrying with the same token is the same request; the sandbox starts each build once anyway.
+  'idempotencyToken',
+])
 
 /** A stored ISO time as the SDK's `Date` (the layer writes epoch seconds). */
 function at(iso: string | undefined): Date | undefined {
@@ -388,7 +410,7 @@ export function codebuildService(runtime: Runtime): JsonService {
       timeoutInMinutes: input.timeoutInMinutes ?? existing?.timeoutInMinutes ?? 60,
       queuedTimeoutInMinutes: input.queuedTimeoutInMinutes ?? existing?.queuedTimeoutInMinutes ?? 480,
       encryptionKey: input.encryptionKey ?? existing?.encryptionKey ?? defaultKey(ctx, account),
-      logsConfig: input.logsConfig ? { ...input.logsConfig } : existing?.logsConfig,
+      logsConfig: input.logsConfig ? { ...logsConfigOf(input.logsConfig) } : existing?.logsConfig,
       tags: input.tags?.map((t) => ({ key: t.key ?? '', value: t.value ?? '' })) ?? existing?.tags ?? [],
     }
   }
@@ -518,6 +540,13 @@ export function codebuildService(runtime: Runtime): JsonService {
       }),
 
       operation<Cb.StartBuildInput, Cb.StartBuildOutput>('StartBuild', (input, ctx) => {
+        const ignored = Object.keys(input).filter(
+          (k) => !START_BUILD_HONOURED.has(k) && (input as Record<string, unknown>)[k] !== undefined,
+        )
+        if (ignored.length > 0)
+          throw invalidInput(
+            `StartBuild ${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} not supported by the crosspipe sandbox: it runs a build as its project says, with sourceVersion, buildspecOverride, environmentVariablesOverride and timeoutInMinutesOverride`,
+          )
         const b = startBuild(ctx, {
           projectName: input.projectName,
           sourceVersion: input.sourceVersion,
