@@ -214,7 +214,8 @@ export const UploadPartCopy = operation<UploadPartCopyRequest, UploadPartCopyOut
  * virtual-hosted request, `<scheme>://<host>/<bucket>/<key>` for a path-style one
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html). S3 form-encodes the
  * key there: `/` as `%2F`, a space as `+` (the SDKs decode it: aws-sdk-js-v3 lib-storage, aws-sdk-go
- * s3manager). A request without a host (none reaches S3 so) gets the regional virtual-hosted form.
+ * s3manager). A request without a Host header, which HTTP/1.1 requires (RFC 9112), gets S3's own
+ * regional virtual-hosted form.
  */
 function objectUrl({ ctx, req, bucket: b }: BucketCall, key: string): string {
   const k = new URLSearchParams([['', key]]).toString().slice(1)
