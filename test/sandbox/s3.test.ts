@@ -1,8 +1,10 @@
 // S3 through the SDK v3 client: buckets and their configuration, objects, versions, ranges,
-// copies, listings, multipart uploads, presigned URLs.
+// copies, listings, multipart uploads and their parts read by partNumber, presigned URLs.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import {
   CreateBucketCommand,
@@ -39,8 +41,11 @@ import {
   GetObjectTaggingCommand,
   PutObjectTaggingCommand,
   DeleteObjectTaggingCommand,
+  type CompleteMultipartUploadCommandOutput,
+  type S3Client,
 } from '@aws-sdk/client-s3'
-import { harness, failure, presignS3, type Harness } from './helpers.js'
+import Database from 'better-sqlite3'
+import { harness, failure, presignS3, signRaw, type Harness } from './helpers.js'
 
 let h: Harness
 before(async () => {
@@ -470,6 +475,177 @@ test('multipart upload: parts, completion ETag, abort, small parts refused', asy
     ).name,
     'NoSuchUpload',
   )
+})
+
+/** Uploads `parts` (number → body) as one multipart upload and completes it from all of them. */
+async function uploadInParts(
+  c: S3Client,
+  bucket: string,
+  key: string,
+  parts: readonly (readonly [number, Buffer | string])[],
+): Promise<CompleteMultipartUploadCommandOutput> {
+  const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
+  const done: { PartNumber: number; ETag: string }[] = []
+  for (const [PartNumber, Body] of parts) {
+    const r = await c.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body }))
+    done.push({ PartNumber, ETag: r.ETag! })
+  }
+  return c.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: done },
+    }),
+  )
+}
+
+test('partNumber reads one part: 206, its bytes and Content-Range, PartsCount only then', async () => {
+  const c = s3()
+  await c.send(new CreateBucketCommand({ Bucket: 'parts' }))
+  const p1 = Buffer.alloc(5 * 1024 * 1024, 'a')
+  const p2 = Buffer.from('the tail part')
+  const total = p1.length + p2.length
+  await uploadInParts(c, 'parts', 'two', [
+    [1, p1],
+    [2, p2],
+  ])
+
+  // Without partNumber: the whole object, and no PartsCount (API_HeadObject.html).
+  const whole = await c.send(new HeadObjectCommand({ Bucket: 'parts', Key: 'two' }))
+  assert.equal(whole.$metadata.httpStatusCode, 200)
+  assert.equal(whole.ContentLength, total)
+  assert.equal(whole.PartsCount, undefined)
+  assert.equal(whole.ContentRange, undefined)
+  const wholeGet = await c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two' }))
+  assert.equal(wholeGet.PartsCount, undefined)
+  await wholeGet.Body!.transformToByteArray()
+
+  const h1 = await c.send(new HeadObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 1 }))
+  assert.equal(h1.$metadata.httpStatusCode, 206)
+  assert.deepEqual(
+    [h1.ContentLength, h1.ContentRange, h1.PartsCount],
+    [p1.length, `bytes 0-${p1.length - 1}/${total}`, 2],
+  )
+  // The ETag stays the object's.
+  assert.match(h1.ETag!, /^"[0-9a-f]{32}-2"$/)
+  const g1 = await c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 1 }))
+  assert.equal(g1.$metadata.httpStatusCode, 206)
+  assert.ok(Buffer.from(await g1.Body!.transformToByteArray()).equals(p1))
+  const g2 = await c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 2 }))
+  assert.deepEqual(
+    [g2.$metadata.httpStatusCode, g2.ContentLength, g2.ContentRange, g2.PartsCount],
+    [206, p2.length, `bytes ${p1.length}-${total - 1}/${total}`, 2],
+  )
+  assert.equal(await g2.Body!.transformToString(), 'the tail part')
+
+  // Beyond the parts: InvalidPartNumber, 416 (ErrorResponses.html); not a part number at all: InvalidArgument.
+  const beyond = await failure(c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 3 })))
+  assert.deepEqual([beyond.name, beyond.status], ['InvalidPartNumber', 416])
+  const headBeyond = await failure(
+    c.send(new HeadObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 3 })),
+  )
+  assert.equal(headBeyond.status, 416)
+  for (const n of [0, 10001]) {
+    const bad = await failure(c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: n })))
+    assert.deepEqual([bad.name, bad.status], ['InvalidArgument', 400], `partNumber ${n}`)
+    assert.match(bad.message, /between 1 and 10000/)
+  }
+  const both = await failure(
+    c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 1, Range: 'bytes=0-1' })),
+  )
+  assert.deepEqual([both.name, both.status], ['InvalidRequest', 400])
+  assert.match(both.message, /both Range header and partNumber/)
+
+  // An object put whole is one part: part 1 is all of it (206, no PartsCount), part 2 does not exist.
+  await c.send(new PutObjectCommand({ Bucket: 'parts', Key: 'one', Body: 'single' }))
+  const o1 = await c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'one', PartNumber: 1 }))
+  assert.deepEqual(
+    [o1.$metadata.httpStatusCode, o1.ContentLength, o1.ContentRange, o1.PartsCount],
+    [206, 6, 'bytes 0-5/6', undefined],
+  )
+  assert.equal(await o1.Body!.transformToString(), 'single')
+  const o2 = await failure(c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'one', PartNumber: 2 })))
+  assert.deepEqual([o2.name, o2.status], ['InvalidPartNumber', 416])
+
+  // Completed from parts 1 and 3: read as parts 1 and 2, in the order they were put together.
+  await uploadInParts(c, 'parts', 'gap', [
+    [1, p1],
+    [3, 'third'],
+  ])
+  const gap2 = await c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'gap', PartNumber: 2 }))
+  assert.deepEqual(
+    [gap2.ContentRange, gap2.PartsCount],
+    [`bytes ${p1.length}-${p1.length + 4}/${p1.length + 5}`, 2],
+  )
+  assert.equal(await gap2.Body!.transformToString(), 'third')
+  assert.equal(
+    (await failure(c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'gap', PartNumber: 3 })))).name,
+    'InvalidPartNumber',
+  )
+
+  // An object an older sandbox completed kept its parts count but not their sizes: one part of it
+  // cannot be found, and the answer says so; the whole object and byte ranges still read.
+  const db = new Database(join(h.dir, 'sandbox.db'))
+  const row = db.prepare("SELECT meta FROM s3_objects WHERE bucket = 'parts' AND key = 'two'").get() as {
+    meta: string
+  }
+  const { partSizes, ...old } = JSON.parse(row.meta) as { partSizes?: number[] }
+  assert.deepEqual(partSizes, [p1.length, p2.length])
+  db.prepare("UPDATE s3_objects SET meta = ? WHERE bucket = 'parts' AND key = 'two'").run(JSON.stringify(old))
+  db.close()
+  const older = await failure(c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 1 })))
+  assert.deepEqual([older.name, older.status], ['NotImplemented', 501])
+  assert.match(older.message, /older crosspipe sandbox.*read it whole or by a byte range/)
+  const ranged = await c.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', Range: 'bytes=-4' }))
+  assert.equal(await ranged.Body!.transformToString(), 'part')
+})
+
+test("CompleteMultipartUpload's Location is the object's URI on the endpoint called, its key form-encoded", async () => {
+  const c = s3()
+  await c.send(new CreateBucketCommand({ Bucket: 'located' }))
+  // Path-style (the SDK's forcePathStyle): http://127.0.0.1:<port>/<bucket>/<key>.
+  const done = await uploadInParts(c, 'located', 'dir/a b+c~.txt', [[1, 'only part']])
+  assert.equal(done.Location, `${h.sandbox.endpoint}/located/dir%2Fa+b%2Bc%7E.txt`)
+  assert.equal(done.Key, 'dir/a b+c~.txt')
+
+  // Virtual-hosted (Host: <bucket>.localhost:<port>, sent to the loopback address): the bucket is in the host.
+  const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'located', Key: 'v' }))
+  const part = await c.send(
+    new UploadPartCommand({ Bucket: 'located', Key: 'v', UploadId, PartNumber: 1, Body: 'v' }),
+  )
+  const body = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.ETag}</ETag></Part></CompleteMultipartUpload>`
+  const vhost = `located.localhost:${h.sandbox.port}`
+  const signed = await signRaw({
+    endpoint: `http://${vhost}`,
+    creds: h.creds('ci'),
+    service: 's3',
+    method: 'POST',
+    path: `/v?uploadId=${encodeURIComponent(UploadId!)}`,
+    headers: { 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
+    body,
+  })
+  const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const u = new URL(signed.url)
+    const r = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: h.sandbox.port,
+        method: 'POST',
+        path: u.pathname + u.search,
+        headers: signed.headers,
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (d: Buffer) => chunks.push(d))
+        res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString() }))
+      },
+    )
+    r.on('error', reject)
+    r.end(body)
+  })
+  assert.equal(answer.status, 200, answer.text)
+  assert.match(answer.text, new RegExp(`<Location>http://${vhost}/v</Location>`))
 })
 
 test('presigned URLs: GET and PUT work, an expired or altered URL is refused', async () => {

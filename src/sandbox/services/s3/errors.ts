@@ -130,6 +130,14 @@ export function invalidRange(size: number, range: string): AwsError {
   })
 }
 
+/** `InvalidPartNumber` (416): a `partNumber` beyond the object's parts (one part for an object not uploaded in parts). */
+export function invalidPartNumber(): AwsError {
+  return new AwsError('InvalidPartNumber', 'The requested partnumber is not satisfiable', 416)
+}
+
+/** S3's message for a part number that is not an integer from 1 to 10,000 (`InvalidArgument`). */
+export const PART_NUMBER_MESSAGE = 'Part number must be an integer between 1 and 10000, inclusive'
+
 /** `PreconditionFailed` (412). */
 export function preconditionFailed(condition: string): AwsError {
   return new AwsError(

@@ -63,7 +63,13 @@ export interface ObjectMeta {
   readonly tagCount?: number
   /** Object tags (PutObjectTagging or `x-amz-tagging`). */
   readonly tags?: readonly { readonly Key: string; readonly Value: string }[]
+  /** The number of parts of an object completed from a multipart upload (absent for any other). */
   readonly partsCount?: number
+  /**
+   * The sizes of those parts in order, so that GetObject and HeadObject can serve one part
+   * (`partNumber`). Objects completed by an older sandbox have `partsCount` without them.
+   */
+  readonly partSizes?: readonly number[]
 }
 
 /**

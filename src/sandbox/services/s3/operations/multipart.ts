@@ -20,6 +20,7 @@ import type {
   UploadPartRequest,
 } from '@aws-sdk/client-s3'
 import { randomBytes } from 'node:crypto'
+import { endpointHost } from '../../../../iam/aws-facts.js'
 import { CorruptBodyError } from '../../../store/blobs.js'
 import { checkObjectAcl } from '../acl.js'
 import type { BodySource } from '../api.js'
@@ -30,6 +31,7 @@ import {
   invalidPartOrder,
   malformedXml,
   noSuchUpload,
+  PART_NUMBER_MESSAGE,
   preconditionFailed,
 } from '../errors.js'
 import { header, PATH, PAYLOAD, query } from '../http.js'
@@ -84,8 +86,6 @@ export const CreateMultipartUpload = operation<CreateMultipartUploadRequest, Cre
     return { ServerSideEncryption: enc.sse, Bucket: b.name, Key: key, UploadId: uploadId }
   },
 })
-
-const PART_NUMBER_MESSAGE = 'Part number must be an integer between 1 and 10000, inclusive'
 
 function partNumber(n: number | undefined, raw: string | undefined): number {
   if (n === undefined || n < 1 || n > 10000) throw invalidArgument(PART_NUMBER_MESSAGE, 'partNumber', raw)
@@ -207,6 +207,25 @@ export const UploadPartCopy = operation<UploadPartCopyRequest, UploadPartCopyOut
   },
 })
 
+/**
+ * The URI of an object, for CompleteMultipartUpload's `Location`: "the URI that identifies the
+ * newly created object" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html),
+ * on the endpoint the request came to and in its style — `<scheme>://<bucket>.<host>/<key>` for a
+ * virtual-hosted request, `<scheme>://<host>/<bucket>/<key>` for a path-style one
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html). S3 form-encodes the
+ * key there: `/` as `%2F`, a space as `+` (the SDKs decode it: aws-sdk-js-v3 lib-storage, aws-sdk-go
+ * s3manager). A request without a Host header, which HTTP/1.1 requires (RFC 9112), gets S3's own
+ * regional virtual-hosted form.
+ */
+function objectUrl({ ctx, req, bucket: b }: BucketCall, key: string): string {
+  const k = new URLSearchParams([['', key]]).toString().slice(1)
+  if (!req.host) return `https://${b.name}.${endpointHost('s3', b.region)}/${k}`
+  const scheme = ctx.secureTransport ? 'https' : 'http'
+  // The bucket was read from the host (api.ts): the request was virtual-hosted.
+  const virtual = req.host.startsWith(`${b.name}.`) && !/^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(req.host)
+  return virtual ? `${scheme}://${req.host}/${k}` : `${scheme}://${req.host}/${b.name}/${k}`
+}
+
 export const CompleteMultipartUpload = operation<
   CompleteMultipartUploadRequest,
   CompleteMultipartUploadOutput
@@ -285,6 +304,7 @@ export const CompleteMultipartUpload = operation<
         checksums: {},
         storageClass: u.meta.storageClass,
         partsCount: chosen.length,
+        partSizes: chosen.map((p) => p.size),
       },
       { sse: u.meta.sse, keyId: u.meta.kmsKeyArn, bucketKey: u.meta.bucketKeyEnabled ?? false },
     )
@@ -295,7 +315,7 @@ export const CompleteMultipartUpload = operation<
       ServerSideEncryption: w.ServerSideEncryption,
       SSEKMSKeyId: w.SSEKMSKeyId,
       BucketKeyEnabled: w.BucketKeyEnabled,
-      Location: `/${b.name}/${encodeURIComponent(key)}`,
+      Location: objectUrl(call, key),
       Bucket: b.name,
       Key: key,
       ETag: etag,

@@ -40,6 +40,7 @@ import { checkObjectAcl } from '../acl.js'
 import type { S3Env } from '../api.js'
 import {
   invalidArgument,
+  invalidPartNumber,
   invalidRange,
   invalidRequest,
   malformedXml,
@@ -47,6 +48,7 @@ import {
   noSuchBucket,
   noSuchKey,
   noSuchVersion,
+  PART_NUMBER_MESSAGE,
   preconditionFailed,
 } from '../errors.js'
 import { header, PATH, PAYLOAD, query, type OutputBinding } from '../http.js'
@@ -190,6 +192,30 @@ function parseRange(h: string | undefined, size: number): { start: number; end: 
   return { start, end }
 }
 
+/**
+ * The bytes of part `n` of an object, for GetObject and HeadObject's `partNumber`, which
+ * "effectively performs a 'ranged' GET request for the part specified"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax).
+ * An object not uploaded in parts is one part. A multipart object's parts are numbered 1 to
+ * PartsCount in the order they were put together: a client reads one with each number from 1 to
+ * the PartsCount a first part's answer gives, as the SDKs' part-by-part downloads do, so an upload
+ * completed from parts 1 and 3 is read as parts 1 and 2. A number beyond the parts is
+ * `InvalidPartNumber` (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
+ */
+function partRange(m: ObjectMeta, n: number, key: string): { start: number; end: number } {
+  if (n < 1 || n > 10000) throw invalidArgument(PART_NUMBER_MESSAGE, 'partNumber', String(n))
+  const sizes = m.partSizes ?? ((m.partsCount ?? 1) === 1 ? [m.size] : undefined)
+  if (!sizes)
+    throw new AwsError(
+      'NotImplemented',
+      `The object ${key} was completed by an older crosspipe sandbox, which did not keep the sizes of its ${m.partsCount} parts, so one part of it cannot be read: read it whole or by a byte range, or upload it again.`,
+      501,
+    )
+  if (n > sizes.length) throw invalidPartNumber()
+  const start = sizes.slice(0, n - 1).reduce((a, x) => a + x, 0)
+  return { start, end: start + sizes[n - 1]! - 1 }
+}
+
 type ObjectOutput = Omit<GetObjectOutput, 'Body'> & { Body?: Buffer | Readable }
 
 const READ_INPUT = {
@@ -200,7 +226,7 @@ const READ_INPUT = {
   IfModifiedSince: header('if-modified-since', 'timestamp'),
   IfUnmodifiedSince: header('if-unmodified-since', 'timestamp'),
   Range: header('range'),
-  PartNumber: query('partNumber'),
+  PartNumber: query('partNumber', 'integer', PART_NUMBER_MESSAGE),
   ChecksumMode: header('x-amz-checksum-mode'),
   ResponseCacheControl: query('response-cache-control'),
   ResponseContentDisposition: query('response-content-disposition'),
@@ -236,7 +262,11 @@ const OBJECT_OUTPUT: OutputBinding<ObjectOutput> = {
 }
 
 type ReadInput = {
-  [K in keyof typeof READ_INPUT]?: K extends 'IfModifiedSince' | 'IfUnmodifiedSince' ? Date : string
+  [K in keyof typeof READ_INPUT]?: K extends 'IfModifiedSince' | 'IfUnmodifiedSince'
+    ? Date
+    : K extends 'PartNumber'
+      ? number
+      : string
 }
 
 /** GetObject and HeadObject (`head`: no body, and no KMS call, as S3 checks no KMS permission for HEAD). */
@@ -252,9 +282,11 @@ async function read(input: ReadInput, call: BucketCall, head: boolean): Promise<
     })
   const m = row.meta
   const size = m.size
-  const range = parseRange(input.Range, size)
-  if (input.PartNumber !== undefined && input.PartNumber !== '1')
-    throw invalidRange(size, `part ${input.PartNumber}`)
+  const part = input.PartNumber
+  // A part is a range already: S3 refuses both (InvalidRequest, as it words it).
+  if (part !== undefined && input.Range !== undefined)
+    throw invalidRequest('Cannot specify both Range header and partNumber query parameter')
+  const range = part !== undefined ? partRange(m, part, key) : parseRange(input.Range, size)
   const out: ObjectOutput = {
     LastModified: new Date(m.lastModified),
     ETag: m.etag,
@@ -271,12 +303,15 @@ async function read(input: ReadInput, call: BucketCall, head: boolean): Promise<
     CacheControl: input.ResponseCacheControl ?? m.cacheControl,
     ExpiresString: input.ResponseExpires ?? m.expires,
     TagCount: m.tagCount || undefined,
-    PartsCount: m.partsCount || undefined,
+    // "Only returned if you specify partNumber in your request and the object was uploaded as a
+    // multipart upload" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+    PartsCount: part !== undefined ? m.partsCount || undefined : undefined,
     Metadata: m.userMeta,
     // A range has no stored checksum: S3 returns none for it.
     ...(input.ChecksumMode?.toUpperCase() === 'ENABLED' && !range ? checksumMembers(m.checksums) : {}),
   }
-  if (range) out.ContentRange = `bytes ${range.start}-${range.end}/${size}`
+  // An empty part (of an empty object) has no byte range to name: it is answered whole.
+  if (range && range.end >= range.start) out.ContentRange = `bytes ${range.start}-${range.end}/${size}`
   if (head) return { ...out, ContentLength: range ? range.end - range.start + 1 : size }
   const streamed = req.streamResponse
     ? await env.streamBody(ctx, b, row, range ?? { start: 0, end: size - 1 })
