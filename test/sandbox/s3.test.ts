@@ -35,6 +35,7 @@ import {
   GetBucketTaggingCommand,
   CreateMultipartUploadCommand,
   UploadPartCommand,
+  ListPartsCommand,
   CompleteMultipartUploadCommand,
   AbortMultipartUploadCommand,
   ListObjectsCommand,
@@ -703,5 +704,41 @@ test('object tagging: on put, get, replace, delete', async () => {
   assert.equal(
     (await failure(c.send(new GetObjectTaggingCommand({ Bucket: 'tagged', Key: 'missing' })))).name,
     'NoSuchKey',
+  )
+})
+
+test('ListParts pages by max-parts and part-number-marker', async () => {
+  const c = s3()
+  await c.send(new CreateBucketCommand({ Bucket: 'list-parts' }))
+  const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'list-parts', Key: 'k' }))
+  for (const n of [3, 1, 2])
+    await c.send(
+      new UploadPartCommand({ Bucket: 'list-parts', Key: 'k', UploadId, PartNumber: n, Body: `p${n}` }),
+    )
+  const first = await c.send(new ListPartsCommand({ Bucket: 'list-parts', Key: 'k', UploadId, MaxParts: 2 }))
+  assert.deepEqual(
+    first.Parts!.map((p) => p.PartNumber),
+    [1, 2],
+  )
+  assert.equal(first.IsTruncated, true)
+  assert.equal(first.MaxParts, 2)
+  assert.equal(first.NextPartNumberMarker, '2')
+  const rest = await c.send(
+    new ListPartsCommand({
+      Bucket: 'list-parts',
+      Key: 'k',
+      UploadId,
+      PartNumberMarker: first.NextPartNumberMarker,
+    }),
+  )
+  assert.deepEqual(
+    rest.Parts!.map((p) => p.PartNumber),
+    [3],
+  )
+  assert.equal(rest.IsTruncated, false)
+  assert.equal(rest.PartNumberMarker, '2')
+  await assert.rejects(
+    c.send(new ListPartsCommand({ Bucket: 'list-parts', Key: 'k', UploadId, PartNumberMarker: 'x' })),
+    (e: Error) => e.name === 'InvalidArgument',
   )
 })

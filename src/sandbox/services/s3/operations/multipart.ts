@@ -342,7 +342,7 @@ export const ListParts = operation<ListPartsRequest, ListPartsOutput>({
     ...OBJECT,
     UploadId: query('uploadId'),
     MaxParts: query('max-parts', 'integer'),
-    PartNumberMarker: query('part-number-marker'),
+    PartNumberMarker: query('part-number-marker', 'integer'),
   },
   output: { root: 'ListPartsResult' },
   run(input, call) {
@@ -350,15 +350,24 @@ export const ListParts = operation<ListPartsRequest, ListPartsOutput>({
     const key = input.Key!
     env.allow(ctx, req, 'ListMultipartUploadParts', b, key)
     const u = uploadOf(call, input.UploadId, key)
-    const parts = env.store.parts(u.uploadId)
+    // A page of parts after the marker, at most max-parts (1,000 at the most, the default)
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html). The binding reads the
+    // marker as the model's integer; the SDK types it a string.
+    const marker = Number(input.PartNumberMarker ?? 0)
+    const max = Math.min(input.MaxParts ?? 1000, 1000)
+    const after = env.store
+      .parts(u.uploadId)
+      .filter((p) => p.partNumber > marker)
+      .sort((a, b) => a.partNumber - b.partNumber)
+    const parts = after.slice(0, Math.max(max, 0))
     return {
       Bucket: b.name,
       Key: key,
       UploadId: u.uploadId,
-      PartNumberMarker: '0',
-      NextPartNumberMarker: String(parts.at(-1)?.partNumber ?? 0),
-      MaxParts: 1000,
-      IsTruncated: false,
+      PartNumberMarker: String(marker),
+      NextPartNumberMarker: String(parts.at(-1)?.partNumber ?? marker),
+      MaxParts: max,
+      IsTruncated: after.length > parts.length,
       Parts: parts.map((p) => ({
         PartNumber: p.partNumber,
         LastModified: new Date(p.lastModified),

@@ -765,7 +765,7 @@ export const GetObjectAttributes = operation<GetObjectAttributesRequest, GetObje
     VersionId: query('versionId'),
     ObjectAttributes: header('x-amz-object-attributes', 'list'),
     MaxParts: header('x-amz-max-parts', 'integer'),
-    PartNumberMarker: header('x-amz-part-number-marker'),
+    PartNumberMarker: header('x-amz-part-number-marker', 'integer'),
   },
   output: {
     headers: { LastModified: 'last-modified', VersionId: 'x-amz-version-id' },
