@@ -657,7 +657,7 @@ export const run: BenchRun = async (ctx) => {
     const motoMib = motoRows.find((r) => r.op === 'S3 PutObject 1 MiB')?.results.get(moto?.name ?? '')
     lines.push(
       '',
-      `What a 1 MiB PutObject cannot go below on this machine, measured in the same run: durable writes of 1 MiB (8 writers; open, write, fsync, close, rename, fsync the directory, as the body store does) ${fmt(floor.durablePerS)}/s; MD5 (the ETag PutObject answers) and SHA-256 (the stored body's name and check) of 1 MiB ${fmt(floor.hashPerS)}/s on one core. The sandbox's PutObject 1 MiB reached ${fmt(((mibRow('S3 PutObject 1 MiB')?.rps ?? NaN) / floor.durablePerS) * 100)}% of the durable-write rate${motoMib ? `; ${fmt(floor.durablePerS / motoMib.rps, 1)}× moto's rate is the most any server that fsyncs each body could reach here` : ''}.`,
+      `What bounds a 1 MiB PutObject on this machine, measured in the same run: durable writes of 1 MiB (8 writers; open, write, fsync, close, rename, fsync the directory, as the body store does) ${fmt(floor.durablePerS)}/s; MD5 (the ETag PutObject answers) and SHA-256 (the stored body's name and check) of 1 MiB ${fmt(floor.hashPerS)}/s on one core. The sandbox hashes on its one thread, so ${fmt(floor.hashPerS)}/s${motoMib ? ` (${fmt(floor.hashPerS / motoMib.rps, 1)}× moto's rate)` : ''} is its ceiling before any other work; it reached ${fmt(((mibRow('S3 PutObject 1 MiB')?.rps ?? NaN) / floor.hashPerS) * 100)}% of it.`,
     )
     lines.push(
       '',
