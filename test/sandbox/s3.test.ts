@@ -742,3 +742,40 @@ test('ListParts pages by max-parts and part-number-marker', async () => {
     (e: Error) => e.name === 'InvalidArgument',
   )
 })
+
+test('suspended versioning: a put replaces the null version, in place when it is current, from under newer versions otherwise', async () => {
+  const c = s3()
+  const Bucket = 'suspended'
+  await c.send(new CreateBucketCommand({ Bucket }))
+  const versioning = (Status: 'Enabled' | 'Suspended') =>
+    c.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status } }))
+  const put = (Body: string) => c.send(new PutObjectCommand({ Bucket, Key: 'k', Body }))
+  const versions = async () =>
+    (await c.send(new ListObjectVersionsCommand({ Bucket }))).Versions!.map(
+      (v) => `${v.VersionId === 'null' ? 'null' : 'v'}${v.IsLatest ? '*' : ''}:${v.Size}`,
+    )
+  const body = async () =>
+    (await c.send(new GetObjectCommand({ Bucket, Key: 'k' }))).Body!.transformToString()
+  await versioning('Enabled')
+  await put('1')
+  await versioning('Suspended')
+  await put('22')
+  await put('333') // replaces the current null version
+  assert.deepEqual(await versions(), ['null*:3', 'v:1'])
+  assert.equal(await body(), '333')
+  await versioning('Enabled')
+  await put('4444')
+  await versioning('Suspended')
+  await put('55555') // the null version is under v4444: it goes, the new one is on top
+  assert.deepEqual(await versions(), ['null*:5', 'v:4', 'v:1'])
+  assert.equal(await body(), '55555')
+  // Unversioned overwrites keep one object with the last body.
+  await c.send(new CreateBucketCommand({ Bucket: 'plain-overwrites' }))
+  for (const b of ['a', 'bb', 'ccc'])
+    await c.send(new PutObjectCommand({ Bucket: 'plain-overwrites', Key: 'k', Body: b }))
+  const plain = await c.send(new ListObjectVersionsCommand({ Bucket: 'plain-overwrites' }))
+  assert.deepEqual(
+    plain.Versions!.map((v) => [v.VersionId, v.IsLatest, v.Size]),
+    [['null', true, 3]],
+  )
+})

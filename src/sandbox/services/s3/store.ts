@@ -181,6 +181,9 @@ export class S3Store {
       ),
       delVersion: p('DELETE FROM s3_objects WHERE bucket = ? AND key = ? AND seq = ?'),
       setMeta: p('UPDATE s3_objects SET meta = ? WHERE bucket = ? AND key = ? AND seq = ?'),
+      replaceRow: p(
+        'UPDATE s3_objects SET delete_marker = ?, blob = ?, inline = ?, meta = ? WHERE bucket = ? AND key = ? AND seq = ?',
+      ),
       listLatest: p(
         'SELECT * FROM s3_objects WHERE bucket = ? AND latest = 1 AND delete_marker = 0 AND key > ? AND key >= ? ORDER BY key LIMIT ?',
       ),
@@ -258,6 +261,22 @@ export class S3Store {
     this.db.transaction(() => {
       if (o.replaceNull) {
         const old = this.s['version']!.get(o.bucket, o.key, 'null') as RawRow | undefined
+        if (old?.latest) {
+          // The null version is the current one (an unversioned bucket's every overwrite): it is
+          // replaced where it stands. Same key, same place in the version order, still the latest,
+          // so only its row changes — no index entry, no new sequence number.
+          this.s['replaceRow']!.run(
+            o.deleteMarker ? 1 : 0,
+            o.blob,
+            o.inline ?? null,
+            JSON.stringify(o.meta),
+            o.bucket,
+            o.key,
+            old.seq,
+          )
+          if (old.blob) freed.push(old.blob)
+          return
+        }
         if (old) {
           this.s['delVersion']!.run(o.bucket, o.key, old.seq)
           if (old.blob) freed.push(old.blob)
