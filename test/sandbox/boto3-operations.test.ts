@@ -14,12 +14,11 @@ import { execFile, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { sandboxEnv } from '../../src/sandbox/index.js'
 import { serviceModel } from '../../src/sandbox/operations/index.js'
 import { Runtime } from '../../src/sandbox/runtime.js'
 import { buildServices } from '../../src/sandbox/services/index.js'
 import { ROUTES } from '../../src/sandbox/services/s3/routes.js'
-import { harness, type Harness } from './helpers.js'
+import { clientEnv, harness, type Harness } from './helpers.js'
 
 const SCRIPTS = join(import.meta.dirname, 'boto3')
 const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0
@@ -77,10 +76,7 @@ const served = servedOperations()
 before(async () => {
   if (skip) return
   h = await harness()
-  const env: NodeJS.ProcessEnv = { ...process.env, ...sandboxEnv(h.dir, 'dev'), PYTHONDONTWRITEBYTECODE: '1' }
-  delete env['AWS_ACCESS_KEY_ID']
-  delete env['AWS_SECRET_ACCESS_KEY']
-  delete env['AWS_SESSION_TOKEN']
+  const env: NodeJS.ProcessEnv = { ...clientEnv(h.dir, 'dev'), PYTHONDONTWRITEBYTECODE: '1' }
   // Asynchronously: the sandbox answers from this process's event loop.
   const out = await new Promise<string>((resolve, reject) =>
     execFile(

@@ -6,7 +6,7 @@ import { execFile, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { sandboxEnv, formatEnvExports } from '../../src/sandbox/index.js'
-import { harness, type Harness } from './helpers.js'
+import { clientEnv, harness, type Harness } from './helpers.js'
 
 const hasAws = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0
 let h: Harness
@@ -22,10 +22,7 @@ function aws(
   profile: string,
   ...args: string[]
 ): Promise<{ status: number | null; out: string; err: string }> {
-  const env = { ...process.env, ...sandboxEnv(h.dir, profile) }
-  delete env['AWS_ACCESS_KEY_ID']
-  delete env['AWS_SECRET_ACCESS_KEY']
-  delete env['AWS_SESSION_TOKEN']
+  const env = clientEnv(h.dir, profile)
   return new Promise((resolve) => {
     execFile(
       'aws',

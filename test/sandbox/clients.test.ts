@@ -9,8 +9,7 @@ import { execFile, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { serviceModel } from '../../src/sandbox/operations/index.js'
-import { sandboxEnv } from '../../src/sandbox/index.js'
-import { harness, type Harness } from './helpers.js'
+import { clientEnv, harness, type Harness } from './helpers.js'
 
 interface Cli {
   readonly name: string
@@ -57,10 +56,7 @@ interface Answer {
 
 /** Runs the CLI asynchronously (the sandbox answers from this process's event loop). */
 function run(cli: Cli, profile: string, args: readonly string[]): Promise<Answer> {
-  const env = { ...process.env, ...sandboxEnv(h.dir, profile) }
-  delete env['AWS_ACCESS_KEY_ID']
-  delete env['AWS_SECRET_ACCESS_KEY']
-  delete env['AWS_SESSION_TOKEN']
+  const env = clientEnv(h.dir, profile)
   const all = [
     ...args,
     '--output',

@@ -82,16 +82,23 @@ export async function failure(
  * (none of this process's AWS_* keys): for boto3, a client nobody here wrote. Rejects with its
  * standard error.
  */
-export function runPython(h: Harness, profile: string, script: string): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...sandboxEnv(h.dir, profile) }
+export async function runPython(h: Harness, profile: string, script: string): Promise<string> {
+  const r = await runTool('python3', ['-c', script], clientEnv(h.dir, profile))
+  if (r.code !== 0) throw new Error(r.err)
+  return r.out
+}
+
+/**
+ * The environment of a client nobody here wrote (the AWS CLI, boto3) run against the sandbox as a
+ * profile: this process's environment with the sandbox's profile files, and none of its own AWS_*
+ * keys, which would take precedence over the profile.
+ */
+export function clientEnv(dir: string, profile: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...sandboxEnv(dir, profile) }
   delete env['AWS_ACCESS_KEY_ID']
   delete env['AWS_SECRET_ACCESS_KEY']
   delete env['AWS_SESSION_TOKEN']
-  return new Promise((resolve, reject) =>
-    execFile('python3', ['-c', script], { env, encoding: 'utf8' }, (e, out, err) =>
-      e ? reject(new Error(err)) : resolve(out),
-    ),
-  )
+  return env
 }
 
 /**

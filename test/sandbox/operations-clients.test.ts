@@ -7,9 +7,8 @@ import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
 import { AssumeRoleCommand, GetAccessKeyInfoCommand } from '@aws-sdk/client-sts'
 import { CreateGrantCommand, CreateKeyCommand } from '@aws-sdk/client-kms'
-import { sandboxEnv } from '../../src/sandbox/index.js'
 import { serviceModel } from '../../src/sandbox/operations/index.js'
-import { failure, harness, trustAccount, type Harness } from './helpers.js'
+import { clientEnv, failure, harness, trustAccount, type Harness } from './helpers.js'
 
 const hasAws = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0
 const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0
@@ -24,14 +23,6 @@ after(async () => {
   await h.close()
 })
 
-function clientEnv(profile: string): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...sandboxEnv(h.dir, profile) }
-  delete env['AWS_ACCESS_KEY_ID']
-  delete env['AWS_SECRET_ACCESS_KEY']
-  delete env['AWS_SESSION_TOKEN']
-  return env
-}
-
 /** Runs a command asynchronously (the sandbox answers from this process's event loop). */
 function run(
   cmd: string,
@@ -39,8 +30,12 @@ function run(
   profile: string,
 ): Promise<{ status: number; out: string; err: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { env: clientEnv(profile), encoding: 'utf8', timeout: 60_000 }, (error, out, err) =>
-      resolve({ status: error ? (typeof error.code === 'number' ? error.code : -1) : 0, out, err }),
+    execFile(
+      cmd,
+      args,
+      { env: clientEnv(h.dir, profile), encoding: 'utf8', timeout: 60_000 },
+      (error, out, err) =>
+        resolve({ status: error ? (typeof error.code === 'number' ? error.code : -1) : 0, out, err }),
     )
   })
 }

@@ -5,8 +5,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { sandboxEnv } from '../../src/sandbox/index.js'
-import { harness, type Harness } from './helpers.js'
+import { clientEnv, harness, type Harness } from './helpers.js'
 
 const hasAws = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0
 let h: Harness
@@ -42,10 +41,7 @@ test(
   'aws s3 presign with the sandbox profile signs with SigV4, and the URL works',
   { skip: hasAws ? false : 'the AWS CLI (`aws`) is not installed on this machine' },
   async () => {
-    const env = { ...process.env, ...sandboxEnv(h.dir, 'ci') }
-    delete env['AWS_ACCESS_KEY_ID']
-    delete env['AWS_SECRET_ACCESS_KEY']
-    delete env['AWS_SESSION_TOKEN']
+    const env = clientEnv(h.dir, 'ci')
     const url = await new Promise<string>((resolve, reject) =>
       execFile(
         'aws',

@@ -15,9 +15,8 @@ import {
   GetTemplateCommand,
   type CreateStackCommandInput,
 } from '@aws-sdk/client-cloudformation'
-import { sandboxEnv } from '../../../src/sandbox/index.js'
 import { serviceModel } from '../../../src/sandbox/operations/index.js'
-import { failure, harness, signRaw, type Harness } from '../helpers.js'
+import { clientEnv, failure, harness, signRaw, type Harness } from '../helpers.js'
 
 const hasV1 = /^aws-cli\/1\./.test(spawnSync('aws', ['--version'], { encoding: 'utf8' }).stdout ?? '')
 const v2Out = spawnSync('/usr/bin/aws', ['--version'], { encoding: 'utf8' })
@@ -45,10 +44,7 @@ after(async () => {
 const TOPIC = JSON.stringify({ Resources: { T: { Type: 'AWS::SNS::Topic' } } })
 
 function run(bin: string, args: string[]): Promise<{ status: number; out: string; err: string }> {
-  const env = { ...process.env, ...sandboxEnv(h.dir, 'dev') }
-  delete env['AWS_ACCESS_KEY_ID']
-  delete env['AWS_SECRET_ACCESS_KEY']
-  delete env['AWS_SESSION_TOKEN']
+  const env = clientEnv(h.dir, 'dev')
   return new Promise((resolve) => {
     execFile(bin, args, { env, encoding: 'utf8', timeout: 90_000 }, (error, out, err) =>
       resolve({ status: error ? (typeof error.code === 'number' ? error.code : -1) : 0, out, err }),

@@ -20,8 +20,7 @@ import {
   GetPipelineCommand,
   UpdatePipelineCommand,
 } from '@aws-sdk/client-codepipeline'
-import { sandboxEnv } from '../../../src/sandbox/index.js'
-import { failure } from '../helpers.js'
+import { clientEnv, failure } from '../helpers.js'
 import { until } from '../codebuild/setup.js'
 import { CI, buildStage, fixture, pipeline, sourceStage, type Fixture } from './fixture.js'
 
@@ -297,10 +296,7 @@ const CLI_CASES = [
 ]
 
 test('the AWS CLI gets the same errors', { skip: cliSkip }, async () => {
-  const env: Record<string, string | undefined> = { ...process.env, ...sandboxEnv(f.h.dir, 'ci') }
-  delete env['AWS_ACCESS_KEY_ID']
-  delete env['AWS_SECRET_ACCESS_KEY']
-  delete env['AWS_SESSION_TOKEN']
+  const env = clientEnv(f.h.dir, 'ci')
   for (const name of CLI_CASES) {
     const c = CASES.find((x) => x.name === name)!
     const file = join(f.h.dir, 'declaration.json')
