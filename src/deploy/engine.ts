@@ -83,9 +83,6 @@ export async function readState(o: {
   return Object.fromEntries(entries)
 }
 
-/** Terminal stack statuses that mean the operation succeeded. */
-export const SUCCESS = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE', 'DELETE_COMPLETE'])
-
 /** Outcome of following one stack operation. */
 export interface Followed {
   /** The final status; `DELETE_COMPLETE` when the stack is gone. */

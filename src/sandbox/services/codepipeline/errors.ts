@@ -16,8 +16,6 @@ export const invalidStructure = e('InvalidStructureException')
 export const invalidActionDeclaration = e('InvalidActionDeclarationException')
 /** `InvalidStageDeclarationException`. */
 export const invalidStageDeclaration = e('InvalidStageDeclarationException')
-/** `InvalidBlockerDeclarationException`. */
-export const invalidBlockerDeclaration = e('InvalidBlockerDeclarationException')
 /** `PipelineNameInUseException`. */
 export const pipelineNameInUse = e('PipelineNameInUseException')
 /** `PipelineNotFoundException`. */
