@@ -70,8 +70,8 @@ export class Runtime {
     this.checkpointer = startCheckpointer(this.db, opts.onCheckpointError)
     this.reserve = new SpaceReserve(join(opts.stateDir, 'space-reserve'))
     this.blobs = new BlobStore(join(opts.stateDir, 'objects'))
-    this.credentials = new ItemTable(this.db, 'credential')
-    this.accountTable = new ItemTable(this.db, 'account')
+    this.credentials = new ItemTable(this.db, 'credential', { cached: true })
+    this.accountTable = new ItemTable(this.db, 'account', { cached: true })
     this.iam = new IamStore(this.db)
   }
 

@@ -85,11 +85,11 @@ export class IamStore {
   private readonly parsedCache = new Map<string, PolicyDocument>()
 
   constructor(readonly db: Db) {
-    this.roles = new ItemTable(db, 'iam.role')
-    this.users = new ItemTable(db, 'iam.user')
-    this.rolePolicies = new ItemTable(db, 'iam.role-policy')
-    this.userPolicies = new ItemTable(db, 'iam.user-policy')
-    this.policies = new ItemTable(db, 'iam.policy')
+    this.roles = new ItemTable(db, 'iam.role', { cached: true })
+    this.users = new ItemTable(db, 'iam.user', { cached: true })
+    this.rolePolicies = new ItemTable(db, 'iam.role-policy', { cached: true })
+    this.userPolicies = new ItemTable(db, 'iam.user-policy', { cached: true })
+    this.policies = new ItemTable(db, 'iam.policy', { cached: true })
   }
 
   /** A role by name (case-insensitive). */

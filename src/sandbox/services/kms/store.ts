@@ -48,8 +48,8 @@ export class KmsStore {
   readonly keys: ItemTable<KeyRecord>
   readonly aliases: ItemTable<AliasRecord>
   constructor(db: Db) {
-    this.keys = new ItemTable(db, 'kms.key')
-    this.aliases = new ItemTable(db, 'kms.alias')
+    this.keys = new ItemTable(db, 'kms.key', { cached: true })
+    this.aliases = new ItemTable(db, 'kms.alias', { cached: true })
   }
 }
 

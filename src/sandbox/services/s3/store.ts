@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3'
 import type { Db } from '../../store/db.js'
+import { migrateToRowid } from '../../store/layout.js'
 
 /** Bucket default encryption. */
 export interface BucketEncryption {
@@ -141,18 +142,25 @@ function toRow(r: RawRow): ObjectRow {
   }
 }
 
+const BUCKETS = 'CREATE TABLE s3_buckets (name TEXT PRIMARY KEY, body TEXT NOT NULL)'
+const OBJECTS = `CREATE TABLE s3_objects (
+  bucket TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, version_id TEXT NOT NULL,
+  latest INTEGER NOT NULL, delete_marker INTEGER NOT NULL, blob TEXT, inline BLOB, meta TEXT NOT NULL,
+  PRIMARY KEY (bucket, key, seq)
+)`
+
 /** Typed access to S3's tables. */
 export class S3Store {
   private readonly s: Record<string, Database.Statement>
 
   constructor(readonly db: Db) {
+    // Buckets (policies, configurations) and objects (bodies up to 64 KiB inline) are rows of
+    // kilobytes: rowid tables (store/layout.ts says why), migrated from the first layout.
+    migrateToRowid(db, 's3_buckets', BUCKETS)
+    migrateToRowid(db, 's3_objects', OBJECTS)
     db.exec(`
-      CREATE TABLE IF NOT EXISTS s3_buckets (name TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS s3_objects (
-        bucket TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, version_id TEXT NOT NULL,
-        latest INTEGER NOT NULL, delete_marker INTEGER NOT NULL, blob TEXT, inline BLOB, meta TEXT NOT NULL,
-        PRIMARY KEY (bucket, key, seq)
-      ) WITHOUT ROWID;
+      ${BUCKETS.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS')};
+      ${OBJECTS.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS')};
       CREATE INDEX IF NOT EXISTS s3_objects_latest ON s3_objects (bucket, latest, key);
       CREATE TABLE IF NOT EXISTS s3_uploads (upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS s3_parts (
@@ -204,19 +212,33 @@ export class S3Store {
     }
   }
 
+  /**
+   * Bucket rows read before, as text: every request to a bucket reads its row (owner, policy,
+   * settings), and only this process writes the table. Kept as ItemTable's cache is (store/db.ts):
+   * text, so each read is a record of its own; filled only outside a transaction; dropped by a write.
+   */
+  private readonly bucketBodies = new Map<string, string>()
+
   /** A bucket by name. */
   bucket(name: string): BucketRecord | undefined {
-    const r = this.s['getBucket']!.get(name) as { body: string } | undefined
-    return r ? (JSON.parse(r.body) as BucketRecord) : undefined
+    let body = this.bucketBodies.get(name)
+    if (body === undefined) {
+      body = (this.s['getBucket']!.get(name) as { body: string } | undefined)?.body
+      if (body === undefined) return undefined
+      if (!this.db.inTransaction) this.bucketBodies.set(name, body)
+    }
+    return JSON.parse(body) as BucketRecord
   }
 
   /** Writes a bucket. */
   putBucket(b: BucketRecord): void {
+    this.bucketBodies.delete(b.name)
     this.s['putBucket']!.run(b.name, JSON.stringify(b))
   }
 
   /** Deletes a bucket row. */
   deleteBucket(name: string): void {
+    this.bucketBodies.delete(name)
     this.s['delBucket']!.run(name)
   }
 
