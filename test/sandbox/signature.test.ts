@@ -135,71 +135,98 @@ test('expired presigned URL', async () => {
 })
 
 test('session credentials: token required, expiry enforced', async () => {
-  const dev = h.clients(h.creds('dev'))
-  await dev.iam.send(
-    new CreateRoleCommand({
-      RoleName: 'short',
-      AssumeRolePolicyDocument: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::222222222222:root' }, Action: 'sts:AssumeRole' },
-        ],
+  // A sandbox of its own: the session is aged in its database while it is stopped.
+  const t = await harness()
+  try {
+    const dev = t.clients(t.creds('dev'))
+    await dev.iam.send(
+      new CreateRoleCommand({
+        RoleName: 'short',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: 'arn:aws:iam::222222222222:root' },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        }),
       }),
-    }),
-  )
-  await dev.iam.send(new CreateUserCommand({ UserName: 'u' }))
-  await dev.iam.send(
-    new PutUserPolicyCommand({ UserName: 'u', PolicyName: 'p', PolicyDocument: allowAll('sts:AssumeRole') }),
-  )
-  const ak = (await dev.iam.send(new CreateAccessKeyCommand({ UserName: 'u' }))).AccessKey!
-  const user = h.clients({ accessKeyId: ak.AccessKeyId!, secretAccessKey: ak.SecretAccessKey! })
-  const s = await user.sts.send(
-    new AssumeRoleCommand({
-      RoleArn: 'arn:aws:iam::222222222222:role/short',
-      RoleSessionName: 'sess',
-      DurationSeconds: 900,
-    }),
-  )
-  const c = s.Credentials!
-  const session = {
-    accessKeyId: c.AccessKeyId!,
-    secretAccessKey: c.SecretAccessKey!,
-    sessionToken: c.SessionToken!,
-  }
-  assert.equal((await h.clients(session).sts.send(new GetCallerIdentityCommand({}))).Account, '222222222222')
-  const noToken = await failure(
-    h
-      .clients({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey! })
-      .sts.send(new GetCallerIdentityCommand({})),
-  )
-  assert.equal(noToken.name, 'InvalidClientTokenId')
-  const noTokenS3 = await failure(
-    h
-      .clients({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey! })
-      .s3.send(new ListBucketsCommand({})),
-  )
-  assert.equal(noTokenS3.name, 'InvalidToken')
+    )
+    await dev.iam.send(new CreateUserCommand({ UserName: 'u' }))
+    await dev.iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'u',
+        PolicyName: 'p',
+        PolicyDocument: allowAll('sts:AssumeRole'),
+      }),
+    )
+    const ak = (await dev.iam.send(new CreateAccessKeyCommand({ UserName: 'u' }))).AccessKey!
+    const user = t.clients({ accessKeyId: ak.AccessKeyId!, secretAccessKey: ak.SecretAccessKey! })
+    const s = await user.sts.send(
+      new AssumeRoleCommand({
+        RoleArn: 'arn:aws:iam::222222222222:role/short',
+        RoleSessionName: 'sess',
+        DurationSeconds: 900,
+      }),
+    )
+    const c = s.Credentials!
+    const session = {
+      accessKeyId: c.AccessKeyId!,
+      secretAccessKey: c.SecretAccessKey!,
+      sessionToken: c.SessionToken!,
+    }
+    assert.equal(
+      (await t.clients(session).sts.send(new GetCallerIdentityCommand({}))).Account,
+      '222222222222',
+    )
+    const noToken = await failure(
+      t
+        .clients({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey! })
+        .sts.send(new GetCallerIdentityCommand({})),
+    )
+    assert.equal(noToken.name, 'InvalidClientTokenId')
+    const noTokenS3 = await failure(
+      t
+        .clients({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey! })
+        .s3.send(new ListBucketsCommand({})),
+    )
+    assert.equal(noTokenS3.name, 'InvalidToken')
 
-  // Age the session in the store (the clock cannot be moved), as if 15 minutes had passed.
-  const db = new Database(join(h.dir, 'sandbox.db'))
-  const row = db.prepare("SELECT body FROM items WHERE ns = 'credential' AND id = ?").get(c.AccessKeyId!) as {
-    body: string
+    // Age the session in the store (the clock cannot be moved), as if 15 minutes had passed: with
+    // the sandbox stopped, as nothing else writes its database while it runs (it caches what every
+    // request reads).
+    await t.sandbox.stop()
+    const db = new Database(join(t.dir, 'sandbox.db'))
+    const row = db
+      .prepare("SELECT body FROM items WHERE ns = 'credential' AND id = ?")
+      .get(c.AccessKeyId!) as {
+      body: string
+    }
+    const rec = JSON.parse(row.body)
+    rec.expiration = new Date(Date.now() - 1000).toISOString()
+    db.prepare("UPDATE items SET body = ? WHERE ns = 'credential' AND id = ?").run(
+      JSON.stringify(rec),
+      c.AccessKeyId!,
+    )
+    db.close()
+    const again = await harness({ stateDir: t.dir })
+    try {
+      const expired = await failure(again.clients(session).sts.send(new GetCallerIdentityCommand({})))
+      assert.deepEqual([expired.name, expired.status], ['ExpiredToken', 403])
+      const expiredKms = await failure(again.clients(session).kms.send(new ListKeysCommand({})))
+      assert.equal(expiredKms.name, 'ExpiredTokenException')
+      const expiredS3 = await failure(
+        again.clients(session).s3.send(new GetObjectCommand({ Bucket: 'sigs', Key: 'obj' })),
+      )
+      assert.equal(expiredS3.name, 'ExpiredToken')
+    } finally {
+      await again.close()
+    }
+  } finally {
+    await t.close()
   }
-  const rec = JSON.parse(row.body)
-  rec.expiration = new Date(Date.now() - 1000).toISOString()
-  db.prepare("UPDATE items SET body = ? WHERE ns = 'credential' AND id = ?").run(
-    JSON.stringify(rec),
-    c.AccessKeyId!,
-  )
-  db.close()
-  const expired = await failure(h.clients(session).sts.send(new GetCallerIdentityCommand({})))
-  assert.deepEqual([expired.name, expired.status], ['ExpiredToken', 403])
-  const expiredKms = await failure(h.clients(session).kms.send(new ListKeysCommand({})))
-  assert.equal(expiredKms.name, 'ExpiredTokenException')
-  const expiredS3 = await failure(
-    h.clients(session).s3.send(new GetObjectCommand({ Bucket: 'sigs', Key: 'obj' })),
-  )
-  assert.equal(expiredS3.name, 'ExpiredToken')
 })
 
 /** The signing key, to chain chunk signatures as a streaming client does. */
