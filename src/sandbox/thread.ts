@@ -54,6 +54,12 @@ export type FromWorker =
 /** Caller → worker. */
 export type ToWorker = { readonly kind: 'stop' }
 
+/**
+ * The Worker behind a sandbox started on one, under this symbol (not part of the public API): the
+ * tests use it to make the worker die and check that the caller is not left hanging.
+ */
+export const SANDBOX_WORKER = Symbol('crosspipe.sandboxWorker')
+
 /** The worker entry, and how to load it. */
 function workerEntry(): { readonly script: string | URL; readonly eval: boolean } {
   const here = fileURLToPath(import.meta.url)
@@ -162,7 +168,8 @@ export function startOnWorker(options: StartSandboxOptions): Promise<RunningSand
       removeOwnState(stateDir)
     })
 
-    const running = (s: WorkerSandbox): RunningSandbox => ({
+    const running = (s: WorkerSandbox): RunningSandbox & { readonly [SANDBOX_WORKER]: Worker } => ({
+      [SANDBOX_WORKER]: worker,
       endpoint: s.endpoint,
       port: s.port,
       region: s.region,
