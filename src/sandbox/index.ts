@@ -60,9 +60,11 @@ export interface StartSandboxOptions {
    * this process makes to the sandbox is signed and sent by the client, then verified, authorized
    * and answered by the sandbox: on one thread both halves share one core, so a program that
    * starts a sandbox and deploys into it (the library's own use) is CPU-bound on that thread while
-   * the machine's other cores idle. On a worker the two halves run side by side. `'main'` is for
-   * a process that does nothing else (the `crosspipe sandbox` command): a worker would only add its
-   * start-up (about 0.1–0.3 s: the sandbox's modules load again in the worker) and a hop per message.
+   * the machine's other cores idle. On a worker the two halves run side by side. One worker serves
+   * every sandbox of the process and outlives them (it keeps no process alive), so its start-up
+   * (about 0.3 s: the sandbox's modules load again in the worker) is paid once per process.
+   * `'main'` is for a process that does nothing else (the `crosspipe sandbox` command), where a
+   * worker would only add that start-up and a hop per message.
    */
   readonly thread?: 'main' | 'worker'
 }
@@ -94,8 +96,9 @@ export interface RunningSandbox {
   /** The certificate clients must trust for {@link RunningSandbox.httpsEndpoint} (PEM). */
   readonly caFile?: string
   /**
-   * Stops listening, closes the database and removes the state file; on a worker, resolves once
-   * the worker has exited. Calls after the first return the first call's promise.
+   * Stops listening, closes the database, removes the state file and releases the state
+   * directory's lock, then resolves (on a worker too: the worker then waits for the next sandbox of
+   * the process, holding nothing of this one). Calls after the first return the first call's promise.
    */
   stop(): Promise<void>
 }

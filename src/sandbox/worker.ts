@@ -1,13 +1,13 @@
 /**
- * Entry of a sandbox on a worker thread (`startSandbox` with `thread: 'worker'`, thread.ts): starts
- * the sandbox on this thread with the options in `workerData`, posts what it emits and its
- * accounts to the caller, and stops when asked, then ends the thread.
+ * Entry of the process's sandbox thread (`startSandbox` with `thread: 'worker'`, thread.ts): starts
+ * and stops sandboxes on this thread as the caller asks, each with the options of its `start`
+ * message, and posts what each emits and its accounts to the caller, tagged with its id.
  *
- * A start-up failure is posted as data (the caller rebuilds the same `CrosspipeError`) and the
- * thread ends with code 2; a message the protocol does not know is a bug and is thrown, which the
- * caller hears as the worker's `error` event.
+ * A start-up failure is posted as data (the caller rebuilds the same `CrosspipeError`); the thread
+ * stays up for the next start. A message the protocol does not know is a bug and is thrown, which
+ * the caller hears as the worker's `error` event.
  */
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort } from 'node:worker_threads'
 import { CrosspipeError } from '../model/errors.js'
 import type { IoMessage } from '../model/io.js'
 import { startSandboxHere, type RunningSandbox } from './index.js'
@@ -15,15 +15,14 @@ import type { FromWorker, ToWorker, WorkerError, WorkerInput } from './thread.js
 
 if (!parentPort) throw new Error('src/sandbox/worker.ts runs on a worker thread (startSandbox)')
 const port = parentPort
-const input = workerData as WorkerInput
 const post = (m: FromWorker): void => port.postMessage(m)
 
 /** Posts a message for the caller's I/O host; data that cannot be cloned is left out. */
-function forward(message: IoMessage): void {
+function forward(id: number, message: IoMessage): void {
   try {
-    post({ kind: 'io', message })
+    post({ id, kind: 'io', message })
   } catch {
-    post({ kind: 'io', message: { ...message, data: undefined } })
+    post({ id, kind: 'io', message: { ...message, data: undefined } })
   }
 }
 
@@ -41,41 +40,64 @@ function describe(e: unknown): WorkerError {
   }
 }
 
-let sandbox: RunningSandbox
-try {
-  sandbox = await startSandboxHere(
-    { ...input.options, thread: 'main', ...(input.forwardIo ? { io: { notify: forward } } : {}) },
-    { onAccounts: (accounts) => post({ kind: 'accounts', accounts }) },
-  )
-} catch (e) {
-  post({ kind: 'failed', error: describe(e) })
-  process.exit(2)
+/** The sandboxes this thread runs, by the caller's id; a stop asked before the start finished waits for it. */
+const sandboxes = new Map<number, Promise<RunningSandbox | undefined>>()
+
+async function start(id: number, input: WorkerInput): Promise<RunningSandbox | undefined> {
+  let sandbox: RunningSandbox
+  try {
+    sandbox = await startSandboxHere(
+      {
+        ...input.options,
+        thread: 'main',
+        ...(input.forwardIo ? { io: { notify: (m: IoMessage) => forward(id, m) } } : {}),
+      },
+      { onAccounts: (accounts) => post({ id, kind: 'accounts', accounts }) },
+    )
+  } catch (e) {
+    sandboxes.delete(id)
+    post({ id, kind: 'failed', error: describe(e) })
+    return undefined
+  }
+  post({
+    id,
+    kind: 'started',
+    sandbox: {
+      endpoint: sandbox.endpoint,
+      port: sandbox.port,
+      region: sandbox.region,
+      stateDir: sandbox.stateDir,
+      accounts: sandbox.accounts,
+      credentialsFile: sandbox.credentialsFile,
+      configFile: sandbox.configFile,
+      ...(sandbox.httpsEndpoint !== undefined ? { httpsEndpoint: sandbox.httpsEndpoint } : {}),
+      ...(sandbox.caFile !== undefined ? { caFile: sandbox.caFile } : {}),
+    },
+  })
+  return sandbox
 }
-post({
-  kind: 'started',
-  sandbox: {
-    endpoint: sandbox.endpoint,
-    port: sandbox.port,
-    region: sandbox.region,
-    stateDir: sandbox.stateDir,
-    accounts: sandbox.accounts,
-    credentialsFile: sandbox.credentialsFile,
-    configFile: sandbox.configFile,
-    ...(sandbox.httpsEndpoint !== undefined ? { httpsEndpoint: sandbox.httpsEndpoint } : {}),
-    ...(sandbox.caFile !== undefined ? { caFile: sandbox.caFile } : {}),
-  },
-})
+
+async function stop(id: number): Promise<void> {
+  const sandbox = await sandboxes.get(id)
+  sandboxes.delete(id)
+  if (!sandbox) return
+  try {
+    await sandbox.stop()
+    post({ id, kind: 'stopped' })
+  } catch (e) {
+    post({ id, kind: 'failed', error: describe(e) })
+  }
+}
+
 port.on('message', (m: ToWorker) => {
-  if (m.kind !== 'stop') throw new Error(`sandbox worker: unknown message ${JSON.stringify(m)}`)
-  // Then the thread ends, even if something (a timer, a socket) still holds its loop.
-  sandbox.stop().then(
-    () => {
-      post({ kind: 'stopped' })
-      process.exit(0)
-    },
-    (e: unknown) => {
-      post({ kind: 'failed', error: describe(e) })
-      process.exit(1)
-    },
-  )
+  switch (m.kind) {
+    case 'start':
+      sandboxes.set(m.id, start(m.id, m.input))
+      break
+    case 'stop':
+      void stop(m.id)
+      break
+    default:
+      throw new Error(`sandbox worker: unknown message ${JSON.stringify(m)}`)
+  }
 })

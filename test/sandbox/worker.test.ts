@@ -1,6 +1,7 @@
 // The sandbox on a worker thread (startSandbox's default in-process): the same RunningSandbox as on
-// the caller's thread, messages forwarded to the caller's I/O host, start-up errors unchanged, a
-// worker that dies does not leave the caller hanging, and nothing keeps the process alive after stop.
+// the caller's thread, messages forwarded to the caller's I/O host, start-up errors unchanged, one
+// thread reused by the process's sandboxes, a worker that dies does not leave the caller hanging,
+// and nothing keeps the process alive after stop.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -107,6 +108,7 @@ test('on a worker: state survives a restart, on a worker and then on the main th
     for (const thread of ['worker', 'main'] as const) {
       const b = await startSandbox({ stateDir: dir, port: 0, thread })
       try {
+        if (thread === 'worker') assert.equal(workerOf(b), workerOf(a), 'the next sandbox reuses the thread')
         assert.equal(b.accounts[0]!.accessKeyId, key, 'root credentials are kept')
         const c2 = s3(b)
         const names = (await c2.send(new ListBucketsCommand({}))).Buckets?.map((x) => x.Name)
@@ -203,6 +205,7 @@ test('a worker that dies: the error is reported, stop() resolves, the directory 
     // A worker terminated from outside: reported with its exit code; stop() still resolves.
     const io2 = recordingIo()
     const again = await startSandbox({ stateDir: dir, port: 0, io: io2 })
+    assert.notEqual(workerOf(again), w, 'a dead thread is replaced')
     await workerOf(again).terminate()
     await again.stop()
     assert.ok(io2.messages.some((m) => m.code === 'sandbox.crashed' && /exited with code 1/.test(m.message)))
