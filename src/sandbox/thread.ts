@@ -55,7 +55,7 @@ export type WorkerSandbox = Omit<RunningSandbox, 'stop' | 'accounts'> & {
 
 /** Worker → caller, about the sandbox `id`. */
 export type FromWorker = { readonly id: number } & (
-  | { readonly kind: 'io'; readonly message: IoMessage }
+  | { readonly kind: 'io'; readonly message: IoMessage; readonly seq: number }
   | { readonly kind: 'started'; readonly sandbox: WorkerSandbox }
   | { readonly kind: 'accounts'; readonly accounts: readonly SandboxAccount[] }
   | { readonly kind: 'failed'; readonly error: WorkerError }
@@ -66,6 +66,9 @@ export type FromWorker = { readonly id: number } & (
 export type ToWorker =
   | { readonly kind: 'start'; readonly id: number; readonly input: WorkerInput }
   | { readonly kind: 'stop'; readonly id: number }
+
+/** How long the worker waits for this side to deliver an I/O message before it goes on (worker.ts). */
+export const IO_HANDOFF_MS = 1_000
 
 /**
  * The Worker behind a sandbox started on one, under this symbol (not part of the public API): the
@@ -113,6 +116,8 @@ interface Tracked {
 interface Host {
   readonly worker: Worker
   readonly sandboxes: Map<number, Tracked>
+  /** [0]: the sequence number of the last I/O message delivered here, which the worker waits for. */
+  readonly delivered: Int32Array
   dead: boolean
   crash?: Error
 }
@@ -129,9 +134,11 @@ function holdProcess(h: Host): void {
 function host(): Host {
   if (current && !current.dead) return current
   const entry = workerEntry()
+  const delivered = new SharedArrayBuffer(4)
   const worker = new Worker(entry.script, {
     eval: entry.eval,
     name: 'crosspipe sandbox',
+    workerData: { delivered },
     // The sandbox reads the environment as it runs (the builds it starts inherit it): the process's, live.
     env: SHARE_ENV,
     ...(entry.eval ? { execArgv: [] } : {}),
@@ -139,14 +146,21 @@ function host(): Host {
     stdout: false,
     stderr: false,
   })
-  const h: Host = { worker, sandboxes: new Map(), dead: false }
+  const h: Host = { worker, sandboxes: new Map(), delivered: new Int32Array(delivered), dead: false }
   worker.on('message', (m: FromWorker) => {
     const t = h.sandboxes.get(m.id)
+    if (m.kind === 'io') {
+      try {
+        t?.io?.notify(m.message)
+      } finally {
+        // The worker waits for this before it goes on (worker.ts forward()).
+        Atomics.store(h.delivered, 0, m.seq)
+        Atomics.notify(h.delivered, 0)
+      }
+      return
+    }
     if (!t) return
     switch (m.kind) {
-      case 'io':
-        t.io?.notify(m.message)
-        break
       case 'accounts':
         t.onAccounts(m.accounts)
         break

@@ -7,22 +7,47 @@
  * stays up for the next start. A message the protocol does not know is a bug and is thrown, which
  * the caller hears as the worker's `error` event.
  */
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { CrosspipeError } from '../model/errors.js'
 import type { IoMessage } from '../model/io.js'
 import { startSandboxHere, type RunningSandbox } from './index.js'
-import type { FromWorker, ToWorker, WorkerError, WorkerInput } from './thread.js'
+import {
+  IO_HANDOFF_MS,
+  type FromWorker,
+  type ToWorker,
+  type WorkerError,
+  type WorkerInput,
+} from './thread.js'
 
 if (!parentPort) throw new Error('src/sandbox/worker.ts runs on a worker thread (startSandbox)')
 const port = parentPort
 const post = (m: FromWorker): void => port.postMessage(m)
+/** [0]: the sequence number of the last I/O message the caller has delivered (thread.ts). */
+const delivered = new Int32Array((workerData as { readonly delivered: SharedArrayBuffer }).delivered)
+let sequence = 0
 
-/** Posts a message for the caller's I/O host; data that cannot be cloned is left out. */
+/**
+ * Hands a message to the caller's I/O host and waits until the caller has delivered it, so that
+ * what a request emits (a corrupt object, a full disk) reaches the host before that request's
+ * response can: the caller's thread sees the message before the bytes written after it. Messages
+ * are rare (start, stop, warnings, errors), so the wait costs nothing on the request path; it gives
+ * up after {@link IO_HANDOFF_MS} when the caller's thread does not run its event loop (a
+ * synchronous call of its own), and the message is then delivered when it does. Data that cannot
+ * be cloned is left out.
+ */
 function forward(id: number, message: IoMessage): void {
+  const seq = ++sequence
   try {
-    post({ id, kind: 'io', message })
+    post({ id, kind: 'io', message, seq })
   } catch {
-    post({ id, kind: 'io', message: { ...message, data: undefined } })
+    post({ id, kind: 'io', message: { ...message, data: undefined }, seq })
+  }
+  const deadline = Date.now() + IO_HANDOFF_MS
+  for (;;) {
+    const seen = Atomics.load(delivered, 0)
+    const left = deadline - Date.now()
+    if (seen >= seq || left <= 0) return
+    Atomics.wait(delivered, 0, seen, left)
   }
 }
 
