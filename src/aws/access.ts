@@ -161,8 +161,7 @@ function shared(provider: CredentialProvider): CredentialProvider {
   return (props) => {
     // The SDK's identity cache passes `forceRefresh` through to the provider it wraps.
     const force = (props as { readonly forceRefresh?: boolean } | undefined)?.forceRefresh === true
-    if (cached && !force && (cached.value === undefined || fresh(cached.value)))
-      return cached.promise
+    if (cached && !force && (cached.value === undefined || fresh(cached.value))) return cached.promise
     const entry: { promise: Promise<Credentials>; value?: Credentials } = { promise: provider(props) }
     cached = entry
     entry.promise.then(
