@@ -5,9 +5,11 @@
  * untimed warm-up, and prints JSON: medians of wall-clock time, the process's CPU time (all
  * threads) and the main thread's CPU time (Linux), the API calls deploy made by kind, and the TLS
  * connections it opened. With `--prof FILE` the last run is written as a V8 CPU profile
- * (`--first`: the first deploy only), for Chrome DevTools or any .cpuprofile reader.
+ * (`--first`: the first deploy only), for Chrome DevTools or any .cpuprofile reader; it profiles
+ * the main thread, which with the sandbox on its worker thread (startSandbox's default) runs only
+ * the client's side — `--thread main` puts the sandbox on the main thread too.
  *
- *   node --import tsx bench/deploy-profile.ts 20 5 [--prof deploy.cpuprofile] [--first]
+ *   node --import tsx bench/deploy-profile.ts 20 5 [--prof deploy.cpuprofile] [--first] [--thread main|worker]
  *
  * The machine is shared: compare CPU medians of runs made one after the other (A/B, alternated).
  */
@@ -30,8 +32,18 @@ const targets = Number(args[0] ?? 1)
 const reps = Number(args[1] ?? 3)
 const profFile = args.includes('--prof') ? args[args.indexOf('--prof') + 1] : undefined
 const firstOnly = args.includes('--first')
-if (!Number.isInteger(targets) || targets < 1 || !Number.isInteger(reps) || reps < 1)
-  throw new Error('usage: deploy-profile.ts <targets ≥ 1> <reps ≥ 1> [--prof FILE] [--first]')
+const thread = (args.includes('--thread') ? args[args.indexOf('--thread') + 1] : undefined) as
+  'main' | 'worker' | undefined
+if (
+  !Number.isInteger(targets) ||
+  targets < 1 ||
+  !Number.isInteger(reps) ||
+  reps < 1 ||
+  (thread !== undefined && thread !== 'main' && thread !== 'worker')
+)
+  throw new Error(
+    'usage: deploy-profile.ts <targets ≥ 1> <reps ≥ 1> [--prof FILE] [--first] [--thread main|worker]',
+  )
 
 /** The definition of deploy.bench.ts: one stage with `n` target accounts. */
 function definition(n: number): string {
@@ -114,7 +126,7 @@ let calls: Record<string, number> = {}
 let callsAgain: Record<string, number> = {}
 for (let i = 0; i <= reps; i++) {
   const dir = mkdtempSync(join(tmpdir(), 'crosspipe-deploy-profile-'))
-  const sb = await startSandbox({ stateDir: dir, port: 0, accounts })
+  const sb = await startSandbox({ stateDir: dir, port: 0, accounts, ...(thread ? { thread } : {}) })
   try {
     if (!sb.httpsEndpoint || !sb.caFile) throw new Error('the sandbox has no HTTPS endpoint')
     const base = sandboxAccess({
@@ -171,6 +183,7 @@ console.log(
   JSON.stringify({
     targets,
     reps,
+    thread: thread ?? 'default (worker)',
     deploy: medians(firsts),
     again: medians(agains),
     calls,

@@ -18,7 +18,7 @@
  * 20-target definition next to a 1-target one (every phase, the pipeline stack included).
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { assumeRoleAccess, sandboxAccess } from '../src/aws/index.js'
@@ -211,6 +211,21 @@ interface CliDeployTimes {
    * deploy caused, and it moves less than wall-clock time on a shared machine.
    */
   readonly cpu?: { readonly deploy: number[]; readonly again: number[] }
+  /**
+   * In-process runs on Linux: the CPU time of the thread that called `deploy()` alone. With the
+   * sandbox on a worker thread, that is the client's side of every call (the SDK, crosspipe's
+   * deploy); on the caller's thread, both sides.
+   */
+  readonly caller?: { readonly deploy: number[]; readonly again: number[] }
+}
+
+/** Milliseconds this process's main thread has run on a CPU (Linux schedstat), or NaN elsewhere. */
+function mainThreadMs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
+  } catch {
+    return NaN
+  }
 }
 
 /**
@@ -257,19 +272,34 @@ interface SandboxCli {
   readonly init?: CliDeployTimes
   readonly one?: CliDeployTimes
   readonly twenty?: CliDeployTimes
-  /** The same definitions deployed by `deploy()` in this process into `startSandbox()`. */
-  readonly lib?: { readonly one: CliDeployTimes; readonly twenty: CliDeployTimes }
+  /**
+   * The same definitions deployed by `deploy()` in this process into `startSandbox()` as a user
+   * calls it (the sandbox on a worker thread, the default), and with `thread: 'main'` (the sandbox
+   * on the thread that deploys).
+   */
+  readonly lib?: {
+    readonly one: CliDeployTimes
+    readonly twenty: CliDeployTimes
+    readonly mainOne: CliDeployTimes
+    readonly mainTwenty: CliDeployTimes
+  }
   readonly problem?: string
 }
 
 /**
  * {@link definition}(targets), every phase, deployed by `deploy()` in this process over the HTTPS
  * endpoint of a fresh in-process sandbox per run (default poll interval, concurrency 20), then
- * again with no change: crosspipe's deploy without Node start-up and the CLI around it.
+ * again with no change: crosspipe's deploy without Node start-up and the CLI around it. `thread`
+ * is passed to `startSandbox` when given (undefined: its default, what a user gets).
  */
-async function libSandboxDeploys(reps: number, targets: number): Promise<CliDeployTimes> {
+async function libSandboxDeploys(
+  reps: number,
+  targets: number,
+  thread?: 'main' | 'worker',
+): Promise<CliDeployTimes> {
   const cpu = { deploy: [] as number[], again: [] as number[] }
-  const times: CliDeployTimes = { deploy: [], again: [], failures: [], cpu }
+  const caller = { deploy: [] as number[], again: [] as number[] }
+  const times: CliDeployTimes = { deploy: [], again: [], failures: [], cpu, caller }
   const cpuMs = (since: NodeJS.CpuUsage) => {
     const u = process.cpuUsage(since)
     return (u.user + u.system) / 1000
@@ -282,7 +312,7 @@ async function libSandboxDeploys(reps: number, targets: number): Promise<CliDepl
   const out = synthesize(parsePipeline(definition(targets), 'crosspipe.yml'))
   for (let i = 0; i < reps; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'crosspipe-bench-lib-'))
-    const sb = await startSandbox({ stateDir: dir, port: 0, accounts })
+    const sb = await startSandbox({ stateDir: dir, port: 0, accounts, ...(thread ? { thread } : {}) })
     try {
       if (!sb.httpsEndpoint || !sb.caFile) throw new Error('the sandbox has no HTTPS endpoint')
       const credentials = sandboxAccess({
@@ -294,21 +324,27 @@ async function libSandboxDeploys(reps: number, targets: number): Promise<CliDepl
       })
       const o = { manifest: out.manifest, templates: out.files, credentials, concurrency: 20 }
       let c0 = process.cpuUsage()
+      let m0 = mainThreadMs()
       const first = await deploy(o)
       const firstCpu = cpuMs(c0)
+      const firstCaller = mainThreadMs() - m0
       if (!first.success)
         throw new Error(
           first.stacks.map((x) => `${x.stack}: ${x.outcome} ${x.error?.message ?? ''}`).join('; '),
         )
       times.deploy.push(first.durationMs)
       cpu.deploy.push(firstCpu)
+      if (!Number.isNaN(firstCaller)) caller.deploy.push(firstCaller)
       c0 = process.cpuUsage()
+      m0 = mainThreadMs()
       const again = await deploy(o)
       const againCpu = cpuMs(c0)
+      const againCaller = mainThreadMs() - m0
       if (!again.stacks.every((x) => x.outcome === 'no-change'))
         throw new Error('the second deploy changed something')
       times.again.push(again.durationMs)
       cpu.again.push(againCpu)
+      if (!Number.isNaN(againCaller)) caller.again.push(againCaller)
     } catch (err) {
       times.failures.push(err instanceof Error ? err.message : String(err))
     } finally {
@@ -330,7 +366,17 @@ async function sandboxCli(reps: number): Promise<SandboxCli> {
     }
     const one = cliSandboxDeploys(reps, sandboxAccounts(1), targets(1), ['--concurrency', '20'])
     const twenty = cliSandboxDeploys(reps, sandboxAccounts(20), targets(20), ['--concurrency', '20'])
-    const lib = { one: await libSandboxDeploys(reps, 1), twenty: await libSandboxDeploys(reps, 20) }
+    // One untimed run of each kind first: the first sandbox of the process loads the sandbox's
+    // modules (on the worker thread), the first CloudFormation call the resource specification,
+    // and the code is not yet optimized — once per process, on either thread, not per deploy.
+    await libSandboxDeploys(1, 1)
+    await libSandboxDeploys(1, 1, 'main')
+    const lib = {
+      one: await libSandboxDeploys(reps, 1),
+      twenty: await libSandboxDeploys(reps, 20),
+      mainOne: await libSandboxDeploys(reps, 1, 'main'),
+      mainTwenty: await libSandboxDeploys(reps, 20, 'main'),
+    }
     return { init, one, twenty, lib }
   } catch (err) {
     return { problem: err instanceof Error ? err.message : String(err) }
@@ -481,12 +527,8 @@ and tags back; the deploy tests assert that no write call is made).
 | 20 targets ÷ 1 target (target ≤ 2×) | ${ratio(sb.twenty.deploy, sb.one.deploy)} | ${ratio(sb.twenty.again, sb.one.again)} |
 ${
   sb.lib
-    ? `| same, \`deploy()\` in-process (no Node start-up, no CLI): 1 target | ${ms(sb.lib.one.deploy)} | ${ms(sb.lib.one.again)} |
-| same, \`deploy()\` in-process: 20 targets | ${ms(sb.lib.twenty.deploy)} | ${ms(sb.lib.twenty.again)} |
-| same, \`deploy()\` in-process: 20 targets ÷ 1 target (target ≤ 2×) | ${ratio(sb.lib.twenty.deploy, sb.lib.one.deploy)} | ${ratio(sb.lib.twenty.again, sb.lib.one.again)} |
-| same, in-process, CPU time of the process (deploy and sandbox): 1 target | ${ms(sb.lib.one.cpu?.deploy ?? [])} | ${ms(sb.lib.one.cpu?.again ?? [])} |
-| same, in-process, CPU time: 20 targets | ${ms(sb.lib.twenty.cpu?.deploy ?? [])} | ${ms(sb.lib.twenty.cpu?.again ?? [])} |
-| same, in-process, CPU time: 20 targets ÷ 1 target | ${ratio(sb.lib.twenty.cpu?.deploy ?? [], sb.lib.one.cpu?.deploy ?? [])} | ${ratio(sb.lib.twenty.cpu?.again ?? [], sb.lib.one.cpu?.again ?? [])} |`
+    ? `${libRows('`deploy()` in-process (no Node start-up, no CLI), sandbox on a worker thread (`startSandbox` default)', sb.lib.one, sb.lib.twenty)}
+${libRows("`deploy()` in-process, sandbox on the deploying thread (`startSandbox({ thread: 'main' })`)", sb.lib.mainOne, sb.lib.mainTwenty)}`
     : ''
 }
 ${
@@ -495,11 +537,35 @@ ${
 In-process, deploy and the sandbox share one process, whose CPU time (all threads) is in the CPU
 rows: it moves less than wall-clock time on a shared machine. Each target stack costs about 7 API
 calls (GetCallerIdentity for its account, DescribeStacks, CreateChangeSet, DescribeChangeSet,
-ExecuteChangeSet, then DescribeStacks and DescribeStackEvents), each signed, sent over TLS,
-verified, authorized and answered in that one process.
+ExecuteChangeSet, then DescribeStacks and DescribeStackEvents), each signed and sent over TLS by
+the SDK on the deploying thread, then verified, authorized and answered by the sandbox: on a
+worker thread by default, so the two halves run on two cores; with \`thread: 'main'\` on the
+deploying thread too, one core for both. The deploying thread's own CPU time (Linux) is in its
+rows: with the sandbox on a worker, that is the client's side alone. One untimed run of each
+kind comes first (the first sandbox of a process loads its modules, the resource specification
+and compiles its code: once per process).
 `
     : ''
 }${failures(sb)}`
+}
+
+/** The rows of one in-process variant: wall-clock time, the process's CPU time, the deploying thread's. */
+function libRows(label: string, one: CliDeployTimes, twenty: CliDeployTimes): string {
+  const ms = (xs: readonly number[]) => (xs.length ? `${Math.round(median(xs))} ms` : 'n/a')
+  const ratio = (a: readonly number[], b: readonly number[]) =>
+    a.length && b.length ? `${(median(a) / median(b)).toFixed(2)}×` : 'n/a'
+  const rows: [string, (t: CliDeployTimes) => { deploy: readonly number[]; again: readonly number[] }][] = [
+    ['', (t) => t],
+    [', CPU time of the process (all threads)', (t) => t.cpu ?? { deploy: [], again: [] }],
+    [', CPU time of the deploying thread', (t) => t.caller ?? { deploy: [], again: [] }],
+  ]
+  return rows
+    .flatMap(([what, pick]) => [
+      `| ${label}${what}: 1 target | ${ms(pick(one).deploy)} | ${ms(pick(one).again)} |`,
+      `| ${label}${what}: 20 targets | ${ms(pick(twenty).deploy)} | ${ms(pick(twenty).again)} |`,
+      `| ${label}${what}: 20 targets ÷ 1 target${what ? '' : ' (target ≤ 2×)'} | ${ratio(pick(twenty).deploy, pick(one).deploy)} | ${ratio(pick(twenty).again, pick(one).again)} |`,
+    ])
+    .join('\n')
 }
 
 /** Failed runs, stated (they are not retried, and not in the medians). */
@@ -510,6 +576,8 @@ function failures(sb: SandboxCli): string {
     ...(sb.twenty?.failures ?? []).map((f) => `20 targets: ${f}`),
     ...(sb.lib?.one.failures ?? []).map((f) => `in-process, 1 target: ${f}`),
     ...(sb.lib?.twenty.failures ?? []).map((f) => `in-process, 20 targets: ${f}`),
+    ...(sb.lib?.mainOne.failures ?? []).map((f) => `in-process (thread: 'main'), 1 target: ${f}`),
+    ...(sb.lib?.mainTwenty.failures ?? []).map((f) => `in-process (thread: 'main'), 20 targets: ${f}`),
   ]
   if (all.length === 0) return ''
   return `\n${all.length} run(s) failed and are not in the medians:\n\n${all

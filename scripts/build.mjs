@@ -121,9 +121,9 @@ const perFileBuild = esbuild.build({
   tsconfig: join(root, 'tsconfig.json'),
 })
 
-// The CLI, bundled: dist/cli/main.js and the sandbox's background process dist/cli/process.js,
-// with the code they share in chunks that each command loads when it runs (code splitting keeps
-// commands lazy). One bundle instead of ~150 files and zod's and yaml's own, because resolving
+// The CLI, bundled: dist/cli/main.js, the sandbox's background process dist/cli/process.js and
+// its worker thread's entry dist/cli/worker.js, with the code they share in chunks that each
+// command loads when it runs (code splitting keeps commands lazy). One bundle instead of ~150 files and zod's and yaml's own, because resolving
 // and loading modules is most of a short command's start-up. The AWS SDK (large, loaded only by
 // commands that reach accounts) and better-sqlite3 (native) stay in node_modules.
 const cliDir = join(root, 'dist', 'cli')
@@ -159,7 +159,12 @@ const bundleOptions = {
 }
 const cliBuild = esbuild.build({
   ...bundleOptions,
-  entryPoints: { main: join(srcDir, 'cli', 'main.ts'), process: join(srcDir, 'sandbox', 'process.ts') },
+  entryPoints: {
+    main: join(srcDir, 'cli', 'main.ts'),
+    process: join(srcDir, 'sandbox', 'process.ts'),
+    // A sandbox on a worker thread (src/sandbox/thread.ts finds it beside the chunk that starts it).
+    worker: join(srcDir, 'sandbox', 'worker.ts'),
+  },
   splitting: true,
   format: 'esm',
   plugins: [zodEnglishOnly],

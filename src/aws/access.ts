@@ -46,7 +46,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { readFileSync } from 'node:fs'
 import { Agent } from 'node:https'
-import { createSecureContext, rootCertificates } from 'node:tls'
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls'
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline'
 import { CodeBuildClient } from '@aws-sdk/client-codebuild'
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
@@ -129,10 +129,65 @@ export interface SandboxAccessOptions extends ClientOptions {
   readonly profiles?: Readonly<Record<string, string>>
 }
 
+/** A credential provider, as the SDK's providers and clients type it. */
+type CredentialProvider = ReturnType<typeof fromIni>
+type Credentials = Awaited<ReturnType<CredentialProvider>>
+
 /** How to get credentials for one account. */
 interface CredentialSource {
-  readonly provider: ReturnType<typeof fromIni>
+  readonly provider: CredentialProvider
   readonly description: string
+}
+
+/**
+ * How long before they expire credentials are fetched again: the SDK clients' own margin (their
+ * identity cache refreshes 5 minutes ahead), so that a client that asks for fresh credentials gets them.
+ */
+const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000
+
+/**
+ * One resolution of a provider, shared by every client that uses it, until the credentials come
+ * within {@link REFRESH_BEFORE_EXPIRY_MS} of their expiry (or a client forces a refresh). Each SDK
+ * client caches the credentials it resolved, but only for itself: an account's STS, CloudFormation,
+ * S3 and CodePipeline clients would otherwise each resolve the same source — one AssumeRole call per
+ * client for a role (and one more resolution of the base identity per account), one parse of the
+ * profile files per client for a profile. Concurrent first calls share one resolution; a failed
+ * one is not kept, so the next call tries again.
+ */
+function shared(provider: CredentialProvider): CredentialProvider {
+  let cached: { promise: Promise<Credentials>; value?: Credentials } | undefined
+  const fresh = (c: Credentials) =>
+    c.expiration === undefined || c.expiration.getTime() - Date.now() > REFRESH_BEFORE_EXPIRY_MS
+  return (props) => {
+    // The SDK's identity cache passes `forceRefresh` through to the provider it wraps.
+    const force = (props as { readonly forceRefresh?: boolean } | undefined)?.forceRefresh === true
+    if (cached && !force && (cached.value === undefined || fresh(cached.value))) return cached.promise
+    const entry: { promise: Promise<Credentials>; value?: Credentials } = { promise: provider(props) }
+    cached = entry
+    entry.promise.then(
+      (c) => (entry.value = c),
+      () => {
+        if (cached === entry) cached = undefined
+      },
+    )
+    return entry.promise
+  }
+}
+
+/**
+ * TLS contexts that trust Node's authorities and one more PEM (`caFile`), by the PEM's text: every
+ * access of the process that trusts the same file shares one (building it parses the ~150 root
+ * certificates, about 20 ms).
+ */
+const secureContexts = new Map<string, SecureContext>()
+
+function secureContextTrusting(pem: string): SecureContext {
+  let c = secureContexts.get(pem)
+  if (!c) {
+    c = createSecureContext({ ca: [...rootCertificates, pem] })
+    secureContexts.set(pem, c)
+  }
+  return c
 }
 
 const DEFAULT_MAX_ATTEMPTS = 8
@@ -167,7 +222,8 @@ export function profileAccess(options: ProfileAccessOptions): AccountAccess {
 /** One identity that assumes the same role in every account. */
 export function assumeRoleAccess(options: AssumeRoleAccessOptions): AccountAccess {
   const endpointUrl = resolveEndpoint(options.endpointUrl)
-  const base =
+  // Resolved once for every account's AssumeRole, not once per account (see shared()).
+  const base = shared(
     options.profile !== undefined
       ? fromIni({
           profile: options.profile,
@@ -175,7 +231,8 @@ export function assumeRoleAccess(options: AssumeRoleAccessOptions): AccountAcces
           ...(options.configFile !== undefined ? { configFilepath: options.configFile } : {}),
           ...(endpointUrl !== undefined ? { clientConfig: { endpoint: endpointUrl } } : {}),
         })
-      : fromNodeProviderChain()
+      : fromNodeProviderChain(),
+  )
   return new SdkAccess(options, endpointUrl, (account, region) => {
     const partition = partitionOf(region)
     if (partition === undefined)
@@ -313,7 +370,8 @@ class SdkAccess implements AccountAccess {
     const key = `${account}/${partitionOf(region) ?? region}`
     let s = this.sources.get(key)
     if (!s) {
-      s = this.makeSource(account, region)
+      const made = this.makeSource(account, region)
+      s = { ...made, provider: shared(made.provider) }
       this.sources.set(key, s)
     }
     return s
@@ -330,9 +388,7 @@ class SdkAccess implements AccountAccess {
       // every request's pool key — most of a 20-stack deploy's CPU time against the sandbox.
       this.agent = new Agent({
         keepAlive: true,
-        secureContext: createSecureContext({
-          ca: [...rootCertificates, readFileSync(this.options.caFile, 'utf8')],
-        }),
+        secureContext: secureContextTrusting(readFileSync(this.options.caFile, 'utf8')),
       })
     }
     return {
@@ -342,6 +398,9 @@ class SdkAccess implements AccountAccess {
       maxAttempts: this.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       retryMode: this.options.retryMode ?? 'standard',
       ...(this.endpointUrl !== undefined ? { endpoint: this.endpointUrl } : {}),
+      // Resolve each command's middleware stack once per client, not on every call (the SDK's
+      // `cacheMiddleware` option: safe because nothing here changes a stack after the first call).
+      cacheMiddleware: true,
     }
   }
 

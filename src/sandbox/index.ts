@@ -18,6 +18,7 @@ import { startGateway } from './gateway/server.js'
 import { Runtime } from './runtime.js'
 import { buildServices } from './services/index.js'
 import { pruneSessions } from './auth/sessions.js'
+import { startOnWorker } from './thread.js'
 import {
   checkDatabasePresent,
   isDiskFull,
@@ -53,6 +54,19 @@ export interface StartSandboxOptions {
   /** Port of the HTTPS listener; 0 (the default) picks a free one. */
   readonly tlsPort?: number
   readonly io?: IoHost
+  /**
+   * Which thread runs the sandbox (its server, services and database): `'worker'` (the default) a
+   * `worker_threads` Worker of this process, `'main'` the calling thread. Every call a client in
+   * this process makes to the sandbox is signed and sent by the client, then verified, authorized
+   * and answered by the sandbox: on one thread both halves share one core, so a program that
+   * starts a sandbox and deploys into it (the library's own use) is CPU-bound on that thread while
+   * the machine's other cores idle. On a worker the two halves run side by side. One worker serves
+   * every sandbox of the process and outlives them (it keeps no process alive), so its start-up
+   * (about 0.3 s: the sandbox's modules load again in the worker) is paid once per process.
+   * `'main'` is for a process that does nothing else (the `crosspipe sandbox` command), where a
+   * worker would only add that start-up and a hop per message.
+   */
+  readonly thread?: 'main' | 'worker'
 }
 
 /** An account of a running sandbox and its root credentials. */
@@ -81,7 +95,11 @@ export interface RunningSandbox {
   readonly httpsEndpoint?: string
   /** The certificate clients must trust for {@link RunningSandbox.httpsEndpoint} (PEM). */
   readonly caFile?: string
-  /** Stops listening, closes the database and removes the state file. */
+  /**
+   * Stops listening, closes the database, removes the state file and releases the state
+   * directory's lock, then resolves (on a worker too: the worker then waits for the next sandbox of
+   * the process, holding nothing of this one). Calls after the first return the first call's promise.
+   */
   stop(): Promise<void>
 }
 
@@ -249,8 +267,30 @@ function diskAlmostFull(dir: string): boolean {
   }
 }
 
-/** Starts a sandbox in this process. */
+/**
+ * Starts a sandbox in this process: on a worker thread unless `options.thread` is `'main'` (see
+ * {@link StartSandboxOptions.thread}). Either way it returns once the sandbox listens, and a
+ * start-up failure rejects with the same `CrosspipeError`.
+ */
 export async function startSandbox(options: StartSandboxOptions): Promise<RunningSandbox> {
+  if ((options.thread ?? 'worker') === 'worker') return startOnWorker(options)
+  return startSandboxHere(options)
+}
+
+/** What the worker entry (worker.ts) hears from a sandbox it runs. */
+export interface SandboxHooks {
+  /** The accounts, each time the profile files are written (at start, and for each admin API change). */
+  readonly onAccounts?: (accounts: readonly SandboxAccount[]) => void
+}
+
+/**
+ * Starts a sandbox on the calling thread, whatever `options.thread` says: {@link startSandbox}
+ * with `thread: 'main'`, and the worker entry's own start.
+ */
+export async function startSandboxHere(
+  options: StartSandboxOptions,
+  hooks: SandboxHooks = {},
+): Promise<RunningSandbox> {
   const stateDir = resolve(options.stateDir)
   let lock: StateLock | undefined
   try {
@@ -264,7 +304,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
         `made ${privacy.fixed.length} path${privacy.fixed.length === 1 ? '' : 's'} in ${stateDir} private to you (directories 0700, files 0600): ${privacy.fixed.slice(0, 5).join(', ')}${privacy.fixed.length > 5 ? ', …' : ''}`,
         { fixed: privacy.fixed },
       )
-    return await startLocked(options, stateDir, lock)
+    return await startLocked(options, stateDir, lock, hooks)
   } catch (e) {
     lock?.release()
     throw startupError(e, stateDir)
@@ -275,6 +315,7 @@ async function startLocked(
   options: StartSandboxOptions,
   stateDir: string,
   lock: StateLock,
+  hooks: SandboxHooks,
 ): Promise<RunningSandbox> {
   const region = options.region ?? DEFAULT_REGION
   for (const [name, id] of Object.entries(options.accounts ?? {}))
@@ -391,6 +432,7 @@ async function startLocked(
       accounts: list.map((a) => ({ name: a.name, id: a.id })),
     }
     writeAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n')
+    hooks.onAccounts?.(list)
   }
   publish()
   emit(
@@ -401,7 +443,7 @@ async function startLocked(
     state,
   )
 
-  let stopped = false
+  let stopping: Promise<void> | undefined
   return {
     endpoint: gateway.endpoint,
     port: gateway.port,
@@ -415,15 +457,16 @@ async function startLocked(
     configFile,
     httpsEndpoint: state.httpsEndpoint,
     caFile: state.caFile,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await gateway.close()
-      runtime.close()
-      const s = readSandboxState(stateDir)
-      if (s?.pid === process.pid) rmSync(join(stateDir, STATE_FILE), { force: true })
-      lock.release()
-      emit(options.io, 'info', 'sandbox.stopped', `sandbox on ${gateway.endpoint} stopped`)
+    stop() {
+      // A second call while the first is closing waits for the same close.
+      return (stopping ??= (async () => {
+        await gateway.close()
+        runtime.close()
+        const s = readSandboxState(stateDir)
+        if (s?.pid === process.pid) rmSync(join(stateDir, STATE_FILE), { force: true })
+        lock.release()
+        emit(options.io, 'info', 'sandbox.stopped', `sandbox on ${gateway.endpoint} stopped`)
+      })())
     },
   }
 }

@@ -21,7 +21,8 @@ const log = (m: Omit<IoMessage, 'time'> & { time?: Date }): void =>
 const options = JSON.parse(process.argv[2] ?? '{}') as StartSandboxOptions
 let sandbox: Awaited<ReturnType<typeof startSandbox>>
 try {
-  sandbox = await startSandbox({ ...options, io: { notify: (m: IoMessage) => log(m) } })
+  // This process runs nothing else: the sandbox needs no worker thread of its own.
+  sandbox = await startSandbox({ ...options, thread: 'main', io: { notify: (m: IoMessage) => log(m) } })
 } catch (e) {
   if (e instanceof CrosspipeError) {
     log({ level: 'error', code: 'sandbox.start-failed', message: e.message })

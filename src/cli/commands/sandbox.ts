@@ -65,6 +65,8 @@ async function foreground(ctx: CommandContext, stateDir: string): Promise<number
     ...(accounts ? { accounts } : {}),
     reset: Boolean(args.values.reset),
     io: terminalIo(term, { verbose: Boolean(args.values.verbose) }),
+    // The command does nothing else while the sandbox runs: a worker thread would only add its start-up.
+    thread: 'main',
   })
   if (args.values.json) {
     term.out(
