@@ -273,14 +273,14 @@ export function iamService(runtime: Runtime): QueryService {
           allow(ctx, `ListAttached${kind}Policies`, arnFor(ctx, owner(i)))
           const rec = get(ctx, owner(i))
           // A managed policy's path is in its ARN (`policy/service-role/Name`).
-        const prefix = i.PathPrefix ?? '/'
-        const pg = page(
-          i,
-          rec.attached.filter((arn) => {
-            const resource = arn.split(':').slice(5).join(':')
-            return resource.slice('policy'.length, resource.lastIndexOf('/') + 1).startsWith(prefix)
-          }),
-        )
+          const prefix = i.PathPrefix ?? '/'
+          const pg = page(
+            i,
+            rec.attached.filter((arn) => {
+              const resource = arn.split(':').slice(5).join(':')
+              return resource.slice('policy'.length, resource.lastIndexOf('/') + 1).startsWith(prefix)
+            }),
+          )
           return {
             AttachedPolicies: pg.items.map((arn) => ({ PolicyName: arn.split('/').pop(), PolicyArn: arn })),
             IsTruncated: pg.IsTruncated,
