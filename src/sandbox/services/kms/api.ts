@@ -447,6 +447,10 @@ export function kmsService(runtime: Runtime): JsonService {
     signingName: 'kms',
     jsonVersion: '1.1',
     targetPrefix: 'TrentService',
+    // A member the sandbox does not act on is refused with KMS's UnsupportedOperationException,
+    // "a specified parameter is not supported" (in the errors of the KMS API reference's operation
+    // pages, e.g. API_CreateKey.html), as the handlers' own refusals are.
+    unsupportedCode: 'UnsupportedOperationException',
     operations: [
       operation<Kms.CreateKeyRequest, Kms.CreateKeyResponse>(
         'CreateKey',

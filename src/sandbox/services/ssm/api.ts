@@ -356,6 +356,8 @@ export function ssmService(runtime: Runtime): JsonService {
     signingName: 'ssm',
     jsonVersion: '1.1',
     targetPrefix: 'AmazonSSM',
+    // A member the sandbox does not act on is refused as its handlers refuse what they do not support.
+    unsupportedCode: 'UnsupportedOperationException',
     operations: [
       operation<Ssm.PutParameterRequest, Ssm.PutParameterResult>(
         'PutParameter',
