@@ -341,6 +341,7 @@ export function cloudformationService(runtime: Runtime): QueryService {
             'RoleARN',
             'Tags',
             'DisableRollback',
+            // Kept and shown by DescribeStacks; no creation is timed out (SPEC.md §1: a known gap).
             'TimeoutInMinutes',
             'OnFailure',
             'StackPolicyBody',
