@@ -834,11 +834,12 @@ export function cloudformationService(runtime: Runtime): QueryService {
         {
           honours: ['ChangeSetName', 'StackName'],
           accepts: {
-            IncludePropertyValues: { why: 'false is the default: no before and after values', when: false },
+            // The CDK CLI sends true.
+            IncludePropertyValues:
+              "the before and after values it asks for are optional members of each change's details, which the sandbox's answer leaves out",
           },
           refuses: {
             NextToken: 'the sandbox answers every change in one page and gives no NextToken',
-            IncludePropertyValues: 'the changes carry no before and after values here',
           },
         },
       ),
