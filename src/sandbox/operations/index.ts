@@ -6,7 +6,10 @@
  *
  * ```ts
  * import type { AssumeRoleRequest, AssumeRoleResponse } from '@aws-sdk/client-sts'
- * operation<AssumeRoleRequest, AssumeRoleResponse>('AssumeRole', (input, ctx) => { … })
+ * operation<AssumeRoleRequest, AssumeRoleResponse>('AssumeRole', (input, ctx) => { … }, {
+ *   honours: ['RoleArn', 'RoleSessionName', 'Policy', 'DurationSeconds', 'ExternalId', 'SourceIdentity'],
+ *   refuses: { PolicyArns: 'pass the session policy as Policy (inline JSON) instead' },
+ * })
  * ```
  *
  * Every operation also declares the members of its input it acts on ({@link Members}): `honours`,
@@ -26,6 +29,13 @@
  * declares its parent honoured in part, and the parent's other members are then refused. The
  * declared names are type-checked against the SDK's input type and checked against AWS's model
  * on the service's first request (and by test/sandbox/members.test.ts for every service).
+ *
+ * The rule for each member: honoured only if the handler acts on it as AWS documents; accepted
+ * only where it truly changes nothing here, saying why (a token that tells retries apart, a filter
+ * over a set that is always empty, a flag at the value AWS treats as absent); otherwise refused —
+ * and never refused when clients send it routinely and the sandbox can honour it (S3's checksum
+ * headers, `x-amz-expected-bucket-owner`). S3, served by its own route table, applies the same
+ * rule to the headers and query parameters of its operations (S3Members, services/s3/operation.ts).
  *
  * A service built here has the gateway's `QueryService` / `JsonService` shape (services/types.ts),
  * so the gateway serves old-style services (S3, until it is converted) and
