@@ -566,10 +566,19 @@ def err2(f):
     except ClientError as e:
         return [e.response['Error']['Code'], e.response['Error']['Message']]
 key = kms.create_key()['KeyMetadata']['KeyId']
+# A multipart upload as boto3's transfer manager sends it (its default checksums included).
+import os, tempfile
+from boto3.s3.transfer import TransferConfig
+path = tempfile.mktemp()
+with open(path, 'wb') as f:
+    f.write(os.urandom(6 * 1024 * 1024))
+s3.upload_file(path, 'members-boto', 'big', Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
+os.remove(path)
 print(json.dumps({
   'sts': err(lambda: sts.assume_role(RoleArn='arn:aws:iam::222222222222:role/none', RoleSessionName='sess', PolicyArns=[{'arn': 'arn:aws:iam::aws:policy/ReadOnlyAccess'}])),
   'kms': err2(lambda: kms.generate_data_key(KeyId=key, KeySpec='AES_256', GrantTokens=['g'])),
   's3': err2(lambda: s3.put_object(Bucket='members-boto', Key='k', Body=b'x', ObjectLockLegalHoldStatus='ON')),
+  'multipart': s3.head_object(Bucket='members-boto', Key='big')['ContentLength'],
   'routine': s3.put_object(Bucket='members-boto', Key='ok', Body=b'x', ChecksumAlgorithm='SHA256', ExpectedBucketOwner='222222222222')['ResponseMetadata']['HTTPStatusCode'],
 }))
 `
@@ -590,6 +599,7 @@ print(json.dumps({
       /^PutObject: ObjectLockLegalHoldStatus \(x-amz-object-lock-legal-hold\) is not supported .*no bucket here has Object Lock/,
     )
     assert.equal(out['routine'], 200)
+    assert.equal(out['multipart'], 6 * 1024 * 1024)
   },
 )
 
