@@ -294,10 +294,14 @@ test("a service's own validation answer (validationError) replaces the common on
     jsonVersion: '1.1',
     targetPrefix: 'TrentService',
     operations: [
-      operation<{ KeyId: string | undefined }, object>('DescribeKey', () => {
-        ran = true
-        return {}
-      }),
+      operation<{ KeyId: string | undefined }, object>(
+        'DescribeKey',
+        () => {
+          ran = true
+          return {}
+        },
+        { honours: ['KeyId'] },
+      ),
     ],
     validationError: (found) =>
       new AwsError('InvalidParameterException', `first: ${found[0]!.path} ${found[0]!.constraint}`, 400),

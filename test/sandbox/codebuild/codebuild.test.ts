@@ -530,7 +530,7 @@ test('what the sandbox would not do is refused, not ignored: a custom log group 
   await cb.send(project('overrides', yml))
   await refused(
     cb.send(new StartBuildCommand({ projectName: 'overrides', imageOverride: 'aws/codebuild/standard:6.0' })),
-    /StartBuild imageOverride is not supported by the crosspipe sandbox/,
+    /StartBuild: imageOverride is not supported by the crosspipe sandbox \(a limit of the sandbox, not an error in the request\): it runs a build as its project says/,
   )
   await refused(
     cb.send(

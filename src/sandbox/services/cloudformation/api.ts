@@ -40,6 +40,15 @@ function unsupported(what: string): Error {
 }
 
 /**
+ * NotificationARNs: the SNS topics AWS sends the stack's events to. The sandbox has no SNS, so it
+ * takes none; an empty list (UpdateStack: remove them all) is what it keeps anyway.
+ */
+const NO_NOTIFICATIONS = {
+  why: 'an empty list: no topics to notify',
+  when: (v: unknown): boolean => Array.isArray(v) && v.length === 0,
+}
+
+/**
  * `Parameters.member.N`: the model makes no member of `Parameter` required, but a parameter
  * without a key names nothing (API_Parameter.html: "The key associated with the parameter").
  */
@@ -58,18 +67,8 @@ function parametersOf(ps: readonly Validated<Cfn.Parameter>[] | undefined): Para
 function stackInput(input: StackRequest): StackInput {
   if (input.OnFailure !== undefined && input.DisableRollback !== undefined)
     throw validationError('You can specify either DisableRollback or OnFailure, but not both.')
-  if (input.RollbackConfiguration?.RollbackTriggers?.length)
-    throw unsupported('Rollback triggers (RollbackConfiguration)')
-  for (const [name, url] of [
-    ['StackPolicyURL', input.StackPolicyURL],
-    ['StackPolicyDuringUpdateURL', input.StackPolicyDuringUpdateURL],
-  ] as const)
-    if (url !== undefined)
-      throw validationError(`${name} is not supported by the crosspipe sandbox; send the policy as a body`)
-  // ResourceTypes limits the template's types for IAM's sake (API_CreateStack.html): the sandbox
-  // would have to refuse templates by it, and does not.
-  if (input.ResourceTypes !== undefined) throw unsupported('ResourceTypes')
-  if (input.RetainExceptOnCreate === true) throw unsupported('RetainExceptOnCreate')
+  // Rollback triggers, policy URLs, ResourceTypes and RetainExceptOnCreate are refused by the
+  // operations' member declarations, before this runs.
   return {
     stackName: input.StackName,
     templateBody: input.TemplateBody,
@@ -322,43 +321,161 @@ export function cloudformationService(runtime: Runtime): QueryService {
     xmlNamespace: XML_NAMESPACES.cloudformation,
     apiVersion: '2010-05-15',
     operations: [
-      operation<Cfn.CreateStackInput, Cfn.CreateStackOutput>('CreateStack', async (i, ctx) => {
-        const input = stackInput(i)
-        checkNewStackName(input.stackName)
-        allow(ctx, 'CreateStack', stackArn(ctx, input.stackName), conditionKeys(input))
-        return { StackId: await engine.createStack(op(ctx), input) }
-      }),
+      operation<Cfn.CreateStackInput, Cfn.CreateStackOutput>(
+        'CreateStack',
+        async (i, ctx) => {
+          const input = stackInput(i)
+          checkNewStackName(input.stackName)
+          allow(ctx, 'CreateStack', stackArn(ctx, input.stackName), conditionKeys(input))
+          return { StackId: await engine.createStack(op(ctx), input) }
+        },
+        {
+          honours: [
+            'StackName',
+            'TemplateBody',
+            'TemplateURL',
+            'Parameters.ParameterKey',
+            'Parameters.ParameterValue',
+            'Parameters.UsePreviousValue',
+            'Capabilities',
+            'RoleARN',
+            'Tags',
+            'DisableRollback',
+            // Kept and shown by DescribeStacks; no creation is timed out (SPEC.md §1: a known gap).
+            'TimeoutInMinutes',
+            'OnFailure',
+            'StackPolicyBody',
+            'ClientRequestToken',
+            'EnableTerminationProtection',
+          ],
+          accepts: {
+            NotificationARNs: NO_NOTIFICATIONS,
+            'RollbackConfiguration.RollbackTriggers': {
+              why: 'no triggers: nothing to monitor',
+              when: (v) => Array.isArray(v) && v.length === 0,
+            },
+            'RollbackConfiguration.MonitoringTimeInMinutes': {
+              why: '0 is the default: no monitoring period',
+              when: 0,
+            },
+            RetainExceptOnCreate: {
+              why: 'false is the default: a rollback deletes what the operation created and retains nothing else',
+              when: false,
+            },
+          },
+          refuses: {
+            NotificationARNs: 'it has no SNS topics to notify of stack events',
+            'RollbackConfiguration.RollbackTriggers':
+              'rollback triggers (CloudWatch alarms) are not modelled',
+            'RollbackConfiguration.MonitoringTimeInMinutes':
+              'rollback triggers (CloudWatch alarms) are not modelled',
+            ResourceTypes:
+              'it would have to refuse templates by the resource types listed, and does not (API_CreateStack.html, ResourceTypes)',
+            StackPolicyURL:
+              'the sandbox reads no policy from a URL; send the policy as a body (StackPolicyBody)',
+          },
+        },
+      ),
 
-      operation<Cfn.UpdateStackInput, Cfn.UpdateStackOutput>('UpdateStack', async (i, ctx) => {
-        const input = stackInput(i)
-        allow(ctx, 'UpdateStack', stackArn(ctx, input.stackName), conditionKeys(input))
-        return { StackId: await engine.updateStack(op(ctx), input) }
-      }),
+      operation<Cfn.UpdateStackInput, Cfn.UpdateStackOutput>(
+        'UpdateStack',
+        async (i, ctx) => {
+          const input = stackInput(i)
+          allow(ctx, 'UpdateStack', stackArn(ctx, input.stackName), conditionKeys(input))
+          return { StackId: await engine.updateStack(op(ctx), input) }
+        },
+        {
+          honours: [
+            'StackName',
+            'TemplateBody',
+            'TemplateURL',
+            'Parameters.ParameterKey',
+            'Parameters.ParameterValue',
+            'Parameters.UsePreviousValue',
+            'Capabilities',
+            'RoleARN',
+            'Tags',
+            'UsePreviousTemplate',
+            'StackPolicyDuringUpdateBody',
+            'StackPolicyBody',
+            'DisableRollback',
+            'ClientRequestToken',
+          ],
+          accepts: {
+            NotificationARNs: NO_NOTIFICATIONS,
+            'RollbackConfiguration.RollbackTriggers': {
+              why: 'no triggers: nothing to monitor',
+              when: (v) => Array.isArray(v) && v.length === 0,
+            },
+            'RollbackConfiguration.MonitoringTimeInMinutes': {
+              why: '0 is the default: no monitoring period',
+              when: 0,
+            },
+            RetainExceptOnCreate: {
+              why: 'false is the default: a rollback deletes what the operation created and retains nothing else',
+              when: false,
+            },
+          },
+          refuses: {
+            NotificationARNs: 'it has no SNS topics to notify of stack events',
+            'RollbackConfiguration.RollbackTriggers':
+              'rollback triggers (CloudWatch alarms) are not modelled',
+            'RollbackConfiguration.MonitoringTimeInMinutes':
+              'rollback triggers (CloudWatch alarms) are not modelled',
+            ResourceTypes:
+              'it would have to refuse templates by the resource types listed, and does not (API_CreateStack.html, ResourceTypes)',
+            StackPolicyURL:
+              'the sandbox reads no policy from a URL; send the policy as a body (StackPolicyBody)',
+            StackPolicyDuringUpdateURL:
+              'the sandbox reads no policy from a URL; send the policy as a body (StackPolicyDuringUpdateBody)',
+          },
+        },
+      ),
 
-      operation<Cfn.CancelUpdateStackInput, object>('CancelUpdateStack', (i, ctx) => {
-        allow(ctx, 'CancelUpdateStack', stackArn(ctx, i.StackName))
-        engine.cancelUpdateStack(op(ctx).scope, i.StackName)
-        return {}
-      }),
+      operation<Cfn.CancelUpdateStackInput, object>(
+        'CancelUpdateStack',
+        (i, ctx) => {
+          allow(ctx, 'CancelUpdateStack', stackArn(ctx, i.StackName))
+          engine.cancelUpdateStack(op(ctx).scope, i.StackName)
+          return {}
+        },
+        {
+          honours: ['StackName'],
+          accepts: {
+            ClientRequestToken:
+              'it tells retries of one cancellation apart; the sandbox cancels at most one update of a stack, so a retry changes nothing either way',
+          },
+        },
+      ),
 
-      operation<Cfn.SetStackPolicyInput, object>('SetStackPolicy', (i, ctx) => {
-        if (i.StackPolicyURL !== undefined)
-          throw validationError(
-            'StackPolicyURL is not supported by the crosspipe sandbox; send the policy as a body',
-          )
-        // The model makes neither member required; API_SetStackPolicy.html: "You must specify
-        // either the StackPolicyBody or the StackPolicyURL parameter, but not both."
-        if (i.StackPolicyBody === undefined)
-          throw validationError('You must specify either StackPolicyBody or StackPolicyURL.')
-        allow(ctx, 'SetStackPolicy', stackArn(ctx, i.StackName))
-        engine.setStackPolicy(op(ctx).scope, i.StackName, i.StackPolicyBody)
-        return {}
-      }),
+      operation<Cfn.SetStackPolicyInput, object>(
+        'SetStackPolicy',
+        (i, ctx) => {
+          // The model makes neither member required; API_SetStackPolicy.html: "You must specify
+          // either the StackPolicyBody or the StackPolicyURL parameter, but not both."
+          if (i.StackPolicyBody === undefined)
+            throw validationError('You must specify either StackPolicyBody or StackPolicyURL.')
+          allow(ctx, 'SetStackPolicy', stackArn(ctx, i.StackName))
+          engine.setStackPolicy(op(ctx).scope, i.StackName, i.StackPolicyBody)
+          return {}
+        },
+        {
+          honours: ['StackName', 'StackPolicyBody'],
+          refuses: {
+            StackPolicyURL:
+              'the sandbox reads no policy from a URL; send the policy as a body (StackPolicyBody)',
+          },
+        },
+      ),
 
-      operation<Cfn.GetStackPolicyInput, Cfn.GetStackPolicyOutput>('GetStackPolicy', (i, ctx) => {
-        allow(ctx, 'GetStackPolicy', stackArn(ctx, i.StackName))
-        return { StackPolicyBody: engine.getStackPolicy(op(ctx).scope, i.StackName) }
-      }),
+      operation<Cfn.GetStackPolicyInput, Cfn.GetStackPolicyOutput>(
+        'GetStackPolicy',
+        (i, ctx) => {
+          allow(ctx, 'GetStackPolicy', stackArn(ctx, i.StackName))
+          return { StackPolicyBody: engine.getStackPolicy(op(ctx).scope, i.StackName) }
+        },
+        { honours: ['StackName'] },
+      ),
 
       operation<Cfn.UpdateTerminationProtectionInput, Cfn.UpdateTerminationProtectionOutput>(
         'UpdateTerminationProtection',
@@ -372,6 +489,7 @@ export function cloudformationService(runtime: Runtime): QueryService {
             ),
           }
         },
+        { honours: ['EnableTerminationProtection', 'StackName'] },
       ),
 
       operation<Cfn.ContinueUpdateRollbackInput, Cfn.ContinueUpdateRollbackOutput>(
@@ -381,46 +499,76 @@ export function cloudformationService(runtime: Runtime): QueryService {
           await engine.continueUpdateRollback(op(ctx), i.StackName, i.ResourcesToSkip ?? [], i.RoleARN)
           return {}
         },
+        {
+          honours: ['StackName', 'RoleARN', 'ResourcesToSkip'],
+          accepts: {
+            ClientRequestToken:
+              'it tells retries of one request apart; the sandbox continues a rollback once per request, and a retry of a finished one fails as it would',
+          },
+        },
       ),
 
-      operation<Cfn.DeleteStackInput, object>('DeleteStack', async (i, ctx) => {
-        // FORCE_DELETE_STACK deletes a DELETE_FAILED stack without its resources
-        // (API_DeleteStack.html, DeletionMode); the engine deletes the standard way only.
-        if (i.DeletionMode !== undefined && i.DeletionMode !== 'STANDARD')
-          throw unsupported(`DeletionMode ${i.DeletionMode}`)
-        allow(ctx, 'DeleteStack', stackArn(ctx, i.StackName), roleKey(i.RoleARN))
-        await engine.deleteStack(op(ctx), i.StackName, {
-          roleArn: i.RoleARN,
-          retainResources: i.RetainResources ?? [],
-          clientRequestToken: i.ClientRequestToken,
-        })
-        return {}
-      }),
+      operation<Cfn.DeleteStackInput, object>(
+        'DeleteStack',
+        async (i, ctx) => {
+          // FORCE_DELETE_STACK deletes a DELETE_FAILED stack without its resources
+          // (API_DeleteStack.html, DeletionMode); the engine deletes the standard way only, and the
+          // declaration refuses any other mode.
+          allow(ctx, 'DeleteStack', stackArn(ctx, i.StackName), roleKey(i.RoleARN))
+          await engine.deleteStack(op(ctx), i.StackName, {
+            roleArn: i.RoleARN,
+            retainResources: i.RetainResources ?? [],
+            clientRequestToken: i.ClientRequestToken,
+          })
+          return {}
+        },
+        {
+          honours: ['StackName', 'RetainResources', 'RoleARN', 'ClientRequestToken'],
+          accepts: {
+            DeletionMode: {
+              why: 'STANDARD is the default: the stack is deleted with its resources',
+              when: 'STANDARD',
+            },
+          },
+          refuses: {
+            DeletionMode:
+              'FORCE_DELETE_STACK is not modelled: the engine deletes stacks the standard way only',
+          },
+        },
+      ),
 
-      operation<Cfn.DescribeStacksInput, Cfn.DescribeStacksOutput>('DescribeStacks', (i, ctx) => {
-        allow(ctx, 'DescribeStacks', stackArn(ctx, i.StackName))
-        const pg = page(i.NextToken, engine.describeStacks(op(ctx).scope, i.StackName), 100)
-        return { Stacks: pg.items.map(stackOut), NextToken: pg.next }
-      }),
+      operation<Cfn.DescribeStacksInput, Cfn.DescribeStacksOutput>(
+        'DescribeStacks',
+        (i, ctx) => {
+          allow(ctx, 'DescribeStacks', stackArn(ctx, i.StackName))
+          const pg = page(i.NextToken, engine.describeStacks(op(ctx).scope, i.StackName), 100)
+          return { Stacks: pg.items.map(stackOut), NextToken: pg.next }
+        },
+        { honours: ['StackName', 'NextToken'] },
+      ),
 
-      operation<Cfn.ListStacksInput, Cfn.ListStacksOutput>('ListStacks', (i, ctx) => {
-        allow(ctx, 'ListStacks', '*')
-        const pg = page(i.NextToken, engine.listStacks(op(ctx).scope, i.StackStatusFilter ?? []), 100)
-        return {
-          StackSummaries: pg.items.map((s) => ({
-            StackId: s.stackId,
-            StackName: s.stackName,
-            TemplateDescription: s.description,
-            CreationTime: at(s.creationTime),
-            LastUpdatedTime: atOptional(s.lastUpdatedTime),
-            DeletionTime: atOptional(s.deletionTime),
-            StackStatus: s.status,
-            StackStatusReason: s.statusReason,
-            DriftInformation: { StackDriftStatus: 'NOT_CHECKED' },
-          })),
-          NextToken: pg.next,
-        }
-      }),
+      operation<Cfn.ListStacksInput, Cfn.ListStacksOutput>(
+        'ListStacks',
+        (i, ctx) => {
+          allow(ctx, 'ListStacks', '*')
+          const pg = page(i.NextToken, engine.listStacks(op(ctx).scope, i.StackStatusFilter ?? []), 100)
+          return {
+            StackSummaries: pg.items.map((s) => ({
+              StackId: s.stackId,
+              StackName: s.stackName,
+              TemplateDescription: s.description,
+              CreationTime: at(s.creationTime),
+              LastUpdatedTime: atOptional(s.lastUpdatedTime),
+              DeletionTime: atOptional(s.deletionTime),
+              StackStatus: s.status,
+              StackStatusReason: s.statusReason,
+              DriftInformation: { StackDriftStatus: 'NOT_CHECKED' },
+            })),
+            NextToken: pg.next,
+          }
+        },
+        { honours: ['NextToken', 'StackStatusFilter'] },
+      ),
 
       operation<Cfn.DescribeStackEventsInput, Cfn.DescribeStackEventsOutput>(
         'DescribeStackEvents',
@@ -446,6 +594,7 @@ export function cloudformationService(runtime: Runtime): QueryService {
             NextToken: pg.next,
           }
         },
+        { honours: ['StackName', 'NextToken'] },
       ),
 
       operation<Cfn.DescribeStackResourceInput, Cfn.DescribeStackResourceOutput>(
@@ -458,6 +607,7 @@ export function cloudformationService(runtime: Runtime): QueryService {
             throw validationError(`Resource ${i.LogicalResourceId} does not exist for stack ${i.StackName}`)
           return { StackResourceDetail: resourceDetailOut(s, r) }
         },
+        { honours: ['StackName', 'LogicalResourceId'] },
       ),
 
       operation<Cfn.DescribeStackResourcesInput, Cfn.DescribeStackResourcesOutput>(
@@ -480,46 +630,52 @@ export function cloudformationService(runtime: Runtime): QueryService {
           )
           return { StackResources: rs.map(resourceOut(s)) }
         },
+        { honours: ['StackName', 'LogicalResourceId', 'PhysicalResourceId'] },
       ),
 
-      operation<Cfn.ListStackResourcesInput, Cfn.ListStackResourcesOutput>('ListStackResources', (i, ctx) => {
-        allow(ctx, 'ListStackResources', stackArn(ctx, i.StackName))
-        const s = engine.getStack(op(ctx).scope, i.StackName)
-        const pg = page(i.NextToken, Object.values(s.resources), 100)
-        return {
-          StackResourceSummaries: pg.items.map((r) => ({
-            LogicalResourceId: r.logicalId,
-            PhysicalResourceId: r.physicalId,
-            ResourceType: r.type,
-            LastUpdatedTimestamp: at(r.lastUpdated),
-            ResourceStatus: r.status,
-            ResourceStatusReason: r.statusReason,
-            DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
-          })),
-          NextToken: pg.next,
-        }
-      }),
+      operation<Cfn.ListStackResourcesInput, Cfn.ListStackResourcesOutput>(
+        'ListStackResources',
+        (i, ctx) => {
+          allow(ctx, 'ListStackResources', stackArn(ctx, i.StackName))
+          const s = engine.getStack(op(ctx).scope, i.StackName)
+          const pg = page(i.NextToken, Object.values(s.resources), 100)
+          return {
+            StackResourceSummaries: pg.items.map((r) => ({
+              LogicalResourceId: r.logicalId,
+              PhysicalResourceId: r.physicalId,
+              ResourceType: r.type,
+              LastUpdatedTimestamp: at(r.lastUpdated),
+              ResourceStatus: r.status,
+              ResourceStatusReason: r.statusReason,
+              DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
+            })),
+            NextToken: pg.next,
+          }
+        },
+        { honours: ['StackName', 'NextToken'] },
+      ),
 
       // The template as submitted (`Original`). `Processed` is the template after its transforms
       // (API_GetTemplate.html, TemplateStage): the same text for a template that declares none; the
       // sandbox keeps no processed text, so it refuses Processed for one that declares a transform.
-      operation<Cfn.GetTemplateInput, Cfn.GetTemplateOutput>('GetTemplate', (i, ctx) => {
-        const { StackName: name, ChangeSetName: cs } = i
-        if (name === undefined && cs === undefined)
-          throw validationError('Either StackName or ChangeSetName must be specified.')
-        allow(ctx, 'GetTemplate', stackArn(ctx, name))
-        const body = engine.getTemplate(op(ctx).scope, name ?? '', cs)
-        if (i.TemplateStage === 'Processed' && body !== '' && transformsOf(loadTemplate(body)).length)
-          throw unsupported('TemplateStage Processed for a template that declares a Transform')
-        return { TemplateBody: body, StagesAvailable: ['Original', 'Processed'] }
-      }),
+      operation<Cfn.GetTemplateInput, Cfn.GetTemplateOutput>(
+        'GetTemplate',
+        (i, ctx) => {
+          const { StackName: name, ChangeSetName: cs } = i
+          if (name === undefined && cs === undefined)
+            throw validationError('Either StackName or ChangeSetName must be specified.')
+          allow(ctx, 'GetTemplate', stackArn(ctx, name))
+          const body = engine.getTemplate(op(ctx).scope, name ?? '', cs)
+          if (i.TemplateStage === 'Processed' && body !== '' && transformsOf(loadTemplate(body)).length)
+            throw unsupported('TemplateStage Processed for a template that declares a Transform')
+          return { TemplateBody: body, StagesAvailable: ['Original', 'Processed'] }
+        },
+        { honours: ['StackName', 'ChangeSetName', 'TemplateStage'] },
+      ),
 
       operation<Cfn.GetTemplateSummaryInput, Cfn.GetTemplateSummaryOutput>(
         'GetTemplateSummary',
         async (i, ctx) => {
-          if (i.StackSetName !== undefined) throw unsupported('StackSetName (StackSets)')
-          if (i.TemplateSummaryConfig?.TreatUnrecognizedResourceTypesAsWarnings === true)
-            throw unsupported('TemplateSummaryConfig TreatUnrecognizedResourceTypesAsWarnings')
           allow(ctx, 'GetTemplateSummary', stackArn(ctx, i.StackName))
           const { template } = await engine.summarize(op(ctx), {
             stackName: i.StackName,
@@ -552,121 +708,221 @@ export function cloudformationService(runtime: Runtime): QueryService {
             })),
           }
         },
+        {
+          honours: ['TemplateBody', 'TemplateURL', 'StackName'],
+          accepts: {
+            CallAs: { why: 'SELF is the default: the caller acts as itself', when: 'SELF' },
+            'TemplateSummaryConfig.TreatUnrecognizedResourceTypesAsWarnings': {
+              why: 'false is the default: an unrecognized type is an error',
+              when: false,
+            },
+          },
+          refuses: {
+            StackSetName: 'StackSets are not modelled',
+            CallAs: 'StackSets (and their delegated administrators) are not modelled',
+          },
+        },
       ),
 
-      operation<Cfn.ValidateTemplateInput, Cfn.ValidateTemplateOutput>('ValidateTemplate', async (i, ctx) => {
-        allow(ctx, 'ValidateTemplate', '*')
-        const { template } = await engine.summarize(op(ctx), {
-          templateBody: i.TemplateBody,
-          templateUrl: i.TemplateURL,
-        })
-        const caps = capabilitiesOf(template)
-        return {
-          Parameters: Object.entries(template.Parameters ?? {}).map(([k, d]) => ({
-            ParameterKey: k,
-            DefaultValue: defaultOf(d),
-            NoEcho: noEcho(d),
-            Description: d.Description,
-          })),
-          Description: template.Description,
-          Capabilities: caps.caps,
-          CapabilitiesReason: caps.reason,
-          DeclaredTransforms: transformsOf(template),
-        }
-      }),
+      operation<Cfn.ValidateTemplateInput, Cfn.ValidateTemplateOutput>(
+        'ValidateTemplate',
+        async (i, ctx) => {
+          allow(ctx, 'ValidateTemplate', '*')
+          const { template } = await engine.summarize(op(ctx), {
+            templateBody: i.TemplateBody,
+            templateUrl: i.TemplateURL,
+          })
+          const caps = capabilitiesOf(template)
+          return {
+            Parameters: Object.entries(template.Parameters ?? {}).map(([k, d]) => ({
+              ParameterKey: k,
+              DefaultValue: defaultOf(d),
+              NoEcho: noEcho(d),
+              Description: d.Description,
+            })),
+            Description: template.Description,
+            Capabilities: caps.caps,
+            CapabilitiesReason: caps.reason,
+            DeclaredTransforms: transformsOf(template),
+          }
+        },
+        { honours: ['TemplateBody', 'TemplateURL'] },
+      ),
 
-      operation<Cfn.CreateChangeSetInput, Cfn.CreateChangeSetOutput>('CreateChangeSet', async (i, ctx) => {
-        const input = stackInput(i)
-        // Resource import (API_CreateChangeSet.html, ChangeSetType IMPORT, ResourcesToImport) and
-        // drift reversal (DeploymentMode) are not modelled.
-        const type = i.ChangeSetType ?? 'UPDATE'
-        if (type === 'CREATE') checkNewStackName(input.stackName)
-        if (type === 'IMPORT' || i.ResourcesToImport !== undefined)
-          throw unsupported('ChangeSetType IMPORT (resource import)')
-        if (i.DeploymentMode !== undefined) throw unsupported(`DeploymentMode ${i.DeploymentMode}`)
-        // A failed change set execution rolls back unless ExecuteChangeSet says DisableRollback;
-        // the engine keeps no per-change-set OnStackFailure.
-        if (i.OnStackFailure !== undefined && i.OnStackFailure !== 'ROLLBACK')
-          throw unsupported(`OnStackFailure ${i.OnStackFailure} (use ExecuteChangeSet DisableRollback)`)
-        allow(ctx, 'CreateChangeSet', stackArn(ctx, input.stackName), conditionKeys(input))
-        // Accepted and without effect (SPEC.md §1): IncludeNestedStacks (the CDK CLI sends true; the
-        // sandbox's stacks have no nested stacks to include), ClientToken, and
-        // ImportExistingResources (`cdk bootstrap` sends true): the sandbox imports nothing, so a
-        // named resource that already exists outside the stack fails to create, as it would without
-        // the flag.
-        const r = await engine.createChangeSet(op(ctx), {
-          ...input,
-          changeSetName: i.ChangeSetName,
-          changeSetType: type,
-          description: i.Description,
-        })
-        return { Id: r.id, StackId: r.stackId }
-      }),
+      operation<Cfn.CreateChangeSetInput, Cfn.CreateChangeSetOutput>(
+        'CreateChangeSet',
+        async (i, ctx) => {
+          const input = stackInput(i)
+          // Resource import (API_CreateChangeSet.html, ChangeSetType IMPORT, ResourcesToImport) and
+          // drift reversal (DeploymentMode) are not modelled: the declaration refuses their members,
+          // the type is refused here.
+          const type = i.ChangeSetType ?? 'UPDATE'
+          if (type === 'CREATE') checkNewStackName(input.stackName)
+          if (type === 'IMPORT') throw unsupported('ChangeSetType IMPORT (resource import)')
+          allow(ctx, 'CreateChangeSet', stackArn(ctx, input.stackName), conditionKeys(input))
+          // IncludeNestedStacks, ClientToken and ImportExistingResources are accepted without effect
+          // (the declaration says why; SPEC.md §1).
+          const r = await engine.createChangeSet(op(ctx), {
+            ...input,
+            changeSetName: i.ChangeSetName,
+            changeSetType: type,
+            description: i.Description,
+          })
+          return { Id: r.id, StackId: r.stackId }
+        },
+        {
+          honours: [
+            'StackName',
+            'TemplateBody',
+            'TemplateURL',
+            'Parameters.ParameterKey',
+            'Parameters.ParameterValue',
+            'Parameters.UsePreviousValue',
+            'Capabilities',
+            'RoleARN',
+            'Tags',
+            'UsePreviousTemplate',
+            'ChangeSetName',
+            'Description',
+            'ChangeSetType',
+          ],
+          accepts: {
+            NotificationARNs: NO_NOTIFICATIONS,
+            'RollbackConfiguration.RollbackTriggers': {
+              why: 'no triggers: nothing to monitor',
+              when: (v) => Array.isArray(v) && v.length === 0,
+            },
+            'RollbackConfiguration.MonitoringTimeInMinutes': {
+              why: '0 is the default: no monitoring period',
+              when: 0,
+            },
+            IncludeNestedStacks: 'the CDK CLI sends true; the sandbox has no nested stacks to include',
+            ClientToken:
+              'it tells retries of one request apart; the sandbox creates the change set once per request, and a retry with the same name fails as it would',
+            ImportExistingResources:
+              '`cdk bootstrap` sends true; the sandbox imports nothing, so a named resource that already exists outside the stack fails to create, as it would without the flag',
+            OnStackFailure: {
+              why: 'ROLLBACK is what a failed execution does here unless ExecuteChangeSet says DisableRollback',
+              when: 'ROLLBACK',
+            },
+          },
+          refuses: {
+            NotificationARNs: 'it has no SNS topics to notify of stack events',
+            'RollbackConfiguration.RollbackTriggers':
+              'rollback triggers (CloudWatch alarms) are not modelled',
+            'RollbackConfiguration.MonitoringTimeInMinutes':
+              'rollback triggers (CloudWatch alarms) are not modelled',
+            ResourceTypes:
+              'it would have to refuse templates by the resource types listed, and does not (API_CreateStack.html, ResourceTypes)',
+            ResourcesToImport: 'resource import (ChangeSetType IMPORT) is not modelled',
+            DeploymentMode: 'drift reversal (DeploymentMode) is not modelled',
+            OnStackFailure:
+              'a failed execution rolls back unless ExecuteChangeSet says DisableRollback; use that',
+          },
+        },
+      ),
 
       // IncludePropertyValues asks for each change's before and after values
       // (API_DescribeChangeSet.html); they are optional members, and the sandbox's answer has none.
-      operation<Cfn.DescribeChangeSetInput, Cfn.DescribeChangeSetOutput>('DescribeChangeSet', (i, ctx) => {
-        allow(ctx, 'DescribeChangeSet', stackArn(ctx, i.StackName))
-        const cs = engine.getChangeSet(op(ctx).scope, i.ChangeSetName, i.StackName)
-        return changeSetOut(cs)
-      }),
+      operation<Cfn.DescribeChangeSetInput, Cfn.DescribeChangeSetOutput>(
+        'DescribeChangeSet',
+        (i, ctx) => {
+          allow(ctx, 'DescribeChangeSet', stackArn(ctx, i.StackName))
+          const cs = engine.getChangeSet(op(ctx).scope, i.ChangeSetName, i.StackName)
+          return changeSetOut(cs)
+        },
+        {
+          honours: ['ChangeSetName', 'StackName'],
+          accepts: {
+            // The CDK CLI sends true.
+            IncludePropertyValues:
+              "the before and after values it asks for are optional members of each change's details, which the sandbox's answer leaves out",
+          },
+          refuses: {
+            NextToken: 'the sandbox answers every change in one page and gives no NextToken',
+          },
+        },
+      ),
 
-      operation<Cfn.ExecuteChangeSetInput, Cfn.ExecuteChangeSetOutput>('ExecuteChangeSet', async (i, ctx) => {
-        if (i.RetainExceptOnCreate === true) throw unsupported('RetainExceptOnCreate')
-        allow(ctx, 'ExecuteChangeSet', stackArn(ctx, i.StackName))
-        await engine.executeChangeSet(op(ctx), i.ChangeSetName, i.StackName, {
-          disableRollback: i.DisableRollback,
-          clientRequestToken: i.ClientRequestToken,
-        })
-        return {}
-      }),
-
-      operation<Cfn.DeleteChangeSetInput, Cfn.DeleteChangeSetOutput>('DeleteChangeSet', (i, ctx) => {
-        const { ChangeSetName: name, StackName: stack } = i
-        allow(ctx, 'DeleteChangeSet', stackArn(ctx, stack))
-        // A name that a live stack has no change set of is deleted already: DeleteChangeSet has
-        // no ChangeSetNotFound error (API_DeleteChangeSet.html lists InvalidChangeSetStatus
-        // only), and the CDK CLI deletes its change set's name unguarded before creating it.
-        const scope = op(ctx).scope
-        if (
-          !name.startsWith('arn:') &&
-          stack !== undefined &&
-          engine.findStack(scope, stack) &&
-          !engine.listChangeSets(scope, stack).some((c) => c.changeSetName === name)
-        )
+      operation<Cfn.ExecuteChangeSetInput, Cfn.ExecuteChangeSetOutput>(
+        'ExecuteChangeSet',
+        async (i, ctx) => {
+          allow(ctx, 'ExecuteChangeSet', stackArn(ctx, i.StackName))
+          await engine.executeChangeSet(op(ctx), i.ChangeSetName, i.StackName, {
+            disableRollback: i.DisableRollback,
+            clientRequestToken: i.ClientRequestToken,
+          })
           return {}
-        engine.deleteChangeSet(scope, name, stack)
-        return {}
-      }),
+        },
+        {
+          honours: ['ChangeSetName', 'StackName', 'ClientRequestToken', 'DisableRollback'],
+          accepts: {
+            RetainExceptOnCreate: {
+              why: 'false is the default: a rollback deletes what the operation created and retains nothing else',
+              when: false,
+            },
+          },
+        },
+      ),
 
-      operation<Cfn.ListChangeSetsInput, Cfn.ListChangeSetsOutput>('ListChangeSets', (i, ctx) => {
-        allow(ctx, 'ListChangeSets', stackArn(ctx, i.StackName))
-        const pg = page(i.NextToken, engine.listChangeSets(op(ctx).scope, i.StackName), 100)
-        return {
-          Summaries: pg.items.map((c) => ({
-            StackId: c.stackId,
-            StackName: c.stackName,
-            ChangeSetId: c.changeSetId,
-            ChangeSetName: c.changeSetName,
-            ExecutionStatus: c.executionStatus,
-            Status: c.status,
-            StatusReason: c.statusReason,
-            CreationTime: at(c.creationTime),
-            Description: c.description,
-            IncludeNestedStacks: false,
-          })),
-          NextToken: pg.next,
-        }
-      }),
+      operation<Cfn.DeleteChangeSetInput, Cfn.DeleteChangeSetOutput>(
+        'DeleteChangeSet',
+        (i, ctx) => {
+          const { ChangeSetName: name, StackName: stack } = i
+          allow(ctx, 'DeleteChangeSet', stackArn(ctx, stack))
+          // A name that a live stack has no change set of is deleted already: DeleteChangeSet has
+          // no ChangeSetNotFound error (API_DeleteChangeSet.html lists InvalidChangeSetStatus
+          // only), and the CDK CLI deletes its change set's name unguarded before creating it.
+          const scope = op(ctx).scope
+          if (
+            !name.startsWith('arn:') &&
+            stack !== undefined &&
+            engine.findStack(scope, stack) &&
+            !engine.listChangeSets(scope, stack).some((c) => c.changeSetName === name)
+          )
+            return {}
+          engine.deleteChangeSet(scope, name, stack)
+          return {}
+        },
+        { honours: ['ChangeSetName', 'StackName'] },
+      ),
 
-      operation<Cfn.ListExportsInput, Cfn.ListExportsOutput>('ListExports', (i, ctx) => {
-        allow(ctx, 'ListExports', '*')
-        const pg = page(i.NextToken, engine.listExports(op(ctx).scope), 100)
-        return {
-          Exports: pg.items.map((e) => ({ ExportingStackId: e.stackId, Name: e.name, Value: e.value })),
-          NextToken: pg.next,
-        }
-      }),
+      operation<Cfn.ListChangeSetsInput, Cfn.ListChangeSetsOutput>(
+        'ListChangeSets',
+        (i, ctx) => {
+          allow(ctx, 'ListChangeSets', stackArn(ctx, i.StackName))
+          const pg = page(i.NextToken, engine.listChangeSets(op(ctx).scope, i.StackName), 100)
+          return {
+            Summaries: pg.items.map((c) => ({
+              StackId: c.stackId,
+              StackName: c.stackName,
+              ChangeSetId: c.changeSetId,
+              ChangeSetName: c.changeSetName,
+              ExecutionStatus: c.executionStatus,
+              Status: c.status,
+              StatusReason: c.statusReason,
+              CreationTime: at(c.creationTime),
+              Description: c.description,
+              IncludeNestedStacks: false,
+            })),
+            NextToken: pg.next,
+          }
+        },
+        { honours: ['StackName', 'NextToken'] },
+      ),
+
+      operation<Cfn.ListExportsInput, Cfn.ListExportsOutput>(
+        'ListExports',
+        (i, ctx) => {
+          allow(ctx, 'ListExports', '*')
+          const pg = page(i.NextToken, engine.listExports(op(ctx).scope), 100)
+          return {
+            Exports: pg.items.map((e) => ({ ExportingStackId: e.stackId, Name: e.name, Value: e.value })),
+            NextToken: pg.next,
+          }
+        },
+        { honours: ['NextToken'] },
+      ),
     ],
   })
 }

@@ -59,21 +59,6 @@ function logsConfigOf<T extends Cb.LogsConfig>(c: T): T {
   return c
 }
 
-/**
- * StartBuild's members the sandbox honours; any other override sent is refused rather than
- * ignored (a build that silently ran with the project's image, source or artifacts instead of the
- * ones asked for would be worse than an error).
- */
-const START_BUILD_HONOURED = new Set([
-  'projectName',
-  'sourceVersion',
-  'buildspecOverride',
-  'environmentVariablesOverride',
-  'timeoutInMinutesOverride',
-  // Retrying with the same token is the same request; the sandbox starts each build once anyway.
-  'idempotencyToken',
-])
-
 /** A stored ISO time as the SDK's `Date` (the layer writes epoch seconds). */
 function at(iso: string | undefined): Date | undefined {
   return iso === undefined ? undefined : new Date(iso)
@@ -462,131 +447,239 @@ export function codebuildService(runtime: Runtime): JsonService {
     targetPrefix: 'CodeBuild_20161006',
     validationCode: 'InvalidInputException',
     operations: [
-      operation<Cb.CreateProjectInput, Cb.CreateProjectOutput>('CreateProject', (input, ctx) => {
-        const name = input.name
-        const account = ctx.identity.account
-        const arn = projectArn(ctx, account, name)
-        allow(ctx, 'CreateProject', arn)
-        if (store.projects.get(scopeOf(account, ctx.region), name))
-          throw alreadyExists(`Project already exists: ${arn}`)
-        const now = new Date().toISOString()
-        const p: ProjectRecord = {
-          name,
-          arn,
-          account,
-          region: ctx.region,
-          ...parseProjectFields(input, ctx, account, arn),
-          created: now,
-          lastModified: now,
-          buildCount: 0,
-        }
-        store.saveProject(p)
-        return { project: projectOut(p) }
-      }),
+      operation<Cb.CreateProjectInput, Cb.CreateProjectOutput>(
+        'CreateProject',
+        (input, ctx) => {
+          const name = input.name
+          const account = ctx.identity.account
+          const arn = projectArn(ctx, account, name)
+          allow(ctx, 'CreateProject', arn)
+          if (store.projects.get(scopeOf(account, ctx.region), name))
+            throw alreadyExists(`Project already exists: ${arn}`)
+          const now = new Date().toISOString()
+          const p: ProjectRecord = {
+            name,
+            arn,
+            account,
+            region: ctx.region,
+            ...parseProjectFields(input, ctx, account, arn),
+            created: now,
+            lastModified: now,
+            buildCount: 0,
+          }
+          store.saveProject(p)
+          return { project: projectOut(p) }
+        },
+        {
+          honours: [
+            'name',
+            'description',
+            'source',
+            'secondarySources',
+            'sourceVersion',
+            'artifacts',
+            'secondaryArtifacts',
+            'environment',
+            'serviceRole',
+            'timeoutInMinutes',
+            'queuedTimeoutInMinutes',
+            'encryptionKey',
+            'tags',
+            'logsConfig',
+          ],
+          accepts: {
+            cache: {
+              why: 'NO_CACHE is the default: the sandbox caches nothing between builds',
+              when: (c) =>
+                (c as { type?: string }).type === 'NO_CACHE' && Object.keys(c as object).length === 1,
+            },
+            badgeEnabled: { why: 'false is the default: no build badge', when: false },
+          },
+          refuses: {
+            cache: 'builds are not cached here: leave cache out or NO_CACHE',
+            secondarySourceVersions: 'secondary sources are built at their project versions',
+            vpcConfig: 'builds run on this machine, in no VPC',
+            fileSystemLocations: 'builds run on this machine: no EFS mounts',
+            buildBatchConfig: 'batch builds are not modelled',
+            concurrentBuildLimit: 'builds are not limited or queued here',
+            autoRetryLimit: 'failed builds are not retried here',
+          },
+        },
+      ),
 
-      operation<Cb.UpdateProjectInput, Cb.UpdateProjectOutput>('UpdateProject', (input, ctx) => {
-        const p = findProject(ctx, input.name)
-        const arn = p?.arn ?? projectArn(ctx, ctx.identity.account, input.name)
-        allow(ctx, 'UpdateProject', arn)
-        if (!p) throw notFound(`Project cannot be found: ${arn}`)
-        const next: ProjectRecord = {
-          ...p,
-          ...parseProjectFields(input, ctx, p.account, p.arn, p),
-          lastModified: new Date().toISOString(),
-        }
-        store.saveProject(next)
-        return { project: projectOut(next) }
-      }),
+      operation<Cb.UpdateProjectInput, Cb.UpdateProjectOutput>(
+        'UpdateProject',
+        (input, ctx) => {
+          const p = findProject(ctx, input.name)
+          const arn = p?.arn ?? projectArn(ctx, ctx.identity.account, input.name)
+          allow(ctx, 'UpdateProject', arn)
+          if (!p) throw notFound(`Project cannot be found: ${arn}`)
+          const next: ProjectRecord = {
+            ...p,
+            ...parseProjectFields(input, ctx, p.account, p.arn, p),
+            lastModified: new Date().toISOString(),
+          }
+          store.saveProject(next)
+          return { project: projectOut(next) }
+        },
+        {
+          honours: [
+            'name',
+            'description',
+            'source',
+            'secondarySources',
+            'sourceVersion',
+            'artifacts',
+            'secondaryArtifacts',
+            'environment',
+            'serviceRole',
+            'timeoutInMinutes',
+            'queuedTimeoutInMinutes',
+            'encryptionKey',
+            'tags',
+            'logsConfig',
+          ],
+          accepts: {
+            cache: {
+              why: 'NO_CACHE is the default: the sandbox caches nothing between builds',
+              when: (c) =>
+                (c as { type?: string }).type === 'NO_CACHE' && Object.keys(c as object).length === 1,
+            },
+            badgeEnabled: { why: 'false is the default: no build badge', when: false },
+          },
+          refuses: {
+            cache: 'builds are not cached here: leave cache out or NO_CACHE',
+            secondarySourceVersions: 'secondary sources are built at their project versions',
+            vpcConfig: 'builds run on this machine, in no VPC',
+            fileSystemLocations: 'builds run on this machine: no EFS mounts',
+            buildBatchConfig: 'batch builds are not modelled',
+            concurrentBuildLimit: 'builds are not limited or queued here',
+            autoRetryLimit: 'failed builds are not retried here',
+          },
+        },
+      ),
 
-      operation<Cb.DeleteProjectInput, object>('DeleteProject', (input, ctx) => {
-        const p = findProject(ctx, input.name)
-        allow(ctx, 'DeleteProject', p?.arn ?? projectArn(ctx, ctx.identity.account, input.name))
-        // DeleteProject of a missing project succeeds (API_DeleteProject.html lists no ResourceNotFound).
-        if (p) store.projects.delete(scopeOf(p.account, p.region), p.name)
-        return {}
-      }),
+      operation<Cb.DeleteProjectInput, object>(
+        'DeleteProject',
+        (input, ctx) => {
+          const p = findProject(ctx, input.name)
+          allow(ctx, 'DeleteProject', p?.arn ?? projectArn(ctx, ctx.identity.account, input.name))
+          // DeleteProject of a missing project succeeds (API_DeleteProject.html lists no ResourceNotFound).
+          if (p) store.projects.delete(scopeOf(p.account, p.region), p.name)
+          return {}
+        },
+        { honours: ['name'] },
+      ),
 
-      operation<Cb.BatchGetProjectsInput, Cb.BatchGetProjectsOutput>('BatchGetProjects', (input, ctx) => {
-        const projects: Cb.Project[] = []
-        const projectsNotFound: string[] = []
-        for (const n of input.names) {
-          const p = findProject(ctx, n)
-          allow(ctx, 'BatchGetProjects', p?.arn ?? projectArn(ctx, ctx.identity.account, n))
-          if (p) projects.push(projectOut(p))
-          else projectsNotFound.push(n)
-        }
-        return { projects, projectsNotFound }
-      }),
+      operation<Cb.BatchGetProjectsInput, Cb.BatchGetProjectsOutput>(
+        'BatchGetProjects',
+        (input, ctx) => {
+          const projects: Cb.Project[] = []
+          const projectsNotFound: string[] = []
+          for (const n of input.names) {
+            const p = findProject(ctx, n)
+            allow(ctx, 'BatchGetProjects', p?.arn ?? projectArn(ctx, ctx.identity.account, n))
+            if (p) projects.push(projectOut(p))
+            else projectsNotFound.push(n)
+          }
+          return { projects, projectsNotFound }
+        },
+        { honours: ['names'] },
+      ),
 
-      operation<Cb.ListProjectsInput, Cb.ListProjectsOutput>('ListProjects', (input, ctx) => {
-        allow(ctx, 'ListProjects', '*')
-        const sortBy = input.sortBy ?? 'NAME'
-        const order = input.sortOrder ?? 'ASCENDING'
-        const all = store.projects.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
-        all.sort((a, b) =>
-          sortBy === 'NAME'
-            ? a.name.localeCompare(b.name)
-            : sortBy === 'CREATED_TIME'
-              ? a.created.localeCompare(b.created)
-              : a.lastModified.localeCompare(b.lastModified),
-        )
-        if (order === 'DESCENDING') all.reverse()
-        const start = Number(input.nextToken ?? '0') || 0
-        const page = all.slice(start, start + 100)
-        return {
-          projects: page.map((p) => p.name),
-          nextToken: start + 100 < all.length ? String(start + 100) : undefined,
-        }
-      }),
-
-      operation<Cb.StartBuildInput, Cb.StartBuildOutput>('StartBuild', (input, ctx) => {
-        const ignored = Object.keys(input).filter(
-          (k) => !START_BUILD_HONOURED.has(k) && (input as Record<string, unknown>)[k] !== undefined,
-        )
-        if (ignored.length > 0)
-          throw invalidInput(
-            `StartBuild ${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} not supported by the crosspipe sandbox: it runs a build as its project says, with sourceVersion, buildspecOverride, environmentVariablesOverride and timeoutInMinutesOverride`,
+      operation<Cb.ListProjectsInput, Cb.ListProjectsOutput>(
+        'ListProjects',
+        (input, ctx) => {
+          allow(ctx, 'ListProjects', '*')
+          const sortBy = input.sortBy ?? 'NAME'
+          const order = input.sortOrder ?? 'ASCENDING'
+          const all = store.projects.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
+          all.sort((a, b) =>
+            sortBy === 'NAME'
+              ? a.name.localeCompare(b.name)
+              : sortBy === 'CREATED_TIME'
+                ? a.created.localeCompare(b.created)
+                : a.lastModified.localeCompare(b.lastModified),
           )
-        const b = startBuild(ctx, {
-          projectName: input.projectName,
-          sourceVersion: input.sourceVersion,
-          buildspecOverride: input.buildspecOverride,
-          environmentVariablesOverride: envVars(input.environmentVariablesOverride),
-          timeoutInMinutesOverride: input.timeoutInMinutesOverride,
-        })
-        return { build: buildOut(b) }
-      }),
+          if (order === 'DESCENDING') all.reverse()
+          const start = Number(input.nextToken ?? '0') || 0
+          const page = all.slice(start, start + 100)
+          return {
+            projects: page.map((p) => p.name),
+            nextToken: start + 100 < all.length ? String(start + 100) : undefined,
+          }
+        },
+        { honours: ['sortBy', 'sortOrder', 'nextToken'] },
+      ),
 
-      operation<Cb.StopBuildInput, Cb.StopBuildOutput>('StopBuild', (input, ctx) => {
-        const id = input.id
-        const b = store.build(ctx.identity.account, ctx.region, id)
-        const project = b
-          ? projectArn(ctx, b.account, b.projectName)
-          : projectArn(ctx, ctx.identity.account, id.split(':')[0] ?? id)
-        allow(ctx, 'StopBuild', project)
-        if (!b) throw notFound(`Build ${id} does not exist`)
-        if (!b.buildComplete) {
-          b.stopRequested = true
-          runner.stop(b.id)
-        }
-        return { build: buildOut(store.build(b.account, b.region, b.id) ?? b) }
-      }),
+      operation<Cb.StartBuildInput, Cb.StartBuildOutput>(
+        'StartBuild',
+        (input, ctx) => {
+          const b = startBuild(ctx, {
+            projectName: input.projectName,
+            sourceVersion: input.sourceVersion,
+            buildspecOverride: input.buildspecOverride,
+            environmentVariablesOverride: envVars(input.environmentVariablesOverride),
+            timeoutInMinutesOverride: input.timeoutInMinutesOverride,
+          })
+          return { build: buildOut(b) }
+        },
+        {
+          honours: [
+            'projectName',
+            'sourceVersion',
+            'buildspecOverride',
+            'environmentVariablesOverride',
+            'timeoutInMinutesOverride',
+          ],
+          accepts: {
+            idempotencyToken:
+              'retrying with the same token is the same request; the sandbox starts each build it is asked for once',
+          },
+          refuses: {
+            '*': 'it runs a build as its project says, with sourceVersion, buildspecOverride, environmentVariablesOverride and timeoutInMinutesOverride',
+          },
+        },
+      ),
 
-      operation<Cb.BatchGetBuildsInput, Cb.BatchGetBuildsOutput>('BatchGetBuilds', (input, ctx) => {
-        const builds: Cb.Build[] = []
-        const buildsNotFound: string[] = []
-        for (const id of input.ids) {
+      operation<Cb.StopBuildInput, Cb.StopBuildOutput>(
+        'StopBuild',
+        (input, ctx) => {
+          const id = input.id
           const b = store.build(ctx.identity.account, ctx.region, id)
-          allow(
-            ctx,
-            'BatchGetBuilds',
-            projectArn(ctx, ctx.identity.account, b?.projectName ?? id.split(':')[0] ?? id),
-          )
-          if (b) builds.push(buildOut(b))
-          else buildsNotFound.push(id)
-        }
-        return { builds, buildsNotFound }
-      }),
+          const project = b
+            ? projectArn(ctx, b.account, b.projectName)
+            : projectArn(ctx, ctx.identity.account, id.split(':')[0] ?? id)
+          allow(ctx, 'StopBuild', project)
+          if (!b) throw notFound(`Build ${id} does not exist`)
+          if (!b.buildComplete) {
+            b.stopRequested = true
+            runner.stop(b.id)
+          }
+          return { build: buildOut(store.build(b.account, b.region, b.id) ?? b) }
+        },
+        { honours: ['id'] },
+      ),
+
+      operation<Cb.BatchGetBuildsInput, Cb.BatchGetBuildsOutput>(
+        'BatchGetBuilds',
+        (input, ctx) => {
+          const builds: Cb.Build[] = []
+          const buildsNotFound: string[] = []
+          for (const id of input.ids) {
+            const b = store.build(ctx.identity.account, ctx.region, id)
+            allow(
+              ctx,
+              'BatchGetBuilds',
+              projectArn(ctx, ctx.identity.account, b?.projectName ?? id.split(':')[0] ?? id),
+            )
+            if (b) builds.push(buildOut(b))
+            else buildsNotFound.push(id)
+          }
+          return { builds, buildsNotFound }
+        },
+        { honours: ['ids'] },
+      ),
 
       operation<Cb.ListBuildsForProjectInput, Cb.ListBuildsForProjectOutput>(
         'ListBuildsForProject',
@@ -601,24 +694,37 @@ export function codebuildService(runtime: Runtime): JsonService {
             .sort((a, b) => b.buildNumber - a.buildNumber)
             .map((b) => b.id)
           if (input.sortOrder === 'ASCENDING') ids.reverse()
-          return { ids }
+          // 100 a page, as ListBuilds (API_ListBuildsForProject.html, nextToken).
+          const token = input.nextToken
+          const start = token === undefined ? 0 : Number(token)
+          if (!Number.isInteger(start) || start < 0 || start > ids.length)
+            throw new AwsError('InvalidInputException', 'Invalid next token', 400)
+          return {
+            ids: ids.slice(start, start + 100),
+            nextToken: start + 100 < ids.length ? String(start + 100) : undefined,
+          }
         },
+        { honours: ['projectName', 'sortOrder', 'nextToken'] },
       ),
 
       // Every build of the account and region, newest first (by start time), 100 a page.
       // https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ListBuilds.html
-      operation<Cb.ListBuildsInput, Cb.ListBuildsOutput>('ListBuilds', (input, ctx) => {
-        allow(ctx, 'ListBuilds', '*')
-        const builds = store.builds.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
-        builds.sort((a, b) => b.startTime.localeCompare(a.startTime) || b.buildNumber - a.buildNumber)
-        if (input.sortOrder === 'ASCENDING') builds.reverse()
-        const token = input.nextToken
-        const start = token === undefined ? 0 : Number(token)
-        if (!Number.isInteger(start) || start < 0 || start > builds.length)
-          throw new AwsError('InvalidInputException', 'Invalid next token', 400)
-        const page = builds.slice(start, start + 100).map((b) => b.id)
-        return { ids: page, nextToken: start + 100 < builds.length ? String(start + 100) : undefined }
-      }),
+      operation<Cb.ListBuildsInput, Cb.ListBuildsOutput>(
+        'ListBuilds',
+        (input, ctx) => {
+          allow(ctx, 'ListBuilds', '*')
+          const builds = store.builds.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
+          builds.sort((a, b) => b.startTime.localeCompare(a.startTime) || b.buildNumber - a.buildNumber)
+          if (input.sortOrder === 'ASCENDING') builds.reverse()
+          const token = input.nextToken
+          const start = token === undefined ? 0 : Number(token)
+          if (!Number.isInteger(start) || start < 0 || start > builds.length)
+            throw new AwsError('InvalidInputException', 'Invalid next token', 400)
+          const page = builds.slice(start, start + 100).map((b) => b.id)
+          return { ids: page, nextToken: start + 100 < builds.length ? String(start + 100) : undefined }
+        },
+        { honours: ['sortOrder', 'nextToken'] },
+      ),
     ],
   })
 }

@@ -164,14 +164,35 @@ export function logsService(runtime: Runtime): JsonService {
     targetPrefix: 'Logs_20140328',
     validationCode: 'InvalidParameterException',
     operations: [
-      operation<Logs.CreateLogGroupRequest, object>('CreateLogGroup', (input, ctx) => {
-        const name = input.logGroupName
-        authorize(ctx, { action: 'logs:CreateLogGroup', resource: groupArn(ctx, name) }, 'json')
-        if (allGroups(ctx).some((g) => g.name === name))
-          throw new AwsError('ResourceAlreadyExistsException', 'The specified log group already exists', 400)
-        groups.put(scopeOf(ctx.identity.account, ctx.region), name, { name, created: Date.now() })
-        return {}
-      }),
+      operation<Logs.CreateLogGroupRequest, object>(
+        'CreateLogGroup',
+        (input, ctx) => {
+          const name = input.logGroupName
+          authorize(ctx, { action: 'logs:CreateLogGroup', resource: groupArn(ctx, name) }, 'json')
+          if (allGroups(ctx).some((g) => g.name === name))
+            throw new AwsError(
+              'ResourceAlreadyExistsException',
+              'The specified log group already exists',
+              400,
+            )
+          groups.put(scopeOf(ctx.identity.account, ctx.region), name, { name, created: Date.now() })
+          return {}
+        },
+        {
+          honours: ['logGroupName'],
+          accepts: {
+            logGroupClass: {
+              why: 'STANDARD is the default and the only class the sandbox keeps',
+              when: 'STANDARD',
+            },
+            deletionProtectionEnabled: { why: 'false is the default', when: false },
+          },
+          refuses: {
+            kmsKeyId: 'log groups are not encrypted with KMS keys here',
+            tags: 'log group tags are not modelled',
+          },
+        },
+      ),
 
       operation<Logs.DescribeLogGroupsRequest, Logs.DescribeLogGroupsResponse>(
         'DescribeLogGroups',
@@ -184,12 +205,16 @@ export function logsService(runtime: Runtime): JsonService {
               'LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.',
             )
           const limit = input.limit ?? 50
+          // Every group here is of the STANDARD class, the one logGroupClass may select.
+          const classOk = (input.logGroupClass ?? 'STANDARD') === 'STANDARD'
           const found = allGroups(ctx).filter((g) =>
-            prefix !== undefined
-              ? g.name.startsWith(prefix)
-              : pattern !== undefined
-                ? g.name.toLowerCase().includes(pattern.toLowerCase())
-                : true,
+            !classOk
+              ? false
+              : prefix !== undefined
+                ? g.name.startsWith(prefix)
+                : pattern !== undefined
+                  ? g.name.toLowerCase().includes(pattern.toLowerCase())
+                  : true,
           )
           const start = Number(input.nextToken ?? '0') || 0
           return {
@@ -204,6 +229,14 @@ export function logsService(runtime: Runtime): JsonService {
             })),
             nextToken: start + limit < found.length ? String(start + limit) : undefined,
           }
+        },
+        {
+          honours: ['logGroupNamePrefix', 'logGroupNamePattern', 'nextToken', 'limit', 'logGroupClass'],
+          accepts: { includeLinkedAccounts: { why: 'false is the default: this account only', when: false } },
+          refuses: {
+            accountIdentifiers: 'cross-account observability is not modelled',
+            includeLinkedAccounts: 'cross-account observability is not modelled',
+          },
         },
       ),
 
@@ -249,36 +282,78 @@ export function logsService(runtime: Runtime): JsonService {
             nextToken: start + limit < events.length ? String(start + limit) : undefined,
           }
         },
+        {
+          honours: [
+            'logGroupName',
+            'logGroupIdentifier',
+            'logStreamNames',
+            'logStreamNamePrefix',
+            'startTime',
+            'endTime',
+            'filterPattern',
+            'nextToken',
+            'limit',
+          ],
+          accepts: {
+            interleaved:
+              'deprecated: AWS ignores it and always interleaves events of several streams (API_FilterLogEvents.html)',
+            unmask: {
+              why: 'false is the default: the sandbox masks nothing (it has no data protection policies)',
+              when: false,
+            },
+          },
+        },
       ),
 
-      operation<Logs.GetLogEventsRequest, Logs.GetLogEventsResponse>('GetLogEvents', (input, ctx) => {
-        const group = groupOf(input)
-        const stream = input.logStreamName
-        authorize(ctx, { action: 'logs:GetLogEvents', resource: groupArn(ctx, group, stream) }, 'json')
-        if (!groupExists(ctx, group)) throw notFound('The specified log group does not exist.')
-        const b = buildsOf(ctx, group).find((x) => x.id.endsWith(`:${stream}`))
-        if (!b) throw notFound('The specified log stream does not exist.')
-        let events = logEvents(store.readLog(b.id), Date.parse(b.startTime))
-        const { startTime, endTime } = input
-        if (startTime !== undefined) events = events.filter((e) => e.timestamp >= startTime)
-        if (endTime !== undefined) events = events.filter((e) => e.timestamp < endTime)
-        const limit = input.limit ?? 10_000
-        const token = input.nextToken
-        let from: number
-        let to: number
-        if (token !== undefined) {
-          const m = /^([fb])\/(\d+)$/.exec(token)
-          if (!m) throw invalidParameter('The specified nextToken is invalid.')
-          const i = Math.min(Number(m[2]), events.length)
-          ;[from, to] = m[1] === 'f' ? [i, Math.min(events.length, i + limit)] : [Math.max(0, i - limit), i]
-        } else if (input.startFromHead === true) [from, to] = [0, Math.min(events.length, limit)]
-        else [from, to] = [Math.max(0, events.length - limit), events.length]
-        return {
-          events: events.slice(from, to),
-          nextForwardToken: `f/${to}`,
-          nextBackwardToken: `b/${from}`,
-        }
-      }),
+      operation<Logs.GetLogEventsRequest, Logs.GetLogEventsResponse>(
+        'GetLogEvents',
+        (input, ctx) => {
+          const group = groupOf(input)
+          const stream = input.logStreamName
+          authorize(ctx, { action: 'logs:GetLogEvents', resource: groupArn(ctx, group, stream) }, 'json')
+          if (!groupExists(ctx, group)) throw notFound('The specified log group does not exist.')
+          const b = buildsOf(ctx, group).find((x) => x.id.endsWith(`:${stream}`))
+          if (!b) throw notFound('The specified log stream does not exist.')
+          let events = logEvents(store.readLog(b.id), Date.parse(b.startTime))
+          const { startTime, endTime } = input
+          if (startTime !== undefined) events = events.filter((e) => e.timestamp >= startTime)
+          if (endTime !== undefined) events = events.filter((e) => e.timestamp < endTime)
+          const limit = input.limit ?? 10_000
+          const token = input.nextToken
+          let from: number
+          let to: number
+          if (token !== undefined) {
+            const m = /^([fb])\/(\d+)$/.exec(token)
+            if (!m) throw invalidParameter('The specified nextToken is invalid.')
+            const i = Math.min(Number(m[2]), events.length)
+            ;[from, to] = m[1] === 'f' ? [i, Math.min(events.length, i + limit)] : [Math.max(0, i - limit), i]
+          } else if (input.startFromHead === true) [from, to] = [0, Math.min(events.length, limit)]
+          else [from, to] = [Math.max(0, events.length - limit), events.length]
+          return {
+            events: events.slice(from, to),
+            nextForwardToken: `f/${to}`,
+            nextBackwardToken: `b/${from}`,
+          }
+        },
+        {
+          honours: [
+            'logGroupName',
+            'logGroupIdentifier',
+            'logStreamName',
+            'startTime',
+            'endTime',
+            'nextToken',
+            'limit',
+            'startFromHead',
+          ],
+          accepts: {
+            unmask: {
+              why: 'false is the default: the sandbox masks nothing (it has no data protection policies)',
+              when: false,
+            },
+          },
+        },
+      ),
 
       operation<Logs.DescribeLogStreamsRequest, Logs.DescribeLogStreamsResponse>(
         'DescribeLogStreams',
@@ -316,6 +391,17 @@ export function logsService(runtime: Runtime): JsonService {
             logStreams: streams.slice(start, start + limit),
             nextToken: start + limit < streams.length ? String(start + limit) : undefined,
           }
+        },
+        {
+          honours: [
+            'logGroupName',
+            'logGroupIdentifier',
+            'logStreamNamePrefix',
+            'orderBy',
+            'descending',
+            'nextToken',
+            'limit',
+          ],
         },
       ),
     ],

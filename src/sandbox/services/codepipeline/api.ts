@@ -184,96 +184,116 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
     jsonVersion: '1.1',
     targetPrefix: 'CodePipeline_20150709',
     operations: [
-      operation<Cp.CreatePipelineInput, Cp.CreatePipelineOutput>('CreatePipeline', (input, ctx) => {
-        const d = readDeclaration(input.pipeline)
-        const account = ctx.identity.account
-        const arn = pipelineArn(ctx, account, d.name)
-        allow(ctx, 'CreatePipeline', arn)
-        if (store.pipeline(account, ctx.region, d.name))
-          throw pipelineNameInUse(
-            `A pipeline with the name '${d.name}' already exists in account '${account}'`,
-          )
-        validateDeclaration(d, ctx.region)
-        checkRole(ctx, d)
-        const tags = tagsOf(input.tags)
-        const t = new Date().toISOString()
-        const p: PipelineRecord = {
-          account,
-          region: ctx.region,
-          arn,
-          declaration: { ...d, version: 1 },
-          version: 1,
-          created: t,
-          updated: t,
-          tags,
-          lastRevisions: {},
-          stageLatest: {},
-          stageInbound: {},
-        }
-        store.savePipeline(p)
-        // A new pipeline starts an execution at once (pipelines-about-starting.html).
-        engine.startExecution(p, { triggerType: 'CreatePipeline', triggerDetail: ctx.identity.arn })
-        return { pipeline: declarationOut(p.declaration, 1), tags: tags.length ? tags : undefined }
-      }),
+      operation<Cp.CreatePipelineInput, Cp.CreatePipelineOutput>(
+        'CreatePipeline',
+        (input, ctx) => {
+          const d = readDeclaration(input.pipeline)
+          const account = ctx.identity.account
+          const arn = pipelineArn(ctx, account, d.name)
+          allow(ctx, 'CreatePipeline', arn)
+          if (store.pipeline(account, ctx.region, d.name))
+            throw pipelineNameInUse(
+              `A pipeline with the name '${d.name}' already exists in account '${account}'`,
+            )
+          validateDeclaration(d, ctx.region)
+          checkRole(ctx, d)
+          const tags = tagsOf(input.tags)
+          const t = new Date().toISOString()
+          const p: PipelineRecord = {
+            account,
+            region: ctx.region,
+            arn,
+            declaration: { ...d, version: 1 },
+            version: 1,
+            created: t,
+            updated: t,
+            tags,
+            lastRevisions: {},
+            stageLatest: {},
+            stageInbound: {},
+          }
+          store.savePipeline(p)
+          // A new pipeline starts an execution at once (pipelines-about-starting.html).
+          engine.startExecution(p, { triggerType: 'CreatePipeline', triggerDetail: ctx.identity.arn })
+          return { pipeline: declarationOut(p.declaration, 1), tags: tags.length ? tags : undefined }
+        },
+        { honours: ['pipeline', 'tags'] },
+      ),
 
-      operation<Cp.UpdatePipelineInput, Cp.UpdatePipelineOutput>('UpdatePipeline', (input, ctx) => {
-        const d = readDeclaration(input.pipeline)
-        const p = pipelineFor(ctx, d.name, 'UpdatePipeline')
-        validateDeclaration(d, ctx.region)
-        if (d.roleArn !== p.declaration.roleArn) checkRole(ctx, d)
-        p.version += 1
-        p.declaration = { ...d, version: p.version }
-        p.updated = new Date().toISOString()
-        store.savePipeline(p)
-        return { pipeline: declarationOut(p.declaration, p.version) }
-      }),
+      operation<Cp.UpdatePipelineInput, Cp.UpdatePipelineOutput>(
+        'UpdatePipeline',
+        (input, ctx) => {
+          const d = readDeclaration(input.pipeline)
+          const p = pipelineFor(ctx, d.name, 'UpdatePipeline')
+          validateDeclaration(d, ctx.region)
+          if (d.roleArn !== p.declaration.roleArn) checkRole(ctx, d)
+          p.version += 1
+          p.declaration = { ...d, version: p.version }
+          p.updated = new Date().toISOString()
+          store.savePipeline(p)
+          return { pipeline: declarationOut(p.declaration, p.version) }
+        },
+        { honours: ['pipeline'] },
+      ),
 
-      operation<Cp.DeletePipelineInput, object>('DeletePipeline', (input, ctx) => {
-        const name = input.name
-        const account = ctx.identity.account
-        allow(ctx, 'DeletePipeline', pipelineArn(ctx, account, name))
-        const p = store.pipeline(account, ctx.region, name)
-        // Deleting a pipeline that does not exist succeeds (API_DeletePipeline.html lists no PipelineNotFoundException).
-        if (!p) return {}
-        engine.abandonAll({ account, region: ctx.region }, name)
-        for (const e of store.executionsOf(account, ctx.region, name))
-          store.executions.delete(scopeOf(account, ctx.region), `${name}/${e.pipelineExecutionId}`)
-        store.pipelines.delete(scopeOf(account, ctx.region), name)
-        return {}
-      }),
+      operation<Cp.DeletePipelineInput, object>(
+        'DeletePipeline',
+        (input, ctx) => {
+          const name = input.name
+          const account = ctx.identity.account
+          allow(ctx, 'DeletePipeline', pipelineArn(ctx, account, name))
+          const p = store.pipeline(account, ctx.region, name)
+          // Deleting a pipeline that does not exist succeeds (API_DeletePipeline.html lists no PipelineNotFoundException).
+          if (!p) return {}
+          engine.abandonAll({ account, region: ctx.region }, name)
+          for (const e of store.executionsOf(account, ctx.region, name))
+            store.executions.delete(scopeOf(account, ctx.region), `${name}/${e.pipelineExecutionId}`)
+          store.pipelines.delete(scopeOf(account, ctx.region), name)
+          return {}
+        },
+        { honours: ['name'] },
+      ),
 
-      operation<Cp.GetPipelineInput, Cp.GetPipelineOutput>('GetPipeline', (input, ctx) => {
-        const name = input.name
-        const p = pipelineFor(ctx, name, 'GetPipeline')
-        const v = input.version
-        if (v !== undefined && v !== p.version)
-          throw pipelineVersionNotFound(
-            `Pipeline ${name} has no version ${JSON.stringify(v)} (the sandbox keeps the current version only)`,
-          )
-        return {
-          pipeline: declarationOut(p.declaration, p.version),
-          metadata: { pipelineArn: p.arn, created: at(p.created), updated: at(p.updated) },
-        }
-      }),
+      operation<Cp.GetPipelineInput, Cp.GetPipelineOutput>(
+        'GetPipeline',
+        (input, ctx) => {
+          const name = input.name
+          const p = pipelineFor(ctx, name, 'GetPipeline')
+          const v = input.version
+          if (v !== undefined && v !== p.version)
+            throw pipelineVersionNotFound(
+              `Pipeline ${name} has no version ${JSON.stringify(v)} (the sandbox keeps the current version only)`,
+            )
+          return {
+            pipeline: declarationOut(p.declaration, p.version),
+            metadata: { pipelineArn: p.arn, created: at(p.created), updated: at(p.updated) },
+          }
+        },
+        { honours: ['name', 'version'] },
+      ),
 
-      operation<Cp.ListPipelinesInput, Cp.ListPipelinesOutput>('ListPipelines', (input, ctx) => {
-        allow(ctx, 'ListPipelines', '*')
-        const all = store.pipelines.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
-        const start = Number(input.nextToken ?? '0') || 0
-        const max = input.maxResults ?? 1000
-        const page = all.slice(start, start + max)
-        return {
-          pipelines: page.map((p) => ({
-            name: p.declaration.name,
-            version: p.version,
-            pipelineType: (p.declaration.pipelineType ?? 'V1') as Cp.PipelineType,
-            executionMode: (p.declaration.executionMode ?? 'SUPERSEDED') as Cp.ExecutionMode,
-            created: at(p.created),
-            updated: at(p.updated),
-          })),
-          nextToken: start + max < all.length ? String(start + max) : undefined,
-        }
-      }),
+      operation<Cp.ListPipelinesInput, Cp.ListPipelinesOutput>(
+        'ListPipelines',
+        (input, ctx) => {
+          allow(ctx, 'ListPipelines', '*')
+          const all = store.pipelines.list(scopeOf(ctx.identity.account, ctx.region)).map((r) => r.value)
+          const start = Number(input.nextToken ?? '0') || 0
+          const max = input.maxResults ?? 1000
+          const page = all.slice(start, start + max)
+          return {
+            pipelines: page.map((p) => ({
+              name: p.declaration.name,
+              version: p.version,
+              pipelineType: (p.declaration.pipelineType ?? 'V1') as Cp.PipelineType,
+              executionMode: (p.declaration.executionMode ?? 'SUPERSEDED') as Cp.ExecutionMode,
+              created: at(p.created),
+              updated: at(p.updated),
+            })),
+            nextToken: start + max < all.length ? String(start + max) : undefined,
+          }
+        },
+        { honours: ['nextToken', 'maxResults'] },
+      ),
 
       operation<Cp.StartPipelineExecutionInput, Cp.StartPipelineExecutionOutput>(
         'StartPipelineExecution',
@@ -284,6 +304,17 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
             triggerDetail: ctx.identity.arn,
           })
           return { pipelineExecutionId: e.pipelineExecutionId }
+        },
+        {
+          honours: ['name'],
+          accepts: {
+            clientRequestToken:
+              'an idempotency token the SDKs fill in on every call (the model marks it so); the sandbox starts one execution per request it receives',
+          },
+          refuses: {
+            variables: 'pipeline-level variables are not modelled',
+            sourceRevisions: 'an execution starts from the latest revision of each source',
+          },
         },
       ),
 
@@ -302,6 +333,7 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
           )
           return { pipelineExecutionId: id }
         },
+        { honours: ['pipelineName', 'pipelineExecutionId', 'abandon', 'reason'] },
       ),
 
       operation<Cp.GetPipelineExecutionInput, Cp.GetPipelineExecutionOutput>(
@@ -334,6 +366,7 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
             },
           }
         },
+        { honours: ['pipelineName', 'pipelineExecutionId'] },
       ),
 
       operation<Cp.ListPipelineExecutionsInput, Cp.ListPipelineExecutionsOutput>(
@@ -364,58 +397,66 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
             nextToken: start + max < all.length ? String(start + max) : undefined,
           }
         },
+        {
+          honours: ['pipelineName', 'maxResults', 'nextToken'],
+          refuses: { filter: 'executions are not filtered here: list them all' },
+        },
       ),
 
-      operation<Cp.GetPipelineStateInput, Cp.GetPipelineStateOutput>('GetPipelineState', (input, ctx) => {
-        const p = pipelineFor(ctx, input.name, 'GetPipelineState')
-        const history = store.executionsOf(p.account, p.region, p.declaration.name)
-        const byId = new Map(history.map((e) => [e.pipelineExecutionId, e]))
-        return {
-          pipelineName: p.declaration.name,
-          pipelineVersion: p.version,
-          created: at(p.created),
-          updated: at(p.updated),
-          stageStates: p.declaration.stages.map((s) => {
-            const latestId = p.stageLatest[s.name]
-            const latest = latestId ? byId.get(latestId) : undefined
-            const inbound = (p.stageInbound[s.name] ?? [])
-              .map((id) => byId.get(id))
-              .filter((e): e is ExecutionRecord => !!e)
-            const stageRun = latest?.stages[s.name]
-            return {
-              stageName: s.name,
-              inboundTransitionState: { enabled: true },
-              inboundExecution: inbound[0]
-                ? { pipelineExecutionId: inbound[0].pipelineExecutionId, status: 'InProgress' }
-                : undefined,
-              inboundExecutions: inbound.length
-                ? inbound.map((e) => ({ pipelineExecutionId: e.pipelineExecutionId, status: 'InProgress' }))
-                : undefined,
-              latestExecution:
-                latest && stageRun
-                  ? { pipelineExecutionId: latest.pipelineExecutionId, status: stageRun.status }
+      operation<Cp.GetPipelineStateInput, Cp.GetPipelineStateOutput>(
+        'GetPipelineState',
+        (input, ctx) => {
+          const p = pipelineFor(ctx, input.name, 'GetPipelineState')
+          const history = store.executionsOf(p.account, p.region, p.declaration.name)
+          const byId = new Map(history.map((e) => [e.pipelineExecutionId, e]))
+          return {
+            pipelineName: p.declaration.name,
+            pipelineVersion: p.version,
+            created: at(p.created),
+            updated: at(p.updated),
+            stageStates: p.declaration.stages.map((s) => {
+              const latestId = p.stageLatest[s.name]
+              const latest = latestId ? byId.get(latestId) : undefined
+              const inbound = (p.stageInbound[s.name] ?? [])
+                .map((id) => byId.get(id))
+                .filter((e): e is ExecutionRecord => !!e)
+              const stageRun = latest?.stages[s.name]
+              return {
+                stageName: s.name,
+                inboundTransitionState: { enabled: true },
+                inboundExecution: inbound[0]
+                  ? { pipelineExecutionId: inbound[0].pipelineExecutionId, status: 'InProgress' }
                   : undefined,
-              actionStates: s.actions.map((a) => {
-                // The latest run of this action in any execution (the latest stage run may not have reached it).
-                const run = history
-                  .map((e) => e.stages[s.name]?.actions[a.name])
-                  .find((r): r is ActionRun => !!r)
-                return {
-                  actionName: a.name,
-                  latestExecution: run ? actionExecutionOut(run) : undefined,
-                  currentRevision: run?.revision
-                    ? {
-                        revisionId: run.revision.revisionId,
-                        revisionChangeId: run.revision.revisionId,
-                        created: at(run.revision.created),
-                      }
+                inboundExecutions: inbound.length
+                  ? inbound.map((e) => ({ pipelineExecutionId: e.pipelineExecutionId, status: 'InProgress' }))
+                  : undefined,
+                latestExecution:
+                  latest && stageRun
+                    ? { pipelineExecutionId: latest.pipelineExecutionId, status: stageRun.status }
                     : undefined,
-                }
-              }),
-            }
-          }),
-        }
-      }),
+                actionStates: s.actions.map((a) => {
+                  // The latest run of this action in any execution (the latest stage run may not have reached it).
+                  const run = history
+                    .map((e) => e.stages[s.name]?.actions[a.name])
+                    .find((r): r is ActionRun => !!r)
+                  return {
+                    actionName: a.name,
+                    latestExecution: run ? actionExecutionOut(run) : undefined,
+                    currentRevision: run?.revision
+                      ? {
+                          revisionId: run.revision.revisionId,
+                          revisionChangeId: run.revision.revisionId,
+                          created: at(run.revision.created),
+                        }
+                      : undefined,
+                  }
+                }),
+              }
+            }),
+          }
+        },
+        { honours: ['name'] },
+      ),
 
       operation<Cp.ListActionExecutionsInput, Cp.ListActionExecutionsOutput>(
         'ListActionExecutions',
@@ -485,26 +526,34 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
             nextToken: start + max < details.length ? String(start + max) : undefined,
           }
         },
+        {
+          honours: ['pipelineName', 'filter.pipelineExecutionId', 'maxResults', 'nextToken'],
+          refuses: { 'filter.latestInPipelineExecution': 'filter by pipelineExecutionId instead' },
+        },
       ),
 
-      operation<Cp.PutApprovalResultInput, Cp.PutApprovalResultOutput>('PutApprovalResult', (input, ctx) => {
-        const { pipelineName, stageName, actionName, token, result } = input
-        const p = pipelineFor(ctx, pipelineName, 'PutApprovalResult', `/${stageName}/${actionName}`)
-        const stage = p.declaration.stages.find((s) => s.name === stageName)
-        if (!stage) throw stageNotFound(`Stage ${stageName} does not exist in pipeline ${pipelineName}`)
-        const action = stage.actions.find((a) => a.name === actionName)
-        if (!action) throw actionNotFound(`Action ${actionName} does not exist in stage ${stageName}`)
-        const approvedAt = engine.approve(
-          p,
-          stageName,
-          actionName,
-          token,
-          result.status,
-          result.summary,
-          ctx.identity.arn,
-        )
-        return { approvedAt: at(approvedAt) }
-      }),
+      operation<Cp.PutApprovalResultInput, Cp.PutApprovalResultOutput>(
+        'PutApprovalResult',
+        (input, ctx) => {
+          const { pipelineName, stageName, actionName, token, result } = input
+          const p = pipelineFor(ctx, pipelineName, 'PutApprovalResult', `/${stageName}/${actionName}`)
+          const stage = p.declaration.stages.find((s) => s.name === stageName)
+          if (!stage) throw stageNotFound(`Stage ${stageName} does not exist in pipeline ${pipelineName}`)
+          const action = stage.actions.find((a) => a.name === actionName)
+          if (!action) throw actionNotFound(`Action ${actionName} does not exist in stage ${stageName}`)
+          const approvedAt = engine.approve(
+            p,
+            stageName,
+            actionName,
+            token,
+            result.status,
+            result.summary,
+            ctx.identity.arn,
+          )
+          return { approvedAt: at(approvedAt) }
+        },
+        { honours: ['pipelineName', 'stageName', 'actionName', 'result', 'token'] },
+      ),
 
       operation<Cp.RetryStageExecutionInput, Cp.RetryStageExecutionOutput>(
         'RetryStageExecution',
@@ -518,6 +567,7 @@ export function codepipelineService(runtime: Runtime, options: CodePipelineServi
           engine.retryStage(p, stageName, id, input.retryMode)
           return { pipelineExecutionId: id }
         },
+        { honours: ['pipelineName', 'stageName', 'pipelineExecutionId', 'retryMode'] },
       ),
     ],
   })

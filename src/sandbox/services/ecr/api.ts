@@ -271,6 +271,8 @@ export function ecrService(runtime: Runtime): JsonService {
     jsonVersion: '1.1',
     targetPrefix: 'AmazonEC2ContainerRegistry_V20150921',
     validationError: invalidInput,
+    // Members the sandbox does not act on are refused as ECR refuses bad parameters.
+    unsupportedCode: 'InvalidParameterException',
     operations: [
       operation<Ecr.CreateRepositoryRequest, Ecr.CreateRepositoryResponse>(
         'CreateRepository',
@@ -309,6 +311,17 @@ export function ecrService(runtime: Runtime): JsonService {
           save(r)
           return { repository: repositoryOut(r) }
         },
+        {
+          honours: [
+            'registryId',
+            'repositoryName',
+            'tags',
+            'imageTagMutability',
+            'imageTagMutabilityExclusionFilters',
+            'imageScanningConfiguration',
+            'encryptionConfiguration',
+          ],
+        },
       ),
 
       operation<Ecr.DescribeRepositoriesRequest, Ecr.DescribeRepositoriesResponse>(
@@ -343,6 +356,7 @@ export function ecrService(runtime: Runtime): JsonService {
               start + size < all.length ? Buffer.from(String(start + size)).toString('base64url') : undefined,
           }
         },
+        { honours: ['registryId', 'repositoryNames', 'nextToken', 'maxResults'] },
       ),
 
       // `force` changes nothing: no images are stored.
@@ -352,6 +366,13 @@ export function ecrService(runtime: Runtime): JsonService {
           const r = target(input, ctx, 'DeleteRepository')
           store.repositories.delete(scopeOf(r.registryId, ctx.region), r.repositoryName)
           return { repository: repositoryOut(r) }
+        },
+        {
+          honours: ['registryId', 'repositoryName'],
+          accepts: {
+            force:
+              'a repository here holds no images (they are not modelled), so it is deleted alike with or without force',
+          },
         },
       ),
 
@@ -364,6 +385,7 @@ export function ecrService(runtime: Runtime): JsonService {
           save(r)
           return { ...named(r), lifecyclePolicyText: r.lifecyclePolicyText }
         },
+        { honours: ['registryId', 'repositoryName', 'lifecyclePolicyText'] },
       ),
 
       operation<Ecr.GetLifecyclePolicyRequest, Ecr.GetLifecyclePolicyResponse>(
@@ -372,6 +394,7 @@ export function ecrService(runtime: Runtime): JsonService {
           const r = target(input, ctx, 'GetLifecyclePolicy')
           return { ...named(r), lifecyclePolicyText: storedText(r, 'lifecyclePolicyText') }
         },
+        { honours: ['registryId', 'repositoryName'] },
       ),
 
       operation<Ecr.DeleteLifecyclePolicyRequest, Ecr.DeleteLifecyclePolicyResponse>(
@@ -380,6 +403,7 @@ export function ecrService(runtime: Runtime): JsonService {
           const r = target(input, ctx, 'DeleteLifecyclePolicy')
           return { ...named(r), lifecyclePolicyText: storedText(r, 'lifecyclePolicyText', 'remove') }
         },
+        { honours: ['registryId', 'repositoryName'] },
       ),
 
       operation<Ecr.SetRepositoryPolicyRequest, Ecr.SetRepositoryPolicyResponse>(
@@ -405,6 +429,13 @@ export function ecrService(runtime: Runtime): JsonService {
           save(r)
           return { ...named(r), policyText: text }
         },
+        {
+          honours: ['registryId', 'repositoryName', 'policyText'],
+          accepts: {
+            force:
+              'force skips a check that the new policy does not lock the caller out, which the sandbox does not make',
+          },
+        },
       ),
 
       operation<Ecr.GetRepositoryPolicyRequest, Ecr.GetRepositoryPolicyResponse>(
@@ -413,6 +444,7 @@ export function ecrService(runtime: Runtime): JsonService {
           const r = target(input, ctx, 'GetRepositoryPolicy')
           return { ...named(r), policyText: storedText(r, 'policyText') }
         },
+        { honours: ['registryId', 'repositoryName'] },
       ),
 
       operation<Ecr.DeleteRepositoryPolicyRequest, Ecr.DeleteRepositoryPolicyResponse>(
@@ -421,6 +453,7 @@ export function ecrService(runtime: Runtime): JsonService {
           const r = target(input, ctx, 'DeleteRepositoryPolicy')
           return { ...named(r), policyText: storedText(r, 'policyText', 'remove') }
         },
+        { honours: ['registryId', 'repositoryName'] },
       ),
 
       operation<Ecr.PutImageScanningConfigurationRequest, Ecr.PutImageScanningConfigurationResponse>(
@@ -431,6 +464,7 @@ export function ecrService(runtime: Runtime): JsonService {
           save(r)
           return { ...named(r), imageScanningConfiguration: { scanOnPush: r.scanOnPush } }
         },
+        { honours: ['registryId', 'repositoryName', 'imageScanningConfiguration'] },
       ),
 
       operation<Ecr.PutImageTagMutabilityRequest, Ecr.PutImageTagMutabilityResponse>(
@@ -442,36 +476,57 @@ export function ecrService(runtime: Runtime): JsonService {
           save(r)
           return { ...named(r), imageTagMutability: input.imageTagMutability }
         },
+        {
+          honours: [
+            'registryId',
+            'repositoryName',
+            'imageTagMutability',
+            'imageTagMutabilityExclusionFilters',
+          ],
+        },
       ),
 
-      operation<Ecr.TagResourceRequest, Ecr.TagResourceResponse>('TagResource', (input, ctx) => {
-        const r = repositoryFromArn(ctx, input.resourceArn, 'TagResource')
-        const merged = new Map(r.tags.map((t) => [t.Key, t.Value]))
-        for (const t of checkTags(input.tags)) merged.set(t.Key, t.Value)
-        if (merged.size > MAX_TAGS) throw tooManyTags()
-        r.tags = [...merged].map(([Key, Value]) => ({ Key, Value }))
-        save(r)
-        return {}
-      }),
+      operation<Ecr.TagResourceRequest, Ecr.TagResourceResponse>(
+        'TagResource',
+        (input, ctx) => {
+          const r = repositoryFromArn(ctx, input.resourceArn, 'TagResource')
+          const merged = new Map(r.tags.map((t) => [t.Key, t.Value]))
+          for (const t of checkTags(input.tags)) merged.set(t.Key, t.Value)
+          if (merged.size > MAX_TAGS) throw tooManyTags()
+          r.tags = [...merged].map(([Key, Value]) => ({ Key, Value }))
+          save(r)
+          return {}
+        },
+        { honours: ['resourceArn', 'tags'] },
+      ),
 
-      operation<Ecr.UntagResourceRequest, Ecr.UntagResourceResponse>('UntagResource', (input, ctx) => {
-        const r = repositoryFromArn(ctx, input.resourceArn, 'UntagResource')
-        const keys = new Set(input.tagKeys)
-        r.tags = r.tags.filter((t) => !keys.has(t.Key))
-        save(r)
-        return {}
-      }),
+      operation<Ecr.UntagResourceRequest, Ecr.UntagResourceResponse>(
+        'UntagResource',
+        (input, ctx) => {
+          const r = repositoryFromArn(ctx, input.resourceArn, 'UntagResource')
+          const keys = new Set(input.tagKeys)
+          r.tags = r.tags.filter((t) => !keys.has(t.Key))
+          save(r)
+          return {}
+        },
+        { honours: ['resourceArn', 'tagKeys'] },
+      ),
 
       operation<Ecr.ListTagsForResourceRequest, Ecr.ListTagsForResourceResponse>(
         'ListTagsForResource',
         (input, ctx) => ({ tags: repositoryFromArn(ctx, input.resourceArn, 'ListTagsForResource').tags }),
+        { honours: ['resourceArn'] },
       ),
 
       // Declared so that their input is still read and checked as ECR does; then refused.
       ...IMAGE_OPERATIONS.map((op) =>
-        operation<object, object>(op, () => {
-          throw imagesUnsupported(op)
-        }),
+        operation<object, object>(
+          op,
+          () => {
+            throw imagesUnsupported(op)
+          },
+          { honours: [], refusesEveryRequest: true },
+        ),
       ),
     ],
   })

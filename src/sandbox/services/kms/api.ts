@@ -447,88 +447,148 @@ export function kmsService(runtime: Runtime): JsonService {
     signingName: 'kms',
     jsonVersion: '1.1',
     targetPrefix: 'TrentService',
+    // A member the sandbox does not act on is refused with KMS's UnsupportedOperationException,
+    // "a specified parameter is not supported" (in the errors of the KMS API reference's operation
+    // pages, e.g. API_CreateKey.html), as the handlers' own refusals are.
+    unsupportedCode: 'UnsupportedOperationException',
     operations: [
-      operation<Kms.CreateKeyRequest, Kms.CreateKeyResponse>('CreateKey', (input, ctx) => {
-        const usage = input.KeyUsage ?? 'ENCRYPT_DECRYPT'
-        const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT'
-        if (usage !== 'ENCRYPT_DECRYPT' || spec !== 'SYMMETRIC_DEFAULT')
-          throw unsupported(
-            `The crosspipe sandbox supports only SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys, not ${spec} ${usage}.`,
+      operation<Kms.CreateKeyRequest, Kms.CreateKeyResponse>(
+        'CreateKey',
+        (input, ctx) => {
+          const usage = input.KeyUsage ?? 'ENCRYPT_DECRYPT'
+          const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT'
+          if (usage !== 'ENCRYPT_DECRYPT' || spec !== 'SYMMETRIC_DEFAULT')
+            throw unsupported(
+              `The crosspipe sandbox supports only SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys, not ${spec} ${usage}.`,
+            )
+          if (input.Origin !== undefined && input.Origin !== 'AWS_KMS')
+            throw unsupported('The crosspipe sandbox supports only keys with origin AWS_KMS.')
+          authorize(ctx, { action: 'kms:CreateKey', resource: '*' }, 'json')
+          const given = input.Policy
+          const policy = given ?? defaultKeyPolicy(ctx.partition, ctx.identity.account)
+          if (given !== undefined)
+            checkKeyPolicy(ctx, given, input.BypassPolicyLockoutSafetyCheck === true, ctx.identity.account)
+          const tags = (input.Tags ?? []).map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue }))
+          const k = createKeyRecord(
+            ctx.identity.account,
+            ctx.region,
+            ctx.partition,
+            policy,
+            input.Description ?? '',
+            'CUSTOMER',
+            tags,
           )
-        if (input.Origin !== undefined && input.Origin !== 'AWS_KMS')
-          throw unsupported('The crosspipe sandbox supports only keys with origin AWS_KMS.')
-        authorize(ctx, { action: 'kms:CreateKey', resource: '*' }, 'json')
-        const given = input.Policy
-        const policy = given ?? defaultKeyPolicy(ctx.partition, ctx.identity.account)
-        if (given !== undefined)
-          checkKeyPolicy(ctx, given, input.BypassPolicyLockoutSafetyCheck === true, ctx.identity.account)
-        const tags = (input.Tags ?? []).map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue }))
-        const k = createKeyRecord(
-          ctx.identity.account,
-          ctx.region,
-          ctx.partition,
-          policy,
-          input.Description ?? '',
-          'CUSTOMER',
-          tags,
-        )
-        return { KeyMetadata: keyMetadata(k) }
-      }),
-      operation<Kms.DescribeKeyRequest, Kms.DescribeKeyResponse>('DescribeKey', (input, ctx) => {
-        // "If you specify a predefined AWS alias (an AWS alias with no key ID), KMS associates the
-        // alias with an AWS managed key" (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html):
-        // the key a service would create on first use is created here, in the caller's account.
-        const predefined = PREDEFINED_ALIAS.exec(input.KeyId)?.[1]
-        if (predefined && AWS_MANAGED_KEY_SERVICES.has(predefined))
-          internal.awsManagedKeyArn(ctx.identity.account, ctx.region, ctx.partition, predefined)
-        const k = findKey(ctx, input.KeyId, 'cross-account')
-        allow(ctx, 'DescribeKey', k)
-        return { KeyMetadata: keyMetadata(k) }
-      }),
-      operation<Kms.ListKeysRequest, Kms.ListKeysResponse>('ListKeys', (input, ctx) => {
-        authorize(ctx, { action: 'kms:ListKeys', resource: '*' }, 'json')
-        const keys = store.keys.list(scopeOf(ctx.identity.account, ctx.region)).map((x) => x.value)
-        const pg = page(input, keys)
-        return {
-          Keys: pg.items.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })),
-          Truncated: pg.Truncated,
-          NextMarker: pg.NextMarker,
-        }
-      }),
-      operation<Kms.EnableKeyRequest, object>('EnableKey', (input, ctx) =>
-        setState(input, ctx, 'EnableKey', 'Enabled'),
+          return { KeyMetadata: keyMetadata(k) }
+        },
+        {
+          honours: [
+            'Policy',
+            'Description',
+            'KeyUsage',
+            'CustomerMasterKeySpec',
+            'KeySpec',
+            'Origin',
+            'BypassPolicyLockoutSafetyCheck',
+            'Tags',
+          ],
+          accepts: {
+            MultiRegion: {
+              why: 'false is the default: a single-Region key, the only kind the sandbox makes',
+              when: false,
+            },
+          },
+          refuses: {
+            CustomKeyStoreId: 'custom key stores are not modelled',
+            XksKeyId: 'external key stores are not modelled',
+            MultiRegion: 'multi-Region keys are not modelled',
+          },
+        },
       ),
-      operation<Kms.DisableKeyRequest, object>('DisableKey', (input, ctx) =>
-        setState(input, ctx, 'DisableKey', 'Disabled'),
+      operation<Kms.DescribeKeyRequest, Kms.DescribeKeyResponse>(
+        'DescribeKey',
+        (input, ctx) => {
+          // "If you specify a predefined AWS alias (an AWS alias with no key ID), KMS associates the
+          // alias with an AWS managed key" (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html):
+          // the key a service would create on first use is created here, in the caller's account.
+          const predefined = PREDEFINED_ALIAS.exec(input.KeyId)?.[1]
+          if (predefined && AWS_MANAGED_KEY_SERVICES.has(predefined))
+            internal.awsManagedKeyArn(ctx.identity.account, ctx.region, ctx.partition, predefined)
+          const k = findKey(ctx, input.KeyId, 'cross-account')
+          allow(ctx, 'DescribeKey', k)
+          return { KeyMetadata: keyMetadata(k) }
+        },
+        {
+          honours: ['KeyId'],
+          refuses: {
+            GrantTokens:
+              'grants are not modelled (the sandbox has no CreateGrant), so no grant token names a grant here',
+          },
+        },
       ),
-      operation<Kms.GetKeyPolicyRequest, Kms.GetKeyPolicyResponse>('GetKeyPolicy', (input, ctx) => {
-        const k = findKey(ctx, input.KeyId, 'own-account')
-        const name = input.PolicyName ?? 'default'
-        allow(ctx, 'GetKeyPolicy', k)
-        if (name !== 'default') throw notFound(`No such policy exists`)
-        return { Policy: k.policy, PolicyName: 'default' }
-      }),
-      operation<Kms.PutKeyPolicyRequest, object>('PutKeyPolicy', (input, ctx) => {
-        const k = findKey(ctx, input.KeyId, 'own-account')
-        const name = input.PolicyName ?? 'default'
-        // The model allows any `\w+` name; a key has one policy, `default` (PutKeyPolicy's page).
-        if (name !== 'default')
-          throw validation(
-            `1 validation error detected: Value '${name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: default`,
-          )
-        allow(ctx, 'PutKeyPolicy', k)
-        if (k.keyManager === 'AWS')
-          throw notAuthorized(`${k.arn} is an AWS managed key: its policy cannot be changed.`)
-        checkKeyPolicy(ctx, input.Policy, input.BypassPolicyLockoutSafetyCheck === true, k.account)
-        k.policy = input.Policy
-        save(k)
-        return {}
-      }),
-      operation<Kms.EnableKeyRotationRequest, object>('EnableKeyRotation', (input, ctx) =>
-        rotation(input, ctx, 'EnableKeyRotation', true),
+      operation<Kms.ListKeysRequest, Kms.ListKeysResponse>(
+        'ListKeys',
+        (input, ctx) => {
+          authorize(ctx, { action: 'kms:ListKeys', resource: '*' }, 'json')
+          const keys = store.keys.list(scopeOf(ctx.identity.account, ctx.region)).map((x) => x.value)
+          const pg = page(input, keys)
+          return {
+            Keys: pg.items.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })),
+            Truncated: pg.Truncated,
+            NextMarker: pg.NextMarker,
+          }
+        },
+        { honours: ['Limit', 'Marker'] },
       ),
-      operation<Kms.DisableKeyRotationRequest, object>('DisableKeyRotation', (input, ctx) =>
-        rotation(input, ctx, 'DisableKeyRotation', false),
+      operation<Kms.EnableKeyRequest, object>(
+        'EnableKey',
+        (input, ctx) => setState(input, ctx, 'EnableKey', 'Enabled'),
+        { honours: ['KeyId'] },
+      ),
+      operation<Kms.DisableKeyRequest, object>(
+        'DisableKey',
+        (input, ctx) => setState(input, ctx, 'DisableKey', 'Disabled'),
+        { honours: ['KeyId'] },
+      ),
+      operation<Kms.GetKeyPolicyRequest, Kms.GetKeyPolicyResponse>(
+        'GetKeyPolicy',
+        (input, ctx) => {
+          const k = findKey(ctx, input.KeyId, 'own-account')
+          const name = input.PolicyName ?? 'default'
+          allow(ctx, 'GetKeyPolicy', k)
+          if (name !== 'default') throw notFound(`No such policy exists`)
+          return { Policy: k.policy, PolicyName: 'default' }
+        },
+        { honours: ['KeyId', 'PolicyName'] },
+      ),
+      operation<Kms.PutKeyPolicyRequest, object>(
+        'PutKeyPolicy',
+        (input, ctx) => {
+          const k = findKey(ctx, input.KeyId, 'own-account')
+          const name = input.PolicyName ?? 'default'
+          // The model allows any `\w+` name; a key has one policy, `default` (PutKeyPolicy's page).
+          if (name !== 'default')
+            throw validation(
+              `1 validation error detected: Value '${name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: default`,
+            )
+          allow(ctx, 'PutKeyPolicy', k)
+          if (k.keyManager === 'AWS')
+            throw notAuthorized(`${k.arn} is an AWS managed key: its policy cannot be changed.`)
+          checkKeyPolicy(ctx, input.Policy, input.BypassPolicyLockoutSafetyCheck === true, k.account)
+          k.policy = input.Policy
+          save(k)
+          return {}
+        },
+        { honours: ['KeyId', 'PolicyName', 'Policy', 'BypassPolicyLockoutSafetyCheck'] },
+      ),
+      operation<Kms.EnableKeyRotationRequest, object>(
+        'EnableKeyRotation',
+        (input, ctx) => rotation(input, ctx, 'EnableKeyRotation', true),
+        { honours: ['KeyId', 'RotationPeriodInDays'] },
+      ),
+      operation<Kms.DisableKeyRotationRequest, object>(
+        'DisableKeyRotation',
+        (input, ctx) => rotation(input, ctx, 'DisableKeyRotation', false),
+        { honours: ['KeyId'] },
       ),
       operation<Kms.GetKeyRotationStatusRequest, Kms.GetKeyRotationStatusResponse>(
         'GetKeyRotationStatus',
@@ -546,6 +606,7 @@ export function kmsService(runtime: Runtime): JsonService {
               : {}),
           }
         },
+        { honours: ['KeyId'] },
       ),
       operation<Kms.ScheduleKeyDeletionRequest, Kms.ScheduleKeyDeletionResponse>(
         'ScheduleKeyDeletion',
@@ -572,6 +633,7 @@ export function kmsService(runtime: Runtime): JsonService {
             PendingWindowInDays: days,
           }
         },
+        { honours: ['KeyId', 'PendingWindowInDays'] },
       ),
       operation<Kms.CancelKeyDeletionRequest, Kms.CancelKeyDeletionResponse>(
         'CancelKeyDeletion',
@@ -586,139 +648,214 @@ export function kmsService(runtime: Runtime): JsonService {
           save(k)
           return { KeyId: k.arn }
         },
+        { honours: ['KeyId'] },
       ),
-      operation<Kms.CreateAliasRequest, object>('CreateAlias', (input, ctx) => {
-        const name = aliasName(input.AliasName)
-        if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot create alias with prefix alias/aws/')
-        const k = findKey(ctx, input.TargetKeyId, 'own-account')
-        const aliasArn = formatArn({
-          partition: ctx.partition,
-          service: 'kms',
-          region: ctx.region,
-          account: ctx.identity.account,
-          resource: name,
-        })
-        authorize(ctx, { action: 'kms:CreateAlias', resource: aliasArn }, 'json')
-        allow(ctx, 'CreateAlias', k)
-        const scope = scopeOf(ctx.identity.account, ctx.region)
-        if (store.aliases.get(scope, name))
-          throw alreadyExists(`An alias with the name ${aliasArn} already exists`)
-        if (k.keyState === 'PendingDeletion') throw invalidState(`${k.arn} is pending deletion.`)
-        const t = new Date().toISOString()
-        store.aliases.put(scope, name, {
-          aliasName: name,
-          aliasArn,
-          targetKeyId: k.keyId,
-          created: t,
-          updated: t,
-        })
-        return {}
-      }),
-      operation<Kms.UpdateAliasRequest, object>('UpdateAlias', (input, ctx) => {
-        const name = aliasName(input.AliasName)
-        if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot update alias with prefix alias/aws/')
-        const scope = scopeOf(ctx.identity.account, ctx.region)
-        const a = store.aliases.get(scope, name)
-        const aliasArn = formatArn({
-          partition: ctx.partition,
-          service: 'kms',
-          region: ctx.region,
-          account: ctx.identity.account,
-          resource: name,
-        })
-        if (!a) throw notFound(`Alias ${aliasArn} is not found.`)
-        const k = findKey(ctx, input.TargetKeyId, 'own-account')
-        const old = store.keys.get(scope, a.targetKeyId)
-        authorize(ctx, { action: 'kms:UpdateAlias', resource: aliasArn }, 'json')
-        if (old) allow(ctx, 'UpdateAlias', old)
-        allow(ctx, 'UpdateAlias', k)
-        a.targetKeyId = k.keyId
-        a.updated = new Date().toISOString()
-        store.aliases.put(scope, name, a)
-        return {}
-      }),
-      operation<Kms.DeleteAliasRequest, object>('DeleteAlias', (input, ctx) => {
-        const name = aliasName(input.AliasName)
-        if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot delete alias with prefix alias/aws/')
-        const scope = scopeOf(ctx.identity.account, ctx.region)
-        const a = store.aliases.get(scope, name)
-        const aliasArn = formatArn({
-          partition: ctx.partition,
-          service: 'kms',
-          region: ctx.region,
-          account: ctx.identity.account,
-          resource: name,
-        })
-        if (!a) throw notFound(`Alias ${aliasArn} is not found.`)
-        authorize(ctx, { action: 'kms:DeleteAlias', resource: aliasArn }, 'json')
-        const k = store.keys.get(scope, a.targetKeyId)
-        if (k) allow(ctx, 'DeleteAlias', k)
-        store.aliases.delete(scope, name)
-        return {}
-      }),
-      operation<Kms.ListAliasesRequest, Kms.ListAliasesResponse>('ListAliases', (input, ctx) => {
-        authorize(ctx, { action: 'kms:ListAliases', resource: '*' }, 'json')
-        const scope = scopeOf(ctx.identity.account, ctx.region)
-        let aliases = store.aliases.list(scope, 'alias/').map((x) => x.value)
-        if (input.KeyId !== undefined) {
-          const k = findKey(ctx, input.KeyId, 'own-account')
-          aliases = aliases.filter((a) => a.targetKeyId === k.keyId)
-        }
-        const pg = page(input, aliases)
-        return { Aliases: pg.items.map(aliasOut), Truncated: pg.Truncated, NextMarker: pg.NextMarker }
-      }),
-      operation<Kms.EncryptRequest, Kms.EncryptResponse>('Encrypt', (input, ctx) => {
-        const k = findKey(ctx, input.KeyId, 'cross-account')
-        const context = ec(input.EncryptionContext)
-        algorithm(input.EncryptionAlgorithm)
-        allow(ctx, 'Encrypt', k, contextKeys(context))
-        usable(k)
-        return {
-          CiphertextBlob: b64(seal(k, Buffer.from(input.Plaintext), context)),
-          KeyId: k.arn,
-          EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-        }
-      }),
-      operation<Kms.DecryptRequest, Kms.DecryptResponse>('Decrypt', (input, ctx) => {
-        algorithm(input.EncryptionAlgorithm)
-        const { k, plaintext } = decryptAs(
-          ctx,
-          ciphertext(input.CiphertextBlob),
-          ec(input.EncryptionContext),
-          input.KeyId,
-        )
-        return { KeyId: k.arn, Plaintext: plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }
-      }),
-      operation<Kms.ReEncryptRequest, Kms.ReEncryptResponse>('ReEncrypt', (input, ctx) => {
-        const destEc = ec(input.DestinationEncryptionContext)
-        const dest = findKey(ctx, input.DestinationKeyId, 'cross-account')
-        const { k, plaintext } = decryptAs(
-          ctx,
-          ciphertext(input.CiphertextBlob),
-          ec(input.SourceEncryptionContext),
-          input.SourceKeyId,
-          {},
-          'ReEncryptFrom',
-        )
-        allow(ctx, 'ReEncryptTo', dest, contextKeys(destEc))
-        usable(dest)
-        return {
-          CiphertextBlob: b64(seal(dest, plaintext, destEc)),
-          SourceKeyId: k.arn,
-          KeyId: dest.arn,
-          SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-          DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-        }
-      }),
-      operation<Kms.GenerateDataKeyRequest, Kms.GenerateDataKeyResponse>('GenerateDataKey', (input, ctx) => {
-        const k = findKey(ctx, input.KeyId, 'cross-account')
-        const size = dataKeySize(input)
-        const context = ec(input.EncryptionContext)
-        allow(ctx, 'GenerateDataKey', k, contextKeys(context))
-        usable(k)
-        const plaintext = randomBytes(size)
-        return { CiphertextBlob: b64(seal(k, plaintext, context)), Plaintext: plaintext, KeyId: k.arn }
-      }),
+      operation<Kms.CreateAliasRequest, object>(
+        'CreateAlias',
+        (input, ctx) => {
+          const name = aliasName(input.AliasName)
+          if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot create alias with prefix alias/aws/')
+          const k = findKey(ctx, input.TargetKeyId, 'own-account')
+          const aliasArn = formatArn({
+            partition: ctx.partition,
+            service: 'kms',
+            region: ctx.region,
+            account: ctx.identity.account,
+            resource: name,
+          })
+          authorize(ctx, { action: 'kms:CreateAlias', resource: aliasArn }, 'json')
+          allow(ctx, 'CreateAlias', k)
+          const scope = scopeOf(ctx.identity.account, ctx.region)
+          if (store.aliases.get(scope, name))
+            throw alreadyExists(`An alias with the name ${aliasArn} already exists`)
+          if (k.keyState === 'PendingDeletion') throw invalidState(`${k.arn} is pending deletion.`)
+          const t = new Date().toISOString()
+          store.aliases.put(scope, name, {
+            aliasName: name,
+            aliasArn,
+            targetKeyId: k.keyId,
+            created: t,
+            updated: t,
+          })
+          return {}
+        },
+        { honours: ['AliasName', 'TargetKeyId'] },
+      ),
+      operation<Kms.UpdateAliasRequest, object>(
+        'UpdateAlias',
+        (input, ctx) => {
+          const name = aliasName(input.AliasName)
+          if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot update alias with prefix alias/aws/')
+          const scope = scopeOf(ctx.identity.account, ctx.region)
+          const a = store.aliases.get(scope, name)
+          const aliasArn = formatArn({
+            partition: ctx.partition,
+            service: 'kms',
+            region: ctx.region,
+            account: ctx.identity.account,
+            resource: name,
+          })
+          if (!a) throw notFound(`Alias ${aliasArn} is not found.`)
+          const k = findKey(ctx, input.TargetKeyId, 'own-account')
+          const old = store.keys.get(scope, a.targetKeyId)
+          authorize(ctx, { action: 'kms:UpdateAlias', resource: aliasArn }, 'json')
+          if (old) allow(ctx, 'UpdateAlias', old)
+          allow(ctx, 'UpdateAlias', k)
+          a.targetKeyId = k.keyId
+          a.updated = new Date().toISOString()
+          store.aliases.put(scope, name, a)
+          return {}
+        },
+        { honours: ['AliasName', 'TargetKeyId'] },
+      ),
+      operation<Kms.DeleteAliasRequest, object>(
+        'DeleteAlias',
+        (input, ctx) => {
+          const name = aliasName(input.AliasName)
+          if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot delete alias with prefix alias/aws/')
+          const scope = scopeOf(ctx.identity.account, ctx.region)
+          const a = store.aliases.get(scope, name)
+          const aliasArn = formatArn({
+            partition: ctx.partition,
+            service: 'kms',
+            region: ctx.region,
+            account: ctx.identity.account,
+            resource: name,
+          })
+          if (!a) throw notFound(`Alias ${aliasArn} is not found.`)
+          authorize(ctx, { action: 'kms:DeleteAlias', resource: aliasArn }, 'json')
+          const k = store.keys.get(scope, a.targetKeyId)
+          if (k) allow(ctx, 'DeleteAlias', k)
+          store.aliases.delete(scope, name)
+          return {}
+        },
+        { honours: ['AliasName'] },
+      ),
+      operation<Kms.ListAliasesRequest, Kms.ListAliasesResponse>(
+        'ListAliases',
+        (input, ctx) => {
+          authorize(ctx, { action: 'kms:ListAliases', resource: '*' }, 'json')
+          const scope = scopeOf(ctx.identity.account, ctx.region)
+          let aliases = store.aliases.list(scope, 'alias/').map((x) => x.value)
+          if (input.KeyId !== undefined) {
+            const k = findKey(ctx, input.KeyId, 'own-account')
+            aliases = aliases.filter((a) => a.targetKeyId === k.keyId)
+          }
+          const pg = page(input, aliases)
+          return { Aliases: pg.items.map(aliasOut), Truncated: pg.Truncated, NextMarker: pg.NextMarker }
+        },
+        { honours: ['KeyId', 'Limit', 'Marker'] },
+      ),
+      operation<Kms.EncryptRequest, Kms.EncryptResponse>(
+        'Encrypt',
+        (input, ctx) => {
+          const k = findKey(ctx, input.KeyId, 'cross-account')
+          const context = ec(input.EncryptionContext)
+          algorithm(input.EncryptionAlgorithm)
+          allow(ctx, 'Encrypt', k, contextKeys(context))
+          usable(k)
+          return {
+            CiphertextBlob: b64(seal(k, Buffer.from(input.Plaintext), context)),
+            KeyId: k.arn,
+            EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+          }
+        },
+        {
+          honours: ['KeyId', 'Plaintext', 'EncryptionContext', 'EncryptionAlgorithm'],
+          accepts: { DryRun: { why: 'false is the default: the operation runs', when: false } },
+          refuses: {
+            GrantTokens:
+              'grants are not modelled (the sandbox has no CreateGrant), so no grant token names a grant here',
+            DryRun: 'dry runs are not modelled: send the request without DryRun to run it',
+          },
+        },
+      ),
+      operation<Kms.DecryptRequest, Kms.DecryptResponse>(
+        'Decrypt',
+        (input, ctx) => {
+          algorithm(input.EncryptionAlgorithm)
+          const { k, plaintext } = decryptAs(
+            ctx,
+            ciphertext(input.CiphertextBlob),
+            ec(input.EncryptionContext),
+            input.KeyId,
+          )
+          return { KeyId: k.arn, Plaintext: plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }
+        },
+        {
+          honours: ['CiphertextBlob', 'EncryptionContext', 'KeyId', 'EncryptionAlgorithm'],
+          accepts: { DryRun: { why: 'false is the default: the operation runs', when: false } },
+          refuses: {
+            GrantTokens:
+              'grants are not modelled (the sandbox has no CreateGrant), so no grant token names a grant here',
+            DryRun: 'dry runs are not modelled: send the request without DryRun to run it',
+            Recipient: 'the sandbox has no Nitro enclaves to encrypt for',
+          },
+        },
+      ),
+      operation<Kms.ReEncryptRequest, Kms.ReEncryptResponse>(
+        'ReEncrypt',
+        (input, ctx) => {
+          const destEc = ec(input.DestinationEncryptionContext)
+          const dest = findKey(ctx, input.DestinationKeyId, 'cross-account')
+          const { k, plaintext } = decryptAs(
+            ctx,
+            ciphertext(input.CiphertextBlob),
+            ec(input.SourceEncryptionContext),
+            input.SourceKeyId,
+            {},
+            'ReEncryptFrom',
+          )
+          allow(ctx, 'ReEncryptTo', dest, contextKeys(destEc))
+          usable(dest)
+          return {
+            CiphertextBlob: b64(seal(dest, plaintext, destEc)),
+            SourceKeyId: k.arn,
+            KeyId: dest.arn,
+            SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+            DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+          }
+        },
+        {
+          honours: [
+            'CiphertextBlob',
+            'SourceEncryptionContext',
+            'SourceKeyId',
+            'DestinationKeyId',
+            'DestinationEncryptionContext',
+            'SourceEncryptionAlgorithm',
+            'DestinationEncryptionAlgorithm',
+          ],
+          accepts: { DryRun: { why: 'false is the default: the operation runs', when: false } },
+          refuses: {
+            GrantTokens:
+              'grants are not modelled (the sandbox has no CreateGrant), so no grant token names a grant here',
+            DryRun: 'dry runs are not modelled: send the request without DryRun to run it',
+          },
+        },
+      ),
+      operation<Kms.GenerateDataKeyRequest, Kms.GenerateDataKeyResponse>(
+        'GenerateDataKey',
+        (input, ctx) => {
+          const k = findKey(ctx, input.KeyId, 'cross-account')
+          const size = dataKeySize(input)
+          const context = ec(input.EncryptionContext)
+          allow(ctx, 'GenerateDataKey', k, contextKeys(context))
+          usable(k)
+          const plaintext = randomBytes(size)
+          return { CiphertextBlob: b64(seal(k, plaintext, context)), Plaintext: plaintext, KeyId: k.arn }
+        },
+        {
+          honours: ['KeyId', 'EncryptionContext', 'NumberOfBytes', 'KeySpec'],
+          accepts: { DryRun: { why: 'false is the default: the operation runs', when: false } },
+          refuses: {
+            GrantTokens:
+              'grants are not modelled (the sandbox has no CreateGrant), so no grant token names a grant here',
+            DryRun: 'dry runs are not modelled: send the request without DryRun to run it',
+            Recipient: 'the sandbox has no Nitro enclaves to encrypt for',
+          },
+        },
+      ),
       operation<Kms.GenerateDataKeyWithoutPlaintextRequest, Kms.GenerateDataKeyWithoutPlaintextResponse>(
         'GenerateDataKeyWithoutPlaintext',
         (input, ctx) => {
@@ -729,47 +866,77 @@ export function kmsService(runtime: Runtime): JsonService {
           usable(k)
           return { CiphertextBlob: b64(seal(k, randomBytes(size), context)), KeyId: k.arn }
         },
+        {
+          honours: ['KeyId', 'EncryptionContext', 'KeySpec', 'NumberOfBytes'],
+          accepts: { DryRun: { why: 'false is the default: the operation runs', when: false } },
+          refuses: {
+            GrantTokens:
+              'grants are not modelled (the sandbox has no CreateGrant), so no grant token names a grant here',
+            DryRun: 'dry runs are not modelled: send the request without DryRun to run it',
+          },
+        },
       ),
-      operation<Kms.TagResourceRequest, object>('TagResource', (input, ctx) => {
-        const k = findKey(ctx, input.KeyId, 'own-account')
-        allow(ctx, 'TagResource', k)
-        for (const t of input.Tags) {
-          k.tags = k.tags.filter((x) => x.TagKey !== t.TagKey)
-          k.tags.push({ TagKey: t.TagKey, TagValue: t.TagValue })
-        }
-        save(k)
-        return {}
-      }),
-      operation<Kms.UntagResourceRequest, object>('UntagResource', (input, ctx) => {
-        const k = findKey(ctx, input.KeyId, 'own-account')
-        allow(ctx, 'UntagResource', k)
-        k.tags = k.tags.filter((t) => !input.TagKeys.includes(t.TagKey))
-        save(k)
-        return {}
-      }),
+      operation<Kms.TagResourceRequest, object>(
+        'TagResource',
+        (input, ctx) => {
+          const k = findKey(ctx, input.KeyId, 'own-account')
+          allow(ctx, 'TagResource', k)
+          for (const t of input.Tags) {
+            k.tags = k.tags.filter((x) => x.TagKey !== t.TagKey)
+            k.tags.push({ TagKey: t.TagKey, TagValue: t.TagValue })
+          }
+          save(k)
+          return {}
+        },
+        { honours: ['KeyId', 'Tags'] },
+      ),
+      operation<Kms.UntagResourceRequest, object>(
+        'UntagResource',
+        (input, ctx) => {
+          const k = findKey(ctx, input.KeyId, 'own-account')
+          allow(ctx, 'UntagResource', k)
+          k.tags = k.tags.filter((t) => !input.TagKeys.includes(t.TagKey))
+          save(k)
+          return {}
+        },
+        { honours: ['KeyId', 'TagKeys'] },
+      ),
       operation<Kms.ListResourceTagsRequest, Kms.ListResourceTagsResponse>(
         'ListResourceTags',
         (input, ctx) => {
           const k = findKey(ctx, input.KeyId, 'own-account')
           allow(ctx, 'ListResourceTags', k)
-          return { Tags: k.tags, Truncated: false }
+          const pg = page(input, k.tags)
+          return { Tags: pg.items, Truncated: pg.Truncated, NextMarker: pg.NextMarker }
         },
+        { honours: ['KeyId', 'Limit', 'Marker'] },
       ),
       // Grants are not modelled (CreateGrant is not served), so a key has none: the answer a key
       // without grants gets. Cross-account callers may list a key's grants by its ARN.
       // https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html
-      operation<Kms.ListGrantsRequest, Kms.ListGrantsResponse>('ListGrants', (input, ctx) => {
-        const k = findKey(ctx, input.KeyId, 'cross-account')
-        allow(ctx, 'ListGrants', k)
-        return { Grants: [], Truncated: false }
-      }),
-      operation<Kms.UpdateKeyDescriptionRequest, object>('UpdateKeyDescription', (input, ctx) => {
-        const k = findKey(ctx, input.KeyId, 'own-account')
-        allow(ctx, 'UpdateKeyDescription', k)
-        k.description = input.Description
-        save(k)
-        return {}
-      }),
+      operation<Kms.ListGrantsRequest, Kms.ListGrantsResponse>(
+        'ListGrants',
+        (input, ctx) => {
+          const k = findKey(ctx, input.KeyId, 'cross-account')
+          allow(ctx, 'ListGrants', k)
+          // Filtered (GrantId, GranteePrincipal) and paged (Limit, Marker), an empty list stays empty;
+          // a marker this sandbox did not give is still refused.
+          const pg = page(input, [])
+          return { Grants: pg.items, Truncated: pg.Truncated }
+        },
+        { honours: ['KeyId', 'Limit', 'Marker', 'GrantId', 'GranteePrincipal'] },
+      ),
+      operation<Kms.UpdateKeyDescriptionRequest, object>(
+        'UpdateKeyDescription',
+        (input, ctx) => {
+          const k = findKey(ctx, input.KeyId, 'own-account')
+          allow(ctx, 'UpdateKeyDescription', k)
+          k.description = input.Description
+          save(k)
+          return {}
+        },
+        { honours: ['KeyId', 'Description'] },
+      ),
     ],
   })
 

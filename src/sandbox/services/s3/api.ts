@@ -22,8 +22,10 @@ import type { Runtime } from '../../runtime.js'
 import type { KmsInternal } from '../../internal/contracts.js'
 import type { RequestContext, RestRequest, RestXmlService } from '../types.js'
 import { badDigest, invalidArgument, invalidDigest, noSuchBucket, wrongRegion } from './errors.js'
-import { readInput, writeOutput } from './http.js'
-import { Raw, type Call } from './operation.js'
+import { integrityMembers, readInput, refusedMembers, writeOutput } from './http.js'
+import { Raw, type Call, type Operation } from './operation.js'
+import { COMMON_HINTS, COMMON_MEMBERS } from './operations/common.js'
+import { refusalMessage } from '../../operations/index.js'
 import { OPERATIONS, parametersOf } from './operations/index.js'
 import { route, type Level } from './routes.js'
 import { INLINE_MAX, S3Store, type BucketRecord, type ObjectMeta, type ObjectRow } from './store.js'
@@ -511,6 +513,36 @@ export function s3Service(runtime: Runtime): RestXmlService {
     return { versionId, meta: full }
   }
 
+  /**
+   * Refuses a request that carries a member its operation would not act on (S3Members in
+   * operation.ts), before anything is read or authorized; then checks Content-MD5 and the checksum
+   * headers of a body the operation does not check itself, so that every operation whose model
+   * takes them honours them.
+   */
+  function refuseUnread(name: string, op: Operation<never, never>, req: RestRequest): void {
+    const m = op.members
+    if (m?.refusesEveryRequest) return
+    const found = refusedMembers(name, op.input, m, COMMON_MEMBERS, req)
+    if (found.length) {
+      const hints = (m?.refuses ?? {}) as Readonly<Record<string, string | undefined>>
+      const message = refusalMessage(
+        name,
+        found.map((f) => `${f.member} (${f.wire})`),
+        {
+          refuses: Object.fromEntries(
+            found.flatMap((f) => {
+              const why = hints[f.member] ?? hints['*'] ?? COMMON_HINTS[f.member]
+              return why ? [[`${f.member} (${f.wire})`, why]] : []
+            }),
+          ),
+        },
+      )
+      // ArgumentName is the first member's wire name; its value is not echoed (an SSE-C key is a secret).
+      throw invalidArgument(message, found[0]!.wire.replace(/^\?/, ''), '')
+    }
+    if (!m?.ownIntegrity && !req.spooled && integrityMembers(name)) verifyIntegrity(req, req.body)
+  }
+
   const env: S3Env = {
     runtime,
     store,
@@ -543,6 +575,7 @@ export function s3Service(runtime: Runtime): RestXmlService {
       const op = OPERATIONS.get(r.op)
       if (!op) throw new Error(`sandbox: the S3 route table names ${r.op}, which has no operation`)
       const call: Call = { env, ctx, req }
+      refuseUnread(r.op, op, req)
       const input = readInput(r.op, op.input, req, path)
       let out: unknown
       if (op.bucket === false) out = await op.run(input as never, call)

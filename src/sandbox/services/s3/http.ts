@@ -18,7 +18,9 @@ import {
   type ServiceModel,
 } from '../../operations/index.js'
 import { invalidArgument, malformedXml, missingRequestBody } from './errors.js'
+import type { Acceptance } from '../../operations/index.js'
 import type { RestRequest, RestResponse } from '../types.js'
+import type { S3Members } from './operation.js'
 
 /** Where one input member comes from. */
 export type InputMember =
@@ -228,4 +230,62 @@ export function writeOutput<O>(op: string, binding: OutputBinding<O>, out: O): R
   const body = writeXmlOutput(s3Model(), shape, out, { root: binding.root, xmlns: NS })
   if (body === undefined) return { status, headers, body: '' }
   return { status, headers: { 'content-type': 'application/xml', ...headers }, body }
+}
+
+/** A member of a request that its operation does not act on, and how it came (header or query parameter). */
+export interface RefusedMember {
+  readonly member: string
+  readonly wire: string
+}
+
+function acceptedAt(a: Acceptance, v: string): boolean {
+  if (typeof a === 'string') return true
+  return typeof a.when === 'function' ? a.when(v) : String(a.when) === v
+}
+
+/**
+ * The members of S3's model for `op` that the request carries and the operation neither reads nor
+ * accepts (see {@link S3Members}); `common` is what every operation honours or accepts. Members
+ * bound to the path or the body are the binding's and the route's.
+ */
+export function refusedMembers(
+  op: string,
+  binding: InputBinding<unknown>,
+  members: S3Members<never> | undefined,
+  common: S3Members<Record<string, unknown>>,
+  req: RestRequest,
+): RefusedMember[] {
+  const input = modelOperation(op).input
+  const shape = input ? s3Model().shapes[input] : undefined
+  const bound = binding as Readonly<Record<string, InputMember | undefined>>
+  const own = members
+  const all = common
+  const out: RefusedMember[] = []
+  for (const [member, ref] of Object.entries(shape?.members ?? {})) {
+    const name = ref.locationName ?? member
+    let value: string | undefined
+    if (ref.location === 'header') value = req.headers.get(name.toLowerCase())
+    else if (ref.location === 'querystring') value = req.query.find(([k]) => k === name)?.[1]
+    else if (ref.location === 'headers') {
+      const prefix = name.toLowerCase()
+      value = [...req.headers.keys()].some((k) => k.startsWith(prefix)) ? '' : undefined
+    }
+    if (value === undefined) continue
+    const refused = own?.refuses?.[member] !== undefined
+    const honoured =
+      !refused &&
+      (bound[member] !== undefined || own?.honours?.includes(member) || all.honours?.includes(member))
+    if (honoured) continue
+    const acceptance = own?.accepts?.[member] ?? all.accepts?.[member]
+    if (acceptance !== undefined && acceptedAt(acceptance, value)) continue
+    out.push({ member, wire: ref.location === 'querystring' ? `?${name}` : name })
+  }
+  return out
+}
+
+/** Whether S3's model gives `op` a Content-MD5 or checksum-algorithm member: its body's integrity is checked. */
+export function integrityMembers(op: string): boolean {
+  const input = modelOperation(op).input
+  const members = input ? (s3Model().shapes[input]?.members ?? {}) : {}
+  return 'ContentMD5' in members || 'ChecksumAlgorithm' in members
 }

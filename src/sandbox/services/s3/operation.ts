@@ -3,6 +3,7 @@
  * own request and output types), and one function from input to output. The service is the list
  * of operations (`operations/index.ts`) and the route table (`routes.ts`) that names them.
  */
+import type { Acceptance } from '../../operations/index.js'
 import type { RequestContext, RestRequest, RestResponse } from '../types.js'
 import type { S3Env } from './api.js'
 import type { InputBinding, OutputBinding } from './http.js'
@@ -26,11 +27,40 @@ export class Raw {
   constructor(readonly response: RestResponse) {}
 }
 
+/**
+ * What an operation declares about its input beyond its binding. A member of the operation's input
+ * in S3's model that the request carries (its header, a header of its prefix, its query parameter)
+ * is honoured when the binding reads it, when `honours` names it (read from the request's envelope,
+ * as Content-MD5 and the checksum headers are), or when every operation honours it (api.ts:
+ * `x-amz-expected-bucket-owner`, Content-MD5, `x-amz-sdk-checksum-algorithm`, Content-Length); it
+ * is accepted without effect when `accepts` (or every operation: `x-amz-request-payer`) says why;
+ * anything else — and a bound member `refuses` names — is refused with `InvalidArgument`
+ * before the operation runs, as the operation layer does for the other services
+ * (src/sandbox/operations/index.ts).
+ */
+export interface S3Members<I> {
+  /** Members read outside the binding, from the request itself. */
+  readonly honours?: readonly (keyof I & string)[]
+  /** Members accepted without effect, each with why (`when`: the header's value it is accepted at). */
+  readonly accepts?: { readonly [K in keyof I & string]?: Acceptance }
+  /**
+   * Why a member is refused, said to the client. A member named here is refused even when the
+   * binding reads it (a query parameter the route table must still know as this operation's).
+   */
+  readonly refuses?: { readonly [K in (keyof I & string) | '*']?: string }
+  /** The operation checks Content-MD5 and the checksum headers against its body itself. */
+  readonly ownIntegrity?: true
+  /** The operation refuses every request itself (Object Lock on buckets that have none). */
+  readonly refusesEveryRequest?: true
+}
+
 interface OperationBase<I, O> {
   /** AWS's operation name, as in the route table. */
   readonly name: string
   readonly input: InputBinding<I>
   readonly output: OutputBinding<O>
+  /** Its members beyond the binding: see {@link S3Members}. */
+  readonly members?: S3Members<I>
 }
 
 /** An operation on an existing bucket (or an object in it). */

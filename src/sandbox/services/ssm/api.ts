@@ -356,119 +356,160 @@ export function ssmService(runtime: Runtime): JsonService {
     signingName: 'ssm',
     jsonVersion: '1.1',
     targetPrefix: 'AmazonSSM',
+    // A member the sandbox does not act on is refused as its handlers refuse what they do not support.
+    unsupportedCode: 'UnsupportedOperationException',
     operations: [
-      operation<Ssm.PutParameterRequest, Ssm.PutParameterResult>('PutParameter', (input, ctx) => {
-        const { Name: name, Value: value } = input
-        checkName(name, arnPrefix(ctx))
-        const arn = parameterArn(ctx, name)
-        const overwrite = input.Overwrite ?? false
-        // ssm:Overwrite (parameter-store-policy-conditions.html) lets a policy allow creating only.
-        allow(ctx, 'PutParameter', arn, { 'ssm:Overwrite': String(overwrite) })
-        const tags = checkTags(input.Tags ?? [])
-        if (overwrite && tags.length)
-          throw validation(
-            "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
-          )
-        const existing = store.parameters.get(scope(ctx), name)
-        if (existing && !overwrite) throw alreadyExists()
-        const type = input.Type ?? (existing ? current(existing).type : undefined)
-        if (type === undefined) throw validation('A parameter type is required when you create a parameter.')
-        if (type === 'SecureString')
-          throw unsupportedType(
-            'SecureString parameters are not supported by the crosspipe sandbox: use String or StringList (values are stored unencrypted).',
-          )
-        if (existing && current(existing).type !== type) throw typeMismatch()
-        if (input.KeyId !== undefined)
-          throw validation('KeyId is required for SecureString type parameter only.')
-        const dataType = input.DataType ?? 'text'
-        if (dataType !== 'text')
-          throw unsupported(
-            `DataType ${dataType} is not supported by the crosspipe sandbox (it has no EC2 images or integrations to validate against): use text.`,
-          )
-        if (input.Policies !== undefined)
-          throw unsupported('Parameter policies (Policies) are not supported by the crosspipe sandbox.')
-        // The model no longer states Value's minimum, but SSM still refuses an empty value, and
-        // does not echo it (it is sensitive).
-        if (value.length < 1)
-          throw validation(
-            "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1",
-          )
-        const tierIn = input.Tier ?? 'Standard'
-        // Intelligent-Tiering picks Advanced only when the value needs it; an Advanced parameter
-        // stays Advanced (parameter-store-advanced-parameters.html, parameter-store-working-with-tiers…).
-        const wasAdvanced = existing !== undefined && current(existing).tier === 'Advanced'
-        const tier: 'Standard' | 'Advanced' =
-          tierIn === 'Advanced' ||
-          wasAdvanced ||
-          (tierIn === 'Intelligent-Tiering' && value.length > MAX_VALUE.Standard)
-            ? 'Advanced'
-            : 'Standard'
-        if (tierIn === 'Standard' && wasAdvanced)
-          throw validation(
-            "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter.",
-          )
-        if (value.length > MAX_VALUE[tier])
-          throw validation(
-            tier === 'Standard'
-              ? 'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html'
-              : 'Advanced tier parameters support a maximum parameter value of 8192 characters.',
-          )
-        const allowedPattern = input.AllowedPattern
-        if (allowedPattern !== undefined) {
-          let re: RegExp
-          try {
-            re = new RegExp(allowedPattern)
-          } catch {
-            throw invalidPattern()
+      operation<Ssm.PutParameterRequest, Ssm.PutParameterResult>(
+        'PutParameter',
+        (input, ctx) => {
+          const { Name: name, Value: value } = input
+          checkName(name, arnPrefix(ctx))
+          const arn = parameterArn(ctx, name)
+          const overwrite = input.Overwrite ?? false
+          // ssm:Overwrite (parameter-store-policy-conditions.html) lets a policy allow creating only.
+          allow(ctx, 'PutParameter', arn, { 'ssm:Overwrite': String(overwrite) })
+          const tags = checkTags(input.Tags ?? [])
+          if (overwrite && tags.length)
+            throw validation(
+              "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
+            )
+          const existing = store.parameters.get(scope(ctx), name)
+          if (existing && !overwrite) throw alreadyExists()
+          const type = input.Type ?? (existing ? current(existing).type : undefined)
+          if (type === undefined)
+            throw validation('A parameter type is required when you create a parameter.')
+          if (type === 'SecureString')
+            throw unsupportedType(
+              'SecureString parameters are not supported by the crosspipe sandbox: use String or StringList (values are stored unencrypted).',
+            )
+          if (existing && current(existing).type !== type) throw typeMismatch()
+          if (input.KeyId !== undefined)
+            throw validation('KeyId is required for SecureString type parameter only.')
+          const dataType = input.DataType ?? 'text'
+          if (dataType !== 'text')
+            throw unsupported(
+              `DataType ${dataType} is not supported by the crosspipe sandbox (it has no EC2 images or integrations to validate against): use text.`,
+            )
+          if (input.Policies !== undefined)
+            throw unsupported('Parameter policies (Policies) are not supported by the crosspipe sandbox.')
+          // The model no longer states Value's minimum, but SSM still refuses an empty value, and
+          // does not echo it (it is sensitive).
+          if (value.length < 1)
+            throw validation(
+              "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            )
+          const tierIn = input.Tier ?? 'Standard'
+          // Intelligent-Tiering picks Advanced only when the value needs it; an Advanced parameter
+          // stays Advanced (parameter-store-advanced-parameters.html, parameter-store-working-with-tiers…).
+          const wasAdvanced = existing !== undefined && current(existing).tier === 'Advanced'
+          const tier: 'Standard' | 'Advanced' =
+            tierIn === 'Advanced' ||
+            wasAdvanced ||
+            (tierIn === 'Intelligent-Tiering' && value.length > MAX_VALUE.Standard)
+              ? 'Advanced'
+              : 'Standard'
+          if (tierIn === 'Standard' && wasAdvanced)
+            throw validation(
+              "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter.",
+            )
+          if (value.length > MAX_VALUE[tier])
+            throw validation(
+              tier === 'Standard'
+                ? 'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html'
+                : 'Advanced tier parameters support a maximum parameter value of 8192 characters.',
+            )
+          const allowedPattern = input.AllowedPattern
+          if (allowedPattern !== undefined) {
+            let re: RegExp
+            try {
+              re = new RegExp(allowedPattern)
+            } catch {
+              throw invalidPattern()
+            }
+            if (!re.test(value)) throw patternMismatch(allowedPattern)
           }
-          if (!re.test(value)) throw patternMismatch(allowedPattern)
-        }
-        const previous = existing ? current(existing) : undefined
-        const description = input.Description ?? previous?.description
-        const version: ParameterVersion = {
-          version: (previous?.version ?? 0) + 1,
-          type,
-          value,
-          ...(description !== undefined ? { description } : {}),
-          ...(allowedPattern !== undefined ? { allowedPattern } : {}),
-          tier,
-          dataType: 'text',
-          lastModified: ctx.now.toISOString(),
-          lastModifiedUser: ctx.identity.arn,
-        }
-        const rec: ParameterRecord = existing ?? { name, arn, versions: [], tags }
-        rec.versions = [...rec.versions, version].slice(-MAX_VERSIONS)
-        save(ctx, rec)
-        return { Version: version.version, Tier: tier }
-      }),
+          const previous = existing ? current(existing) : undefined
+          const description = input.Description ?? previous?.description
+          const version: ParameterVersion = {
+            version: (previous?.version ?? 0) + 1,
+            type,
+            value,
+            ...(description !== undefined ? { description } : {}),
+            ...(allowedPattern !== undefined ? { allowedPattern } : {}),
+            tier,
+            dataType: 'text',
+            lastModified: ctx.now.toISOString(),
+            lastModifiedUser: ctx.identity.arn,
+          }
+          const rec: ParameterRecord = existing ?? { name, arn, versions: [], tags }
+          rec.versions = [...rec.versions, version].slice(-MAX_VERSIONS)
+          save(ctx, rec)
+          return { Version: version.version, Tier: tier }
+        },
+        {
+          honours: [
+            'Name',
+            'Description',
+            'Value',
+            'Type',
+            'KeyId',
+            'Overwrite',
+            'AllowedPattern',
+            'Tags',
+            'Tier',
+            'Policies',
+            'DataType',
+          ],
+        },
+      ),
 
       // WithDecryption is accepted and changes nothing: the sandbox stores no SecureString.
-      operation<Ssm.GetParameterRequest, Ssm.GetParameterResult>('GetParameter', (input, ctx) => {
-        const s = selected(ctx, input.Name)
-        allow(ctx, 'GetParameter', parameterArn(ctx, s.name))
-        const r = read(ctx, input.Name)
-        if (!r) throw parameterNotFound(s.name)
-        return { Parameter: parameterOut(r.p, r.v, r.selector) }
-      }),
+      operation<Ssm.GetParameterRequest, Ssm.GetParameterResult>(
+        'GetParameter',
+        (input, ctx) => {
+          const s = selected(ctx, input.Name)
+          allow(ctx, 'GetParameter', parameterArn(ctx, s.name))
+          const r = read(ctx, input.Name)
+          if (!r) throw parameterNotFound(s.name)
+          return { Parameter: parameterOut(r.p, r.v, r.selector) }
+        },
+        {
+          honours: ['Name'],
+          accepts: {
+            WithDecryption:
+              'SecureString parameters are refused (PutParameter), and AWS ignores WithDecryption for String and StringList ones (API_GetParameter.html)',
+          },
+        },
+      ),
 
-      operation<Ssm.GetParametersRequest, Ssm.GetParametersResult>('GetParameters', (input, ctx) => {
-        // Each name is authorized; one denial denies the call (sysman-paramstore-access.html).
-        for (const n of input.Names) allow(ctx, 'GetParameters', parameterArn(ctx, selected(ctx, n).name))
-        const found: Ssm.Parameter[] = []
-        const invalid: string[] = []
-        for (const n of [...new Set(input.Names)]) {
-          let r: ReturnType<typeof read>
-          try {
-            r = read(ctx, n)
-          } catch (e) {
-            if (e instanceof AwsError && /VersionNotFound|LabelNotFound/.test(e.code)) r = undefined
-            else throw e
+      operation<Ssm.GetParametersRequest, Ssm.GetParametersResult>(
+        'GetParameters',
+        (input, ctx) => {
+          // Each name is authorized; one denial denies the call (sysman-paramstore-access.html).
+          for (const n of input.Names) allow(ctx, 'GetParameters', parameterArn(ctx, selected(ctx, n).name))
+          const found: Ssm.Parameter[] = []
+          const invalid: string[] = []
+          for (const n of [...new Set(input.Names)]) {
+            let r: ReturnType<typeof read>
+            try {
+              r = read(ctx, n)
+            } catch (e) {
+              if (e instanceof AwsError && /VersionNotFound|LabelNotFound/.test(e.code)) r = undefined
+              else throw e
+            }
+            if (r) found.push(parameterOut(r.p, r.v, r.selector))
+            else invalid.push(n)
           }
-          if (r) found.push(parameterOut(r.p, r.v, r.selector))
-          else invalid.push(n)
-        }
-        return { Parameters: found, InvalidParameters: invalid }
-      }),
+          return { Parameters: found, InvalidParameters: invalid }
+        },
+        {
+          honours: ['Names'],
+          accepts: {
+            WithDecryption:
+              'SecureString parameters are refused (PutParameter), and AWS ignores WithDecryption for String and StringList ones (API_GetParameter.html)',
+          },
+        },
+      ),
 
       operation<Ssm.GetParametersByPathRequest, Ssm.GetParametersByPathResult>(
         'GetParametersByPath',
@@ -491,6 +532,13 @@ export function ssmService(runtime: Runtime): JsonService {
           const r = page(input.NextToken, all, input.MaxResults ?? 10)
           return { Parameters: r.items.map((p) => parameterOut(p, current(p))), NextToken: r.next }
         },
+        {
+          honours: ['Path', 'Recursive', 'ParameterFilters', 'MaxResults', 'NextToken'],
+          accepts: {
+            WithDecryption:
+              'SecureString parameters are refused (PutParameter), and AWS ignores WithDecryption for String and StringList ones (API_GetParameter.html)',
+          },
+        },
       ),
 
       operation<Ssm.GetParameterHistoryRequest, Ssm.GetParameterHistoryResult>(
@@ -502,6 +550,13 @@ export function ssmService(runtime: Runtime): JsonService {
           if (!p) throw parameterNotFound(name)
           const r = page(input.NextToken, p.versions, input.MaxResults ?? 50)
           return { Parameters: r.items.map((v) => historyOut(p, v)), NextToken: r.next }
+        },
+        {
+          honours: ['Name', 'MaxResults', 'NextToken'],
+          accepts: {
+            WithDecryption:
+              'SecureString parameters are refused (PutParameter), and AWS ignores WithDecryption for String and StringList ones (API_GetParameter.html)',
+          },
         },
       ),
 
@@ -535,23 +590,32 @@ export function ssmService(runtime: Runtime): JsonService {
           const r = page(input.NextToken, all, input.MaxResults ?? 50)
           return { Parameters: r.items.map(metadataOut), NextToken: r.next }
         },
+        { honours: ['Filters', 'ParameterFilters', 'MaxResults', 'NextToken', 'Shared'] },
       ),
 
-      operation<Ssm.DeleteParameterRequest, Ssm.DeleteParameterResult>('DeleteParameter', (input, ctx) => {
-        const name = nameOf(ctx, input.Name)
-        allow(ctx, 'DeleteParameter', parameterArn(ctx, name))
-        if (!store.parameters.delete(scope(ctx), name)) throw parameterNotFound(name)
-        return {}
-      }),
+      operation<Ssm.DeleteParameterRequest, Ssm.DeleteParameterResult>(
+        'DeleteParameter',
+        (input, ctx) => {
+          const name = nameOf(ctx, input.Name)
+          allow(ctx, 'DeleteParameter', parameterArn(ctx, name))
+          if (!store.parameters.delete(scope(ctx), name)) throw parameterNotFound(name)
+          return {}
+        },
+        { honours: ['Name'] },
+      ),
 
-      operation<Ssm.DeleteParametersRequest, Ssm.DeleteParametersResult>('DeleteParameters', (input, ctx) => {
-        for (const n of input.Names) allow(ctx, 'DeleteParameters', parameterArn(ctx, nameOf(ctx, n)))
-        const deleted: string[] = []
-        const invalid: string[] = []
-        for (const n of [...new Set(input.Names)])
-          (store.parameters.delete(scope(ctx), nameOf(ctx, n)) ? deleted : invalid).push(n)
-        return { DeletedParameters: deleted, InvalidParameters: invalid }
-      }),
+      operation<Ssm.DeleteParametersRequest, Ssm.DeleteParametersResult>(
+        'DeleteParameters',
+        (input, ctx) => {
+          for (const n of input.Names) allow(ctx, 'DeleteParameters', parameterArn(ctx, nameOf(ctx, n)))
+          const deleted: string[] = []
+          const invalid: string[] = []
+          for (const n of [...new Set(input.Names)])
+            (store.parameters.delete(scope(ctx), nameOf(ctx, n)) ? deleted : invalid).push(n)
+          return { DeletedParameters: deleted, InvalidParameters: invalid }
+        },
+        { honours: ['Names'] },
+      ),
 
       operation<Ssm.AddTagsToResourceRequest, Ssm.AddTagsToResourceResult>(
         'AddTagsToResource',
@@ -564,6 +628,7 @@ export function ssmService(runtime: Runtime): JsonService {
           save(ctx, p)
           return {}
         },
+        { honours: ['ResourceType', 'ResourceId', 'Tags'] },
       ),
 
       operation<Ssm.RemoveTagsFromResourceRequest, Ssm.RemoveTagsFromResourceResult>(
@@ -575,11 +640,13 @@ export function ssmService(runtime: Runtime): JsonService {
           save(ctx, p)
           return {}
         },
+        { honours: ['ResourceType', 'ResourceId', 'TagKeys'] },
       ),
 
       operation<Ssm.ListTagsForResourceRequest, Ssm.ListTagsForResourceResult>(
         'ListTagsForResource',
         (input, ctx) => ({ TagList: tagTarget(input, ctx, 'ListTagsForResource').tags }),
+        { honours: ['ResourceType', 'ResourceId'] },
       ),
     ],
   })

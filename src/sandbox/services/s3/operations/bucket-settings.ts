@@ -130,7 +130,13 @@ export const PutBucketPolicy = operation<PutBucketPolicyRequest, object>({
     ...BUCKET,
     Policy: PAYLOAD,
     ContentMD5: header('content-md5'),
-    ConfirmRemoveSelfBucketAccess: header('x-amz-confirm-remove-self-bucket-access', 'boolean'),
+  },
+  members: {
+    accepts: {
+      // The header confirms a policy that denies the caller further policy changes; S3 makes no
+      // such check for the bucket owner, and neither does the sandbox.
+      ConfirmRemoveSelfBucketAccess: 'the sandbox makes no check that it would confirm',
+    },
   },
   output: { status: 204 },
   run(input, call) {
@@ -244,14 +250,22 @@ export const PutBucketVersioning = operation<PutBucketVersioningRequest, object>
   input: {
     ...BUCKET,
     ContentMD5: header('content-md5'),
-    MFA: header('x-amz-mfa'),
     VersioningConfiguration: PAYLOAD,
   },
+  members: { refuses: { MFA: 'MFA delete is not modelled' } },
   output: {},
   run(input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'PutBucketVersioning', b)
     const status = input.VersioningConfiguration?.Status
     if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml()
+    // MFA delete (https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiFactorAuthenticationDelete.html)
+    // is not modelled: refused rather than ignored.
+    if (input.VersioningConfiguration?.MFADelete === 'Enabled')
+      throw invalidArgument(
+        'PutBucketVersioning: MFADelete Enabled is not supported by the crosspipe sandbox (a limit of the sandbox, not an error in the request): MFA delete is not modelled',
+        'MFADelete',
+        'Enabled',
+      )
     b.versioning = status
     env.store.putBucket(b)
     return {}

@@ -106,6 +106,13 @@ export const CreateBucket = freeOperation<CreateBucketRequest, CreateBucketOutpu
     ObjectOwnership: header('x-amz-object-ownership'),
     CreateBucketConfiguration: PAYLOAD,
   },
+  members: {
+    accepts: { ObjectLockEnabledForBucket: { why: 'false is the default: no Object Lock', when: 'false' } },
+    refuses: {
+      ObjectLockEnabledForBucket: 'Object Lock is not modelled',
+      BucketNamespace: 'buckets are in the global namespace only',
+    },
+  },
   output: { headers: { Location: 'location' } },
   run(input, { env, ctx }) {
     const name = input.Bucket!
@@ -304,6 +311,12 @@ function contents(
 export const ListObjects = operation<ListObjectsRequest, ListObjectsOutput>({
   name: 'ListObjects',
   input: { ...LIST_INPUT, Marker: query('marker') },
+  members: {
+    accepts: {
+      // RestoreStatus is listed only for archived objects being restored; nothing here is archived.
+      OptionalObjectAttributes: 'it asks for RestoreStatus, which no object here has (nothing is archived)',
+    },
+  },
   output: { root: 'ListBucketResult' },
   run(input, call) {
     const enc = input.EncodingType
@@ -331,6 +344,12 @@ export const ListObjectsV2 = operation<ListObjectsV2Request, ListObjectsV2Output
     ContinuationToken: query('continuation-token'),
     StartAfter: query('start-after'),
     FetchOwner: query('fetch-owner', 'boolean'),
+  },
+  members: {
+    accepts: {
+      // RestoreStatus is listed only for archived objects being restored; nothing here is archived.
+      OptionalObjectAttributes: 'it asks for RestoreStatus, which no object here has (nothing is archived)',
+    },
   },
   output: { root: 'ListBucketResult' },
   run(input, call) {
@@ -368,6 +387,12 @@ export const ListObjectVersions = operation<ListObjectVersionsRequest, ListObjec
     ...LIST_INPUT,
     KeyMarker: query('key-marker'),
     VersionIdMarker: query('version-id-marker'),
+  },
+  members: {
+    accepts: {
+      // RestoreStatus is listed only for archived objects being restored; nothing here is archived.
+      OptionalObjectAttributes: 'it asks for RestoreStatus, which no object here has (nothing is archived)',
+    },
   },
   output: { root: 'ListVersionsResult' },
   run(input, { env, ctx, req, bucket: b }) {

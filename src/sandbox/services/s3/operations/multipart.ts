@@ -38,7 +38,7 @@ import { header, PATH, PAYLOAD, query } from '../http.js'
 import { operation, type BucketCall } from '../operation.js'
 import { INLINE_MAX, type PartRow, type UploadRecord } from '../store.js'
 import { canonicalId, md5 } from '../util.js'
-import { contentOf, copySource, notModified, WRITE_HEADERS, written } from './objects.js'
+import { contentOf, copySource, notModified, sourceOwner, WRITE_HEADERS, written } from './objects.js'
 
 /** Parts other than the last must be at least 5 MiB (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html). */
 const MIN_PART = 5 * 1024 * 1024
@@ -117,6 +117,11 @@ async function storePart(
 export const UploadPart = operation<UploadPartRequest, UploadPartOutput>({
   name: 'UploadPart',
   input: PART_INPUT,
+  members: {
+    // Content-MD5 and the checksum headers (or trailers) are checked against the part (verifyIntegrity).
+    ownIntegrity: true,
+    honours: ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256'],
+  },
   output: {
     headers: {
       ETag: 'etag',
@@ -161,6 +166,7 @@ export const UploadPartCopy = operation<UploadPartCopyRequest, UploadPartCopyOut
     CopySourceIfNoneMatch: header('x-amz-copy-source-if-none-match'),
     CopySourceIfModifiedSince: header('x-amz-copy-source-if-modified-since', 'timestamp'),
     CopySourceIfUnmodifiedSince: header('x-amz-copy-source-if-unmodified-since', 'timestamp'),
+    ExpectedSourceBucketOwner: header('x-amz-source-expected-bucket-owner'),
   },
   output: {
     headers: {
@@ -173,6 +179,7 @@ export const UploadPartCopy = operation<UploadPartCopyRequest, UploadPartCopyOut
     const key = input.Key!
     const n = partNumber(input.PartNumber, req.query.find(([k]) => k === 'partNumber')?.[1])
     const { sb, row } = copySource(env, ctx, req, input.CopySource!)
+    sourceOwner(input.ExpectedSourceBucketOwner, sb)
     env.allow(ctx, req, 'PutObject', b, key)
     const u = uploadOf(call, input.UploadId, key)
     const conditions = {
@@ -393,16 +400,40 @@ export const ListMultipartUploads = operation<ListMultipartUploadsRequest, ListM
     Prefix: query('prefix'),
     UploadIdMarker: query('upload-id-marker'),
   },
+  // Bound so that the route table knows them as this operation's parameters, but not acted on.
+  members: {
+    refuses: {
+      Delimiter: 'uploads are not grouped by a delimiter here: list them by prefix',
+      EncodingType: 'keys are listed as they are (no url encoding) here',
+    },
+  },
   output: { root: 'ListMultipartUploadsResult' },
-  run(_input, { env, ctx, req, bucket: b }) {
+  run(input, { env, ctx, req, bucket: b }) {
     env.allow(ctx, req, 'ListBucketMultipartUploads', b)
+    // In key order, then upload order; after the markers; at most MaxUploads (1,000 by default)
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html).
+    const prefix = input.Prefix ?? ''
+    const keyMarker = input.KeyMarker ?? ''
+    const idMarker = input.UploadIdMarker
+    const max = Math.min(input.MaxUploads ?? 1000, 1000)
+    const all = env.store
+      .uploads(b.name)
+      .filter((u) => u.key.startsWith(prefix))
+      .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : x.initiated.localeCompare(y.initiated)))
+    const at = all.findIndex((u) => u.key === keyMarker && u.uploadId === idMarker)
+    const start = keyMarker === '' ? 0 : at >= 0 ? at + 1 : all.findIndex((u) => u.key > keyMarker)
+    const rest = start < 0 ? [] : all.slice(start)
+    const page = rest.slice(0, max)
+    const truncated = rest.length > page.length
     return {
       Bucket: b.name,
-      KeyMarker: '',
-      UploadIdMarker: '',
-      MaxUploads: 1000,
-      IsTruncated: false,
-      Uploads: env.store.uploads(b.name).map((u) => ({
+      KeyMarker: keyMarker,
+      UploadIdMarker: idMarker ?? '',
+      ...(truncated ? { NextKeyMarker: page.at(-1)?.key, NextUploadIdMarker: page.at(-1)?.uploadId } : {}),
+      Prefix: input.Prefix,
+      MaxUploads: max,
+      IsTruncated: truncated,
+      Uploads: page.map((u) => ({
         Key: u.key,
         UploadId: u.uploadId,
         Initiator: { ID: u.initiator, DisplayName: u.initiator },

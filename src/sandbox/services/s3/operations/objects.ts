@@ -402,6 +402,12 @@ export const PutObject = operation<PutObjectRequest, PutObjectOutput>({
     ...WRITE_INPUT,
     ChecksumAlgorithm: header('x-amz-sdk-checksum-algorithm'),
   },
+  members: {
+    // Content-MD5 and the checksum headers (or trailers) of the algorithms the gateway computes
+    // are checked against the body (verifyIntegrity).
+    ownIntegrity: true,
+    honours: ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256'],
+  },
   output: { headers: WRITE_OUTPUT },
   async run(input, { env, ctx, req, bucket: b }) {
     const key = input.Key!
@@ -479,13 +485,38 @@ export function copySource(
   return { sb, row, srcBucketName, srcKey, srcVersion }
 }
 
+/**
+ * `x-amz-source-expected-bucket-owner`: the source bucket's owner must be that account, else
+ * AccessDenied, as for the destination's `x-amz-expected-bucket-owner`
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html).
+ */
+export function sourceOwner(expected: string | undefined, sb: BucketRecord): void {
+  if (expected !== undefined && expected !== sb.account)
+    throw new AwsError('AccessDenied', 'Access Denied', 403)
+}
+
 /** CopyObject (`x-amz-copy-source`, `x-amz-metadata-directive` COPY or REPLACE). */
 export const CopyObject = operation<CopyObjectRequest, CopyObjectOutput>({
   name: 'CopyObject',
   input: {
-    ...WRITE_INPUT,
+    // Not x-amz-tagging: a copy keeps its source's tags (TaggingDirective COPY, the default).
+    ...WRITE_HEADERS,
     CopySource: header('x-amz-copy-source'),
     MetadataDirective: header('x-amz-metadata-directive'),
+    CopySourceIfMatch: header('x-amz-copy-source-if-match'),
+    CopySourceIfNoneMatch: header('x-amz-copy-source-if-none-match'),
+    CopySourceIfModifiedSince: header('x-amz-copy-source-if-modified-since', 'timestamp'),
+    CopySourceIfUnmodifiedSince: header('x-amz-copy-source-if-unmodified-since', 'timestamp'),
+    ExpectedSourceBucketOwner: header('x-amz-source-expected-bucket-owner'),
+  },
+  members: {
+    accepts: {
+      TaggingDirective: { why: "COPY is the default: the copy keeps its source's tags", when: 'COPY' },
+    },
+    refuses: {
+      TaggingDirective: "a copy keeps its source's tags (COPY); set others with PutObjectTagging",
+      ChecksumAlgorithm: 'a copy gets no new checksum here',
+    },
   },
   output: {
     // The copy's ETag and checksums are in the body (CopyObjectResult), not in headers as for PutObject.
@@ -498,6 +529,15 @@ export const CopyObject = operation<CopyObjectRequest, CopyObjectOutput>({
   async run(input, { env, ctx, req, bucket: b }) {
     const key = input.Key!
     const { sb, row, srcBucketName, srcKey, srcVersion } = copySource(env, ctx, req, input.CopySource!)
+    sourceOwner(input.ExpectedSourceBucketOwner, sb)
+    const conditions = {
+      IfMatch: input.CopySourceIfMatch,
+      IfNoneMatch: input.CopySourceIfNoneMatch,
+      IfModifiedSince: input.CopySourceIfModifiedSince,
+      IfUnmodifiedSince: input.CopySourceIfUnmodifiedSince,
+    }
+    // A copy's conditions fail with 412, never 304 (API_CopyObject.html, x-amz-copy-source-if-*).
+    if (notModified(conditions, row)) throw preconditionFailed('x-amz-copy-source-if-none-match')
     checkObjectAcl(input.ACL, b)
     const directive = input.MetadataDirective ?? 'COPY'
     if (directive !== 'COPY' && directive !== 'REPLACE')
@@ -539,6 +579,8 @@ export const CopyObject = operation<CopyObjectRequest, CopyObjectOutput>({
         lastModified: new Date().toISOString(),
         checksums: {},
         storageClass: input.StorageClass ?? 'STANDARD',
+        tags: row.meta.tags,
+        tagCount: row.meta.tagCount,
       },
       env.encryptionFor(input, b),
     )
@@ -601,7 +643,7 @@ async function deleteOne(
 
 export const DeleteObject = operation<DeleteObjectRequest, DeleteObjectOutput>({
   name: 'DeleteObject',
-  input: { ...OBJECT, VersionId: query('versionId'), MFA: header('x-amz-mfa') },
+  input: { ...OBJECT, VersionId: query('versionId') },
   output: { status: 204, headers: { VersionId: 'x-amz-version-id', DeleteMarker: 'x-amz-delete-marker' } },
   async run(input, call) {
     const r = await deleteOne(call, input.Key!, input.VersionId)
@@ -615,9 +657,10 @@ export const DeleteObjects = operation<DeleteObjectsRequest, DeleteObjectsOutput
   input: {
     Bucket: PATH,
     ...OWNER,
-    MFA: header('x-amz-mfa'),
     Delete: PAYLOAD,
   },
+  // Content-MD5 or a checksum is required, and checked, by the operation itself.
+  members: { ownIntegrity: true },
   output: { root: 'DeleteResult' },
   async run(input, call) {
     const { env, req } = call
@@ -764,8 +807,12 @@ export const GetObjectAttributes = operation<GetObjectAttributesRequest, GetObje
     ...OBJECT,
     VersionId: query('versionId'),
     ObjectAttributes: header('x-amz-object-attributes', 'list'),
-    MaxParts: header('x-amz-max-parts', 'integer'),
-    PartNumberMarker: header('x-amz-part-number-marker', 'integer'),
+  },
+  members: {
+    accepts: {
+      MaxParts: 'it pages ObjectParts, which the sandbox does not keep or return',
+      PartNumberMarker: 'it pages ObjectParts, which the sandbox does not keep or return',
+    },
   },
   output: {
     headers: { LastModified: 'last-modified', VersionId: 'x-amz-version-id' },
@@ -805,6 +852,7 @@ function noObjectLock(name: string): ReturnType<typeof operation<GetObjectRetent
   return operation<GetObjectRetentionRequest, object>({
     name,
     input: { ...OBJECT, VersionId: query('versionId') },
+    members: { refusesEveryRequest: true },
     output: {},
     run() {
       throw invalidRequest('Bucket is missing Object Lock Configuration')
