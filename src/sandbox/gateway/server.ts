@@ -429,8 +429,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     let payload = body
     let trailers: ReadonlyMap<string, string> = new Map()
     let spooled: SpooledBody | undefined
-    /** The SHA-256 of `payload`, when it was computed here (so that the store need not again). */
-    let bodySha256: string | undefined
     if (streamed) {
       const chunked = payloadHash.startsWith('STREAMING-')
       if (!chunked && !/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== 'UNSIGNED-PAYLOAD')
@@ -451,7 +449,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           )
         : undefined
       try {
-        spooled = await spoolBody(req, runtime.blobs, requestedChecksums(headers), decoder)
+        spooled = await spoolBody(
+          req,
+          runtime.blobs,
+          requestedChecksums(headers),
+          decoder,
+          /^[0-9a-f]{64}$/.test(payloadHash),
+        )
       } catch (e) {
         if (isDiskFull(e)) return diskFullWrite(e)
         if (e instanceof ChunkedError) return chunkedFail(e)
@@ -468,7 +472,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             )
           : /^[0-9a-f]{64}$/.test(payloadHash) && spooled.sha256 !== payloadHash
             ? authError(
-                { kind: 'content-sha256-mismatch', claimed: payloadHash, actual: spooled.sha256 },
+                // The spool computed the SHA-256 because payloadHash is one.
+                { kind: 'content-sha256-mismatch', claimed: payloadHash, actual: spooled.sha256! },
                 family,
               )
             : undefined
@@ -485,7 +490,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         if (actual !== payloadHash)
           return authFail({ kind: 'content-sha256-mismatch', claimed: payloadHash, actual })
       }
-      bodySha256 = payloadHash
     } else if (payloadHash.startsWith('STREAMING-')) {
       if (!STREAMING_MODES.includes(payloadHash))
         return fail(
@@ -531,7 +535,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       query,
       headers,
       body: payload,
-      bodySha256,
       trailers,
       target,
       presigned: claim.presigned,
@@ -682,7 +685,6 @@ interface Verified {
   readonly query: readonly (readonly [string, string])[]
   readonly headers: Map<string, string[]>
   readonly body: Buffer
-  readonly bodySha256: string | undefined
   readonly trailers: ReadonlyMap<string, string>
   readonly target: string | undefined
   readonly presigned: boolean
@@ -710,7 +712,6 @@ async function dispatch(service: Service, ctx: RequestContext, v: Verified): Pro
         query: v.query,
         headers: first,
         body: v.body,
-        bodySha256: v.bodySha256,
         trailers: v.trailers,
         host: v.host,
         presigned: v.presigned,

@@ -136,7 +136,7 @@ export const UploadPart = operation<UploadPartRequest, UploadPartOutput>({
     const u = uploadOf(call, input.UploadId, key)
     const checksums = env.verifyIntegrity(req, req.body)
     const sp = req.spooled
-    const blob = sp ? await sp.commit() : await env.runtime.blobs.write(req.body, req.bodySha256)
+    const blob = sp ? await sp.commit() : await env.runtime.blobs.write(req.body)
     const etag = `"${(sp ? sp.md5 : md5(req.body)).toString('hex')}"`
     await storePart(call, u, { partNumber: n, blob, etag, size: sp ? sp.size : req.body.length })
     const out: Record<string, string> = { ETag: etag, ServerSideEncryption: u.meta.sse }

@@ -439,7 +439,6 @@ export const PutObject = operation<PutObjectRequest, PutObjectOutput>({
         tagCount: tags ? tags.length : undefined,
       },
       enc,
-      sp ? undefined : req.bodySha256,
     )
     return written(b, versionId, meta)
   },
