@@ -35,8 +35,12 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 
-/** Bytes gathered before they are posted to the worker (one message, one writev). */
-const BATCH_BYTES = 256 * 1024
+/**
+ * Bytes gathered before they are posted to the worker (one message, one writev). Each message
+ * costs the main thread a wake-up of the worker, so a 1 MiB body goes in two: the first also
+ * opens the file, the last also ends the body.
+ */
+const BATCH_BYTES = 512 * 1024
 /** A body's bytes with its worker and not yet written, above which its socket is not read. */
 const MAX_IN_FLIGHT = 1024 * 1024
 
@@ -70,40 +74,46 @@ function cleanup(j, also) {
   }
   for (const p of [j.path, also]) if (p) try { fs.unlinkSync(p) } catch {}
 }
+function open(o) {
+  const job = {
+    path: o.path, fd: undefined, size: 0, error: undefined, reported: false,
+    md5: createHash('md5'), crc: crc32 ? 0 : undefined,
+    sha256: o.sha256 ? createHash('sha256') : undefined,
+    sha1: o.sha1 ? createHash('sha1') : undefined,
+  }
+  try { job.fd = fs.openSync(o.path, 'w', 0o600) } catch (e) { job.error = errorOf(e) }
+  return job
+}
+function append(j, chunks) {
+  if (j && !j.error) {
+    try {
+      writeAll(j.fd, chunks, j.size)
+      for (const c of chunks) {
+        j.md5.update(c)
+        if (j.crc !== undefined) j.crc = crc32(c, j.crc)
+        if (j.sha256) j.sha256.update(c)
+        if (j.sha1) j.sha1.update(c)
+        j.size += c.length
+      }
+    } catch (e) { j.error = errorOf(e) }
+  }
+  try { drop.port1.postMessage(null, chunks.map((c) => c.buffer)) } catch {}
+}
+// A message opens a body (its first message), appends bytes, and may end, commit or abort it.
 parentPort.on('message', (m) => {
+  if (m.open) jobs.set(m.job, open(m.open))
   const j = jobs.get(m.job)
+  if (m.chunks) {
+    append(j, m.chunks)
+    // An ack only when asked for (the main thread nears its limit of bytes in flight), and at
+    // once on a failure, so that the main thread stops reading the body.
+    const failed = j && j.error && !j.reported
+    if (m.ack || failed) {
+      if (failed) j.reported = true
+      parentPort.postMessage({ t: 'ack', job: m.job, asked: m.ack === true, written: j ? j.size : 0, error: j ? j.error : undefined })
+    }
+  }
   switch (m.t) {
-    case 'open': {
-      const job = {
-        path: m.path, fd: undefined, size: 0, error: undefined,
-        md5: createHash('md5'), crc: crc32 ? 0 : undefined,
-        sha256: m.sha256 ? createHash('sha256') : undefined,
-        sha1: m.sha1 ? createHash('sha1') : undefined,
-      }
-      jobs.set(m.job, job)
-      try { job.fd = fs.openSync(m.path, 'w', 0o600) } catch (e) { job.error = errorOf(e) }
-      return
-    }
-    case 'data': {
-      const chunks = m.chunks
-      let bytes = 0
-      for (const c of chunks) bytes += c.length
-      if (j && !j.error) {
-        try {
-          writeAll(j.fd, chunks, j.size)
-          for (const c of chunks) {
-            j.md5.update(c)
-            if (j.crc !== undefined) j.crc = crc32(c, j.crc)
-            if (j.sha256) j.sha256.update(c)
-            if (j.sha1) j.sha1.update(c)
-          }
-          j.size += bytes
-        } catch (e) { j.error = errorOf(e) }
-      }
-      try { drop.port1.postMessage(null, chunks.map((c) => c.buffer)) } catch {}
-      parentPort.postMessage({ t: 'ack', job: m.job, bytes, error: j ? j.error : undefined })
-      return
-    }
     case 'end': {
       if (!j || j.error) return parentPort.postMessage({ t: 'reply', rid: m.rid, error: j ? j.error : { message: 'no such body' } })
       parentPort.postMessage({
@@ -195,8 +205,10 @@ interface Pending {
 }
 
 interface JobState {
-  /** Bytes posted to the worker and not yet written and hashed. */
-  inFlight: number
+  /** Bytes posted to the worker. */
+  posted: number
+  /** Bytes the worker said it had written and hashed (acks are sent when asked for). */
+  written: number
   error?: Error
   /** Woken when the worker has taken bytes (or failed). */
   wake?: () => void
@@ -207,7 +219,7 @@ class Slot {
   readonly worker: Worker
   readonly replies = new Map<number, Pending>()
   readonly jobs = new Map<number, JobState>()
-  /** Messages awaiting an answer (acks and replies); the worker is referenced while there are any. */
+  /** Messages awaiting an answer (asked-for acks, replies); the worker is referenced while there are any. */
   private awaited = 0
   dead = false
 
@@ -233,12 +245,16 @@ class Slot {
     this.worker.postMessage(m, transfer)
   }
 
-  request(m: Record<string, unknown>, rid: number): Promise<Record<string, unknown>> {
+  request(
+    m: Record<string, unknown>,
+    rid: number,
+    transfer?: ArrayBuffer[],
+  ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       this.replies.set(rid, { resolve, reject })
       this.expect()
       try {
-        this.post({ ...m, rid })
+        this.post({ ...m, rid }, transfer)
       } catch (e) {
         this.replies.delete(rid)
         this.answered()
@@ -249,10 +265,10 @@ class Slot {
 
   private message(m: Record<string, unknown>): void {
     if (m['t'] === 'ack') {
-      this.answered()
+      if (m['asked']) this.answered()
       const j = this.jobs.get(m['job'] as number)
       if (!j) return
-      j.inFlight -= m['bytes'] as number
+      j.written = Math.max(j.written, m['written'] as number)
       if (m['error'] && !j.error) j.error = errorFrom(m['error'] as { code?: string; message: string })
       j.wake?.()
       return
@@ -282,9 +298,11 @@ class Slot {
 }
 
 /**
- * The pool: bodies are spread over up to one worker per core but one (the main thread has the
- * rest to do), at least one, at most four. Each body stays on its worker, so its bytes are written
- * and hashed in the order they came.
+ * The pool: bodies are spread over up to one worker per core, at most four, each new body to the
+ * worker with the fewest. One per core rather than one per core but one: a worker's MD5 is most
+ * of a body's CPU, and the main thread's share (about a third) leaves it idle much of the time, so
+ * on two cores a single worker would cap the rate while a core waits. Each body stays on its
+ * worker, so its bytes are written and hashed in the order they came.
  */
 export class BodyWorkers {
   private readonly slots: Slot[] = []
@@ -293,7 +311,7 @@ export class BodyWorkers {
   private closed = false
   private readonly size: number
 
-  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+  constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
     this.size = size
   }
 
@@ -314,26 +332,39 @@ export class BodyWorkers {
   start(path: string, opts: { readonly sha256?: boolean; readonly sha1?: boolean } = {}): BodyJob {
     const slot = this.slot()
     const id = this.nextJob++
-    const state: JobState = { inFlight: 0 }
+    const state: JobState = { posted: 0, written: 0 }
     slot.jobs.set(id, state)
-    slot.post({ t: 'open', job: id, path, sha256: opts.sha256 === true, sha1: opts.sha1 === true })
+    /** Sent with the first message, which opens the file. */
+    let open: Record<string, unknown> | undefined = {
+      path,
+      sha256: opts.sha256 === true,
+      sha1: opts.sha1 === true,
+    }
     let batch: Uint8Array[] = []
     let batched = 0
     let ended = false
+    /** A message for the worker, with the bytes gathered so far. */
+    const message = (m: Record<string, unknown>): [Record<string, unknown>, ArrayBuffer[]] => {
+      const out: Record<string, unknown> = { ...m, job: id }
+      if (open) out['open'] = open
+      open = undefined
+      const transfer = batch.map((c) => c.buffer as ArrayBuffer)
+      if (batch.length > 0) out['chunks'] = batch
+      state.posted += batched
+      batch = []
+      batched = 0
+      return [out, transfer]
+    }
     const flush = (): void => {
       if (batch.length === 0) return
-      slot.expect()
+      // Past half the limit, the worker is asked to say how far it has got.
+      const ack = state.posted + batched - state.written > MAX_IN_FLIGHT / 2
+      if (ack) slot.expect()
       try {
-        slot.post(
-          { t: 'data', job: id, chunks: batch },
-          batch.map((c) => c.buffer as ArrayBuffer),
-        )
+        slot.post(...message({ ack }))
       } catch (e) {
         state.error ??= e as Error
       }
-      state.inFlight += batched
-      batch = []
-      batched = 0
     }
     /** Resolves once the worker has caught up (or failed). */
     const caughtUp = (): Promise<void> =>
@@ -342,7 +373,7 @@ export class BodyWorkers {
           if (state.error) {
             state.wake = undefined
             reject(state.error)
-          } else if (state.inFlight <= MAX_IN_FLIGHT) {
+          } else if (state.posted - state.written <= MAX_IN_FLIGHT) {
             state.wake = undefined
             resolve()
           }
@@ -350,8 +381,10 @@ export class BodyWorkers {
         state.wake = check
         check()
       })
-    const request = async (m: Record<string, unknown>): Promise<Record<string, unknown>> =>
-      slot.request({ ...m, job: id }, this.nextRid++)
+    const request = (m: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const [out, transfer] = message(m)
+      return slot.request(out, this.nextRid++, transfer)
+    }
     return {
       path,
       push(chunk) {
@@ -370,12 +403,12 @@ export class BodyWorkers {
         }
         batch.push(own)
         batched += own.length
-        if (batched >= BATCH_BYTES) flush()
-        return state.inFlight <= MAX_IN_FLIGHT ? undefined : caughtUp()
+        if (batched < BATCH_BYTES) return undefined
+        flush()
+        return state.posted - state.written <= MAX_IN_FLIGHT ? undefined : caughtUp()
       },
       async end() {
         ended = true
-        flush()
         const r = await request({ t: 'end' })
         if (state.error) throw state.error
         return {
@@ -396,8 +429,10 @@ export class BodyWorkers {
       async abort() {
         ended = true
         batch = []
+        batched = 0
         try {
-          if (!slot.dead) await request({ t: 'abort' })
+          // Nothing was sent: the worker never opened the file.
+          if (!slot.dead && !open) await request({ t: 'abort' })
         } finally {
           slot.jobs.delete(id)
         }
