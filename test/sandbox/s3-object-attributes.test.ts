@@ -7,6 +7,10 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -16,6 +20,8 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
+import { S3Store } from '../../src/sandbox/services/s3/store.js'
+import { openDb } from '../../src/sandbox/store/db.js'
 import { boto3Client, harness, runPython, type Harness } from './helpers.js'
 
 const MiB = 1024 * 1024
@@ -154,3 +160,48 @@ print(json.dumps({
     })
   },
 )
+
+test('parts kept by an older sandbox (no checksums column) still read, and new parts keep their checksums', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'crosspipe-parts-'))
+  try {
+    const first = openDb(dir)
+    first.exec(`CREATE TABLE s3_parts (
+      upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, blob TEXT NOT NULL, etag TEXT NOT NULL,
+      size INTEGER NOT NULL, last_modified TEXT NOT NULL, PRIMARY KEY (upload_id, part_number)
+    ) WITHOUT ROWID`)
+    first
+      .prepare("INSERT INTO s3_parts VALUES ('u', 1, 'old-blob', '\"e1\"', 5, '2026-01-01T00:00:00.000Z')")
+      .run()
+    first.close()
+    const db = openDb(dir)
+    try {
+      const store = new S3Store(db)
+      store.putPart('u', {
+        partNumber: 2,
+        blob: 'b2',
+        etag: '"e2"',
+        size: 7,
+        lastModified: 'now',
+        checksums: { crc32: 'AAAAAA==' },
+      })
+      assert.deepEqual(
+        store.parts('u').map((p) => [p.partNumber, p.blob, p.size, p.checksums]),
+        [
+          [1, 'old-blob', 5, undefined],
+          [2, 'b2', 7, { crc32: 'AAAAAA==' }],
+        ],
+      )
+    } finally {
+      db.close()
+    }
+    // Opened again: the column is there once, not added twice.
+    const again = new Database(join(dir, 'sandbox.db'))
+    const cols = (again.pragma('table_info(s3_parts)') as { name: string }[]).filter(
+      (c) => c.name === 'checksums',
+    )
+    again.close()
+    assert.equal(cols.length, 1)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
