@@ -157,8 +157,9 @@ export class Runtime {
     return this.blobs.sweep(live)
   }
 
-  /** Closes the database. */
+  /** Stops the body workers and closes the database. */
   close(): void {
+    this.blobs.close()
     this.checkpointer.stop()
     this.db.close()
   }

@@ -1,13 +1,15 @@
 /**
  * Request bodies streamed to disk: an S3 PutObject or UploadPart body goes straight into a
- * temporary file of the body store while its SHA-256 (the SigV4 payload hash), MD5 (the ETag,
- * `Content-MD5`) and any flexible checksum the request names are computed, so memory held per
- * upload is one socket read, whatever the object's size. Nothing is committed until the request is
- * verified and the service commits the file; {@link SpooledBody.discard} removes it otherwise.
+ * temporary file of the body store while its MD5 (the ETag, `Content-MD5`), the SHA-256 of a
+ * signed payload (compared with x-amz-content-sha256) and any flexible checksum the request names
+ * are computed, so memory held per upload is a few socket reads, whatever the object's size. The
+ * writing and hashing happen on a worker thread (store/body-workers.ts) as the bytes arrive, so
+ * the event loop only moves them along. Nothing is committed until the request is verified and
+ * the service commits the file; {@link SpooledBody.discard} removes it otherwise.
  */
-import { createHash } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { BlobStore, BlobWriter } from '../store/blobs.js'
+import * as zlib from 'node:zlib'
+import type { BlobSpool, BlobStore } from '../store/blobs.js'
 import type { ChunkedDecoder } from './chunked.js'
 import {
   algorithmOfHeader,
@@ -20,8 +22,8 @@ import {
 /** A request body on disk, with the digests computed while it arrived. */
 export interface SpooledBody {
   readonly size: number
-  /** SHA-256 of the body, hex (compare with `x-amz-content-sha256`). */
-  readonly sha256: string
+  /** SHA-256 of the body, hex, when it was asked for (compare with `x-amz-content-sha256`). */
+  readonly sha256?: string
   /** MD5 of the body (the ETag of a simple upload; `Content-MD5`). */
   readonly md5: Buffer
   /** Flexible checksums (base64) of the algorithms the request named. */
@@ -40,9 +42,6 @@ export interface SpooledBody {
 export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError'
 }
-
-/** Bytes gathered before they are written (per upload; one batch more may be being written). */
-const WRITE_BATCH_BYTES = 512 * 1024
 
 /** The algorithms whose checksums a request asks for (headers, trailer list, SDK algorithm). */
 export function requestedChecksums(headers: ReadonlyMap<string, readonly string[]>): ChecksumAlgorithm[] {
@@ -64,44 +63,48 @@ export function requestedChecksums(headers: ReadonlyMap<string, readonly string[
 }
 
 /**
- * Streams a request body into the body store, hashing as it goes. Rejects with
- * {@link ClientGoneError} when the connection closes before the body ends. With `decoder`, the
- * body is aws-chunked: what is stored and hashed is the decoded data, and the decoder's errors
- * ({@link ChunkedError}: a bad chunk signature, a malformed chunk, too many bytes) reject at once,
- * the socket left open so that the error can be answered.
+ * Flexible checksums the body worker computes (CRC32 always, where Node has zlib.crc32; SHA-256
+ * and SHA-1 on request); the others are computed here.
+ */
+const WORKER_ALGORITHMS: readonly ChecksumAlgorithm[] =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? ['crc32', 'sha256', 'sha1'] : ['sha256', 'sha1']
+
+/** A 32-bit checksum as S3 writes it: base64 of its 4 big-endian bytes. */
+function u32Base64(n: number): string {
+  const b = Buffer.alloc(4)
+  b.writeUInt32BE(n >>> 0)
+  return b.toString('base64')
+}
+
+/**
+ * Streams a request body into the body store, hashing as it goes (`sha256`: compute the body's
+ * SHA-256, for a signed payload hash). Rejects with {@link ClientGoneError} when the connection
+ * closes before the body ends. With `decoder`, the body is aws-chunked: what is stored and hashed
+ * is the decoded data, and the decoder's errors ({@link ChunkedError}: a bad chunk signature, a
+ * malformed chunk, too many bytes) reject at once, the socket left open so that the error can be
+ * answered.
  */
 export async function spoolBody(
   req: IncomingMessage,
   blobs: BlobStore,
   algorithms: readonly ChecksumAlgorithm[],
-  decoder?: ChunkedDecoder,
+  decoder: ChunkedDecoder | undefined,
+  sha256: boolean,
 ): Promise<SpooledBody> {
-  const writer: BlobWriter = await blobs.writer()
-  const md5 = createHash('md5')
-  const hashers = new Map<ChecksumAlgorithm, ChecksumHasher>(algorithms.map((a) => [a, checksumHasher(a)]))
+  const spool: BlobSpool = blobs.spool({
+    sha256: sha256 || algorithms.includes('sha256'),
+    sha1: algorithms.includes('sha1'),
+  })
+  // CRC32C and CRC64NVME are computed here, before a piece is given to the worker.
+  const hashers = new Map<ChecksumAlgorithm, ChecksumHasher>(
+    algorithms.filter((a) => !WORKER_ALGORITHMS.includes(a)).map((a) => [a, checksumHasher(a)]),
+  )
   let trailers: ReadonlyMap<string, string> = new Map()
-  // Socket reads are gathered into batches written with one writev each, one batch written while
-  // the next is read (a write per 64 KiB read costs more than the hashing of it).
-  let batch: Buffer[] = []
-  let batched = 0
-  let writing: Promise<void> = Promise.resolve()
-  const flush = async (): Promise<void> => {
-    await writing
-    if (batch.length === 0) return
-    const pieces = batch
-    batch = []
-    batched = 0
-    writing = writer.writev(pieces)
-    // Awaited by the next flush or at the end; this only keeps a failure from being unhandled.
-    writing.catch(() => undefined)
-  }
-  const take = async (chunk: Buffer): Promise<void> => {
-    md5.update(chunk)
+  const take = (chunk: Buffer): Promise<void> | undefined => {
     for (const h of hashers.values()) h.update(chunk)
-    batch.push(chunk)
-    batched += chunk.length
-    if (batched >= WRITE_BATCH_BYTES) await flush()
+    return spool.push(chunk)
   }
+  let digests
   try {
     await new Promise<void>((resolve, reject) => {
       let done = false
@@ -118,50 +121,57 @@ export async function spoolBody(
       req.on('close', () => {
         if (!req.complete) finish(new ClientGoneError('the client closed the connection mid-body'))
       })
-      // One read at a time: the socket is paused while a chunk is written (backpressure). An error
-      // of ours (a bad chunk signature, a full disk) stops reading without destroying the request,
-      // so the answer can still be sent; node:http discards the rest of the body after it.
+      // One read at a time; the socket is paused while the worker is behind (backpressure). An
+      // error of ours (a bad chunk signature, a full disk) stops reading without destroying the
+      // request, so the answer can still be sent; node:http discards the rest of the body after it.
       void (async () => {
         try {
           for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-            if (!decoder) await take(chunk)
-            else for (const piece of decoder.push(chunk)) await take(piece)
+            if (!decoder) {
+              const wait = take(chunk)
+              if (wait) await wait
+            } else
+              for (const piece of decoder.push(chunk)) {
+                const wait = take(piece)
+                if (wait) await wait
+              }
           }
           if (!req.complete) throw new ClientGoneError('the client closed the connection mid-body')
           if (decoder) trailers = decoder.end()
-          await flush()
-          await writing
           finish()
         } catch (e) {
           finish(e)
         }
       })()
     })
+    digests = await spool.end()
   } catch (e) {
     // Reading stopped early (a bad chunk, a full disk): the rest of the body is read and dropped,
     // as node:http does for a body no handler read, so the client gets the answer and the
     // connection stays usable.
     if (!req.complete && !req.destroyed) req.resume()
-    await writing.catch(() => undefined)
-    await writer.abort()
+    await spool.abort()
     throw e
   }
   let committed = false
   const checksums: Partial<Record<ChecksumAlgorithm, string>> = {}
   for (const [a, h] of hashers) checksums[a] = h.digest()
+  if (algorithms.includes('crc32') && digests.crc32 !== undefined) checksums.crc32 = u32Base64(digests.crc32)
+  if (algorithms.includes('sha256')) checksums.sha256 = Buffer.from(digests.sha256!, 'hex').toString('base64')
+  if (algorithms.includes('sha1')) checksums.sha1 = digests.sha1
   return {
-    size: writer.size,
-    sha256: writer.sha256()!,
-    md5: md5.digest(),
+    size: digests.size,
+    sha256: digests.sha256,
+    md5: digests.md5,
     checksums,
-    path: writer.path,
+    path: spool.path,
     trailers,
     async commit() {
       committed = true
-      return writer.commit()
+      return spool.commit()
     },
     async discard() {
-      if (!committed) await writer.abort()
+      if (!committed) await spool.abort()
     },
   }
 }

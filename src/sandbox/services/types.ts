@@ -47,8 +47,6 @@ export interface RestRequest {
   /** Lower-case header names to their (first) values. */
   readonly headers: ReadonlyMap<string, string>
   readonly body: Buffer
-  /** The SHA-256 (hex) of {@link RestRequest.body}, when the gateway computed it (a signed payload hash). */
-  readonly bodySha256?: string
   /** Trailing headers of an aws-chunked body (`x-amz-checksum-crc32`…). */
   readonly trailers: ReadonlyMap<string, string>
   readonly host: string

@@ -6,15 +6,28 @@
  * {@link BlobStore.sweep} at start (never deleted: a database that does not match its bodies must
  * not cost the bodies).
  *
- * A body's id carries the SHA-256 of its bytes (`<uuid>.<sha256>`), so the row that names a body
+ * A body's id carries a checksum of its bytes (`<uuid>.<checksum>`), so the row that names a body
  * also stores its checksum, and reads verify the file against it: a flipped byte or a truncated
  * file is a {@link CorruptBodyError}, never wrong bytes served as good ones. The size is checked
- * on every read; the hash on the first read and again whenever the file's inode, size, mtime or
+ * on every read; the checksum on the first read and again whenever the file's inode, size, mtime or
  * ctime changed since it was last verified (any write to the file changes its ctime), so a body
  * read again and again is not hashed again and again. Files are
  * private to the sandbox's user (0600, directories 0700).
+ *
+ * The checksum is a CRC32 (`<uuid>.<8 hex digits>`, zlib's, which Node computes natively at about
+ * a sixth of SHA-256's cost). The uuid already makes the id unique; the checksum only has to catch
+ * damage, which a CRC32 does as well as a cryptographic hash here: every error confined to 32
+ * consecutive bits (a flipped byte) is detected, any other with a probability of 1 − 2⁻³², and a
+ * truncated or extended file by the size, checked on its own. A cryptographic hash would add
+ * nothing against a deliberate change: whoever can rewrite a body file can rewrite the row that
+ * names it. Bodies written by earlier sandboxes are named by their SHA-256 (`<uuid>.<64 hex
+ * digits>`), and still read and verified by it — as are new bodies on a Node without
+ * `zlib.crc32` (before 20.15) — and the oldest ids carry no checksum (`<uuid>`).
+ *
+ * Streamed request bodies are written and hashed on worker threads ({@link BlobStore.spool},
+ * body-workers.ts); other bodies on the main thread.
  */
-import { createHash, randomUUID, type Hash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import {
   closeSync,
   createReadStream,
@@ -28,6 +41,8 @@ import {
 } from 'node:fs'
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
+import * as zlib from 'node:zlib'
+import { BodyWorkers, type BodyDigests } from './body-workers.js'
 import { mkdirPrivate } from './state-dir.js'
 
 const FILE_MODE = 0o600
@@ -46,10 +61,67 @@ export class CorruptBodyError extends Error {
   }
 }
 
-/** The SHA-256 (hex) a body id records, or undefined for ids written before ids carried one. */
-export function digestOfId(id: string): string | undefined {
+type Crc32 = (data: Uint8Array, value?: number) => number
+/** zlib's CRC32 (Node 20.15 and later). */
+const nativeCrc32 = (zlib as unknown as { crc32?: Crc32 }).crc32
+
+const CRC32_TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let i = 0; i < 256; i++) {
+    let c = i
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[i] = c >>> 0
+  }
+  return t
+})()
+
+/** CRC32 chained as zlib.crc32 chains it (`value`: the CRC32 of the bytes before). */
+const crc32: Crc32 =
+  nativeCrc32 ??
+  ((data, value = 0) => {
+    let c = ~value >>> 0
+    for (let i = 0; i < data.length; i++) c = CRC32_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
+    return ~c >>> 0
+  })
+
+/** The checksums a body id may carry. */
+export type IdChecksum = 'crc32' | 'sha256'
+
+/** The checksum new bodies are named by: CRC32 where Node computes it natively. */
+const ID_CHECKSUM: IdChecksum = nativeCrc32 ? 'crc32' : 'sha256'
+
+const CHECKSUM_NAMES: Record<IdChecksum, string> = { crc32: 'CRC32', sha256: 'SHA-256' }
+
+/**
+ * The checksum a body id records (by its length: 8 hex digits a CRC32, 64 a SHA-256), or
+ * undefined for ids written before ids carried one.
+ */
+export function checksumOfId(
+  id: string,
+): { readonly algorithm: IdChecksum; readonly hex: string } | undefined {
   const i = id.indexOf('.')
-  return i < 0 ? undefined : id.slice(i + 1)
+  if (i < 0) return undefined
+  const hex = id.slice(i + 1)
+  return { algorithm: hex.length === 8 ? 'crc32' : 'sha256', hex }
+}
+
+/** An incremental checksum of a body, as its id records it. */
+interface IdHash {
+  update(data: Uint8Array): void
+  hex(): string
+}
+
+function idHash(algorithm: IdChecksum): IdHash {
+  if (algorithm === 'sha256') {
+    const h = createHash('sha256')
+    return { update: (d) => void h.update(d), hex: () => h.digest('hex') }
+  }
+  let c = 0
+  return { update: (d) => void (c = crc32(d, c)), hex: () => crc32Hex(c) }
+}
+
+function crc32Hex(c: number): string {
+  return (c >>> 0).toString(16).padStart(8, '0')
 }
 
 /** A body being written piece by piece (a streamed request body); nothing is visible until {@link BlobWriter.commit}. */
@@ -64,13 +136,28 @@ export interface BlobWriter {
   readonly size: number
   /** The temporary file (readable once written; gone after commit or abort). */
   readonly path: string
-  /** The SHA-256 (hex) of the bytes appended; ends the appending. Undefined after {@link BlobWriter.writeAt}. */
-  sha256(): string | undefined
+  /** Fsyncs, names the file by the checksum of its bytes and moves it into place; returns its id. */
+  commit(): Promise<string>
+  /** Removes the temporary file. */
+  abort(): Promise<void>
+}
+
+/**
+ * A streamed body written and hashed by a worker thread (body-workers.ts); nothing is visible
+ * until {@link BlobSpool.commit}.
+ */
+export interface BlobSpool {
+  /** The temporary file (readable once {@link BlobSpool.end} has resolved). */
+  readonly path: string
   /**
-   * Fsyncs, names the file by the checksum of its bytes on disk (`sha256` when the caller knows it)
-   * and moves it into place; returns its id.
+   * Appends bytes; the buffer is given away (it may be detached). When it returns a promise, await
+   * it before pushing more (the worker is behind); it rejects if writing failed.
    */
-  commit(sha256?: string): Promise<string>
+  push(chunk: Buffer): Promise<void> | undefined
+  /** Ends the body: its size and digests (MD5 always; SHA-256 and SHA-1 when asked for). */
+  end(): Promise<BodyDigests>
+  /** Fsyncs, moves the file into place named by its checksum (after {@link BlobSpool.end}); returns its id. */
+  commit(): Promise<string>
   /** Removes the temporary file. */
   abort(): Promise<void>
 }
@@ -82,6 +169,8 @@ export class BlobStore {
   private readonly shards = new Set<string>()
   /** Bodies verified since they last changed on disk: id → stat signature. */
   private readonly verified = new Map<string, string>()
+  /** The workers streamed bodies are written by, started with the first. */
+  private workers?: BodyWorkers
 
   constructor(private readonly dir: string) {
     this.tmp = join(dir, 'tmp')
@@ -119,35 +208,28 @@ export class BlobStore {
     return id
   }
 
-  /**
-   * Writes a body durably and returns its id. `sha256` (hex), when the caller already computed it
-   * over exactly these bytes (the gateway verified a signed payload hash), is used for the id
-   * instead of hashing the body a second time.
-   */
-  async write(data: Uint8Array, sha256?: string): Promise<string> {
-    const w = await this.writer(sha256 === undefined)
+  /** Writes a body durably and returns its id. */
+  async write(data: Uint8Array): Promise<string> {
+    const w = await this.writer()
     try {
       await w.write(data)
-      return await w.commit(sha256)
+      return await w.commit()
     } catch (e) {
       await w.abort()
       throw e
     }
   }
 
-  /** Starts a body written piece by piece (`hashing`: computing its SHA-256 as it is appended). */
-  async writer(hashing = true): Promise<BlobWriter> {
+  /** Starts a body written piece by piece, on this thread. */
+  async writer(): Promise<BlobWriter> {
     const uuid = randomUUID().replace(/-/g, '')
     const tmpPath = join(this.tmp, uuid)
     const fh: FileHandle = await open(tmpPath, 'w', FILE_MODE)
     let size = 0
-    let hash: Hash | undefined = hashing ? createHash('sha256') : undefined
-    let digest: string | undefined
+    /** The running checksum; undefined once bytes were overwritten (hashed from the file at commit). */
+    let hash: IdHash | undefined = idHash(ID_CHECKSUM)
+    let committing = false
     let closed = false
-    const sha256 = (): string | undefined => {
-      if (digest === undefined && hash) digest = hash.digest('hex')
-      return digest
-    }
     const close = async (): Promise<void> => {
       if (closed) return
       closed = true
@@ -157,10 +239,9 @@ export class BlobStore {
       get size() {
         return size
       },
-      sha256,
       path: tmpPath,
       write: async (data) => {
-        if (digest !== undefined) throw new Error('BlobWriter: write after sha256()')
+        if (committing) throw new Error('BlobWriter: write after commit()')
         hash?.update(data)
         let off = 0
         while (off < data.length) {
@@ -170,7 +251,7 @@ export class BlobStore {
         size += data.length
       },
       writev: async (pieces) => {
-        if (digest !== undefined) throw new Error('BlobWriter: write after sha256()')
+        if (committing) throw new Error('BlobWriter: write after commit()')
         let total = 0
         for (const p of pieces) {
           hash?.update(p)
@@ -196,15 +277,15 @@ export class BlobStore {
         size += total
       },
       writeAt: async (data, position) => {
-        // The running hash no longer describes the file: compute it again at commit.
+        // The running checksum no longer describes the file: compute it again at commit.
         hash = undefined
-        digest = undefined
         await fh.write(data, 0, data.length, position)
       },
-      commit: async (known?: string) => {
+      commit: async () => {
+        committing = true
         await fh.sync()
         await close()
-        return this.place(tmpPath, uuid, known ?? sha256() ?? (await this.hashFile(tmpPath)))
+        return this.place(tmpPath, uuid, hash ? hash.hex() : await this.hashFile(tmpPath, ID_CHECKSUM))
       },
       abort: async () => {
         await close().catch(() => undefined)
@@ -213,14 +294,63 @@ export class BlobStore {
     }
   }
 
-  private hashFile(path: string): Promise<string> {
+  /**
+   * Starts a streamed body, written and hashed by a worker thread as it is pushed (`sha256`,
+   * `sha1`: compute those too — a signed payload's hash, a requested checksum).
+   */
+  spool(opts: { readonly sha256?: boolean; readonly sha1?: boolean } = {}): BlobSpool {
+    const uuid = randomUUID().replace(/-/g, '')
+    const tmpPath = join(this.tmp, uuid)
+    const job = (this.workers ??= new BodyWorkers()).start(tmpPath, {
+      sha256: opts.sha256 === true || ID_CHECKSUM === 'sha256',
+      sha1: opts.sha1,
+    })
+    let digests: BodyDigests | undefined
+    return {
+      path: tmpPath,
+      push: (chunk) => job.push(chunk),
+      end: async () => (digests = await job.end()),
+      commit: async () => {
+        if (!digests) throw new Error('BlobSpool: commit before end()')
+        const id = `${uuid}.${ID_CHECKSUM === 'crc32' ? crc32Hex(digests.crc32!) : digests.sha256!}`
+        await job.commit(this.pathOf(id), this.shard(id))
+        return id
+      },
+      abort: async () => {
+        await job.abort().catch(() => undefined)
+        // A worker that died cannot have removed it.
+        await unlink(tmpPath).catch(() => undefined)
+      },
+    }
+  }
+
+  /** Stops the workers of streamed bodies (the sandbox is stopping). */
+  close(): void {
+    this.workers?.close()
+  }
+
+  private hashFile(path: string, algorithm: IdChecksum): Promise<string> {
     return new Promise((resolve, reject) => {
-      const h = createHash('sha256')
+      const h = idHash(algorithm)
       createReadStream(path, { highWaterMark: 1024 * 1024 })
-        .on('data', (c) => h.update(c))
-        .on('end', () => resolve(h.digest('hex')))
+        .on('data', (c) => h.update(c as Buffer))
+        .on('end', () => resolve(h.hex()))
         .on('error', reject)
     })
+  }
+
+  /** Throws unless `data` has the checksum `id` records. */
+  private checkSum(id: string, data: Uint8Array): void {
+    const want = checksumOfId(id)
+    if (want === undefined) return
+    const h = idHash(want.algorithm)
+    h.update(data)
+    if (h.hex() !== want.hex)
+      throw new CorruptBodyError(
+        id,
+        this.pathOf(id),
+        `its ${CHECKSUM_NAMES[want.algorithm]} differs from the one recorded`,
+      )
   }
 
   private signature(s: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
@@ -237,9 +367,7 @@ export class BlobStore {
       throw new CorruptBodyError(id, this.pathOf(id), `${data.length} bytes on disk, ${size} recorded`)
     const sig = this.signature(st)
     if (this.verified.get(id) === sig) return
-    const want = digestOfId(id)
-    if (want !== undefined && createHash('sha256').update(data).digest('hex') !== want)
-      throw new CorruptBodyError(id, this.pathOf(id), 'its SHA-256 differs from the one recorded')
+    this.checkSum(id, data)
     this.remember(id, sig)
   }
 
@@ -304,9 +432,13 @@ export class BlobStore {
       throw new CorruptBodyError(id, path, `${st.size} bytes on disk, ${size} recorded`)
     const sig = this.signature(st)
     if (this.verified.get(id) === sig) return st.size
-    const want = digestOfId(id)
-    if (want !== undefined && (await this.hashFile(path)) !== want)
-      throw new CorruptBodyError(id, path, 'its SHA-256 differs from the one recorded')
+    const want = checksumOfId(id)
+    if (want !== undefined && (await this.hashFile(path, want.algorithm)) !== want.hex)
+      throw new CorruptBodyError(
+        id,
+        path,
+        `its ${CHECKSUM_NAMES[want.algorithm]} differs from the one recorded`,
+      )
     this.remember(id, sig)
     return st.size
   }

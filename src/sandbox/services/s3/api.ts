@@ -94,7 +94,6 @@ export interface S3Env {
     body: Buffer | BodySource,
     meta: Omit<ObjectMeta, 'sse' | 'kmsKeyArn' | 'dataKey' | 'kmsContext' | 'bucketKeyEnabled'>,
     enc: Encryption,
-    bodySha256?: string,
   ): Promise<{ versionId: string; meta: ObjectMeta }>
 }
 
@@ -475,15 +474,11 @@ export function s3Service(runtime: Runtime): RestXmlService {
     body: Buffer | BodySource,
     meta: Omit<ObjectMeta, 'sse' | 'kmsKeyArn' | 'dataKey' | 'kmsContext' | 'bucketKeyEnabled'>,
     enc: { sse: 'AES256' | 'aws:kms'; keyId?: string; bucketKey: boolean },
-    /** The SHA-256 (hex) of `body` when already known. */
-    bodySha256?: string,
   ): Promise<{ versionId: string; meta: ObjectMeta }> {
     const sealed = await seal(ctx, b, key, body, enc.sse, enc.keyId, enc.bucketKey)
     const s = sealed.stored
     const inline = Buffer.isBuffer(s) && s.length <= INLINE_MAX ? s : null
-    // The gateway's hash of the request body names the file when the body is stored as it came.
-    const known = s === body ? bodySha256 : undefined
-    const blob = inline ? null : Buffer.isBuffer(s) ? await runtime.blobs.write(s, known) : s.blob
+    const blob = inline ? null : Buffer.isBuffer(s) ? await runtime.blobs.write(s) : s.blob
     const full: ObjectMeta = {
       ...meta,
       sse: sealed.sse,

@@ -71,6 +71,11 @@ export interface ObjectMeta {
    * (`partNumber`). Objects completed by an older sandbox have `partsCount` without them.
    */
   readonly partSizes?: readonly number[]
+  /**
+   * The checksums of those parts (`crc32` → base64), kept when the upload was created with a
+   * checksum algorithm, for GetObjectAttributes' `ObjectParts`.
+   */
+  readonly partChecksums?: readonly Partial<Record<string, string>>[]
 }
 
 /**
@@ -114,6 +119,8 @@ export interface PartRow {
   readonly etag: string
   readonly size: number
   readonly lastModified: string
+  /** The flexible checksums the part was sent with (`crc32` → base64). */
+  readonly checksums?: Partial<Record<string, string>>
 }
 
 interface RawRow {
@@ -170,6 +177,9 @@ export class S3Store {
       CREATE TABLE IF NOT EXISTS s3_seq (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
       INSERT OR IGNORE INTO s3_seq (id, next) VALUES (1, 1);
     `)
+    // Parts' checksums (JSON), added after the table: a state directory of an older sandbox gets the column.
+    if (!(db.pragma('table_info(s3_parts)') as { name: string }[]).some((c) => c.name === 'checksums'))
+      db.exec('ALTER TABLE s3_parts ADD COLUMN checksums TEXT')
     const p = (sql: string): Database.Statement => db.prepare(sql)
     this.s = {
       getBucket: p('SELECT body FROM s3_buckets WHERE name = ?'),
@@ -203,7 +213,7 @@ export class S3Store {
       delUpload: p('DELETE FROM s3_uploads WHERE upload_id = ?'),
       listUploads: p('SELECT body FROM s3_uploads WHERE bucket = ? ORDER BY key, upload_id'),
       putPart: p(
-        'INSERT OR REPLACE INTO s3_parts (upload_id, part_number, blob, etag, size, last_modified) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO s3_parts (upload_id, part_number, blob, etag, size, last_modified, checksums) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       getPart: p('SELECT blob FROM s3_parts WHERE upload_id = ? AND part_number = ?'),
       parts: p('SELECT * FROM s3_parts WHERE upload_id = ? ORDER BY part_number'),
@@ -383,7 +393,15 @@ export class S3Store {
     let old: string | undefined
     this.db.transaction(() => {
       old = (this.s['getPart']!.get(uploadId, p.partNumber) as { blob: string } | undefined)?.blob
-      this.s['putPart']!.run(uploadId, p.partNumber, p.blob, p.etag, p.size, p.lastModified)
+      this.s['putPart']!.run(
+        uploadId,
+        p.partNumber,
+        p.blob,
+        p.etag,
+        p.size,
+        p.lastModified,
+        p.checksums && Object.keys(p.checksums).length ? JSON.stringify(p.checksums) : null,
+      )
     })()
     return old
   }
@@ -397,6 +415,7 @@ export class S3Store {
         etag: string
         size: number
         last_modified: string
+        checksums: string | null
       }[]
     ).map((r) => ({
       partNumber: r.part_number,
@@ -404,6 +423,7 @@ export class S3Store {
       etag: r.etag,
       size: r.size,
       lastModified: r.last_modified,
+      checksums: r.checksums ? (JSON.parse(r.checksums) as Partial<Record<string, string>>) : undefined,
     }))
   }
 

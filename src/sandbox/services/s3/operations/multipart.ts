@@ -141,9 +141,9 @@ export const UploadPart = operation<UploadPartRequest, UploadPartOutput>({
     const u = uploadOf(call, input.UploadId, key)
     const checksums = env.verifyIntegrity(req, req.body)
     const sp = req.spooled
-    const blob = sp ? await sp.commit() : await env.runtime.blobs.write(req.body, req.bodySha256)
+    const blob = sp ? await sp.commit() : await env.runtime.blobs.write(req.body)
     const etag = `"${(sp ? sp.md5 : md5(req.body)).toString('hex')}"`
-    await storePart(call, u, { partNumber: n, blob, etag, size: sp ? sp.size : req.body.length })
+    await storePart(call, u, { partNumber: n, blob, etag, size: sp ? sp.size : req.body.length, checksums })
     const out: Record<string, string> = { ETag: etag, ServerSideEncryption: u.meta.sse }
     for (const [alg, v] of Object.entries(checksums)) if (v) out[`Checksum${alg.toUpperCase()}`] = v
     return out
@@ -312,6 +312,7 @@ export const CompleteMultipartUpload = operation<
         storageClass: u.meta.storageClass,
         partsCount: chosen.length,
         partSizes: chosen.map((p) => p.size),
+        partChecksums: u.meta.checksumAlgorithm ? chosen.map((p) => p.checksums ?? {}) : undefined,
       },
       { sse: u.meta.sse, keyId: u.meta.kmsKeyArn, bucketKey: u.meta.bucketKeyEnabled ?? false },
     )
