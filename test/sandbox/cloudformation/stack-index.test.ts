@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { harness, type Harness } from './harness.js'
 import { openDb, type Db } from '../../../src/sandbox/store/db.js'
 import { SqlCfnStore, type CfnStore } from '../../../src/sandbox/services/cloudformation/store.js'
-import { CloudFormationEngine } from '../../../src/sandbox/services/cloudformation/engine.js'
+import type { CloudFormationEngine } from '../../../src/sandbox/services/cloudformation/engine.js'
 import type { ResourceProvider } from '../../../src/sandbox/cfn-providers.js'
 
 /** The exports as the stored records say (the pre-index way: every record read and parsed). */

@@ -425,10 +425,10 @@ export class SqlCfnStore implements CfnStore {
   listChangeSets(scope: Scope, stackId: string): ChangeSetRecord[] {
     this.flush()
     const k = scopeKey(scope)
-    let index = this.changeSetIndex.get(k)
+    const index = this.changeSetIndex.get(k)
     if (!index) {
       const all = this.changeSets.list(k).map((r) => r.value)
-      this.changeSetIndex.set(k, (index = new Map(all.map((c) => [c.changeSetId, c.stackId]))))
+      this.changeSetIndex.set(k, new Map(all.map((c) => [c.changeSetId, c.stackId])))
       return all.filter((c) => c.stackId === stackId)
     }
     // Only this stack's records are read and parsed (each carries its template).
