@@ -7,7 +7,7 @@ import { AwsError } from '../../../src/sandbox/errors.js'
 import { CloudFormationEngine, type OpContext } from '../../../src/sandbox/services/cloudformation/engine.js'
 import { LOCAL_PROVIDERS } from '../../../src/sandbox/services/cloudformation/providers/local.js'
 import { ProviderRegistry, type AwsCalls } from '../../../src/sandbox/cfn-providers.js'
-import { MemoryCfnStore } from '../../../src/sandbox/services/cloudformation/store.js'
+import { MemoryCfnStore, type CfnStore } from '../../../src/sandbox/services/cloudformation/store.js'
 
 export const ACCOUNT = '123456789012'
 export const REGION = 'eu-west-1'
@@ -15,7 +15,7 @@ export const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:user/deployer`
 
 export interface Harness {
   engine: CloudFormationEngine
-  store: MemoryCfnStore
+  store: CfnStore
   op: OpContext
   /** Actions the deploying identity is denied (changeable between steps). */
   deny: Set<string>
@@ -23,8 +23,9 @@ export interface Harness {
   providers: ProviderRegistry
 }
 
-export function harness(): Harness {
-  const store = new MemoryCfnStore()
+/** `store`: the in-memory store unless given (the SQL store, to test what it keeps). */
+export function harness(opts: { readonly store?: CfnStore } = {}): Harness {
+  const store = opts.store ?? new MemoryCfnStore()
   const deny = new Set<string>()
   const providers = new ProviderRegistry()
   for (const p of LOCAL_PROVIDERS) providers.register(p)

@@ -129,10 +129,9 @@ export function listExports(
   scope: Scope,
 ): { name: string; value: string; stackId: string }[] {
   const out: { name: string; value: string; stackId: string }[] = []
-  for (const s of store.listStacks(scope)) {
+  for (const s of store.summaries(scope)) {
     if (s.status === 'DELETE_COMPLETE' || s.status === 'REVIEW_IN_PROGRESS') continue
-    for (const o of s.outputs)
-      if (o.exportName !== undefined) out.push({ name: o.exportName, value: o.value, stackId: s.stackId })
+    for (const e of s.exports) out.push({ name: e.name, value: e.value, stackId: s.stackId })
   }
   return out.sort((a, b) => a.name.localeCompare(b.name))
 }
@@ -145,10 +144,8 @@ export function importsOf(s: StackRecord): string[] {
 /** Names of live stacks (other than `except`) that import an export. */
 export function importers(store: CfnStore, scope: Scope, exportName: string, except: string): string[] {
   return store
-    .listStacks(scope)
-    .filter(
-      (s) => s.stackId !== except && s.status !== 'DELETE_COMPLETE' && importsOf(s).includes(exportName),
-    )
+    .summaries(scope)
+    .filter((s) => s.stackId !== except && s.status !== 'DELETE_COMPLETE' && s.imports.includes(exportName))
     .map((s) => s.stackName)
 }
 

@@ -38,7 +38,12 @@ export class StackEvents {
     })
   }
 
-  /** Sets a resource's status (and reason) in the stack record, saves it, and records the event. */
+  /**
+   * Sets a resource's status (and reason) in the stack record, saves it, and records the event.
+   * `save: false` leaves the saving to the caller's next step, for an event that the same
+   * synchronous step follows with another saved one: no read can come in between, and each save
+   * serializes the whole record.
+   */
   resource(
     scope: Scope,
     stack: StackRecord,
@@ -46,6 +51,7 @@ export class StackEvents {
     status: ResourceStatus,
     reason?: string,
     props?: unknown,
+    save = true,
   ): void {
     const r = stack.resources[id]
     if (r) {
@@ -53,7 +59,7 @@ export class StackEvents {
       if (reason !== undefined && status.endsWith('FAILED')) r.statusReason = reason
       else if (!status.endsWith('FAILED')) r.statusReason = reason
     }
-    this.store.putStack(scope, stack)
+    if (save) this.store.putStack(scope, stack)
     this.add(scope, stack, {
       logicalResourceId: id,
       physicalResourceId: r?.physicalId ?? '',

@@ -60,8 +60,14 @@ export abstract class StackOperation {
     this.env.events.stack(this.op.scope, this.stack, status, reason, token)
   }
 
-  protected resourceEvent(id: string, status: ResourceStatus, reason?: string, props?: unknown): void {
-    this.env.events.resource(this.op.scope, this.stack, id, status, reason, props)
+  protected resourceEvent(
+    id: string,
+    status: ResourceStatus,
+    reason?: string,
+    props?: unknown,
+    save = true,
+  ): void {
+    this.env.events.resource(this.op.scope, this.stack, id, status, reason, props, save)
   }
 
   /** The logical ids whose deletion failed. */

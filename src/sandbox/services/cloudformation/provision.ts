@@ -121,7 +121,8 @@ export abstract class ProvisioningOperation extends StackOperation {
         r.physicalId = res.physicalId
         r.ref = res.ref
         r.attributes = { ...res.attributes }
-        this.resourceEvent(id, 'CREATE_IN_PROGRESS', 'Resource creation Initiated', props)
+        // Saved with CREATE_COMPLETE below, in the same step.
+        this.resourceEvent(id, 'CREATE_IN_PROGRESS', 'Resource creation Initiated', props, false)
         r.status = 'CREATE_COMPLETE'
         r.lastUpdated = this.nowIso()
         this.touched.set(id, { kind: 'created' })
@@ -199,7 +200,8 @@ export abstract class ProvisioningOperation extends StackOperation {
           status: 'UPDATE_IN_PROGRESS',
           lastUpdated: this.nowIso(),
         }
-        this.resourceEvent(id, 'UPDATE_IN_PROGRESS', 'Resource creation Initiated', props)
+        // Saved with UPDATE_COMPLETE below, in the same step.
+        this.resourceEvent(id, 'UPDATE_IN_PROGRESS', 'Resource creation Initiated', props, false)
         stack.resources[id].status = 'UPDATE_COMPLETE'
         this.touched.set(id, { kind: 'replaced', before })
         this.resourceEvent(id, 'UPDATE_COMPLETE', undefined, props)

@@ -56,7 +56,8 @@ const STACK_NAME = /^[a-zA-Z][-a-zA-Z0-9]*$/
 /** A stack by name (live stacks only) or by stack id (also deleted ones), or undefined. */
 export function findStack(store: CfnStore, scope: Scope, nameOrId: string): StackRecord | undefined {
   if (nameOrId.startsWith('arn:')) return store.getStack(scope, nameOrId)
-  return store.listStacks(scope).find((s) => s.stackName === nameOrId && s.status !== 'DELETE_COMPLETE')
+  const s = store.summaries(scope).find((x) => x.stackName === nameOrId && x.status !== 'DELETE_COMPLETE')
+  return s && store.getStack(scope, s.stackId)
 }
 
 /** A stack name's constraint (API_CreateStack.html), or the ValidationError AWS gives. */

@@ -179,11 +179,42 @@ export interface ChangeSetRecord {
   changes: ResourceChangeRecord[]
 }
 
+/**
+ * What the store keeps at hand of every stack of a scope (deleted ones too): enough to find a
+ * stack by name, list a region's exports and find who imports one, without reading and parsing
+ * every stack record (template included) of the region at every API call by stack name and at
+ * every stack's outputs.
+ */
+export interface StackSummary {
+  readonly stackId: string
+  readonly stackName: string
+  readonly status: StackStatus
+  /** The stack's exported outputs. */
+  readonly exports: readonly { readonly name: string; readonly value: string }[]
+  /** Export names this stack imports. */
+  readonly imports: readonly string[]
+}
+
+/** The summary of a stack record. */
+export function summarize(s: StackRecord): StackSummary {
+  return {
+    stackId: s.stackId,
+    stackName: s.stackName,
+    status: s.status,
+    exports: s.outputs.flatMap((o) =>
+      o.exportName !== undefined ? [{ name: o.exportName, value: o.value }] : [],
+    ),
+    imports: [...(s.imports ?? [])],
+  }
+}
+
 /** The store the engine uses. */
 export interface CfnStore {
   getStack(scope: Scope, stackId: string): StackRecord | undefined
   putStack(scope: Scope, stack: StackRecord): void
   listStacks(scope: Scope): StackRecord[]
+  /** The summary of every stack of a scope, deleted ones too, as last put. */
+  summaries(scope: Scope): StackSummary[]
   /** Every stack of every scope (start-up recovery). */
   allStacks(): StackRecord[]
   addEvent(scope: Scope, event: StackEvent): void
@@ -224,6 +255,9 @@ export class MemoryCfnStore implements CfnStore {
   }
   listStacks(scope: Scope): StackRecord[] {
     return [...this.bucket(this.stacks, scope).values()].map((s) => structuredClone(s))
+  }
+  summaries(scope: Scope): StackSummary[] {
+    return [...this.bucket(this.stacks, scope).values()].map(summarize)
   }
   allStacks(): StackRecord[] {
     return [...this.stacks.values()].flatMap((b) => [...b.values()]).map((s) => structuredClone(s))
@@ -284,6 +318,14 @@ export class SqlCfnStore implements CfnStore {
    * any read of this store (so every read, of any request, sees every write).
    */
   private readonly pending = new Map<string, () => void>()
+  /**
+   * The summaries of the stacks of each scope read so far, by stack id: built from the database at
+   * the first use of a scope, then kept by {@link putStack} (this process is the only writer: the
+   * sandbox holds its state directory's lock). Derived from the records, so nothing to persist.
+   */
+  private readonly stackIndex = new Map<string, Map<string, StackSummary>>()
+  /** The change set ids of each scope read so far, with their stack's id: kept like {@link stackIndex}. */
+  private readonly changeSetIndex = new Map<string, Map<string, string>>()
 
   constructor(private readonly db: Db) {
     this.stacks = new ItemTable(db, 'cloudformation.stack')
@@ -328,6 +370,7 @@ export class SqlCfnStore implements CfnStore {
   putStack(scope: Scope, stack: StackRecord): void {
     const { stackId } = stack
     const json = JSON.stringify(stack)
+    this.stackIndex.get(scopeKey(scope))?.set(stackId, summarize(stack))
     this.write(`stack|${scopeKey(scope)}|${stackId}`, () =>
       this.stacks.putJson(scopeKey(scope), stackId, json),
     )
@@ -335,6 +378,15 @@ export class SqlCfnStore implements CfnStore {
   listStacks(scope: Scope): StackRecord[] {
     this.flush()
     return this.stacks.list(scopeKey(scope)).map((r) => r.value)
+  }
+  summaries(scope: Scope): StackSummary[] {
+    const k = scopeKey(scope)
+    let index = this.stackIndex.get(k)
+    if (!index) {
+      index = new Map(this.listStacks(scope).map((s) => [s.stackId, summarize(s)]))
+      this.stackIndex.set(k, index)
+    }
+    return [...index.values()]
   }
   allStacks(): StackRecord[] {
     this.flush()
@@ -361,19 +413,33 @@ export class SqlCfnStore implements CfnStore {
   putChangeSet(scope: Scope, cs: ChangeSetRecord): void {
     const { changeSetId } = cs
     const json = JSON.stringify(cs)
+    this.changeSetIndex.get(scopeKey(scope))?.set(changeSetId, cs.stackId)
     this.write(`changeset|${scopeKey(scope)}|${changeSetId}`, () =>
       this.changeSets.putJson(scopeKey(scope), changeSetId, json),
     )
   }
   deleteChangeSet(scope: Scope, id: string): void {
+    this.changeSetIndex.get(scopeKey(scope))?.delete(id)
     this.write(`changeset|${scopeKey(scope)}|${id}`, () => void this.changeSets.delete(scopeKey(scope), id))
   }
   listChangeSets(scope: Scope, stackId: string): ChangeSetRecord[] {
     this.flush()
-    return this.changeSets
-      .list(scopeKey(scope))
-      .map((r) => r.value)
-      .filter((c) => c.stackId === stackId)
+    const k = scopeKey(scope)
+    const index = this.changeSetIndex.get(k)
+    if (!index) {
+      const all = this.changeSets.list(k).map((r) => r.value)
+      this.changeSetIndex.set(k, new Map(all.map((c) => [c.changeSetId, c.stackId])))
+      return all.filter((c) => c.stackId === stackId)
+    }
+    // Only this stack's records are read and parsed (each carries its template).
+    const out: ChangeSetRecord[] = []
+    for (const [id, owner] of index) {
+      if (owner !== stackId) continue
+      const c = this.changeSets.get(k, id)
+      if (c) out.push(c)
+    }
+    // In id order, as a listing of the table gives them.
+    return out.sort((a, b) => (a.changeSetId < b.changeSetId ? -1 : 1))
   }
   local(scope: Scope): LocalResources {
     const k = scopeKey(scope)
