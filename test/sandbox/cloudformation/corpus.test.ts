@@ -118,7 +118,9 @@ async function runStep(h: Harness, step: Step): Promise<void> {
   const x = step.expect
   if (!x) return
   const stacks = h.engine.listStacks(h.op.scope).filter((s) => s.stackName === step.stack)
-  const stack = stacks[0]!
+  // The live stack of that name if there is one (as DescribeStacks by name finds it): a stack
+  // deleted and created again within the same millisecond ties on creation time.
+  const stack = stacks.find((s) => s.status !== 'DELETE_COMPLETE') ?? stacks[0]!
   assert.ok(stack, `stack ${step.stack} exists`)
   if (x.status)
     assert.equal(

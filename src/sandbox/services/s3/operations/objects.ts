@@ -837,12 +837,8 @@ export const GetObjectAttributes = operation<GetObjectAttributesRequest, GetObje
     ...OBJECT,
     VersionId: query('versionId'),
     ObjectAttributes: header('x-amz-object-attributes', 'list'),
-  },
-  members: {
-    accepts: {
-      MaxParts: 'it pages ObjectParts, which the sandbox does not keep or return',
-      PartNumberMarker: 'it pages ObjectParts, which the sandbox does not keep or return',
-    },
+    MaxParts: header('x-amz-max-parts', 'integer'),
+    PartNumberMarker: header('x-amz-part-number-marker', 'integer'),
   },
   output: {
     headers: { LastModified: 'last-modified', VersionId: 'x-amz-version-id' },
