@@ -341,8 +341,6 @@ export function cloudformationService(runtime: Runtime): QueryService {
             'RoleARN',
             'Tags',
             'DisableRollback',
-            // Kept and shown by DescribeStacks; no creation is timed out (SPEC.md §1: a known gap).
-            'TimeoutInMinutes',
             'OnFailure',
             'StackPolicyBody',
             'ClientRequestToken',
@@ -350,6 +348,9 @@ export function cloudformationService(runtime: Runtime): QueryService {
           ],
           accepts: {
             NotificationARNs: NO_NOTIFICATIONS,
+            // Kept and shown by DescribeStacks (SPEC.md §1).
+            TimeoutInMinutes:
+              'its least value is a minute and the sandbox creates a stack in milliseconds (no resource here waits on anything outside it)',
             'RollbackConfiguration.RollbackTriggers': {
               why: 'no triggers: nothing to monitor',
               when: (v) => Array.isArray(v) && v.length === 0,
