@@ -3,7 +3,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
  */
 import { createHash } from 'node:crypto'
-import * as zlib from 'node:zlib'
+import { crc32 } from '../store/blobs.js'
 
 /** Checksum algorithms by their header suffix. */
 export type ChecksumAlgorithm = 'crc32' | 'crc32c' | 'crc64nvme' | 'sha1' | 'sha256'
@@ -22,16 +22,6 @@ const CRC32C_TABLE = (() => {
   for (let i = 0; i < 256; i++) {
     let c = i
     for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
-    t[i] = c >>> 0
-  }
-  return t
-})()
-
-const CRC32_TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let i = 0; i < 256; i++) {
-    let c = i
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
     t[i] = c >>> 0
   }
   return t
@@ -70,14 +60,11 @@ function u32(n: number): Buffer {
   return b
 }
 
-type Crc32Fn = (data: Uint8Array) => number
-const nativeCrc32 = (zlib as unknown as { crc32?: Crc32Fn }).crc32
-
 /** The base64 checksum of data, as S3 reports it. */
 export function checksum(alg: ChecksumAlgorithm, data: Uint8Array): string {
   switch (alg) {
     case 'crc32':
-      return u32(nativeCrc32 ? nativeCrc32(data) : crcWithTable(CRC32_TABLE, data)).toString('base64')
+      return u32(crc32(data)).toString('base64')
     case 'crc32c':
       return u32(crcWithTable(CRC32C_TABLE, data)).toString('base64')
     case 'crc64nvme':
@@ -102,20 +89,16 @@ export interface ChecksumHasher {
   digest(): string
 }
 
-type Crc32Chained = (data: Uint8Array, value?: number) => number
-
 /** An incremental {@link checksum}. */
 export function checksumHasher(alg: ChecksumAlgorithm): ChecksumHasher {
   switch (alg) {
     case 'crc32': {
-      const native: Crc32Chained | undefined = nativeCrc32
-      let c = native ? 0 : 0xffffffff
+      let c = 0
       return {
         update(data) {
-          if (native) c = native(data, c)
-          else for (let i = 0; i < data.length; i++) c = CRC32_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
+          c = crc32(data, c)
         },
-        digest: () => u32(native ? c : (c ^ 0xffffffff) >>> 0).toString('base64'),
+        digest: () => u32(c).toString('base64'),
       }
     }
     case 'crc32c': {

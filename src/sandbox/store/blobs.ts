@@ -75,8 +75,11 @@ const CRC32_TABLE = (() => {
   return t
 })()
 
-/** CRC32 chained as zlib.crc32 chains it (`value`: the CRC32 of the bytes before). */
-const crc32: Crc32 =
+/**
+ * CRC32 (IEEE) chained as zlib.crc32 chains it (`value`: the CRC32 of the bytes before): zlib's where
+ * this Node has it, else a table in JavaScript.
+ */
+export const crc32: Crc32 =
   nativeCrc32 ??
   ((data, value = 0) => {
     let c = ~value >>> 0
