@@ -223,8 +223,17 @@ class IamSimulateWorker {
   })
   round(simulation: unknown, perRound: number): Promise<{ decision: string; rate: number }> {
     return new Promise((resolve, reject) => {
-      this.w.once('message', resolve)
-      this.w.once('error', reject)
+      // Each round's listeners go with it (a worker runs many rounds).
+      const onMessage = (m: { decision: string; rate: number }) => {
+        this.w.off('error', onError)
+        resolve(m)
+      }
+      const onError = (e: Error) => {
+        this.w.off('message', onMessage)
+        reject(e)
+      }
+      this.w.once('message', onMessage)
+      this.w.once('error', onError)
       this.w.postMessage({ simulation, perRound })
     })
   }
