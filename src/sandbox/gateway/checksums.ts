@@ -54,19 +54,20 @@ function crc64nvme(data: Uint8Array): Buffer {
   return out
 }
 
-function u32(n: number): Buffer {
+/** A 32-bit checksum as S3 writes it: base64 of its 4 big-endian bytes. */
+export function u32Base64(n: number): string {
   const b = Buffer.alloc(4)
   b.writeUInt32BE(n >>> 0)
-  return b
+  return b.toString('base64')
 }
 
 /** The base64 checksum of data, as S3 reports it. */
 export function checksum(alg: ChecksumAlgorithm, data: Uint8Array): string {
   switch (alg) {
     case 'crc32':
-      return u32(crc32(data)).toString('base64')
+      return u32Base64(crc32(data))
     case 'crc32c':
-      return u32(crcWithTable(CRC32C_TABLE, data)).toString('base64')
+      return u32Base64(crcWithTable(CRC32C_TABLE, data))
     case 'crc64nvme':
       return crc64nvme(data).toString('base64')
     case 'sha1':
@@ -98,7 +99,7 @@ export function checksumHasher(alg: ChecksumAlgorithm): ChecksumHasher {
         update(data) {
           c = crc32(data, c)
         },
-        digest: () => u32(c).toString('base64'),
+        digest: () => u32Base64(c),
       }
     }
     case 'crc32c': {
@@ -107,7 +108,7 @@ export function checksumHasher(alg: ChecksumAlgorithm): ChecksumHasher {
         update(data) {
           for (let i = 0; i < data.length; i++) c = CRC32C_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
         },
-        digest: () => u32((c ^ 0xffffffff) >>> 0).toString('base64'),
+        digest: () => u32Base64((c ^ 0xffffffff) >>> 0),
       }
     }
     case 'crc64nvme': {

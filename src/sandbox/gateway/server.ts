@@ -432,9 +432,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     let payload = body
     let trailers: ReadonlyMap<string, string> = new Map()
     let spooled: SpooledBody | undefined
+    /** The payload hash is the body's SHA-256 (a signed payload), to compare with the body. */
+    const signedPayload = /^[0-9a-f]{64}$/.test(payloadHash)
     if (streamed) {
       const chunked = payloadHash.startsWith('STREAMING-')
-      if (!chunked && !/^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== 'UNSIGNED-PAYLOAD')
+      if (!chunked && !signedPayload && payloadHash !== 'UNSIGNED-PAYLOAD')
         return fail(
           new AwsError(
             'InvalidArgument',
@@ -452,13 +454,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           )
         : undefined
       try {
-        spooled = await spoolBody(
-          req,
-          runtime.blobs,
-          requestedChecksums(headers),
-          decoder,
-          /^[0-9a-f]{64}$/.test(payloadHash),
-        )
+        spooled = await spoolBody(req, runtime.blobs, requestedChecksums(headers), decoder, signedPayload)
       } catch (e) {
         if (isDiskFull(e)) return diskFullWrite(e)
         if (e instanceof ChunkedError) return chunkedFail(e)
@@ -473,7 +469,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
               'You did not provide the number of bytes specified by the Content-Length HTTP header',
               400,
             )
-          : /^[0-9a-f]{64}$/.test(payloadHash) && spooled.sha256 !== payloadHash
+          : signedPayload && spooled.sha256 !== payloadHash
             ? authError(
                 // The spool computed the SHA-256 because payloadHash is one.
                 { kind: 'content-sha256-mismatch', claimed: payloadHash, actual: spooled.sha256! },
@@ -485,7 +481,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         return fail(problem)
       }
       trailers = spooled.trailers
-    } else if (/^[0-9a-f]{64}$/.test(payloadHash)) {
+    } else if (signedPayload) {
       // S3 compares the body with the hash it was sent; for the other services payloadHash is the
       // body's own hash (above), which the signature already covers.
       if (isS3) {

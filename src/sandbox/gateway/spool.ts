@@ -8,13 +8,13 @@
  * the service commits the file; {@link SpooledBody.discard} removes it otherwise.
  */
 import type { IncomingMessage } from 'node:http'
-import * as zlib from 'node:zlib'
-import type { BlobSpool, BlobStore } from '../store/blobs.js'
+import { NATIVE_CRC32, type BlobSpool, type BlobStore } from '../store/blobs.js'
 import type { ChunkedDecoder } from './chunked.js'
 import {
   algorithmOfHeader,
   CHECKSUM_ALGORITHMS,
   checksumHasher,
+  u32Base64,
   type ChecksumAlgorithm,
   type ChecksumHasher,
 } from './checksums.js'
@@ -66,15 +66,9 @@ export function requestedChecksums(headers: ReadonlyMap<string, readonly string[
  * Flexible checksums the body worker computes (CRC32 always, where Node has zlib.crc32; SHA-256
  * and SHA-1 on request); the others are computed here.
  */
-const WORKER_ALGORITHMS: readonly ChecksumAlgorithm[] =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? ['crc32', 'sha256', 'sha1'] : ['sha256', 'sha1']
-
-/** A 32-bit checksum as S3 writes it: base64 of its 4 big-endian bytes. */
-function u32Base64(n: number): string {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(n >>> 0)
-  return b.toString('base64')
-}
+const WORKER_ALGORITHMS: readonly ChecksumAlgorithm[] = NATIVE_CRC32
+  ? ['crc32', 'sha256', 'sha1']
+  : ['sha256', 'sha1']
 
 /**
  * Streams a request body into the body store, hashing as it goes (`sha256`: compute the body's

@@ -90,8 +90,14 @@ export const crc32: Crc32 =
 /** The checksums a body id may carry. */
 export type IdChecksum = 'crc32' | 'sha256'
 
+/**
+ * Whether this Node computes CRC32 natively: then new bodies are named by it, and the body workers
+ * compute it for every streamed body.
+ */
+export const NATIVE_CRC32 = nativeCrc32 !== undefined
+
 /** The checksum new bodies are named by: CRC32 where Node computes it natively. */
-const ID_CHECKSUM: IdChecksum = nativeCrc32 ? 'crc32' : 'sha256'
+const ID_CHECKSUM: IdChecksum = NATIVE_CRC32 ? 'crc32' : 'sha256'
 
 const CHECKSUM_NAMES: Record<IdChecksum, string> = { crc32: 'CRC32', sha256: 'SHA-256' }
 
