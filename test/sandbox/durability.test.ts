@@ -3,9 +3,9 @@
 // and role is there and intact, and no object is torn (each body hashes to what was sent).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -17,40 +17,10 @@ import {
 } from '@aws-sdk/client-s3'
 import { KMSClient, CreateKeyCommand, EncryptCommand, DecryptCommand } from '@aws-sdk/client-kms'
 import { IAMClient, CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam'
+import { startSandboxProcess, type SandboxProcess } from './helpers.js'
 
-const ENTRY = join(import.meta.dirname, '../../src/sandbox/process.ts')
-
-interface Started {
-  child: ChildProcess
-  endpoint: string
-  creds: { accessKeyId: string; secretAccessKey: string }
-}
-
-async function start(dir: string): Promise<Started> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', ENTRY, JSON.stringify({ stateDir: dir, port: 0, accounts: { ci: '111111111111' } })],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  )
-  const stateFile = join(dir, 'sandbox.json')
-  const deadline = Date.now() + 20_000
-  while (Date.now() < deadline) {
-    if (existsSync(stateFile)) {
-      const s = JSON.parse(readFileSync(stateFile, 'utf8'))
-      if (s.pid === child.pid) {
-        const creds = readFileSync(join(dir, 'credentials'), 'utf8')
-        const id = /aws_access_key_id = (\S+)/.exec(creds)![1]!
-        const secret = /aws_secret_access_key = (\S+)/.exec(creds)![1]!
-        return { child, endpoint: s.endpoint, creds: { accessKeyId: id, secretAccessKey: secret } }
-      }
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  child.kill('SIGKILL')
-  throw new Error('sandbox child did not start')
-}
+type Started = SandboxProcess
+const start = (dir: string): Promise<Started> => startSandboxProcess(dir)
 
 function clients(s: Started) {
   const base = { endpoint: s.endpoint, region: 'us-east-1', credentials: s.creds, maxAttempts: 1 }

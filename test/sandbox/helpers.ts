@@ -1,8 +1,8 @@
 // Shared set-up for the sandbox tests: a sandbox on a free loopback port in a temporary state
 // directory, and SDK v3 clients for its accounts.
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { IAMClient } from '@aws-sdk/client-iam'
@@ -368,4 +368,65 @@ export async function s3Raw(
   const r = await fetch(s.url, { method: o.method, headers: s.headers, body })
   const text = await r.text()
   return { status: r.status, code: /<Code>([^<]+)<\/Code>/.exec(text)?.[1], text }
+}
+
+/** A sandbox in a child process of its own, as `crosspipe sandbox` runs it. */
+export interface SandboxProcess {
+  readonly child: ChildProcess
+  readonly endpoint: string
+  /** The ci account's root keys. */
+  readonly creds: Creds
+  /** What the process has written to its standard output so far (with `stdout: 'capture'`). */
+  readonly log: () => string
+}
+
+/**
+ * Starts the sandbox from its sources in a child process on a free port with `stateDir`, and
+ * resolves once it has written its state file. `stdout: 'capture'` keeps its standard output for
+ * {@link SandboxProcess.log} (the sandbox's log lines); otherwise it is dropped.
+ */
+export async function startSandboxProcess(
+  stateDir: string,
+  opts: { readonly stdout?: 'capture' } = {},
+): Promise<SandboxProcess> {
+  const entry = join(import.meta.dirname, '../../src/sandbox/process.ts')
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', entry, JSON.stringify({ stateDir, port: 0, accounts: { ci: '111111111111' } })],
+    { stdio: ['ignore', opts.stdout === 'capture' ? 'pipe' : 'ignore', 'inherit'] },
+  )
+  let log = ''
+  child.stdout?.on('data', (c: Buffer) => (log += c.toString()))
+  const end = Date.now() + 60_000
+  for (;;) {
+    const f = join(stateDir, 'sandbox.json')
+    if (existsSync(f)) {
+      const s = JSON.parse(readFileSync(f, 'utf8')) as { pid: number; endpoint: string }
+      if (s.pid === child.pid) {
+        const c = readFileSync(join(stateDir, 'credentials'), 'utf8')
+        return {
+          child,
+          endpoint: s.endpoint,
+          creds: {
+            accessKeyId: /aws_access_key_id = (\S+)/.exec(c)![1]!,
+            secretAccessKey: /aws_secret_access_key = (\S+)/.exec(c)![1]!,
+          },
+          log: () => log,
+        }
+      }
+    }
+    if (child.exitCode !== null) throw new Error(`the sandbox exited (${child.exitCode}): ${log}`)
+    if (Date.now() > end) {
+      child.kill('SIGKILL')
+      throw new Error(`the sandbox did not start within 60 s: ${log}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Stops a sandbox process (SIGTERM) and waits for it to exit. */
+export async function stopSandboxProcess(p: { readonly child: ChildProcess }): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return
+  p.child.kill('SIGTERM')
+  await new Promise((r) => p.child.once('exit', r))
 }

@@ -5,7 +5,7 @@
 // payload that does not match is refused and stores nothing; a 100 MiB upload is not held in
 // memory; and the workers never keep a process alive once the sandbox has stopped.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import {
   closeSync,
@@ -34,10 +34,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { BlobStore, CorruptBodyError } from '../../../src/sandbox/store/blobs.js'
-import { failure, signRaw, type Creds } from '../helpers.js'
+import { failure, signRaw, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from '../helpers.js'
 
 const MiB = 1024 * 1024
-const ENTRY = join(import.meta.dirname, '../../../src/sandbox/process.ts')
 const INDEX = join(import.meta.dirname, '../../../src/sandbox/index.ts')
 
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex')
@@ -184,49 +183,9 @@ test('a body store closed with a body in flight fails that body instead of hangi
 
 // ---- a sandbox in its own process -------------------------------------------------------------
 
-interface Child {
-  child: ChildProcess
-  endpoint: string
-  creds: Creds
-}
-
-async function start(dir: string): Promise<Child> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', ENTRY, JSON.stringify({ stateDir: dir, port: 0, accounts: { ci: '111111111111' } })],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  )
-  const end = Date.now() + 60_000
-  for (;;) {
-    const f = join(dir, 'sandbox.json')
-    if (existsSync(f)) {
-      const s = JSON.parse(readFileSync(f, 'utf8')) as { pid: number; endpoint: string }
-      if (s.pid === child.pid) {
-        const c = readFileSync(join(dir, 'credentials'), 'utf8')
-        return {
-          child,
-          endpoint: s.endpoint,
-          creds: {
-            accessKeyId: /aws_access_key_id = (\S+)/.exec(c)![1]!,
-            secretAccessKey: /aws_secret_access_key = (\S+)/.exec(c)![1]!,
-          },
-        }
-      }
-    }
-    if (child.exitCode !== null) throw new Error(`the sandbox exited (${child.exitCode})`)
-    if (Date.now() > end) {
-      child.kill('SIGKILL')
-      throw new Error('the sandbox did not start within 60 s')
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-async function stop(c: Child): Promise<void> {
-  if (c.child.exitCode !== null) return
-  c.child.kill('SIGTERM')
-  await new Promise((r) => c.child.once('exit', r))
-}
+type Child = SandboxProcess
+const start = (dir: string): Promise<Child> => startSandboxProcess(dir)
+const stop = stopSandboxProcess
 
 function client(c: Child): S3Client {
   return new S3Client({

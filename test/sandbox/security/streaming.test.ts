@@ -5,9 +5,9 @@
 // nothing. The sandbox runs in its own process, as `crosspipe sandbox --detach` runs it, so that its
 // resident memory is its own.
 import assert from 'node:assert/strict'
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFile, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, createHmac, randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { ChunkedDecoder, ChunkedError, type ChunkSigning } from '../../../src/sandbox/gateway/chunked.js'
 import { sandboxEnv } from '../../../src/sandbox/index.js'
-import { failure, signRaw, type Creds } from '../helpers.js'
+import { failure, signRaw, startSandboxProcess, type Creds, type SandboxProcess } from '../helpers.js'
 
 const MiB = 1024 * 1024
 const BUCKET = 'streaming'
@@ -171,36 +171,12 @@ let dir: string
 let endpoint: string
 let creds: Creds
 let s3: S3Client
-let log = ''
+let sandbox: SandboxProcess
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'crosspipe-streaming-'))
-  const entry = join(import.meta.dirname, '../../../src/sandbox/process.ts')
-  child = spawn(
-    process.execPath,
-    ['--import', 'tsx', entry, JSON.stringify({ stateDir: dir, port: 0, accounts: { ci: '111111111111' } })],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
-  child.stdout!.on('data', (c: Buffer) => (log += c.toString()))
-  const end = Date.now() + 60_000
-  for (;;) {
-    const f = join(dir, 'sandbox.json')
-    if (existsSync(f)) {
-      const s = JSON.parse(readFileSync(f, 'utf8')) as { pid: number; endpoint: string }
-      if (s.pid === child.pid) {
-        endpoint = s.endpoint
-        break
-      }
-    }
-    if (child.exitCode !== null) throw new Error(`the sandbox exited (${child.exitCode}): ${log}`)
-    if (Date.now() > end) throw new Error(`the sandbox did not start within 60 s: ${log}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  const c = readFileSync(join(dir, 'credentials'), 'utf8')
-  creds = {
-    accessKeyId: /aws_access_key_id = (\S+)/.exec(c)![1]!,
-    secretAccessKey: /aws_secret_access_key = (\S+)/.exec(c)![1]!,
-  }
+  sandbox = await startSandboxProcess(dir, { stdout: 'capture' })
+  ;({ child, endpoint, creds } = sandbox)
   s3 = new S3Client({
     endpoint,
     region: 'us-east-1',
@@ -466,7 +442,7 @@ test('a streamed aws-chunked upload that fails at any point stores nothing and a
   // The connection closed mid-body.
   assert.equal(await signedChunkPut('gone', 8 * MiB, 6, { abortAfter: 40 }), 'aborted')
   await absent('gone')
-  assert.doesNotMatch(log, /sandbox\.bug/, 'a client gone mid-body is not a sandbox bug')
+  assert.doesNotMatch(sandbox.log(), /sandbox\.bug/, 'a client gone mid-body is not a sandbox bug')
   // A wrong trailing checksum (STREAMING-UNSIGNED-PAYLOAD-TRAILER): BadDigest.
   const size = 3 * MiB
   const data = Buffer.concat([...pattern(7, size)])
