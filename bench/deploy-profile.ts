@@ -7,13 +7,17 @@
  * connections it opened. With `--prof FILE` the last run is written as a V8 CPU profile
  * (`--first`: the first deploy only), for Chrome DevTools or any .cpuprofile reader; it profiles
  * the main thread, which with the sandbox on its worker thread (startSandbox's default) runs only
- * the client's side — `--thread main` puts the sandbox on the main thread too.
+ * the client's side — `--thread main` puts the sandbox on the main thread too. `threadsMs` is the
+ * CPU time of the five busiest threads (Linux): the deploying thread, the sandbox's worker, then
+ * V8's background threads (optimizing compilers, GC). `--timeline` prints when each stack started
+ * and finished in the last run; `--each` prints every run's time and threads: the code keeps
+ * getting faster for about ten runs of 20 targets (V8 optimizes it), so compare late runs.
  *
- *   node --import tsx bench/deploy-profile.ts 20 5 [--prof deploy.cpuprofile] [--first] [--thread main|worker]
+ *   node --import tsx bench/deploy-profile.ts 20 5 [--prof deploy.cpuprofile] [--first] [--thread main|worker] [--timeline] [--each]
  *
  * The machine is shared: compare CPU medians of runs made one after the other (A/B, alternated).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,6 +25,7 @@ import tls from 'node:tls'
 import { sandboxAccess, type AccountAccess } from '../src/aws/index.js'
 import { deploy } from '../src/deploy/index.js'
 import { parsePipeline } from '../src/model/index.js'
+import type { IoHost } from '../src/model/io.js'
 import { startSandbox } from '../src/sandbox/index.js'
 import { synthesize } from '../src/synth/index.js'
 import { median } from './types.js'
@@ -32,6 +37,8 @@ const targets = Number(args[0] ?? 1)
 const reps = Number(args[1] ?? 3)
 const profFile = args.includes('--prof') ? args[args.indexOf('--prof') + 1] : undefined
 const firstOnly = args.includes('--first')
+const timeline = args.includes('--timeline')
+const each = args.includes('--each')
 const thread = (args.includes('--thread') ? args[args.indexOf('--thread') + 1] : undefined) as
   'main' | 'worker' | undefined
 if (
@@ -102,17 +109,33 @@ interface Sample {
   readonly wallMs: number
   readonly cpuMs: number
   readonly mainMs: number
+  /** Each thread's CPU milliseconds, most first. */
+  readonly threads: readonly number[]
+}
+
+/** CPU milliseconds of each thread of this process by thread id (Linux), or an empty map elsewhere. */
+function threadMs(): Map<string, number> {
+  const out = new Map<string, number>()
+  try {
+    for (const t of readdirSync('/proc/self/task'))
+      out.set(t, Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1e6)
+  } catch {
+    // not Linux
+  }
+  return out
 }
 
 /** Runs `f`, measured. */
 async function measured<T>(f: () => Promise<T>): Promise<[T, Sample]> {
+  const th0 = threadMs()
   const m0 = mainThreadMs()
   const c0 = process.cpuUsage()
   const t0 = performance.now()
   const r = await f()
   const wallMs = performance.now() - t0
   const c = process.cpuUsage(c0)
-  return [r, { wallMs, cpuMs: (c.user + c.system) / 1000, mainMs: mainThreadMs() - m0 }]
+  const th = [...threadMs()].map(([t, ms]) => ms - (th0.get(t) ?? 0)).sort((a, b) => b - a)
+  return [r, { wallMs, cpuMs: (c.user + c.system) / 1000, mainMs: mainThreadMs() - m0, threads: th }]
 }
 
 const accounts: Record<string, string> = { ci: CI }
@@ -143,17 +166,30 @@ for (let i = 0; i <= reps; i++) {
     }
     if (profiling) {
       await session.post('Profiler.enable')
+      // 100 µs: a deploy of a few hundred milliseconds gives thousands of samples, not hundreds.
+      await session.post('Profiler.setSamplingInterval', { interval: 100 })
       await session.post('Profiler.start')
     }
     const counts = new Map<string, number>()
     tlsConnections = 0
-    const o = { manifest: out.manifest, templates: out.files, concurrency: 20 }
+    const t0 = performance.now()
+    const marks: string[] = []
+    const io: IoHost = {
+      notify(m) {
+        if (timeline && i === reps && m.code !== 'deploy.stack.event')
+          marks.push(
+            `${(performance.now() - t0).toFixed(1).padStart(7)} ms  ${m.code}  ${m.message.split('\n')[0]!.slice(0, 90)}`,
+          )
+      },
+    }
+    const o = { manifest: out.manifest, templates: out.files, concurrency: 20, io }
     const [first, s1] = await measured(() => deploy({ ...o, credentials: counting(base, counts) }))
     if (!first.success)
       throw new Error(
         first.stacks.map((x) => `${x.stack}: ${x.outcome} ${x.error?.message ?? ''}`).join('; '),
       )
     counts.set('tlsConnections', tlsConnections)
+    if (marks.length > 0) console.error(marks.join('\n'))
     if (profiling && firstOnly) await stopProfile()
     const counts2 = new Map<string, number>()
     tlsConnections = 0
@@ -165,6 +201,10 @@ for (let i = 0; i <= reps; i++) {
     calls = Object.fromEntries(counts)
     callsAgain = Object.fromEntries(counts2)
     // The first run loads the resource specification and compiles the code: not counted.
+    if (each)
+      console.error(
+        `rep ${i}: ${Math.round(s1.wallMs)} ms; threads' CPU ms: ${s1.threads.map(Math.round).slice(0, 5).join(' ')}`,
+      )
     if (i > 0) {
       firsts.push(s1)
       agains.push(s2)
@@ -178,6 +218,7 @@ const medians = (xs: Sample[]) => ({
   wallMs: Math.round(median(xs.map((x) => x.wallMs))),
   cpuMs: Math.round(median(xs.map((x) => x.cpuMs))),
   mainMs: Math.round(median(xs.map((x) => x.mainMs))),
+  threadsMs: [0, 1, 2, 3, 4].map((i) => Math.round(median(xs.map((x) => x.threads[i] ?? 0)))),
 })
 console.log(
   JSON.stringify({

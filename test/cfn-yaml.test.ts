@@ -1,6 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { leadingCommentsEnd, parseTemplate, stringifyTemplate } from '../src/model/cfn-yaml.js'
+import {
+  leadingCommentsEnd,
+  parseTemplate,
+  stringifyTemplate,
+  TemplateBodies,
+} from '../src/model/cfn-yaml.js'
 import { CrosspipeError } from '../src/model/errors.js'
 
 const sample = `AWSTemplateFormatVersion: "2010-09-09"
@@ -59,6 +64,26 @@ test('syntax errors and duplicate keys carry file, line and column', () => {
       assert.equal(e.problems[0]?.location?.file, 'bad.yaml')
       assert.ok((e.problems[0]?.location?.line ?? 0) >= line - 1, JSON.stringify(e.problems))
     }
+  }
+})
+
+test('TemplateBodies: one parse per content (header comments aside); a bad text throws with its own file every time', () => {
+  const bodies = new TemplateBodies()
+  const a = bodies.body(`# target 111111111111\n${sample}`, 'a.yaml')
+  const b = bodies.body(`# target 222222222222\n\n${sample}`, 'b.yaml')
+  assert.equal(a, b, 'texts that differ only in their header share one parsed body')
+  assert.deepEqual(a, parseTemplate(sample, 'x.yaml').body)
+  assert.notEqual(bodies.body(sample.replace('Key:', 'Key2:'), 'c.yaml'), a)
+  for (const file of ['bad1.yaml', 'bad2.yaml']) {
+    const e = (() => {
+      try {
+        bodies.body('Resources: [', file)
+      } catch (x) {
+        return x
+      }
+      return undefined
+    })()
+    assert.ok(e instanceof CrosspipeError && e.problems[0]?.location?.file === file, file)
   }
 })
 

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto'
 import { QUOTAS } from '../iam/aws-facts.js'
 import type { ChangeSetDescription, CloudFormationApi, ResourceChange, StackLocation } from '../aws/index.js'
 import { verifyAccess } from '../aws/index.js'
-import { parseTemplate } from '../model/cfn-yaml.js'
+import { parseTemplate, TemplateBodies } from '../model/cfn-yaml.js'
 import { CrosspipeError } from '../model/errors.js'
 import { formatPlan, planDeploy, stackId, type PlanAction } from '../plan/index.js'
 import type { ManifestStackEntry } from '../synth/manifest.js'
@@ -88,10 +88,13 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     io,
     signal: options.signal,
   })
+  // The plan parses every template; the report of started pipelines reads the pipeline's again.
+  const bodies = new TemplateBodies()
   const plan = planDeploy({
     manifest: options.manifest,
     templates: options.templates,
     deployed,
+    bodies,
     ...(options.replaceFailed !== undefined ? { replaceFailed: options.replaceFailed } : {}),
     ...(options.manifestFile !== undefined ? { manifestFile: options.manifestFile } : {}),
   })
@@ -122,7 +125,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 
   const list = plan.actions.map((a) => results.get(a.id)!)
   const cancelled = options.signal?.aborted === true
-  const started = options.dryRun ? [] : await startedPipelines(options, list)
+  const started = options.dryRun ? [] : await startedPipelines(options, list, bodies)
   const result: DeployResult = {
     kind: 'deploy',
     plan,

@@ -6,19 +6,25 @@
  * second one that silently waits behind the first (a stage processes one execution at a time,
  * https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html).
  */
-import { parseTemplate } from '../model/cfn-yaml.js'
+import { TemplateBodies } from '../model/cfn-yaml.js'
 import type { DeployOptions, PipelineStarted, StackResult } from './types.js'
 
-/** The Manual approval actions of the CodePipeline pipelines in a template, by stage, in order. */
-export function approvalsInTemplate(text: string, file: string): { stage: string; action: string }[] {
+/**
+ * The Manual approval actions of the CodePipeline pipelines in a template, by stage, in order.
+ * `bodies`: templates parsed before (deploy's plan has parsed this one).
+ */
+export function approvalsInTemplate(
+  text: string,
+  file: string,
+  bodies: TemplateBodies = new TemplateBodies(),
+): { stage: string; action: string }[] {
   const out: { stage: string; action: string }[] = []
   // The category is the string "Approval": a text without those letters in a row cannot hold it
-  // unless an escape spells them (YAML's and JSON's both start with a backslash), so it is not
-  // parsed again (the pipeline template is the largest, and the plan has parsed it already).
+  // unless an escape spells them (YAML's and JSON's both start with a backslash).
   if (!text.includes('Approval') && !text.includes('\\')) return out
   let body: Record<string, unknown>
   try {
-    body = parseTemplate(text, file).body
+    body = bodies.body(text, file)
   } catch {
     return out
   }
@@ -45,6 +51,7 @@ export function approvalsInTemplate(text: string, file: string): { stage: string
 export async function startedPipelines(
   options: DeployOptions,
   results: readonly StackResult[],
+  bodies: TemplateBodies = new TemplateBodies(),
 ): Promise<PipelineStarted[]> {
   const out: PipelineStarted[] = []
   for (const r of results) {
@@ -54,7 +61,7 @@ export async function startedPipelines(
       (s) => s.name === r.stack && s.account === r.account && s.region === r.region,
     )
     const approvals = entry
-      ? approvalsInTemplate(options.templates[entry.template] ?? '', entry.template)
+      ? approvalsInTemplate(options.templates[entry.template] ?? '', entry.template, bodies)
       : []
     try {
       const api = options.credentials.codePipeline({ account: r.account, region: r.region })

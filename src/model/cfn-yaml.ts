@@ -195,6 +195,29 @@ export function leadingCommentsEnd(text: string): number {
   }
 }
 
+/**
+ * Template bodies parsed once per content, for one run that reads the same templates more than
+ * once: deploy's plan reads every template's parameters and outputs, and its report of the
+ * pipelines it started reads the pipeline template again, which grows with every target (36 KB
+ * for 20 targets). Keyed by the text after its header comments ({@link leadingCommentsEnd}), so
+ * synth's per-target templates share one parse. The bodies are shared: callers only read them. A
+ * text that cannot be parsed is not kept; each call throws parseTemplate's error, with its file.
+ */
+export class TemplateBodies {
+  private readonly bodies = new Map<string, Record<string, unknown>>()
+
+  /** The body of `text` (parseTemplate's), parsed at the first call for its content. */
+  body(text: string, file: string): Record<string, unknown> {
+    const content = text.slice(leadingCommentsEnd(text))
+    let body = this.bodies.get(content)
+    if (body === undefined) {
+      body = parseTemplate(text, file).body
+      this.bodies.set(content, body)
+    }
+    return body
+  }
+}
+
 /** Options for {@link parseTemplate}. */
 export interface ParseTemplateOptions {
   /**

@@ -6,7 +6,7 @@
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html#cfn-console-view-stack-data-resources-status-codes
  */
 import { CrosspipeError, type InputProblem } from '../model/errors.js'
-import { leadingCommentsEnd, parseTemplate } from '../model/cfn-yaml.js'
+import { parseTemplate, TemplateBodies } from '../model/cfn-yaml.js'
 import type { ManifestDocument, ManifestParameterValue, ManifestStackEntry } from '../synth/manifest.js'
 import { applicationEntries, type ApplicationStack } from './apps.js'
 import type { DeployedStack, DeployedState, DestroyNote, Plan, PlanAction, PlanActionKind } from './types.js'
@@ -30,6 +30,8 @@ export interface PlanDeployOptions {
   readonly replaceFailed?: boolean
   /** The manifest's file name, for messages. */
   readonly manifestFile?: string
+  /** Templates parsed before, or to keep for later readers of the same run (default: a new one). */
+  readonly bodies?: TemplateBodies
 }
 
 /** Options of {@link planDestroy}. */
@@ -101,29 +103,20 @@ function validate(o: PlanDeployOptions): Map<string, ManifestStackEntry> {
   })
   const outputsOf = new Map<string, Set<string> | undefined>()
   const parametersOf = new Map<string, Set<string> | undefined>()
-  // By content after the header comments: synth's templates for the targets of a stage differ only
-  // there, and parsing YAML is most of planning's time, so each content is parsed once.
-  const byContent = new Map<string, { outputs?: Set<string>; parameters?: Set<string> }>()
+  // Parsing YAML is most of planning's time: each content is parsed once (TemplateBodies).
+  const bodies = o.bodies ?? new TemplateBodies()
   for (const s of o.manifest.stacks) {
     const text = o.templates[s.template]
     if (text === undefined || outputsOf.has(s.template)) continue
-    const content = text.slice(leadingCommentsEnd(text))
-    let keys = byContent.get(content)
-    if (!keys) {
-      try {
-        const body = parseTemplate(text, s.template).body
-        keys = {
-          outputs: new Set(Object.keys(asRecord(body.Outputs))),
-          parameters: new Set(Object.keys(asRecord(body.Parameters))),
-        }
-      } catch {
-        // CloudFormation is the judge of a template crosspipe cannot parse; skip the static checks.
-        keys = {}
-      }
-      byContent.set(content, keys)
+    try {
+      const body = bodies.body(text, s.template)
+      outputsOf.set(s.template, new Set(Object.keys(asRecord(body.Outputs))))
+      parametersOf.set(s.template, new Set(Object.keys(asRecord(body.Parameters))))
+    } catch {
+      // CloudFormation is the judge of a template crosspipe cannot parse; skip the static checks.
+      outputsOf.set(s.template, undefined)
+      parametersOf.set(s.template, undefined)
     }
-    outputsOf.set(s.template, keys.outputs)
-    parametersOf.set(s.template, keys.parameters)
   }
   const producers = new Map<string, ManifestStackEntry>()
   o.manifest.stacks.forEach((s, i) => {
