@@ -212,6 +212,36 @@ async function startSandboxChild(): Promise<Target & { root: Creds; dir: string 
   }
 }
 
+/** bare-put-server.ts in a process of its own: the least a durable 1 MiB PutObject costs here. */
+async function startBare(): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'crosspipe-bench-bare-'))
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'bare-put-server.ts'), dir],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  )
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString('utf8')
+      if (out.includes('\n')) resolve(Number(out.trim()))
+    })
+    child.once('exit', (code) => reject(new Error(`bare-put-server.ts exited (${String(code)})`)))
+  })
+  return {
+    name: 'bare server',
+    endpoint: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null) {
+        child.stdin!.end()
+        await new Promise((r) => child.once('exit', r))
+      }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
 async function startMoto(): Promise<Target | undefined> {
   const probe = spawn('python3', ['-c', 'import moto.server'], { stdio: 'ignore' })
   const code = await new Promise<number | null>((r) => probe.once('exit', r))
@@ -652,6 +682,16 @@ export const run: BenchRun = async (ctx) => {
       secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     }
     const motoRows = moto ? await measureAll(moto, await setUp(moto, motoRoot, false), seconds) : []
+    const bare = await startBare()
+    let bareMib: Measure
+    try {
+      const big = randomBytes(1024 * 1024)
+      bareMib = await load(bare.pid, seconds, (i) =>
+        ok(send(bare.endpoint, sandbox.root, 's3', 'PUT', `/bench-bucket/put-1m-${i % 50}`, { body: big })),
+      )
+    } finally {
+      await bare.stop()
+    }
     const floor = await floors(sandbox.dir, seconds)
     const sbMem = await fill(sandbox, sandbox.root, objects)
     const motoMem = moto ? await fill(moto, motoRoot, objects) : NaN
@@ -694,6 +734,8 @@ export const run: BenchRun = async (ctx) => {
     lines.push(
       '',
       `What bounds a 1 MiB PutObject on this machine, measured in the same run: durable writes of 1 MiB (8 writers; open, write, fsync, close, rename, fsync the directory, as the body store does) ${fmt(floor.durablePerS)}/s; MD5 (the ETag PutObject answers) and CRC32 (the stored body's name and check) of 1 MiB ${fmt(floor.hashPerS)}/s on one core. The sandbox hashes on ${workers} worker thread${workers === 1 ? '' : 's'} (one per core, at most four) while its event loop does the rest, so ${fmt(floor.hashPerS * workers)}/s${motoMib ? ` (${fmt((floor.hashPerS * workers) / motoMib.rps, 1)}× moto's rate)` : ''} is its ceiling if nothing else ran on those cores; and its whole CPU time per request (${fmt(put?.cpuMs ?? NaN, 2)} ms, every thread) bounds it at ${fmt(cpuBound)}/s on ${cpus().length} cores; with the CPU the benchmark's own client spends on each request on the same cores (${fmt(put?.clientCpuMs ?? NaN, 2)} ms), at ${fmt(cpuBoundWithClient)}/s${motoMib ? ` (${fmt(cpuBoundWithClient / motoMib.rps, 1)}× moto's rate)` : ''}. It reached ${fmt(((put?.rps ?? NaN) / cpuBoundWithClient) * 100)}% of that last bound.`,
+      '',
+      `A server that does only what those two promises take (bench/bare-put-server.ts: read the body, then on one of eight worker threads MD5 it, write it to a new file, fsync, rename, fsync the directory; no signature, no authorization, no index), sent the same requests in the same run: ${fmt(bareMib.rps)}/s${motoMib ? ` (${fmt(bareMib.rps / motoMib.rps, 1)}× moto's rate)` : ''}, p50 / p99 ${fmt(bareMib.p50, 1)} / ${fmt(bareMib.p99, 1)} ms, ${fmt(bareMib.cpuMs, 2)} ms of CPU per request. The sandbox reached ${fmt(((put?.rps ?? NaN) / bareMib.rps) * 100)}% of its rate.`,
     )
     lines.push(
       '',
