@@ -49,6 +49,37 @@ const NO_NOTIFICATIONS = {
 }
 
 /**
+ * What CreateStack, UpdateStack and CreateChangeSet take of the members about notifications and
+ * rollback triggers: their empty values, which are what the sandbox does anyway.
+ */
+const STACK_WRITE_ACCEPTS = {
+  NotificationARNs: NO_NOTIFICATIONS,
+  'RollbackConfiguration.RollbackTriggers': {
+    why: 'no triggers: nothing to monitor',
+    when: (v: unknown): boolean => Array.isArray(v) && v.length === 0,
+  },
+  'RollbackConfiguration.MonitoringTimeInMinutes': {
+    why: '0 is the default: no monitoring period',
+    when: 0,
+  },
+} as const
+
+/** …and what they refuse of those members otherwise, and of ResourceTypes. */
+const STACK_WRITE_REFUSES = {
+  NotificationARNs: 'it has no SNS topics to notify of stack events',
+  'RollbackConfiguration.RollbackTriggers': 'rollback triggers (CloudWatch alarms) are not modelled',
+  'RollbackConfiguration.MonitoringTimeInMinutes': 'rollback triggers (CloudWatch alarms) are not modelled',
+  ResourceTypes:
+    'it would have to refuse templates by the resource types listed, and does not (API_CreateStack.html, ResourceTypes)',
+} as const
+
+/** `RetainExceptOnCreate` (CreateStack, UpdateStack, ExecuteChangeSet): its default only. */
+const RETAIN_NOTHING = {
+  why: 'false is the default: a rollback deletes what the operation created and retains nothing else',
+  when: false,
+} as const
+
+/**
  * `Parameters.member.N`: the model makes no member of `Parameter` required, but a parameter
  * without a key names nothing (API_Parameter.html: "The key associated with the parameter").
  */
@@ -347,31 +378,14 @@ export function cloudformationService(runtime: Runtime): QueryService {
             'EnableTerminationProtection',
           ],
           accepts: {
-            NotificationARNs: NO_NOTIFICATIONS,
+            ...STACK_WRITE_ACCEPTS,
             // Kept and shown by DescribeStacks (SPEC.md §1).
             TimeoutInMinutes:
               'its least value is a minute and the sandbox creates a stack in milliseconds (no resource here waits on anything outside it)',
-            'RollbackConfiguration.RollbackTriggers': {
-              why: 'no triggers: nothing to monitor',
-              when: (v) => Array.isArray(v) && v.length === 0,
-            },
-            'RollbackConfiguration.MonitoringTimeInMinutes': {
-              why: '0 is the default: no monitoring period',
-              when: 0,
-            },
-            RetainExceptOnCreate: {
-              why: 'false is the default: a rollback deletes what the operation created and retains nothing else',
-              when: false,
-            },
+            RetainExceptOnCreate: RETAIN_NOTHING,
           },
           refuses: {
-            NotificationARNs: 'it has no SNS topics to notify of stack events',
-            'RollbackConfiguration.RollbackTriggers':
-              'rollback triggers (CloudWatch alarms) are not modelled',
-            'RollbackConfiguration.MonitoringTimeInMinutes':
-              'rollback triggers (CloudWatch alarms) are not modelled',
-            ResourceTypes:
-              'it would have to refuse templates by the resource types listed, and does not (API_CreateStack.html, ResourceTypes)',
+            ...STACK_WRITE_REFUSES,
             StackPolicyURL:
               'the sandbox reads no policy from a URL; send the policy as a body (StackPolicyBody)',
           },
@@ -403,28 +417,11 @@ export function cloudformationService(runtime: Runtime): QueryService {
             'ClientRequestToken',
           ],
           accepts: {
-            NotificationARNs: NO_NOTIFICATIONS,
-            'RollbackConfiguration.RollbackTriggers': {
-              why: 'no triggers: nothing to monitor',
-              when: (v) => Array.isArray(v) && v.length === 0,
-            },
-            'RollbackConfiguration.MonitoringTimeInMinutes': {
-              why: '0 is the default: no monitoring period',
-              when: 0,
-            },
-            RetainExceptOnCreate: {
-              why: 'false is the default: a rollback deletes what the operation created and retains nothing else',
-              when: false,
-            },
+            ...STACK_WRITE_ACCEPTS,
+            RetainExceptOnCreate: RETAIN_NOTHING,
           },
           refuses: {
-            NotificationARNs: 'it has no SNS topics to notify of stack events',
-            'RollbackConfiguration.RollbackTriggers':
-              'rollback triggers (CloudWatch alarms) are not modelled',
-            'RollbackConfiguration.MonitoringTimeInMinutes':
-              'rollback triggers (CloudWatch alarms) are not modelled',
-            ResourceTypes:
-              'it would have to refuse templates by the resource types listed, and does not (API_CreateStack.html, ResourceTypes)',
+            ...STACK_WRITE_REFUSES,
             StackPolicyURL:
               'the sandbox reads no policy from a URL; send the policy as a body (StackPolicyBody)',
             StackPolicyDuringUpdateURL:
@@ -788,15 +785,7 @@ export function cloudformationService(runtime: Runtime): QueryService {
             'ChangeSetType',
           ],
           accepts: {
-            NotificationARNs: NO_NOTIFICATIONS,
-            'RollbackConfiguration.RollbackTriggers': {
-              why: 'no triggers: nothing to monitor',
-              when: (v) => Array.isArray(v) && v.length === 0,
-            },
-            'RollbackConfiguration.MonitoringTimeInMinutes': {
-              why: '0 is the default: no monitoring period',
-              when: 0,
-            },
+            ...STACK_WRITE_ACCEPTS,
             IncludeNestedStacks: 'the CDK CLI sends true; the sandbox has no nested stacks to include',
             ClientToken:
               'it tells retries of one request apart; the sandbox creates the change set once per request, and a retry with the same name fails as it would',
@@ -808,13 +797,7 @@ export function cloudformationService(runtime: Runtime): QueryService {
             },
           },
           refuses: {
-            NotificationARNs: 'it has no SNS topics to notify of stack events',
-            'RollbackConfiguration.RollbackTriggers':
-              'rollback triggers (CloudWatch alarms) are not modelled',
-            'RollbackConfiguration.MonitoringTimeInMinutes':
-              'rollback triggers (CloudWatch alarms) are not modelled',
-            ResourceTypes:
-              'it would have to refuse templates by the resource types listed, and does not (API_CreateStack.html, ResourceTypes)',
+            ...STACK_WRITE_REFUSES,
             ResourcesToImport: 'resource import (ChangeSetType IMPORT) is not modelled',
             DeploymentMode: 'drift reversal (DeploymentMode) is not modelled',
             OnStackFailure:
@@ -858,10 +841,7 @@ export function cloudformationService(runtime: Runtime): QueryService {
         {
           honours: ['ChangeSetName', 'StackName', 'ClientRequestToken', 'DisableRollback'],
           accepts: {
-            RetainExceptOnCreate: {
-              why: 'false is the default: a rollback deletes what the operation created and retains nothing else',
-              when: false,
-            },
+            RetainExceptOnCreate: RETAIN_NOTHING,
           },
         },
       ),
