@@ -17,7 +17,7 @@ import { consoleHost, servicePrincipal } from '../../../iam/aws-facts.js'
 import { authorize } from '../../auth/authorize.js'
 import { AwsError } from '../../errors.js'
 import type { Runtime } from '../../runtime.js'
-import { jsonService, operation, type Validated } from '../../operations/index.js'
+import { jsonService, operation, type Members, type Validated } from '../../operations/index.js'
 import type { JsonService, RequestContext } from '../types.js'
 import { serviceMayAssume } from '../../auth/sessions.js'
 import type {
@@ -39,6 +39,45 @@ import {
 } from './store.js'
 
 import { registerShutdown } from '../../shutdown.js'
+
+/**
+ * The members of CreateProject and UpdateProject (the same project fields; UpdateProject changes
+ * those it is sent).
+ */
+const PROJECT_MEMBERS = {
+  honours: [
+    'name',
+    'description',
+    'source',
+    'secondarySources',
+    'sourceVersion',
+    'artifacts',
+    'secondaryArtifacts',
+    'environment',
+    'serviceRole',
+    'timeoutInMinutes',
+    'queuedTimeoutInMinutes',
+    'encryptionKey',
+    'tags',
+    'logsConfig',
+  ],
+  accepts: {
+    cache: {
+      why: 'NO_CACHE is the default: the sandbox caches nothing between builds',
+      when: (c) => (c as { type?: string }).type === 'NO_CACHE' && Object.keys(c as object).length === 1,
+    },
+    badgeEnabled: { why: 'false is the default: no build badge', when: false },
+  },
+  refuses: {
+    cache: 'builds are not cached here: leave cache out or NO_CACHE',
+    secondarySourceVersions: 'secondary sources are built at their project versions',
+    vpcConfig: 'builds run on this machine, in no VPC',
+    fileSystemLocations: 'builds run on this machine: no EFS mounts',
+    buildBatchConfig: 'batch builds are not modelled',
+    concurrentBuildLimit: 'builds are not limited or queued here',
+    autoRetryLimit: 'failed builds are not retried here',
+  },
+} satisfies Members<Cb.CreateProjectInput> & Members<Cb.UpdateProjectInput>
 
 /** Environment variables (names and values checked by the model); the sandbox has no Parameter Store or Secrets Manager. */
 function envVars(v: readonly { name: string; value: string; type?: string }[] | undefined): EnvVar[] {
@@ -470,41 +509,7 @@ export function codebuildService(runtime: Runtime): JsonService {
           store.saveProject(p)
           return { project: projectOut(p) }
         },
-        {
-          honours: [
-            'name',
-            'description',
-            'source',
-            'secondarySources',
-            'sourceVersion',
-            'artifacts',
-            'secondaryArtifacts',
-            'environment',
-            'serviceRole',
-            'timeoutInMinutes',
-            'queuedTimeoutInMinutes',
-            'encryptionKey',
-            'tags',
-            'logsConfig',
-          ],
-          accepts: {
-            cache: {
-              why: 'NO_CACHE is the default: the sandbox caches nothing between builds',
-              when: (c) =>
-                (c as { type?: string }).type === 'NO_CACHE' && Object.keys(c as object).length === 1,
-            },
-            badgeEnabled: { why: 'false is the default: no build badge', when: false },
-          },
-          refuses: {
-            cache: 'builds are not cached here: leave cache out or NO_CACHE',
-            secondarySourceVersions: 'secondary sources are built at their project versions',
-            vpcConfig: 'builds run on this machine, in no VPC',
-            fileSystemLocations: 'builds run on this machine: no EFS mounts',
-            buildBatchConfig: 'batch builds are not modelled',
-            concurrentBuildLimit: 'builds are not limited or queued here',
-            autoRetryLimit: 'failed builds are not retried here',
-          },
-        },
+        PROJECT_MEMBERS,
       ),
 
       operation<Cb.UpdateProjectInput, Cb.UpdateProjectOutput>(
@@ -522,41 +527,7 @@ export function codebuildService(runtime: Runtime): JsonService {
           store.saveProject(next)
           return { project: projectOut(next) }
         },
-        {
-          honours: [
-            'name',
-            'description',
-            'source',
-            'secondarySources',
-            'sourceVersion',
-            'artifacts',
-            'secondaryArtifacts',
-            'environment',
-            'serviceRole',
-            'timeoutInMinutes',
-            'queuedTimeoutInMinutes',
-            'encryptionKey',
-            'tags',
-            'logsConfig',
-          ],
-          accepts: {
-            cache: {
-              why: 'NO_CACHE is the default: the sandbox caches nothing between builds',
-              when: (c) =>
-                (c as { type?: string }).type === 'NO_CACHE' && Object.keys(c as object).length === 1,
-            },
-            badgeEnabled: { why: 'false is the default: no build badge', when: false },
-          },
-          refuses: {
-            cache: 'builds are not cached here: leave cache out or NO_CACHE',
-            secondarySourceVersions: 'secondary sources are built at their project versions',
-            vpcConfig: 'builds run on this machine, in no VPC',
-            fileSystemLocations: 'builds run on this machine: no EFS mounts',
-            buildBatchConfig: 'batch builds are not modelled',
-            concurrentBuildLimit: 'builds are not limited or queued here',
-            autoRetryLimit: 'failed builds are not retried here',
-          },
-        },
+        PROJECT_MEMBERS,
       ),
 
       operation<Cb.DeleteProjectInput, object>(
