@@ -350,6 +350,17 @@ export function kmsService(runtime: Runtime): JsonService {
     return name
   }
 
+  /** The ARN of alias `name` in the caller's account and region. */
+  function ownAliasArn(ctx: RequestContext, name: string): string {
+    return formatArn({
+      partition: ctx.partition,
+      service: 'kms',
+      region: ctx.region,
+      account: ctx.identity.account,
+      resource: name,
+    })
+  }
+
   function aliasOut(a: AliasRecord): Kms.AliasListEntry {
     return {
       AliasName: a.aliasName,
@@ -656,13 +667,7 @@ export function kmsService(runtime: Runtime): JsonService {
           const name = aliasName(input.AliasName)
           if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot create alias with prefix alias/aws/')
           const k = findKey(ctx, input.TargetKeyId, 'own-account')
-          const aliasArn = formatArn({
-            partition: ctx.partition,
-            service: 'kms',
-            region: ctx.region,
-            account: ctx.identity.account,
-            resource: name,
-          })
+          const aliasArn = ownAliasArn(ctx, name)
           authorize(ctx, { action: 'kms:CreateAlias', resource: aliasArn }, 'json')
           allow(ctx, 'CreateAlias', k)
           const scope = scopeOf(ctx.identity.account, ctx.region)
@@ -688,13 +693,7 @@ export function kmsService(runtime: Runtime): JsonService {
           if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot update alias with prefix alias/aws/')
           const scope = scopeOf(ctx.identity.account, ctx.region)
           const a = store.aliases.get(scope, name)
-          const aliasArn = formatArn({
-            partition: ctx.partition,
-            service: 'kms',
-            region: ctx.region,
-            account: ctx.identity.account,
-            resource: name,
-          })
+          const aliasArn = ownAliasArn(ctx, name)
           if (!a) throw notFound(`Alias ${aliasArn} is not found.`)
           const k = findKey(ctx, input.TargetKeyId, 'own-account')
           const old = store.keys.get(scope, a.targetKeyId)
@@ -715,13 +714,7 @@ export function kmsService(runtime: Runtime): JsonService {
           if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot delete alias with prefix alias/aws/')
           const scope = scopeOf(ctx.identity.account, ctx.region)
           const a = store.aliases.get(scope, name)
-          const aliasArn = formatArn({
-            partition: ctx.partition,
-            service: 'kms',
-            region: ctx.region,
-            account: ctx.identity.account,
-            resource: name,
-          })
+          const aliasArn = ownAliasArn(ctx, name)
           if (!a) throw notFound(`Alias ${aliasArn} is not found.`)
           authorize(ctx, { action: 'kms:DeleteAlias', resource: aliasArn }, 'json')
           const k = store.keys.get(scope, a.targetKeyId)
