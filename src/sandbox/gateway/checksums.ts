@@ -3,7 +3,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
  */
 import { createHash } from 'node:crypto'
-import { crc32 } from '../store/blobs.js'
+import { crc32, crcTable, crcWithTable } from '../store/blobs.js'
 
 /** Checksum algorithms by their header suffix. */
 export type ChecksumAlgorithm = 'crc32' | 'crc32c' | 'crc64nvme' | 'sha1' | 'sha256'
@@ -17,21 +17,7 @@ export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = [
   'sha256',
 ]
 
-const CRC32C_TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let i = 0; i < 256; i++) {
-    let c = i
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
-    t[i] = c >>> 0
-  }
-  return t
-})()
-
-function crcWithTable(table: Uint32Array, data: Uint8Array): number {
-  let c = 0xffffffff
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
+const CRC32C_TABLE = crcTable(0x82f63b78)
 
 // CRC-64/NVME: reflected polynomial 0x9a6c9329ac4bc9b5, init and xorout all ones.
 const CRC64_TABLE = (() => {

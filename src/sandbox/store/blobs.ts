@@ -65,27 +65,34 @@ type Crc32 = (data: Uint8Array, value?: number) => number
 /** zlib's CRC32 (Node 20.15 and later). */
 const nativeCrc32 = (zlib as unknown as { crc32?: Crc32 }).crc32
 
-const CRC32_TABLE = (() => {
+/** The 256-entry table of a reflected 32-bit CRC with polynomial `poly` (CRC32: 0xedb88320). */
+export function crcTable(poly: number): Uint32Array {
   const t = new Uint32Array(256)
   for (let i = 0; i < 256; i++) {
     let c = i
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    for (let k = 0; k < 8; k++) c = c & 1 ? poly ^ (c >>> 1) : c >>> 1
     t[i] = c >>> 0
   }
   return t
-})()
+}
+
+/**
+ * A reflected 32-bit CRC of `data` by its table (init and xorout all ones), chained as zlib.crc32
+ * chains it (`value`: the CRC of the bytes before).
+ */
+export function crcWithTable(table: Uint32Array, data: Uint8Array, value = 0): number {
+  let c = ~value >>> 0
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
+  return ~c >>> 0
+}
+
+const CRC32_TABLE = crcTable(0xedb88320)
 
 /**
  * CRC32 (IEEE) chained as zlib.crc32 chains it (`value`: the CRC32 of the bytes before): zlib's where
  * this Node has it, else a table in JavaScript.
  */
-export const crc32: Crc32 =
-  nativeCrc32 ??
-  ((data, value = 0) => {
-    let c = ~value >>> 0
-    for (let i = 0; i < data.length; i++) c = CRC32_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
-    return ~c >>> 0
-  })
+export const crc32: Crc32 = nativeCrc32 ?? ((data, value = 0) => crcWithTable(CRC32_TABLE, data, value))
 
 /** The checksums a body id may carry. */
 export type IdChecksum = 'crc32' | 'sha256'
