@@ -32,13 +32,19 @@ import {
   malformedXml,
   noSuchUpload,
   PART_NUMBER_MESSAGE,
-  preconditionFailed,
 } from '../errors.js'
 import { header, PATH, PAYLOAD, query } from '../http.js'
 import { operation, type BucketCall } from '../operation.js'
 import { INLINE_MAX, type PartRow, type UploadRecord } from '../store.js'
 import { canonicalId, md5 } from '../util.js'
-import { contentOf, copySource, notModified, sourceOwner, WRITE_HEADERS, written } from './objects.js'
+import {
+  contentOf,
+  copySource,
+  copySourceConditions,
+  sourceOwner,
+  WRITE_HEADERS,
+  written,
+} from './objects.js'
 
 /** Parts other than the last must be at least 5 MiB (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html). */
 const MIN_PART = 5 * 1024 * 1024
@@ -182,13 +188,7 @@ export const UploadPartCopy = operation<UploadPartCopyRequest, UploadPartCopyOut
     sourceOwner(input.ExpectedSourceBucketOwner, sb)
     env.allow(ctx, req, 'PutObject', b, key)
     const u = uploadOf(call, input.UploadId, key)
-    const conditions = {
-      IfMatch: input.CopySourceIfMatch,
-      IfNoneMatch: input.CopySourceIfNoneMatch,
-      IfModifiedSince: input.CopySourceIfModifiedSince,
-      IfUnmodifiedSince: input.CopySourceIfUnmodifiedSince,
-    }
-    if (notModified(conditions, row)) throw preconditionFailed('x-amz-copy-source-if-none-match')
+    copySourceConditions(input, row)
     const whole = await env.readBody(ctx, sb, row)
     const rangeHeader = input.CopySourceRange
     let body = whole

@@ -494,6 +494,29 @@ export function sourceOwner(expected: string | undefined, sb: BucketRecord): voi
     throw new AwsError('AccessDenied', 'Access Denied', 403)
 }
 
+/**
+ * A copy's `x-amz-copy-source-if-*` conditions (CopyObject, UploadPartCopy), checked against the
+ * source: they fail with 412, never 304 (API_CopyObject.html, x-amz-copy-source-if-*).
+ */
+export function copySourceConditions(
+  input: Pick<
+    CopyObjectRequest,
+    | 'CopySourceIfMatch'
+    | 'CopySourceIfNoneMatch'
+    | 'CopySourceIfModifiedSince'
+    | 'CopySourceIfUnmodifiedSince'
+  >,
+  row: ObjectRow,
+): void {
+  const conditions = {
+    IfMatch: input.CopySourceIfMatch,
+    IfNoneMatch: input.CopySourceIfNoneMatch,
+    IfModifiedSince: input.CopySourceIfModifiedSince,
+    IfUnmodifiedSince: input.CopySourceIfUnmodifiedSince,
+  }
+  if (notModified(conditions, row)) throw preconditionFailed('x-amz-copy-source-if-none-match')
+}
+
 /** CopyObject (`x-amz-copy-source`, `x-amz-metadata-directive` COPY or REPLACE). */
 export const CopyObject = operation<CopyObjectRequest, CopyObjectOutput>({
   name: 'CopyObject',
@@ -529,14 +552,7 @@ export const CopyObject = operation<CopyObjectRequest, CopyObjectOutput>({
     const key = input.Key!
     const { sb, row, srcBucketName, srcKey, srcVersion } = copySource(env, ctx, req, input.CopySource!)
     sourceOwner(input.ExpectedSourceBucketOwner, sb)
-    const conditions = {
-      IfMatch: input.CopySourceIfMatch,
-      IfNoneMatch: input.CopySourceIfNoneMatch,
-      IfModifiedSince: input.CopySourceIfModifiedSince,
-      IfUnmodifiedSince: input.CopySourceIfUnmodifiedSince,
-    }
-    // A copy's conditions fail with 412, never 304 (API_CopyObject.html, x-amz-copy-source-if-*).
-    if (notModified(conditions, row)) throw preconditionFailed('x-amz-copy-source-if-none-match')
+    copySourceConditions(input, row)
     checkObjectAcl(input.ACL, b)
     const directive = input.MetadataDirective ?? 'COPY'
     if (directive !== 'COPY' && directive !== 'REPLACE')
