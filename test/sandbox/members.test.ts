@@ -29,6 +29,7 @@ import {
   ListMultipartUploadsCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3'
 import {
   declarationProblems,
@@ -548,6 +549,32 @@ test('S3: routine members pass; what S3 honours cheaply is honoured (Content-MD5
     s3.send(new ListMultipartUploadsCommand({ Bucket: 'members-s3', Delimiter: '/' })),
   )
   assert.match(delimiter.message, /^ListMultipartUploads: Delimiter \(\?delimiter\) is not supported/)
+  // A part copied from an object holds to the same x-amz-copy-source-if-* conditions as CopyObject.
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'members-s3', Key: 'z/part' }))
+  const partCond = await failure(
+    s3.send(
+      new UploadPartCopyCommand({
+        Bucket: 'members-s3',
+        Key: 'z/part',
+        UploadId: upload.UploadId,
+        PartNumber: 1,
+        CopySource: 'members-s3/src',
+        CopySourceIfNoneMatch: '*',
+      }),
+    ),
+  )
+  assert.deepEqual([partCond.name, partCond.status], ['PreconditionFailed', 412])
+  const part = await s3.send(
+    new UploadPartCopyCommand({
+      Bucket: 'members-s3',
+      Key: 'z/part',
+      UploadId: upload.UploadId,
+      PartNumber: 1,
+      CopySource: 'members-s3/src',
+      CopySourceIfMatch: '*',
+    }),
+  )
+  assert.ok(part.CopyPartResult?.ETag)
 })
 
 const hasBoto = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0
