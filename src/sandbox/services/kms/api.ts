@@ -361,6 +361,24 @@ export function kmsService(runtime: Runtime): JsonService {
     })
   }
 
+  /**
+   * An existing alias of the caller's account and region that UpdateAlias or DeleteAlias may
+   * change: not one of AWS's (`alias/aws/`), else NotFoundException.
+   */
+  function ownAlias(
+    ctx: RequestContext,
+    aliasNameInput: string,
+    verb: 'update' | 'delete',
+  ): { name: string; scope: string; alias: AliasRecord; aliasArn: string } {
+    const name = aliasName(aliasNameInput)
+    if (name.startsWith('alias/aws/')) throw notAuthorized(`Cannot ${verb} alias with prefix alias/aws/`)
+    const scope = scopeOf(ctx.identity.account, ctx.region)
+    const alias = store.aliases.get(scope, name)
+    const aliasArn = ownAliasArn(ctx, name)
+    if (!alias) throw notFound(`Alias ${aliasArn} is not found.`)
+    return { name, scope, alias, aliasArn }
+  }
+
   function aliasOut(a: AliasRecord): Kms.AliasListEntry {
     return {
       AliasName: a.aliasName,
@@ -689,12 +707,7 @@ export function kmsService(runtime: Runtime): JsonService {
       operation<Kms.UpdateAliasRequest, object>(
         'UpdateAlias',
         (input, ctx) => {
-          const name = aliasName(input.AliasName)
-          if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot update alias with prefix alias/aws/')
-          const scope = scopeOf(ctx.identity.account, ctx.region)
-          const a = store.aliases.get(scope, name)
-          const aliasArn = ownAliasArn(ctx, name)
-          if (!a) throw notFound(`Alias ${aliasArn} is not found.`)
+          const { name, scope, alias: a, aliasArn } = ownAlias(ctx, input.AliasName, 'update')
           const k = findKey(ctx, input.TargetKeyId, 'own-account')
           const old = store.keys.get(scope, a.targetKeyId)
           authorize(ctx, { action: 'kms:UpdateAlias', resource: aliasArn }, 'json')
@@ -710,12 +723,7 @@ export function kmsService(runtime: Runtime): JsonService {
       operation<Kms.DeleteAliasRequest, object>(
         'DeleteAlias',
         (input, ctx) => {
-          const name = aliasName(input.AliasName)
-          if (name.startsWith('alias/aws/')) throw notAuthorized('Cannot delete alias with prefix alias/aws/')
-          const scope = scopeOf(ctx.identity.account, ctx.region)
-          const a = store.aliases.get(scope, name)
-          const aliasArn = ownAliasArn(ctx, name)
-          if (!a) throw notFound(`Alias ${aliasArn} is not found.`)
+          const { name, scope, alias: a, aliasArn } = ownAlias(ctx, input.AliasName, 'delete')
           authorize(ctx, { action: 'kms:DeleteAlias', resource: aliasArn }, 'json')
           const k = store.keys.get(scope, a.targetKeyId)
           if (k) allow(ctx, 'DeleteAlias', k)
