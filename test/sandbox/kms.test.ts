@@ -125,6 +125,27 @@ test('default key policy, encrypt/decrypt with the encryption context bound, ali
     (await failure(kms.send(new DescribeKeyCommand({ KeyId: 'alias/artifacts' })))).name,
     'NotFoundException',
   )
+  // A deleted alias cannot be changed again; AWS's own aliases cannot be changed at all.
+  const gone = await failure(kms.send(new DeleteAliasCommand({ AliasName: 'alias/artifacts' })))
+  assert.equal(gone.name, 'NotFoundException')
+  assert.match(gone.message, /^Alias arn:aws:kms:[a-z0-9-]+:\d{12}:alias\/artifacts is not found\.$/)
+  assert.equal(
+    (await failure(kms.send(new UpdateAliasCommand({ AliasName: 'alias/artifacts', TargetKeyId: keyId }))))
+      .name,
+    'NotFoundException',
+  )
+  const awsUpdate = await failure(
+    kms.send(new UpdateAliasCommand({ AliasName: 'alias/aws/s3', TargetKeyId: keyId })),
+  )
+  assert.deepEqual(
+    [awsUpdate.name, awsUpdate.message],
+    ['NotAuthorizedException', 'Cannot update alias with prefix alias/aws/'],
+  )
+  const awsDelete = await failure(kms.send(new DeleteAliasCommand({ AliasName: 'alias/aws/s3' })))
+  assert.deepEqual(
+    [awsDelete.name, awsDelete.message],
+    ['NotAuthorizedException', 'Cannot delete alias with prefix alias/aws/'],
+  )
 
   const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }))
   assert.equal(dk.Plaintext!.length, 32)
