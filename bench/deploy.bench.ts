@@ -282,6 +282,8 @@ interface SandboxCli {
     readonly twenty: CliDeployTimes
     readonly mainOne: CliDeployTimes
     readonly mainTwenty: CliDeployTimes
+    /** The untimed 20-target deploys before them (sandbox on a worker), in order: the JIT warming up. */
+    readonly warmUpTwenty: readonly number[]
   }
   readonly problem?: string
 }
@@ -375,15 +377,18 @@ async function sandboxCli(reps: number, libReps: number, warm: WarmUp): Promise<
     // Untimed runs of both sizes first, on either thread: the first sandbox of the process loads
     // the sandbox's modules (on the worker thread) and the first CloudFormation call the resource
     // specification; then V8 keeps optimizing the code for about ten runs of 20 targets (measured
-    // with bench/deploy-profile.ts --each: 290 → 200 ms, its background compiler threads busy all
-    // along). Warming up with one small deploy only measured the 20-target runs while they were
-    // still being compiled, and the 1-target runs after. A process that deploys once is what the
-    // CLI rows above measure.
+    // with bench/deploy-profile.ts --each, its background compiler threads busy all along).
+    // Warming up with one small deploy only measured the 20-target runs while they were still
+    // being compiled, and the 1-target runs after. A process that deploys once is what the CLI
+    // rows above measure.
+    let warmUpTwenty: readonly number[] = []
     for (const thread of ['worker', 'main'] as const) {
-      await libSandboxDeploys(warm.twenty, 20, thread)
+      const w = await libSandboxDeploys(warm.twenty, 20, thread)
+      if (thread === 'worker') warmUpTwenty = w.deploy
       await libSandboxDeploys(warm.one, 1, thread)
     }
     const lib = {
+      warmUpTwenty,
       one: await libSandboxDeploys(libReps, 1),
       twenty: await libSandboxDeploys(libReps, 20),
       mainOne: await libSandboxDeploys(libReps, 1, 'main'),
@@ -559,8 +564,9 @@ deploying thread too, one core for both. The deploying thread's own CPU time (Li
 rows: with the sandbox on a worker, that is the client's side alone. ${libReps} run(s) of each, medians,
 after ${warm.twenty} untimed deploy(s) of 20 targets and ${warm.one} of 1 target on each thread: the first sandbox of a
 process loads its modules and the resource specification, and V8 goes on optimizing the code
-for about ten deploys of 20 targets (their time falls from about 290 to 200 ms meanwhile). Both
-sizes are measured warm; a process that deploys once is what the CLI rows measure.
+for about ten deploys of 20 targets (in this run, the untimed ones on a worker took
+${sb.lib.warmUpTwenty.map((x) => Math.round(x)).join(', ')} ms). Both sizes are measured warm; a
+process that deploys once is what the CLI rows measure.
 ${bound(sb.lib)}
 `
     : ''
@@ -582,7 +588,7 @@ function bound(lib: NonNullable<SandboxCli['lib']>): string {
 The deploying thread alone spends ${Math.round(c)} ms of CPU on 20 targets (sandbox on a worker), ${(c / one).toFixed(2)}× the whole
 wall-clock time of 1 target (${Math.round(one)} ms): with a sandbox that cost nothing and perfect overlap,
 20 targets could not take less than ${(c / one).toFixed(2)}× the time of one. That thread runs the AWS SDK v3 for
-about 155 API calls (7 per target stack: each signed, sent over one of 22 TLS connections, its XML
+155 API calls (counted by bench/deploy-profile.ts) (7 per target stack: each signed, sent over one of 22 TLS connections, its XML
 answer parsed) and crosspipe's plan.`
 }
 
