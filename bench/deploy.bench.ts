@@ -588,8 +588,8 @@ function bound(lib: NonNullable<SandboxCli['lib']>): string {
 The deploying thread alone spends ${Math.round(c)} ms of CPU on 20 targets (sandbox on a worker), ${(c / one).toFixed(2)}× the whole
 wall-clock time of 1 target (${Math.round(one)} ms): with a sandbox that cost nothing and perfect overlap,
 20 targets could not take less than ${(c / one).toFixed(2)}× the time of one. That thread runs the AWS SDK v3 for
-155 API calls (counted by bench/deploy-profile.ts) (7 per target stack: each signed, sent over one of 22 TLS connections, its XML
-answer parsed) and crosspipe's plan.`
+155 API calls, 7 per target stack, as bench/deploy-profile.ts counts them: each signed, sent over
+one of 22 TLS connections, its XML answer parsed; and crosspipe's plan.`
 }
 
 /** The rows of one in-process variant: wall-clock time, the process's CPU time, the deploying thread's. */
