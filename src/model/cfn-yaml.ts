@@ -211,7 +211,8 @@ export class TemplateBodies {
     const content = text.slice(leadingCommentsEnd(text))
     let body = this.bodies.get(content)
     if (body === undefined) {
-      body = parseTemplate(text, file).body
+      // Duplicate keys as CloudFormation reads them (the last value is kept), as check reads them.
+      body = parseTemplate(text, file, { duplicateKeys: 'warn' }).body
       this.bodies.set(content, body)
     }
     return body

@@ -5,6 +5,7 @@
  * Stack statuses and what each allows are those of the CloudFormation stack status table:
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html#cfn-console-view-stack-data-resources-status-codes
  */
+import { dirname, join } from 'node:path'
 import { CrosspipeError, type InputProblem } from '../model/errors.js'
 import { parseTemplate, TemplateBodies } from '../model/cfn-yaml.js'
 import type { ManifestDocument, ManifestParameterValue, ManifestStackEntry } from '../synth/manifest.js'
@@ -109,11 +110,16 @@ function validate(o: PlanDeployOptions): Map<string, ManifestStackEntry> {
     const text = o.templates[s.template]
     if (text === undefined || outputsOf.has(s.template)) continue
     try {
-      const body = bodies.body(text, s.template)
+      // Named for messages as the user finds the file: next to the manifest.
+      const where = o.manifestFile !== undefined ? join(dirname(o.manifestFile), s.template) : s.template
+      const body = bodies.body(text, where)
       outputsOf.set(s.template, new Set(Object.keys(asRecord(body.Outputs))))
       parametersOf.set(s.template, new Set(Object.keys(asRecord(body.Parameters))))
-    } catch {
-      // CloudFormation is the judge of a template crosspipe cannot parse; skip the static checks.
+    } catch (e) {
+      // A template that is not YAML (or JSON) would fail at CloudFormation only when its phase
+      // comes, after the earlier phases were deployed: refused here, with where, before anything.
+      if (!(e instanceof CrosspipeError)) throw e
+      problems.push(...e.problems)
       outputsOf.set(s.template, undefined)
       parametersOf.set(s.template, undefined)
     }

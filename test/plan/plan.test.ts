@@ -219,3 +219,25 @@ test('plan deploy: templates that differ only in their header comments are check
       !e.problems.some((p) => p.message.includes('t3.yaml')),
   )
 })
+
+test('plan deploy: a template that is not YAML is refused before anything, where it is wrong; duplicate keys are read as CloudFormation reads them', () => {
+  const m = manifest()
+  const broken = { ...TEMPLATES, 'app.yaml': 'Resources:\n  Q: [\n' }
+  assert.throws(
+    () => planDeploy({ manifest: m, templates: broken, deployed: {}, manifestFile: 'out/manifest.json' }),
+    (e: unknown) => {
+      assert.ok(e instanceof CrosspipeError)
+      assert.match(e.message, /nothing was changed/)
+      const p = e.problems.find((x) => x.location?.file === join('out', 'app.yaml'))
+      assert.ok(p, JSON.stringify(e.problems))
+      assert.equal(typeof p.location?.line, 'number')
+      return true
+    },
+  )
+  // CloudFormation keeps the last value of a duplicate key; so does the plan (the output it reads is there).
+  const duplicated = {
+    ...TEMPLATES,
+    'base.yaml': `${TEMPLATES['base.yaml']}Outputs:\n  KeyArn:\n    Value: !GetAtt Key.Arn\n`,
+  }
+  assert.equal(planDeploy({ manifest: m, templates: duplicated, deployed: {} }).actions.length, 3)
+})

@@ -78,7 +78,9 @@ deploy with nothing changed reports "no change" for every stack. Ctrl-C stops st
 and lets operations in flight finish. CodePipeline starts a pipeline's first execution when the
 pipeline is created: deploy then says which execution that is, where it is and at which approval it
 will wait (follow it with crosspipe status).
-Exit code 0 when every stack succeeded, 1 when one failed, 2 for bad input.`,
+Exit code 0 when every stack succeeded, 1 when one failed, 2 for bad input (a manifest whose
+templates do not parse, or whose parameters and outputs do not match them, is refused before
+anything is deployed).`,
   options: {
     ...DEPLOY_INPUT_OPTIONS,
     'dry-run': { type: 'boolean', description: 'Print the plan and change nothing.' },
